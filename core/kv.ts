@@ -1,0 +1,82 @@
+/**
+ * The replicated state of a cell is an ordered key/value map. Every decision (directory
+ * rules, token service) reads it through `StateReader` and proposes `Mutation`s; the
+ * replication layer makes those mutations durable and ships them, unaware of their meaning.
+ */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A full-value put (`value` set) or a delete (`value` null). Applying one twice is harmless. */
+export interface Mutation {
+  readonly key: string;
+  readonly value: Json | null;
+  /** Epoch milliseconds after which the primary purges the key (recycle bin); optional. */
+  readonly expiresAt?: number;
+}
+
+export interface StateReader {
+  get(key: string): Json | undefined;
+  /** Keys starting with `prefix`, ascending, strictly after `after` when given, at most `limit`. */
+  list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]>;
+  /** Number of keys starting with `prefix`. */
+  count(prefix: string): number;
+}
+
+/** Reads through a set of pending mutations, so a handler can check its own earlier steps. */
+export class OverlayReader implements StateReader {
+  private readonly pending = new Map<string, Json | null>();
+  constructor(private readonly base: StateReader) {}
+
+  stage(m: Mutation): void {
+    this.pending.set(m.key, m.value);
+  }
+
+  get(key: string): Json | undefined {
+    if (this.pending.has(key)) return this.pending.get(key) ?? undefined;
+    return this.base.get(key);
+  }
+
+  list(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, Json]> {
+    const merged = new Map<string, Json>();
+    for (const [k, v] of this.base.list(prefix, { after: options.after })) merged.set(k, v);
+    for (const [k, v] of this.pending) {
+      if (!k.startsWith(prefix) || (options.after !== undefined && k <= options.after)) continue;
+      if (v === null) merged.delete(k);
+      else merged.set(k, v);
+    }
+    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return options.limit === undefined ? rows : rows.slice(0, options.limit);
+  }
+
+  count(prefix: string): number {
+    return this.list(prefix).length;
+  }
+}
+
+/** An in-memory `StateReader` for unit tests and the simulator. */
+export class MemoryState implements StateReader {
+  readonly rows = new Map<string, Json>();
+
+  apply(mutations: readonly Mutation[]): void {
+    for (const m of mutations) {
+      if (m.value === null) this.rows.delete(m.key);
+      else this.rows.set(m.key, m.value);
+    }
+  }
+
+  get(key: string): Json | undefined {
+    return this.rows.get(key);
+  }
+
+  list(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, Json]> {
+    const rows = [...this.rows.entries()]
+      .filter(([k]) => k.startsWith(prefix) && (options.after === undefined || k > options.after))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return options.limit === undefined ? rows : rows.slice(0, options.limit);
+  }
+
+  count(prefix: string): number {
+    let n = 0;
+    for (const k of this.rows.keys()) if (k.startsWith(prefix)) n++;
+    return n;
+  }
+}
