@@ -16,7 +16,14 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { TESSERA_ENV: 'test', OPERATOR_KEY: 'test-operator-key', REPLICA_TOKEN_SECRET: 'test-replica-secret' },
+              bindings: {
+                TESSERA_ENV: 'test',
+                OPERATOR_KEY: 'test-operator-key-0123456789',
+                REPLICA_TOKEN_SECRET: 'test-replica-secret-0123456789',
+                KEY_ENCRYPTION_KEY: 'dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM',
+                REGIONS: 'weur,eeur,enam,apac',
+                FAULTS_ENABLED: 'true',
+              },
             },
           }),
         ],

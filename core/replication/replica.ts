@@ -4,7 +4,7 @@ import { err, ok } from '../result.js';
 import { Mutex } from './mutex.js';
 import { acceptAppend, acceptFence, applyCommitted, installSnapshot } from './secondary.js';
 import type { ReplicaStore } from './store.js';
-import type { Entry, ReplicaMessage, ReplicaMeta, ReplicaReply, ReplicationConfig, Transport } from './types.js';
+import type { Entry, ReplicaMessage, ReplicaMeta, ReplicaReply, ReplicationConfig, Snapshot, Transport } from './types.js';
 import { DEFAULT_REPLICATION } from './types.js';
 
 export type WriteFailure =
@@ -50,9 +50,11 @@ export class Replica {
       // Only the founding epoch is decided by placement; later primaries come from promotion.
       role: topology.epoch === 1 && topology.primaryRegion === self.region ? 'primary' : 'secondary',
       epoch: 1,
+      gen: 0,
       primaryRegion: topology.primaryRegion,
       lastPos: 0,
       lastEpoch: 0,
+      lastGen: 0,
       appliedPos: 0,
       logStart: 1,
     };
@@ -70,11 +72,12 @@ export class Replica {
       if (m.role !== 'primary') return err({ kind: 'not_primary', epoch: m.epoch, primaryRegion: m.primaryRegion });
       const planned = plan(this.store);
       if (!planned.ok) return planned;
-      const entry: Entry = { epoch: m.epoch, pos: m.lastPos + 1, muts: planned.value.mutations };
+      const entry: Entry = { epoch: m.epoch, gen: m.gen, pos: m.lastPos + 1, muts: planned.value.mutations };
       this.store.transaction(() => {
         this.store.appendEntries([entry]);
         m.lastPos = entry.pos;
         m.lastEpoch = entry.epoch;
+        m.lastGen = entry.gen;
         this.store.saveMeta(m);
       });
       const tried: string[] = [];
@@ -96,11 +99,14 @@ export class Replica {
           return ok({ reply: planned.value.reply, epoch: entry.epoch, pos: entry.pos });
         }
       }
-      // Not durable anywhere else: the position is burnt as a no-op so a copy that did reach a
-      // secondary (ack lost) is replaced, never resurrected later with different content.
+      // Not durable anywhere else: the position is burnt as a no-op of a new generation, so a
+      // copy that did reach a secondary (ack lost) is replaced, and a delayed one is refused.
       this.store.transaction(() => {
+        m.gen += 1;
+        m.lastGen = m.gen;
         this.store.truncateFrom(entry.pos);
-        this.store.appendEntries([{ epoch: entry.epoch, pos: entry.pos, muts: [] }]);
+        this.store.appendEntries([{ epoch: entry.epoch, gen: m.gen, pos: entry.pos, muts: [] }]);
+        this.store.saveMeta(m);
       });
       if (this.meta.role !== 'primary') return err({ kind: 'fenced', epoch: this.meta.epoch, primaryRegion: this.meta.primaryRegion });
       return err({ kind: 'not_durable', tried });
@@ -124,7 +130,7 @@ export class Replica {
         from = snap.appliedPos + 1;
       }
       const entries = this.store.entries(from, upTo, this.config.batchSize);
-      const reply = await this.transport.send(region, { kind: 'append', epoch: m.epoch, primaryRegion: m.region, entries, commitPos: m.appliedPos });
+      const reply = await this.transport.send(region, { kind: 'append', epoch: m.epoch, gen: m.gen, primaryRegion: m.region, entries, commitPos: m.appliedPos });
       if (reply.kind === 'ack') {
         this.peerApplied.set(region, reply.appliedPos);
         // The peer's log matches ours only as far as we just sent it (or it applied).
@@ -151,8 +157,8 @@ export class Replica {
     return reply;
   }
 
-  snapshot(): { epoch: number; pos: number; rows: Array<[string, import('../kv.js').Json, number | null]> } {
-    return { epoch: this.meta.epoch, pos: this.meta.appliedPos, rows: this.store.exportRows() };
+  snapshot(): Snapshot {
+    return { epoch: this.meta.epoch, gen: this.meta.gen, pos: this.meta.appliedPos, rows: this.store.exportRows() };
   }
 
   /** Ships committed entries to every peer that lacks them; returns the peers still behind. */
@@ -180,7 +186,7 @@ export class Replica {
       const reply = await this.transport.send(m.primaryRegion, { kind: 'pull', fromPos: m.appliedPos + 1, epoch: m.epoch }).catch(() => undefined);
       if (reply === undefined) return false;
       if (reply.kind === 'entries') {
-        const r = acceptAppend(this.store, m, { epoch: reply.epoch, primaryRegion: m.primaryRegion, entries: reply.entries, commitPos: reply.commitPos });
+        const r = acceptAppend(this.store, m, { epoch: reply.epoch, gen: reply.gen, primaryRegion: m.primaryRegion, entries: reply.entries, commitPos: reply.commitPos });
         if (r.kind !== 'ack') return false;
         if (reply.entries.length === 0) break;
       } else if (reply.kind === 'snapshot') {
@@ -222,7 +228,7 @@ export class Replica {
     const m = this.meta;
     if (m.role !== 'primary') return { kind: 'not_primary', epoch: m.epoch, primaryRegion: m.primaryRegion };
     if (fromPos < m.logStart) return { kind: 'snapshot', snapshot: this.snapshot(), epoch: m.epoch };
-    return { kind: 'entries', epoch: m.epoch, entries: this.store.entries(fromPos, m.appliedPos, this.config.batchSize), commitPos: m.appliedPos };
+    return { kind: 'entries', epoch: m.epoch, gen: m.gen, entries: this.store.entries(fromPos, m.appliedPos, this.config.batchSize), commitPos: m.appliedPos };
   }
 
   /**
@@ -234,6 +240,7 @@ export class Replica {
     if (epoch < m.epoch) return { kind: 'stale_epoch', epoch: m.epoch, primaryRegion: m.primaryRegion };
     this.store.transaction(() => {
       m.epoch = epoch;
+      m.gen = 0;
       m.role = 'primary';
       m.primaryRegion = m.region;
       applyCommitted(this.store, m, m.lastPos);
@@ -246,6 +253,7 @@ export class Replica {
   private stepDown(epoch: number, primaryRegion: string): void {
     if (epoch < this.meta.epoch) return;
     this.meta.role = 'fenced';
+    if (epoch > this.meta.epoch) this.meta.gen = 0;
     this.meta.epoch = epoch;
     this.meta.primaryRegion = primaryRegion;
     this.store.saveMeta(this.meta);

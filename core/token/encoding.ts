@@ -8,7 +8,7 @@
 export type Random = (n: number) => Uint8Array;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function utf8(s: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(s) as Uint8Array<ArrayBuffer>;

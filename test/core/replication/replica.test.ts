@@ -67,7 +67,7 @@ describe('Replica (asynchronous secondaries)', () => {
     await c.get('weur').write(put('a', '1'));
     await c.get('weur').write(put('b', '2'));
     const entries = c.stores.get('weur')!.entries(1, 2, 10);
-    const again = await c.get('enam').receive({ kind: 'append', epoch: 1, primaryRegion: 'weur', entries, commitPos: 2 });
+    const again = await c.get('enam').receive({ kind: 'append', epoch: 1, primaryRegion: 'weur', entries, commitPos: 2, gen: 0 });
     expect(again).toMatchObject({ kind: 'ack', appliedPos: 2 });
     expect(c.get('enam').state.get('b')).toBe('2');
   });

@@ -1,0 +1,57 @@
+/**
+ * Every key this module reads or writes is built here, so tenant isolation has one choke
+ * point: all keys start with `t/{tenantId}/` and every id segment is validated first.
+ * The layouts are documented in README.md.
+ */
+import type { TypeName } from './types.js';
+
+/** Tenant ids and object ids: GUID-like tokens. No '/', no '.', nothing that could escape a key segment. */
+const ID = /^[A-Za-z0-9-]{1,64}$/;
+
+export function isValidId(id: string): boolean {
+  return ID.test(id);
+}
+
+/** A bad tenant id is a bug in the caller (it comes from authentication), so it throws. */
+function t(tenantId: string): string {
+  if (!ID.test(tenantId)) throw new Error('assertion failed: invalid tenant id');
+  return `t/${tenantId}/`;
+}
+
+function id(value: string): string {
+  if (!ID.test(value)) throw new Error('assertion failed: invalid object id');
+  return value;
+}
+
+export const tenantPrefix = (tenantId: string): string => t(tenantId);
+
+export const objectPrefix = (tenantId: string, type: TypeName): string => `${t(tenantId)}o/${type}/`;
+export const objectKey = (tenantId: string, type: TypeName, objectId: string): string =>
+  objectPrefix(tenantId, type) + id(objectId);
+
+/** Unique values are lowercased (Graph compares them case-insensitively) and URI-encoded. */
+export const uniqueKey = (tenantId: string, type: TypeName, prop: string, value: string): string =>
+  `${t(tenantId)}u/${type}.${prop}/${encodeURIComponent(value.toLowerCase())}`;
+
+export const memberPrefix = (tenantId: string, groupId: string): string => `${t(tenantId)}m/${id(groupId)}/`;
+export const memberKey = (tenantId: string, groupId: string, memberId: string): string =>
+  memberPrefix(tenantId, groupId) + id(memberId);
+
+export const reversePrefix = (tenantId: string, memberId: string): string => `${t(tenantId)}r/${id(memberId)}/`;
+export const reverseKey = (tenantId: string, memberId: string, groupId: string): string =>
+  reversePrefix(tenantId, memberId) + id(groupId);
+
+export const binPrefix = (tenantId: string, type: TypeName): string => `${t(tenantId)}d/${type}/`;
+export const binKey = (tenantId: string, type: TypeName, objectId: string): string =>
+  binPrefix(tenantId, type) + id(objectId);
+
+export type SingletonName = 'organization' | 'authorizationPolicy' | 'authenticationMethodsPolicy';
+export const singletonKey = (tenantId: string, name: SingletonName): string => `${t(tenantId)}s/${name}`;
+
+/** Recognises a recycle-bin key (used by the purge path, which receives raw keys). */
+export const BIN_KEY = /^t\/[A-Za-z0-9-]{1,64}\/d\/(user|group|application|servicePrincipal|conditionalAccessPolicy|namedLocation)\/[A-Za-z0-9-]{1,64}$/;
+
+/** The last path segment of a key (the id for object/member/bin keys). */
+export function lastSegment(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}

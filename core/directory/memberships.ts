@@ -1,0 +1,160 @@
+/**
+ * Group membership: forward edges `m/{groupId}/{memberId}` → {type} and reverse edges
+ * `r/{memberId}/{groupId}` → {} are always written together, so both "members" and
+ * "memberOf" are prefix scans. Members may be users, groups or service principals.
+ */
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { err, ok, type Result } from '../result.js';
+import { asObject, checkIfMatch, present } from './etag.js';
+import { badRequest, notFound } from './errors.js';
+import { isValidId, lastSegment, memberKey, memberPrefix, objectKey, reverseKey, reversePrefix } from './keys.js';
+import { findLive } from './objects.js';
+import { listBody, parseListOptions, scanPage } from './odata-query.js';
+import { groupSpec, MEMBER_TYPES, SPECS, unionShape } from './resources.js';
+import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, TypeName } from './types.js';
+import { isPlainObject } from './validation.js';
+
+export interface MemberRef {
+  readonly id: string;
+  readonly type: TypeName;
+}
+
+const MEMBER_SHAPE = unionShape(MEMBER_TYPES);
+
+const isMemberType = (t: unknown): t is TypeName => typeof t === 'string' && (MEMBER_TYPES as readonly string[]).includes(t);
+
+/** A live object of one of the member types, viewed as a directoryObject (with @odata.type). */
+export function directoryObject(state: StateReader, tenantId: string, ref: MemberRef): JsonObject | undefined {
+  const obj = asObject(state.get(objectKey(tenantId, ref.type, ref.id)));
+  if (!obj) return undefined;
+  const spec = SPECS[ref.type];
+  return { '@odata.type': `#${spec.odataType}`, ...present(obj, spec.hidden) };
+}
+
+/** Finds which member type a bare id belongs to. */
+function locate(state: StateReader, tenantId: string, id: string, types: readonly TypeName[]): MemberRef | undefined {
+  for (const type of types) if (state.get(objectKey(tenantId, type, id)) !== undefined) return { id, type };
+  return undefined;
+}
+
+/** Parses `{"@odata.id": ".../directoryObjects/{id}"}` (or users/groups/servicePrincipals). */
+function parseRef(body: unknown): Result<{ id: string; types: readonly TypeName[] }, GraphError> {
+  if (!isPlainObject(body) || Object.keys(body).length !== 1 || typeof body['@odata.id'] !== 'string') {
+    return err(badRequest("A reference body with a single '@odata.id' property is required."));
+  }
+  const segments = body['@odata.id'].split('?')[0]!.split('/').filter((s) => s.length > 0);
+  const id = segments[segments.length - 1] ?? '';
+  const collection = segments[segments.length - 2] ?? '';
+  const types: Record<string, readonly TypeName[]> = {
+    directoryObjects: MEMBER_TYPES,
+    users: ['user'],
+    groups: ['group'],
+    servicePrincipals: ['servicePrincipal'],
+  };
+  const allowed = Object.hasOwn(types, collection) ? types[collection] : undefined;
+  if (!allowed || !isValidId(id)) return err(badRequest("Invalid '@odata.id' reference; expected .../directoryObjects/{id}."));
+  return ok({ id, types: allowed });
+}
+
+export function addMember(state: StateReader, req: GraphRequest, ctx: GraphContext, groupRef: string): Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError> {
+  const group = findLive(state, ctx.tenantId, groupSpec, groupRef);
+  if (!group.ok) return group;
+  const match = checkIfMatch(req.ifMatch, group.value.obj);
+  if (!match.ok) return match;
+  const ref = parseRef(req.body);
+  if (!ref.ok) return ref;
+  const member = locate(state, ctx.tenantId, ref.value.id, ref.value.types);
+  if (!member) return err(notFound(ref.value.id));
+  const gid = group.value.id;
+  if (member.id === gid) return err(badRequest('A group cannot be a member of itself.'));
+  if (state.get(memberKey(ctx.tenantId, gid, member.id)) !== undefined) {
+    return err(badRequest("One or more added object references already exist for the following modified properties: 'members'."));
+  }
+  return ok({ mutations: attach(ctx.tenantId, gid, member), reply: { status: 204 } });
+}
+
+export function removeMember(state: StateReader, req: GraphRequest, ctx: GraphContext, groupRef: string, memberId: string): Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError> {
+  const group = findLive(state, ctx.tenantId, groupSpec, groupRef);
+  if (!group.ok) return group;
+  const match = checkIfMatch(req.ifMatch, group.value.obj);
+  if (!match.ok) return match;
+  if (!isValidId(memberId)) return err(notFound(memberId));
+  const gid = group.value.id;
+  if (state.get(memberKey(ctx.tenantId, gid, memberId)) === undefined) return err(notFound(memberId));
+  return ok({ mutations: detachEdge(ctx.tenantId, gid, memberId), reply: { status: 204 } });
+}
+
+export function attach(tenantId: string, groupId: string, member: MemberRef): Mutation[] {
+  return [
+    { key: memberKey(tenantId, groupId, member.id), value: { type: member.type } },
+    { key: reverseKey(tenantId, member.id, groupId), value: {} },
+  ];
+}
+
+const detachEdge = (tenantId: string, groupId: string, memberId: string): Mutation[] => [
+  { key: memberKey(tenantId, groupId, memberId), value: null },
+  { key: reverseKey(tenantId, memberId, groupId), value: null },
+];
+
+/** GET /groups/{id}/members */
+export function listMembers(state: StateReader, req: GraphRequest, ctx: GraphContext, groupRef: string): Result<GraphReply, GraphError> {
+  const group = findLive(state, ctx.tenantId, groupSpec, groupRef);
+  if (!group.ok) return group;
+  const prefix = memberPrefix(ctx.tenantId, group.value.id);
+  const opts = parseListOptions(req.query, MEMBER_SHAPE, prefix);
+  if (!opts.ok) return opts;
+  const page = scanPage(state, prefix, opts.value, (key, value) => {
+    const type = asObject(value)?.['type'];
+    return isMemberType(type) ? directoryObject(state, ctx.tenantId, { id: lastSegment(key), type }) : undefined;
+  });
+  return ok({ status: 200, body: listBody(req, 'directoryObjects', prefix, opts.value, page) });
+}
+
+/** GET /{users|groups|servicePrincipals}/{id}/memberOf (direct memberships only). */
+export function listMemberOf(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, ref: string): Result<GraphReply, GraphError> {
+  const found = findLive(state, ctx.tenantId, spec, ref);
+  if (!found.ok) return found;
+  const prefix = reversePrefix(ctx.tenantId, found.value.id);
+  const opts = parseListOptions(req.query, groupSpec, prefix);
+  if (!opts.ok) return opts;
+  const page = scanPage(state, prefix, opts.value, (key) => directoryObject(state, ctx.tenantId, { id: lastSegment(key), type: 'group' }));
+  return ok({ status: 200, body: listBody(req, 'directoryObjects', prefix, opts.value, page) });
+}
+
+/** Removes every edge touching `id`, remembering them for a later restore. */
+export function detachAll(state: StateReader, tenantId: string, id: string): { mutations: Mutation[]; memberOf: string[]; members: MemberRef[] } {
+  const mutations: Mutation[] = [];
+  const memberOf: string[] = [];
+  for (const [key] of state.list(reversePrefix(tenantId, id))) {
+    const gid = lastSegment(key);
+    memberOf.push(gid);
+    mutations.push(...detachEdge(tenantId, gid, id));
+  }
+  const members: MemberRef[] = [];
+  for (const [key, value] of state.list(memberPrefix(tenantId, id))) {
+    const type = asObject(value)?.['type'];
+    const mid = lastSegment(key);
+    if (isMemberType(type)) members.push({ id: mid, type });
+    mutations.push(...detachEdge(tenantId, id, mid));
+  }
+  return { mutations, memberOf, members };
+}
+
+/** Re-creates remembered edges whose other end still exists. */
+export function reattach(state: StateReader, tenantId: string, self: MemberRef, memberOf: readonly Json[], members: readonly Json[]): Mutation[] {
+  const out: Mutation[] = [];
+  for (const gid of memberOf) {
+    if (typeof gid === 'string' && isValidId(gid) && state.get(objectKey(tenantId, 'group', gid)) !== undefined) {
+      out.push(...attach(tenantId, gid, self));
+    }
+  }
+  for (const m of members) {
+    const ref = asObject(m);
+    const mid = ref?.['id'];
+    const type = ref?.['type'];
+    if (typeof mid === 'string' && isValidId(mid) && isMemberType(type) && state.get(objectKey(tenantId, type, mid)) !== undefined) {
+      out.push(...attach(tenantId, self.id, { id: mid, type }));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/**
+ * Generic collection/entity operations (list, get, create, patch, delete) for any resource
+ * described by a `ResourceSpec`, including unique-index maintenance and If-Match checks.
+ */
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { err, ok, type Result } from '../result.js';
+import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
+import { invalidId, notFound } from './errors.js';
+import { isValidId, objectKey, objectPrefix, uniqueKey } from './keys.js';
+import { claimUnique, releaseUnique } from './unique-index.js';
+import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage } from './odata-query.js';
+import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, WritePlan } from './types.js';
+
+export interface Found {
+  readonly id: string;
+  readonly obj: JsonObject;
+}
+
+/** Resolves a URL segment to a live object: by id, or (users only) by userPrincipalName. */
+export function findLive(state: StateReader, tenantId: string, spec: ResourceSpec, ref: string): Result<Found, GraphError> {
+  let id = ref;
+  if (!isValidId(ref)) {
+    if (spec.type !== 'user' || !ref.includes('@')) return err(invalidId(ref));
+    const indexed = state.get(uniqueKey(tenantId, 'user', 'userPrincipalName', ref));
+    if (typeof indexed !== 'string') return err(notFound(ref));
+    id = indexed;
+  }
+  const obj = asObject(state.get(objectKey(tenantId, spec.type, id)));
+  return obj ? ok({ id, obj }) : err(notFound(ref));
+}
+
+export const entityContext = (req: GraphRequest, path: string): string => `${req.baseUrl}/$metadata#${path}/$entity`;
+
+/** The full client view of one entity: context, etag, properties (hidden ones removed). */
+export function entityBody(req: GraphRequest, contextPath: string, spec: ResourceSpec, stored: JsonObject): JsonObject {
+  return { '@odata.context': entityContext(req, contextPath), ...present(stored, spec.hidden) };
+}
+
+export function listObjects(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<GraphReply, GraphError> {
+  const prefix = objectPrefix(ctx.tenantId, spec.type);
+  const opts = parseListOptions(req.query, spec, prefix);
+  if (!opts.ok) return opts;
+  const page = scanPage(state, prefix, opts.value, (_k, v) => {
+    const obj = asObject(v);
+    return obj ? present(obj, spec.hidden) : undefined;
+  });
+  return ok({ status: 200, body: listBody(req, spec.collection, prefix, opts.value, page) });
+}
+
+export function getObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, ref: string): Result<GraphReply, GraphError> {
+  const select = parseEntityQuery(req.query, spec);
+  if (!select.ok) return select;
+  const found = findLive(state, ctx.tenantId, spec, ref);
+  if (!found.ok) return found;
+  const body = applySelect(entityBody(req, spec.collection, spec, found.value.obj), select.value);
+  return ok({ status: 200, body, headers: { ETag: etagOf(found.value.obj) } });
+}
+
+export function createObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<WritePlan, GraphError> {
+  const built = spec.create(req.body, ctx, state);
+  if (!built.ok) return built;
+  const id = ctx.newId();
+  if (!isValidId(id)) throw new Error('assertion failed: newId returned an invalid id');
+  const stored: JsonObject = { id, ...built.value, _v: 1 };
+  const claims = claimUnique(state, ctx.tenantId, spec, id, stored);
+  if (!claims.ok) return claims;
+  const mutations: Mutation[] = [{ key: objectKey(ctx.tenantId, spec.type, id), value: stored }, ...claims.value];
+  const location = `${req.baseUrl}/${spec.collection}/${id}`;
+  return ok({
+    mutations,
+    reply: { status: 201, body: entityBody(req, spec.collection, spec, stored), headers: { Location: location, ETag: etagOf(stored) } },
+  });
+}
+
+export function patchObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, ref: string): Result<WritePlan, GraphError> {
+  const found = findLive(state, ctx.tenantId, spec, ref);
+  if (!found.ok) return found;
+  const { id, obj } = found.value;
+  const match = checkIfMatch(req.ifMatch, obj);
+  if (!match.ok) return match;
+  const changes = spec.patch(req.body, obj, ctx);
+  if (!changes.ok) return changes;
+  const next: JsonObject = { ...obj, ...changes.value, id, _v: versionOf(obj) + 1 };
+  const claims = claimUnique(state, ctx.tenantId, spec, id, next);
+  if (!claims.ok) return claims;
+  const newKeys = new Set(claims.value.map((m) => m.key));
+  const released = releaseUnique(state, ctx.tenantId, spec, id, obj).filter((m) => !newKeys.has(m.key));
+  const mutations: Mutation[] = [{ key: objectKey(ctx.tenantId, spec.type, id), value: next as Json }, ...released, ...claims.value];
+  return ok({ mutations, reply: { status: 204, headers: { ETag: etagOf(next) } } });
+}

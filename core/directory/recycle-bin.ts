@@ -1,0 +1,143 @@
+/**
+ * Soft delete and the recycle bin. Deleting moves the object to `d/{type}/{id}` together with
+ * the memberships it had (edges are removed so live lists never show it, and its unique values
+ * are freed). Bin entries carry `expiresAt` = deletion + 30 days; the replication layer's alarm
+ * purges them, using `purgeMutations`.
+ */
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { err, ok, type Result } from '../result.js';
+import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
+import { badRequest, conflict, invalidId, notFound } from './errors.js';
+import { BIN_KEY, binKey, binPrefix, isValidId, objectKey } from './keys.js';
+import { detachAll, reattach } from './memberships.js';
+import { findLive } from './objects.js';
+import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
+import { MEMBER_TYPES, SPECS } from './resources.js';
+import { iso } from './resource-spec.js';
+import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, TypeName, WritePlan } from './types.js';
+import { claimUnique, releaseUnique } from './unique-index.js';
+
+export const RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+export interface BinEntry {
+  readonly object: JsonObject;
+  readonly deletedDateTime: string;
+  readonly memberOf: Json[];
+  readonly members: Json[];
+}
+
+export function softDelete(state: StateReader, ctx: GraphContext, spec: ResourceSpec, stored: JsonObject): Mutation[] {
+  const id = String(stored['id']);
+  const edges = MEMBER_TYPES.includes(spec.type) ? detachAll(state, ctx.tenantId, id) : { mutations: [], memberOf: [], members: [] };
+  const entry: JsonObject = {
+    object: stored,
+    deletedDateTime: iso(ctx.now),
+    memberOf: edges.memberOf,
+    members: edges.members.map((m) => ({ id: m.id, type: m.type })),
+  };
+  return [
+    { key: objectKey(ctx.tenantId, spec.type, id), value: null },
+    ...releaseUnique(state, ctx.tenantId, spec, id, stored),
+    ...edges.mutations,
+    { key: binKey(ctx.tenantId, spec.type, id), value: entry, expiresAt: ctx.now + RETENTION_MS },
+  ];
+}
+
+function readEntry(v: Json | undefined): BinEntry | undefined {
+  const e = asObject(v);
+  const object = asObject(e?.['object']);
+  if (!e || !object || typeof e['deletedDateTime'] !== 'string') return undefined;
+  const list = (x: Json | undefined): Json[] => (Array.isArray(x) ? x : []);
+  return { object, deletedDateTime: e['deletedDateTime'], memberOf: list(e['memberOf']), members: list(e['members']) };
+}
+
+interface Located {
+  readonly spec: ResourceSpec;
+  readonly entry: BinEntry;
+}
+
+function locate(state: StateReader, tenantId: string, types: readonly TypeName[], id: string): Result<Located, GraphError> {
+  if (!isValidId(id)) return err(invalidId(id));
+  for (const type of types) {
+    const entry = readEntry(state.get(binKey(tenantId, type, id)));
+    if (entry) return ok({ spec: SPECS[type], entry });
+  }
+  return err(notFound(id));
+}
+
+function deletedView(spec: ResourceSpec, entry: BinEntry): JsonObject {
+  return { '@odata.type': `#${spec.odataType}`, ...present(entry.object, spec.hidden), deletedDateTime: entry.deletedDateTime };
+}
+
+const binShape = (spec: ResourceSpec): QueryShape => ({
+  ...spec,
+  properties: { ...spec.properties, deletedDateTime: 'string' },
+});
+
+export function listDeleted(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, contextPath: string): Result<GraphReply, GraphError> {
+  const prefix = binPrefix(ctx.tenantId, spec.type);
+  const opts = parseListOptions(req.query, binShape(spec), prefix);
+  if (!opts.ok) return opts;
+  const page = scanPage(state, prefix, opts.value, (_k, v) => {
+    const entry = readEntry(v);
+    return entry ? deletedView(spec, entry) : undefined;
+  });
+  return ok({ status: 200, body: listBody(req, contextPath, prefix, opts.value, page) });
+}
+
+export function getDeleted(state: StateReader, req: GraphRequest, ctx: GraphContext, types: readonly TypeName[], id: string, contextPath: string): Result<GraphReply, GraphError> {
+  const found = locate(state, ctx.tenantId, types, id);
+  if (!found.ok) return found;
+  const select = parseEntityQuery(req.query, binShape(found.value.spec));
+  if (!select.ok) return select;
+  const body = { '@odata.context': `${req.baseUrl}/$metadata#${contextPath}/$entity`, ...deletedView(found.value.spec, found.value.entry) };
+  return ok({ status: 200, body: applySelect(body, select.value) });
+}
+
+/** Restores properties, unique values and still-possible memberships; 409 (no mutation) on a unique clash. */
+export function restoreDeleted(state: StateReader, req: GraphRequest, ctx: GraphContext, types: readonly TypeName[], id: string, contextPath: string): Result<WritePlan, GraphError> {
+  const found = locate(state, ctx.tenantId, types, id);
+  if (!found.ok) return found;
+  const { spec, entry } = found.value;
+  if (req.body !== undefined && !(asObject(req.body as Json) && Object.keys(req.body as object).length === 0)) {
+    return err(badRequest('The restore action does not take a request body.'));
+  }
+  if (state.get(objectKey(ctx.tenantId, spec.type, id)) !== undefined) return err(conflict('id'));
+  const restored: JsonObject = { ...entry.object, id, _v: versionOf(entry.object) + 1 };
+  const claims = claimUnique(state, ctx.tenantId, spec, id, restored);
+  if (!claims.ok) return claims;
+  const edges = MEMBER_TYPES.includes(spec.type)
+    ? reattach(state, ctx.tenantId, { id, type: spec.type }, entry.memberOf, entry.members)
+    : [];
+  const mutations: Mutation[] = [
+    { key: objectKey(ctx.tenantId, spec.type, id), value: restored },
+    ...claims.value,
+    ...edges,
+    { key: binKey(ctx.tenantId, spec.type, id), value: null },
+  ];
+  const body = { '@odata.context': `${req.baseUrl}/$metadata#${contextPath}/$entity`, '@odata.type': `#${spec.odataType}`, ...present(restored, spec.hidden) };
+  return ok({ mutations, reply: { status: 200, body, headers: { ETag: etagOf(restored) } } });
+}
+
+export function purgeDeleted(state: StateReader, req: GraphRequest, ctx: GraphContext, types: readonly TypeName[], id: string): Result<WritePlan, GraphError> {
+  const found = locate(state, ctx.tenantId, types, id);
+  if (!found.ok) return found;
+  const match = checkIfMatch(req.ifMatch, found.value.entry.object);
+  if (!match.ok) return match;
+  return ok({ mutations: [{ key: binKey(ctx.tenantId, found.value.spec.type, id), value: null }], reply: { status: 204 } });
+}
+
+/** Mutations that purge one expired recycle-bin key for good ([] if it is not a live bin key). */
+export function purgeMutations(state: StateReader, key: string): Mutation[] {
+  if (!BIN_KEY.test(key) || state.get(key) === undefined) return [];
+  return [{ key, value: null }];
+}
+
+/** DELETE /{collection}/{id}: soft delete into the recycle bin. */
+export function deleteObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, ref: string): Result<WritePlan, GraphError> {
+  const found = findLive(state, ctx.tenantId, spec, ref);
+  if (!found.ok) return found;
+  const match = checkIfMatch(req.ifMatch, found.value.obj);
+  if (!match.ok) return match;
+  return ok({ mutations: softDelete(state, ctx, spec, found.value.obj), reply: { status: 204 } });
+}

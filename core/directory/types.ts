@@ -1,0 +1,77 @@
+/**
+ * Shared shapes of the directory module: the request/reply contract with the edge and the
+ * description of a resource type that the generic collection logic is driven by.
+ */
+import type { Json, StateReader } from '../kv.js';
+import type { Result } from '../result.js';
+
+export type JsonObject = { [key: string]: Json };
+
+export interface GraphRequest {
+  method: string;
+  /** Part after /v1.0, e.g. "/users", "/users/{id}", "/groups/{id}/members/$ref". */
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  ifMatch?: string;
+  /** e.g. "http://127.0.0.1:8787/v1.0", used for @odata.context and @odata.nextLink. */
+  baseUrl: string;
+}
+
+export interface GraphContext {
+  tenantId: string;
+  /** Epoch milliseconds; injected so the logic stays deterministic. */
+  now: number;
+  newId(): string;
+}
+
+export type GraphError = {
+  kind: 'bad_request' | 'not_found' | 'conflict' | 'precondition_failed' | 'method_not_allowed';
+  message: string;
+  code?: string;
+};
+
+export interface GraphReply {
+  status: number;
+  body?: Json;
+  headers?: Record<string, string>;
+}
+
+export interface WritePlan {
+  mutations: import('../kv.js').Mutation[];
+  reply: GraphReply;
+}
+
+/** How a property may be filtered / compared. 'complex' covers arrays and objects. */
+export type PropKind = 'string' | 'boolean' | 'complex';
+
+export type TypeName =
+  | 'user'
+  | 'group'
+  | 'application'
+  | 'servicePrincipal'
+  | 'conditionalAccessPolicy'
+  | 'namedLocation';
+
+/** Everything the generic collection code needs to know about one resource type. */
+export interface ResourceSpec {
+  readonly type: TypeName;
+  /** Collection path as it appears in URLs and @odata.context, e.g. "users". */
+  readonly collection: string;
+  /** e.g. "microsoft.graph.user" (without '#'). */
+  readonly odataType: string;
+  /** Name used in Graph error messages, e.g. "User". */
+  readonly entityName: string;
+  /** Every property a client may see or $select (never includes hidden ones). */
+  readonly properties: Readonly<Record<string, PropKind>>;
+  /** Properties usable in $filter, with their comparison kind. */
+  readonly filterable: Readonly<Record<string, 'string' | 'boolean'>>;
+  /** Properties with a tenant-wide case-insensitive unique index. */
+  readonly unique: readonly string[];
+  /** Stored but never returned (e.g. passwordProfile). */
+  readonly hidden: readonly string[];
+  /** Validates a POST body and returns the object to store (without id/_v). */
+  create(body: unknown, ctx: GraphContext, state: StateReader): Result<JsonObject, GraphError>;
+  /** Validates a PATCH body against the current object and returns the changed properties. */
+  patch(body: unknown, current: JsonObject, ctx: GraphContext): Result<JsonObject, GraphError>;
+}

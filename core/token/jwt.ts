@@ -1,0 +1,204 @@
+/**
+ * Issues and validates Entra-v2-shaped access tokens. The validator is exported for resource
+ * apps and used by our own API, so every rejection has a precise reason. Key selection is
+ * bound to the expected tenant: a key that exists but belongs to someone else is rejected as
+ * `foreign_key` before any signature check (the Storm-0558 class of failure).
+ */
+import { compactVerify, decodeProtectedHeader, errors as joseErrors, importJWK, SignJWT, type JWTPayload } from 'jose';
+import { assert, err, ok, type Result } from '../result.js';
+import { keyPhase, SIGNING_ALGS, type KeyRecord, type SigningAlg } from './signing-keys.js';
+
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  oid?: string;
+  tid: string;
+  azp: string;
+  /** Space-separated delegated scopes; absent for app-only tokens. */
+  scp?: string;
+  /** App roles (app-only) or user app-role assignments. */
+  roles?: string[];
+  iat: number;
+  nbf: number;
+  exp: number;
+  ver: '2.0';
+  jti: string;
+  /** Client capabilities, e.g. ['cp1'] for CAE-capable clients. */
+  xms_cc?: string[];
+}
+
+export type TokenRejectionReason =
+  | 'malformed'
+  | 'alg_not_allowed'
+  | 'unknown_kid'
+  | 'key_not_yet_valid'
+  | 'key_retired_expired'
+  | 'key_revoked'
+  | 'foreign_key'
+  | 'bad_signature'
+  | 'bad_issuer'
+  | 'bad_audience'
+  | 'expired'
+  | 'not_yet_valid';
+
+export interface TokenRejection {
+  reason: TokenRejectionReason;
+  detail: string;
+}
+
+export interface ValidatedToken {
+  claims: AccessTokenClaims & Record<string, unknown>;
+  kid: string;
+  alg: SigningAlg;
+}
+
+export interface ValidateOptions {
+  /** Keys the validator may use; may contain other tenants' keys (they are rejected, not used). */
+  keys: readonly KeyRecord[];
+  expectedIssuer: string;
+  expectedAudience: string | readonly string[];
+  expectedTenantId: string;
+  now: number;
+  skewMs?: number;
+}
+
+export const DEFAULT_SKEW_MS = 300_000;
+const MAX_TOKEN_CHARS = 16_384;
+
+export function issuerFor(baseUrl: string, tenantId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/${tenantId}/v2.0`;
+}
+
+export interface AccessTokenInput {
+  baseUrl: string;
+  tenantId: string;
+  audience: string;
+  subject: string;
+  objectId?: string;
+  clientId: string;
+  scopes?: readonly string[];
+  roles?: readonly string[];
+  lifetimeMs: number;
+  jti: string;
+  clientCapabilities?: readonly string[];
+}
+
+/** Builds the claim set; a token with neither scp nor roles would authorize nothing and is a bug. */
+export function buildAccessTokenClaims(input: AccessTokenInput, now: number): AccessTokenClaims {
+  const hasScopes = (input.scopes?.length ?? 0) > 0;
+  const hasRoles = (input.roles?.length ?? 0) > 0;
+  assert(hasScopes || hasRoles, 'access token needs scopes or roles');
+  assert(input.lifetimeMs > 0, 'token lifetime must be positive');
+  const iat = Math.floor(now / 1000);
+  return {
+    iss: issuerFor(input.baseUrl, input.tenantId),
+    aud: input.audience,
+    sub: input.subject,
+    ...(input.objectId !== undefined ? { oid: input.objectId } : {}),
+    tid: input.tenantId,
+    azp: input.clientId,
+    ...(hasScopes ? { scp: input.scopes!.join(' ') } : {}),
+    ...(hasRoles ? { roles: [...input.roles!] } : {}),
+    iat,
+    nbf: iat,
+    exp: iat + Math.floor(input.lifetimeMs / 1000),
+    ver: '2.0',
+    jti: input.jti,
+    ...(input.clientCapabilities?.length ? { xms_cc: [...input.clientCapabilities] } : {}),
+  };
+}
+
+/**
+ * Signs `claims` with the tenant's active key. Signing with a non-active key or for another
+ * tenant is a programming error and throws: those are exactly the mistakes validators catch.
+ */
+export async function issueToken(key: CryptoKey, record: KeyRecord, claims: AccessTokenClaims, now: number): Promise<string> {
+  assert(keyPhase(record, now) === 'active', `key ${record.kid} is not active`);
+  assert(claims.tid === record.tenantId, `key ${record.kid} belongs to tenant ${record.tenantId}, not ${claims.tid}`);
+  assert(claims.iss.endsWith(`/${record.tenantId}/v2.0`), 'issuer does not name the key tenant');
+  return new SignJWT(claims as unknown as JWTPayload)
+    .setProtectedHeader({ alg: record.alg, kid: record.kid, typ: 'JWT' })
+    .sign(key);
+}
+
+// Imported public keys, cached by kid+material so a hot validator does not re-import per request.
+const keyCache = new Map<string, CryptoKey>();
+async function publicKeyFor(record: KeyRecord): Promise<CryptoKey> {
+  const j = record.publicJwk;
+  const id = `${record.alg}|${j.n ?? ''}|${j.x ?? ''}|${j.y ?? ''}`;
+  const hit = keyCache.get(id);
+  if (hit) return hit;
+  const { kty, n, e, crv, x, y } = j;
+  const key = (await importJWK({ kty, n, e, crv, x, y }, record.alg)) as CryptoKey;
+  if (keyCache.size >= 512) keyCache.clear();
+  keyCache.set(id, key);
+  return key;
+}
+
+const reject = (reason: TokenRejectionReason, detail: string) => err<TokenRejection>({ reason, detail });
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export async function validateToken(token: unknown, opts: ValidateOptions): Promise<Result<ValidatedToken, TokenRejection>> {
+  const skew = opts.skewMs ?? DEFAULT_SKEW_MS;
+  const now = opts.now;
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS || !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) {
+    return reject('malformed', 'not a compact JWS');
+  }
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    return reject('malformed', 'unreadable header');
+  }
+  const alg = header.alg;
+  // Only asymmetric algorithms we issue: rules out "none" and HS* (public key used as HMAC secret).
+  if (typeof alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(alg)) {
+    return reject('alg_not_allowed', `alg ${String(alg)} is not accepted`);
+  }
+  if (typeof header.kid !== 'string' || header.kid === '') return reject('unknown_kid', 'no kid in header');
+  const kid = header.kid;
+  const candidates = opts.keys.filter((k) => k.kid === kid);
+  if (candidates.length === 0) return reject('unknown_kid', `kid ${kid} is not published`);
+  const record = candidates.find((k) => k.tenantId === opts.expectedTenantId);
+  if (!record) return reject('foreign_key', `kid ${kid} belongs to another tenant`);
+  const phase = keyPhase(record, now);
+  if (phase === 'revoked') return reject('key_revoked', `kid ${kid} was revoked`);
+  if (alg !== record.alg) return reject('alg_not_allowed', `header alg ${alg} differs from key alg ${record.alg}`);
+  if (now + skew < record.activateAt) return reject('key_not_yet_valid', `kid ${kid} is not active yet`);
+  if (phase === 'expired') return reject('key_retired_expired', `kid ${kid} has expired`);
+
+  let payloadBytes: Uint8Array;
+  try {
+    const verified = await compactVerify(token, await publicKeyFor(record), { algorithms: [record.alg] });
+    payloadBytes = verified.payload;
+  } catch (e) {
+    if (e instanceof joseErrors.JWSInvalid) return reject('malformed', 'invalid JWS structure');
+    return reject('bad_signature', 'signature verification failed');
+  }
+  let claims: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(payloadBytes));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return reject('malformed', 'payload is not an object');
+    claims = parsed as Record<string, unknown>;
+  } catch {
+    return reject('malformed', 'payload is not JSON');
+  }
+  if (!isNum(claims.exp) || !isNum(claims.iat) || typeof claims.tid !== 'string' || typeof claims.sub !== 'string') {
+    return reject('malformed', 'missing exp, iat, tid or sub');
+  }
+  // A genuine token is signed while its key is active; anything else means the key was misused.
+  if (claims.iat * 1000 < record.activateAt - skew) return reject('key_not_yet_valid', 'token predates key activation');
+  if (claims.iat * 1000 > record.retireAt + skew) return reject('key_retired_expired', 'token signed after key retirement');
+
+  if (claims.iss !== opts.expectedIssuer) return reject('bad_issuer', `issuer ${String(claims.iss)}`);
+  if (claims.tid !== opts.expectedTenantId) return reject('bad_issuer', `tid ${claims.tid}`);
+  const expected = typeof opts.expectedAudience === 'string' ? [opts.expectedAudience] : opts.expectedAudience;
+  const aud = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
+  if (!aud.some((a) => typeof a === 'string' && expected.includes(a))) return reject('bad_audience', `audience ${JSON.stringify(claims.aud)}`);
+  if (now - skew >= claims.exp * 1000) return reject('expired', 'token has expired');
+  if (isNum(claims.nbf) && claims.nbf * 1000 > now + skew) return reject('not_yet_valid', 'nbf is in the future');
+  if (claims.iat * 1000 > now + skew) return reject('not_yet_valid', 'iat is in the future');
+  return ok({ claims: claims as unknown as ValidatedToken['claims'], kid, alg: record.alg });
+}

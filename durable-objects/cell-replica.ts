@@ -1,0 +1,128 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
+import { isWrite, planWrite, purgeMutations, read } from '../core/directory/index.js';
+import type { Mutation, StateReader } from '../core/kv.js';
+import { Replica } from '../core/replication/replica.js';
+import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
+import type { Result } from '../core/result.js';
+import { ok } from '../core/result.js';
+import { crossCall } from '../workers/platform/faults.js';
+import type { CellTopology, GraphOutcome, ReplicaCall } from './replica-protocol.js';
+import { replicaStub } from './replica-protocol.js';
+import { SqliteReplicaStore } from './sqlite-replica-store.js';
+
+const PEER_TIMEOUT_MS = 2_000;
+const RETRY_BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+
+/**
+ * One replica of one cell in one region (named `{cell}:{region}`). All rules live in
+ * core/replication and core/directory; this class gives them SQLite, time and transport.
+ */
+export class CellReplica extends DurableObject<Env> {
+  private replica: Replica | undefined;
+  private readonly store: SqliteReplicaStore;
+  private pushFailures = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new SqliteReplicaStore(ctx.storage);
+  }
+
+  private open(t: CellTopology): Replica {
+    if (this.replica !== undefined) return this.replica;
+    const self = { cell: t.cell, region: t.region };
+    const transport = {
+      send: (to: string, message: ReplicaMessage): Promise<ReplicaReply> =>
+        crossCall(t.region, to, PEER_TIMEOUT_MS, () => replicaStub(this.env, t.cell, to).replicate({ ...t, region: to }, message)),
+    };
+    this.replica = new Replica(this.store, self, t, transport);
+    return this.replica;
+  }
+
+  /** Messages from the other replicas of the cell. */
+  async replicate(t: CellTopology, message: ReplicaMessage): Promise<ReplicaReply> {
+    const replica = this.open(t);
+    const reply = await replica.receive(message);
+    if (message.kind === 'append' || message.kind === 'snapshot') replica.compactLog();
+    if (message.kind === 'promote' && reply.kind === 'ack') await this.schedulePush(0);
+    return reply;
+  }
+
+  /** Where this replica stands (role, epoch, positions): for routing, tests and operators. */
+  async status(t: CellTopology): Promise<ReplicaReply> {
+    return this.open(t).receive({ kind: 'status' });
+  }
+
+  /** A Graph API call for one tenant: writes on the primary, reads anywhere. */
+  async graph(t: CellTopology, call: ReplicaCall): Promise<GraphOutcome> {
+    const replica = this.open(t);
+    const ctx = { tenantId: call.tenantId, now: Date.now(), newId: () => crypto.randomUUID() };
+    if (isWrite(call.request)) {
+      return this.commit(replica, (state) => planWrite(state, call.request, ctx));
+    }
+    if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {
+      const caught = await replica.catchUp(call.minPosition.pos);
+      if (!caught) return { kind: 'behind', appliedPos: replica.meta.appliedPos };
+    }
+    const result = read(replica.state, call.request, ctx);
+    return result.ok ? { kind: 'reply', reply: result.value } : { kind: 'error', error: result.error };
+  }
+
+  /** Raw mutations from the platform itself (tenant provisioning), committed like any write. */
+  async writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome> {
+    return this.commit(this.open(t), () => ok({ mutations, reply: { status: 204 } satisfies GraphReply }));
+  }
+
+  private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError>): Promise<GraphOutcome> {
+    const result = await replica.write(plan);
+    if (!result.ok) {
+      const e = result.error;
+      if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
+      if (e.kind === 'not_durable') return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+      return { kind: 'error', error: e };
+    }
+    // Other regions get the entry at once in the background, and by alarm if that fails.
+    this.ctx.waitUntil(this.pushNow());
+    return { kind: 'reply', reply: result.value.reply, position: { cell: replica.meta.cell, epoch: result.value.epoch, pos: result.value.pos } };
+  }
+
+  private async pushNow(): Promise<void> {
+    const behind = await this.replica?.pushAll();
+    if (behind !== undefined && behind.length > 0) await this.schedulePush(RETRY_BACKOFF_MS[0]!);
+  }
+
+  private async schedulePush(delayMs: number): Promise<void> {
+    const at = Date.now() + delayMs;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Retries asynchronous replication with backoff, and purges expired recycle-bin entries. */
+  override async alarm(): Promise<void> {
+    const replica = this.replica ?? this.reopen();
+    if (replica === undefined || replica.meta.role !== 'primary') return;
+    const expired = this.store.expiredKeys(Date.now(), 100);
+    for (const key of expired) {
+      await replica.write((state) => ok({ mutations: purgeMutations(state, key), reply: undefined }));
+    }
+    const behind = await replica.pushAll();
+    if (behind.length > 0) {
+      this.pushFailures = Math.min(this.pushFailures + 1, RETRY_BACKOFF_MS.length - 1);
+      await this.schedulePush(RETRY_BACKOFF_MS[this.pushFailures]!);
+    } else {
+      this.pushFailures = 0;
+    }
+    const next = this.store.nextExpiry();
+    if (next !== undefined) {
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > next) await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1000));
+    }
+  }
+
+  /** After an eviction the alarm may run before any call: rebuild from persisted metadata. */
+  private reopen(): Replica | undefined {
+    const meta = this.store.loadMeta();
+    if (meta === undefined) return undefined;
+    return this.open({ cell: meta.cell, region: meta.region, regions: meta.regions, primaryRegion: meta.primaryRegion, epoch: meta.epoch });
+  }
+}

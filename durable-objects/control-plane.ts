@@ -1,0 +1,118 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Placement } from '../core/placement.js';
+import { DEFAULT_PLACEMENT, placeTenant } from '../core/placement.js';
+import type { Region } from '../core/regions.js';
+import { parseRegionList, regionsFrom } from '../core/regions.js';
+
+export interface CellRecord {
+  id: string;
+  homeRegion: Region;
+  regions: Region[];
+  primaryRegion: Region;
+  epoch: number;
+  tenants: number;
+}
+
+export interface TenantRecord {
+  id: string;
+  displayName: string;
+  cell: string;
+  status: 'provisioning' | 'active';
+  domain: string | null;
+  createdAt: number;
+}
+
+/**
+ * The tenant → cell map and each cell's current primary. Small, rarely written, and cached by
+ * every edge isolate; it is not on the path of directory reads or writes once cached.
+ */
+export class ControlPlane extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS cells (id TEXT PRIMARY KEY, home_region TEXT NOT NULL, regions TEXT NOT NULL,
+      primary_region TEXT NOT NULL, epoch INTEGER NOT NULL, tenants INTEGER NOT NULL DEFAULT 0)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, cell TEXT NOT NULL,
+      status TEXT NOT NULL, domain TEXT UNIQUE, created_at INTEGER NOT NULL)`);
+  }
+
+  /** Reserves a tenant in a cell (placement); it becomes visible once `activateTenant` runs. */
+  reserveTenant(input: { id: string; displayName: string; homeRegion: Region; domain: string | null; now: number }): { tenant: TenantRecord; cell: CellRecord } | { conflict: string } {
+    return this.ctx.storage.transactionSync(() => {
+      if (input.domain !== null && this.sql.exec(`SELECT 1 FROM tenants WHERE domain = ?`, input.domain).toArray().length > 0) {
+        return { conflict: 'domain' };
+      }
+      const cells = this.cells();
+      const placement: Placement = placeTenant(
+        cells.map((c) => ({ id: c.id, homeRegion: c.homeRegion, tenants: c.tenants })),
+        input.homeRegion,
+        { maxShare: Number(this.env.CELL_MAX_SHARE ?? DEFAULT_PLACEMENT.maxShare), minCellCapacity: Number(this.env.CELL_MIN_CAPACITY ?? DEFAULT_PLACEMENT.minCellCapacity) },
+      );
+      let cellId: string;
+      if (placement.kind === 'new') {
+        cellId = `cell-${String(cells.length + 1).padStart(4, '0')}`;
+        const regions = regionsFrom(placement.homeRegion, parseRegionList(this.env.REGIONS));
+        this.sql.exec(`INSERT INTO cells (id, home_region, regions, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, 1, 0)`,
+          cellId, placement.homeRegion, JSON.stringify(regions), placement.homeRegion);
+      } else {
+        cellId = placement.cellId;
+      }
+      this.sql.exec(`UPDATE cells SET tenants = tenants + 1 WHERE id = ?`, cellId);
+      this.sql.exec(`INSERT INTO tenants (id, display_name, cell, status, domain, created_at) VALUES (?, ?, ?, 'provisioning', ?, ?)`,
+        input.id, input.displayName, cellId, input.domain, input.now);
+      return { tenant: this.tenantRow(input.id)!, cell: this.cell(cellId)! };
+    });
+  }
+
+  activateTenant(id: string): void {
+    this.sql.exec(`UPDATE tenants SET status = 'active' WHERE id = ?`, id);
+  }
+
+  /** Undoes a reservation whose provisioning write could not be made durable. */
+  abandonTenant(id: string): void {
+    this.ctx.storage.transactionSync(() => {
+      const t = this.tenantRow(id);
+      if (t === undefined || t.status !== 'provisioning') return;
+      this.sql.exec(`DELETE FROM tenants WHERE id = ?`, id);
+      this.sql.exec(`UPDATE cells SET tenants = tenants - 1 WHERE id = ?`, t.cell);
+    });
+  }
+
+  /** An active tenant by id or verified domain, with its cell. */
+  lookup(idOrDomain: string): { tenant: TenantRecord; cell: CellRecord } | null {
+    const row = this.sql
+      .exec<{ id: string }>(`SELECT id FROM tenants WHERE (id = ? OR domain = ?) AND status = 'active'`, idOrDomain, idOrDomain.toLowerCase())
+      .toArray()[0];
+    if (row === undefined) return null;
+    const tenant = this.tenantRow(row.id)!;
+    return { tenant, cell: this.cell(tenant.cell)! };
+  }
+
+  cells(): CellRecord[] {
+    return this.sql.exec<{ id: string }>(`SELECT id FROM cells ORDER BY id`).toArray().map((r) => this.cell(r.id)!);
+  }
+
+  cell(id: string): CellRecord | undefined {
+    const r = this.sql
+      .exec<{ id: string; home_region: string; regions: string; primary_region: string; epoch: number; tenants: number }>(`SELECT * FROM cells WHERE id = ?`, id)
+      .toArray()[0];
+    if (r === undefined) return undefined;
+    return { id: r.id, homeRegion: r.home_region as Region, regions: JSON.parse(r.regions) as Region[], primaryRegion: r.primary_region as Region, epoch: r.epoch, tenants: r.tenants };
+  }
+
+  /** Records a cell's new primary after a failover; older epochs never overwrite newer ones. */
+  setPrimary(cellId: string, primaryRegion: Region, epoch: number): CellRecord | undefined {
+    this.sql.exec(`UPDATE cells SET primary_region = ?, epoch = ? WHERE id = ? AND epoch < ?`, primaryRegion, epoch, cellId, epoch);
+    return this.cell(cellId);
+  }
+
+  private tenantRow(id: string): TenantRecord | undefined {
+    const r = this.sql
+      .exec<{ id: string; display_name: string; cell: string; status: string; domain: string | null; created_at: number }>(`SELECT * FROM tenants WHERE id = ?`, id)
+      .toArray()[0];
+    if (r === undefined) return undefined;
+    return { id: r.id, displayName: r.display_name, cell: r.cell, status: r.status as TenantRecord['status'], domain: r.domain, createdAt: r.created_at };
+  }
+}

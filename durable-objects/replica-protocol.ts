@@ -1,0 +1,44 @@
+import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
+import type { ReplicaPosition } from '../core/replication/replica-token.js';
+import type { Mutation } from '../core/kv.js';
+import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
+
+/** What a caller tells a replica about its cell: enough to initialise a fresh one. */
+export interface CellTopology {
+  cell: string;
+  /** The region of the replica being called. */
+  region: string;
+  regions: string[];
+  primaryRegion: string;
+  epoch: number;
+}
+
+export interface ReplicaCall {
+  tenantId: string;
+  request: GraphRequest;
+  /** From a replica token: answer only with state at or after this position. */
+  minPosition?: ReplicaPosition;
+}
+
+export type GraphOutcome =
+  | { kind: 'reply'; reply: GraphReply; position?: ReplicaPosition }
+  | { kind: 'error'; error: GraphError }
+  | { kind: 'not_primary'; primaryRegion: string; epoch: number }
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'behind'; appliedPos: number };
+
+/**
+ * The RPC surface of `CellReplica`. Declared by hand because the generated stub types lose
+ * discriminated unions (every member of a union return becomes a Promise-wrapped variant).
+ */
+export interface ReplicaRpc {
+  replicate(t: CellTopology, message: ReplicaMessage): Promise<ReplicaReply>;
+  status(t: CellTopology): Promise<ReplicaReply>;
+  graph(t: CellTopology, call: ReplicaCall): Promise<GraphOutcome>;
+  writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome>;
+}
+
+export function replicaStub(env: Env, cell: string, region: string): ReplicaRpc {
+  const ns = env.REPLICA;
+  return ns.get(ns.idFromName(`${cell}:${region}`), { locationHint: region as DurableObjectLocationHint }) as unknown as ReplicaRpc;
+}

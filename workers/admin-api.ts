@@ -1,0 +1,70 @@
+import { NO_FAULTS, parseFaultPlan } from '../core/faults.js';
+import { provisionTenant } from '../core/directory/index.js';
+import { isRegion, parseRegionList } from '../core/regions.js';
+import type { Region } from '../core/regions.js';
+import { replicaStub } from '../durable-objects/replica-protocol.js';
+import { isOperator } from './platform/auth.js';
+import { entryRegion } from './platform/client-region.js';
+import { crossCall, currentFaults, setFaults } from './platform/faults.js';
+import { json, readJsonBody, requestInfo } from './platform/http.js';
+import { topologyFor } from './platform/cell-calls.js';
+import { controlPlane } from './platform/topology.js';
+import { oauthStyleError } from './platform/admin-errors.js';
+
+/** `POST /admin/tenants`: place a tenant in a cell and provision its directory. */
+export async function createTenant(request: Request, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  const parsed = await readJsonBody(request);
+  if (!parsed.ok) return oauthStyleError(info, parsed.error.kind === 'too_large' ? 413 : 400, 'invalid_request', parsed.error.message);
+  const body = (parsed.body ?? {}) as Record<string, unknown>;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return oauthStyleError(info, 400, 'invalid_request', 'Body must be a JSON object.');
+  for (const k of Object.keys(body)) if (!['displayName', 'region', 'domain'].includes(k)) return oauthStyleError(info, 400, 'invalid_request', `Unknown property '${k.slice(0, 40)}'.`);
+  const displayName = body.displayName ?? 'Tenant';
+  if (typeof displayName !== 'string' || displayName.length === 0 || displayName.length > 256) return oauthStyleError(info, 400, 'invalid_request', 'displayName must be a non-empty string.');
+  const regions = parseRegionList(env.REGIONS);
+  let homeRegion: Region;
+  if (body.region === undefined) homeRegion = entryRegion(request, env, regions);
+  else if (typeof body.region === 'string' && isRegion(body.region) && regions.includes(body.region)) homeRegion = body.region;
+  else return oauthStyleError(info, 400, 'invalid_request', `region must be one of ${regions.join(', ')}.`);
+  let domain: string | null = null;
+  if (body.domain !== undefined) {
+    if (typeof body.domain !== 'string' || !/^(?=.{3,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i.test(body.domain)) return oauthStyleError(info, 400, 'invalid_request', 'domain must be a DNS name.');
+    domain = body.domain.toLowerCase();
+  }
+
+  const tenantId = crypto.randomUUID();
+  const control = controlPlane(env);
+  const reserved = await control.reserveTenant({ id: tenantId, displayName, homeRegion, domain, now: info.now });
+  if ('conflict' in reserved) return oauthStyleError(info, 409, 'invalid_request', 'That domain is already verified by another tenant.');
+  const cell = reserved.cell;
+  const ctx = { tenantId, now: info.now, newId: () => crypto.randomUUID() };
+  const mutations = provisionTenant(ctx, { displayName, ...(domain !== null ? { verifiedDomain: domain } : {}) });
+  const outcome = await crossCall('edge', cell.primaryRegion, 10_000, () =>
+    replicaStub(env, cell.id, cell.primaryRegion).writeMutations(topologyFor(cell, cell.primaryRegion), mutations),
+  ).catch(() => undefined);
+  if (outcome?.kind !== 'reply') {
+    await control.abandonTenant(tenantId);
+    return oauthStyleError(info, 503, 'temporarily_unavailable', 'The tenant could not be provisioned durably; retry later.', { 'Retry-After': '5' });
+  }
+  await control.activateTenant(tenantId);
+  return json({ tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain }, 201, { 'request-id': info.requestId });
+}
+
+/** `GET/PUT/DELETE /admin/faults`: fault injection, only where FAULTS_ENABLED is set. */
+export async function faults(request: Request, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  if (env.FAULTS_ENABLED !== 'true' || env.TESSERA_ENV === 'production') return oauthStyleError(info, 403, 'access_denied', 'Fault injection is disabled in this deployment.');
+  if (request.method === 'GET') return json(currentFaults());
+  if (request.method === 'DELETE') {
+    setFaults(NO_FAULTS);
+    return json(currentFaults());
+  }
+  const parsed = await readJsonBody(request);
+  if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
+  const plan = parseFaultPlan(parsed.body, parseRegionList(env.REGIONS));
+  if (typeof plan === 'string') return oauthStyleError(info, 400, 'invalid_request', plan);
+  setFaults(plan);
+  return json(plan);
+}

@@ -1,0 +1,54 @@
+/**
+ * Who is calling. The operator credential (a shared secret from configuration) may act on any
+ * tenant it names; bearer tokens from the token service slot in as another `Principal` kind.
+ */
+export interface Principal {
+  readonly kind: 'operator' | 'application' | 'user';
+  readonly tenantId: string | null;
+  /** Application permissions (app roles), e.g. Directory.ReadWrite.All. */
+  readonly roles: readonly string[];
+  /** Delegated scopes. */
+  readonly scopes: readonly string[];
+}
+
+export type AuthFailure = { kind: 'unauthorized'; message: string };
+
+const enc = new TextEncoder();
+
+/** Constant-time comparison of two secrets via their SHA-256 digests. */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [da, db] = await Promise.all([crypto.subtle.digest('SHA-256', enc.encode(a)), crypto.subtle.digest('SHA-256', enc.encode(b))]);
+  return crypto.subtle.timingSafeEqual(da, db);
+}
+
+export function bearer(request: Request): string | null {
+  const h = request.headers.get('authorization');
+  if (h === null) return null;
+  const m = /^Bearer ([\x21-\x7e]{1,8192})$/i.exec(h.trim());
+  return m === null ? null : m[1]!;
+}
+
+export async function isOperator(request: Request, env: Env): Promise<boolean> {
+  const token = bearer(request);
+  const key = env.OPERATOR_KEY;
+  return token !== null && typeof key === 'string' && key.length >= 16 && (await secretsEqual(token, key));
+}
+
+/** Resolves the caller of a directory request; operators name the tenant in `X-Tessera-Tenant`. */
+export async function authenticate(request: Request, env: Env): Promise<Principal | AuthFailure> {
+  if (bearer(request) === null) return { kind: 'unauthorized', message: 'Access token is empty.' };
+  if (await isOperator(request, env)) {
+    const tenant = request.headers.get('x-tessera-tenant');
+    return { kind: 'operator', tenantId: tenant, roles: ['Directory.ReadWrite.All'], scopes: [] };
+  }
+  return { kind: 'unauthorized', message: 'Access token validation failure. Invalid audience or signature.' };
+}
+
+const READ = new Set(['Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All', 'User.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.All', 'Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess']);
+const WRITE = new Set(['Directory.ReadWrite.All', 'User.ReadWrite.All', 'Group.ReadWrite.All', 'Application.ReadWrite.All', 'Policy.ReadWrite.ConditionalAccess']);
+
+/** Coarse permission check; per-resource permissions refine this later. */
+export function allowed(p: Principal, write: boolean): boolean {
+  const granted = [...p.roles, ...p.scopes];
+  return granted.some((g) => (write ? WRITE : READ).has(g));
+}

@@ -1,0 +1,44 @@
+import type { Region } from '../../core/regions.js';
+import { isRegion, regionsByDistance } from '../../core/regions.js';
+
+/** Regions marked unhealthy after a failed call, until the mark expires (per isolate). */
+const unhealthyUntil = new Map<string, number>();
+const UNHEALTHY_MS = 10_000;
+
+export function markUnhealthy(region: string): void {
+  unhealthyUntil.set(region, Date.now() + UNHEALTHY_MS);
+}
+
+export function markHealthy(region: string): void {
+  unhealthyUntil.delete(region);
+}
+
+function unhealthy(): Set<string> {
+  const now = Date.now();
+  const out = new Set<string>();
+  for (const [r, until] of unhealthyUntil) if (until > now) out.add(r);
+  return out;
+}
+
+/**
+ * Regions to try for this client, nearest healthy first. Outside production a caller may pin
+ * its own region with `X-Tessera-Region` (how tests and local runs act as a client elsewhere).
+ */
+export function candidateRegions(request: Request, env: Env, among: readonly Region[]): Region[] {
+  const pinned = request.headers.get('x-tessera-region');
+  if (env.TESSERA_ENV !== 'production' && pinned !== null && isRegion(pinned) && among.includes(pinned)) {
+    return [pinned, ...regionsByDistance(regionCentre(pinned), among.filter((r) => r !== pinned), unhealthy())];
+  }
+  const cf = request.cf as { latitude?: string; longitude?: string; continent?: string } | undefined;
+  return regionsByDistance(cf, among, unhealthy());
+}
+
+/** The edge's own region: where a request enters the platform (for fault injection). */
+export function entryRegion(request: Request, env: Env, among: readonly Region[]): Region {
+  return candidateRegions(request, env, among)[0]!;
+}
+
+import { REGIONS } from '../../core/regions.js';
+function regionCentre(r: Region): { latitude: number; longitude: number } {
+  return { latitude: REGIONS[r].lat, longitude: REGIONS[r].lon };
+}
