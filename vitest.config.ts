@@ -32,6 +32,18 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // One scenario per file, one file at a time: they share one running service.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
+import type { GraphError, GraphReply } from '../core/directory/index.js';
 import { isWrite, planWrite, purgeMutations, read } from '../core/directory/index.js';
 import type { Mutation, StateReader } from '../core/kv.js';
 import { Replica } from '../core/replication/replica.js';

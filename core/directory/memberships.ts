@@ -21,7 +21,7 @@ export interface MemberRef {
 
 const MEMBER_SHAPE = unionShape(MEMBER_TYPES);
 
-const isMemberType = (t: unknown): t is TypeName => typeof t === 'string' && (MEMBER_TYPES as readonly string[]).includes(t);
+export const isMemberType = (t: unknown): t is TypeName => typeof t === 'string' && (MEMBER_TYPES as readonly string[]).includes(t);
 
 /** A live object of one of the member types, viewed as a directoryObject (with @odata.type). */
 export function directoryObject(state: StateReader, tenantId: string, ref: MemberRef): JsonObject | undefined {
@@ -138,23 +138,4 @@ export function detachAll(state: StateReader, tenantId: string, id: string): { m
     mutations.push(...detachEdge(tenantId, id, mid));
   }
   return { mutations, memberOf, members };
-}
-
-/** Re-creates remembered edges whose other end still exists. */
-export function reattach(state: StateReader, tenantId: string, self: MemberRef, memberOf: readonly Json[], members: readonly Json[]): Mutation[] {
-  const out: Mutation[] = [];
-  for (const gid of memberOf) {
-    if (typeof gid === 'string' && isValidId(gid) && state.get(objectKey(tenantId, 'group', gid)) !== undefined) {
-      out.push(...attach(tenantId, gid, self));
-    }
-  }
-  for (const m of members) {
-    const ref = asObject(m);
-    const mid = ref?.['id'];
-    const type = ref?.['type'];
-    if (typeof mid === 'string' && isValidId(mid) && isMemberType(type) && state.get(objectKey(tenantId, type, mid)) !== undefined) {
-      out.push(...attach(tenantId, self.id, { id: mid, type }));
-    }
-  }
-  return out;
 }

@@ -9,7 +9,7 @@ import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { badRequest, conflict, invalidId, notFound } from './errors.js';
 import { BIN_KEY, binKey, binPrefix, isValidId, objectKey } from './keys.js';
-import { detachAll, reattach } from './memberships.js';
+import { attach, detachAll, isMemberType, type MemberRef } from './memberships.js';
 import { findLive } from './objects.js';
 import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
 import { MEMBER_TYPES, SPECS } from './resources.js';
@@ -117,6 +117,39 @@ export function restoreDeleted(state: StateReader, req: GraphRequest, ctx: Graph
   ];
   const body = { '@odata.context': `${req.baseUrl}/$metadata#${contextPath}/$entity`, '@odata.type': `#${spec.odataType}`, ...present(restored, spec.hidden) };
   return ok({ mutations, reply: { status: 200, body, headers: { ETag: etagOf(restored) } } });
+}
+
+/**
+ * Re-creates remembered edges whose other end is live. When the other end is itself in the
+ * bin, the edge is recorded in *its* bin entry instead, so restoring both ends in either
+ * order ends with the membership back.
+ */
+function reattach(state: StateReader, tenantId: string, self: MemberRef, memberOf: readonly Json[], members: readonly Json[]): Mutation[] {
+  const out: Mutation[] = [];
+  const remember = (other: MemberRef, field: 'memberOf' | 'members', value: Json): void => {
+    const key = binKey(tenantId, other.type, other.id);
+    const entry = readEntry(state.get(key));
+    if (!entry) return;
+    const list = entry[field];
+    if (list.some((x) => JSON.stringify(x) === JSON.stringify(value))) return;
+    const updated: JsonObject = { ...entry, [field]: [...list, value] } as unknown as JsonObject;
+    out.push({ key, value: updated, expiresAt: Date.parse(entry.deletedDateTime) + RETENTION_MS });
+  };
+  for (const gid of memberOf) {
+    if (typeof gid !== 'string' || !isValidId(gid)) continue;
+    const group: MemberRef = { id: gid, type: 'group' };
+    if (state.get(objectKey(tenantId, 'group', gid)) !== undefined) out.push(...attach(tenantId, gid, self));
+    else remember(group, 'members', { id: self.id, type: self.type });
+  }
+  for (const m of members) {
+    const ref = asObject(m);
+    const mid = ref?.['id'];
+    const type = ref?.['type'];
+    if (typeof mid !== 'string' || !isValidId(mid) || !isMemberType(type)) continue;
+    if (state.get(objectKey(tenantId, type, mid)) !== undefined) out.push(...attach(tenantId, self.id, { id: mid, type }));
+    else remember({ id: mid, type }, 'memberOf', self.id);
+  }
+  return out;
 }
 
 export function purgeDeleted(state: StateReader, req: GraphRequest, ctx: GraphContext, types: readonly TypeName[], id: string): Result<WritePlan, GraphError> {

@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+export const E2E_OPERATOR_KEY = 'e2e-operator-key-0123456789abcdef';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts the whole service with `wrangler dev` (fresh local storage) for the end-to-end tests. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
+  const child = spawn(
+    'npx',
+    ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--local-protocol', 'https', '--persist-to', state,
+      '--var', `OPERATOR_KEY:${E2E_OPERATOR_KEY}`, '--var', 'REPLICA_TOKEN_SECRET:e2e-replica-secret-0123456789',
+      '--var', 'KEY_ENCRYPTION_KEY:ZTJlLWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE', '--var', 'REGIONS:weur,eeur,enam,apac'],
+    { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  // HTTPS like production (the Graph SDK only sends tokens over HTTPS); the certificate is
+  // wrangler's self-signed development one, so certificate checks are off for this process tree.
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  const base = `https://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`${base}/`);
+      if (r.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (i > 240 || child.exitCode !== null) throw new Error(`wrangler dev did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  project.provide('baseUrl', base);
+  project.provide('operatorKey', E2E_OPERATOR_KEY);
+  return async () => {
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    rmSync(state, { recursive: true, force: true });
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    baseUrl: string;
+    operatorKey: string;
+  }
+}

@@ -1,0 +1,21 @@
+import { inject } from 'vitest';
+
+export const baseUrl = (): string => inject('baseUrl');
+export const operatorKey = (): string => inject('operatorKey');
+
+export interface Tenant {
+  tenantId: string;
+  cell: string;
+  homeRegion: string;
+  regions: string[];
+}
+
+export async function createTenant(region = 'weur'): Promise<Tenant> {
+  const r = await fetch(`${baseUrl()}/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${operatorKey()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ displayName: 'Fabrikam', region }),
+  });
+  if (r.status !== 201) throw new Error(`tenant: ${r.status} ${await r.text()}`);
+  return (await r.json()) as Tenant;
+}
