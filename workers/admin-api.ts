@@ -68,3 +68,23 @@ export async function faults(request: Request, env: Env): Promise<Response> {
   setFaults(plan);
   return json(plan);
 }
+
+/** `GET /admin/cells` and `GET /admin/cells/:cell`: placement and each replica's position. */
+export async function cells(request: Request & { params?: Record<string, string> }, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  const control = controlPlane(env);
+  const id = request.params?.cell;
+  if (id === undefined) return json({ value: await control.cells() });
+  const cell = await control.cell(id);
+  if (cell === undefined) return oauthStyleError(info, 404, 'not_found', 'No such cell.');
+  const replicas = await Promise.all(
+    cell.regions.map(async (region) => {
+      const reply = await crossCall('edge', region, 2_000, () => replicaStub(env, cell.id, region).status(topologyFor(cell, region))).catch(() => undefined);
+      if (reply?.kind !== 'status') return { region, reachable: false };
+      const m = reply.meta;
+      return { region, reachable: true, role: m.role, epoch: m.epoch, lastPos: m.lastPos, appliedPos: m.appliedPos, logStart: m.logStart };
+    }),
+  );
+  return json({ ...cell, replicas });
+}

@@ -1,5 +1,5 @@
 import { AutoRouter } from 'itty-router';
-import { createTenant, faults } from './admin-api.js';
+import { cells, createTenant, faults } from './admin-api.js';
 import { handleGraph } from './graph-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
@@ -23,6 +23,8 @@ router
   .get('/', () => json({ service: 'tessera', docs: 'see README.md' }))
   .post('/admin/tenants', createTenant)
   .all('/admin/faults', faults)
+  .get('/admin/cells', cells)
+  .get('/admin/cells/:cell', cells)
   .all('/v1.0', handleGraph)
   .all('/v1.0/*', handleGraph);
 
