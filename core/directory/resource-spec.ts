@@ -3,7 +3,7 @@
  * properties and its few special rules (server-assigned values, derived defaults).
  */
 import type { StateReader } from '../kv.js';
-import { err, ok, type Result } from '../result.js';
+import { ok, type Result } from '../result.js';
 import { parseBody, visibleProps, withDefaults, type Fields } from './validation.js';
 import type { GraphContext, GraphError, JsonObject, PropKind, ResourceSpec, TypeName } from './types.js';
 
@@ -57,4 +57,3 @@ export function defineResource(input: SpecInput): ResourceSpec {
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
-export { err, ok };

@@ -32,5 +32,3 @@ export function unionShape(types: readonly TypeName[]): QueryShape {
   }
   return { entityName: 'DirectoryObject', odataType: 'microsoft.graph.directoryObject', properties, filterable };
 }
-
-export const shapeOf = (spec: ResourceSpec): QueryShape => spec;

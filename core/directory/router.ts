@@ -4,14 +4,13 @@
  */
 import type { StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
-import { badRequest, clip, methodNotAllowed } from './errors.js';
+import { badRequest, clip, methodNotAllowed, notFound } from './errors.js';
 import { addMember, listMemberOf, listMembers, removeMember } from './memberships.js';
 import { createObject, getObject, listObjects, patchObject } from './objects.js';
 import { deleteObject, getDeleted, listDeleted, purgeDeleted, restoreDeleted } from './recycle-bin.js';
 import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
-import { notFound } from './errors.js';
 
 type Params = Readonly<Record<string, string>>;
 type ReadFn = (s: StateReader, req: GraphRequest, ctx: GraphContext, p: Params) => Result<GraphReply, GraphError>;

@@ -9,11 +9,10 @@ import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { notFound } from './errors.js';
 import { singletonKey, type SingletonName } from './keys.js';
-import { applySelect, parseEntityQuery, type QueryShape } from './odata-query.js';
+import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
 import { iso } from './resource-spec.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, PropKind } from './types.js';
 import { bool, guid, json, nonEmpty, parseBody, text, type Fields } from './validation.js';
-import { listBody, scanPage, parseListOptions } from './odata-query.js';
 
 interface SingletonDef {
   readonly name: SingletonName;

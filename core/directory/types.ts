@@ -2,7 +2,7 @@
  * Shared shapes of the directory module: the request/reply contract with the edge and the
  * description of a resource type that the generic collection logic is driven by.
  */
-import type { Json, StateReader } from '../kv.js';
+import type { Json, Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
 
 export type JsonObject = { [key: string]: Json };
@@ -38,7 +38,7 @@ export interface GraphReply {
 }
 
 export interface WritePlan {
-  mutations: import('../kv.js').Mutation[];
+  mutations: Mutation[];
   reply: GraphReply;
 }
 

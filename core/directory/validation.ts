@@ -44,6 +44,8 @@ export function parseBody(
   const out: JsonObject = {};
   for (const [name, value] of Object.entries(body)) {
     const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
+    // Clients (and Graph SDKs) may echo the entity's own type annotation; it carries no data.
+    if (name === '@odata.type' && field === undefined && value === `#microsoft.graph.${lcFirst(entityName)}`) continue;
     if (field === undefined) {
       return err(badRequest(`Property '${name}' does not exist on type 'microsoft.graph.${lcFirst(entityName)}'.`));
     }

@@ -128,3 +128,12 @@ describe('passwordProfile', () => {
     expect(JSON.stringify(r.error)).not.toContain(SECRET);
   });
 });
+
+describe('user body annotations', () => {
+  it("accepts the entity's own @odata.type and rejects a different one", () => {
+    const h = new Harness();
+    const base = { displayName: 'x', userPrincipalName: 'x@contoso.com' };
+    expect(h.write('POST', '/users', { '@odata.type': '#microsoft.graph.user', ...base }).error).toBeUndefined();
+    expect(h.write('POST', '/users', { '@odata.type': '#microsoft.graph.group', ...base, userPrincipalName: 'y@contoso.com' }).error?.kind).toBe('bad_request');
+  });
+});
