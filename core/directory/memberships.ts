@@ -3,7 +3,7 @@
  * `r/{memberId}/{groupId}` → {} are always written together, so both "members" and
  * "memberOf" are prefix scans. Members may be users, groups or service principals.
  */
-import type { Json, Mutation, StateReader } from '../kv.js';
+import type { Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, present } from './etag.js';
 import { badRequest, notFound } from './errors.js';
