@@ -18,7 +18,7 @@ export type ClientPresentation =
 
 export type ClientAuthReason =
   // parsing
-  | 'malformed_authorization_header' | 'duplicate_parameter' | 'multiple_methods' | 'missing_client_id'
+  | 'malformed_authorization_header' | 'duplicate_parameter' | 'oversized_parameter' | 'multiple_methods' | 'missing_client_id'
   | 'client_id_mismatch' | 'unsupported_assertion_type' | 'malformed_assertion'
   // verification
   | 'app_not_found' | 'public_client_credentials_presented' | 'credentials_required'
@@ -63,7 +63,7 @@ export function parseClientAuthentication(input: { authorization?: string | null
   for (const name of ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type']) {
     const { value, duplicate } = formGet(input.form, name);
     if (duplicate) return fail('duplicate_parameter');
-    if (value !== undefined && value.length > MAX_FIELD) return fail('malformed_assertion');
+    if (value !== undefined && value.length > MAX_FIELD) return fail('oversized_parameter');
     fields[name] = value === '' ? undefined : value;
   }
   let basic: { id: string; secret: string } | undefined;

@@ -115,7 +115,7 @@ export function oauthErrorResponse(reason: OAuthReason, ctx: ErrorContext): OAut
 
 export function fromClientAuth(reason: ClientAuthReason): OAuthReason {
   switch (reason) {
-    case 'duplicate_parameter': case 'missing_client_id': case 'client_id_mismatch': case 'unsupported_assertion_type':
+    case 'duplicate_parameter': case 'oversized_parameter': case 'missing_client_id': case 'client_id_mismatch': case 'unsupported_assertion_type':
       return 'malformed_request';
     case 'multiple_methods': return 'multiple_client_auth_methods';
     case 'malformed_authorization_header': return 'client_auth_failed';

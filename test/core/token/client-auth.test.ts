@@ -40,6 +40,7 @@ describe('RFC 6749 §2.3.1 parsing', () => {
       [{ client_assertion: 'x.y.z', client_assertion_type: 'urn:other' }, undefined, 'unsupported_assertion_type'],
       [{ client_assertion: 'not-a-jwt', client_assertion_type: JWT_BEARER_ASSERTION_TYPE }, undefined, 'malformed_assertion'],
       [{ client_assertion_type: JWT_BEARER_ASSERTION_TYPE }, undefined, 'malformed_assertion'],
+      [{ client_id: 'a', client_secret: 'x'.repeat(9000) }, undefined, 'oversized_parameter'],
       [{}, undefined, 'missing_client_id'],
       [{ client_secret: 's' }, undefined, 'missing_client_id'],
     ];

@@ -51,7 +51,7 @@ describe('Entra error body', () => {
 
 describe('reason adapters', () => {
   it('maps every client-auth reason to an invalid_client/invalid_request/unauthorized_client error', () => {
-    const all: ClientAuthReason[] = ['malformed_authorization_header', 'duplicate_parameter', 'multiple_methods', 'missing_client_id', 'client_id_mismatch',
+    const all: ClientAuthReason[] = ['malformed_authorization_header', 'duplicate_parameter', 'oversized_parameter', 'multiple_methods', 'missing_client_id', 'client_id_mismatch',
       'unsupported_assertion_type', 'malformed_assertion', 'app_not_found', 'public_client_credentials_presented', 'credentials_required',
       'invalid_client_secret', 'client_secret_expired', 'assertion_alg_not_allowed', 'assertion_key_not_found', 'assertion_key_expired',
       'assertion_bad_signature', 'assertion_bad_issuer', 'assertion_bad_audience', 'assertion_missing_exp', 'assertion_expired',
