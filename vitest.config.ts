@@ -30,6 +30,8 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/integration/**/*.test.ts'],
+          // Some tests make hundreds of replicated writes; they assert behaviour, not speed.
+          testTimeout: 60_000,
         },
       },
       {

@@ -9,12 +9,17 @@ import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js'
 import type { Result } from '../core/result.js';
 import { ok } from '../core/result.js';
 import { crossCall } from '../workers/platform/faults.js';
-import type { CellTopology, GraphOutcome, ReplicaCall } from './replica-protocol.js';
+import { isTokenServiceKey } from '../core/token/token-keys.js';
+import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
+import { TokenGlue } from './token-glue.js';
 import { replicaStub } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
 
 const PEER_TIMEOUT_MS = 2_000;
 const RETRY_BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+/** Signing-key rotation runs once a day on the primary (core/token/key-rotation.ts decides what is due). */
+const ROTATION_EVERY_MS = 86_400_000;
+const NEXT_ROTATION = 'nextRotationAt';
 
 /**
  * One replica of one cell in one region (named `{cell}:{region}`). All rules live in
@@ -24,6 +29,7 @@ export class CellReplica extends DurableObject<Env> {
   private replica: Replica | undefined;
   private readonly store: SqliteReplicaStore;
   private pushFailures = 0;
+  private readonly tokens = new TokenGlue(() => this.env.KEY_ENCRYPTION_KEY);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,7 +80,34 @@ export class CellReplica extends DurableObject<Env> {
 
   /** Raw mutations from the platform itself (tenant provisioning), committed like any write. */
   async writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome> {
-    return this.commit(this.open(t), () => ok({ mutations, reply: { status: 204 } satisfies GraphReply }));
+    const outcome = await this.commit(this.open(t), () => ok({ mutations, reply: { status: 204 } satisfies GraphReply }));
+    if (outcome.kind === 'reply') await this.scheduleRotation();
+    return outcome;
+  }
+
+  /** Token service (discovery keys, token endpoint, sign-in pages, key operations); see token-glue.ts. */
+  async token(t: CellTopology, call: TokenCall): Promise<TokenOutcome> {
+    return this.tokens.handle(this.open(t), call);
+  }
+
+  private async scheduleRotation(): Promise<void> {
+    if ((await this.ctx.storage.get<number>(NEXT_ROTATION)) !== undefined) return;
+    const at = Date.now() + ROTATION_EVERY_MS;
+    await this.ctx.storage.put(NEXT_ROTATION, at);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private async rotateIfDue(replica: Replica): Promise<void> {
+    const due = await this.ctx.storage.get<number>(NEXT_ROTATION);
+    if (due === undefined) return;
+    if (due <= Date.now()) {
+      await this.tokens.rotateAll(replica).catch((e: unknown) => console.error('key rotation failed', e instanceof Error ? e.message : String(e)));
+      await this.ctx.storage.put(NEXT_ROTATION, Date.now() + ROTATION_EVERY_MS);
+    }
+    const next = (await this.ctx.storage.get<number>(NEXT_ROTATION))!;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 
   private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError>): Promise<GraphOutcome> {
@@ -87,6 +120,9 @@ export class CellReplica extends DurableObject<Env> {
     }
     // Other regions get the entry at once in the background, and by alarm if that fails.
     this.ctx.waitUntil(this.pushNow());
+    // Recycle-bin entries carry an expiry: the alarm must be there to purge them.
+    const next = this.store.nextExpiry();
+    if (next !== undefined) await this.scheduleAt(next);
     return { kind: 'reply', reply: result.value.reply, position: { cell: replica.meta.cell, epoch: result.value.epoch, pos: result.value.pos } };
   }
 
@@ -95,8 +131,12 @@ export class CellReplica extends DurableObject<Env> {
     if (behind !== undefined && behind.length > 0) await this.schedulePush(RETRY_BACKOFF_MS[0]!);
   }
 
-  private async schedulePush(delayMs: number): Promise<void> {
-    const at = Date.now() + delayMs;
+  private schedulePush(delayMs: number): Promise<void> {
+    return this.scheduleAt(Date.now() + delayMs);
+  }
+
+  /** Sets the alarm for `at` unless an earlier one is already set. */
+  private async scheduleAt(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
@@ -107,7 +147,8 @@ export class CellReplica extends DurableObject<Env> {
     if (replica === undefined || replica.meta.role !== 'primary') return;
     const expired = this.store.expiredKeys(Date.now(), 100);
     for (const key of expired) {
-      await replica.write((state) => ok({ mutations: purgeMutations(state, key), reply: undefined }));
+      // Token-service keys (codes, jti guards, sign-in events…) have no recycle bin: they are just deleted.
+      await replica.write((state) => ok({ mutations: isTokenServiceKey(key) ? [{ key, value: null }] : purgeMutations(state, key), reply: undefined }));
     }
     const behind = await replica.pushAll();
     if (behind.length > 0) {
@@ -117,10 +158,7 @@ export class CellReplica extends DurableObject<Env> {
       this.pushFailures = 0;
     }
     const next = this.store.nextExpiry();
-    if (next !== undefined) {
-      const current = await this.ctx.storage.getAlarm();
-      if (current === null || current > next) await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1000));
-    }
+    if (next !== undefined) await this.scheduleAt(Math.max(next, Date.now() + 1000));
   }
 
   /** After an eviction the alarm may run before any call: rebuild from persisted metadata. */

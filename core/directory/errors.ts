@@ -28,6 +28,7 @@ export function graphErrorBody(
   error: GraphError | EdgeError,
   requestId: string,
   now: number,
+  clientRequestId: string = requestId,
 ): { status: number; body: Json } {
   const [status, defaultCode] = STATUS[error.kind];
   const code = 'code' in error && error.code ? error.code : defaultCode;
@@ -37,7 +38,7 @@ export function graphErrorBody(
       error: {
         code,
         message: error.message,
-        innerError: { date: new Date(now).toISOString(), 'request-id': requestId, 'client-request-id': requestId },
+        innerError: { date: new Date(now).toISOString(), 'request-id': requestId, 'client-request-id': clientRequestId },
       },
     },
   };

@@ -119,8 +119,17 @@ export type Resolved =
 
 export function resolve(req: GraphRequest, ctx: GraphContext): Result<Resolved, GraphError> {
   const trimmed = req.path.replace(/^\/+/, '').replace(/\/+$/, '');
-  const segments = trimmed.split('/');
-  if (segments.some((s) => s.length === 0)) return err(badRequest('Invalid request URL: empty path segment.'));
+  // Split on raw '/' first, then decode: an encoded %2F can never create a new segment.
+  const raw = trimmed.split('/');
+  if (raw.some((s) => s.length === 0)) return err(badRequest('Invalid request URL: empty path segment.'));
+  const segments: string[] = [];
+  for (const s of raw) {
+    try {
+      segments.push(decodeURIComponent(s));
+    } catch {
+      return err(badRequest('Invalid request URL: malformed percent-encoding.'));
+    }
+  }
   const method = req.method.toUpperCase();
   for (const route of ROUTES) {
     const params = match(route.pattern, segments);

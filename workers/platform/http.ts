@@ -25,7 +25,7 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 
 /** The one place a Graph failure becomes a wire response. */
 export function graphError(info: RequestInfo, error: GraphError | EdgeError, headers: Record<string, string> = {}): Response {
-  const { status, body } = graphErrorBody(error, info.requestId, info.now);
+  const { status, body } = graphErrorBody(error, info.requestId, info.now, info.clientRequestId);
   const extra: Record<string, string> = { 'request-id': info.requestId, 'client-request-id': info.clientRequestId, ...headers };
   if (status === 401) extra['WWW-Authenticate'] = 'Bearer realm="tessera"';
   return json(body, status, extra);
