@@ -23,6 +23,7 @@ export default defineConfig({
                 KEY_ENCRYPTION_KEY: 'dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM',
                 REGIONS: 'weur,eeur,enam,apac',
                 FAULTS_ENABLED: 'true',
+                FAILOVER_PROBE_INTERVAL_MS: '200',
               },
             },
           }),

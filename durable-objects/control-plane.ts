@@ -3,6 +3,8 @@ import type { Placement } from '../core/placement.js';
 import { DEFAULT_PLACEMENT, placeTenant } from '../core/placement.js';
 import type { Region } from '../core/regions.js';
 import { parseRegionList, regionsFrom } from '../core/regions.js';
+import type { WatchOutcome } from './cell-watch.js';
+import { cellTransport, healthConfig, probePrimary, watchAndFailover } from './cell-watch.js';
 
 export interface CellRecord {
   id: string;
@@ -28,6 +30,8 @@ export interface TenantRecord {
  */
 export class ControlPlane extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** One detection/failover per cell at a time; concurrent callers share it. */
+  private readonly watching = new Map<string, Promise<CellRecord | undefined>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,6 +64,7 @@ export class ControlPlane extends DurableObject<Env> {
         cellId = placement.cellId;
       }
       this.sql.exec(`UPDATE cells SET tenants = tenants + 1 WHERE id = ?`, cellId);
+      if (placement.kind === 'new') void this.ctx.storage.setAlarm(Date.now() + healthConfig(this.env).probeIntervalMs);
       this.sql.exec(`INSERT INTO tenants (id, display_name, cell, status, domain, created_at) VALUES (?, ?, ?, 'provisioning', ?, ?)`,
         input.id, input.displayName, cellId, input.domain, input.now);
       return { tenant: this.tenantRow(input.id)!, cell: this.cell(cellId)! };
@@ -114,5 +119,48 @@ export class ControlPlane extends DurableObject<Env> {
       .toArray()[0];
     if (r === undefined) return undefined;
     return { id: r.id, displayName: r.display_name, cell: r.cell, status: r.status as TenantRecord['status'], domain: r.domain, createdAt: r.created_at };
+  }
+
+  /**
+   * Called when a cell's primary did not answer a write: probes it and, once it is declared
+   * lost, promotes the most up-to-date out-of-region replica under a new epoch. Returns the
+   * cell as it now stands.
+   */
+  async ensurePrimary(cellId: string): Promise<CellRecord | undefined> {
+    const running = this.watching.get(cellId);
+    if (running !== undefined) return running;
+    const cell = this.cell(cellId);
+    if (cell === undefined) return undefined;
+    const job = watchAndFailover(this.env, cell, healthConfig(this.env), (ms) => new Promise((r) => setTimeout(r, ms)))
+      .then((outcome) => this.record(cellId, outcome))
+      .finally(() => this.watching.delete(cellId));
+    this.watching.set(cellId, job);
+    return job;
+  }
+
+  /** Planned failover: the primary hands the cell to `region` after syncing it (no write lost). */
+  async movePrimary(cellId: string, region: Region): Promise<{ cell: CellRecord } | { error: string }> {
+    const cell = this.cell(cellId);
+    if (cell === undefined) return { error: 'no such cell' };
+    if (!cell.regions.includes(region)) return { error: 'region holds no replica of this cell' };
+    if (cell.primaryRegion === region) return { cell };
+    const reply = await cellTransport(this.env, cell).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
+    if (reply?.kind !== 'handed_off') return { error: reply?.kind === 'handoff_failed' ? `handoff failed: ${reply.reason}` : 'primary unreachable' };
+    return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch)! };
+  }
+
+  /** Watches every cell's primary on a timer, so a loss is handled even without traffic. */
+  override async alarm(): Promise<void> {
+    const config = healthConfig(this.env);
+    for (const cell of this.cells()) {
+      if (this.watching.has(cell.id)) continue;
+      if (!(await probePrimary(this.env, cell, config))) void this.ensurePrimary(cell.id);
+    }
+    if (this.cells().length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+  }
+
+  private record(cellId: string, outcome: WatchOutcome): CellRecord | undefined {
+    if (outcome.kind === 'moved') return this.setPrimary(cellId, outcome.region as Region, outcome.epoch);
+    return this.cell(cellId);
   }
 }

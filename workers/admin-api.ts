@@ -10,6 +10,8 @@ import { json, readJsonBody, requestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
 import { controlPlane } from './platform/topology.js';
 import { oauthStyleError } from './platform/admin-errors.js';
+import { planTokenProvisioning } from '../core/token/provision.js';
+import { isolateKek } from './admin-token.js';
 
 /** `POST /admin/tenants`: place a tenant in a cell and provision its directory. */
 export async function createTenant(request: Request, env: Env): Promise<Response> {
@@ -19,7 +21,7 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   if (!parsed.ok) return oauthStyleError(info, parsed.error.kind === 'too_large' ? 413 : 400, 'invalid_request', parsed.error.message);
   const body = (parsed.body ?? {}) as Record<string, unknown>;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return oauthStyleError(info, 400, 'invalid_request', 'Body must be a JSON object.');
-  for (const k of Object.keys(body)) if (!['displayName', 'region', 'domain'].includes(k)) return oauthStyleError(info, 400, 'invalid_request', `Unknown property '${k.slice(0, 40)}'.`);
+  for (const k of Object.keys(body)) if (!['displayName', 'region', 'domain', 'signingAlg'].includes(k)) return oauthStyleError(info, 400, 'invalid_request', `Unknown property '${k.slice(0, 40)}'.`);
   const displayName = body.displayName ?? 'Tenant';
   if (typeof displayName !== 'string' || displayName.length === 0 || displayName.length > 256) return oauthStyleError(info, 400, 'invalid_request', 'displayName must be a non-empty string.');
   const regions = parseRegionList(env.REGIONS);
@@ -32,6 +34,8 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     if (typeof body.domain !== 'string' || !/^(?=.{3,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i.test(body.domain)) return oauthStyleError(info, 400, 'invalid_request', 'domain must be a DNS name.');
     domain = body.domain.toLowerCase();
   }
+  const signingAlg = body.signingAlg ?? 'RS256';
+  if (signingAlg !== 'RS256' && signingAlg !== 'ES256') return oauthStyleError(info, 400, 'invalid_request', "signingAlg must be 'RS256' or 'ES256'.");
 
   const tenantId = crypto.randomUUID();
   const control = controlPlane(env);
@@ -39,7 +43,9 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   if ('conflict' in reserved) return oauthStyleError(info, 409, 'invalid_request', 'That domain is already verified by another tenant.');
   const cell = reserved.cell;
   const ctx = { tenantId, now: info.now, newId: () => crypto.randomUUID() };
-  const mutations = provisionTenant(ctx, { displayName, ...(domain !== null ? { verifiedDomain: domain } : {}) });
+  // Directory, first signing key and admin app commit in one write: a tenant never exists half-provisioned.
+  const token = await planTokenProvisioning(ctx, await isolateKek(env), signingAlg, (n) => crypto.getRandomValues(new Uint8Array(n)));
+  const mutations = [...provisionTenant(ctx, { displayName, ...(domain !== null ? { verifiedDomain: domain } : {}) }), ...token.mutations];
   const outcome = await crossCall('edge', cell.primaryRegion, 10_000, () =>
     replicaStub(env, cell.id, cell.primaryRegion).writeMutations(topologyFor(cell, cell.primaryRegion), mutations),
   ).catch(() => undefined);
@@ -48,7 +54,11 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     return oauthStyleError(info, 503, 'temporarily_unavailable', 'The tenant could not be provisioned durably; retry later.', { 'Retry-After': '5' });
   }
   await control.activateTenant(tenantId);
-  return json({ tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain }, 201, { 'request-id': info.requestId });
+  return json(
+    { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret },
+    201,
+    { 'request-id': info.requestId, 'Cache-Control': 'no-store' },
+  );
 }
 
 /** `GET/PUT/DELETE /admin/faults`: fault injection, only where FAULTS_ENABLED is set. */
@@ -87,4 +97,20 @@ export async function cells(request: Request & { params?: Record<string, string>
     }),
   );
   return json({ ...cell, replicas });
+}
+
+/** `POST /admin/cells/:cell/failover` `{region}`: planned move of a cell's primary. */
+export async function failover(request: Request & { params?: Record<string, string> }, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  const parsed = await readJsonBody(request);
+  if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
+  const region = (parsed.body as { region?: unknown } | undefined)?.region;
+  if (typeof region !== 'string' || !isRegion(region)) return oauthStyleError(info, 400, 'invalid_request', 'region must name a region.');
+  const result = await controlPlane(env).movePrimary(request.params?.cell ?? '', region);
+  if ('error' in result) {
+    const status = result.error === 'no such cell' ? 404 : result.error.startsWith('region') ? 400 : 503;
+    return oauthStyleError(info, status, status === 503 ? 'temporarily_unavailable' : 'invalid_request', result.error, status === 503 ? { 'Retry-After': '2' } : {});
+  }
+  return json(result.cell);
 }

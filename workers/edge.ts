@@ -1,6 +1,8 @@
 import { AutoRouter } from 'itty-router';
-import { cells, createTenant, faults } from './admin-api.js';
+import { cells, createTenant, failover, faults } from './admin-api.js';
 import { handleGraph } from './graph-api.js';
+import { tenantTokenAdmin } from './admin-token.js';
+import { discovery, tokenEndpoint } from './token-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 
@@ -25,8 +27,18 @@ router
   .all('/admin/faults', faults)
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)
+  .post('/admin/cells/:cell/failover', failover)
+  .post('/admin/tenants/:id/keys/rotate', tenantTokenAdmin)
+  .post('/admin/tenants/:id/keys/:kid/revoke', tenantTokenAdmin)
+  .post('/admin/tenants/:id/credentials', tenantTokenAdmin)
+  .put('/admin/tenants/:id/users/:userId/mfa', tenantTokenAdmin)
+  .put('/admin/tenants/:id/token-settings', tenantTokenAdmin)
   .all('/v1.0', handleGraph)
-  .all('/v1.0/*', handleGraph);
+  .all('/v1.0/*', handleGraph)
+  // Token service, Entra v2 URL shapes ({tenant} = tenant id or verified domain).
+  .get('/:tenant/v2.0/.well-known/openid-configuration', discovery)
+  .all('/:tenant/discovery/v2.0/keys', tokenEndpoint)
+  .all('/:tenant/oauth2/v2.0/:endpoint', tokenEndpoint);
 
 export default {
   fetch: (request: Request, env: Env, ctx: ExecutionContext) => router.fetch(request, env, ctx),

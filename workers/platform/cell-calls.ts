@@ -5,7 +5,7 @@ import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import { candidateRegions, markHealthy, markUnhealthy } from './client-region.js';
 import { crossCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
-import { lookupTenant, notePrimary } from './topology.js';
+import { controlPlane, lookupTenant, notePrimary } from './topology.js';
 
 /** Budget for one replica call from the edge; a write includes its synchronous replication. */
 const CALL_TIMEOUT_MS = 8_000;
@@ -38,9 +38,17 @@ export async function callPrimary(env: Env, tenantId: string, call: ReplicaCall)
     );
     last = { outcome, region };
     if (outcome.kind === 'not_primary' && outcome.epoch > cell.epoch) notePrimary(cell.id, outcome.primaryRegion, outcome.epoch);
-    const retryable = outcome.kind === 'not_primary' || (outcome.kind === 'unavailable' && outcome.reason === 'primary unreachable');
+    const unreachable = outcome.kind === 'unavailable' && outcome.reason === 'primary unreachable';
+    const retryable = outcome.kind === 'not_primary' || unreachable;
     if (!retryable || Date.now() - started > WRITE_RETRY_BUDGET_MS) return last;
-    await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2_000)));
+    if (unreachable) {
+      // Ask the control plane to confirm the loss and fail over; it answers with the cell as it
+      // stands (a new primary once promoted). Writes wait for it within the budget.
+      const moved = await controlPlane(env).ensurePrimary(cell.id).catch(() => undefined);
+      if (moved !== undefined && moved.epoch > cell.epoch) notePrimary(cell.id, moved.primaryRegion, moved.epoch);
+    } else {
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
+    }
     placement = await lookupTenant(env, tenantId, outcome.kind !== 'not_primary' || outcome.epoch <= cell.epoch);
   }
   return last;

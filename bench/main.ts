@@ -1,0 +1,106 @@
+/**
+ * `npm run bench`: Tessera against workerd directly (miniflare Node API, no wrangler dev
+ * proxy), next to two baselines, driven by wrk. See bench/README.md.
+ *
+ * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
+ * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_SCENARIOS (ids, comma-separated), WRK.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { installExitHandlers, runCleanups } from './cleanup.js';
+import type { LagResult } from './lag.js';
+import { measureLag } from './lag.js';
+import type { Context } from './scenarios.js';
+import { selectedScenarios } from './scenarios.js';
+import { OUT, REGIONS, startAll } from './servers.js';
+import type { Row } from './table.js';
+import { errorRate, renderTable } from './table.js';
+import { createTenant, createUser } from './tessera.js';
+import type { Load } from './wrk.js';
+import { WRK, runWrk, wrkAvailable } from './wrk.js';
+
+const MAX_ERROR_RATE = 0.01;
+
+function intEnv(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got '${v}'`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  if (!wrkAvailable()) {
+    console.error(`bench: '${WRK}' not found. Install it (Debian/Ubuntu: apt-get install -y wrk) or set WRK=/path/to/wrk.`);
+    return 1;
+  }
+  installExitHandlers();
+  const started = performance.now();
+  const loadBefore = loadavg()[0]!;
+  if (loadBefore > 0.5 * cpus().length) console.warn(`bench: warning: load average ${loadBefore.toFixed(2)} before start; other work on this machine will skew results`);
+  const connections = Math.max(1, intEnv('BENCH_CONNECTIONS', 32));
+  // wrk needs at least one connection per thread.
+  const load: Load = { threads: Math.max(1, Math.min(intEnv('BENCH_THREADS', 2), connections)), connections, durationSec: intEnv('BENCH_DURATION', 8) };
+  const warmupSec = intEnv('BENCH_WARMUP', 2);
+  const lagWrites = intEnv('BENCH_LAG_WRITES', 50);
+  const scenarios = selectedScenarios();
+
+  console.log('bundling (wrangler deploy --dry-run) and starting workerd × 3 …');
+  const servers = await startAll();
+  console.log(`  tessera ${servers.tessera.url}  hello-world ${servers.hello.url}  single-do ${servers.singleDo.url}`);
+
+  const homeRegion = process.env.BENCH_HOME_REGION ?? 'weur';
+  const tenant = await createTenant(servers.tessera.url, homeRegion);
+  const userId = await createUser(servers.tessera.url, tenant, 'bench.user');
+  // cell.regions is in the cell's preference order; the primary ships synchronously to the
+  // first other region, so the last one is an asynchronously replicated secondary.
+  const secondaryRegion = process.env.BENCH_READ_REGION ?? tenant.regions[tenant.regions.length - 1]!;
+  console.log(`  tenant ${tenant.tenantId} cell ${tenant.cell}, home ${tenant.homeRegion}, regions ${tenant.regions.join(',')}; reads pinned to ${secondaryRegion}`);
+  const ctx: Context = { servers, tenant, userId, secondaryRegion };
+
+  const rows: Row[] = [];
+  for (const s of scenarios) {
+    const target = s.target(ctx);
+    if (warmupSec > 0) await runWrk(`${s.id}-warmup`, target, { ...load, durationSec: warmupSec });
+    const result = await runWrk(s.id, target, load);
+    rows.push({ id: s.id, name: s.name, write: s.write, result });
+    console.log(`  ${s.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50ms.toFixed(2)} ms, p99 ${result.p99ms.toFixed(2)} ms, non-2xx ${result.non2xx}, socket errors ${result.socketErrors}`);
+  }
+
+  let lag: LagResult | undefined;
+  if (lagWrites > 0) {
+    console.log(`measuring replication lag over ${lagWrites} sequential writes …`);
+    lag = await measureLag(servers.tessera.url, tenant, userId, lagWrites);
+  }
+
+  // Everything (wrk and the three workerd processes) shares these CPUs; the load average shows
+  // whether something else was competing with the run.
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, node ${process.version}; 1-min load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
+  const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
+  const table = renderTable(rows, lag);
+  const report = `# Tessera bench ${new Date().toISOString()}\n\nMachine: ${machine}\n\nLoad: ${setup}\n\n${table}\n`;
+  console.log(`\nMachine: ${machine}\nLoad: ${setup}\n\n${table}\n`);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'results.md'), report);
+  for (const r of rows) writeFileSync(join(OUT, `wrk-${r.id}.txt`), r.result.raw);
+
+  const failing = rows.filter((r) => errorRate(r.result) > MAX_ERROR_RATE);
+  for (const r of failing) {
+    console.error(`bench: '${r.name}' had ${r.result.non2xx} non-2xx responses and ${r.result.socketErrors} socket errors of ${r.result.requests} requests (> ${MAX_ERROR_RATE * 100}%)`);
+  }
+  console.log(`results written to bench/.out/results.md; total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return failing.length > 0 ? 1 : 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  console.error('bench failed:', e instanceof Error ? (e.stack ?? e.message) : e);
+  code = 1;
+} finally {
+  await runCleanups();
+}
+process.exit(code);

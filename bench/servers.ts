@@ -1,0 +1,130 @@
+/**
+ * Bundles the Workers under test with wrangler (the production bundler) and runs each in its
+ * own workerd via the miniflare Node API: no `wrangler dev` proxy in the request path.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Log, LogLevel, Miniflare } from 'miniflare';
+import type { MiniflareOptions } from 'miniflare';
+import { onExit } from './cleanup.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const OUT = join(ROOT, 'bench', '.out');
+const COMPATIBILITY_DATE = '2025-09-01';
+
+export const SECRETS = {
+  OPERATOR_KEY: 'bench-operator-key-0123456789abcdef',
+  REPLICA_TOKEN_SECRET: 'bench-replica-secret-0123456789abcdef',
+  KEY_ENCRYPTION_KEY: 'YmVuY2gta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU',
+};
+export const REGIONS = process.env.BENCH_REGIONS ?? 'wnam,enam,weur,eeur,apac';
+
+export interface Server {
+  name: string;
+  url: string;
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`))));
+  });
+}
+
+/** `wrangler deploy --dry-run` into bench/.out/<name>; returns the bundled entry script. */
+async function bundle(name: string, configPath: string, entry: string): Promise<string> {
+  const outdir = join(OUT, name);
+  rmSync(outdir, { recursive: true, force: true });
+  await run('npx', ['wrangler', 'deploy', '--dry-run', '--env', '', '--config', configPath, '--outdir', outdir]);
+  return join(outdir, entry);
+}
+
+/** A minimal wrangler config for a bench-only Worker (the baselines). */
+function baselineConfig(name: string, main: string, extra = ''): string {
+  mkdirSync(OUT, { recursive: true });
+  const path = join(OUT, `${name}.wrangler.toml`);
+  writeFileSync(path, `name = "${name}"\nmain = "${join(ROOT, 'bench', main)}"\ncompatibility_date = "${COMPATIBILITY_DATE}"\ncompatibility_flags = ["nodejs_compat"]\n${extra}`);
+  return path;
+}
+
+export async function bundleAll(): Promise<{ tessera: string; hello: string; singleDo: string }> {
+  const [tessera, hello, singleDo] = await Promise.all([
+    bundle('tessera', join(ROOT, 'wrangler.toml'), 'edge.js'),
+    bundle('hello-world', baselineConfig('hello-world', 'hello-world.ts'), 'hello-world.js'),
+    bundle(
+      'single-do',
+      baselineConfig('single-do', 'single-do.ts', '[[durable_objects.bindings]]\nname = "COUNTER"\nclass_name = "Counter"\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Counter"]\n'),
+      'single-do.js',
+    ),
+  ]);
+  return { tessera, hello, singleDo };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? ok(addr.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts one Worker in its own workerd on 127.0.0.1 with fresh Durable Object storage. */
+export async function startWorker(name: string, options: Omit<MiniflareOptions, 'host' | 'port'>): Promise<Server> {
+  const port = await freePort();
+  const mf = new Miniflare({
+    log: new Log(LogLevel.WARN),
+    // Each logged request is a loopback call into this Node process: keep Node out of the path.
+    logRequests: false,
+    // No network: use miniflare's placeholder Request.cf (clients pin regions with X-Tessera-Region).
+    cf: false,
+    // Fresh storage per run in miniflare's own temporary directory (removed on dispose/exit).
+    durableObjectsPersist: false,
+    ...options,
+    host: '127.0.0.1',
+    port,
+  } as MiniflareOptions);
+  onExit(() => mf.dispose()); // miniflare also kills workerd from its own SIGINT/SIGTERM hook
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  return { name, url };
+}
+
+export async function startAll(): Promise<{ tessera: Server; hello: Server; singleDo: Server }> {
+  const scripts = await bundleAll();
+  const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
+  const [tessera, hello, singleDo] = await Promise.all([
+    startWorker('tessera', {
+      ...common,
+      scriptPath: scripts.tessera,
+      durableObjects: {
+        REPLICA: { className: 'CellReplica', useSQLite: true },
+        CONTROL: { className: 'ControlPlane', useSQLite: true },
+      },
+      bindings: {
+        TESSERA_ENV: 'development',
+        ...SECRETS,
+        REGIONS,
+        FAULTS_ENABLED: 'true',
+        CELL_MAX_SHARE: '0.02',
+        CELL_MIN_CAPACITY: '10',
+      },
+    }),
+    startWorker('hello-world', { ...common, scriptPath: scripts.hello }),
+    startWorker('single-do', { ...common, scriptPath: scripts.singleDo, durableObjects: { COUNTER: { className: 'Counter', useSQLite: true } } }),
+  ]);
+  return { tessera, hello, singleDo };
+}
+
+export type Servers = Awaited<ReturnType<typeof startAll>>;
