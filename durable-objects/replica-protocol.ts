@@ -1,6 +1,6 @@
 import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
-import type { Mutation } from '../core/kv.js';
+import type { Json, Mutation } from '../core/kv.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
 
 /** What a caller tells a replica about its cell: enough to initialise a fresh one. */
@@ -27,6 +27,31 @@ export type GraphOutcome =
   | { kind: 'unavailable'; reason: string }
   | { kind: 'behind'; appliedPos: number };
 
+/** A token-service call (see durable-objects/token-glue.ts); `params` are the query or form pairs. */
+export interface TokenCall {
+  tenantId: string;
+  op: 'jwks' | 'keys' | 'token' | 'devicecode' | 'authorize' | 'deviceauth' | 'logout' | 'rotate' | 'revoke_key' | 'add_credential' | 'set_mfa' | 'set_settings';
+  method: string;
+  origin: string;
+  tenantSegment: string;
+  params: Array<[string, string]>;
+  authorization: string | null;
+  client: { ip: string; country: string | null; region: string };
+  traceId: string;
+  correlationId: string;
+  /** The path the sign-in forms post back to. */
+  action?: string;
+  /** Operator calls: a JSON body already parsed at the edge. */
+  body?: Json;
+  receivedAt: number;
+}
+
+export type TokenOutcome =
+  | { kind: 'reply'; status: number; headers: Record<string, string>; body: string }
+  | { kind: 'not_primary'; primaryRegion: string; epoch: number }
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'behind'; appliedPos: number };
+
 /**
  * The RPC surface of `CellReplica`. Declared by hand because the generated stub types lose
  * discriminated unions (every member of a union return becomes a Promise-wrapped variant).
@@ -36,6 +61,7 @@ export interface ReplicaRpc {
   status(t: CellTopology): Promise<ReplicaReply>;
   graph(t: CellTopology, call: ReplicaCall): Promise<GraphOutcome>;
   writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome>;
+  token(t: CellTopology, call: TokenCall): Promise<TokenOutcome>;
 }
 
 export function replicaStub(env: Env, cell: string, region: string): ReplicaRpc {

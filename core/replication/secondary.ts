@@ -9,9 +9,11 @@ import type { Entry, ReplicaMeta, ReplicaReply, Snapshot } from './types.js';
 export function acceptAppend(
   store: ReplicaStore,
   meta: ReplicaMeta,
-  msg: { epoch: number; gen: number; primaryRegion: string; entries: readonly Entry[]; commitPos: number },
+  msg: { epoch: number; gen: number; primaryRegion: string; entries: readonly Entry[]; commitPos: number; prev?: { epoch: number; gen: number } },
 ): ReplicaReply {
   if (msg.epoch < meta.epoch) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
+  // One primary per epoch: a fence promised this epoch to `meta.primaryRegion` (or its entries came first).
+  if (msg.epoch === meta.epoch && msg.primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   if (msg.epoch === meta.epoch && msg.gen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
   return store.transaction(() => {
     meta.epoch = msg.epoch;
@@ -21,7 +23,7 @@ export function acceptAppend(
     const first = msg.entries[0];
     // Only the committed prefix is known to match the primary's log, so a batch must start
     // right after it; anything held past it is replaced by the primary's copy.
-    if (first !== undefined && first.pos > meta.appliedPos + 1) {
+    if (first !== undefined && first.pos > meta.appliedPos + 1 && !holds(store, first.pos - 1, msg.prev)) {
       store.saveMeta(meta);
       return { kind: 'gap', lastPos: meta.lastPos, appliedPos: meta.appliedPos };
     }
@@ -42,7 +44,11 @@ export function acceptAppend(
       meta.lastEpoch = last.epoch;
       meta.lastGen = last.gen;
     }
-    applyCommitted(store, meta, Math.min(msg.commitPos, meta.lastPos));
+    // Our log is known to equal the primary's only through the end of this batch: anything held
+    // past it may be another primary's uncommitted tail, and must never be applied on the word
+    // of a commit position that refers to the sender's log.
+    const batchEnd = msg.entries[msg.entries.length - 1]?.pos ?? 0;
+    applyCommitted(store, meta, Math.min(msg.commitPos, Math.max(meta.appliedPos, batchEnd)));
     store.saveMeta(meta);
     return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
   });
@@ -60,39 +66,76 @@ export function applyCommitted(store: ReplicaStore, meta: ReplicaMeta, upTo: num
   }
 }
 
-export function installSnapshot(store: ReplicaStore, meta: ReplicaMeta, epoch: number, primaryRegion: string, snap: Snapshot): ReplicaReply {
+/**
+ * Installs a primary's snapshot (state at `snap.pos`, labelled with the origin of that entry).
+ * `senderGen` is the sender's current generation; older senders only had `snap.gen`.
+ */
+export function installSnapshot(
+  store: ReplicaStore,
+  meta: ReplicaMeta,
+  epoch: number,
+  primaryRegion: string,
+  snap: Snapshot,
+  senderGen: number = snap.gen,
+): ReplicaReply {
   if (epoch < meta.epoch) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
-  if (epoch === meta.epoch && snap.gen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
+  if (epoch === meta.epoch && primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
+  if (epoch === meta.epoch && senderGen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
   if (snap.pos <= meta.appliedPos) return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
   return store.transaction(() => {
-    store.replaceRows(snap.rows);
-    store.truncateFrom(0);
-    meta.gen = epoch > meta.epoch ? snap.gen : Math.max(meta.gen, snap.gen);
+    meta.gen = epoch > meta.epoch ? senderGen : Math.max(meta.gen, senderGen);
     meta.epoch = Math.max(meta.epoch, epoch);
     meta.primaryRegion = primaryRegion;
     if (primaryRegion !== meta.region) meta.role = 'secondary';
-    meta.appliedPos = snap.pos;
-    meta.lastPos = snap.pos;
-    meta.lastEpoch = snap.epoch;
-    meta.lastGen = snap.gen;
-    meta.logStart = snap.pos + 1;
+    // A delayed snapshot may arrive after entries past it (possibly an acknowledged write we are
+    // the only out-of-region holder of): if we hold its last entry, our log already matches it
+    // through there, so apply our own copy and keep the tail instead of wiping the log.
+    const run = store.entries(meta.appliedPos + 1, snap.pos, snap.pos - meta.appliedPos);
+    const last = run[run.length - 1];
+    if (run.length === snap.pos - meta.appliedPos && last !== undefined && last.epoch === snap.epoch && last.gen === snap.gen) {
+      applyCommitted(store, meta, snap.pos);
+    } else {
+      store.replaceRows(snap.rows);
+      store.truncateFrom(0);
+      meta.appliedPos = snap.pos;
+      meta.lastPos = snap.pos;
+      meta.lastEpoch = snap.epoch;
+      meta.lastGen = snap.gen;
+      meta.logStart = snap.pos + 1;
+      meta.baseEpoch = snap.epoch;
+      meta.baseGen = snap.gen;
+    }
     store.saveMeta(meta);
     return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
   });
 }
 
-/** Promises never to accept entries of an older epoch; reports how far this log reaches. */
-export function acceptFence(store: ReplicaStore, meta: ReplicaMeta, epoch: number): ReplicaReply {
+/**
+ * Promises never to accept entries of an older epoch, nor of this epoch from anyone but
+ * `candidateRegion`; reports how far this log reaches. Repeating the same fence is harmless.
+ */
+export function acceptFence(store: ReplicaStore, meta: ReplicaMeta, epoch: number, candidateRegion?: string): ReplicaReply {
   if (epoch <= meta.epoch && meta.role === 'primary') {
+    return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
+  }
+  if (epoch < meta.epoch || (epoch === meta.epoch && candidateRegion !== undefined && candidateRegion !== meta.primaryRegion)) {
     return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   }
   if (epoch > meta.epoch) {
     meta.epoch = epoch;
     meta.gen = 0;
+    if (candidateRegion !== undefined) meta.primaryRegion = candidateRegion;
     if (meta.role === 'primary') meta.role = 'fenced';
     store.saveMeta(meta);
   }
   return { kind: 'fenced', lastPos: meta.lastPos, lastEpoch: meta.lastEpoch, lastGen: meta.lastGen, appliedPos: meta.appliedPos, epoch: meta.epoch };
+}
+
+/** Whether the log holds the entry at `pos` with this label (then it equals the sender's log through `pos`). */
+function holds(store: ReplicaStore, pos: number, label: { epoch: number; gen: number } | undefined): boolean {
+  if (label === undefined) return false;
+  const e = store.entries(pos, pos, 1)[0];
+  return e !== undefined && e.epoch === label.epoch && e.gen === label.gen;
 }
 
 /** Within one (epoch, generation) a position has exactly one content. */

@@ -36,9 +36,21 @@ export interface ReplicaMeta {
   appliedPos: number;
   /** Lowest position still held in the log; earlier entries were compacted away. */
   logStart: number;
+  /**
+   * Epoch and generation of the entry at `logStart - 1` (compacted, or the base of an installed
+   * snapshot), so a snapshot can be labelled with the true origin of its last entry. Absent in
+   * metadata written before it existed.
+   */
+  baseEpoch?: number;
+  baseGen?: number;
 }
 
 export interface Snapshot {
+  /**
+   * Epoch and generation of the entry at `pos` (not the sender's current epoch): a replica that
+   * installs the snapshot reports them as its last entry, and an inflated label would let the
+   * promotion prefer it over a replica holding a later acknowledged write.
+   */
   readonly epoch: number;
   readonly gen: number;
   readonly pos: number;
@@ -47,11 +59,25 @@ export interface Snapshot {
 
 /** Messages between replicas of one cell. */
 export type ReplicaMessage =
-  | { kind: 'append'; epoch: number; gen: number; primaryRegion: string; entries: Entry[]; commitPos: number }
-  | { kind: 'snapshot'; epoch: number; primaryRegion: string; snapshot: Snapshot }
+  /**
+   * `prev` labels the entry just before `entries[0]`: a replica holding that same entry may take a
+   * batch that starts past its applied position (Raft's consistency check), so an uncommitted
+   * tail longer than one batch can still be shipped. Without it a batch must start at or before
+   * `appliedPos + 1`.
+   */
+  | { kind: 'append'; epoch: number; gen: number; primaryRegion: string; entries: Entry[]; commitPos: number; prev?: { epoch: number; gen: number } }
+  /** `gen` is the sender's current generation (older senders left it out: `snapshot.gen` then). */
+  | { kind: 'snapshot'; epoch: number; gen?: number; primaryRegion: string; snapshot: Snapshot }
   | { kind: 'pull'; fromPos: number; epoch: number }
+  /**
+   * A promise: from now on accept entries only from `candidateRegion` in `epoch`, and nothing from
+   * older epochs. A second fence of the same epoch naming another candidate is refused, so two
+   * racing coordinators can never both install a primary of one epoch.
+   */
   | { kind: 'fence'; epoch: number; candidateRegion: string }
   | { kind: 'promote'; epoch: number }
+  /** Planned failover, sent to the primary: hand the cell over to `targetRegion` without losing a write. */
+  | { kind: 'handoff'; targetRegion: string }
   | { kind: 'status' };
 
 export type ReplicaReply =
@@ -61,10 +87,12 @@ export type ReplicaReply =
   | { kind: 'stale_gen'; epoch: number; gen: number }
   | { kind: 'gap'; lastPos: number; appliedPos: number }
   | { kind: 'entries'; epoch: number; gen: number; entries: Entry[]; commitPos: number }
-  | { kind: 'snapshot'; snapshot: Snapshot; epoch: number }
+  | { kind: 'snapshot'; snapshot: Snapshot; epoch: number; gen?: number }
   | { kind: 'not_primary'; epoch: number; primaryRegion: string }
   | { kind: 'fenced'; lastPos: number; lastEpoch: number; lastGen: number; appliedPos: number; epoch: number }
-  | { kind: 'status'; meta: ReplicaMeta };
+  | { kind: 'status'; meta: ReplicaMeta }
+  | { kind: 'handed_off'; primaryRegion: string; epoch: number }
+  | { kind: 'handoff_failed'; reason: 'not_primary' | 'invalid_target' | 'unreachable' | 'behind' | 'fenced' | 'promote_failed'; epoch: number; primaryRegion: string };
 
 /** Sends a message to the replica of the same cell in `region`. Rejects on loss, timeout or refusal. */
 export interface Transport {

@@ -34,4 +34,14 @@ export class TestCluster {
   get(region: string): Replica {
     return this.replicas.get(region)!;
   }
+
+  /** A coordinator's transport (the control plane): reaches every region that is not down. */
+  coordinator(unreachable: ReadonlySet<string> = new Set()): Transport {
+    return {
+      send: async (to: string, msg: ReplicaMessage): Promise<ReplicaReply> => {
+        if (this.down.has(to) || unreachable.has(to)) throw new Error('unreachable');
+        return this.get(to).receive(structuredClone(msg));
+      },
+    };
+  }
 }

@@ -1,0 +1,76 @@
+/**
+ * Failure detector for a cell's primary: pure rules over probe results and an injected clock.
+ * A probe is a `status` call with a timeout; it fails on timeout, on error, or when the replica
+ * answers but is no longer primary (fenced, or a secondary after a lost handoff).
+ *
+ * The primary is declared lost after `failures` consecutive failed probes that together span at
+ * least `minSpanMs` (so a burst of failures from one network blip is not enough), and any success
+ * resets the count. Probes are started every interval whether or not the previous one answered.
+ * The defaults keep loss → first acknowledged write at the new primary under 10 s: detection
+ * ≤ (failures + 1) × interval + timeout = 5 s, then the failover's three rounds and
+ * the first write's commit of the adopted log, each bounded by the peer timeout (see
+ * `worstCaseRecoveryMs`).
+ */
+export interface HealthConfig {
+  /** Time between probe starts. */
+  readonly probeIntervalMs: number;
+  /** A probe not answered within this counts as failed. */
+  readonly probeTimeoutMs: number;
+  /** Consecutive failed probes needed. */
+  readonly failures: number;
+  /** Minimum time from the first to the last of those failures. */
+  readonly minSpanMs: number;
+}
+
+export const DEFAULT_HEALTH: HealthConfig = { probeIntervalMs: 1_000, probeTimeoutMs: 1_000, failures: 3, minSpanMs: 1_500 };
+
+export interface ProbeResult {
+  /** Clock time when the probe concluded. */
+  readonly at: number;
+  readonly ok: boolean;
+}
+
+export interface HealthState {
+  readonly consecutiveFailures: number;
+  /** When the first failure of the current run concluded. */
+  readonly firstFailureAt: number | undefined;
+  readonly lastFailureAt: number | undefined;
+  readonly lastSuccessAt: number | undefined;
+}
+
+export const HEALTHY: HealthState = { consecutiveFailures: 0, firstFailureAt: undefined, lastFailureAt: undefined, lastSuccessAt: undefined };
+
+/** Folds one probe result in. Results older than the latest one seen are ignored (late replies). */
+export function observe(state: HealthState, probe: ProbeResult): HealthState {
+  const latest = Math.max(state.lastFailureAt ?? -Infinity, state.lastSuccessAt ?? -Infinity);
+  if (probe.at < latest) return state;
+  if (probe.ok) return { consecutiveFailures: 0, firstFailureAt: undefined, lastFailureAt: undefined, lastSuccessAt: probe.at };
+  return {
+    consecutiveFailures: state.consecutiveFailures + 1,
+    firstFailureAt: state.firstFailureAt ?? probe.at,
+    lastFailureAt: probe.at,
+    lastSuccessAt: state.lastSuccessAt,
+  };
+}
+
+/** Whether the primary should be treated as lost (and an unplanned failover started). */
+export function isLost(state: HealthState, config: HealthConfig = DEFAULT_HEALTH): boolean {
+  if (state.consecutiveFailures < config.failures) return false;
+  return (state.lastFailureAt ?? 0) - (state.firstFailureAt ?? 0) >= config.minSpanMs;
+}
+
+/** Worst-case time from the primary's loss until it is declared lost. */
+export function worstCaseDetectionMs(config: HealthConfig = DEFAULT_HEALTH): number {
+  // A probe in flight at the loss may still succeed; then `failures` more start one interval
+  // apart, the last concluding after its timeout, and the span rule may add intervals.
+  const probesNeeded = Math.max(config.failures, Math.ceil(config.minSpanMs / config.probeIntervalMs) + 1);
+  return (probesNeeded + 1) * config.probeIntervalMs + config.probeTimeoutMs;
+}
+
+/**
+ * Worst case from loss to the first acknowledged write at the new primary: detection, then
+ * status, fence and promote rounds, then the first write (commit of the adopted log + itself).
+ */
+export function worstCaseRecoveryMs(config: HealthConfig = DEFAULT_HEALTH, peerTimeoutMs = 2_000, roundTripMs = 300): number {
+  return worstCaseDetectionMs(config) + 3 * roundTripMs + 2 * roundTripMs + Math.min(peerTimeoutMs, 2 * roundTripMs);
+}
