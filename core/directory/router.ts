@@ -10,6 +10,7 @@ import { createObject, getObject, listObjects, patchObject } from './objects.js'
 import { deleteObject, getDeleted, listDeleted, purgeDeleted, restoreDeleted } from './recycle-bin.js';
 import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
+import { listSignIns } from './sign-ins.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
 type Params = Readonly<Record<string, string>>;
@@ -62,6 +63,7 @@ const castRequired: ReadFn = () =>
   err(badRequest("A type cast is required on /directory/deletedItems, e.g. /directory/deletedItems/microsoft.graph.user."));
 
 const ROUTES: readonly Route[] = [
+  { pattern: ['auditLogs', 'signIns'], GET: (s, r, c) => listSignIns(s, r, c) },
   ...collectionRoutes('users', SPECS.user),
   { pattern: ['users', ':id', 'memberOf'], GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id')) },
   ...collectionRoutes('groups', SPECS.group),

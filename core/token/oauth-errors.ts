@@ -11,7 +11,8 @@ import type { RefreshRejectReason } from './refresh-tokens.js';
 
 export type OAuthErrorCode =
   | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
-  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'expired_token' | 'access_denied' | 'interaction_required';
+  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'expired_token' | 'access_denied' | 'interaction_required'
+  | 'unsupported_response_type' | 'temporarily_unavailable' | 'server_error';
 
 type Entry = [OAuthErrorCode, number, string];
 
@@ -48,6 +49,15 @@ const TABLE = {
   slow_down: ['slow_down', 70016, 'OAuth 2.0 device flow error. Polling too frequently; increase the interval.'], // (approx)
   expired_token: ['expired_token', 70019, 'Verification code expired.'], // (approx)
   authorization_declined: ['access_denied', 70000, 'The end user denied the authorization request.'], // (approx)
+  unknown_tenant: ['invalid_request', 90002, "Tenant '{tenantId}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."],
+  invalid_redirect_uri: ['invalid_request', 50011, "The redirect URI '{detail}' specified in the request does not match the redirect URIs configured for the application '{clientId}'."],
+  pkce_required: ['invalid_request', 9002325, 'Proof Key for Code Exchange is required for cross-origin authorization code redemption.'],
+  unsupported_response_type: ['unsupported_response_type', 700054, "response_type '{detail}' is not enabled for the application."],
+  method_not_allowed: ['invalid_request', 900561, 'The endpoint only accepts {detail} requests.'],
+  user_disabled: ['invalid_grant', 50057, 'The user account is disabled.'],
+  no_signing_key: ['temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'], // (approx)
+  service_unavailable: ['temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'], // (approx)
+  not_found: ['invalid_request', 90056, 'The endpoint does not exist.'], // (approx)
 } as const satisfies Record<string, Entry>;
 
 export type OAuthReason = keyof typeof TABLE;
@@ -63,7 +73,7 @@ export interface OAuthErrorBody {
 }
 
 export interface OAuthErrorResponse {
-  status: 400 | 401;
+  status: 400 | 401 | 503;
   headers: Record<string, string>;
   body: OAuthErrorBody;
 }
@@ -108,7 +118,7 @@ export function oauthErrorResponse(reason: OAuthReason, ctx: ErrorContext): OAut
   };
   const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', Pragma: 'no-cache' };
   // Entra answers invalid_client with 401; the challenge header is mandatory only after Basic auth.
-  const status = error === 'invalid_client' ? 401 : 400;
+  const status = error === 'invalid_client' ? 401 : error === 'temporarily_unavailable' ? 503 : 400;
   if (error === 'invalid_client' && ctx.viaBasic) headers['WWW-Authenticate'] = `Basic realm="${(ctx.realm ?? 'tessera').replace(/["\\]/g, '')}"`;
   return { status, headers, body };
 }

@@ -8,6 +8,8 @@ export interface Tenant {
   cell: string;
   homeRegion: string;
   regions: string[];
+  adminClientId: string;
+  adminClientSecret: string;
 }
 
 export async function createTenant(region = 'weur'): Promise<Tenant> {

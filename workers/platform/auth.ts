@@ -1,3 +1,5 @@
+import { authenticateBearer } from './token-auth.js';
+
 /**
  * Who is calling. The operator credential (a shared secret from configuration) may act on any
  * tenant it names; bearer tokens from the token service slot in as another `Principal` kind.
@@ -41,7 +43,8 @@ export async function authenticate(request: Request, env: Env): Promise<Principa
     const tenant = request.headers.get('x-tessera-tenant');
     return { kind: 'operator', tenantId: tenant, roles: ['Directory.ReadWrite.All'], scopes: [] };
   }
-  return { kind: 'unauthorized', message: 'Access token validation failure. Invalid audience or signature.' };
+  // Otherwise a bearer access token from the token service (the tenant comes from its tid).
+  return authenticateBearer(request, env, bearer(request)!);
 }
 
 const READ = new Set(['Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All', 'User.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.All', 'Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess']);

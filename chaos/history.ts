@@ -1,0 +1,78 @@
+/**
+ * The chaos run's record of what clients were told, and the checks over it. Each client owns
+ * its users (one writer per key), so "the latest acknowledged value" is well defined.
+ */
+export type Outcome = 'ack' | 'failed' | 'ambiguous';
+
+export interface WriteRecord {
+  client: number;
+  userId: string;
+  value: string;
+  seq: number;
+  outcome: Outcome;
+  cell?: string;
+  epoch?: number;
+  pos?: number;
+  servedBy?: string;
+}
+
+export interface ReadRecord {
+  client: number;
+  userId: string;
+  /** The value of the client's own latest acknowledged write when it read (token presented). */
+  expectedAtLeast: string;
+  seen: string | undefined;
+  status: number;
+}
+
+export interface Violation {
+  kind: 'lost_write' | 'stale_read' | 'split_brain' | 'divergence';
+  detail: string;
+}
+
+/** Values a key may end with: its last acknowledged write, or any write not known failed after it. */
+export function allowedFinal(writes: readonly WriteRecord[]): Set<string> | undefined {
+  const ordered = [...writes].sort((a, b) => a.seq - b.seq);
+  let lastAck = -1;
+  ordered.forEach((w, i) => {
+    if (w.outcome === 'ack') lastAck = i;
+  });
+  if (lastAck < 0) return undefined;
+  const allowed = new Set<string>([ordered[lastAck]!.value]);
+  // A 503 after a timeout is indeterminate (the entry may have reached a replica), so any later
+  // write may have taken effect; an acknowledged one before the last ack may not.
+  for (const w of ordered.slice(lastAck + 1)) allowed.add(w.value);
+  return allowed;
+}
+
+export function checkSplitBrain(writes: readonly WriteRecord[]): Violation[] {
+  const byEpoch = new Map<string, Set<string>>();
+  const positions = new Map<string, string>();
+  const out: Violation[] = [];
+  for (const w of writes) {
+    if (w.outcome !== 'ack' || w.epoch === undefined || w.pos === undefined || w.servedBy === undefined) continue;
+    const epochKey = `${w.cell}.${w.epoch}`;
+    const set = byEpoch.get(epochKey) ?? new Set<string>();
+    set.add(w.servedBy);
+    byEpoch.set(epochKey, set);
+    const key = `${w.cell}.${w.epoch}.${w.pos}`;
+    const prior = positions.get(key);
+    if (prior !== undefined && prior !== `${w.userId}=${w.value}`) out.push({ kind: 'split_brain', detail: `two acknowledged writes at cell.epoch.pos ${key}` });
+    positions.set(key, `${w.userId}=${w.value}`);
+  }
+  for (const [epoch, regions] of byEpoch) if (regions.size > 1) out.push({ kind: 'split_brain', detail: `cell.epoch ${epoch} acknowledged by ${[...regions].join(', ')}` });
+  return out;
+}
+
+export function checkReads(reads: readonly ReadRecord[], writes: readonly WriteRecord[]): Violation[] {
+  const seqOf = new Map<string, number>();
+  for (const w of writes) seqOf.set(`${w.userId}=${w.value}`, w.seq);
+  const out: Violation[] = [];
+  for (const r of reads) {
+    if (r.status !== 200 || r.seen === undefined) continue;
+    const seen = seqOf.get(`${r.userId}=${r.seen}`) ?? -1;
+    const expected = seqOf.get(`${r.userId}=${r.expectedAtLeast}`) ?? -1;
+    if (seen < expected) out.push({ kind: 'stale_read', detail: `client ${r.client} read '${r.seen}' of ${r.userId} after its write '${r.expectedAtLeast}' was acknowledged` });
+  }
+  return out;
+}

@@ -1,0 +1,126 @@
+/**
+ * What the token service needs from the directory, read through a `StateReader`: clients,
+ * users, resources, grants, CA policies. Stored objects are Graph-shaped JSON written by
+ * core/directory; anything malformed reads as absent (never trusted, never a crash).
+ */
+import type { Json, StateReader } from '../kv.js';
+import { applicationByAppId } from '../directory/applications.js';
+import { objectKey, objectPrefix, reversePrefix, uniqueKey } from '../directory/keys.js';
+import type { ClientApp, ClientKeyCredential, ClientSecretRecord } from './client-auth.js';
+import type { ConditionalAccessPolicy, NamedLocation } from './conditional-access.js';
+import { GRAPH_RESOURCE } from './graph-resource.js';
+import type { ResourceApp } from './scopes.js';
+import { appRoleGrantKey, credKey, mfaRequirementKey } from './token-keys.js';
+
+type Obj = Record<string, Json>;
+const obj = (v: Json | undefined): Obj | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
+const strs = (v: Json | undefined): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const uris = (v: Json | undefined): string[] => strs(obj(v)?.['redirectUris']);
+
+export interface AppView {
+  appId: string;
+  displayName: string;
+  web: string[];
+  spa: string[];
+  publicClient: string[];
+  isFallbackPublicClient: boolean;
+  /** Delegated permissions the app declares (static consent): resourceAppId → scope ids. */
+  requiredScopes: Array<{ resourceAppId: string; ids: string[] }>;
+}
+
+export function loadApp(reader: StateReader, tid: string, appId: string): AppView | undefined {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(appId)) return undefined;
+  const a = applicationByAppId(reader, tid, appId);
+  if (!a || typeof a['appId'] !== 'string') return undefined;
+  const rra = Array.isArray(a['requiredResourceAccess']) ? a['requiredResourceAccess'] : [];
+  return {
+    appId: a['appId'],
+    displayName: typeof a['displayName'] === 'string' ? a['displayName'] : a['appId'],
+    web: uris(a['web']),
+    spa: uris(a['spa']),
+    publicClient: uris(a['publicClient']),
+    isFallbackPublicClient: a['isFallbackPublicClient'] === true,
+    requiredScopes: rra.flatMap((r) => {
+      const o = obj(r);
+      const access = Array.isArray(o?.['resourceAccess']) ? o['resourceAccess'] : [];
+      const ids = access.map(obj).filter((x) => x?.['type'] === 'Scope').map((x) => String(x!['id']));
+      return typeof o?.['resourceAppId'] === 'string' ? [{ resourceAppId: o['resourceAppId'], ids }] : [];
+    }),
+  };
+}
+
+/** A public client may redeem without a secret: SPA / mobile redirect URIs or "allow public client flows". */
+export const allowsPublicFlows = (app: AppView) => app.isFallbackPublicClient || app.spa.length > 0 || app.publicClient.length > 0;
+
+export function loadClientApp(reader: StateReader, tid: string, app: AppView, presentingNoCredential: boolean): ClientApp {
+  const cred = obj(reader.get(credKey(tid, app.appId)));
+  return {
+    appId: app.appId,
+    tenantId: tid,
+    isPublicClient: presentingNoCredential && allowsPublicFlows(app),
+    secrets: (Array.isArray(cred?.['secrets']) ? cred['secrets'] : []) as unknown as ClientSecretRecord[],
+    keyCredentials: (Array.isArray(cred?.['keyCredentials']) ? cred['keyCredentials'] : []) as unknown as ClientKeyCredential[],
+  };
+}
+
+/** Graph plus every application of the tenant that exposes an API. */
+export function loadResources(reader: StateReader, tid: string): ResourceApp[] {
+  const apps: ResourceApp[] = [GRAPH_RESOURCE];
+  for (const [, v] of reader.list(objectPrefix(tid, 'application'))) {
+    const a = obj(v);
+    if (!a || typeof a['appId'] !== 'string') continue;
+    const api = obj(a['api']);
+    apps.push({
+      appId: a['appId'],
+      identifierUris: strs(a['identifierUris']),
+      oauth2PermissionScopes: (Array.isArray(api?.['oauth2PermissionScopes']) ? api['oauth2PermissionScopes'] : []) as unknown as ResourceApp['oauth2PermissionScopes'],
+      appRoles: (Array.isArray(a['appRoles']) ? a['appRoles'] : []) as unknown as ResourceApp['appRoles'],
+    });
+  }
+  return apps;
+}
+
+export function grantedAppRoleIds(reader: StateReader, tid: string, clientAppId: string, resourceAppId: string): string[] {
+  return strs(obj(reader.get(appRoleGrantKey(tid, clientAppId, resourceAppId)))?.['appRoleIds']);
+}
+
+export interface UserView {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  accountEnabled: boolean;
+  passwordHash: string | undefined;
+  perUserMfa: boolean;
+}
+
+export function loadUserById(reader: StateReader, tid: string, id: string): UserView | undefined {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) return undefined;
+  const u = obj(reader.get(objectKey(tid, 'user', id)));
+  if (!u || typeof u['userPrincipalName'] !== 'string') return undefined;
+  const pw = obj(u['passwordProfile'])?.['password'];
+  return {
+    id,
+    userPrincipalName: u['userPrincipalName'],
+    displayName: typeof u['displayName'] === 'string' ? u['displayName'] : u['userPrincipalName'],
+    accountEnabled: u['accountEnabled'] !== false,
+    passwordHash: typeof pw === 'string' ? pw : undefined,
+    perUserMfa: obj(reader.get(mfaRequirementKey(tid, id)))?.['state'] === 'enforced',
+  };
+}
+
+export function loadUserByUpn(reader: StateReader, tid: string, upn: string): UserView | undefined {
+  if (upn.length === 0 || upn.length > 113) return undefined;
+  const id = reader.get(uniqueKey(tid, 'user', 'userPrincipalName', upn));
+  return typeof id === 'string' ? loadUserById(reader, tid, id) : undefined;
+}
+
+export function groupIdsOf(reader: StateReader, tid: string, memberId: string): string[] {
+  const prefix = reversePrefix(tid, memberId);
+  return reader.list(prefix).map(([k]) => k.slice(prefix.length));
+}
+
+export function loadCaInputs(reader: StateReader, tid: string): { policies: ConditionalAccessPolicy[]; locations: NamedLocation[] } {
+  const policies = reader.list(objectPrefix(tid, 'conditionalAccessPolicy')).map(([, v]) => v as unknown as ConditionalAccessPolicy);
+  const locations = reader.list(objectPrefix(tid, 'namedLocation')).map(([, v]) => v as unknown as NamedLocation);
+  return { policies: policies.filter((p) => p && typeof p === 'object' && p.conditions), locations };
+}

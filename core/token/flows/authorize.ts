@@ -1,0 +1,85 @@
+/**
+ * GET/POST /oauth2/v2.0/authorize and the device verification page (/deviceauth). GET shows
+ * the password form (read-only, any replica); POST runs a sign-in step (primary only).
+ */
+import type { Mutation } from '../../kv.js';
+import { formPostPage, messagePage, passwordPage } from '../pages.js';
+import { oauthErrorResponse } from '../oauth-errors.js';
+import { loadApp, type UserView } from '../directory-view.js';
+import { planAuthCode } from './auth-code.js';
+import { readAuthorizeParams, validateAuthorizeRequest, type AuthRequest, type AuthorizeFailure } from './authorize-request.js';
+import { approveDevice, deviceByUserCode } from './device.js';
+import { passwordStage, totpStage, type SignInTarget } from './sign-in.js';
+import { htmlResult, type FlowEnv, type FlowResult } from './types.js';
+
+function describe(env: FlowEnv, f: { reason: Parameters<typeof oauthErrorResponse>[0]; detail?: string; clientId?: string }) {
+  return oauthErrorResponse(f.reason, {
+    now: env.now, traceId: env.traceId, correlationId: env.correlationId, baseUrl: env.origin, tenantId: env.tenantId,
+    ...(f.detail !== undefined ? { detail: f.detail } : {}), ...(f.clientId !== undefined ? { clientId: f.clientId } : {}),
+  }).body;
+}
+
+function redirectWith(redirectUri: string, mode: 'query' | 'form_post', params: Record<string, string>, mutations: Mutation[] = []): FlowResult {
+  if (mode === 'form_post') return htmlResult(formPostPage(redirectUri, params), 200, mutations);
+  const url = new URL(redirectUri);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return { status: 302, headers: { Location: url.toString(), 'Cache-Control': 'no-store' }, body: '', mutations };
+}
+
+function failure(env: FlowEnv, f: AuthorizeFailure): FlowResult {
+  const body = describe(env, f);
+  if (f.where === 'page') return htmlResult(messagePage('Sign in failed', body.error_description), 400);
+  return redirectWith(f.redirectUri, f.responseMode, { error: body.error, error_description: body.error_description, ...(f.state !== undefined ? { state: f.state } : {}) });
+}
+
+function authorizeTarget(env: FlowEnv, req: AuthRequest, action: string): SignInTarget {
+  return {
+    key: `authorize:${req.app.appId}`, clientId: req.app.appId, appName: req.app.displayName, action, hidden: req.params,
+    async complete(user: UserView, mfa: boolean, mutations: Mutation[]) {
+      const { code, mutation } = await planAuthCode(env, req, user.id, mfa);
+      return redirectWith(req.redirectUri, req.responseMode, { code, ...(req.params.state !== undefined ? { state: req.params.state } : {}) }, [...mutations, mutation]);
+    },
+  };
+}
+
+export async function authorize(env: FlowEnv, method: string, form: URLSearchParams, action: string, started: number): Promise<FlowResult> {
+  const params = readAuthorizeParams(form);
+  if (params === 'duplicate') return failure(env, { where: 'page', reason: 'malformed_request' });
+  const req = validateAuthorizeRequest(env, params);
+  if ('where' in req) return failure(env, req);
+  const target = authorizeTarget(env, req, action);
+  if (method === 'GET') {
+    return htmlResult(passwordPage({ action, hidden: req.params, appName: req.app.displayName, ...(req.params.login_hint ? { username: req.params.login_hint } : {}) }));
+  }
+  return form.get('stage') === 'totp' ? totpStage(env, target, form, started) : passwordStage(env, target, form, started);
+}
+
+/** The verification page of the device flow: user code + sign-in on one form. */
+export async function deviceVerification(env: FlowEnv, method: string, form: URLSearchParams, action: string, started: number): Promise<FlowResult> {
+  const askPage = (error?: string) => htmlResult(passwordPage({ action, hidden: {}, appName: 'your device', askUserCode: true, ...(error ? { error } : {}) }));
+  if (method === 'GET') return askPage();
+  const rawCode = form.get('user_code') ?? '';
+  const found = deviceByUserCode(env.reader, env.tenantId, rawCode, env.now);
+  if (!found) return askPage('That code is not valid or has expired. Check the code on your device.');
+  const app = loadApp(env.reader, env.tenantId, found.record.clientId);
+  const target: SignInTarget = {
+    key: `device:${found.record.userCode}`, clientId: found.record.clientId, appName: app?.displayName ?? found.record.clientId, action,
+    hidden: { user_code: found.record.userCode }, askUserCode: true,
+    complete: async (user, mfa, mutations) =>
+      htmlResult(messagePage('You are signed in', `You have signed in to ${app?.displayName ?? 'the application'} on your device. You may now close this window.`), 200, [
+        ...mutations, approveDevice(found.key, found.record, user.id, env.now, mfa),
+      ]),
+  };
+  return form.get('stage') === 'totp' ? totpStage(env, target, form, started) : passwordStage(env, target, form, started);
+}
+
+/** /logout: no server-side SSO session exists, so this only returns the user to the app if the URI is registered. */
+export function logout(env: FlowEnv, form: URLSearchParams): FlowResult {
+  const uri = form.get('post_logout_redirect_uri');
+  const clientId = form.get('client_id');
+  const app = clientId ? loadApp(env.reader, env.tenantId, clientId) : undefined;
+  if (uri && app && [...app.web, ...app.spa, ...app.publicClient].includes(uri)) {
+    return redirectWith(uri, 'query', form.get('state') ? { state: form.get('state')! } : {});
+  }
+  return htmlResult(messagePage('You signed out', 'You have signed out of your account. It is a good idea to close all browser windows.'));
+}

@@ -1,0 +1,107 @@
+/**
+ * Builds and signs the token response: access token (app-only or delegated), ID token for
+ * `openid`, and a new refresh-token family for `offline_access`.
+ */
+import type { Json, Mutation, StateReader } from '../../kv.js';
+import { uniqueKey } from '../../directory/keys.js';
+import { b64urlEncode, randomGuid } from '../encoding.js';
+import { GRAPH_APP_ID, GRAPH_URI } from '../graph-resource.js';
+import { buildAccessTokenClaims, issuerFor, type AccessTokenClaims } from '../jwt.js';
+import { planIssueFamily } from '../refresh-tokens.js';
+import type { ScopeResolution } from '../scopes.js';
+import type { UserView } from '../directory-view.js';
+import { jsonResult, oauthError, type FlowEnv, type FlowResult } from './types.js';
+
+/** Extra facts about a refresh family (the core family record has a fixed schema). */
+export const familyExtraKey = (tid: string, familyId: string) => `t/${tid}/rtx/${familyId}`;
+
+export const audienceOf = (resourceAppId: string) => (resourceAppId === GRAPH_APP_ID ? GRAPH_URI : resourceAppId);
+
+/** `claims` request parameter: only the CAE capability `cp1` is echoed back as xms_cc. */
+export function clientCapabilities(raw: string | undefined): string[] {
+  if (raw === undefined || raw.length > 4096) return [];
+  try {
+    const v = JSON.parse(raw) as { access_token?: { xms_cc?: { values?: unknown } } };
+    const values = v?.access_token?.xms_cc?.values;
+    return Array.isArray(values) && values.includes('cp1') ? ['cp1'] : [];
+  } catch {
+    return [];
+  }
+}
+
+function servicePrincipalId(reader: StateReader, tid: string, appId: string): string {
+  const id = reader.get(uniqueKey(tid, 'servicePrincipal', 'appId', appId));
+  return typeof id === 'string' ? id : appId;
+}
+
+export async function issueAppOnly(env: FlowEnv, clientId: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, caps: string[], mutations: Mutation[]): Promise<FlowResult> {
+  if (resolution.roles.length === 0) return oauthError(env, 'invalid_scope', { detail: 'The application has no application permissions on this resource.' });
+  const sp = servicePrincipalId(env.reader, env.tenantId, clientId);
+  const lifetimeMs = env.settings.accessTokenLifetimeSec * 1000;
+  const claims = buildAccessTokenClaims({
+    baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resolution.resource.appId), subject: sp, objectId: sp, clientId,
+    roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: caps,
+  }, env.now);
+  const token = await env.sign(claims);
+  if (token === null) return oauthError(env, 'no_signing_key');
+  return jsonResult({ token_type: 'Bearer', expires_in: env.settings.accessTokenLifetimeSec, ext_expires_in: env.settings.accessTokenLifetimeSec, access_token: token, scope }, mutations);
+}
+
+export interface DelegatedGrant {
+  clientId: string;
+  user: UserView;
+  resolution: Extract<ScopeResolution, { kind: 'delegated' }>;
+  /** The scope tokens as requested: stored in the refresh family to re-resolve later. */
+  scopeTokens: string[];
+  authTime: number;
+  mfa: boolean;
+  nonce?: string;
+  caps: string[];
+  /** A refresh token to return instead of minting a new family (rotation). */
+  refreshToken?: string;
+}
+
+export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations: Mutation[]): Promise<FlowResult> {
+  const s = env.settings;
+  const { resolution: r, user } = g;
+  const resourceAppId = r.resource?.appId ?? GRAPH_APP_ID;
+  // OIDC-only requests get a Graph token carrying just the OIDC scopes, like Entra's userinfo token.
+  const scopes = r.scopes.length > 0 ? r.scopes : r.oidc;
+  const claims = buildAccessTokenClaims({
+    baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resourceAppId), subject: user.id, objectId: user.id, clientId: g.clientId,
+    scopes, lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random), clientCapabilities: g.caps,
+  }, env.now);
+  const access = await env.sign({ ...claims, name: user.displayName, preferred_username: user.userPrincipalName, amr: g.mfa ? ['pwd', 'mfa'] : ['pwd'] } as AccessTokenClaims);
+  if (access === null) return oauthError(env, 'no_signing_key');
+  const body: Record<string, Json> = {
+    token_type: 'Bearer', scope: [...r.oidc, ...scopes.filter((x) => !r.oidc.includes(x))].join(' '),
+    expires_in: s.accessTokenLifetimeSec, ext_expires_in: s.accessTokenLifetimeSec, access_token: access,
+  };
+  const out = [...mutations];
+  if (r.oidc.includes('openid')) {
+    const iat = Math.floor(env.now / 1000);
+    const id = {
+      iss: issuerFor(env.origin, env.tenantId), aud: g.clientId, sub: user.id, oid: user.id, tid: env.tenantId, iat, nbf: iat,
+      exp: iat + s.idTokenLifetimeSec, ver: '2.0', auth_time: Math.floor(g.authTime / 1000), jti: randomGuid(env.random),
+      ...(g.nonce !== undefined ? { nonce: g.nonce } : {}),
+      ...(r.oidc.includes('profile') ? { name: user.displayName, preferred_username: user.userPrincipalName } : {}),
+      ...(r.oidc.includes('email') ? { email: user.userPrincipalName } : {}),
+    };
+    const idToken = await env.sign(id as unknown as AccessTokenClaims);
+    if (idToken === null) return oauthError(env, 'no_signing_key');
+    body['id_token'] = idToken;
+  }
+  if (g.refreshToken !== undefined) body['refresh_token'] = g.refreshToken;
+  else if (r.oidc.includes('offline_access')) {
+    const fam = await planIssueFamily(
+      { tenantId: env.tenantId, userId: user.id, clientId: g.clientId, scopes: g.scopeTokens, authTime: g.authTime }, env.now, env.random,
+      { inactivityMs: s.refreshInactivitySec * 1000, maxFamilyLifetimeMs: s.refreshMaxLifetimeSec * 1000 },
+    );
+    out.push(...fam.mutations, { key: familyExtraKey(env.tenantId, fam.familyId), value: { mfa: g.mfa }, expiresAt: env.now + s.refreshMaxLifetimeSec * 1000 });
+    body['refresh_token'] = fam.token;
+  }
+  return jsonResult(body, out);
+}
+
+/** 256-bit random, URL-safe: authorization codes and device codes. */
+export const randomCode = (env: FlowEnv) => b64urlEncode(env.random(32));

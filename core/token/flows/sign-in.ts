@@ -1,0 +1,132 @@
+/**
+ * The interactive sign-in behind /authorize and the device verification page: password
+ * (with smart lockout), then TOTP when per-user MFA or conditional access asks for it
+ * (enrolling an authenticator first if the user has none), then the flow's completion.
+ * Every final outcome writes a sign-in event.
+ */
+import { z } from 'zod';
+import type { Json, Mutation } from '../../kv.js';
+import { randomGuid } from '../encoding.js';
+import { loadUserById, loadUserByUpn, type UserView } from '../directory-view.js';
+import { isLocked, lockoutKey, parseLockoutState, recordFailure, recordSuccess, type LocationFamiliarity } from '../lockout.js';
+import { verifyPassword } from '../password.js';
+import { generateTotpSecret, otpauthUri, verifyTotp } from '../totp.js';
+import { passwordPage, totpPage } from '../pages.js';
+import { signInEvent } from '../sign-in-events.js';
+import { familiarKey, signInSessionKey, totpKey } from '../token-keys.js';
+import type { CaEvaluation } from '../conditional-access.js';
+import { evaluateCa } from './ca-check.js';
+import { htmlResult, type FlowEnv, type FlowResult } from './types.js';
+
+const SESSION_MS = 10 * 60_000;
+const sessionSchema = z.object({ userId: z.string(), clientId: z.string(), expiresAt: z.number(), pendingSecret: z.string().optional(), target: z.string() });
+const totpSchema = z.object({ secret: z.string(), lastUsedStep: z.number().nullable() });
+
+export interface SignInTarget {
+  /** Stable description of what is being signed in to (client + flow), bound into the MFA session. */
+  key: string;
+  clientId: string;
+  appName: string;
+  action: string;
+  hidden: Record<string, string | undefined>;
+  askUserCode?: boolean;
+  /** Completes the flow for a fully authenticated user. */
+  complete(user: UserView, mfa: boolean, mutations: Mutation[]): Promise<FlowResult>;
+}
+
+interface Ctx {
+  env: FlowEnv;
+  target: SignInTarget;
+  started: number;
+}
+
+function event(c: Ctx, user: UserView | undefined, upn: string | undefined, errorCode: number, failureReason: string | undefined, ca: CaEvaluation | null, mfa: boolean): Mutation {
+  const { env } = c;
+  return signInEvent({
+    id: randomGuid(env.random), now: env.now, tenantId: env.tenantId, user, ...(upn !== undefined ? { attemptedUpn: upn.slice(0, 256) } : {}),
+    appId: c.target.clientId, appDisplayName: c.target.appName, ip: env.client.ip, country: env.client.country, region: env.client.region,
+    errorCode, ...(failureReason !== undefined ? { failureReason } : {}), ca, latencyMs: env.now - c.started, interactive: true, mfa, correlationId: env.correlationId,
+  });
+}
+
+function familiarity(c: Ctx, userId: string): LocationFamiliarity {
+  const v = c.env.reader.get(familiarKey(c.env.tenantId, userId)) as { countries?: Json } | undefined;
+  const countries = Array.isArray(v?.countries) ? v.countries : [];
+  return countries.length === 0 || countries.includes(c.env.client.country ?? '') ? 'familiar' : 'unfamiliar';
+}
+
+const passwordForm = (c: Ctx, error?: string, username?: string) => passwordPage({
+  action: c.target.action, hidden: c.target.hidden, appName: c.target.appName, ...(error ? { error } : {}), ...(username ? { username } : {}), ...(c.target.askUserCode ? { askUserCode: true } : {}),
+});
+
+export async function passwordStage(env: FlowEnv, target: SignInTarget, form: URLSearchParams, started: number): Promise<FlowResult> {
+  const c: Ctx = { env, target, started };
+  const upn = (form.get('username') ?? '').trim().slice(0, 256);
+  const password = form.get('password') ?? '';
+  const user = loadUserByUpn(env.reader, env.tenantId, upn);
+  const bad = 'Your account or password is incorrect.';
+  if (!user || user.passwordHash === undefined) return htmlResult(passwordForm(c, bad, upn), 200, [event(c, user, upn, 50126, 'Invalid username or password.', null, false)]);
+  const where = familiarity(c, user.id);
+  const lockKey = lockoutKey(env.tenantId, user.id);
+  const lock = parseLockoutState(env.reader.get(lockKey));
+  // Refused before the password is checked: a locked account gives no password oracle.
+  if (isLocked(lock, env.now, where)) {
+    return htmlResult(passwordForm(c, 'Your account is temporarily locked to prevent unauthorized use. Try again later.', upn), 200, [event(c, user, upn, 50053, 'Account is locked.', null, false)]);
+  }
+  const verified = await verifyPassword(password, user.passwordHash);
+  if (!verified.ok) {
+    const next = recordFailure(lock, env.now, where);
+    return htmlResult(passwordForm(c, bad, upn), 200, [{ key: lockKey, value: next as unknown as Json }, event(c, user, upn, 50126, 'Invalid username or password.', null, false)]);
+  }
+  const muts: Mutation[] = [{ key: lockKey, value: recordSuccess(lock, where) as unknown as Json }];
+  const fam = env.reader.get(familiarKey(env.tenantId, user.id)) as { countries?: string[] } | undefined;
+  const countries = [...new Set([env.client.country ?? '', ...(fam?.countries ?? [])])].filter(Boolean).slice(0, 5);
+  muts.push({ key: familiarKey(env.tenantId, user.id), value: { countries } });
+  if (!user.accountEnabled) return htmlResult(passwordForm(c, 'Your account has been disabled. Contact your administrator.'), 200, [...muts, event(c, user, upn, 50057, 'User account is disabled.', null, false)]);
+  const ca = evaluateCa(env, user, target.clientId, false, true);
+  if (ca.decision === 'block') {
+    return htmlResult(passwordForm(c, 'Access has been blocked by Conditional Access policies (AADSTS53003).'), 403, [...muts, event(c, user, upn, 53003, 'Access has been blocked by Conditional Access policies.', ca, false)]);
+  }
+  if (!user.perUserMfa && ca.decision === 'allow') {
+    return target.complete(user, false, [...muts, event(c, user, upn, 0, undefined, ca, false)]);
+  }
+  // MFA required: remember the half-done sign-in server-side, keyed by an unguessable id.
+  const sessionId = randomGuid(env.random);
+  const existing = totpSchema.safeParse(env.reader.get(totpKey(env.tenantId, user.id)));
+  const pendingSecret = existing.success ? undefined : generateTotpSecret(env.random);
+  const session = { userId: user.id, clientId: target.clientId, expiresAt: env.now + SESSION_MS, target: target.key, ...(pendingSecret ? { pendingSecret } : {}) };
+  muts.push({ key: signInSessionKey(env.tenantId, sessionId), value: session, expiresAt: session.expiresAt });
+  const enroll = pendingSecret ? { secret: pendingSecret, otpauthUri: otpauthUri({ secret: pendingSecret, accountName: user.userPrincipalName, issuer: 'Tessera' }) } : undefined;
+  return htmlResult(totpPage({ action: target.action, hidden: { ...target.hidden, session: sessionId }, ...(enroll ? { enroll } : {}) }), 200, muts);
+}
+
+export async function totpStage(env: FlowEnv, target: SignInTarget, form: URLSearchParams, started: number): Promise<FlowResult> {
+  const c: Ctx = { env, target, started };
+  const sessionId = form.get('session') ?? '';
+  const key = /^[0-9a-f-]{36}$/.test(sessionId) ? signInSessionKey(env.tenantId, sessionId) : undefined;
+  const parsed = key ? sessionSchema.safeParse(env.reader.get(key)) : undefined;
+  const s = parsed?.success ? parsed.data : undefined;
+  if (!key || !s || env.now >= s.expiresAt || s.target !== target.key) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200);
+  const user = loadUserById(env.reader, env.tenantId, s.userId);
+  if (!user) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200, [{ key, value: null }]);
+  const where = familiarity(c, user.id);
+  const lockKey = lockoutKey(env.tenantId, user.id);
+  const lock = parseLockoutState(env.reader.get(lockKey));
+  if (isLocked(lock, env.now, where)) return htmlResult(passwordForm(c, 'Your account is temporarily locked to prevent unauthorized use. Try again later.'), 200, [{ key, value: null }, event(c, user, undefined, 50053, 'Account is locked.', null, false)]);
+  const stored = totpSchema.safeParse(env.reader.get(totpKey(env.tenantId, user.id)));
+  const secret = stored.success ? stored.data.secret : s.pendingSecret;
+  if (!secret) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200, [{ key, value: null }]);
+  const checked = await verifyTotp(secret, form.get('otp') ?? '', env.now, stored.success ? stored.data.lastUsedStep : null);
+  const enroll = s.pendingSecret && !stored.success ? { secret: s.pendingSecret, otpauthUri: otpauthUri({ secret: s.pendingSecret, accountName: user.userPrincipalName, issuer: 'Tessera' }) } : undefined;
+  if (!checked.ok) {
+    return htmlResult(totpPage({ action: target.action, hidden: { ...target.hidden, session: sessionId }, error: 'That code did not work. Try again.', ...(enroll ? { enroll } : {}) }), 200, [
+      { key: lockKey, value: recordFailure(lock, env.now, where) as unknown as Json }, event(c, user, undefined, 500121, 'Authentication failed during strong authentication request.', null, false),
+    ]);
+  }
+  const muts: Mutation[] = [{ key, value: null }, { key: totpKey(env.tenantId, user.id), value: { secret, lastUsedStep: checked.value.step, enrolledAt: env.now } }];
+  const ca = evaluateCa(env, user, target.clientId, true, true);
+  if (ca.decision !== 'allow') {
+    return htmlResult(passwordForm(c, 'Access has been blocked by Conditional Access policies (AADSTS53003).'), 403, [...muts, event(c, user, undefined, 53003, 'Access has been blocked by Conditional Access policies.', ca, true)]);
+  }
+  return target.complete(user, true, [...muts, event(c, user, undefined, 0, undefined, ca, true)]);
+}

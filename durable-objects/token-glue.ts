@@ -1,0 +1,141 @@
+/**
+ * Token-service glue inside a CellReplica: builds the flow environment (time, randomness,
+ * signing with cached unwrapped keys), decides primary-only work, and commits a flow's
+ * mutations only if everything it read is unchanged (re-planning otherwise).
+ */
+import type { StateReader } from '../core/kv.js';
+import { ok, err } from '../core/result.js';
+import type { Replica } from '../core/replication/replica.js';
+import { singletonKey } from '../core/directory/keys.js';
+import { addCredential, revokeSigningKey, rotateKeys, setTokenSettings, setUserMfa, type AdminCtx } from '../core/token/admin-ops.js';
+import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
+import { deriveKek, loadSigningKeys, publishedKeys, selectActiveKey, unwrapSigningKey, type KeyRecord } from '../core/token/signing-keys.js';
+import { loadTokenSettings, TOKEN_TENANT_PREFIX } from '../core/token/token-keys.js';
+import { TrackingReader } from '../core/token/tracking-reader.js';
+import { planScheduledRotation } from '../core/token/key-rotation.js';
+import { authorize, deviceVerification, logout } from '../core/token/flows/authorize.js';
+import { deviceAuthorization } from '../core/token/flows/device.js';
+import { tokenRequest, tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
+import { jsonResult, type FlowEnv, type FlowResult } from '../core/token/flows/types.js';
+import type { TokenCall, TokenOutcome } from './replica-protocol.js';
+
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+const MAX_ATTEMPTS = 4;
+
+export class TokenGlue {
+  private kek: { secret: string; key: Promise<CryptoKey> } | undefined;
+  /** Unwrapped private keys by kid: unwrapping is the expensive step of signing. */
+  private readonly signingKeys = new Map<string, Promise<CryptoKey>>();
+
+  constructor(private readonly secret: () => string) {}
+
+  kekKey(): Promise<CryptoKey> {
+    const s = this.secret();
+    if (this.kek === undefined || this.kek.secret !== s) this.kek = { secret: s, key: deriveKek(s) };
+    return this.kek.key;
+  }
+
+  private async signer(reader: StateReader, tid: string, now: number): Promise<FlowEnv['sign']> {
+    return async (claims) => {
+      const record = selectActiveKey(loadSigningKeys(reader, tid), now);
+      if (!record) return null;
+      let key = this.signingKeys.get(record.kid);
+      if (!key) {
+        key = this.kekKey().then((kek) => unwrapSigningKey(kek, record));
+        if (this.signingKeys.size > 256) this.signingKeys.clear();
+        this.signingKeys.set(record.kid, key);
+      }
+      return issueToken(await key, record, claims as AccessTokenClaims, now);
+    };
+  }
+
+  async handle(replica: Replica, call: TokenCall): Promise<TokenOutcome> {
+    // A replica that has not yet received this tenant defers to another (the edge falls back).
+    if (replica.state.get(singletonKey(call.tenantId, 'organization')) === undefined) {
+      return replica.meta.role === 'primary' ? reply(404, {}, 'tenant not found') : { kind: 'behind', appliedPos: replica.meta.appliedPos };
+    }
+    const form = new URLSearchParams(call.params);
+    const writes = needsPrimary(call, form);
+    if (writes && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
+    const now = Date.now();
+    if (call.op === 'jwks' || call.op === 'keys') return this.keys(replica.state, call, now);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const tracking = new TrackingReader(replica.state);
+      const result = await this.run(tracking, call, form, now);
+      if (result.mutations.length === 0 || !writes) return reply(result.status, result.headers, result.body);
+      const committed = await replica.write((state) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const })));
+      if (committed.ok) return reply(result.status, result.headers, result.body);
+      const e = committed.error;
+      if (e.kind === 'conflict') continue;
+      if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
+      return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+    }
+    return { kind: 'unavailable', reason: 'contention' };
+  }
+
+  private keys(state: StateReader, call: TokenCall, now: number): TokenOutcome {
+    const records = loadSigningKeys(state, call.tenantId);
+    if (call.op === 'jwks') return reply(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' }, JSON.stringify(publishedKeys(records, now)));
+    // For the edge's own validator: public material and lifecycle only, never the wrapped private key.
+    const pub: KeyRecord[] = records.map((k) => ({ ...k, wrappedPrivateKey: '' }));
+    return reply(200, {}, JSON.stringify({ keys: pub }));
+  }
+
+  private async run(reader: StateReader, call: TokenCall, form: URLSearchParams, now: number): Promise<FlowResult> {
+    const tid = call.tenantId;
+    if (isAdminOp(call.op)) {
+      const c: AdminCtx = { reader, tenantId: tid, now, random, kek: await this.kekKey() };
+      const r = call.op === 'rotate' ? await rotateKeys(c, call.body)
+        : call.op === 'revoke_key' ? await revokeSigningKey(c, form.get('kid') ?? '')
+        : call.op === 'add_credential' ? await addCredential(c, call.body)
+        : call.op === 'set_mfa' ? setUserMfa(c, form.get('userId') ?? '', call.body)
+        : setTokenSettings(c, call.body);
+      return jsonResult(r.body, r.mutations, r.status);
+    }
+    const env: FlowEnv = {
+      tenantId: tid, origin: call.origin, tenantSegment: call.tenantSegment, now, random, newId: () => crypto.randomUUID(), reader,
+      settings: loadTokenSettings(reader, tid), client: call.client, traceId: call.traceId, correlationId: call.correlationId,
+      sign: await this.signer(reader, tid, now),
+    };
+    const action = call.action ?? '';
+    switch (call.op) {
+      case 'token': return tokenRequest(env, form, call.authorization);
+      case 'devicecode': return deviceAuthorization(env, form);
+      case 'authorize': return authorize(env, call.method, form, action, call.receivedAt);
+      case 'deviceauth': return deviceVerification(env, call.method, form, action, call.receivedAt);
+      default: return logout(env, form);
+    }
+  }
+
+  /** Daily step for every tenant of the cell: pre-publish successors, drop expired keys. */
+  async rotateAll(replica: Replica): Promise<void> {
+    const kek = await this.kekKey();
+    for (const [key] of replica.state.list(TOKEN_TENANT_PREFIX)) {
+      const tid = key.slice(TOKEN_TENANT_PREFIX.length);
+      const tracking = new TrackingReader(replica.state);
+      const planned = await planScheduledRotation(tracking, tid, Date.now(), kek, random);
+      if (planned.mutations.length === 0) continue;
+      await replica.write((state) => (tracking.unchanged(state) ? ok({ mutations: planned.mutations, reply: undefined }) : err({ kind: 'conflict' as const })));
+    }
+  }
+}
+
+const ADMIN_OPS = new Set<TokenCall['op']>(['rotate', 'revoke_key', 'add_credential', 'set_mfa', 'set_settings']);
+const isAdminOp = (op: TokenCall['op']) => ADMIN_OPS.has(op);
+
+function needsPrimary(call: TokenCall, form: URLSearchParams): boolean {
+  switch (call.op) {
+    case 'jwks': case 'keys': case 'logout': return false;
+    case 'authorize': case 'deviceauth': return call.method === 'POST';
+    case 'token': return !tokenRequestIsReadOnly(form);
+    default: return true;
+  }
+}
+
+export function tokenCallNeedsPrimary(call: TokenCall): boolean {
+  return needsPrimary(call, new URLSearchParams(call.params));
+}
+
+function reply(status: number, headers: Record<string, string>, body: string): TokenOutcome {
+  return { kind: 'reply', status, headers, body };
+}

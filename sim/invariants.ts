@@ -1,0 +1,128 @@
+import type { Entry } from '../core/replication/types.js';
+import type { SimNode } from './node.js';
+
+/**
+ * What the simulator checks. Definitions (per cell; positions are the cell's log positions):
+ *
+ * - A write is *acknowledged* when its client got `ok` (with epoch and position), *failed
+ *   cleanly* when the primary refused it before appending (`not_primary`): it must never take
+ *   effect; every other failure (timeout, `not_durable`, `fenced`) is *ambiguous*: it may or may
+ *   not take effect (a copy may have reached a secondary that a promotion adopts).
+ * - Durability: after healing and convergence, for every key, every replica's value is the
+ *   value of a write at a position ≥ that of the key's last acknowledged write ("lost" counts
+ *   keys where this fails), and never the value of a clean failure.
+ * - Linearizable single-key writes: the log order is the linearization. It must respect real
+ *   time (a write acknowledged before another was invoked has the lower position), no two
+ *   acknowledged writes share a position, and the final value of a key is the write at the
+ *   highest position among the acknowledged and ambiguous writes that took effect — which, with
+ *   the durability rule, means the last acknowledged one or an ambiguous one ordered after it.
+ * - Read-your-writes tokens: a read with the token of an acknowledged write at position p must
+ *   return the value of a write at position ≥ p for that key.
+ * - One primary per epoch: all writes acknowledged in one epoch come from one region.
+ * - Convergence: every replica ends with the same applied position, the same state, and the
+ *   same log entries wherever two of them still hold a position at or below it.
+ */
+export interface AckedWrite {
+  cell: string;
+  key: string;
+  value: string;
+  epoch: number;
+  pos: number;
+  region: string;
+  invokedAt: number;
+  ackedAt: number;
+}
+
+export class History {
+  readonly acked: AckedWrite[] = [];
+  readonly clean = new Set<string>();
+  readonly ambiguous = new Set<string>();
+  /** Value → position where it was first appended (by the primary that planned it). */
+  readonly firstSeen = new Map<string, number>();
+  readonly violations: string[] = [];
+  private readonly epochRegion = new Map<string, string>();
+  reads = 0;
+
+  seen(value: string, e: Entry): void {
+    if (!this.firstSeen.has(value)) this.firstSeen.set(value, e.pos);
+  }
+
+  ack(w: AckedWrite): void {
+    this.acked.push(w);
+    const k = `${w.cell}@${w.epoch}`;
+    const prev = this.epochRegion.get(k);
+    if (prev !== undefined && prev !== w.region) this.violate(`two primaries acknowledged in ${w.cell} epoch ${w.epoch}: ${prev} and ${w.region}`);
+    this.epochRegion.set(k, w.region);
+    if (this.firstSeen.get(w.value) !== w.pos) this.violate(`ack of ${w.value} at pos ${w.pos} but it was appended at ${this.firstSeen.get(w.value)}`);
+  }
+
+  /** A read with a token for `token`'s write returned `value`. */
+  tokenRead(token: AckedWrite, value: unknown, at: string): void {
+    this.reads++;
+    const pos = typeof value === 'string' ? this.firstSeen.get(value) : undefined;
+    if (pos === undefined || pos < token.pos) {
+      this.violate(`stale read at ${at}: key ${token.key} token pos ${token.pos} (${token.value}) returned ${String(value)} (pos ${pos})`);
+    }
+  }
+
+  violate(message: string): void {
+    this.violations.push(message);
+  }
+}
+
+/** Checks the converged replicas of one cell against the history; returns the number of lost keys. */
+export function checkCell(cell: string, nodes: readonly SimNode[], h: History): number {
+  const metas = nodes.map((n) => n.store.loadMeta()!);
+  const applied = metas[0]!.appliedPos;
+  for (const [i, m] of metas.entries()) {
+    if (m.appliedPos !== applied) h.violate(`${cell}: ${nodes[i]!.region} applied ${m.appliedPos}, ${nodes[0]!.region} applied ${applied}`);
+  }
+  const rows0 = JSON.stringify(nodes[0]!.store.exportRows());
+  for (const n of nodes.slice(1)) {
+    if (JSON.stringify(n.store.exportRows()) !== rows0) h.violate(`${cell}: state of ${n.region} differs from ${nodes[0]!.region}`);
+  }
+  // Logs agree wherever two replicas still hold an applied position.
+  const upTo = Math.min(...metas.map((m) => m.appliedPos));
+  const byPos = new Map<number, string>();
+  for (const n of nodes) {
+    const m = n.store.loadMeta()!;
+    for (const e of n.store.entries(m.logStart, upTo, Number.MAX_SAFE_INTEGER)) {
+      const sig = JSON.stringify(e);
+      const other = byPos.get(e.pos);
+      if (other === undefined) byPos.set(e.pos, sig);
+      else if (other !== sig) h.violate(`${cell}: log entry ${e.pos} differs on ${n.region}: ${sig} vs ${other}`);
+    }
+  }
+  const acked = h.acked.filter((w) => w.cell === cell);
+  // Positions are unique and respect real time.
+  const atPos = new Map<number, AckedWrite>();
+  for (const w of acked) {
+    const o = atPos.get(w.pos);
+    if (o !== undefined) h.violate(`${cell}: ${o.value} and ${w.value} both acknowledged at pos ${w.pos}`);
+    atPos.set(w.pos, w);
+  }
+  const byAck = [...acked].sort((a, b) => a.ackedAt - b.ackedAt);
+  let maxPosAckedBefore = -1;
+  let j = 0;
+  for (const w of [...acked].sort((a, b) => a.invokedAt - b.invokedAt)) {
+    while (j < byAck.length && byAck[j]!.ackedAt < w.invokedAt) maxPosAckedBefore = Math.max(maxPosAckedBefore, byAck[j++]!.pos);
+    if (w.pos <= maxPosAckedBefore) h.violate(`${cell}: ${w.value} at pos ${w.pos} was invoked after a write at pos ${maxPosAckedBefore} was acknowledged`);
+  }
+  // Durability and the final value of every key.
+  let lost = 0;
+  const lastAcked = new Map<string, AckedWrite>();
+  for (const w of acked) if ((lastAcked.get(w.key)?.pos ?? -1) < w.pos) lastAcked.set(w.key, w);
+  const state = new Map(nodes[0]!.store.exportRows().map(([k, v]) => [k, v]));
+  for (const [key, w] of lastAcked) {
+    const v = state.get(key);
+    const pos = typeof v === 'string' ? h.firstSeen.get(v) : undefined;
+    if (pos === undefined || pos < w.pos) {
+      lost++;
+      h.violate(`${cell}: lost acknowledged ${w.value} (pos ${w.pos}) of ${key}: final value ${String(v)} (pos ${pos})`);
+    }
+  }
+  for (const [key, v] of state) {
+    if (typeof v === 'string' && h.clean.has(v)) h.violate(`${cell}: ${key} holds ${v}, a write that failed cleanly`);
+  }
+  return lost;
+}

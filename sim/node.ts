@@ -1,0 +1,133 @@
+import type { Json, Mutation } from '../core/kv.js';
+import { Replica } from '../core/replication/replica.js';
+import { MemoryReplicaStore } from '../core/replication/store.js';
+import type { Entry, ReplicaMessage, ReplicaReply, ReplicationConfig, Transport } from '../core/replication/types.js';
+import type { Result } from '../core/result.js';
+import { ok } from '../core/result.js';
+import type { SimClock } from './clock.js';
+import type { Endpoint, SimNetwork } from './network.js';
+
+export const PEER_TIMEOUT_MS = 2_000;
+
+export type NodeRequest =
+  | { type: 'replica'; msg: ReplicaMessage }
+  | { type: 'write'; key: string; value: string }
+  | { type: 'read'; key: string; minPos: number };
+
+export type WriteOutcome = { ok: true; epoch: number; pos: number } | { ok: false; kind: string };
+export type ReadOutcome = { ok: true; value: Json | undefined; appliedPos: number } | { ok: false; kind: 'behind' | 'not_ready' };
+
+/** The durable part of a replica; it records where each written value was first appended. */
+export class SimStore extends MemoryReplicaStore {
+  constructor(private readonly firstSeen: (value: string, e: Entry) => void) {
+    super();
+  }
+  override appendEntries(entries: readonly Entry[]): void {
+    for (const e of entries) for (const m of e.muts) if (typeof m.value === 'string') this.firstSeen(m.value, e);
+    super.appendEntries(entries);
+  }
+}
+
+/**
+ * One replica of one cell: the simulator's stand-in for the Durable Object. The store survives
+ * a crash; the `Replica` object (its volatile state, pending awaits, timers) does not.
+ */
+export class SimNode implements Endpoint {
+  readonly address: string;
+  private gen = 0;
+  private up = true;
+  replica: Replica | undefined;
+
+  constructor(
+    readonly cell: string,
+    readonly region: string,
+    private readonly regions: string[],
+    readonly store: SimStore,
+    private readonly clock: SimClock,
+    private readonly net: SimNetwork,
+    private readonly config: ReplicationConfig,
+    private readonly pushEveryMs: number,
+    /** Called when a promoted replica has committed its adopted log (it can acknowledge writes). */
+    private readonly onWritable: (node: SimNode, epoch: number) => void = () => undefined,
+  ) {
+    this.address = SimNode.addr(cell, region);
+    this.boot();
+  }
+
+  static addr(cell: string, region: string): string {
+    return `${cell}/${region}`;
+  }
+
+  incarnation(): number {
+    return this.gen;
+  }
+
+  alive(): boolean {
+    return this.up;
+  }
+
+  crash(): void {
+    if (!this.up) return;
+    this.up = false;
+    this.gen++;
+    this.replica = undefined;
+  }
+
+  restart(): void {
+    if (this.up) return;
+    this.up = true;
+    this.boot();
+  }
+
+  private boot(): void {
+    const transport: Transport = {
+      send: (to, message) => this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS),
+    };
+    this.replica = new Replica(this.store, { cell: this.cell, region: this.region }, { cell: this.cell, regions: this.regions, primaryRegion: this.regions[0]!, epoch: 1 }, transport, this.config);
+    const born = this.gen;
+    // The alarm: a primary keeps pushing to secondaries that are behind.
+    const tick = () => {
+      if (this.gen !== born) return;
+      const r = this.replica;
+      if (r?.meta.role === 'primary') void r.pushAll().catch(() => undefined);
+      this.clock.schedule(this.pushEveryMs, tick);
+    };
+    this.clock.schedule(this.pushEveryMs, tick);
+  }
+
+  async handle(payload: unknown): Promise<unknown> {
+    const req = payload as NodeRequest;
+    const r = this.replica;
+    if (r === undefined) throw new Error('down');
+    switch (req.type) {
+      case 'replica': {
+        const reply = await r.receive(req.msg);
+        if (req.msg.kind === 'append' || req.msg.kind === 'snapshot') r.compactLog();
+        if (req.msg.kind === 'promote' && reply.kind === 'ack') {
+          // Like the Durable Object, which schedules an immediate push after a promotion.
+          const { epoch, lastPos } = reply;
+          void r.pushAll().catch(() => undefined);
+          // Observe (every 50 ms, for up to 30 s) when the adopted log is committed.
+          const watch = (left: number) => {
+            if (this.replica !== r || r.meta.role !== 'primary' || r.meta.epoch !== epoch || left === 0) return;
+            if (r.meta.appliedPos >= lastPos) this.onWritable(this, epoch);
+            else this.clock.schedule(50, () => watch(left - 1));
+          };
+          watch(600);
+        }
+        return reply;
+      }
+      case 'write': {
+        const res = await r.write((): Result<{ mutations: Mutation[]; reply: string }, never> => ok({ mutations: [{ key: req.key, value: req.value }], reply: req.value }));
+        if (!res.ok) return { ok: false, kind: res.error.kind } satisfies WriteOutcome;
+        void r.pushAll().catch(() => undefined);
+        return { ok: true, epoch: res.value.epoch, pos: res.value.pos } satisfies WriteOutcome;
+      }
+      case 'read': {
+        if (r.meta.appliedPos < req.minPos) await r.catchUp(req.minPos);
+        if (r.meta.appliedPos < req.minPos) return { ok: false, kind: 'behind' } satisfies ReadOutcome;
+        return { ok: true, value: r.state.get(req.key), appliedPos: r.meta.appliedPos } satisfies ReadOutcome;
+      }
+    }
+  }
+}

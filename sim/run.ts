@@ -1,0 +1,259 @@
+import type { FailoverOptions, LogPosition } from '../core/replication/failover.js';
+import { compareLogs } from '../core/replication/failover.js';
+import type { HealthConfig } from '../core/replication/health.js';
+import { DEFAULT_HEALTH } from '../core/replication/health.js';
+import type { ReplicaMessage } from '../core/replication/types.js';
+import { SimClock } from './clock.js';
+import { Controller } from './control.js';
+import { checkCell, History } from './invariants.js';
+import { SimNetwork } from './network.js';
+import type { NodeRequest } from './node.js';
+import { SimNode, SimStore } from './node.js';
+import { Prng } from './prng.js';
+import { Client, emptyStats } from './workload.js';
+
+/** Deliberately broken rules, to prove the simulator catches them (never used in production code). */
+export type BrokenRule = 'ack-before-durable' | 'promote-least-up-to-date';
+
+export interface RunOptions {
+  seed: number;
+  cells?: number;
+  clientsPerCell?: number;
+  activeMs?: number;
+  broken?: BrokenRule;
+  trace?: boolean;
+  health?: HealthConfig;
+}
+
+export interface RunResult {
+  seed: number;
+  ops: number;
+  writes: number;
+  acked: number;
+  failedCleanly: number;
+  ambiguous: number;
+  reads: number;
+  lost: number;
+  failovers: number;
+  handoffs: number;
+  /**
+   * Per unplanned failover: from the lost primary's last successful probe (it was lost after
+   * that) to the promotion, and to the first acknowledgement of a write sent to the new primary.
+   */
+  recoveries: Array<{ promotedMs: number; writableMs: number | undefined; firstAckMs: number | undefined }>;
+  violations: string[];
+  events: number;
+  messages: number;
+  simMs: number;
+  traceHash: string;
+  trace: string[];
+}
+
+const ALL_REGIONS = ['weur', 'enam', 'apac', 'eeur', 'wnam'];
+
+export async function runSchedule(opts: RunOptions): Promise<RunResult> {
+  const rng = new Prng(opts.seed);
+  const clock = new SimClock();
+  const trace: string[] = [];
+  let hash = 0x811c9dc5;
+  const log = (line: string) => {
+    const text = `${String(clock.now).padStart(6)} ${line}`;
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    if (opts.trace) trace.push(text);
+  };
+  const latency = (a: string, b: string) => (a === b ? 2 : a === 'client' || b === 'client' ? 30 : 20 + ((a.charCodeAt(0) * 7 + b.charCodeAt(0) * 7 + a.length + b.length) % 6) * 25);
+  const net = new SimNetwork(clock, rng.fork(1), latency);
+  const history = new History();
+  const stats = emptyStats();
+  const health = opts.health ?? DEFAULT_HEALTH;
+  const frng = rng.fork(2);
+  net.faults.loss = frng.pick([0, 0, 0.01, 0.03, 0.08]);
+  net.faults.duplicate = frng.pick([0, 0.01, 0.05]);
+  const baseLoss = net.faults.loss;
+
+  const failoverOptions: FailoverOptions = {};
+  if (opts.broken === 'promote-least-up-to-date') {
+    failoverOptions.choose = (logs: readonly LogPosition[], regions: readonly string[]) => [...logs].sort((a, b) => compareLogs(b, a, regions))[0]!.region;
+  }
+  if (opts.broken === 'ack-before-durable') {
+    net.interceptor = (_to, payload) => {
+      const req = payload as NodeRequest;
+      if (req.type !== 'replica' || req.msg.kind !== 'append') return undefined;
+      const msg: Extract<ReplicaMessage, { kind: 'append' }> = req.msg;
+      const last = msg.entries[msg.entries.length - 1];
+      return last === undefined ? undefined : { kind: 'ack', lastPos: last.pos, appliedPos: Math.min(msg.commitPos, last.pos - 1), epoch: msg.epoch };
+    };
+  }
+
+  const cells: Array<{ id: string; regions: string[]; nodes: SimNode[]; ctl: Controller; clients: Client[] }> = [];
+  const nodes: SimNode[] = [];
+  const writable = new Map<string, number>();
+  const crng = rng.fork(3);
+  for (let c = 0; c < (opts.cells ?? 2); c++) {
+    const id = `c${c}`;
+    const regions = crng.shuffle(ALL_REGIONS).slice(0, crng.int(2, 4));
+    const cellNodes = regions.map((r) => {
+      const store = new SimStore((value, e) => history.seen(value, e));
+      const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4 }, 500, (node, epoch) => {
+        if (!writable.has(`${id}@${epoch}`)) writable.set(`${id}@${epoch}`, clock.now);
+      });
+      net.register(n);
+      return n;
+    });
+    nodes.push(...cellNodes);
+    const ctl = new Controller(id, regions, clock, net, health, failoverOptions, log);
+    net.register(ctl);
+    const keys = Array.from({ length: 4 }, (_, k) => `k${k}`);
+    const clients = Array.from({ length: opts.clientsPerCell ?? 3 }, (_, k) => {
+      const cl = new Client(`${id}.u${k}`, ctl, keys, clock, net, rng.fork(100 + c * 10 + k), history, stats, log);
+      net.register(cl);
+      return cl;
+    });
+    cells.push({ id, regions, nodes: cellNodes, ctl, clients });
+    log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate})`);
+  }
+  const regionsInUse = [...new Set(cells.flatMap((c) => c.regions))];
+
+  // Faults during the active phase.
+  const activeMs = opts.activeMs ?? 20_000;
+  const restartLater = (n: SimNode, ms: number) =>
+    clock.schedule(ms, () => {
+      if (clock.now >= activeMs || net.faults.down.has(n.region)) return;
+      n.restart();
+      log(`restart ${n.address}`);
+    });
+  const fault = () => {
+    if (clock.now >= activeMs) return;
+    const kind = frng.int(0, 7);
+    if (kind === 0) {
+      const n = frng.pick(nodes);
+      n.crash();
+      log(`crash ${n.address}`);
+      restartLater(n, frng.int(200, 5_000));
+    } else if (kind <= 2) {
+      const cell = frng.pick(cells);
+      const n = cell.nodes.find((x) => x.region === cell.ctl.primaryRegion)!;
+      n.crash();
+      log(`crash primary ${n.address}`);
+      restartLater(n, frng.int(1_000, 9_000));
+    } else if (kind === 3) {
+      const [a, b] = frng.shuffle(regionsInUse);
+      const pair = SimNetwork.pair(a!, b!);
+      net.faults.cut.add(pair);
+      log(`cut ${pair}`);
+      clock.schedule(frng.int(500, 6_000), () => net.faults.cut.delete(pair) && log(`heal ${pair}`));
+    } else if (kind === 4) {
+      const a = frng.pick(regionsInUse);
+      const pairs = regionsInUse.filter((b) => b !== a).map((b) => SimNetwork.pair(a, b));
+      for (const p of pairs) net.faults.cut.add(p);
+      log(`isolate ${a}`);
+      clock.schedule(frng.int(1_000, 6_000), () => {
+        for (const p of pairs) net.faults.cut.delete(p);
+        log(`heal isolation of ${a}`);
+      });
+    } else if (kind === 5) {
+      const a = frng.pick(regionsInUse);
+      if (net.faults.down.has(a)) return;
+      net.faults.down.add(a);
+      for (const n of nodes) if (n.region === a) n.crash();
+      log(`region ${a} down`);
+      clock.schedule(frng.int(1_000, 6_000), () => {
+        net.faults.down.delete(a);
+        for (const n of nodes) if (n.region === a) n.restart();
+        log(`region ${a} up`);
+      });
+    } else if (kind === 6) {
+      const cell = frng.pick(cells);
+      const target = frng.pick(cell.regions.filter((r) => r !== cell.ctl.primaryRegion));
+      log(`handoff ${cell.id} to ${target}`);
+      void cell.ctl.handoff(target);
+    } else {
+      net.faults.loss = 0.3;
+      log('loss burst');
+      clock.schedule(frng.int(300, 2_000), () => {
+        net.faults.loss = baseLoss;
+      });
+    }
+  };
+  const scheduleFaults = () => {
+    clock.schedule(frng.int(300, 2_500), () => {
+      fault();
+      if (clock.now < activeMs) scheduleFaults();
+    });
+  };
+  scheduleFaults();
+
+  await clock.run(activeMs);
+
+  // Heal: stop the workload and the faults, bring everything back, wait for convergence.
+  log('heal');
+  for (const c of cells) for (const cl of c.clients) cl.stopped = true;
+  net.faults.cut.clear();
+  net.faults.down.clear();
+  net.faults.loss = 0;
+  net.faults.duplicate = 0;
+  for (const n of nodes) n.restart();
+  const deadline = activeMs + 90_000;
+  await clock.run(activeMs + 2 * 5_000 + 1);
+  // Liveness: every cell must accept a write again once healed (this also settles any cell whose
+  // aborted failover left replicas fenced above a primary that has not noticed yet).
+  const settled = new Set<string>();
+  for (const c of cells) void c.clients[0]!.settle(deadline).then((done) => done && settled.add(c.id));
+  const converged = () => cells.every((c) => settled.has(c.id) && cellConverged(c.nodes));
+  await clock.run(deadline, converged);
+  for (const c of cells) c.ctl.stopped = true;
+
+  let lost = 0;
+  for (const c of cells) {
+    if (!settled.has(c.id) || !cellConverged(c.nodes)) {
+      const why = settled.has(c.id) ? 'did not converge' : 'accepted no write after healing';
+      history.violate(`${c.id}: ${why} by ${deadline} ms: ${c.nodes.map((n) => describe(n)).join('; ')}`);
+      continue;
+    }
+    lost += checkCell(c.id, c.nodes, history);
+  }
+  const failovers = cells.flatMap((c) => c.ctl.failovers);
+  // Failovers during the fault phase only (the heal phase's settle writes would skew first acks).
+  const recoveries = failovers
+    .filter((x) => !x.planned && x.doneAt < activeMs)
+    .map((f) => {
+      const first = history.acked.find((w) => w.cell === f.cell && w.epoch >= f.epoch && w.invokedAt >= f.doneAt && w.invokedAt < activeMs);
+      const ready = writable.get(`${f.cell}@${f.epoch}`);
+      return { promotedMs: f.doneAt - f.suspectedAt, writableMs: ready === undefined ? undefined : ready - f.suspectedAt, firstAckMs: first === undefined ? undefined : first.ackedAt - f.suspectedAt };
+    });
+  for (const v of history.violations) log(`VIOLATION ${v}`);
+  return {
+    seed: opts.seed,
+    ops: stats.ops,
+    writes: stats.writes,
+    acked: stats.acked,
+    failedCleanly: stats.failedCleanly,
+    ambiguous: stats.ambiguous,
+    reads: stats.reads,
+    lost,
+    failovers: failovers.filter((f) => !f.planned).length,
+    handoffs: failovers.filter((f) => f.planned).length,
+    recoveries,
+    violations: history.violations,
+    events: clock.events,
+    messages: net.messages,
+    simMs: clock.now,
+    traceHash: (hash >>> 0).toString(16).padStart(8, '0'),
+    trace,
+  };
+}
+
+function cellConverged(nodes: readonly SimNode[]): boolean {
+  const metas = nodes.map((n) => n.replica?.meta);
+  if (metas.some((m) => m === undefined)) return false;
+  const top = Math.max(...metas.map((m) => m!.epoch));
+  const primaries = metas.filter((m) => m!.role === 'primary' && m!.epoch === top);
+  if (primaries.length !== 1) return false;
+  const p = primaries[0]!;
+  return p.appliedPos === p.lastPos && metas.every((m) => m!.epoch === top && m!.appliedPos === p.appliedPos && m!.lastPos === p.lastPos);
+}
+
+function describe(n: SimNode): string {
+  const m = n.replica?.meta;
+  return m === undefined ? `${n.region} down` : `${n.region} ${m.role} e${m.epoch} g${m.gen} last ${m.lastEpoch}.${m.lastGen}.${m.lastPos} applied ${m.appliedPos}`;
+}

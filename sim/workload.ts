@@ -1,0 +1,122 @@
+import type { SimClock } from './clock.js';
+import type { Controller } from './control.js';
+import type { AckedWrite, History } from './invariants.js';
+import type { Endpoint, SimNetwork } from './network.js';
+import type { NodeRequest, ReadOutcome, WriteOutcome } from './node.js';
+import { SimNode } from './node.js';
+import type { Prng } from './prng.js';
+
+export const CLIENT_TIMEOUT_MS = 5_000;
+
+export interface WorkloadStats {
+  ops: number;
+  writes: number;
+  acked: number;
+  failedCleanly: number;
+  ambiguous: number;
+  reads: number;
+  readsBehind: number;
+}
+
+export const emptyStats = (): WorkloadStats => ({ ops: 0, writes: 0, acked: 0, failedCleanly: 0, ambiguous: 0, reads: 0, readsBehind: 0 });
+
+/**
+ * A client of one cell: a closed loop of single-key puts with unique values over a few hot keys
+ * (so keys are written repeatedly), routed to the controller's primary, and reads of keys it
+ * wrote, at a random replica, with the replica token of its own last acknowledged write.
+ */
+export class Client implements Endpoint {
+  readonly address: string;
+  readonly region = 'client';
+  stopped = false;
+  private n = 0;
+  private readonly tokens = new Map<string, AckedWrite>();
+
+  constructor(
+    readonly id: string,
+    private readonly ctl: Controller,
+    private readonly keys: readonly string[],
+    private readonly clock: SimClock,
+    private readonly net: SimNetwork,
+    private readonly rng: Prng,
+    private readonly history: History,
+    private readonly stats: WorkloadStats,
+    private readonly trace: (line: string) => void,
+  ) {
+    this.address = `client/${id}`;
+    void this.loop();
+  }
+
+  incarnation(): number {
+    return 0;
+  }
+  alive(): boolean {
+    return true;
+  }
+  handle(): Promise<unknown> {
+    return Promise.reject(new Error('clients take no requests'));
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      await this.clock.sleep(this.rng.int(10, 150));
+      if (this.stopped) break;
+      this.stats.ops++;
+      if (this.tokens.size > 0 && this.rng.chance(0.35)) await this.read();
+      else await this.write();
+    }
+  }
+
+  private send<T>(region: string, req: NodeRequest): Promise<T | undefined> {
+    return this.net.request<T>(this, SimNode.addr(this.ctl.cell, region), req, CLIENT_TIMEOUT_MS).catch(() => undefined);
+  }
+
+  /** After healing: writes until one is acknowledged (the cell must become writable again). */
+  async settle(until: number): Promise<boolean> {
+    while (this.clock.now < until) {
+      if (await this.write()) return true;
+      await this.clock.sleep(1_000);
+    }
+    return false;
+  }
+
+  private async write(): Promise<boolean> {
+    const key = this.rng.pick(this.keys);
+    const value = `${this.id}.${++this.n}`;
+    const region = this.ctl.primaryRegion;
+    const invokedAt = this.clock.now;
+    this.stats.writes++;
+    const res = await this.send<WriteOutcome>(region, { type: 'write', key, value });
+    if (res?.ok === true) {
+      const w: AckedWrite = { cell: this.ctl.cell, key, value, epoch: res.epoch, pos: res.pos, region, invokedAt, ackedAt: this.clock.now };
+      this.stats.acked++;
+      this.history.ack(w);
+      this.tokens.set(key, w);
+      this.trace(`${this.id} put ${key}=${value} at ${region}: ok e${res.epoch} p${res.pos}`);
+      return true;
+    } else if (res?.kind === 'not_primary') {
+      this.stats.failedCleanly++;
+      this.history.clean.add(value);
+      this.trace(`${this.id} put ${key}=${value} at ${region}: not_primary`);
+    } else {
+      this.stats.ambiguous++;
+      this.history.ambiguous.add(value);
+      this.trace(`${this.id} put ${key}=${value} at ${region}: ambiguous (${res === undefined ? 'timeout' : res.kind})`);
+    }
+    return false;
+  }
+
+  private async read(): Promise<void> {
+    const token = this.rng.pick([...this.tokens.values()]);
+    const region = this.rng.pick(this.ctl.regions);
+    this.stats.reads++;
+    const res = await this.send<ReadOutcome>(region, { type: 'read', key: token.key, minPos: token.pos });
+    if (res?.ok === true) {
+      this.history.tokenRead(token, res.value, `${this.ctl.cell}/${region}`);
+      this.trace(`${this.id} get ${token.key}@p${token.pos} at ${region}: ${String(res.value)} (applied ${res.appliedPos})`);
+    } else {
+      this.stats.readsBehind++;
+      this.trace(`${this.id} get ${token.key}@p${token.pos} at ${region}: ${res === undefined ? 'timeout' : res.kind}`);
+    }
+  }
+}

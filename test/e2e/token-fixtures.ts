@@ -1,0 +1,56 @@
+import { baseUrl, createTenant, operatorKey, type Tenant } from './service.js';
+
+/** Operator-side setup through the real HTTP API. */
+async function operator(method: string, path: string, tenantId: string, body?: unknown): Promise<Record<string, unknown>> {
+  const r = await fetch(`${baseUrl()}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${operatorKey()}`, 'x-tessera-tenant': tenantId, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as Record<string, unknown>;
+}
+
+export interface Fixture {
+  tenant: Tenant;
+  appId: string;
+  redirectUri: string;
+  upn: string;
+  password: string;
+}
+
+/** A tenant with a user and a public client (SPA redirect URI, public client flows allowed). */
+export async function fixture(): Promise<Fixture> {
+  const tenant = await createTenant('weur');
+  const upn = 'megan@fabrikam.com';
+  const password = 'Sturdy-Passw0rd!';
+  await operator('POST', '/v1.0/users', tenant.tenantId, { displayName: 'Megan', userPrincipalName: upn, accountEnabled: true, mailNickname: 'megan', passwordProfile: { password } });
+  const redirectUri = 'https://spa.example.com/cb';
+  const app = await operator('POST', '/v1.0/applications', tenant.tenantId, { displayName: 'Fabrikam SPA', spa: { redirectUris: [redirectUri] }, isFallbackPublicClient: true });
+  // Short device-code polling interval keeps the test quick.
+  await operator('PUT', `/admin/tenants/${tenant.tenantId}/token-settings`, tenant.tenantId, { deviceCodeIntervalSec: 1 });
+  return { tenant, appId: String(app.appId), redirectUri, upn, password };
+}
+
+/** The first form on a page: its action and every named input's value. */
+export function parseForm(html: string, base: string): { action: string; fields: Record<string, string> } {
+  const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const action = new URL(unescape(/<form[^>]*action="([^"]*)"/.exec(html)?.[1] ?? ''), base).toString();
+  const fields: Record<string, string> = {};
+  for (const m of html.matchAll(/<input[^>]*>/g)) {
+    const name = /name="([^"]*)"/.exec(m[0])?.[1];
+    if (name) fields[name] = unescape(/value="([^"]*)"/.exec(m[0])?.[1] ?? '');
+  }
+  return { action, fields };
+}
+
+/** Signs in on the HTML page with plain fetch and returns where the browser would be sent. */
+export async function signInViaForm(authorizeUrl: URL, username: string, password: string): Promise<URL> {
+  const page = await fetch(authorizeUrl);
+  if (page.status !== 200) throw new Error(`authorize page: ${page.status} ${await page.text()}`);
+  const { action, fields } = parseForm(await page.text(), authorizeUrl.toString());
+  const r = await fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, username, password }) });
+  const location = r.headers.get('location');
+  if (r.status !== 302 || location === null) throw new Error(`sign-in did not redirect: ${r.status} ${await r.text()}`);
+  return new URL(location);
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { BASE, decodeJwt, form, basic, newTokenTenant, raw } from './token-helpers.js';
+
+describe('discovery and JWKS', () => {
+  it('publishes Entra-shaped metadata and the tenant key (RS256 default, ES256 on request)', async () => {
+    const t = await newTokenTenant();
+    const r = await raw('GET', `/${t.tenantId}/v2.0/.well-known/openid-configuration`);
+    expect(r.status).toBe(200);
+    const meta = (await r.json()) as Record<string, unknown>;
+    expect(meta.issuer).toBe(`${BASE}/${t.tenantId}/v2.0`);
+    expect(meta.token_endpoint).toBe(`${BASE}/${t.tenantId}/oauth2/v2.0/token`);
+    expect(meta.jwks_uri).toBe(`${BASE}/${t.tenantId}/discovery/v2.0/keys`);
+    const jwks = (await (await raw('GET', `/${t.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Array<Record<string, unknown>> };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+
+    const ec = await newTokenTenant({ signingAlg: 'ES256' });
+    const ecKeys = (await (await raw('GET', `/${ec.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Array<Record<string, unknown>> };
+    expect(ecKeys.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+  });
+
+  it('accepts a verified domain in place of the tenant id', async () => {
+    const t = await newTokenTenant({ domain: `d${crypto.randomUUID().slice(0, 8)}.example.com` });
+    const domain = ((await (await raw('GET', `/${t.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as { issuer: string }).issuer;
+    expect(domain).toContain(t.tenantId);
+  });
+
+  it('answers an unknown tenant with 400 invalid_request AADSTS90002', async () => {
+    const r = await raw('GET', `/00000000-0000-0000-0000-000000000001/v2.0/.well-known/openid-configuration`);
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as { error: string; error_codes: number[] };
+    expect(body.error).toBe('invalid_request');
+    expect(body.error_codes).toEqual([90002]);
+  });
+});
+
+describe('client_credentials', () => {
+  it('issues an app-only Graph token with client_secret_basic and client_secret_post', async () => {
+    const t = await newTokenTenant();
+    const scope = 'https://graph.microsoft.com/.default';
+    const viaBasic = await form(`/${t.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', scope, claims: JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] } } }) }, { authorization: basic(t.adminClientId, t.adminClientSecret) });
+    expect(viaBasic.status).toBe(200);
+    const b = (await viaBasic.json()) as { access_token: string; token_type: string; expires_in: number };
+    expect(b.token_type).toBe('Bearer');
+    const { header, payload } = decodeJwt(b.access_token);
+    expect(header.alg).toBe('RS256');
+    expect(payload).toMatchObject({ iss: `${BASE}/${t.tenantId}/v2.0`, aud: 'https://graph.microsoft.com', tid: t.tenantId, azp: t.adminClientId, ver: '2.0', roles: ['Directory.ReadWrite.All'], xms_cc: ['cp1'] });
+    expect(typeof payload.jti).toBe('string');
+
+    const viaPost = await form(`/${t.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', scope, client_id: t.adminClientId, client_secret: t.adminClientSecret });
+    expect(viaPost.status).toBe(200);
+
+    const wrong = await form(`/${t.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', scope }, { authorization: basic(t.adminClientId, 'nope') });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/);
+    expect(((await wrong.json()) as { error: string }).error).toBe('invalid_client');
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * The token service's HTTP surface, Entra v2 URL shapes: `/{tenant}/v2.0/.well-known/...`,
+ * `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/{token,authorize,logout,devicecode,deviceauth}`.
+ * `{tenant}` is the tenant id or a verified domain. Thin: parse, route, answer.
+ */
+import { openidConfiguration } from '../core/token/discovery.js';
+import { oauthErrorResponse, type OAuthReason } from '../core/token/oauth-errors.js';
+import type { TokenCall } from '../durable-objects/replica-protocol.js';
+import { entryRegion } from './platform/client-region.js';
+import { json, requestInfo, type RequestInfo } from './platform/http.js';
+import { callToken } from './platform/token-calls.js';
+import { lookupTenant, type TenantPlacement } from './platform/topology.js';
+
+type Routed = Request & { params?: Record<string, string> };
+const MAX_FORM_BYTES = 64 * 1024;
+const TENANT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
+
+export function oauthFailure(request: Request, info: RequestInfo, reason: OAuthReason, extra: { tenantId?: string; detail?: string } = {}, headers: Record<string, string> = {}): Response {
+  const r = oauthErrorResponse(reason, { now: info.now, traceId: info.requestId, correlationId: info.clientRequestId, baseUrl: new URL(request.url).origin, ...extra });
+  return json(r.body, r.status, { ...r.headers, 'request-id': info.requestId, ...headers });
+}
+
+async function tenantOf(request: Routed, env: Env, info: RequestInfo): Promise<TenantPlacement | Response> {
+  const seg = request.params?.tenant ?? '';
+  if (!TENANT_SEGMENT.test(seg)) return oauthFailure(request, info, 'unknown_tenant', { tenantId: seg.slice(0, 64) });
+  const placement = await lookupTenant(env, seg);
+  return placement ?? oauthFailure(request, info, 'unknown_tenant', { tenantId: seg });
+}
+
+/** Form parameters: the query for GET, an application/x-www-form-urlencoded body for POST. */
+async function readParams(request: Request): Promise<URLSearchParams | 'too_large' | 'bad_content_type'> {
+  if (request.method !== 'POST') return new URL(request.url).searchParams;
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return 'bad_content_type';
+  if (Number(request.headers.get('content-length') ?? '0') > MAX_FORM_BYTES) return 'too_large';
+  const buf = await request.arrayBuffer();
+  if (buf.byteLength > MAX_FORM_BYTES) return 'too_large';
+  return new URLSearchParams(new TextDecoder().decode(buf));
+}
+
+function clientOf(request: Request, env: Env, placement: TenantPlacement): TokenCall['client'] {
+  const cf = request.cf as { country?: string } | undefined;
+  const ip = request.headers.get('cf-connecting-ip') ?? '0.0.0.0';
+  const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : null;
+  return { ip: ip.slice(0, 64), country, region: entryRegion(request, env, placement.cell.regions as never) };
+}
+
+export async function discovery(request: Routed, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  const placement = await tenantOf(request, env, info);
+  if (placement instanceof Response) return placement;
+  const origin = new URL(request.url).origin;
+  return json(openidConfiguration(origin, placement.tenant.id, request.params!.tenant!), 200, { 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
+}
+
+const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth' };
+const POST_ONLY = new Set(['token', 'devicecode']);
+
+/** Every per-tenant endpoint that needs the tenant's state goes through here. */
+export async function tokenEndpoint(request: Routed, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  const name = request.params?.endpoint ?? 'keys';
+  const op = OPS[name];
+  if (op === undefined) return oauthFailure(request, info, 'not_found');
+  if (request.method !== 'GET' && request.method !== 'POST') return oauthFailure(request, info, 'method_not_allowed', { detail: POST_ONLY.has(name) ? 'POST' : 'GET and POST' }, { Allow: POST_ONLY.has(name) ? 'POST' : 'GET, POST' });
+  if (POST_ONLY.has(name) && request.method !== 'POST') return oauthFailure(request, info, 'method_not_allowed', { detail: 'POST' }, { Allow: 'POST' });
+  const placement = await tenantOf(request, env, info);
+  if (placement instanceof Response) return placement;
+  const params = await readParams(request);
+  if (params === 'bad_content_type') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
+  if (params === 'too_large') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
+  const url = new URL(request.url);
+  const call: TokenCall = {
+    tenantId: placement.tenant.id, op, method: request.method, origin: url.origin, tenantSegment: request.params!.tenant!,
+    params: [...params], authorization: request.headers.get('authorization'), client: clientOf(request, env, placement),
+    traceId: info.requestId, correlationId: info.clientRequestId, action: url.pathname, receivedAt: info.now,
+  };
+  const routed = await callToken(request, env, placement, call);
+  const o = routed.outcome;
+  if (o.kind !== 'reply') return oauthFailure(request, info, 'service_unavailable', { tenantId: placement.tenant.id }, { 'Retry-After': '2' });
+  return new Response(o.body === '' ? null : o.body, { status: o.status, headers: { ...o.headers, 'request-id': info.requestId, 'tessera-served-by': routed.region } });
+}
