@@ -279,7 +279,8 @@ describe('purge of expired recycle-bin entries by alarm', () => {
       expect(rows.map((r) => r.key).sort()).toEqual([...expired, `t/${t.tenantId}/d/user/${fresh.id}`].sort());
       for (const r of rows) expect(r.expires_at).toBeGreaterThan(Date.now() + 29 * 24 * 3600 * 1000);
       for (const key of expired) state.storage.sql.exec(`UPDATE kv SET expires_at = ? WHERE key = ?`, Date.now() - 1000, key);
-      await state.storage.setAlarm(Date.now());
+      // Scheduled far ahead so it runs only when triggered below, not on its own first.
+      await state.storage.setAlarm(Date.now() + 3_600_000);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
