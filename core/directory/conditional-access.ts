@@ -6,7 +6,11 @@
 import { z } from 'zod';
 import { err, ok } from '../result.js';
 import { badRequest } from './errors.js';
-import { isCidr, isIPv6Cidr } from './cidr.js';
+import { parseCidr } from '../ip.js';
+
+/** Graph wants an explicit prefix length: `10.0.0.0/8`, not a bare address. */
+export const isCidr = (s: string): boolean => s.length <= 64 && /\/(0|[1-9][0-9]{0,2})$/.test(s) && parseCidr(s) !== null;
+const isIPv6Cidr = (s: string): boolean => s.includes(':');
 import { defineResource, iso } from './resource-spec.js';
 import type { GraphError, JsonObject, ResourceSpec } from './types.js';
 import { bool, json, nonEmpty, parseBody, text, visibleProps, withDefaults, type Fields } from './validation.js';

@@ -6,7 +6,7 @@
  * same way but never change the decision. Conditions we do not model (risk, platforms,
  * devices) are ignored, which makes a policy apply more broadly — the safe direction.
  */
-import { cidrContains, parseCidr, parseIp } from './ip.js';
+import { cidrContains, parseCidr, parseIp } from '../ip.js';
 
 export type PolicyState = 'enabled' | 'disabled' | 'enabledForReportingButNotEnforced';
 export type ClientAppType = 'all' | 'browser' | 'mobileAppsAndDesktopClients' | 'exchangeActiveSync' | 'easSupported' | 'other';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCidr } from '../../../core/directory/cidr.js';
+import { isCidr } from '../../../core/directory/conditional-access.js';
 import { Harness, idOf, values } from './harness.js';
 
 const policy = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, parseCidr, parseIp } from '../../../core/token/ip.js';
+import { cidrContains, parseCidr, parseIp } from '../../core/ip.js';
 
 const inRange = (cidr: string, ip: string) => {
   const c = parseCidr(cidr), a = parseIp(ip);

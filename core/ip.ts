@@ -68,7 +68,8 @@ export function parseCidr(s: unknown): Cidr | null {
   if (extra !== undefined || addr === undefined) return null;
   const ip = parseIp(addr);
   if (!ip) return null;
-  const bits = ip.version === 4 ? 32 : 128;
+  // Prefix lengths count bits of the address as written (an IPv4-mapped IPv6 address has 128).
+  const bits = addr.includes(':') ? 128 : 32;
   // A bare address is a host route.
   const prefix = len === undefined ? bits : /^\d{1,3}$/.test(len) ? Number(len) : NaN;
   if (!(prefix >= 0 && prefix <= bits)) return null;
