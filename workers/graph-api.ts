@@ -51,7 +51,7 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
     ...(request.headers.get('if-match') !== null ? { ifMatch: request.headers.get('if-match')! } : {}),
   };
   const write = isWrite(graphRequest);
-  if (!allowed(principal, write)) {
+  if (!allowed(principal, graphRequest.path, write)) {
     return graphError(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
   }
 

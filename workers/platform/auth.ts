@@ -1,3 +1,4 @@
+import { isAuthorised } from '../../core/directory/permissions.js';
 import { authenticateBearer } from './token-auth.js';
 
 /**
@@ -47,11 +48,7 @@ export async function authenticate(request: Request, env: Env): Promise<Principa
   return authenticateBearer(request, env, bearer(request)!);
 }
 
-const READ = new Set(['Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All', 'User.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.All', 'Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess']);
-const WRITE = new Set(['Directory.ReadWrite.All', 'User.ReadWrite.All', 'Group.ReadWrite.All', 'Application.ReadWrite.All', 'Policy.ReadWrite.ConditionalAccess']);
-
-/** Coarse permission check; per-resource permissions refine this later. */
-export function allowed(p: Principal, write: boolean): boolean {
-  const granted = [...p.roles, ...p.scopes];
-  return granted.some((g) => (write ? WRITE : READ).has(g));
+/** Whether the caller's app roles or delegated scopes cover this directory call. */
+export function allowed(p: Principal, path: string, write: boolean): boolean {
+  return isAuthorised([...p.roles, ...p.scopes], path, write);
 }
