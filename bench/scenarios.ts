@@ -2,10 +2,13 @@
  * The measured scenarios. To add one, append to SCENARIOS: it gets a Target (what wrk sends)
  * from the shared context; `write: true` puts it in the "ratio to single-DO write" column.
  */
+import type { PeerServer } from './peer.js';
+import { peerTokenForm } from './peer.js';
 import type { Servers } from './servers.js';
 import type { Tenant } from './tessera.js';
-import { operatorHeaders } from './tessera.js';
+import { operatorHeaders, tokenForm } from './tessera.js';
 import type { Target } from './wrk.js';
+import { MI_SCENARIOS } from './managed-identity.js';
 
 export interface Context {
   servers: Servers;
@@ -13,16 +16,24 @@ export interface Context {
   userId: string;
   /** An asynchronously replicated secondary region (a client there reads from it). */
   secondaryRegion: string;
+  /** The token-endpoint peer (oidc-provider), started only when a scenario needs it. */
+  peer?: PeerServer;
 }
 
 export interface Scenario {
   id: string;
   name: string;
   write: boolean;
+  /** Set for scenarios that drive the oidc-provider peer (main.ts starts it only then). */
+  needsPeer?: boolean;
+  /** Runs before the warm-up (e.g. create a workload, inject a fault); `finish` after the run. */
+  prepare?(ctx: Context): Promise<void>;
+  finish?(ctx: Context): Promise<void>;
   target(ctx: Context): Target;
 }
 
 const jsonHeaders = { 'content-type': 'application/json' };
+const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -67,13 +78,46 @@ export const SCENARIOS: Scenario[] = [
       luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
     }),
   },
+  {
+    // Read-only on the token side: served by the nearest replica; ES256-signed JWT per request.
+    id: 'token',
+    name: 'Tessera token, client_credentials (ES256 JWT)',
+    write: false,
+    target: ({ servers, tenant }) => ({
+      url: `${servers.tessera.url}/${tenant.tenantId}/oauth2/v2.0/token`,
+      method: 'POST',
+      headers: formHeaders,
+      body: tokenForm(tenant),
+    }),
+  },
+  {
+    id: 'token-peer',
+    name: 'oidc-provider v9 token, client_credentials (ES256 JWT; peer)',
+    write: false,
+    needsPeer: true,
+    target: ({ peer }) => {
+      if (peer === undefined) throw new Error('token-peer: the oidc-provider peer is not running');
+      return { url: `${peer.url}${peer.tokenPath}`, method: 'POST', headers: formHeaders, body: peerTokenForm(peer) };
+    },
+  },
+  // Managed identity: token issuance at one region's endpoint, normally and with that region cut off (bench/managed-identity.ts).
+  ...MI_SCENARIOS,
 ];
 
-/** BENCH_SCENARIOS=hello,write,... restricts the run (the baselines are always measured). */
-export function selectedScenarios(): Scenario[] {
+/** The ids listed in BENCH_SCENARIOS, or undefined when it is unset (run everything). */
+export function wantedIds(): string[] | undefined {
   const wanted = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim()).filter(Boolean);
-  if (wanted === undefined || wanted.length === 0) return SCENARIOS;
-  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.id === w));
-  if (unknown.length > 0) throw new Error(`unknown BENCH_SCENARIOS ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  return wanted === undefined || wanted.length === 0 ? undefined : wanted;
+}
+
+/**
+ * BENCH_SCENARIOS=hello,write,... restricts the run (the baselines are always measured).
+ * `otherIds` are measurements outside SCENARIOS (main.ts: lag, failover, sim) that may be listed too.
+ */
+export function selectedScenarios(otherIds: readonly string[] = []): Scenario[] {
+  const wanted = wantedIds();
+  if (wanted === undefined) return SCENARIOS;
+  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.id === w) && !otherIds.includes(w));
+  if (unknown.length > 0) throw new Error(`unknown BENCH_SCENARIOS ${unknown.join(', ')}; known: ${[...SCENARIOS.map((s) => s.id), ...otherIds].join(', ')}`);
   return SCENARIOS.filter((s) => s.id === 'hello' || s.id === 'single-do' || wanted.includes(s.id));
 }

@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Log, LogLevel, Miniflare } from 'miniflare';
 import type { MiniflareOptions } from 'miniflare';
+import { unstable_getDurableObjectClassNameToUseSQLiteMap, unstable_readConfig } from 'wrangler';
+import { DEFAULT_HEALTH } from '../core/replication/health.js';
 import { onExit } from './cleanup.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -20,6 +22,12 @@ export const SECRETS = {
   KEY_ENCRYPTION_KEY: 'YmVuY2gta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU',
 };
 export const REGIONS = process.env.BENCH_REGIONS ?? 'wnam,enam,weur,eeur,apac';
+/**
+ * The control plane's probe interval. Unset: the service's default (as in production), and no
+ * binding is passed; FAILOVER_PROBE_INTERVAL_MS in the bench's environment is handed through.
+ */
+const PROBE_INTERVAL_ENV = process.env.FAILOVER_PROBE_INTERVAL_MS;
+export const probeIntervalMs = PROBE_INTERVAL_ENV !== undefined && PROBE_INTERVAL_ENV !== '' ? Number(PROBE_INTERVAL_ENV) : DEFAULT_HEALTH.probeIntervalMs;
 
 export interface Server {
   name: string;
@@ -101,6 +109,22 @@ export async function startWorker(name: string, options: Omit<MiniflareOptions, 
   return { name, url };
 }
 
+/**
+ * Tessera's Durable Object bindings as wrangler.toml declares them (top level, not [env.*]), so a
+ * class added there is served by the bench without editing it.
+ */
+function tesseraDurableObjects(): Record<string, { className: string; useSQLite: boolean }> {
+  const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') }, { hideWarnings: true });
+  const sqlite = unstable_getDurableObjectClassNameToUseSQLiteMap(config.migrations);
+  const out: Record<string, { className: string; useSQLite: boolean }> = {};
+  for (const b of config.durable_objects.bindings) {
+    if (b.script_name !== undefined) continue; // bound from another Worker: not part of this bundle
+    out[b.name] = { className: b.class_name, useSQLite: sqlite.get(b.class_name) ?? false };
+  }
+  if (Object.keys(out).length === 0) throw new Error('wrangler.toml declares no Durable Object bindings');
+  return out;
+}
+
 export async function startAll(): Promise<{ tessera: Server; hello: Server; singleDo: Server }> {
   const scripts = await bundleAll();
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
@@ -108,10 +132,7 @@ export async function startAll(): Promise<{ tessera: Server; hello: Server; sing
     startWorker('tessera', {
       ...common,
       scriptPath: scripts.tessera,
-      durableObjects: {
-        REPLICA: { className: 'CellReplica', useSQLite: true },
-        CONTROL: { className: 'ControlPlane', useSQLite: true },
-      },
+      durableObjects: tesseraDurableObjects(),
       bindings: {
         TESSERA_ENV: 'development',
         ...SECRETS,
@@ -119,6 +140,7 @@ export async function startAll(): Promise<{ tessera: Server; hello: Server; sing
         FAULTS_ENABLED: 'true',
         CELL_MAX_SHARE: '0.02',
         CELL_MIN_CAPACITY: '10',
+        ...(PROBE_INTERVAL_ENV !== undefined && PROBE_INTERVAL_ENV !== '' ? { FAILOVER_PROBE_INTERVAL_MS: PROBE_INTERVAL_ENV } : {}),
       },
     }),
     startWorker('hello-world', { ...common, scriptPath: scripts.hello }),

@@ -6,6 +6,9 @@ export interface Tenant {
   cell: string;
   homeRegion: string;
   regions: string[];
+  /** The tenant's admin app (a confidential client), created with the tenant. */
+  adminClientId: string;
+  adminClientSecret: string;
 }
 
 export interface ReplicaStatus {
@@ -39,8 +42,8 @@ async function expectJson<T>(r: Response, what: string, status: number): Promise
   return JSON.parse(text) as T;
 }
 
-export async function createTenant(base: string, region: string): Promise<Tenant> {
-  const r = await call(base, 'POST', '/admin/tenants', operatorHeaders(), { displayName: 'Bench Corp', region });
+export async function createTenant(base: string, region: string, signingAlg: 'RS256' | 'ES256' = 'ES256'): Promise<Tenant> {
+  const r = await call(base, 'POST', '/admin/tenants', operatorHeaders(), { displayName: 'Bench Corp', region, signingAlg });
   return expectJson<Tenant>(r, 'POST /admin/tenants', 201);
 }
 
@@ -70,6 +73,16 @@ export function replicaTokenPosition(token: string): number {
   const pos = Number(body.split('.')[2]);
   if (!Number.isSafeInteger(pos)) throw new Error(`cannot read a position from replica token '${token}'`);
   return pos;
+}
+
+/** `client_credentials` for the tenant's admin app, credentials in the form (client_secret_post). */
+export function tokenForm(tenant: Tenant, scope = 'https://graph.microsoft.com/.default'): string {
+  return new URLSearchParams({ grant_type: 'client_credentials', client_id: tenant.adminClientId, client_secret: tenant.adminClientSecret, scope }).toString();
+}
+
+export async function cellInfo(base: string, cell: string): Promise<{ primaryRegion: string; epoch: number; regions: string[]; replicas: ReplicaStatus[] }> {
+  const r = await call(base, 'GET', `/admin/cells/${cell}`, operatorHeaders());
+  return expectJson(r, 'GET /admin/cells', 200);
 }
 
 export async function cellReplicas(base: string, cell: string): Promise<ReplicaStatus[]> {

@@ -14,6 +14,10 @@ import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome }
 import { TokenGlue } from './token-glue.js';
 import { replicaStub } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
+import type { FeedReply } from '../core/managed-identity/feed.js';
+import type { WorkloadOp } from '../core/managed-identity/workloads.js';
+import { identityFeed, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
+import { identityStoreStub } from './regional-identity-store.js';
 
 const PEER_TIMEOUT_MS = 2_000;
 const RETRY_BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
@@ -30,6 +34,8 @@ export class CellReplica extends DurableObject<Env> {
   private readonly store: SqliteReplicaStore;
   private pushFailures = 0;
   private readonly tokens = new TokenGlue(() => this.env.KEY_ENCRYPTION_KEY);
+  /** Highest applied position this region's identity store was told about (managed identity feed). */
+  private notifiedPos = -1;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,6 +59,7 @@ export class CellReplica extends DurableObject<Env> {
     const reply = await replica.receive(message);
     if (message.kind === 'append' || message.kind === 'snapshot') replica.compactLog();
     if (message.kind === 'promote' && reply.kind === 'ack') await this.schedulePush(0);
+    this.notifyIdentityStore();
     return reply;
   }
 
@@ -87,7 +94,46 @@ export class CellReplica extends DurableObject<Env> {
 
   /** Token service (discovery keys, token endpoint, sign-in pages, key operations); see token-glue.ts. */
   async token(t: CellTopology, call: TokenCall): Promise<TokenOutcome> {
-    return this.tokens.handle(this.open(t), call);
+    const outcome = await this.tokens.handle(this.open(t), call);
+    this.notifyIdentityStore();
+    return outcome;
+  }
+
+  /** Managed identity: workload resources and their identities (writes on the primary). */
+  async workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
+    const replica = this.open(t);
+    const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op);
+    if (outcome.kind === 'reply' && op.op !== 'get') {
+      this.ctx.waitUntil(this.pushNow());
+      const next = this.store.nextExpiry();
+      if (next !== undefined) await this.scheduleAt(next);
+    }
+    this.notifyIdentityStore();
+    return outcome;
+  }
+
+  /** Managed identity: committed changes after `afterPos`, for this region's identity store (same region only). */
+  async identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply> {
+    return identityFeed(this.open(t), this.store, afterPos);
+  }
+
+  /**
+   * Tells this region's identity store that the applied position moved; the store then pulls
+   * the projected changes from this replica. Same-region call, in the background: a lost
+   * notification is repaired by the next one or by the store's periodic resync.
+   */
+  private notifyIdentityStore(): void {
+    const replica = this.replica;
+    if (replica === undefined || this.env.MI_STORE === undefined) return;
+    const m = replica.meta;
+    if (m.appliedPos <= this.notifiedPos) return;
+    this.notifiedPos = m.appliedPos;
+    const t: CellTopology = { cell: m.cell, region: m.region, regions: m.regions, primaryRegion: m.primaryRegion, epoch: m.epoch };
+    this.ctx.waitUntil(
+      crossCall(m.region, m.region, 5_000, () => identityStoreStub(this.env, m.region).notify(t, m.appliedPos)).catch(() => {
+        this.notifiedPos = -1;
+      }),
+    );
   }
 
   private async scheduleRotation(): Promise<void> {
@@ -120,15 +166,37 @@ export class CellReplica extends DurableObject<Env> {
     }
     // Other regions get the entry at once in the background, and by alarm if that fails.
     this.ctx.waitUntil(this.pushNow());
+    this.notifyIdentityStore();
     // Recycle-bin entries carry an expiry: the alarm must be there to purge them.
     const next = this.store.nextExpiry();
     if (next !== undefined) await this.scheduleAt(next);
     return { kind: 'reply', reply: result.value.reply, position: { cell: replica.meta.cell, epoch: result.value.epoch, pos: result.value.pos } };
   }
 
-  private async pushNow(): Promise<void> {
-    const behind = await this.replica?.pushAll();
-    if (behind !== undefined && behind.length > 0) await this.schedulePush(RETRY_BACKOFF_MS[0]!);
+  /**
+   * One background push at a time: writes committed while it runs set `pushAgain`, and the
+   * running push goes round once more instead of each write starting its own.
+   */
+  private pushing: Promise<void> | undefined;
+  private pushAgain = false;
+
+  private pushNow(): Promise<void> {
+    if (this.pushing !== undefined) {
+      this.pushAgain = true;
+      return this.pushing;
+    }
+    this.pushing = (async () => {
+      try {
+        do {
+          this.pushAgain = false;
+          const behind = await this.replica?.pushAll();
+          if (behind !== undefined && behind.length > 0) await this.schedulePush(RETRY_BACKOFF_MS[0]!);
+        } while (this.pushAgain);
+      } finally {
+        this.pushing = undefined;
+      }
+    })();
+    return this.pushing;
   }
 
   private schedulePush(delayMs: number): Promise<void> {
@@ -159,6 +227,7 @@ export class CellReplica extends DurableObject<Env> {
     }
     const next = this.store.nextExpiry();
     if (next !== undefined) await this.scheduleAt(Math.max(next, Date.now() + 1000));
+    this.notifyIdentityStore();
   }
 
   /** After an eviction the alarm may run before any call: rebuild from persisted metadata. */

@@ -1,7 +1,11 @@
+import type { ReadSet } from '../core/read-set.js';
 import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
 import type { Json, Mutation } from '../core/kv.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
+import type { FeedReply } from '../core/managed-identity/feed.js';
+import type { WorkloadOp } from '../core/managed-identity/workloads.js';
+import type { WorkloadOutcome } from './mi-glue.js';
 
 /** What a caller tells a replica about its cell: enough to initialise a fresh one. */
 export interface CellTopology {
@@ -43,11 +47,13 @@ export interface TokenCall {
   action?: string;
   /** Operator calls: a JSON body already parsed at the edge. */
   body?: Json;
+  /** Read-only token calls: also return what the flow read, for the edge's cache. */
+  wantReadSet?: boolean;
   receivedAt: number;
 }
 
 export type TokenOutcome =
-  | { kind: 'reply'; status: number; headers: Record<string, string>; body: string }
+  | { kind: 'reply'; status: number; headers: Record<string, string>; body: string; readSet?: ReadSet }
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string }
   | { kind: 'behind'; appliedPos: number };
@@ -62,6 +68,10 @@ export interface ReplicaRpc {
   graph(t: CellTopology, call: ReplicaCall): Promise<GraphOutcome>;
   writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome>;
   token(t: CellTopology, call: TokenCall): Promise<TokenOutcome>;
+  /** Managed identity: workload operations (durable-objects/mi-glue.ts). */
+  workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome>;
+  /** Managed identity: the projected change feed for this region's identity store. */
+  identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
 }
 
 export function replicaStub(env: Env, cell: string, region: string): ReplicaRpc {

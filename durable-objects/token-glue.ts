@@ -12,12 +12,14 @@ import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
 import { deriveKek, loadSigningKeys, publishedKeys, selectActiveKey, unwrapSigningKey, type KeyRecord } from '../core/token/signing-keys.js';
 import { loadTokenSettings, TOKEN_TENANT_PREFIX } from '../core/token/token-keys.js';
 import { TrackingReader } from '../core/token/tracking-reader.js';
+import { RecordingReader } from '../core/read-set.js';
 import { planScheduledRotation } from '../core/token/key-rotation.js';
 import { authorize, deviceVerification, logout } from '../core/token/flows/authorize.js';
 import { deviceAuthorization } from '../core/token/flows/device.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
 import { jsonResult, type FlowEnv, type FlowResult } from '../core/token/flows/types.js';
 import type { TokenCall, TokenOutcome } from './replica-protocol.js';
+import { loadRegionalKeys } from '../core/managed-identity/keys.js';
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const MAX_ATTEMPTS = 4;
@@ -59,6 +61,11 @@ export class TokenGlue {
     if (writes && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
     const now = Date.now();
     if (call.op === 'jwks' || call.op === 'keys') return this.keys(replica.state, call, now);
+    if (!writes && call.wantReadSet === true) {
+      const recording = new RecordingReader(replica.state);
+      const result = await this.run(recording, call, form, now);
+      if (result.mutations.length === 0) return { kind: 'reply', status: result.status, headers: result.headers, body: result.body, readSet: recording.readSet() };
+    }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const tracking = new TrackingReader(replica.state);
       const result = await this.run(tracking, call, form, now);
@@ -74,7 +81,8 @@ export class TokenGlue {
   }
 
   private keys(state: StateReader, call: TokenCall, now: number): TokenOutcome {
-    const records = loadSigningKeys(state, call.tenantId);
+    // Regional managed-identity keys (core/managed-identity) are published with the global ones.
+    const records = [...loadSigningKeys(state, call.tenantId), ...loadRegionalKeys(state, call.tenantId).map(({ region: _region, ...k }) => k)];
     if (call.op === 'jwks') return reply(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' }, JSON.stringify(publishedKeys(records, now)));
     // For the edge's own validator: public material and lifecycle only, never the wrapped private key.
     const pub: KeyRecord[] = records.map((k) => ({ ...k, wrappedPrivateKey: '' }));

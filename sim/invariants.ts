@@ -19,6 +19,12 @@ import type { SimNode } from './node.js';
  * - Read-your-writes tokens: a read with the token of an acknowledged write at position p must
  *   return the value of a write at position ≥ p for that key.
  * - One primary per epoch: all writes acknowledged in one epoch come from one region.
+ * - Create-if-absent is unique: at most one create of a key is acknowledged, and a create refused
+ *   with `exists` (a failure decided by the plan, never appended) counts as a clean failure.
+ *   Clients create the same keys concurrently, so this checks planning within a group-commit
+ *   round against the earlier writes of the round. A refusal must be justified: nothing deletes
+ *   these keys, so a key once refused as existing must exist at the end (a refusal resting on
+ *   a write of the same round that then failed would break this).
  * - Convergence: every replica ends with the same applied position, the same state, and the
  *   same log entries wherever two of them still hold a position at or below it.
  */
@@ -41,6 +47,9 @@ export class History {
   readonly firstSeen = new Map<string, number>();
   readonly violations: string[] = [];
   private readonly epochRegion = new Map<string, string>();
+  private readonly created = new Map<string, string>();
+  /** Keys (`cell/key`) for which a create was refused with `exists`. */
+  readonly refusedAsExisting = new Set<string>();
   reads = 0;
 
   seen(value: string, e: Entry): void {
@@ -54,6 +63,13 @@ export class History {
     if (prev !== undefined && prev !== w.region) this.violate(`two primaries acknowledged in ${w.cell} epoch ${w.epoch}: ${prev} and ${w.region}`);
     this.epochRegion.set(k, w.region);
     if (this.firstSeen.get(w.value) !== w.pos) this.violate(`ack of ${w.value} at pos ${w.pos} but it was appended at ${this.firstSeen.get(w.value)}`);
+  }
+
+  /** An acknowledged create-if-absent (also recorded with `ack`). */
+  create(cell: string, key: string, value: string): void {
+    const prev = this.created.get(`${cell}/${key}`);
+    if (prev !== undefined) this.violate(`${cell}: two creates of ${key} acknowledged: ${prev} and ${value}`);
+    this.created.set(`${cell}/${key}`, value);
   }
 
   /** A read with a token for `token`'s write returned `value`. */
@@ -123,6 +139,10 @@ export function checkCell(cell: string, nodes: readonly SimNode[], h: History): 
   }
   for (const [key, v] of state) {
     if (typeof v === 'string' && h.clean.has(v)) h.violate(`${cell}: ${key} holds ${v}, a write that failed cleanly`);
+  }
+  for (const ck of h.refusedAsExisting) {
+    const key = ck.slice(cell.length + 1);
+    if (ck.startsWith(`${cell}/`) && !state.has(key)) h.violate(`${cell}: a create of ${key} was refused as existing, but no create of it took effect`);
   }
   return lost;
 }

@@ -65,13 +65,21 @@ function recovery(rs: readonly RunResult[]): string {
   );
 }
 
+/** Group commit: writes per committed replication round (average and largest). */
+function groups(rs: readonly RunResult[]): string {
+  const rounds = rs.reduce((n, r) => n + r.groupRounds, 0);
+  const writes = rs.reduce((n, r) => n + r.groupedWrites, 0);
+  const largest = Math.max(0, ...rs.map((r) => r.largestGroup));
+  return `write rounds ${rounds} (${rounds === 0 ? '-' : (writes / rounds).toFixed(2)} writes/round, max ${largest})`;
+}
+
 function summary(rs: readonly RunResult[], wallMs: number): string {
   const sum = (f: (r: RunResult) => number) => rs.reduce((n, r) => n + f(r), 0);
   const rate = wallMs > 0 ? ` | ${(rs.length / (wallMs / 1000)).toFixed(1)} schedules/s` : '';
   return (
-    `schedules ${rs.length} | ops ${sum((r) => r.ops)} | writes ${sum((r) => r.writes)} | acknowledged ${sum((r) => r.acked)} | ` +
+    `schedules ${rs.length} | ops ${sum((r) => r.ops)} | writes ${sum((r) => r.writes)} (creates ${sum((r) => r.creates)}, ${sum((r) => r.exists)} refused as existing) | acknowledged ${sum((r) => r.acked)} | ` +
     `failed cleanly ${sum((r) => r.failedCleanly)} | ambiguous ${sum((r) => r.ambiguous)} | token reads ${sum((r) => r.reads)} | ` +
-    `failovers ${sum((r) => r.failovers)} | handoffs ${sum((r) => r.handoffs)} | ${recovery(rs)} | ` +
+    `failovers ${sum((r) => r.failovers)} | handoffs ${sum((r) => r.handoffs)} | ${groups(rs)} | ${recovery(rs)} | ` +
     `lost ${sum((r) => r.lost)} | violations ${sum((r) => r.violations.length)}${rate}` +
     (rs.length === 1 ? ` | trace ${rs[0]!.traceHash} | events ${rs[0]!.events}` : '')
   );

@@ -3,7 +3,7 @@ import { Replica } from '../core/replication/replica.js';
 import { MemoryReplicaStore } from '../core/replication/store.js';
 import type { Entry, ReplicaMessage, ReplicaReply, ReplicationConfig, Transport } from '../core/replication/types.js';
 import type { Result } from '../core/result.js';
-import { ok } from '../core/result.js';
+import { err, ok } from '../core/result.js';
 import type { SimClock } from './clock.js';
 import type { Endpoint, SimNetwork } from './network.js';
 
@@ -12,6 +12,8 @@ export const PEER_TIMEOUT_MS = 2_000;
 export type NodeRequest =
   | { type: 'replica'; msg: ReplicaMessage }
   | { type: 'write'; key: string; value: string }
+  /** Create-if-absent: refused with `exists` when the key holds a value (planned against the round's earlier writes too). */
+  | { type: 'create'; key: string; value: string }
   | { type: 'read'; key: string; minPos: number };
 
 export type WriteOutcome = { ok: true; epoch: number; pos: number } | { ok: false; kind: string };
@@ -37,6 +39,8 @@ export class SimNode implements Endpoint {
   private gen = 0;
   private up = true;
   replica: Replica | undefined;
+  /** Group-commit counters of the incarnations that crashed (see `groupStats`). */
+  private readonly pastGroups = { rounds: 0, writes: 0, largest: 0 };
 
   constructor(
     readonly cell: string,
@@ -70,6 +74,7 @@ export class SimNode implements Endpoint {
     if (!this.up) return;
     this.up = false;
     this.gen++;
+    this.addGroups(this.replica);
     this.replica = undefined;
   }
 
@@ -95,6 +100,19 @@ export class SimNode implements Endpoint {
     this.clock.schedule(this.pushEveryMs, tick);
   }
 
+  private addGroups(r: Replica | undefined): void {
+    if (r === undefined) return;
+    this.pastGroups.rounds += r.groupStats.rounds;
+    this.pastGroups.writes += r.groupStats.writes;
+    this.pastGroups.largest = Math.max(this.pastGroups.largest, r.groupStats.largest);
+  }
+
+  /** Replication rounds that committed, the writes they carried and the largest round, over all incarnations. */
+  groupStats(): { rounds: number; writes: number; largest: number } {
+    const r = this.replica?.groupStats ?? { rounds: 0, writes: 0, largest: 0 };
+    return { rounds: this.pastGroups.rounds + r.rounds, writes: this.pastGroups.writes + r.writes, largest: Math.max(this.pastGroups.largest, r.largest) };
+  }
+
   async handle(payload: unknown): Promise<unknown> {
     const req = payload as NodeRequest;
     const r = this.replica;
@@ -117,8 +135,12 @@ export class SimNode implements Endpoint {
         }
         return reply;
       }
-      case 'write': {
-        const res = await r.write((): Result<{ mutations: Mutation[]; reply: string }, never> => ok({ mutations: [{ key: req.key, value: req.value }], reply: req.value }));
+      case 'write':
+      case 'create': {
+        const { key, value } = req;
+        const res = await r.write((state): Result<{ mutations: Mutation[]; reply: string }, { kind: 'exists' }> =>
+          req.type === 'create' && state.get(key) !== undefined ? err({ kind: 'exists' }) : ok({ mutations: [{ key, value }], reply: value }),
+        );
         if (!res.ok) return { ok: false, kind: res.error.kind } satisfies WriteOutcome;
         void r.pushAll().catch(() => undefined);
         return { ok: true, epoch: res.value.epoch, pos: res.value.pos } satisfies WriteOutcome;

@@ -29,6 +29,8 @@ export interface RunResult {
   seed: number;
   ops: number;
   writes: number;
+  creates: number;
+  exists: number;
   acked: number;
   failedCleanly: number;
   ambiguous: number;
@@ -36,6 +38,10 @@ export interface RunResult {
   lost: number;
   failovers: number;
   handoffs: number;
+  /** Group commit on the primaries: replication rounds that committed, the writes they carried, the largest round. */
+  groupRounds: number;
+  groupedWrites: number;
+  largestGroup: number;
   /**
    * Per unplanned failover: from the lost primary's last successful probe (it was lost after
    * that) to the promotion, and to the first acknowledgement of a write sent to the new primary.
@@ -226,6 +232,8 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     seed: opts.seed,
     ops: stats.ops,
     writes: stats.writes,
+    creates: stats.creates,
+    exists: stats.exists,
     acked: stats.acked,
     failedCleanly: stats.failedCleanly,
     ambiguous: stats.ambiguous,
@@ -233,6 +241,9 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     lost,
     failovers: failovers.filter((f) => !f.planned).length,
     handoffs: failovers.filter((f) => f.planned).length,
+    groupRounds: sum(nodes.map((n) => n.groupStats().rounds)),
+    groupedWrites: sum(nodes.map((n) => n.groupStats().writes)),
+    largestGroup: Math.max(0, ...nodes.map((n) => n.groupStats().largest)),
     recoveries,
     violations: history.violations,
     events: clock.events,
@@ -242,6 +253,8 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     trace,
   };
 }
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 function cellConverged(nodes: readonly SimNode[]): boolean {
   const metas = nodes.map((n) => n.replica?.meta);

@@ -11,6 +11,9 @@ export const CLIENT_TIMEOUT_MS = 5_000;
 export interface WorkloadStats {
   ops: number;
   writes: number;
+  /** Of the writes: creates-if-absent, and those refused with `exists`. */
+  creates: number;
+  exists: number;
   acked: number;
   failedCleanly: number;
   ambiguous: number;
@@ -18,12 +21,15 @@ export interface WorkloadStats {
   readsBehind: number;
 }
 
-export const emptyStats = (): WorkloadStats => ({ ops: 0, writes: 0, acked: 0, failedCleanly: 0, ambiguous: 0, reads: 0, readsBehind: 0 });
+export const emptyStats = (): WorkloadStats => ({ ops: 0, writes: 0, creates: 0, exists: 0, acked: 0, failedCleanly: 0, ambiguous: 0, reads: 0, readsBehind: 0 });
 
 /**
  * A client of one cell: a closed loop of single-key puts with unique values over a few hot keys
- * (so keys are written repeatedly), routed to the controller's primary, and reads of keys it
- * wrote, at a random replica, with the replica token of its own last acknowledged write.
+ * (so keys are written repeatedly), creates-if-absent of keys every client of the cell contends
+ * for (a fresh pair every few seconds), routed to the controller's primary, and reads of keys it
+ * wrote, at a random replica, with the replica token of its own last acknowledged write. Now and
+ * then it issues a burst of concurrent operations, so the primary gets several writes at once
+ * and group commit batches them (two creates of one key may land in the same round).
  */
 export class Client implements Endpoint {
   readonly address: string;
@@ -61,10 +67,17 @@ export class Client implements Endpoint {
     while (!this.stopped) {
       await this.clock.sleep(this.rng.int(10, 150));
       if (this.stopped) break;
-      this.stats.ops++;
-      if (this.tokens.size > 0 && this.rng.chance(0.35)) await this.read();
-      else await this.write();
+      if (this.rng.chance(0.2)) await Promise.all(Array.from({ length: this.rng.int(2, 5) }, () => this.op()));
+      else await this.op();
     }
+  }
+
+  private async op(): Promise<void> {
+    this.stats.ops++;
+    const r = this.rng.next();
+    if (this.tokens.size > 0 && r < 0.35) await this.read();
+    else if (r < 0.55) await this.write(`u${Math.floor(this.clock.now / 3_000)}.${this.rng.int(0, 1)}`, true);
+    else await this.write();
   }
 
   private send<T>(region: string, req: NodeRequest): Promise<T | undefined> {
@@ -80,24 +93,29 @@ export class Client implements Endpoint {
     return false;
   }
 
-  private async write(): Promise<boolean> {
-    const key = this.rng.pick(this.keys);
+  private async write(key = this.rng.pick(this.keys), create = false): Promise<boolean> {
     const value = `${this.id}.${++this.n}`;
     const region = this.ctl.primaryRegion;
     const invokedAt = this.clock.now;
     this.stats.writes++;
-    const res = await this.send<WriteOutcome>(region, { type: 'write', key, value });
+    if (create) this.stats.creates++;
+    const res = await this.send<WriteOutcome>(region, { type: create ? 'create' : 'write', key, value });
     if (res?.ok === true) {
       const w: AckedWrite = { cell: this.ctl.cell, key, value, epoch: res.epoch, pos: res.pos, region, invokedAt, ackedAt: this.clock.now };
       this.stats.acked++;
       this.history.ack(w);
+      if (create) this.history.create(this.ctl.cell, key, value);
       this.tokens.set(key, w);
       this.trace(`${this.id} put ${key}=${value} at ${region}: ok e${res.epoch} p${res.pos}`);
       return true;
-    } else if (res?.kind === 'not_primary') {
+    } else if (res?.kind === 'not_primary' || res?.kind === 'exists') {
       this.stats.failedCleanly++;
+      if (res.kind === 'exists') {
+        this.stats.exists++;
+        this.history.refusedAsExisting.add(`${this.ctl.cell}/${key}`);
+      }
       this.history.clean.add(value);
-      this.trace(`${this.id} put ${key}=${value} at ${region}: not_primary`);
+      this.trace(`${this.id} put ${key}=${value} at ${region}: ${res.kind}`);
     } else {
       this.stats.ambiguous++;
       this.history.ambiguous.add(value);

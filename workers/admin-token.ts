@@ -10,6 +10,7 @@ import { isOperator } from './platform/auth.js';
 import { readJsonBody, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { callToken } from './platform/token-calls.js';
+import { forgetTenantReadSets } from './platform/token-fast-path.js';
 import { forgetTenantKeys } from './platform/token-auth.js';
 import { lookupTenant } from './platform/topology.js';
 
@@ -50,7 +51,10 @@ export async function tenantTokenAdmin(request: Routed, env: Env): Promise<Respo
     receivedAt: info.now, ...(body.body !== undefined ? { body: body.body as Json } : {}),
   };
   const routed = await callToken(request, env, placement, call);
-  if (which.op === 'revoke_key' || which.op === 'rotate') forgetTenantKeys(placement.tenant.id);
+  if (which.op === 'revoke_key' || which.op === 'rotate' || which.op === 'add_credential') {
+    forgetTenantKeys(placement.tenant.id);
+    forgetTenantReadSets(placement.tenant.id);
+  }
   const o = routed.outcome;
   if (o.kind !== 'reply') return oauthStyleError(info, 503, 'temporarily_unavailable', 'The change could not be made durable; retry later.', { 'Retry-After': '2' });
   return new Response(o.body, { status: o.status, headers: { ...o.headers, 'request-id': info.requestId } });

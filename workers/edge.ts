@@ -5,9 +5,12 @@ import { tenantTokenAdmin } from './admin-token.js';
 import { discovery, tokenEndpoint } from './token-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
+import { workloadsAdmin } from './admin-workloads.js';
+import { handleManagedIdentity } from './managed-identity/handler.js';
 
 export { CellReplica } from '../durable-objects/cell-replica.js';
 export { ControlPlane } from '../durable-objects/control-plane.js';
+export { RegionalIdentityStore } from '../durable-objects/regional-identity-store.js';
 
 const router = AutoRouter({
   catch: (e: unknown, request: Request) => {
@@ -33,6 +36,15 @@ router
   .post('/admin/tenants/:id/credentials', tenantTokenAdmin)
   .put('/admin/tenants/:id/users/:userId/mfa', tenantTokenAdmin)
   .put('/admin/tenants/:id/token-settings', tenantTokenAdmin)
+  // Managed identity: workload resources (operator), and each region's MI endpoint under /mi/{region}.
+  .post('/admin/tenants/:id/workloads', workloadsAdmin)
+  .all('/admin/tenants/:id/workloads/:wid', workloadsAdmin)
+  .post('/admin/tenants/:id/workloads/:wid/secret/rotate', workloadsAdmin)
+  .all('/admin/tenants/:id/workloads/:wid/identities/:spId', workloadsAdmin)
+  .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env) => {
+    const prefix = `/mi/${request.params.region}`;
+    return handleManagedIdentity(request, env, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));
+  })
   .all('/v1.0', handleGraph)
   .all('/v1.0/*', handleGraph)
   // Token service, Entra v2 URL shapes ({tenant} = tenant id or verified domain).

@@ -9,6 +9,7 @@ import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import { entryRegion } from './platform/client-region.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken } from './platform/token-calls.js';
+import { fastPathKey, remember, replayClientCredentials } from './platform/token-fast-path.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 
 type Routed = Request & { params?: Record<string, string> };
@@ -75,7 +76,16 @@ export async function tokenEndpoint(request: Routed, env: Env): Promise<Response
     params: [...params], authorization: request.headers.get('authorization'), client: clientOf(request, env, placement),
     traceId: info.requestId, correlationId: info.clientRequestId, action: url.pathname, receivedAt: info.now,
   };
+  const cacheKey = fastPathKey(call, params);
+  if (cacheKey !== undefined) {
+    const replayed = await replayClientCredentials(env, cacheKey, call, params);
+    if (replayed !== undefined) return new Response(replayed.body, { status: replayed.status, headers: { ...replayed.headers, 'request-id': info.requestId, 'tessera-served-by': 'edge' } });
+    call.wantReadSet = true;
+  }
   const routed = await callToken(request, env, placement, call);
+  if (cacheKey !== undefined && routed.outcome.kind === 'reply' && routed.outcome.readSet !== undefined && routed.outcome.status === 200) {
+    remember(env, cacheKey, placement.tenant.id, routed.outcome.readSet);
+  }
   const o = routed.outcome;
   if (o.kind !== 'reply') return oauthFailure(request, info, 'service_unavailable', { tenantId: placement.tenant.id }, { 'Retry-After': '2' });
   return new Response(o.body === '' ? null : o.body, { status: o.status, headers: { ...o.headers, 'request-id': info.requestId, 'tessera-served-by': routed.region } });

@@ -104,6 +104,13 @@ export interface ReplicationConfig {
   readonly retainEntries: number;
   /** Largest batch shipped in one append. */
   readonly batchSize: number;
+  /**
+   * Group commit: most writes one replication round takes (default 64). Never more than
+   * `batchSize`, so a round reaches a caught-up secondary in one append.
+   */
+  readonly groupWrites?: number;
+  /** Group commit: a round takes no further writes once its mutations reach this many bytes of JSON (default 256 KiB). */
+  readonly groupBytes?: number;
 }
 
 export const DEFAULT_REPLICATION: ReplicationConfig = { retainEntries: 512, batchSize: 256 };

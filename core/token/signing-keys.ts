@@ -223,7 +223,7 @@ export const signingKeyPrefix = (tenantId: string): string => `t/${tenantId}/sk/
 export const signingKeyKey = (tenantId: string, kid: string): string => `${signingKeyPrefix(tenantId)}${kid}`;
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
-const keyRecordSchema = z.object({
+export const keyRecordSchema = z.object({
   kid: z.string().min(1),
   tenantId: z.string().min(1),
   alg: z.enum(['ES256', 'RS256']),

@@ -64,7 +64,7 @@ export function loadTokenSettings(reader: StateReader, tid: string): TokenSettin
   return { ...DEFAULT_TOKEN_SETTINGS, ...(parsed.success ? parsed.data : {}) };
 }
 
-const TOKEN_SEGMENTS = new Set(['sk', 'rt', 'rtf', 'rtu', 'rtx', 'jti', 'ac', 'dc', 'dcu', 'sis', 'sil', 'lock']);
+const TOKEN_SEGMENTS = new Set(['sk', 'rsk', 'rt', 'rtf', 'rtu', 'rtx', 'jti', 'ac', 'dc', 'dcu', 'sis', 'sil', 'lock']);
 
 /** Expired token-service keys are deleted outright (no recycle bin); anything else is not ours. */
 export function isTokenServiceKey(key: string): boolean {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CallVerdict, FaultPlan } from '../../core/faults.js';
 import { judgeCall, NO_FAULTS } from '../../core/faults.js';
 
@@ -22,6 +23,18 @@ export class Unreachable extends Error {
   }
 }
 
+/**
+ * Counts the cross-region calls made while serving one request (the managed-identity bench
+ * checks the regional path makes none). A scope follows the request's async context.
+ */
+const callScope = new AsyncLocalStorage<{ crossRegion: number }>();
+
+export async function countingCrossRegionCalls<T>(fn: () => Promise<T>): Promise<{ value: T; crossRegion: number }> {
+  const scope = { crossRegion: 0 };
+  const value = await callScope.run(scope, fn);
+  return { value, crossRegion: scope.crossRegion };
+}
+
 export function verdict(from: string, to: string): CallVerdict {
   return judgeCall(plan, from, to, Math.random());
 }
@@ -33,6 +46,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * (region down, partition), slowed, or cut off by the timeout. Callers see an ordinary error.
  */
 export async function crossCall<T>(from: string, to: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  const scope = callScope.getStore();
+  if (scope !== undefined && from !== to) scope.crossRegion++;
   const v = verdict(from, to);
   if (v.kind === 'fail') throw new Unreachable(v.reason);
   let timer: ReturnType<typeof setTimeout> | undefined;

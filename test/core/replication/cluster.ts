@@ -1,14 +1,24 @@
 import { Replica } from '../../../core/replication/replica.js';
 import { MemoryReplicaStore } from '../../../core/replication/store.js';
-import type { ReplicaMessage, ReplicaReply, Transport } from '../../../core/replication/types.js';
+import type { ReplicaMessage, ReplicaReply, ReplicationConfig, Transport } from '../../../core/replication/types.js';
 
 /** A cell whose replicas talk through direct calls; regions can be cut off. */
 export class TestCluster {
   readonly stores = new Map<string, MemoryReplicaStore>();
   readonly replicas = new Map<string, Replica>();
   readonly down = new Set<string>();
+  /** Every message a replica sent (not the coordinator's), in order. */
+  readonly sent: Array<{ from: string; to: string; kind: ReplicaMessage['kind'] }> = [];
+  /** Regions whose replies are lost after the message was delivered (the sender sees a failure). */
+  readonly loseReplies = new Set<string>();
+  /** Awaited before each replica-to-replica delivery: lets a test hold a round in flight. */
+  gate: (() => Promise<void>) | undefined;
 
-  constructor(readonly regions: string[], readonly primaryRegion = regions[0]!) {
+  constructor(
+    readonly regions: string[],
+    readonly primaryRegion = regions[0]!,
+    private readonly config: ReplicationConfig = { retainEntries: 8, batchSize: 4 },
+  ) {
     for (const r of regions) this.boot(r);
   }
 
@@ -17,16 +27,17 @@ export class TestCluster {
     this.stores.set(region, store);
     const transport: Transport = {
       send: async (to: string, msg: ReplicaMessage): Promise<ReplicaReply> => {
+        this.sent.push({ from: region, to, kind: msg.kind });
+        if (this.gate !== undefined) await this.gate();
         if (this.down.has(to) || this.down.has(region)) throw new Error('unreachable');
         const target = this.replicas.get(to);
         if (target === undefined) throw new Error('no such replica');
-        return target.receive(structuredClone(msg));
+        const reply = await target.receive(structuredClone(msg));
+        if (this.loseReplies.has(to)) throw new Error('reply lost');
+        return reply;
       },
     };
-    const replica = new Replica(store, { cell: 'c1', region }, { cell: 'c1', regions: this.regions, primaryRegion: this.primaryRegion, epoch: 1 }, transport, {
-      retainEntries: 8,
-      batchSize: 4,
-    });
+    const replica = new Replica(store, { cell: 'c1', region }, { cell: 'c1', regions: this.regions, primaryRegion: this.primaryRegion, epoch: 1 }, transport, this.config);
     this.replicas.set(region, replica);
     return replica;
   }

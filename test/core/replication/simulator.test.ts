@@ -21,14 +21,26 @@ describe('deterministic simulator', () => {
     let failovers = 0;
     let handoffs = 0;
     let ambiguous = 0;
+    let rounds = 0;
+    let grouped = 0;
+    let largest = 0;
+    let exists = 0;
     for (let seed = 1; seed <= 5; seed++) {
       const r = await runSchedule({ seed });
       acked += r.acked;
       failovers += r.failovers;
       handoffs += r.handoffs;
       ambiguous += r.ambiguous;
+      rounds += r.groupRounds;
+      grouped += r.groupedWrites;
+      largest = Math.max(largest, r.largestGroup);
+      exists += r.exists;
       expect(r.lost).toBe(0);
     }
+    // Concurrent writes to one cell are group-committed, and contended creates are refused.
+    expect(grouped).toBeGreaterThan(rounds * 1.1);
+    expect(largest).toBeGreaterThan(1);
+    expect(exists).toBeGreaterThan(0);
     expect(acked).toBeGreaterThan(200);
     expect(ambiguous).toBeGreaterThan(0);
     expect(failovers).toBeGreaterThan(0);

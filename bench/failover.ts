@@ -1,0 +1,136 @@
+/**
+ * Unplanned failover as a client sees it. Per trial: a fresh tenant and user; a loop that every
+ * TICK_MS starts one write (PATCH user, short client timeout, a 503 or timeout just means "try
+ * again on the next tick") and one read (GET user pinned to a region that is not the primary);
+ * then `PUT /admin/faults {downRegions:[primary]}`. Write unavailability = fault injection →
+ * the first 2xx write response among writes sent after the injection. Reads sent in that window
+ * are counted (2xx = success). Then `DELETE /admin/faults`, and the next trial.
+ *
+ * Detection runs at the service's own probe interval (FAILOVER_PROBE_INTERVAL_MS, default
+ * 1000 ms as in production); the bench does not shrink it.
+ */
+import { performance } from 'node:perf_hooks';
+import { cellInfo, createTenant, createUser, operatorHeaders } from './tessera.js';
+import type { Tenant } from './tessera.js';
+
+export interface FailoverTrial {
+  tenantId: string;
+  cell: string;
+  lostRegion: string;
+  newPrimary: string;
+  readRegion: string;
+  /** Fault injection → first acknowledged write, ms. */
+  unavailableMs: number;
+  writesSent: number;
+  readsOk: number;
+  readsFailed: number;
+  /** Slowest successful read in the window. */
+  readMaxMs: number;
+}
+
+export interface FailoverResult {
+  trials: FailoverTrial[];
+  tickMs: number;
+  writeTimeoutMs: number;
+  readTimeoutMs: number;
+}
+
+const TICK_MS = 50;
+const WRITE_TIMEOUT_MS = 1_000;
+const READ_TIMEOUT_MS = 2_000;
+/** Give up on a trial after this long without an acknowledged write. */
+const TRIAL_LIMIT_MS = 60_000;
+const HOME_REGIONS = ['weur', 'enam', 'wnam', 'eeur', 'apac'];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function send(base: string, method: string, path: string, headers: Record<string, string>, body: unknown, timeoutMs: number): Promise<number> {
+  try {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await r.arrayBuffer();
+    return r.status;
+  } catch {
+    return 0; // client timeout or connection error
+  }
+}
+
+async function setFaults(base: string, plan: unknown): Promise<void> {
+  const status = await send(base, plan === undefined ? 'DELETE' : 'PUT', '/admin/faults', operatorHeaders(), plan, 10_000);
+  if (status !== 200) throw new Error(`${plan === undefined ? 'DELETE' : 'PUT'} /admin/faults: HTTP ${status}`);
+}
+
+/** Waits until every replica of the cell answers again (the lost region is back, fenced). */
+async function settle(base: string, cell: string): Promise<void> {
+  const until = performance.now() + 20_000;
+  while (performance.now() < until) {
+    const info = await cellInfo(base, cell).catch(() => undefined);
+    if (info !== undefined && info.replicas.every((r) => r.reachable)) return;
+    await sleep(250);
+  }
+}
+
+async function trial(base: string, n: number, log: (s: string) => void): Promise<FailoverTrial> {
+  const tenant: Tenant = await createTenant(base, HOME_REGIONS[n % HOME_REGIONS.length]!);
+  const userId = await createUser(base, tenant, `failover.${n}`);
+  const before = await cellInfo(base, tenant.cell);
+  const lostRegion = before.primaryRegion;
+  const readRegion = [...before.regions].reverse().find((r) => r !== lostRegion)!;
+  const path = `/v1.0/users/${userId}`;
+  const writeHeaders = operatorHeaders(tenant);
+  const readHeaders = operatorHeaders(tenant, readRegion);
+  // The cell must take writes before the fault, or the trial measures something else.
+  const warm = await send(base, 'PATCH', path, writeHeaders, { displayName: `Failover ${n} warm` }, 10_000);
+  if (warm < 200 || warm > 299) throw new Error(`failover trial ${n}: PATCH before the fault answered ${warm}`);
+
+  await setFaults(base, { downRegions: [lostRegion] });
+  const injected = performance.now();
+  let ackedAt: number | undefined;
+  let writesSent = 0;
+  const reads: Promise<{ sentAt: number; ok: boolean; ms: number }>[] = [];
+  const writes: Promise<void>[] = [];
+  try {
+    for (let tick = 0; ackedAt === undefined; tick++) {
+      const now = performance.now();
+      if (now - injected > TRIAL_LIMIT_MS) throw new Error(`failover trial ${n}: no write acknowledged within ${TRIAL_LIMIT_MS} ms of losing ${lostRegion}`);
+      writesSent += 1;
+      writes.push(
+        send(base, 'PATCH', path, writeHeaders, { displayName: `Failover ${n}.${tick}` }, WRITE_TIMEOUT_MS).then((status) => {
+          if (status >= 200 && status <= 299) ackedAt ??= performance.now();
+        }),
+      );
+      reads.push(send(base, 'GET', path, readHeaders, undefined, READ_TIMEOUT_MS).then((status) => ({ sentAt: now, ok: status === 200, ms: performance.now() - now })));
+      await sleep(Math.max(0, TICK_MS - (performance.now() - now)));
+    }
+  } finally {
+    await Promise.all(writes);
+    await setFaults(base, undefined);
+  }
+  const window = (await Promise.all(reads)).filter((r) => r.sentAt <= ackedAt!);
+  const after = await cellInfo(base, tenant.cell);
+  await settle(base, tenant.cell);
+  const t: FailoverTrial = {
+    tenantId: tenant.tenantId,
+    cell: tenant.cell,
+    lostRegion,
+    newPrimary: after.primaryRegion,
+    readRegion,
+    unavailableMs: ackedAt! - injected,
+    writesSent,
+    readsOk: window.filter((r) => r.ok).length,
+    readsFailed: window.filter((r) => !r.ok).length,
+    readMaxMs: Math.max(0, ...window.filter((r) => r.ok).map((r) => r.ms)),
+  };
+  log(`  trial ${n + 1}: cell ${t.cell} lost ${lostRegion} → ${t.newPrimary}; first write ack after ${t.unavailableMs.toFixed(0)} ms; reads at ${readRegion} ${t.readsOk}/${t.readsOk + t.readsFailed} ok (max ${t.readMaxMs.toFixed(0)} ms)`);
+  return t;
+}
+
+export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log): Promise<FailoverResult> {
+  const out: FailoverTrial[] = [];
+  for (let n = 0; n < trials; n++) out.push(await trial(base, n, log));
+  return { trials: out, tickMs: TICK_MS, writeTimeoutMs: WRITE_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS };
+}

@@ -1,0 +1,65 @@
+/**
+ * What a region's identity store keeps of the replicated cell state: exactly what issuing a
+ * managed-identity token needs, and nothing secret it does not. Applied to every committed
+ * log entry (and to snapshot rows) before it leaves the cell replica.
+ *
+ * - managed-identity service principals (other service principals become deletes: a type
+ *   change must revoke), applications (resource resolution: appId, identifierUris, appRoles),
+ *   app-role grants (`roles` claim), token settings (lifetime), workloads and attachments;
+ * - regional signing keys: the private (wrapped) half only for this store's own region;
+ * - global signing keys: public half only, so the regional JWKS can publish the whole set.
+ */
+import type { Json, Mutation } from '../kv.js';
+
+const TENANT_KEY = /^t\/([A-Za-z0-9-]{1,64})\/(.*)$/;
+
+type Obj = Record<string, Json>;
+const isObj = (v: Json | null): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function pick(v: Obj, names: readonly string[]): Obj {
+  const out: Obj = {};
+  for (const n of names) if (v[n] !== undefined) out[n] = v[n]!;
+  return out;
+}
+
+/** The projected mutation for this region's store, or undefined if the store has no use for it. */
+export function feedMutation(m: Mutation, region: string): Mutation | undefined {
+  const match = TENANT_KEY.exec(m.key);
+  if (match === null) return undefined;
+  const rest = match[2]!;
+  const v = m.value;
+  if (rest.startsWith('o/servicePrincipal/')) {
+    if (v === null || !isObj(v) || v['servicePrincipalType'] !== 'ManagedIdentity') return { key: m.key, value: null };
+    return { key: m.key, value: pick(v, ['id', 'appId', 'displayName', 'accountEnabled', 'servicePrincipalType', 'alternativeNames']) };
+  }
+  if (rest.startsWith('o/application/')) {
+    if (v === null || !isObj(v)) return { key: m.key, value: null };
+    const api = isObj(v['api'] ?? null) ? (v['api'] as Obj) : {};
+    return { key: m.key, value: { ...pick(v, ['id', 'appId', 'identifierUris', 'appRoles']), api: pick(api, ['oauth2PermissionScopes']) } };
+  }
+  if (rest.startsWith('mi/') || rest.startsWith('ara/') || rest === 'token/settings') return { key: m.key, value: v };
+  if (rest.startsWith('rsk/')) {
+    if (v === null || !isObj(v) || rest.startsWith(`rsk/${region}/`)) return { key: m.key, value: v };
+    return { key: m.key, value: { ...v, wrappedPrivateKey: 'AA' } };
+  }
+  if (rest.startsWith('sk/')) {
+    if (v === null || !isObj(v)) return { key: m.key, value: null };
+    // Public half only: this store must never be able to sign with a global key.
+    return { key: m.key, value: { ...v, wrappedPrivateKey: 'AA' } };
+  }
+  return undefined;
+}
+
+export function feedMutations(muts: readonly Mutation[], region: string): Mutation[] {
+  const out: Mutation[] = [];
+  for (const m of muts) {
+    const f = feedMutation(m, region);
+    if (f !== undefined) out.push(f);
+  }
+  return out;
+}
+
+/** What the store asks its region's cell replica for, and what it gets back. */
+export type FeedReply =
+  | { kind: 'entries'; appliedPos: number; entries: Array<{ pos: number; muts: Mutation[] }> }
+  | { kind: 'snapshot'; appliedPos: number; rows: Array<[string, Json]> };

@@ -1,0 +1,60 @@
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { OverlayReader } from '../kv.js';
+
+/**
+ * Committed state seen through the mutations already planned in a group-commit round, so each
+ * plan sees the effects of the ones before it (two creates of one name: the second is refused).
+ *
+ * `get` goes through an `OverlayReader`. `list` and `count` go straight to the store when no
+ * staged key has the prefix (the common case: the store answers them with its index), and
+ * otherwise merge with a bounded read: staged deletes can hide at most as many base rows as
+ * there are staged keys under the prefix, so `limit + staged` base rows always suffice.
+ */
+export class BatchState implements StateReader {
+  private readonly overlay: OverlayReader;
+  private readonly staged = new Map<string, Json | null>();
+
+  constructor(private readonly base: StateReader) {
+    this.overlay = new OverlayReader(base);
+  }
+
+  stage(mutations: readonly Mutation[]): void {
+    for (const m of mutations) {
+      this.overlay.stage(m);
+      this.staged.set(m.key, m.value);
+    }
+  }
+
+  get(key: string): Json | undefined {
+    return this.overlay.get(key);
+  }
+
+  list(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, Json]> {
+    const mine = this.stagedUnder(prefix, options.after);
+    if (mine.length === 0) return this.base.list(prefix, options);
+    const limit = options.limit === undefined ? undefined : options.limit + mine.length;
+    const merged = new Map<string, Json>(this.base.list(prefix, { after: options.after, limit }));
+    for (const [k, v] of mine) {
+      if (v === null) merged.delete(k);
+      else merged.set(k, v);
+    }
+    // At least `options.limit` surviving base rows were read unless the base ran out, so a staged key past
+    // the last row read can never be among the first `limit`.
+    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return options.limit === undefined ? rows : rows.slice(0, options.limit);
+  }
+
+  count(prefix: string): number {
+    let n = this.base.count(prefix);
+    for (const [k, v] of this.stagedUnder(prefix)) {
+      const inBase = this.base.get(k) !== undefined;
+      if (inBase && v === null) n--;
+      else if (!inBase && v !== null) n++;
+    }
+    return n;
+  }
+
+  private stagedUnder(prefix: string, after?: string): Array<[string, Json | null]> {
+    return [...this.staged].filter(([k]) => k.startsWith(prefix) && (after === undefined || k > after));
+  }
+}

@@ -1,0 +1,83 @@
+import type { Result } from '../result.js';
+import { err, ok } from '../result.js';
+import type { ReplicaContext } from './log.js';
+import { stepDown, stillPrimaryOf } from './log.js';
+import type { Shipper } from './shipping.js';
+import type { Entry, ReplicaReply } from './types.js';
+
+/** Role changes of a replica: becoming primary of a new epoch, and handing the primary role over. */
+
+export type HandoffFailure = {
+  kind: 'not_primary' | 'invalid_target' | 'unreachable' | 'behind' | 'fenced' | 'promote_failed';
+  epoch: number;
+  primaryRegion: string;
+};
+
+/**
+ * Becomes primary of `epoch` after a fence round chose this replica as the most up to date (or
+ * a planned handoff shipped it the whole log). The whole log is adopted — any acknowledged
+ * write is in it — but not yet applied: it is committed, with an opening no-op of the new
+ * epoch, only once an out-of-region replica holds it (`commitPending`, before the first write
+ * or push). Applying it at once would let this replica serve, and keep forever, entries that
+ * a later promotion may legitimately drop if we are lost before shipping them; and without an
+ * entry of the new epoch a replica holding the adopted tail would not outrank a stale copy.
+ */
+export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number): ReplicaReply {
+  const { store, meta: m } = ctx;
+  const refuse: ReplicaReply = { kind: 'stale_epoch', epoch: m.epoch, primaryRegion: m.primaryRegion };
+  if (epoch < m.epoch) return refuse;
+  if (epoch === m.epoch && m.role === 'primary') return { kind: 'ack', lastPos: m.lastPos, appliedPos: m.appliedPos, epoch: m.epoch };
+  // This epoch was promised to another candidate (or already has another primary).
+  if (epoch === m.epoch && m.primaryRegion !== m.region) return refuse;
+  store.transaction(() => {
+    m.epoch = epoch;
+    m.gen = 0;
+    m.role = 'primary';
+    m.primaryRegion = m.region;
+    const opening: Entry = { epoch, gen: 0, pos: m.lastPos + 1, muts: [] };
+    store.appendEntries([opening]);
+    m.lastPos = opening.pos;
+    m.lastEpoch = epoch;
+    m.lastGen = 0;
+    store.saveMeta(m);
+  });
+  shipper.forgetPeers();
+  return { kind: 'ack', lastPos: m.lastPos, appliedPos: m.appliedPos, epoch: m.epoch };
+}
+
+/**
+ * Planned failover: with writes paused (call under the write mutex), ships the whole log to
+ * `target` until it holds all of it, fences this replica at the next epoch (it can never
+ * acknowledge again), and promotes the target there. Nothing acknowledged can be lost: the
+ * target holds everything we ever acked.
+ */
+export async function handoff(ctx: ReplicaContext, shipper: Shipper, target: string): Promise<Result<{ primaryRegion: string; epoch: number }, HandoffFailure>> {
+  const { store, meta: m, transport } = ctx;
+  const fail = (kind: HandoffFailure['kind']) => err({ kind, epoch: m.epoch, primaryRegion: m.primaryRegion });
+  if (m.role !== 'primary') return fail('not_primary');
+  if (target === m.region || !m.regions.includes(target)) return fail('invalid_target');
+  const epoch = m.epoch;
+  const reply = await shipper.ship(target, m.lastPos).catch(() => undefined);
+  if (reply === undefined) return fail('unreachable');
+  if (reply.kind === 'stale_epoch') {
+    stepDown(ctx, reply.epoch, reply.primaryRegion);
+    return fail('fenced');
+  }
+  if (!stillPrimaryOf(m, epoch)) return fail('fenced');
+  if (reply.kind !== 'ack' || reply.lastPos !== m.lastPos) return fail('behind');
+  store.transaction(() => {
+    m.epoch = epoch + 1;
+    m.gen = 0;
+    m.role = 'fenced';
+    m.primaryRegion = target;
+    store.saveMeta(m);
+  });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await transport.send(target, { kind: 'promote', epoch: epoch + 1 }).catch(() => undefined);
+    if (r?.kind === 'ack' && r.epoch === epoch + 1) return ok({ primaryRegion: target, epoch: epoch + 1 });
+    if (r !== undefined) break;
+  }
+  // We stay fenced: the target may have become primary with its reply lost. The failure
+  // detector notices a cell without a primary and runs an unplanned failover.
+  return fail('promote_failed');
+}

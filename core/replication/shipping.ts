@@ -1,0 +1,99 @@
+import type { ReplicaContext } from './log.js';
+import { labelAt, snapshotOf } from './log.js';
+import type { ReplicaReply } from './types.js';
+
+/**
+ * Sending the primary's log to its peers: what each peer is known to hold, which peers just
+ * failed, and the append/snapshot exchange that brings one peer up to a position.
+ */
+export class Shipper {
+  /** Highest position each peer is known to hold applied (volatile; a restart re-learns it). */
+  private readonly peerApplied = new Map<string, number>();
+  /** Peers whose last exchange failed: tried last for synchronous copies until one succeeds (volatile). */
+  private readonly unreachable = new Set<string>();
+
+  constructor(private readonly ctx: ReplicaContext) {}
+
+  /** Out-of-region replicas, nearest in the cell's preference order first. */
+  syncCandidates(): string[] {
+    return this.ctx.meta.regions.filter((r) => r !== this.ctx.meta.region);
+  }
+
+  /**
+   * `syncCandidates()`, but peers that just failed go last: without this every write waits a
+   * full timeout on a dead nearest peer before trying the next one.
+   */
+  shipOrder(): string[] {
+    const all = this.syncCandidates();
+    return [...all.filter((r) => !this.unreachable.has(r)), ...all.filter((r) => this.unreachable.has(r))];
+  }
+
+  /** Whether `region` is not known to hold everything through `pos` applied. */
+  mayLack(region: string, pos: number): boolean {
+    return (this.peerApplied.get(region) ?? -1) < pos;
+  }
+
+  /** Forgets what peers hold (a new epoch: they answer to a new log). */
+  forgetPeers(): void {
+    this.peerApplied.clear();
+  }
+
+  /** `ship`, remembering whether the peer answered; undefined when it did not. */
+  async shipTracked(region: string, upTo: number): Promise<ReplicaReply | undefined> {
+    const reply = await this.ship(region, upTo).catch(() => undefined);
+    if (reply === undefined) this.unreachable.add(region);
+    else this.unreachable.delete(region);
+    return reply;
+  }
+
+  /** Sends a peer everything it may lack up to `upTo` (a snapshot first if it fell behind compaction). */
+  async ship(region: string, upTo: number): Promise<ReplicaReply> {
+    const { meta: m, store, transport, config } = this.ctx;
+    let from = (this.peerApplied.get(region) ?? m.appliedPos) + 1;
+    for (let attempt = 0; attempt < 16; attempt++) {
+      if (from < m.logStart) {
+        const snap = await this.sendSnapshot(region);
+        if (snap.kind !== 'ack') return snap;
+        if (snap.appliedPos >= upTo) return snap;
+        from = snap.appliedPos + 1;
+      }
+      const entries = store.entries(from, upTo, config.batchSize);
+      const prev = from > 1 ? labelAt(this.ctx, from - 1) : undefined;
+      const reply = await transport.send(region, { kind: 'append', epoch: m.epoch, gen: m.gen, primaryRegion: m.region, entries, commitPos: m.appliedPos, prev });
+      if (reply.kind === 'ack') {
+        this.peerApplied.set(region, reply.appliedPos);
+        // The peer's log matches ours only as far as we just sent it (or it applied): continue
+        // right after that, with `prev` proving the match (a tail longer than a batch needs it).
+        const sentTo = entries[entries.length - 1]?.pos ?? 0;
+        if (reply.appliedPos >= upTo || sentTo >= upTo) return reply;
+        from = Math.max(reply.appliedPos, sentTo) + 1;
+      } else if (reply.kind === 'gap') {
+        from = reply.appliedPos + 1;
+      } else {
+        return reply;
+      }
+    }
+    throw new Error(`peer ${region} did not converge`);
+  }
+
+  private async sendSnapshot(region: string): Promise<ReplicaReply> {
+    const m = this.ctx.meta;
+    const reply = await this.ctx.transport.send(region, { kind: 'snapshot', epoch: m.epoch, gen: m.gen, primaryRegion: m.region, snapshot: snapshotOf(this.ctx) });
+    if (reply.kind === 'ack') this.peerApplied.set(region, reply.appliedPos);
+    return reply;
+  }
+}
+
+/** The first settled value satisfying `pred`, or undefined once all settled without one. */
+export function firstOf<T>(promises: ReadonlyArray<Promise<T>>, pred: (value: T) => boolean): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let left = promises.length;
+    if (left === 0) resolve(undefined);
+    for (const p of promises) {
+      void p.then((value) => {
+        if (pred(value)) resolve(value);
+        if (--left === 0) resolve(undefined);
+      });
+    }
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * Managed-identity glue inside a CellReplica: workload operations (planned on the primary by
+ * core/managed-identity/workloads.ts, with regional signing keys generated first because key
+ * generation is async), and the feed a region's identity store pulls by log position.
+ */
+import type { Json } from '../core/kv.js';
+import { feedMutation, feedMutations, type FeedReply } from '../core/managed-identity/feed.js';
+import { planWorkloadOp, regionsNeedingKeys, type WorkloadOp } from '../core/managed-identity/workloads.js';
+import type { Replica } from '../core/replication/replica.js';
+import { err, ok } from '../core/result.js';
+import { DEFAULT_ROTATION_POLICY, generateSigningKey, loadSigningKeys, type KeyRecord, type SigningAlg } from '../core/token/signing-keys.js';
+import type { SqliteReplicaStore } from './sqlite-replica-store.js';
+
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+
+export type WorkloadOutcome =
+  | { kind: 'reply'; status: number; body: Json }
+  | { kind: 'not_primary'; primaryRegion: string; epoch: number }
+  | { kind: 'unavailable'; reason: string };
+
+export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoKey>, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
+  if (op.op !== 'get' && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
+  const regions = replica.meta.regions;
+  const now = Date.now();
+  // Regional keys use the tenant's algorithm (that of its newest global key).
+  const alg: SigningAlg = loadSigningKeys(replica.state, tenantId).sort((a, b) => b.createdAt - a.createdAt)[0]?.alg ?? 'RS256';
+  const newKeys: Array<{ region: string; key: KeyRecord }> = [];
+  if (op.op !== 'get' && op.op !== 'detach' && op.op !== 'delete') {
+    const k = await kek();
+    for (const region of regionsNeedingKeys(replica.state, tenantId, regions, now)) {
+      const schedule = { activateAt: now, retireAt: now + DEFAULT_ROTATION_POLICY.rotateEveryMs, expireAt: now + DEFAULT_ROTATION_POLICY.rotateEveryMs + DEFAULT_ROTATION_POLICY.maxTokenLifetimeMs };
+      newKeys.push({ region, key: await generateSigningKey(k, tenantId, alg, now, random, schedule) });
+    }
+  }
+  const ctx = { tenantId, now, newId: () => crypto.randomUUID() };
+  if (op.op === 'get') {
+    const r = planWorkloadOp(replica.state, op, ctx, { regions, newKeys });
+    return r.ok ? { kind: 'reply', status: r.value.reply.status, body: r.value.reply.body } : { kind: 'reply', status: r.error.status, body: { error: r.error.code, error_description: r.error.message } };
+  }
+  const result = await replica.write((state) => {
+    const planned = planWorkloadOp(state, op, ctx, { regions, newKeys });
+    return planned.ok ? ok(planned.value) : err({ kind: 'rejected' as const, failure: planned.error });
+  });
+  if (result.ok) return { kind: 'reply', status: result.value.reply.status, body: result.value.reply.body };
+  const e = result.error;
+  if (e.kind === 'rejected') return { kind: 'reply', status: e.failure.status, body: { error: e.failure.code, error_description: e.failure.message } };
+  if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
+  return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+}
+
+const FEED_BATCH = 500;
+
+/** Committed changes after `afterPos`, projected for this region's identity store; a snapshot when the log no longer reaches back. */
+export function identityFeed(replica: Replica, store: SqliteReplicaStore, afterPos: number, limit = FEED_BATCH): FeedReply {
+  const m = replica.meta;
+  const region = m.region;
+  if (afterPos >= m.appliedPos) return { kind: 'entries', appliedPos: m.appliedPos, entries: [] };
+  const from = afterPos + 1;
+  const entries = from >= m.logStart ? store.entries(from, m.appliedPos, Math.min(limit, FEED_BATCH)) : [];
+  if (entries.length > 0) return { kind: 'entries', appliedPos: m.appliedPos, entries: entries.map((e) => ({ pos: e.pos, muts: feedMutations(e.muts, region) })) };
+  const rows: Array<[string, Json]> = [];
+  for (const [key, value] of store.exportRows()) {
+    const f = feedMutation({ key, value }, region);
+    if (f !== undefined && f.value !== null) rows.push([f.key, f.value]);
+  }
+  return { kind: 'snapshot', appliedPos: m.appliedPos, rows };
+}

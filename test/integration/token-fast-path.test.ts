@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { call } from './helpers.js';
+import { decodeJwt, form, newTokenTenant } from './token-helpers.js';
+
+const ccFields = (id: string, secret: string) => ({ grant_type: 'client_credentials', client_id: id, client_secret: secret, scope: 'https://graph.microsoft.com/.default' });
+
+describe('client_credentials at the edge (read-set cache)', () => {
+  it('serves repeat requests at the edge with the same answer a replica gives', async () => {
+    const t = await newTokenTenant({ signingAlg: 'ES256' });
+    const first = await form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, t.adminClientSecret));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('tessera-served-by')).not.toBe('edge');
+    const second = await form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, t.adminClientSecret));
+    expect(second.status).toBe(200);
+    expect(second.headers.get('tessera-served-by')).toBe('edge');
+    const a = decodeJwt(((await first.json()) as { access_token: string }).access_token);
+    const b = decodeJwt(((await second.json()) as { access_token: string }).access_token);
+    expect(b.header.kid).toBe(a.header.kid);
+    expect(b.payload.roles).toEqual(a.payload.roles);
+    expect(b.payload.jti).not.toBe(a.payload.jti);
+  });
+
+  it('still refuses a wrong secret when the client is cached', async () => {
+    const t = await newTokenTenant();
+    expect((await form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, t.adminClientSecret))).status).toBe(200);
+    const bad = await form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, 'not-the-secret'));
+    expect(bad.status).toBe(401);
+    expect(((await bad.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
+  it('never signs with a key revoked through this edge', async () => {
+    const t = await newTokenTenant();
+    const first = await form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, t.adminClientSecret));
+    const kid = decodeJwt(((await first.json()) as { access_token: string }).access_token).header.kid as string;
+    expect((await call('POST', `/admin/tenants/${t.tenantId}/keys/${kid}/revoke`)).status).toBe(200);
+    const after = await form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, t.adminClientSecret));
+    expect(after.status).toBe(200);
+    expect(decodeJwt(((await after.json()) as { access_token: string }).access_token).header.kid).not.toBe(kid);
+  });
+});
