@@ -1,5 +1,5 @@
 import type { Region } from '../../core/regions.js';
-import { isRegion, regionsByDistance } from '../../core/regions.js';
+import { isRegion, REGIONS, regionsByDistance } from '../../core/regions.js';
 
 /** Regions marked unhealthy after a failed call, until the mark expires (per isolate). */
 const unhealthyUntil = new Map<string, number>();
@@ -38,7 +38,6 @@ export function entryRegion(request: Request, env: Env, among: readonly Region[]
   return candidateRegions(request, env, among)[0]!;
 }
 
-import { REGIONS } from '../../core/regions.js';
 function regionCentre(r: Region): { latitude: number; longitude: number } {
   return { latitude: REGIONS[r].lat, longitude: REGIONS[r].lon };
 }
