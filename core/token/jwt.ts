@@ -4,7 +4,8 @@
  * bound to the expected tenant: a key that exists but belongs to someone else is rejected as
  * `foreign_key` before any signature check (the Storm-0558 class of failure).
  */
-import { compactVerify, decodeProtectedHeader, errors as joseErrors, importJWK, SignJWT, type JWTPayload } from 'jose';
+import { compactVerify, decodeProtectedHeader, errors as joseErrors, importJWK } from 'jose';
+import { signCompact } from './jws-sign.js';
 import { assert, err, ok, type Result } from '../result.js';
 import { keyPhase, SIGNING_ALGS, type KeyRecord, type SigningAlg } from './signing-keys.js';
 
@@ -117,9 +118,7 @@ export async function issueToken(key: CryptoKey, record: KeyRecord, claims: Acce
   assert(keyPhase(record, now) === 'active', `key ${record.kid} is not active`);
   assert(claims.tid === record.tenantId, `key ${record.kid} belongs to tenant ${record.tenantId}, not ${claims.tid}`);
   assert(claims.iss.endsWith(`/${record.tenantId}/v2.0`), 'issuer does not name the key tenant');
-  return new SignJWT(claims as unknown as JWTPayload)
-    .setProtectedHeader({ alg: record.alg, kid: record.kid, typ: 'JWT' })
-    .sign(key);
+  return signCompact(key, { alg: record.alg, kid: record.kid, typ: 'JWT' }, claims);
 }
 
 // Imported public keys, cached by kid+material so a hot validator does not re-import per request.

@@ -1,0 +1,19 @@
+/**
+ * JWS compact serialisation for our own issuance: base64url(header).base64url(payload).sig.
+ * WebCrypto already returns signatures in JWS form (ECDSA as raw r‖s, RSASSA-PKCS1-v1_5 as is),
+ * so signing is one `subtle.sign`; this is the hot path of every token, where jose's general
+ * `SignJWT` costs about as much again. Validation stays with jose (`jwt.ts`).
+ */
+import { b64urlEncode, utf8 } from './encoding.js';
+import type { SigningAlg } from './signing-keys.js';
+
+const PARAMS: Record<SigningAlg, { name: string; hash?: string }> = {
+  ES256: { name: 'ECDSA', hash: 'SHA-256' },
+  RS256: { name: 'RSASSA-PKCS1-v1_5' },
+};
+
+export async function signCompact(key: CryptoKey, header: { alg: SigningAlg; kid: string; typ: 'JWT' }, payload: object): Promise<string> {
+  const input = `${b64urlEncode(utf8(JSON.stringify(header)))}.${b64urlEncode(utf8(JSON.stringify(payload)))}`;
+  const signature = new Uint8Array(await crypto.subtle.sign(PARAMS[header.alg], key, utf8(input)));
+  return `${input}.${b64urlEncode(signature)}`;
+}
