@@ -13,6 +13,7 @@ import { deriveKek, loadSigningKeys, publishedKeys, selectActiveKey, unwrapSigni
 import { loadTokenSettings, TOKEN_TENANT_PREFIX } from '../core/token/token-keys.js';
 import { TrackingReader } from '../core/token/tracking-reader.js';
 import { RecordingReader } from '../core/read-set.js';
+import { deriveSecretBoxKey, seal, unseal } from '../core/token/secret-box.js';
 import { planScheduledRotation } from '../core/token/key-rotation.js';
 import { authorize, deviceVerification, logout } from '../core/token/flows/authorize.js';
 import { deviceAuthorization } from '../core/token/flows/device.js';
@@ -30,6 +31,15 @@ export class TokenGlue {
   private readonly signingKeys = new Map<string, Promise<CryptoKey>>();
 
   constructor(private readonly secret: () => string) {}
+
+  private box: { secret: string; key: Promise<CryptoKey> } | undefined;
+
+  /** The secret-box key for TOTP seeds, derived from the same deployment secret as the KEK. */
+  boxKey(): Promise<CryptoKey> {
+    const s = this.secret();
+    if (this.box === undefined || this.box.secret !== s) this.box = { secret: s, key: deriveSecretBoxKey(s) };
+    return this.box.key;
+  }
 
   kekKey(): Promise<CryptoKey> {
     const s = this.secret();
@@ -104,6 +114,8 @@ export class TokenGlue {
       tenantId: tid, origin: call.origin, tenantSegment: call.tenantSegment, now, random, newId: () => crypto.randomUUID(), reader,
       settings: loadTokenSettings(reader, tid), client: call.client, traceId: call.traceId, correlationId: call.correlationId,
       sign: await this.signer(reader, tid, now),
+      seal: async (plain, aad) => seal(await this.boxKey(), plain, aad, random),
+      unseal: async (sealed, aad) => unseal(await this.boxKey(), sealed, aad),
     };
     const action = call.action ?? '';
     switch (call.op) {

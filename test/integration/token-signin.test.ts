@@ -1,3 +1,5 @@
+import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { totpAt } from '../../core/token/totp.js';
 import { authorizeUrl, call, codeFor, form, formFields, raw, redeem, s256, sample, submitPassword, VERIFIER } from './token-helpers.js';
@@ -101,6 +103,13 @@ describe('conditional access', () => {
     expect(JSON.parse(atob(tok.access_token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).amr).toContain('mfa');
     const ev = (await signIns(s.t.tenantId)).value[0]!;
     expect(ev.authenticationRequirement).toBe('multiFactorAuthentication');
+    // The seed is replicated state: no replica holds it in clear, only its sealed form.
+    const rows = await runInDurableObject(env.REPLICA.get(env.REPLICA.idFromName(`${s.t.cell}:${s.t.homeRegion}`)), (_o, state) =>
+      state.storage.sql.exec<{ value: string }>(`SELECT value FROM kv WHERE key LIKE ?`, `t/${s.t.tenantId}/totp/%`).toArray(),
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.value).not.toContain(secret);
+    expect(JSON.parse(rows[0]!.value).secret).toMatch(/^sb1\./);
     expect((ev.appliedConditionalAccessPolicies as Array<{ result: string }>)[0]!.result).toBe('success');
   });
 

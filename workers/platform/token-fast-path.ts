@@ -64,6 +64,9 @@ export async function replayClientCredentials(env: Env, key: string, call: Token
     const flow: FlowEnv = {
       tenantId: call.tenantId, origin: call.origin, tenantSegment: call.tenantSegment, now, random, newId: () => crypto.randomUUID(), reader,
       settings: loadTokenSettings(reader, call.tenantId), client: call.client, traceId: call.traceId, correlationId: call.correlationId,
+      // client_credentials never touches sealed secrets; a flow that tried would be a bug.
+      seal: () => Promise.reject(new Error('assertion failed: sealing at the edge')),
+      unseal: () => Promise.reject(new Error('assertion failed: unsealing at the edge')),
       sign: async (claims) => {
         const record = selectActiveKey(loadSigningKeys(reader, call.tenantId), now);
         if (!record) return null;

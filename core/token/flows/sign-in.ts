@@ -21,6 +21,7 @@ import { htmlResult, type FlowEnv, type FlowResult } from './types.js';
 const SESSION_MS = 10 * 60_000;
 const sessionSchema = z.object({ userId: z.string(), clientId: z.string(), expiresAt: z.number(), pendingSecret: z.string().optional(), target: z.string() });
 const totpSchema = z.object({ secret: z.string(), lastUsedStep: z.number().nullable() });
+const totpAad = (tid: string, userId: string) => `totp|${tid}|${userId}`;
 
 export interface SignInTarget {
   /** Stable description of what is being signed in to (client + flow), bound into the MFA session. */
@@ -94,7 +95,9 @@ export async function passwordStage(env: FlowEnv, target: SignInTarget, form: UR
   const sessionId = randomGuid(env.random);
   const existing = totpSchema.safeParse(env.reader.get(totpKey(env.tenantId, user.id)));
   const pendingSecret = existing.success ? undefined : generateTotpSecret(env.random);
-  const session = { userId: user.id, clientId: target.clientId, expiresAt: env.now + SESSION_MS, target: target.key, ...(pendingSecret ? { pendingSecret } : {}) };
+  // The seed is replicated state: only its sealed form is stored (session and authenticator).
+  const sealedPending = pendingSecret ? await env.seal(pendingSecret, totpAad(env.tenantId, user.id)) : undefined;
+  const session = { userId: user.id, clientId: target.clientId, expiresAt: env.now + SESSION_MS, target: target.key, ...(sealedPending ? { pendingSecret: sealedPending } : {}) };
   muts.push({ key: signInSessionKey(env.tenantId, sessionId), value: session, expiresAt: session.expiresAt });
   const enroll = pendingSecret ? { secret: pendingSecret, otpauthUri: otpauthUri({ secret: pendingSecret, accountName: user.userPrincipalName, issuer: 'Tessera' }) } : undefined;
   return htmlResult(totpPage({ action: target.action, hidden: { ...target.hidden, session: sessionId }, ...(enroll ? { enroll } : {}) }), 200, muts);
@@ -114,16 +117,18 @@ export async function totpStage(env: FlowEnv, target: SignInTarget, form: URLSea
   const lock = parseLockoutState(env.reader.get(lockKey));
   if (isLocked(lock, env.now, where)) return htmlResult(passwordForm(c, 'Your account is temporarily locked to prevent unauthorized use. Try again later.'), 200, [{ key, value: null }, event(c, user, undefined, 50053, 'Account is locked.', null, false)]);
   const stored = totpSchema.safeParse(env.reader.get(totpKey(env.tenantId, user.id)));
-  const secret = stored.success ? stored.data.secret : s.pendingSecret;
-  if (!secret) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200, [{ key, value: null }]);
+  const aad = totpAad(env.tenantId, user.id);
+  const sealed = stored.success ? stored.data.secret : s.pendingSecret;
+  const secret = sealed === undefined ? null : await env.unseal(sealed, aad);
+  if (!sealed || !secret) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200, [{ key, value: null }]);
   const checked = await verifyTotp(secret, form.get('otp') ?? '', env.now, stored.success ? stored.data.lastUsedStep : null);
-  const enroll = s.pendingSecret && !stored.success ? { secret: s.pendingSecret, otpauthUri: otpauthUri({ secret: s.pendingSecret, accountName: user.userPrincipalName, issuer: 'Tessera' }) } : undefined;
+  const enroll = s.pendingSecret && !stored.success ? { secret, otpauthUri: otpauthUri({ secret, accountName: user.userPrincipalName, issuer: 'Tessera' }) } : undefined;
   if (!checked.ok) {
     return htmlResult(totpPage({ action: target.action, hidden: { ...target.hidden, session: sessionId }, error: 'That code did not work. Try again.', ...(enroll ? { enroll } : {}) }), 200, [
       { key: lockKey, value: recordFailure(lock, env.now, where) as unknown as Json }, event(c, user, undefined, 500121, 'Authentication failed during strong authentication request.', null, false),
     ]);
   }
-  const muts: Mutation[] = [{ key, value: null }, { key: totpKey(env.tenantId, user.id), value: { secret, lastUsedStep: checked.value.step, enrolledAt: env.now } }];
+  const muts: Mutation[] = [{ key, value: null }, { key: totpKey(env.tenantId, user.id), value: { secret: sealed, lastUsedStep: checked.value.step, enrolledAt: env.now } }];
   const ca = evaluateCa(env, user, target.clientId, true, true);
   if (ca.decision !== 'allow') {
     return htmlResult(passwordForm(c, 'Access has been blocked by Conditional Access policies (AADSTS53003).'), 403, [...muts, event(c, user, undefined, 53003, 'Access has been blocked by Conditional Access policies.', ca, true)]);

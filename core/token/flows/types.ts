@@ -30,6 +30,10 @@ export interface FlowEnv {
   client: ClientContext;
   traceId: string;
   correlationId: string;
+  /** Encrypts a small secret for replicated state (core/token/secret-box.ts); `aad` names its place. */
+  seal(plaintext: string, aad: string): Promise<string>;
+  /** Decrypts what `seal` produced for the same `aad`; null otherwise. */
+  unseal(sealed: string, aad: string): Promise<string | null>;
   /** Signs with the tenant's active key; null when none is active (after an emergency revocation). */
   sign(claims: AccessTokenClaims | (AccessTokenClaims & Record<string, unknown>)): Promise<string | null>;
 }
