@@ -50,17 +50,34 @@ export interface ClientLocation {
   continent?: string;
 }
 
+function originOf(from: ClientLocation | undefined): { lat: number; lon: number } | undefined {
+  const lat = Number(from?.latitude);
+  const lon = Number(from?.longitude);
+  return Number.isFinite(lat) && Number.isFinite(lon) && from?.latitude !== undefined ? { lat, lon } : CONTINENT_CENTRES[from?.continent ?? ''];
+}
+
 /**
  * Candidate regions for a client, nearest first, from `request.cf` coordinates (or the
  * continent when coordinates are missing). Unhealthy regions go last, not away: when all are
  * unhealthy the nearest is still tried.
  */
 export function regionsByDistance(from: ClientLocation | undefined, among: readonly Region[], unhealthy: ReadonlySet<string> = new Set()): Region[] {
-  const lat = Number(from?.latitude);
-  const lon = Number(from?.longitude);
-  const origin = Number.isFinite(lat) && Number.isFinite(lon) && from?.latitude !== undefined ? { lat, lon } : CONTINENT_CENTRES[from?.continent ?? ''];
+  const origin = originOf(from);
   const ordered = origin === undefined ? [...among] : [...among].sort((a, b) => distanceKm(origin, REGIONS[a]) - distanceKm(origin, REGIONS[b]));
   return [...ordered.filter((r) => !unhealthy.has(r)), ...ordered.filter((r) => unhealthy.has(r))];
+}
+
+/** The single nearest region (one pass, no sort): for labelling where a request entered. */
+export function nearestRegion(from: ClientLocation | undefined, among: readonly Region[]): Region {
+  const origin = originOf(from);
+  let best = among[0]!;
+  if (origin === undefined) return best;
+  let bestKm = Infinity;
+  for (const r of among) {
+    const km = distanceKm(origin, REGIONS[r]);
+    if (km < bestKm) [best, bestKm] = [r, km];
+  }
+  return best;
 }
 
 /** The cell's replica regions ordered by distance from its primary (sync-partner preference). */

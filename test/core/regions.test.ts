@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRegionList, regionsByDistance, regionsFrom } from '../../core/regions.js';
+import { nearestRegion, parseRegionList, regionsByDistance, regionsFrom } from '../../core/regions.js';
 
 describe('regionsByDistance', () => {
   const all = parseRegionList(undefined);
@@ -29,5 +29,14 @@ describe('regionsFrom / parseRegionList', () => {
 
   it('rejects an unknown region in configuration as a deployment bug', () => {
     expect(() => parseRegionList('weur,mars')).toThrow(/unknown region/);
+  });
+});
+
+describe('nearestRegion', () => {
+  it('agrees with the head of the distance ordering', () => {
+    const all = parseRegionList(undefined);
+    for (const at of [{ latitude: '48.85', longitude: '2.35' }, { latitude: '-23', longitude: '-46' }, { continent: 'AF' }, {}]) {
+      expect(nearestRegion(at, all)).toBe(regionsByDistance(at, all)[0]);
+    }
   });
 });

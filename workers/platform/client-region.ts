@@ -1,5 +1,6 @@
 import type { Region } from '../../core/regions.js';
-import { isRegion, REGIONS, regionsByDistance } from '../../core/regions.js';
+import type { ClientLocation } from '../../core/regions.js';
+import { isRegion, nearestRegion, REGIONS, regionsByDistance } from '../../core/regions.js';
 
 /** Regions marked unhealthy after a failed call, until the mark expires (per isolate). */
 const unhealthyUntil = new Map<string, number>();
@@ -33,9 +34,11 @@ export function candidateRegions(request: Request, env: Env, among: readonly Reg
   return regionsByDistance(cf, among, unhealthy());
 }
 
-/** The edge's own region: where a request enters the platform (for fault injection). */
+/** The region a request enters the platform in: the pinned one, else the nearest (health aside). */
 export function entryRegion(request: Request, env: Env, among: readonly Region[]): Region {
-  return candidateRegions(request, env, among)[0]!;
+  const pinned = request.headers.get('x-tessera-region');
+  if (env.TESSERA_ENV !== 'production' && pinned !== null && isRegion(pinned) && among.includes(pinned)) return pinned;
+  return nearestRegion(request.cf as ClientLocation | undefined, among);
 }
 
 function regionCentre(r: Region): { latitude: number; longitude: number } {
