@@ -5,6 +5,7 @@
  * any violation. Options: CHAOS_SECONDS (default 40), CHAOS_CLIENTS (6).
  */
 import { bundleAll, startWorker } from '../bench/servers.js';
+import { Prng } from '../sim/prng.js';
 import { installExitHandlers, runCleanups } from '../bench/cleanup.js';
 import type { ReadRecord, Violation, WriteRecord } from './history.js';
 import { allowedFinal, checkReads, checkSplitBrain } from './history.js';
@@ -15,19 +16,9 @@ const SECONDS = Number(process.env.CHAOS_SECONDS ?? 40);
 const CLIENTS = Number(process.env.CHAOS_CLIENTS ?? 6);
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 100000);
 
-/** mulberry32: small, seeded, good enough to choose faults and operations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const prng = new Prng(SEED);
+const rand = (): number => prng.next();
+const pick = <T>(xs: readonly T[]): T => prng.pick(xs);
 
 let base = '';
 const headers = (tenant?: string, region?: string, extra: Record<string, string> = {}) => ({
