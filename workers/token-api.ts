@@ -6,6 +6,7 @@
 import { openidConfiguration } from '../core/token/discovery.js';
 import { oauthErrorResponse, type OAuthReason } from '../core/token/oauth-errors.js';
 import type { TokenCall } from '../durable-objects/replica-protocol.js';
+import type { ClientLocation } from '../core/regions.js';
 import { entryRegion } from './platform/client-region.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken } from './platform/token-calls.js';
@@ -40,10 +41,11 @@ async function readParams(request: Request): Promise<URLSearchParams | 'too_larg
 }
 
 function clientOf(request: Request, env: Env, placement: TenantPlacement): TokenCall['client'] {
-  const cf = request.cf as { country?: string } | undefined;
+  // `request.cf` is materialised on every access: read it once.
+  const cf = request.cf as (ClientLocation & { country?: string }) | undefined;
   const ip = request.headers.get('cf-connecting-ip') ?? '0.0.0.0';
   const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : null;
-  return { ip: ip.slice(0, 64), country, region: entryRegion(request, env, placement.cell.regions as never) };
+  return { ip: ip.slice(0, 64), country, region: entryRegion(request, env, placement.cell.regions as never, cf) };
 }
 
 export async function discovery(request: Routed, env: Env): Promise<Response> {

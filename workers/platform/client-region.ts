@@ -35,10 +35,10 @@ export function candidateRegions(request: Request, env: Env, among: readonly Reg
 }
 
 /** The region a request enters the platform in: the pinned one, else the nearest (health aside). */
-export function entryRegion(request: Request, env: Env, among: readonly Region[]): Region {
+export function entryRegion(request: Request, env: Env, among: readonly Region[], cf: ClientLocation | undefined = request.cf as ClientLocation | undefined): Region {
   const pinned = request.headers.get('x-tessera-region');
   if (env.TESSERA_ENV !== 'production' && pinned !== null && isRegion(pinned) && among.includes(pinned)) return pinned;
-  return nearestRegion(request.cf as ClientLocation | undefined, among);
+  return nearestRegion(cf, among);
 }
 
 function regionCentre(r: Region): { latitude: number; longitude: number } {
