@@ -12,36 +12,17 @@
 import { hashIdentitySecret } from '../core/managed-identity/issue.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { WorkloadOutcome } from '../durable-objects/mi-glue.js';
-import { replicaStub } from '../durable-objects/replica-protocol.js';
 import { isOperator } from './platform/auth.js';
 import { oauthStyleError } from './platform/admin-errors.js';
-import { topologyFor } from './platform/cell-calls.js';
-import { crossCall } from './platform/faults.js';
+import { onPrimary } from './platform/cell-calls.js';
+import { lookupTenant } from './platform/topology.js';
 import { json, readJsonBody, requestInfo } from './platform/http.js';
-import { lookupTenant, notePrimary } from './platform/topology.js';
 
 type Routed = Request & { params?: Record<string, string> };
 const ID = /^[A-Za-z0-9-]{1,64}$/;
-const CALL_TIMEOUT_MS = 10_000;
-const RETRY_BUDGET_MS = 10_000;
 
-async function onPrimary(env: Env, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
-  const started = Date.now();
-  let placement = await lookupTenant(env, tenantId);
-  let last: WorkloadOutcome = { kind: 'unavailable', reason: 'no primary' };
-  for (let attempt = 0; placement !== null; attempt++) {
-    const cell = placement.cell;
-    const region = cell.primaryRegion;
-    last = await crossCall('edge', region, CALL_TIMEOUT_MS, () => replicaStub(env, cell.id, region).workloads(topologyFor(cell, region), tenantId, op)).catch(
-      (): WorkloadOutcome => ({ kind: 'unavailable', reason: 'primary unreachable' }),
-    );
-    if (last.kind === 'not_primary' && last.epoch > cell.epoch) notePrimary(cell.id, last.primaryRegion, last.epoch);
-    const retry = last.kind === 'not_primary' || (last.kind === 'unavailable' && last.reason === 'primary unreachable');
-    if (!retry || Date.now() - started > RETRY_BUDGET_MS) return last;
-    await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2_000)));
-    placement = await lookupTenant(env, tenantId, true);
-  }
-  return last;
+async function workloadOnPrimary(env: Env, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
+  return (await onPrimary(env, tenantId, (stub, topology) => stub.workloads(topology, tenantId, op))).outcome;
 }
 
 /** 256 random bits as lowercase hex: MSAL lowercases the IMDS URL the secret travels in. */
@@ -98,7 +79,7 @@ export async function workloadsAdmin(request: Routed, env: Env): Promise<Respons
   } else {
     return oauthStyleError(info, 405, 'invalid_request', 'Method not allowed here.');
   }
-  const outcome = await onPrimary(env, tenantId, op);
+  const outcome = await workloadOnPrimary(env, tenantId, op);
   if (outcome.kind !== 'reply') return oauthStyleError(info, 503, 'temporarily_unavailable', 'The change could not be made durable; retry later.', { 'Retry-After': '2' });
   if (outcome.status === 204) return new Response(null, { status: 204, headers: { 'request-id': info.requestId } });
   if (outcome.status >= 400) {

@@ -21,53 +21,88 @@ export interface Routed {
   region: string;
 }
 
+const UNREACHABLE = 'primary unreachable';
+
 /**
- * Sends a write to the cell's primary. When the primary moved (a replica says so, or the
- * control plane learnt of a failover) the write follows it; while none is reachable, it is
- * retried within a budget and then answered 503 with Retry-After.
+ * Runs a call on the cell's primary, whatever the call (Graph write, token flow that writes,
+ * workload operation). When the primary moved (a replica says so, or the control plane learnt
+ * of a failover) the call follows it; while none is reachable, the control plane is asked to
+ * confirm the loss and fail over, and the call is retried within a budget before it is
+ * answered as unavailable (503 with Retry-After at the edge).
  */
-export async function callPrimary(env: Env, tenantId: string, call: ReplicaCall): Promise<Routed> {
+/** The parts of a replica's answer the routing reads; every outcome union fits it. */
+interface RoutableOutcome {
+  kind: string;
+  primaryRegion?: string;
+  epoch?: number;
+  reason?: string;
+}
+
+export async function onPrimary<O extends RoutableOutcome>(
+  env: Env,
+  tenantId: string,
+  invoke: (stub: ReturnType<typeof replicaStub>, topology: CellTopology) => Promise<O>,
+): Promise<{ outcome: O | { kind: 'unavailable'; reason: string }; region: string }> {
   const started = Date.now();
   let placement = await lookupTenant(env, tenantId);
-  let last: Routed = { outcome: { kind: 'unavailable', reason: 'no primary' }, region: 'none' };
+  let last: { outcome: O | { kind: 'unavailable'; reason: string }; region: string } = { outcome: { kind: 'unavailable', reason: 'no primary' }, region: 'none' };
   for (let attempt = 0; placement !== null; attempt++) {
     const cell = placement.cell;
     const region = cell.primaryRegion;
-    const outcome = await crossCall('edge', region, CALL_TIMEOUT_MS, () => replicaStub(env, cell.id, region).graph(topologyFor(cell, region), call)).catch(
-      (): GraphOutcome => ({ kind: 'unavailable', reason: 'primary unreachable' }),
+    const outcome = await crossCall('edge', region, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region))).catch(
+      () => ({ kind: 'unavailable' as const, reason: UNREACHABLE }),
     );
     last = { outcome, region };
-    if (outcome.kind === 'not_primary' && outcome.epoch > cell.epoch) notePrimary(cell.id, outcome.primaryRegion, outcome.epoch);
-    const unreachable = outcome.kind === 'unavailable' && outcome.reason === 'primary unreachable';
-    const retryable = outcome.kind === 'not_primary' || unreachable;
-    if (!retryable || Date.now() - started > WRITE_RETRY_BUDGET_MS) return last;
+    const o: RoutableOutcome = outcome;
+    const moved = o.kind === 'not_primary' && o.primaryRegion !== undefined && o.epoch !== undefined ? { primaryRegion: o.primaryRegion, epoch: o.epoch } : undefined;
+    if (moved !== undefined && moved.epoch > cell.epoch) notePrimary(cell.id, moved.primaryRegion, moved.epoch);
+    const unreachable = o.kind === 'unavailable' && o.reason === UNREACHABLE;
+    if ((moved === undefined && !unreachable) || Date.now() - started > WRITE_RETRY_BUDGET_MS) return last;
     if (unreachable) {
-      // Ask the control plane to confirm the loss and fail over; it answers with the cell as it
-      // stands (a new primary once promoted). Writes wait for it within the budget.
-      const moved = await controlPlane(env).ensurePrimary(cell.id).catch(() => undefined);
-      if (moved !== undefined && moved.epoch > cell.epoch) notePrimary(cell.id, moved.primaryRegion, moved.epoch);
+      // The control plane confirms the loss and fails over; it answers with the cell as it
+      // stands (a new primary once promoted). The call waits for it within the budget.
+      const now = await controlPlane(env).ensurePrimary(cell.id).catch(() => undefined);
+      if (now !== undefined && now.epoch > cell.epoch) notePrimary(cell.id, now.primaryRegion, now.epoch);
     } else {
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
     }
-    placement = await lookupTenant(env, tenantId, outcome.kind !== 'not_primary' || outcome.epoch <= cell.epoch);
+    placement = await lookupTenant(env, tenantId, moved === undefined || moved.epoch <= cell.epoch);
   }
   return last;
 }
 
-/** Serves a read from the nearest replica that answers, falling back region by region. */
-export async function callNearest(request: Request, env: Env, placement: TenantPlacement, call: ReplicaCall): Promise<Routed> {
+/** A Graph write on the cell's primary. */
+export function callPrimary(env: Env, tenantId: string, call: ReplicaCall): Promise<Routed> {
+  return onPrimary(env, tenantId, (stub, topology) => stub.graph(topology, call));
+}
+
+/**
+ * Runs a read on the nearest replica that answers, falling back region by region; `settled`
+ * says whether an answer is final (otherwise the next region is tried, e.g. one that is behind).
+ */
+export async function onNearest<O extends RoutableOutcome>(
+  request: Request,
+  env: Env,
+  placement: TenantPlacement,
+  invoke: (stub: ReturnType<typeof replicaStub>, topology: CellTopology) => Promise<O>,
+  settled: (outcome: O) => boolean,
+): Promise<{ outcome: O | { kind: 'unavailable'; reason: string }; region: string }> {
   const cell = placement.cell;
-  const regions = candidateRegions(request, env, cell.regions as Region[]);
-  let last: Routed = { outcome: { kind: 'unavailable', reason: 'no replica answered' }, region: 'none' };
-  for (const region of regions) {
+  let last: { outcome: O | { kind: 'unavailable'; reason: string }; region: string } = { outcome: { kind: 'unavailable', reason: 'no replica answered' }, region: 'none' };
+  for (const region of candidateRegions(request, env, cell.regions as Region[])) {
     try {
-      const outcome = await crossCall('edge', region, CALL_TIMEOUT_MS, () => replicaStub(env, cell.id, region).graph(topologyFor(cell, region), call));
+      const outcome = await crossCall('edge', region, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region)));
       markHealthy(region);
-      if (outcome.kind !== 'behind') return { outcome, region };
       last = { outcome, region };
+      if (settled(outcome)) return last;
     } catch {
       markUnhealthy(region);
     }
   }
   return last;
+}
+
+/** A Graph read at the nearest replica that is not behind the caller's replica token. */
+export function callNearest(request: Request, env: Env, placement: TenantPlacement, call: ReplicaCall): Promise<Routed> {
+  return onNearest(request, env, placement, (stub, topology) => stub.graph(topology, call), (o) => o.kind !== 'behind');
 }
