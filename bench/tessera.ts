@@ -1,15 +1,9 @@
 /** A small client for setting up Tessera state (tenant, users) and reading cell status. */
+import type { TenantCreated } from '../workers/admin-api.js';
 import { SECRETS } from './servers.js';
 
-export interface Tenant {
-  tenantId: string;
-  cell: string;
-  homeRegion: string;
-  regions: string[];
-  /** The tenant's admin app (a confidential client), created with the tenant. */
-  adminClientId: string;
-  adminClientSecret: string;
-}
+/** The answer to POST /admin/tenants. */
+export type Tenant = TenantCreated;
 
 export interface ReplicaStatus {
   region: string;

@@ -6,6 +6,7 @@
  */
 import { bundleAll, startWorker } from '../bench/servers.js';
 import { Prng } from '../sim/prng.js';
+import type { TenantCreated } from '../workers/admin-api.js';
 import { installExitHandlers, runCleanups } from '../bench/cleanup.js';
 import type { ReadRecord, Violation, WriteRecord } from './history.js';
 import { allowedFinal, checkReads, checkSplitBrain } from './history.js';
@@ -42,10 +43,7 @@ function tokenPosition(token: string): { cell: string; epoch: number; pos: numbe
   return { cell: cell ?? '', epoch: Number(epoch), pos: Number(pos) };
 }
 
-interface Tenant {
-  tenantId: string;
-  cell: string;
-}
+type Tenant = Pick<TenantCreated, 'tenantId' | 'cell'>;
 
 async function setup(): Promise<{ tenants: Tenant[]; users: Array<{ tenant: Tenant; id: string; client: number }> }> {
   const tenants: Tenant[] = [];

@@ -13,6 +13,18 @@ import { oauthStyleError } from './platform/admin-errors.js';
 import { planTokenProvisioning } from '../core/token/provision.js';
 import { isolateKek } from './admin-token.js';
 
+/** The answer to `POST /admin/tenants` (the admin secret is shown only here). */
+export interface TenantCreated {
+  tenantId: string;
+  cell: string;
+  homeRegion: string;
+  regions: string[];
+  domain: string | null;
+  /** The tenant's admin app (a confidential client holding Directory.ReadWrite.All). */
+  adminClientId: string;
+  adminClientSecret: string;
+}
+
 /** `POST /admin/tenants`: place a tenant in a cell and provision its directory. */
 export async function createTenant(request: Request, env: Env): Promise<Response> {
   const info = requestInfo(request);
@@ -54,8 +66,9 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     return oauthStyleError(info, 503, 'temporarily_unavailable', 'The tenant could not be provisioned durably; retry later.', { 'Retry-After': '5' });
   }
   await control.activateTenant(tenantId);
+  const created: TenantCreated = { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret };
   return json(
-    { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret },
+    created,
     201,
     { 'request-id': info.requestId, 'Cache-Control': 'no-store' },
   );

@@ -1,16 +1,10 @@
 import { inject } from 'vitest';
+import type { TenantCreated } from '../../workers/admin-api.js';
 
 export const baseUrl = (): string => inject('baseUrl');
 export const operatorKey = (): string => inject('operatorKey');
 
-export interface Tenant {
-  tenantId: string;
-  cell: string;
-  homeRegion: string;
-  regions: string[];
-  adminClientId: string;
-  adminClientSecret: string;
-}
+export type Tenant = TenantCreated;
 
 export async function createTenant(region = 'weur'): Promise<Tenant> {
   const r = await fetch(`${baseUrl()}/admin/tenants`, {

@@ -1,3 +1,4 @@
+import type { TenantCreated } from '../../workers/admin-api.js';
 import { exports } from 'cloudflare:workers';
 
 export const OPERATOR = 'test-operator-key-0123456789';
@@ -13,12 +14,7 @@ export async function call(method: string, path: string, opts: { body?: unknown;
   return exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }));
 }
 
-export interface TenantInfo {
-  tenantId: string;
-  cell: string;
-  homeRegion: string;
-  regions: string[];
-}
+export type TenantInfo = TenantCreated;
 
 export async function newTenant(region = 'weur'): Promise<TenantInfo> {
   const r = await call('POST', '/admin/tenants', { body: { displayName: 'Contoso', region } });

@@ -1,14 +1,8 @@
 import { exports } from 'cloudflare:workers';
+import type { TenantCreated } from '../../workers/admin-api.js';
 import { BASE, call } from './helpers.js';
 
-export interface TokenTenant {
-  tenantId: string;
-  cell: string;
-  homeRegion: string;
-  regions: string[];
-  adminClientId: string;
-  adminClientSecret: string;
-}
+export type TokenTenant = TenantCreated;
 
 export async function newTokenTenant(body: Record<string, unknown> = {}): Promise<TokenTenant> {
   const r = await call('POST', '/admin/tenants', { body: { displayName: 'Contoso', region: 'weur', ...body } });
