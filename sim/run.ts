@@ -10,7 +10,7 @@ import { SimNetwork } from './network.js';
 import type { NodeRequest } from './node.js';
 import { SimNode, SimStore } from './node.js';
 import { Prng } from './prng.js';
-import { Client, emptyStats } from './workload.js';
+import { Client, emptyStats, type WorkloadStats } from './workload.js';
 
 /** Deliberately broken rules, to prove the simulator catches them (never used in production code). */
 export type BrokenRule = 'ack-before-durable' | 'promote-least-up-to-date';
@@ -25,16 +25,9 @@ export interface RunOptions {
   health?: HealthConfig;
 }
 
-export interface RunResult {
+/** The workload's counts (without `readsBehind`) plus what the run itself observed. */
+export interface RunResult extends Omit<WorkloadStats, 'readsBehind'> {
   seed: number;
-  ops: number;
-  writes: number;
-  creates: number;
-  exists: number;
-  acked: number;
-  failedCleanly: number;
-  ambiguous: number;
-  reads: number;
   lost: number;
   failovers: number;
   handoffs: number;
