@@ -94,21 +94,19 @@ export class CellReplica extends DurableObject<Env> {
 
   /** Token service (discovery keys, token endpoint, sign-in pages, key operations); see token-glue.ts. */
   async token(t: CellTopology, call: TokenCall): Promise<TokenOutcome> {
-    const outcome = await this.tokens.handle(this.open(t), call);
-    this.notifyIdentityStore();
+    const replica = this.open(t);
+    const before = replica.meta.appliedPos;
+    const outcome = await this.tokens.handle(replica, call);
+    await this.afterCommit(replica, before);
     return outcome;
   }
 
   /** Managed identity: workload resources and their identities (writes on the primary). */
   async workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
     const replica = this.open(t);
+    const before = replica.meta.appliedPos;
     const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op);
-    if (outcome.kind === 'reply' && op.op !== 'get') {
-      this.ctx.waitUntil(this.pushNow());
-      const next = this.store.nextExpiry();
-      if (next !== undefined) await this.scheduleAt(next);
-    }
-    this.notifyIdentityStore();
+    await this.afterCommit(replica, before);
     return outcome;
   }
 
@@ -157,20 +155,30 @@ export class CellReplica extends DurableObject<Env> {
   }
 
   private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError>): Promise<GraphOutcome> {
+    const before = replica.meta.appliedPos;
     const result = await replica.write(plan);
+    await this.afterCommit(replica, before);
     if (!result.ok) {
       const e = result.error;
       if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
       if (e.kind === 'not_durable') return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
       return { kind: 'error', error: e };
     }
-    // Other regions get the entry at once in the background, and by alarm if that fails.
+    return { kind: 'reply', reply: result.value.reply, position: { cell: replica.meta.cell, epoch: result.value.epoch, pos: result.value.pos } };
+  }
+
+  /**
+   * Duties after any call that may have committed (Graph, token flows, workloads alike): other
+   * regions get the entries at once in the background (and by alarm if that fails), expiring
+   * keys (recycle bin, codes, refresh tokens) get their purge alarm, and this region's identity
+   * store is told. Nothing to do when the applied position did not move.
+   */
+  private async afterCommit(replica: Replica, appliedBefore: number): Promise<void> {
+    if (replica.meta.appliedPos <= appliedBefore) return;
     this.ctx.waitUntil(this.pushNow());
     this.notifyIdentityStore();
-    // Recycle-bin entries carry an expiry: the alarm must be there to purge them.
     const next = this.store.nextExpiry();
     if (next !== undefined) await this.scheduleAt(next);
-    return { kind: 'reply', reply: result.value.reply, position: { cell: replica.meta.cell, epoch: result.value.epoch, pos: result.value.pos } };
   }
 
   /**
