@@ -91,6 +91,13 @@ export const SCENARIOS: Scenario[] = [
     }),
   },
   {
+    // The platform's floor for a signed token: read the form, sign one ES256 JWT (bench/token-floor.ts).
+    id: 'token-floor',
+    name: 'minimal ES256 token Worker (read form, sign one JWT; floor)',
+    write: false,
+    target: ({ servers, tenant }) => ({ url: `${servers.tokenFloor.url}/`, method: 'POST', headers: formHeaders, body: tokenForm(tenant) }),
+  },
+  {
     id: 'token-peer',
     name: 'oidc-provider v9 token, client_credentials (ES256 JWT; peer)',
     write: false,

@@ -19,15 +19,17 @@ const missing = (request: Request): Response => oauthStyleError(requestInfo(requ
  * `request.param` sugar we do not use), which costs on every header and body access of the
  * hot paths. Handlers read `request.params` and always return a Response.
  */
+function unhandled(e: unknown, request: Request): Response {
+  // A bug: log it for the operator, answer with a safe, generic message.
+  console.error('unhandled', e instanceof Error ? e.stack : String(e));
+  const info = requestInfo(request);
+  return new URL(request.url).pathname.startsWith('/v1.0')
+    ? graphError(info, { kind: 'internal', message: 'An internal error occurred.' })
+    : oauthStyleError(info, 500, 'server_error', 'An internal error occurred.');
+}
+
 const router = Router({
-  catch: (e: unknown, request: Request) => {
-    // A bug: log it for the operator, answer with a safe, generic message.
-    console.error('unhandled', e instanceof Error ? e.stack : String(e));
-    const info = requestInfo(request);
-    return new URL(request.url).pathname.startsWith('/v1.0')
-      ? graphError(info, { kind: 'internal', message: 'An internal error occurred.' })
-      : oauthStyleError(info, 500, 'server_error', 'An internal error occurred.');
-  },
+  catch: unhandled,
   finally: [(response: Response | undefined, request: Request) => response ?? missing(request)],
 });
 
@@ -59,6 +61,21 @@ router
   .post('/admin/tenants/:id/workloads/:wid/secret/rotate', workloadsAdmin)
   .all('/admin/tenants/:id/workloads/:wid/identities/:spId', workloadsAdmin);
 
+/** `POST /{tenant}/oauth2/v2.0/token` (any query): the hottest route, dispatched before the router. */
+const TOKEN_POST = /^[a-z]+:\/\/[^/]+\/([^/?]+)\/oauth2\/v2\.0\/token(?:\?|$)/;
+
+async function tokenPost(request: Request & { params?: Record<string, string> }, env: Env, tenant: string): Promise<Response> {
+  request.params = { tenant, endpoint: 'token' };
+  try {
+    return await tokenEndpoint(request, env);
+  } catch (e) {
+    return unhandled(e, request);
+  }
+}
+
 export default {
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => router.fetch(request, env, ctx),
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => {
+    const hot = request.method === 'POST' ? TOKEN_POST.exec(request.url) : null;
+    return hot !== null ? tokenPost(request, env, hot[1]!) : router.fetch(request, env, ctx);
+  },
 } satisfies ExportedHandler<Env>;

@@ -10,11 +10,12 @@ import type { ClientLocation } from '../core/regions.js';
 import { entryRegion } from './platform/client-region.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken } from './platform/token-calls.js';
-import { fastPathKey, remember, replayClientCredentials } from './platform/token-fast-path.js';
+import { fastPathKey, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 
 type Routed = Request & { params?: Record<string, string> };
 const MAX_FORM_BYTES = 64 * 1024;
+const UTF8 = new TextDecoder();
 const TENANT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
 
 export function oauthFailure(request: Request, info: RequestInfo, reason: OAuthReason, extra: { tenantId?: string; detail?: string } = {}, headers: Record<string, string> = {}): Response {
@@ -29,15 +30,23 @@ async function tenantOf(request: Routed, env: Env, info: RequestInfo): Promise<T
   return placement ?? oauthFailure(request, info, 'unknown_tenant', { tenantId: seg });
 }
 
-/** Form parameters: the query for GET, an application/x-www-form-urlencoded body for POST. */
-async function readParams(request: Request): Promise<URLSearchParams | 'too_large' | 'bad_content_type'> {
-  if (request.method !== 'POST') return new URL(request.url).searchParams;
+/** Form parameters: the query for GET, an application/x-www-form-urlencoded body for POST (with its text). */
+async function readParams(request: Request, url: () => URL): Promise<{ form: URLSearchParams; body: string } | 'too_large' | 'bad_content_type'> {
+  if (request.method !== 'POST') return { form: url().searchParams, body: '' };
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return 'bad_content_type';
   if (Number(request.headers.get('content-length') ?? '0') > MAX_FORM_BYTES) return 'too_large';
+  // arrayBuffer, not text(): workerd warns on text() for a form content type.
   const buf = await request.arrayBuffer();
   if (buf.byteLength > MAX_FORM_BYTES) return 'too_large';
-  return new URLSearchParams(new TextDecoder().decode(buf));
+  const body = UTF8.decode(buf);
+  return { form: new URLSearchParams(body), body };
+}
+
+/** `scheme://host[:port]` of a request URL, without parsing the whole URL (hot path). */
+function originOf(url: string): string {
+  const end = url.indexOf('/', url.indexOf('//') + 2);
+  return end < 0 ? url : url.slice(0, end);
 }
 
 function clientOf(request: Request, env: Env, placement: TenantPlacement): TokenCall['client'] {
@@ -52,8 +61,7 @@ export async function discovery(request: Routed, env: Env): Promise<Response> {
   const info = requestInfo(request);
   const placement = await tenantOf(request, env, info);
   if (placement instanceof Response) return placement;
-  const origin = new URL(request.url).origin;
-  return json(openidConfiguration(origin, placement.tenant.id, request.params!.tenant!), 200, { 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
+  return json(openidConfiguration(originOf(request.url), placement.tenant.id, request.params!.tenant!), 200, { 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
 }
 
 const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth' };
@@ -69,21 +77,32 @@ export async function tokenEndpoint(request: Routed, env: Env): Promise<Response
   if (POST_ONLY.has(name) && request.method !== 'POST') return oauthFailure(request, info, 'method_not_allowed', { detail: 'POST' }, { Allow: 'POST' });
   const placement = await tenantOf(request, env, info);
   if (placement instanceof Response) return placement;
-  const params = await readParams(request);
-  if (params === 'bad_content_type') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
-  if (params === 'too_large') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
-  const url = new URL(request.url);
-  const call: TokenCall = {
-    tenantId: placement.tenant.id, op, method: request.method, origin: url.origin, tenantSegment: request.params!.tenant!,
-    params: [...params], authorization: request.headers.get('authorization'), client: clientOf(request, env, placement),
-    traceId: info.requestId, correlationId: info.clientRequestId, action: url.pathname, receivedAt: info.now,
+  let parsed: URL | undefined;
+  const url = () => (parsed ??= new URL(request.url));
+  const read = await readParams(request, url);
+  if (read === 'bad_content_type') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
+  if (read === 'too_large') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
+  let client: TokenCall['client'] | undefined;
+  const edge: EdgeTokenRequest = {
+    tenantId: placement.tenant.id, origin: originOf(request.url), tenantSegment: request.params!.tenant!, authorization: request.headers.get('authorization'),
+    traceId: info.requestId, correlationId: info.clientRequestId, client: () => (client ??= clientOf(request, env, placement)),
   };
-  const cacheKey = fastPathKey(call, params);
+  const cacheKey = op === 'token' ? fastPathKey(edge, read.form, read.body) : undefined;
   if (cacheKey !== undefined) {
-    const replayed = await replayClientCredentials(env, cacheKey, call, params);
-    if (replayed !== undefined) return new Response(replayed.body, { status: replayed.status, headers: { ...replayed.headers, 'request-id': info.requestId, 'tessera-served-by': 'edge' } });
-    call.wantReadSet = true;
+    const replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
+    if (replayed !== undefined) {
+      const headers = replayed.headers;
+      headers['request-id'] = info.requestId;
+      headers['tessera-served-by'] = 'edge';
+      return new Response(replayed.body, { status: replayed.status, headers });
+    }
   }
+  const call: TokenCall = {
+    tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
+    params: [...read.form], authorization: edge.authorization, client: edge.client(),
+    traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,
+    ...(cacheKey !== undefined ? { wantReadSet: true } : {}),
+  };
   const routed = await callToken(request, env, placement, call);
   if (cacheKey !== undefined && routed.outcome.kind === 'reply' && routed.outcome.readSet !== undefined && routed.outcome.status === 200) {
     remember(env, cacheKey, placement.tenant.id, routed.outcome.readSet);

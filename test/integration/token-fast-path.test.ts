@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { call } from './helpers.js';
-import { decodeJwt, form, newTokenTenant } from './token-helpers.js';
+import { basic, decodeJwt, form, newTokenTenant } from './token-helpers.js';
 
 const ccFields = (id: string, secret: string) => ({ grant_type: 'client_credentials', client_id: id, client_secret: secret, scope: 'https://graph.microsoft.com/.default' });
 
@@ -36,5 +36,30 @@ describe('client_credentials at the edge (read-set cache)', () => {
     const after = await form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, t.adminClientSecret));
     expect(after.status).toBe(200);
     expect(decodeJwt(((await after.json()) as { access_token: string }).access_token).header.kid).not.toBe(kid);
+  });
+
+  it('caches per exact request: client_secret_basic and a query string on the token URL are served too', async () => {
+    const t = await newTokenTenant();
+    const path = `/${t.tenantId}/oauth2/v2.0/token?api-version=1`;
+    const fields = { grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' };
+    const auth = { authorization: basic(t.adminClientId, t.adminClientSecret) };
+    const first = await form(path, fields, auth);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('tessera-served-by')).not.toBe('edge');
+    const second = await form(path, fields, auth);
+    expect(second.status).toBe(200);
+    expect(second.headers.get('tessera-served-by')).toBe('edge');
+    // Another scope is another request: not answered from the first one's entry.
+    const other = await form(path, { ...fields, scope: 'https://graph.microsoft.com/User.Read' }, auth);
+    expect(other.headers.get('tessera-served-by')).not.toBe('edge');
+  });
+
+  it('answers a bad secret through Basic with 401 and WWW-Authenticate after a good one was cached', async () => {
+    const t = await newTokenTenant();
+    const fields = { grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' };
+    expect((await form(`/${t.tenantId}/oauth2/v2.0/token`, fields, { authorization: basic(t.adminClientId, t.adminClientSecret) })).status).toBe(200);
+    const bad = await form(`/${t.tenantId}/oauth2/v2.0/token`, fields, { authorization: basic(t.adminClientId, 'wrong') });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('www-authenticate')).toMatch(/^Basic/);
   });
 });

@@ -1,52 +1,87 @@
 /**
- * client_credentials at the edge. The first request of a (tenant, client, scope) goes to the
- * nearest replica, which also returns everything the flow read (core/read-set.ts); for a short
- * while after, the edge replays the same pure flow over that read set, signing with the
- * tenant's key unwrapped here under the same KEK. No Durable Object hop on the hot path.
+ * client_credentials at the edge. The first request of a (tenant, client, secret, scope) goes to
+ * the nearest replica, which also returns everything the flow read (core/read-set.ts); for a
+ * short while after, the edge replays the same pure flow over that read set (the secret is
+ * verified again, the scope resolved again), signing with the tenant's key unwrapped here under
+ * the same KEK. No Durable Object hop on the hot path.
  * A removed credential, disabled app or revoked key stops being used within TOKEN_CACHE_TTL_MS
  * (default 10 s) plus replication lag in other isolates, at once in the isolate that changed it:
  * the same trade Entra makes with its caches. Validators reject a revoked key's tokens at once.
  */
 import type { ReadSet } from '../../core/read-set.js';
 import { ReadSetMiss, ReplayReader } from '../../core/read-set.js';
-import { parseClientAuthentication } from '../../core/token/client-auth.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../../core/token/flows/token-request.js';
-import type { FlowEnv, FlowResult } from '../../core/token/flows/types.js';
+import type { ClientContext, FlowEnv, FlowResult } from '../../core/token/flows/types.js';
 import { issueToken, type AccessTokenClaims } from '../../core/token/jwt.js';
-import { deriveKek, loadSigningKeys, selectActiveKey, unwrapSigningKey } from '../../core/token/signing-keys.js';
-import { loadTokenSettings } from '../../core/token/token-keys.js';
-import type { TokenCall } from '../../durable-objects/replica-protocol.js';
+import { deriveKek, loadSigningKeys, selectActiveKey, unwrapSigningKey, type KeyRecord } from '../../core/token/signing-keys.js';
+import { loadTokenSettings, type TokenSettings } from '../../core/token/token-keys.js';
 
 const DEFAULT_TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+const newId = () => crypto.randomUUID();
+const sealingIsABug = () => Promise.reject(new Error('assertion failed: sealing at the edge'));
 
-const readSets = new Map<string, { tenantId: string; set: ReadSet; until: number }>();
+/**
+ * One cached read set, and what is derived from it once rather than per request: the reader's
+ * indexes, the parsed token settings and signing-key records (all immutable for the entry's life).
+ */
+interface Entry {
+  tenantId: string;
+  until: number;
+  reader: ReplayReader;
+  settings: TokenSettings;
+  signingKeys: KeyRecord[];
+}
+
+const entries = new Map<string, Entry>();
 const keys = new Map<string, Promise<CryptoKey>>();
 let kek: { secret: string; key: Promise<CryptoKey> } | undefined;
+
+/** What the edge knows about a token request before deciding where to run it. */
+export interface EdgeTokenRequest {
+  tenantId: string;
+  origin: string;
+  tenantSegment: string;
+  authorization: string | null;
+  traceId: string;
+  correlationId: string;
+  /** Computed only if a flow asks (client_credentials never does). */
+  client: () => ClientContext;
+}
 
 function ttl(env: Env): number {
   const v = Number(env.TOKEN_CACHE_TTL_MS ?? DEFAULT_TTL_MS);
   return Number.isFinite(v) && v >= 0 ? v : DEFAULT_TTL_MS;
 }
 
-/** The cache key, or undefined when this request is not a cacheable client_credentials call. */
-export function fastPathKey(call: TokenCall, form: URLSearchParams): string | undefined {
-  if (call.op !== 'token' || !tokenRequestIsReadOnly(form)) return undefined;
-  const presented = parseClientAuthentication({ authorization: call.authorization, form });
-  if (!presented.ok) return undefined;
-  return JSON.stringify([call.tenantId, call.origin, call.tenantSegment, presented.value.method, presented.value.clientId, form.getAll('scope'), form.getAll('claims')]);
+/**
+ * The cache key, or undefined when this is not a cacheable client_credentials call. The exact
+ * request (body bytes and Authorization header) is the key: a different secret, scope or
+ * parameter is a different entry, and only a successful answer is ever remembered.
+ */
+export function fastPathKey(req: EdgeTokenRequest, form: URLSearchParams, body: string): string | undefined {
+  if (!tokenRequestIsReadOnly(form)) return undefined;
+  return `${req.tenantId}\n${req.origin}\n${req.tenantSegment}\n${req.authorization ?? ''}\n${body}`;
 }
 
 export function remember(env: Env, key: string, tenantId: string, set: ReadSet): void {
   if (ttl(env) === 0) return;
-  if (readSets.size >= MAX_ENTRIES) readSets.clear();
-  readSets.set(key, { tenantId, set, until: Date.now() + ttl(env) });
+  const reader = new ReplayReader(set);
+  let derived: { settings: TokenSettings; signingKeys: KeyRecord[] };
+  try {
+    derived = { settings: loadTokenSettings(reader, tenantId), signingKeys: loadSigningKeys(reader, tenantId) };
+  } catch (e) {
+    if (e instanceof ReadSetMiss) return; // the flow did not read them (it failed before signing)
+    throw e;
+  }
+  if (entries.size >= MAX_ENTRIES) entries.clear();
+  entries.set(key, { tenantId, until: Date.now() + ttl(env), reader, ...derived });
 }
 
 /** Drops every cached read set of a tenant (its keys or credentials changed through this isolate). */
 export function forgetTenantReadSets(tenantId: string): void {
-  for (const [key, entry] of readSets) if (entry.tenantId === tenantId) readSets.delete(key);
+  for (const [key, entry] of entries) if (entry.tenantId === tenantId) entries.delete(key);
 }
 
 function kekKey(env: Env): Promise<CryptoKey> {
@@ -54,32 +89,37 @@ function kekKey(env: Env): Promise<CryptoKey> {
   return kek.key;
 }
 
+function signingKey(env: Env, record: KeyRecord): Promise<CryptoKey> {
+  let key = keys.get(record.kid);
+  if (key === undefined) {
+    key = kekKey(env).then((k) => unwrapSigningKey(k, record));
+    if (keys.size > 1024) keys.clear();
+    keys.set(record.kid, key);
+  }
+  return key;
+}
+
 /** Runs the flow from a cached read set; undefined when there is none or it does not cover the call. */
-export async function replayClientCredentials(env: Env, key: string, call: TokenCall, form: URLSearchParams): Promise<FlowResult | undefined> {
-  const hit = readSets.get(key);
-  if (hit === undefined || hit.until < Date.now()) return undefined;
-  const reader = new ReplayReader(hit.set);
+export async function replayClientCredentials(env: Env, key: string, req: EdgeTokenRequest, form: URLSearchParams): Promise<FlowResult | undefined> {
+  const hit = entries.get(key);
   const now = Date.now();
+  if (hit === undefined || hit.until < now) return undefined;
   try {
     const flow: FlowEnv = {
-      tenantId: call.tenantId, origin: call.origin, tenantSegment: call.tenantSegment, now, random, newId: () => crypto.randomUUID(), reader,
-      settings: loadTokenSettings(reader, call.tenantId), client: call.client, traceId: call.traceId, correlationId: call.correlationId,
+      tenantId: req.tenantId, origin: req.origin, tenantSegment: req.tenantSegment, now, random, newId, reader: hit.reader,
+      settings: hit.settings, traceId: req.traceId, correlationId: req.correlationId,
+      get client() {
+        return req.client();
+      },
       // client_credentials never touches sealed secrets; a flow that tried would be a bug.
-      seal: () => Promise.reject(new Error('assertion failed: sealing at the edge')),
-      unseal: () => Promise.reject(new Error('assertion failed: unsealing at the edge')),
+      seal: sealingIsABug,
+      unseal: sealingIsABug,
       sign: async (claims) => {
-        const record = selectActiveKey(loadSigningKeys(reader, call.tenantId), now);
-        if (!record) return null;
-        let signing = keys.get(record.kid);
-        if (signing === undefined) {
-          signing = kekKey(env).then((k) => unwrapSigningKey(k, record));
-          if (keys.size > 1024) keys.clear();
-          keys.set(record.kid, signing);
-        }
-        return issueToken(await signing, record, claims as AccessTokenClaims, now);
+        const record = selectActiveKey(hit.signingKeys, now);
+        return record === undefined ? null : issueToken(await signingKey(env, record), record, claims as AccessTokenClaims, now);
       },
     };
-    const result = await tokenRequest(flow, form, call.authorization);
+    const result = await tokenRequest(flow, form, req.authorization);
     // A flow that wants to write is not for the edge (never the case for client_credentials).
     return result.mutations.length === 0 ? result : undefined;
   } catch (e) {
