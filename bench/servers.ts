@@ -149,6 +149,7 @@ export async function startAll(): Promise<{ tessera: Server; hello: Server; sing
         CELL_MAX_SHARE: '0.02',
         CELL_MIN_CAPACITY: '10',
         ...(PROBE_INTERVAL_ENV !== undefined && PROBE_INTERVAL_ENV !== '' ? { FAILOVER_PROBE_INTERVAL_MS: PROBE_INTERVAL_ENV } : {}),
+        ...(process.env.TOKEN_CACHE_TTL_MS ? { TOKEN_CACHE_TTL_MS: process.env.TOKEN_CACHE_TTL_MS } : {}),
       },
     }),
     startWorker('hello-world', { ...common, scriptPath: scripts.hello }),

@@ -64,10 +64,10 @@ router
 /** `POST /{tenant}/oauth2/v2.0/token` (any query): the hottest route, dispatched before the router. */
 const TOKEN_POST = /^[a-z]+:\/\/[^/]+\/([^/?]+)\/oauth2\/v2\.0\/token(?:\?|$)/;
 
-async function tokenPost(request: Request & { params?: Record<string, string> }, env: Env, tenant: string): Promise<Response> {
+async function tokenPost(request: Request & { params?: Record<string, string> }, env: Env, ctx: ExecutionContext, tenant: string): Promise<Response> {
   request.params = { tenant, endpoint: 'token' };
   try {
-    return await tokenEndpoint(request, env);
+    return await tokenEndpoint(request, env, ctx);
   } catch (e) {
     return unhandled(e, request);
   }
@@ -76,6 +76,6 @@ async function tokenPost(request: Request & { params?: Record<string, string> },
 export default {
   fetch: (request: Request, env: Env, ctx: ExecutionContext) => {
     const hot = request.method === 'POST' ? TOKEN_POST.exec(request.url) : null;
-    return hot !== null ? tokenPost(request, env, hot[1]!) : router.fetch(request, env, ctx);
+    return hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

@@ -9,8 +9,9 @@ import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import type { ClientLocation } from '../core/regions.js';
 import { entryRegion } from './platform/client-region.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
-import { callToken } from './platform/token-calls.js';
-import { fastPathKey, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
+import { callToken, type RoutedToken } from './platform/token-calls.js';
+import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
+import { tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 
 type Routed = Request & { params?: Record<string, string> };
@@ -68,7 +69,7 @@ const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', aut
 const POST_ONLY = new Set(['token', 'devicecode']);
 
 /** Every per-tenant endpoint that needs the tenant's state goes through here. */
-export async function tokenEndpoint(request: Routed, env: Env): Promise<Response> {
+export async function tokenEndpoint(request: Routed, env: Env, ctx?: ExecutionContext): Promise<Response> {
   const info = requestInfo(request);
   const name = request.params?.endpoint ?? 'keys';
   const op = OPS[name];
@@ -89,25 +90,55 @@ export async function tokenEndpoint(request: Routed, env: Env): Promise<Response
   };
   const cacheKey = op === 'token' ? fastPathKey(edge, read.form, read.body) : undefined;
   if (cacheKey !== undefined) {
-    const replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
+    let replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
+    const fill = replayed === undefined ? pendingFill(cacheKey) : undefined;
+    if (fill !== undefined) {
+      await fill;
+      replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
+    }
     if (replayed !== undefined) {
-      const headers = replayed.headers;
+      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx?.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, info, edge, op, read.form, url), cacheKey));
+      const headers = replayed.result.headers;
       headers['request-id'] = info.requestId;
       headers['tessera-served-by'] = 'edge';
-      return new Response(replayed.body, { status: replayed.status, headers });
+      return new Response(replayed.result.body, { status: replayed.result.status, headers });
     }
   }
-  const call: TokenCall = {
-    tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
-    params: [...read.form], authorization: edge.authorization, client: edge.client(),
-    traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,
-    ...(cacheKey !== undefined ? { wantReadSet: true } : {}),
-  };
-  const routed = await callToken(request, env, placement, call);
-  if (cacheKey !== undefined && routed.outcome.kind === 'reply' && routed.outcome.readSet !== undefined && routed.outcome.status === 200) {
-    remember(env, cacheKey, placement.tenant.id, routed.outcome.readSet);
+  const call = tokenCall(request, info, edge, op, read.form, url);
+  const filled = cacheKey !== undefined ? beginFill(cacheKey) : undefined;
+  let routed: RoutedToken;
+  try {
+    routed = await callToken(request, env, placement, call);
+    if (cacheKey !== undefined) rememberReply(env, cacheKey, placement, routed);
+  } finally {
+    filled?.();
   }
   const o = routed.outcome;
   if (o.kind !== 'reply') return oauthFailure(request, info, 'service_unavailable', { tenantId: placement.tenant.id }, { 'Retry-After': '2' });
   return new Response(o.body === '' ? null : o.body, { status: o.status, headers: { ...o.headers, 'request-id': info.requestId, 'tessera-served-by': routed.region } });
+}
+
+function tokenCall(request: Request, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL): TokenCall {
+  return {
+    tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
+    params: [...form], authorization: edge.authorization, client: edge.client(),
+    traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,
+    ...(op === 'token' && tokenRequestIsReadOnly(form) ? { wantReadSet: true } : {}),
+  };
+}
+
+function rememberReply(env: Env, key: string, placement: TenantPlacement, routed: RoutedToken): void {
+  const o = routed.outcome;
+  if (o.kind === 'reply' && o.readSet !== undefined && o.status === 200) remember(env, key, placement.tenant.id, o.readSet);
+}
+
+/** Replaces a cache entry past half its life while it keeps serving (its token is discarded). */
+async function refreshReadSet(request: Request, env: Env, placement: TenantPlacement, call: TokenCall, key: string): Promise<void> {
+  try {
+    rememberReply(env, key, placement, await callToken(request, env, placement, call));
+  } catch (e) {
+    console.warn('token cache refresh failed', e instanceof Error ? e.message : String(e));
+  } finally {
+    endRefresh(key);
+  }
 }

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { call } from './helpers.js';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it, vi } from 'vitest';
+import worker from '../../workers/edge.js';
+import { BASE, call } from './helpers.js';
 import { basic, decodeJwt, form, newTokenTenant } from './token-helpers.js';
 
 const ccFields = (id: string, secret: string) => ({ grant_type: 'client_credentials', client_id: id, client_secret: secret, scope: 'https://graph.microsoft.com/.default' });
@@ -61,5 +64,40 @@ describe('client_credentials at the edge (read-set cache)', () => {
     const bad = await form(`/${t.tenantId}/oauth2/v2.0/token`, fields, { authorization: basic(t.adminClientId, 'wrong') });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toMatch(/^Basic/);
+  });
+
+  it('sends concurrent first requests of one client to a replica once; the others wait and are served at the edge', async () => {
+    const t = await newTokenTenant();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => form(`/${t.tenantId}/oauth2/v2.0/token`, ccFields(t.adminClientId, t.adminClientSecret))));
+    expect(answers.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(answers.filter((r) => r.headers.get('tessera-served-by') !== 'edge')).toHaveLength(1);
+    const jtis = await Promise.all(answers.map(async (r) => decodeJwt(((await r.json()) as { access_token: string }).access_token).payload.jti));
+    expect(new Set(jtis).size).toBe(8);
+  });
+
+  it('refreshes a busy entry in the background past half its life, so it never expires under load', async () => {
+    const t = await newTokenTenant();
+    const body = new URLSearchParams(ccFields(t.adminClientId, t.adminClientSecret)).toString();
+    // Through the Worker's own fetch with an execution context, to wait for its waitUntil work.
+    const post = async (): Promise<Response> => {
+      const ctx = createExecutionContext();
+      const r = await worker.fetch(new Request(`${BASE}/${t.tenantId}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }), env, ctx);
+      await waitOnExecutionContext(ctx);
+      return r;
+    };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const t0 = Date.now();
+      expect((await post()).headers.get('tessera-served-by')).not.toBe('edge');
+      expect((await post()).headers.get('tessera-served-by')).toBe('edge');
+      vi.setSystemTime(t0 + 6_000); // past half of the default 10 s: served, and refreshed behind
+      expect((await post()).headers.get('tessera-served-by')).toBe('edge');
+      vi.setSystemTime(t0 + 11_000); // the first entry would have expired by now
+      const late = await post();
+      expect(late.status).toBe(200);
+      expect(late.headers.get('tessera-served-by')).toBe('edge');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

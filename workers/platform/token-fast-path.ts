@@ -7,6 +7,11 @@
  * A removed credential, disabled app or revoked key stops being used within TOKEN_CACHE_TTL_MS
  * (default 10 s) plus replication lag in other isolates, at once in the isolate that changed it:
  * the same trade Entra makes with its caches. Validators reject a revoked key's tokens at once.
+ *
+ * No stampede: past half its life an entry is refreshed once in the background while it keeps
+ * serving, and concurrent misses of one key wait for the first one's replica call instead of
+ * each making their own (without both, every client of a busy key hit the replica at once
+ * every TTL, and the queue behind them was the token endpoint's p99).
  */
 import type { ReadSet } from '../../core/read-set.js';
 import { ReadSetMiss, ReplayReader } from '../../core/read-set.js';
@@ -29,12 +34,16 @@ const sealingIsABug = () => Promise.reject(new Error('assertion failed: sealing 
 interface Entry {
   tenantId: string;
   until: number;
+  refreshAt: number;
+  refreshing: boolean;
   reader: ReplayReader;
   settings: TokenSettings;
   signingKeys: KeyRecord[];
 }
 
 const entries = new Map<string, Entry>();
+/** Replica calls under way that will fill an entry, by key: other misses of the key wait for them. */
+const filling = new Map<string, Promise<void>>();
 const keys = new Map<string, Promise<CryptoKey>>();
 let kek: { secret: string; key: Promise<CryptoKey> } | undefined;
 
@@ -76,7 +85,37 @@ export function remember(env: Env, key: string, tenantId: string, set: ReadSet):
     throw e;
   }
   if (entries.size >= MAX_ENTRIES) entries.clear();
-  entries.set(key, { tenantId, until: Date.now() + ttl(env), reader, ...derived });
+  const now = Date.now();
+  entries.set(key, { tenantId, until: now + ttl(env), refreshAt: now + ttl(env) / 2, refreshing: false, reader, ...derived });
+}
+
+/** Marks a replica call that may fill `key`; the returned function ends it (call it in `finally`). */
+export function beginFill(key: string): () => void {
+  let done!: () => void;
+  const p = new Promise<void>((resolve) => (done = resolve));
+  filling.set(key, p);
+  return () => {
+    if (filling.get(key) === p) filling.delete(key);
+    done();
+  };
+}
+
+/** The replica call under way for `key`, if any. */
+export function pendingFill(key: string): Promise<void> | undefined {
+  return filling.get(key);
+}
+
+/** True once per refresh: the caller then refreshes the entry in the background and calls `endRefresh`. */
+export function claimRefresh(key: string): boolean {
+  const entry = entries.get(key);
+  if (entry === undefined || entry.refreshing) return false;
+  entry.refreshing = true;
+  return true;
+}
+
+export function endRefresh(key: string): void {
+  const entry = entries.get(key);
+  if (entry !== undefined) entry.refreshing = false;
 }
 
 /** Drops every cached read set of a tenant (its keys or credentials changed through this isolate). */
@@ -99,8 +138,14 @@ function signingKey(env: Env, record: KeyRecord): Promise<CryptoKey> {
   return key;
 }
 
+export interface Replayed {
+  result: FlowResult;
+  /** The entry is past half its life: refresh it (after `claimRefresh`). */
+  refreshDue: boolean;
+}
+
 /** Runs the flow from a cached read set; undefined when there is none or it does not cover the call. */
-export async function replayClientCredentials(env: Env, key: string, req: EdgeTokenRequest, form: URLSearchParams): Promise<FlowResult | undefined> {
+export async function replayClientCredentials(env: Env, key: string, req: EdgeTokenRequest, form: URLSearchParams): Promise<Replayed | undefined> {
   const hit = entries.get(key);
   const now = Date.now();
   if (hit === undefined || hit.until < now) return undefined;
@@ -121,7 +166,7 @@ export async function replayClientCredentials(env: Env, key: string, req: EdgeTo
     };
     const result = await tokenRequest(flow, form, req.authorization);
     // A flow that wants to write is not for the edge (never the case for client_credentials).
-    return result.mutations.length === 0 ? result : undefined;
+    return result.mutations.length === 0 ? { result, refreshDue: now >= hit.refreshAt && !hit.refreshing } : undefined;
   } catch (e) {
     if (e instanceof ReadSetMiss) return undefined;
     throw e;
