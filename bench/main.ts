@@ -23,7 +23,8 @@ import { OUT, REGIONS, probeIntervalMs, startAll } from './servers.js';
 import type { SimResult } from './sim.js';
 import { runSim } from './sim.js';
 import type { Extra, Row } from './table.js';
-import { errorRate, failoverExtras, renderExtras, renderTable, simExtras, tokenExtras } from './table.js';
+import { errorRate, failoverExtras, renderExtras, renderPaced, renderTable, simExtras, tokenExtras } from './table.js';
+import { measurePaced } from './paced.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
 import type { Load } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
@@ -89,6 +90,9 @@ async function main(): Promise<number> {
     console.log(`  ${s.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50ms.toFixed(2)} ms, p99 ${result.p99ms.toFixed(2)} ms, non-2xx ${result.non2xx}, socket errors ${result.socketErrors}`);
   }
 
+  // Latency at one offered load for the token endpoint and its references (bench/paced.ts).
+  const paced = await measurePaced(rows, scenarios, ctx, load);
+
   let lag: LagResult | undefined;
   if (lagWrites > 0) {
     console.log(`measuring replication lag over ${lagWrites} sequential writes …`);
@@ -114,17 +118,18 @@ async function main(): Promise<number> {
   // whether something else was competing with the run.
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, node ${process.version}; 1-min load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
   const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
-  const extras: Extra[] = [...tokenExtras(rows), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : [])];
-  const table = [renderTable(rows, lag), renderExtras(extras)].filter((t) => t !== '').join('\n\n');
+  const extras: Extra[] = [...tokenExtras(rows, paced), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : [])];
+  const table = [renderTable(rows, lag), paced !== undefined ? renderPaced(paced) : '', renderExtras(extras)].filter((t) => t !== '').join('\n\n');
   const report = `# Tessera bench ${new Date().toISOString()}\n\nMachine: ${machine}\n\nLoad: ${setup}\n\n${table}\n`;
   console.log(`\nMachine: ${machine}\nLoad: ${setup}\n\n${table}\n`);
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'results.md'), report);
   for (const r of rows) writeFileSync(join(OUT, `wrk-${r.id}.txt`), r.result.raw);
+  for (const r of paced?.rows ?? []) writeFileSync(join(OUT, `wrk-${r.id}-paced.txt`), r.result.raw);
   if (failover !== undefined) writeFileSync(join(OUT, 'failover.json'), JSON.stringify(failover, null, 2));
   if (sim !== undefined) writeFileSync(join(OUT, 'sim.txt'), `${sim.summary}\n`);
 
-  const failing = rows.filter((r) => errorRate(r.result) > MAX_ERROR_RATE);
+  const failing = [...rows, ...(paced?.rows ?? [])].filter((r) => errorRate(r.result) > MAX_ERROR_RATE);
   for (const r of failing) {
     console.error(`bench: '${r.name}' had ${r.result.non2xx} non-2xx responses and ${r.result.socketErrors} socket errors of ${r.result.requests} requests (> ${MAX_ERROR_RATE * 100}%)`);
   }

@@ -11,6 +11,12 @@ export interface Load {
   threads: number;
   connections: number;
   durationSec: number;
+  /**
+   * Offered load instead of a closed loop: each connection waits an exponentially distributed
+   * think time (mean connections / paceRps) after each answer, so arrivals are roughly Poisson at
+   * paceRps (a little less, since service time adds to each cycle). Latency excludes the wait.
+   */
+  paceRps?: number;
 }
 
 export interface Target {
@@ -41,13 +47,17 @@ export function wrkAvailable(): boolean {
 
 const luaString = (s: string): string => JSON.stringify(s); // JSON string escapes are valid Lua ones here
 
-/** A Lua script setting method, headers and body (fixed or generated per request). */
-function script(name: string, t: Target): string {
+/** A Lua script setting method, headers and body (fixed or generated per request), and pacing. */
+function script(name: string, t: Target, load: Load): string {
   const lines = [`wrk.method = ${luaString(t.method ?? 'GET')}`];
   for (const [k, v] of Object.entries(t.headers ?? {})) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
   if (t.body !== undefined) lines.push(`wrk.body = ${luaString(t.body)}`);
   if (t.luaBody !== undefined) {
     lines.push('local n = 0', 'request = function()', '  n = n + 1', `  return wrk.format(nil, nil, nil, ${t.luaBody})`, 'end');
+  }
+  if (load.paceRps !== undefined && load.paceRps > 0) {
+    const meanMs = (load.connections * 1000) / load.paceRps;
+    lines.push(`function delay() return math.floor(-math.log(1 - math.random()) * ${meanMs.toFixed(3)}) end`);
   }
   mkdirSync(join(OUT, 'lua'), { recursive: true });
   const path = join(OUT, 'lua', `${name.replace(/[^a-z0-9]+/gi, '-')}.lua`);
@@ -90,7 +100,7 @@ export function parseWrk(raw: string): WrkResult {
 }
 
 export function runWrk(name: string, t: Target, load: Load): Promise<WrkResult> {
-  const args = [`-t${load.threads}`, `-c${load.connections}`, `-d${load.durationSec}s`, '--latency', '--timeout', '10s', '-s', script(name, t), t.url];
+  const args = [`-t${load.threads}`, `-c${load.connections}`, `-d${load.durationSec}s`, '--latency', '--timeout', '10s', '-s', script(name, t, load), t.url];
   return new Promise((ok, fail) => {
     const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const kill = (): void => {
