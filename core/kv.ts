@@ -19,6 +19,16 @@ export interface StateReader {
   list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]>;
   /** Number of keys starting with `prefix`. */
   count(prefix: string): number;
+  /**
+   * Only readers whose answers never change (a replayed read set) offer this: `compute`, which
+   * must derive its value from this reader's reads alone, runs once per `tag`.
+   */
+  memo?<T>(tag: string, compute: () => T): T;
+}
+
+/** `compute()`, kept by readers that never change (see `StateReader.memo`); treat the value as read-only. */
+export function derived<T>(reader: StateReader, tag: string, compute: () => T): T {
+  return reader.memo === undefined ? compute() : reader.memo(tag, compute);
 }
 
 /** Reads through a set of pending mutations, so a handler can check its own earlier steps. */

@@ -24,9 +24,18 @@ export class ReplayReader implements StateReader {
   private readonly gets: Map<string, Json | null>;
   private readonly lists: Map<string, Json>;
 
+  private readonly memos = new Map<string, unknown>();
+
   constructor(set: ReadSet) {
     this.gets = new Map(set.gets);
     this.lists = new Map(set.lists);
+  }
+
+  memo<T>(tag: string, compute: () => T): T {
+    if (this.memos.has(tag)) return this.memos.get(tag) as T;
+    const value = compute(); // a ReadSetMiss propagates and nothing is kept
+    this.memos.set(tag, value);
+    return value;
   }
 
   get(key: string): Json | undefined {

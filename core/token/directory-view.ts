@@ -3,7 +3,7 @@
  * users, resources, grants, CA policies. Stored objects are Graph-shaped JSON written by
  * core/directory; anything malformed reads as absent (never trusted, never a crash).
  */
-import type { Json, StateReader } from '../kv.js';
+import { derived, type Json, type StateReader } from '../kv.js';
 import { applicationByAppId } from '../directory/applications.js';
 import { objectKey, objectPrefix, reversePrefix, uniqueKey } from '../directory/keys.js';
 import type { ClientApp, ClientKeyCredential, ClientSecretRecord } from './client-auth.js';
@@ -30,6 +30,10 @@ export interface AppView {
 
 export function loadApp(reader: StateReader, tid: string, appId: string): AppView | undefined {
   if (!/^[A-Za-z0-9-]{1,64}$/.test(appId)) return undefined;
+  return derived(reader, `app ${tid} ${appId}`, () => readApp(reader, tid, appId));
+}
+
+function readApp(reader: StateReader, tid: string, appId: string): AppView | undefined {
   const a = applicationByAppId(reader, tid, appId);
   if (!a || typeof a['appId'] !== 'string') return undefined;
   const rra = Array.isArray(a['requiredResourceAccess']) ? a['requiredResourceAccess'] : [];
@@ -64,7 +68,11 @@ export function loadClientApp(reader: StateReader, tid: string, app: AppView, pr
 }
 
 /** Graph plus every application of the tenant that exposes an API. */
-export function loadResources(reader: StateReader, tid: string): ResourceApp[] {
+export function loadResources(reader: StateReader, tid: string): readonly ResourceApp[] {
+  return derived(reader, `resources ${tid}`, () => readResources(reader, tid));
+}
+
+function readResources(reader: StateReader, tid: string): ResourceApp[] {
   const apps: ResourceApp[] = [GRAPH_RESOURCE];
   for (const [, v] of reader.list(objectPrefix(tid, 'application'))) {
     const a = obj(v);

@@ -23,7 +23,13 @@ export function fromUtf8(bytes: Uint8Array): string | null {
   }
 }
 
+/** `Uint8Array.prototype.toBase64` (workerd has it; Node 20 does not). */
+type NativeToBase64 = (this: Uint8Array, options: { alphabet: 'base64url'; omitPadding: boolean }) => string;
+const nativeToBase64 = (Uint8Array.prototype as unknown as { toBase64?: NativeToBase64 }).toBase64;
+
 export function b64urlEncode(bytes: Uint8Array): string {
+  // Every token is encoded three times: the native encoder avoids a string per byte.
+  if (nativeToBase64 !== undefined) return nativeToBase64.call(bytes, { alphabet: 'base64url', omitPadding: true });
   let bin = '';
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -81,11 +87,14 @@ export function randomBytes(random: Random, n: number): Uint8Array<ArrayBuffer> 
   return copy(bytes);
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** A random RFC 4122 v4 GUID (Entra's ids, trace and correlation ids have this shape). */
 export function randomGuid(random: Random): string {
   const b = randomBytes(random, 16);
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  let h = '';
+  for (const x of b) h += HEX[x];
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

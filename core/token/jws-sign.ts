@@ -12,8 +12,22 @@ const PARAMS: Record<SigningAlg, { name: string; hash?: string }> = {
   RS256: { name: 'RSASSA-PKCS1-v1_5' },
 };
 
+// The encoded header depends only on (alg, kid): computed once per key, not per token.
+const encodedHeaders = new Map<string, string>();
+
+function encodedHeader(header: { alg: SigningAlg; kid: string; typ: 'JWT' }): string {
+  const id = `${header.alg} ${header.kid}`;
+  let out = encodedHeaders.get(id);
+  if (out === undefined) {
+    out = b64urlEncode(utf8(JSON.stringify({ alg: header.alg, kid: header.kid, typ: header.typ })));
+    if (encodedHeaders.size >= 1024) encodedHeaders.clear();
+    encodedHeaders.set(id, out);
+  }
+  return out;
+}
+
 export async function signCompact(key: CryptoKey, header: { alg: SigningAlg; kid: string; typ: 'JWT' }, payload: object): Promise<string> {
-  const input = `${b64urlEncode(utf8(JSON.stringify(header)))}.${b64urlEncode(utf8(JSON.stringify(payload)))}`;
+  const input = `${encodedHeader(header)}.${b64urlEncode(utf8(JSON.stringify(payload)))}`;
   const signature = new Uint8Array(await crypto.subtle.sign(PARAMS[header.alg], key, utf8(input)));
   return `${input}.${b64urlEncode(signature)}`;
 }

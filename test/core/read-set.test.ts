@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryState } from '../../core/kv.js';
+import { derived, MemoryState } from '../../core/kv.js';
 import { ReadSetMiss, RecordingReader, ReplayReader } from '../../core/read-set.js';
 
 describe('RecordingReader and ReplayReader', () => {
@@ -21,5 +21,27 @@ describe('RecordingReader and ReplayReader', () => {
     const replay = new ReplayReader(new RecordingReader(state).readSet());
     expect(() => replay.get('b')).toThrow(ReadSetMiss);
     expect(() => replay.list('a/')).toThrow(ReadSetMiss);
+  });
+
+  it('keeps a derived value per tag on a replayed set, and recomputes it on a live store', () => {
+    const rec = new RecordingReader(state);
+    rec.get('b');
+    const replay = new ReplayReader(rec.readSet());
+    let runs = 0;
+    const upper = (r: typeof state | ReplayReader) => derived(r, 'upper b', () => (runs++, String(r.get('b')).toUpperCase()));
+    expect([upper(replay), upper(replay)]).toEqual(['X', 'X']);
+    expect(runs).toBe(1);
+    upper(state);
+    upper(state);
+    expect(runs).toBe(3);
+  });
+
+  it('keeps nothing when the derivation reads outside the set', () => {
+    const replay = new ReplayReader(new RecordingReader(state).readSet());
+    let runs = 0;
+    const read = () => derived(replay, 'b', () => (runs++, replay.get('b')));
+    expect(read).toThrow(ReadSetMiss);
+    expect(read).toThrow(ReadSetMiss);
+    expect(runs).toBe(2);
   });
 });
