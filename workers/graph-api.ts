@@ -8,6 +8,7 @@ import type { RequestInfo } from './platform/http.js';
 import { graphError, json, readJsonBody, requestInfo } from './platform/http.js';
 import { callPrimary, callNearest } from './platform/cell-calls.js';
 import { lookupTenant } from './platform/topology.js';
+import { forgetTenantReadSets } from './platform/token-fast-path.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
 
@@ -67,6 +68,8 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
 
   const call = { tenantId, request: graphRequest, ...(minPosition !== undefined ? { minPosition } : {}) };
   const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
+  // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
+  if (write) forgetTenantReadSets(tenantId);
   return respond(info, routed.outcome, routed.region, key);
 }
 

@@ -44,7 +44,10 @@ const conditions = z.strictObject({
   signInRiskLevels: risk,
   userRiskLevels: risk,
   servicePrincipalRiskLevels: risk,
-  clientApplications: json.nullable().default(null),
+  clientApplications: z
+    .strictObject({ includeServicePrincipals: ids, excludeServicePrincipals: ids, servicePrincipalFilter: json.nullable().default(null) })
+    .nullable()
+    .default(null),
   devices: json.nullable().default(null),
 });
 

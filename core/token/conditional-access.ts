@@ -26,6 +26,8 @@ export interface ConditionalAccessPolicy {
     applications?: { includeApplications?: string[]; excludeApplications?: string[] } | null;
     locations?: { includeLocations?: string[]; excludeLocations?: string[] } | null;
     clientAppTypes?: ClientAppType[] | null;
+    /** Workload identities: the service principals a policy targets (`ServicePrincipalsInMyTenant` = all). */
+    clientApplications?: { includeServicePrincipals?: string[]; excludeServicePrincipals?: string[] } | null;
   };
   grantControls?: { operator: 'OR' | 'AND'; builtInControls: BuiltInControl[] } | null;
 }
@@ -143,7 +145,7 @@ export function policyApplies(p: ConditionalAccessPolicy, ctx: SignInContext, wh
 
 type GrantOutcome = { outcome: 'success' | 'failure' | 'interrupted'; unsatisfied: BuiltInControl[] };
 
-function evaluateGrant(g: ConditionalAccessPolicy['grantControls'], ctx: SignInContext): GrantOutcome {
+function evaluateGrant(g: ConditionalAccessPolicy['grantControls'], ctx: Pick<SignInContext, 'mfaDone' | 'satisfiedControls'>): GrantOutcome {
   const controls = g?.builtInControls ?? [];
   if (controls.length === 0) return { outcome: 'success', unsatisfied: [] };
   if (controls.includes('block')) return { outcome: 'failure', unsatisfied: ['block'] };
@@ -163,14 +165,54 @@ export function evaluateConditionalAccess(
   ctx: SignInContext,
 ): CaEvaluation {
   const where = resolveLocations(ctx, namedLocations);
+  return decide(policies, (p) => policyApplies(p, ctx, where), (p) => evaluateGrant(p.grantControls, ctx));
+}
+
+/** An app-only token request: the client's service principal, the resource it wants, where it is. */
+export interface WorkloadContext {
+  servicePrincipalId: string;
+  resourceAppId: string;
+  ip: string;
+  country?: string | null;
+}
+
+/**
+ * Conditional access for workload identities (client_credentials). Only policies that name
+ * service principals under `clientApplications` apply (user policies never do, as in Entra);
+ * `applications` names the resource. A workload cannot step up, so any unmet control blocks.
+ */
+export function evaluateWorkloadAccess(
+  policies: readonly ConditionalAccessPolicy[],
+  namedLocations: readonly NamedLocation[],
+  ctx: WorkloadContext,
+): CaEvaluation {
+  const where = resolveLocations(ctx, namedLocations);
+  const applies = (p: ConditionalAccessPolicy): boolean => {
+    const c = p.conditions;
+    const sps = c.clientApplications;
+    if (!sps || !c.applications) return false;
+    const inc = sps.includeServicePrincipals ?? [];
+    if (!(inc.includes('ServicePrincipalsInMyTenant') || inc.includes(ctx.servicePrincipalId))) return false;
+    if ((sps.excludeServicePrincipals ?? []).includes(ctx.servicePrincipalId)) return false;
+    if (!appsMatch(c.applications, ctx.resourceAppId)) return false;
+    return !c.locations || locationsMatch(c.locations, where);
+  };
+  const grant = (p: ConditionalAccessPolicy): GrantOutcome => {
+    const g = evaluateGrant(p.grantControls, { mfaDone: false });
+    return g.outcome === 'interrupted' ? { outcome: 'failure', unsatisfied: g.unsatisfied } : g;
+  };
+  return decide(policies, applies, grant);
+}
+
+function decide(policies: readonly ConditionalAccessPolicy[], applies: (p: ConditionalAccessPolicy) => boolean, grant: (p: ConditionalAccessPolicy) => GrantOutcome): CaEvaluation {
   let blocked = false;
   let needsMfa = false;
   const applied = policies.map((p): AppliedPolicy => {
     const base = { policyId: p.id, displayName: p.displayName, enforcedGrantControls: [...(p.grantControls?.builtInControls ?? [])] };
     if (p.state === 'disabled') return { ...base, result: 'notEnabled', unsatisfiedControls: [] };
     const reportOnly = p.state === 'enabledForReportingButNotEnforced';
-    if (!policyApplies(p, ctx, where)) return { ...base, result: reportOnly ? 'reportOnlyNotApplied' : 'notApplied', unsatisfiedControls: [] };
-    const { outcome, unsatisfied } = evaluateGrant(p.grantControls, ctx);
+    if (!applies(p)) return { ...base, result: reportOnly ? 'reportOnlyNotApplied' : 'notApplied', unsatisfiedControls: [] };
+    const { outcome, unsatisfied } = grant(p);
     if (reportOnly) {
       const result = outcome === 'success' ? 'reportOnlySuccess' : outcome === 'interrupted' ? 'reportOnlyInterrupted' : 'reportOnlyFailure';
       return { ...base, result, unsatisfiedControls: unsatisfied };

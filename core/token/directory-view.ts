@@ -128,6 +128,10 @@ export function groupIdsOf(reader: StateReader, tid: string, memberId: string): 
 }
 
 export function loadCaInputs(reader: StateReader, tid: string): { policies: ConditionalAccessPolicy[]; locations: NamedLocation[] } {
+  return derived(reader, `ca ${tid}`, () => readCaInputs(reader, tid));
+}
+
+function readCaInputs(reader: StateReader, tid: string): { policies: ConditionalAccessPolicy[]; locations: NamedLocation[] } {
   const policies = reader.list(objectPrefix(tid, 'conditionalAccessPolicy')).map(([, v]) => v as unknown as ConditionalAccessPolicy);
   const locations = reader.list(objectPrefix(tid, 'namedLocation')).map(([, v]) => v as unknown as NamedLocation);
   return { policies: policies.filter((p) => p && typeof p === 'object' && p.conditions), locations };

@@ -2,7 +2,7 @@
  * Conditional access for one user sign-in or token issuance. Report-only policies are
  * evaluated and recorded in the sign-in event but never change the decision.
  */
-import { evaluateConditionalAccess, type CaEvaluation } from '../conditional-access.js';
+import { evaluateConditionalAccess, evaluateWorkloadAccess, type CaEvaluation } from '../conditional-access.js';
 import { groupIdsOf, loadCaInputs, type UserView } from '../directory-view.js';
 import type { FlowEnv } from './types.js';
 
@@ -17,4 +17,15 @@ export function evaluateCa(env: FlowEnv, user: UserView, appId: string, mfaDone:
     clientAppType: interactive ? 'browser' : 'mobileAppsAndDesktopClients',
     mfaDone,
   });
+}
+
+/**
+ * Conditional access for an app-only token (workload identities). The client's location is
+ * looked at only when some policy targets service principals: most tenants have none, and
+ * then the edge never needs it.
+ */
+export function evaluateWorkloadCa(env: FlowEnv, servicePrincipalId: string, resourceAppId: string): CaEvaluation {
+  const { policies, locations } = loadCaInputs(env.reader, env.tenantId);
+  if (!policies.some((p) => p.conditions.clientApplications)) return { decision: 'allow', applied: [] };
+  return evaluateWorkloadAccess(policies, locations, { servicePrincipalId, resourceAppId, ip: env.client.ip, country: env.client.country });
 }

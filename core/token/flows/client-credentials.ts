@@ -2,7 +2,8 @@
 import { resolveScopes, resourceFinder } from '../scopes.js';
 import { grantedAppRoleIds, loadResources } from '../directory-view.js';
 import { authenticateClient, isFlowResult } from './client.js';
-import { clientCapabilities, issueAppOnly } from './issue.js';
+import { clientCapabilities, issueAppOnly, servicePrincipalId } from './issue.js';
+import { evaluateWorkloadCa } from './ca-check.js';
 import { oauthError, single, type FlowEnv, type FlowResult } from './types.js';
 import { scopeError } from './scope-errors.js';
 
@@ -20,5 +21,7 @@ export async function clientCredentialsGrant(env: FlowEnv, form: URLSearchParams
   });
   if (!resolved.ok) return scopeError(env, resolved.error, p.scope);
   if (resolved.value.kind !== 'app_only') return oauthError(env, 'default_scope_required');
+  const ca = evaluateWorkloadCa(env, servicePrincipalId(env.reader, env.tenantId, client.app.appId), resolved.value.resource.appId);
+  if (ca.decision !== 'allow') return oauthError(env, 'blocked_by_conditional_access', { clientId: client.app.appId });
   return issueAppOnly(env, client.app.appId, resolved.value, p.scope, clientCapabilities(p.claims), client.mutations);
 }

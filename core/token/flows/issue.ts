@@ -29,7 +29,8 @@ export function clientCapabilities(raw: string | undefined): string[] {
   }
 }
 
-function servicePrincipalId(reader: StateReader, tid: string, appId: string): string {
+/** The service principal (enterprise app) of an application in this tenant; the appId when it has none. */
+export function servicePrincipalId(reader: StateReader, tid: string, appId: string): string {
   const id = reader.get(uniqueKey(tid, 'servicePrincipal', 'appId', appId));
   return typeof id === 'string' ? id : appId;
 }

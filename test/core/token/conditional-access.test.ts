@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  evaluateConditionalAccess, type ConditionalAccessPolicy, type NamedLocation, type SignInContext,
+  evaluateConditionalAccess, evaluateWorkloadAccess, type ConditionalAccessPolicy, type NamedLocation, type SignInContext, type WorkloadContext,
 } from '../../../core/token/conditional-access.js';
 
 const OFFICE: NamedLocation = {
@@ -129,5 +129,54 @@ describe('conditions', () => {
   it('a policy without users or applications targets nobody; no grant controls means success', () => {
     expect(evaluateConditionalAccess([policy({ id: 'p', conditions: { applications: { includeApplications: ['All'] } } })], [], ctx()).decision).toBe('allow');
     expect(evaluateConditionalAccess([policy({ id: 'p', grantControls: null })], [], ctx())).toMatchObject({ decision: 'allow', applied: [{ result: 'success' }] });
+  });
+});
+
+describe('workload identities (client_credentials)', () => {
+  const wctx = (over: Partial<WorkloadContext> = {}): WorkloadContext => ({ servicePrincipalId: 'sp-1', resourceAppId: 'res-graph', ip: '198.51.100.7', country: 'DE', ...over });
+  const blockOutsideOffice = (sps: { includeServicePrincipals?: string[]; excludeServicePrincipals?: string[] }, state: ConditionalAccessPolicy['state'] = 'enabled') => policy({
+    id: 'wl-block', state, grantControls: { operator: 'OR', builtInControls: ['block'] },
+    conditions: {
+      users: { includeUsers: ['None'] }, applications: { includeApplications: ['All'] }, clientApplications: sps,
+      locations: { includeLocations: ['All'], excludeLocations: ['loc-office'] },
+    },
+  });
+
+  it('blocks a targeted service principal outside the allowed location and allows it inside', () => {
+    const p = blockOutsideOffice({ includeServicePrincipals: ['sp-1'] });
+    expect(evaluateWorkloadAccess([p], LOCATIONS, wctx()).decision).toBe('block');
+    expect(evaluateWorkloadAccess([p], LOCATIONS, wctx({ ip: '203.0.113.9' })).decision).toBe('allow');
+  });
+
+  it('ServicePrincipalsInMyTenant targets every service principal; exclusions win', () => {
+    expect(evaluateWorkloadAccess([blockOutsideOffice({ includeServicePrincipals: ['ServicePrincipalsInMyTenant'] })], LOCATIONS, wctx()).decision).toBe('block');
+    const excluded = blockOutsideOffice({ includeServicePrincipals: ['ServicePrincipalsInMyTenant'], excludeServicePrincipals: ['sp-1'] });
+    expect(evaluateWorkloadAccess([excluded], LOCATIONS, wctx()).decision).toBe('allow');
+    expect(evaluateWorkloadAccess([blockOutsideOffice({ includeServicePrincipals: ['sp-2'] })], LOCATIONS, wctx()).decision).toBe('allow');
+  });
+
+  it('applications name the resource being requested', () => {
+    const p = { ...blockOutsideOffice({ includeServicePrincipals: ['sp-1'] }) };
+    p.conditions = { ...p.conditions, applications: { includeApplications: ['res-other'] } };
+    expect(evaluateWorkloadAccess([p], LOCATIONS, wctx()).decision).toBe('allow');
+    expect(evaluateWorkloadAccess([p], LOCATIONS, wctx({ resourceAppId: 'res-other' })).decision).toBe('block');
+  });
+
+  it('user policies never apply to workloads, and workload policies never apply to users', () => {
+    expect(evaluateWorkloadAccess([blockCountries, mfaOutsideOffice], LOCATIONS, wctx({ country: 'KP' })).applied.map((a) => a.result)).toEqual(['notApplied', 'notApplied']);
+    expect(evaluateConditionalAccess([blockOutsideOffice({ includeServicePrincipals: ['ServicePrincipalsInMyTenant'] })], LOCATIONS, ctx()).decision).toBe('allow');
+  });
+
+  it('a control a workload cannot satisfy (MFA) blocks instead of asking for a step-up', () => {
+    const p = { ...blockOutsideOffice({ includeServicePrincipals: ['sp-1'] }), grantControls: { operator: 'OR' as const, builtInControls: ['mfa' as const] } };
+    const r = evaluateWorkloadAccess([p], LOCATIONS, wctx());
+    expect(r.decision).toBe('block');
+    expect(r.applied[0]!.unsatisfiedControls).toEqual(['mfa']);
+  });
+
+  it('report-only records the would-be block without enforcing it', () => {
+    const r = evaluateWorkloadAccess([blockOutsideOffice({ includeServicePrincipals: ['sp-1'] }, 'enabledForReportingButNotEnforced')], LOCATIONS, wctx());
+    expect(r.decision).toBe('allow');
+    expect(r.applied[0]!.result).toBe('reportOnlyFailure');
   });
 });
