@@ -5,7 +5,7 @@
  * the registered application. Every failure is a tagged reason; nothing here throws on input.
  */
 import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
-import type { Mutation, StateReader } from '../kv.js';
+import { derived, type Mutation, type StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { b64Decode, b64urlDecode, b64urlEncode, constantTimeEqual, fromUtf8, randomBytes, sha256, sha256b64url, type Random } from './encoding.js';
 
@@ -173,15 +173,23 @@ export async function verifyClientAuthentication(
   if (app.isPublicClient) return fail('public_client_credentials_presented');
   if (presented.method === 'private_key_jwt') return verifyAssertion(presented.assertion, app, opts, fail);
 
-  const digest = await sha256(presented.secret);
+  // Which registered secrets this one is: a pure function of the stored hashes, so a replayed
+  // read set (the edge) hashes each presented secret once; expiry is checked every time.
+  const matching = await derived(opts.reader, `secret ${app.tenantId} ${app.appId} ${presented.secret}`, () => matchingSecrets(presented.secret, app.secrets));
   let expiredMatch = false;
-  for (const s of app.secrets) {
-    const stored = b64urlDecode(s.hash);
-    if (!stored || !constantTimeEqual(digest, stored)) continue;
+  for (const s of matching) {
     if (s.expiresAt != null && opts.now >= s.expiresAt) expiredMatch = true;
     else return ok({ ...base, confidential: true });
   }
   return fail(expiredMatch ? 'client_secret_expired' : 'invalid_client_secret');
+}
+
+async function matchingSecrets(secret: string, records: readonly ClientSecretRecord[]): Promise<ClientSecretRecord[]> {
+  const digest = await sha256(secret);
+  return records.filter((s) => {
+    const stored = b64urlDecode(s.hash);
+    return stored !== null && constantTimeEqual(digest, stored);
+  });
 }
 
 async function verifyAssertion(

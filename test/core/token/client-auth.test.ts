@@ -1,6 +1,7 @@
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryState } from '../../../core/kv.js';
+import { ReplayReader } from '../../../core/read-set.js';
 import {
   generateClientSecret, JWT_BEARER_ASSERTION_TYPE, parseClientAuthentication, verifyClientAuthentication,
   type ClientApp, type ClientPresentation,
@@ -77,6 +78,16 @@ describe('client secrets', () => {
     const noApp = await verifyClientAuthentication({ method: 'client_secret_post', clientId: 'app', secret }, undefined, { tokenEndpoint: 'x', now: T0, reader: new MemoryState() });
     expect(reason(noApp)).toBe('app_not_found');
     expect(reason(await verify({ method: 'client_secret_post', clientId: 'other', secret }))).toBe('app_not_found');
+  });
+
+  it('gives the same answers over a replayed read set, where the secret match is kept, and still checks expiry', async () => {
+    const replay = new ReplayReader({ gets: [], lists: [] });
+    const again = (p: ClientPresentation, now = T0) => verifyClientAuthentication(p, app, { tokenEndpoint: 'https://t/token', now, reader: replay });
+    for (let i = 0; i < 2; i++) {
+      expect(reason(await again({ method: 'client_secret_post', clientId: 'app', secret }))).toBe('ok');
+      expect(reason(await again({ method: 'client_secret_post', clientId: 'app', secret: 'nope' }))).toBe('invalid_client_secret');
+    }
+    expect(reason(await again({ method: 'client_secret_post', clientId: 'app', secret }, T0 + 1000))).toBe('client_secret_expired');
   });
 
   it('public vs confidential clients', async () => {
