@@ -69,7 +69,7 @@ const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', aut
 const POST_ONLY = new Set(['token', 'devicecode']);
 
 /** Every per-tenant endpoint that needs the tenant's state goes through here. */
-export async function tokenEndpoint(request: Routed, env: Env, ctx?: ExecutionContext): Promise<Response> {
+export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionContext): Promise<Response> {
   const info = requestInfo(request);
   const name = request.params?.endpoint ?? 'keys';
   const op = OPS[name];
@@ -97,7 +97,7 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx?: ExecutionCo
       replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
     }
     if (replayed !== undefined) {
-      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx?.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, info, edge, op, read.form, url), cacheKey));
+      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, info, edge, op, read.form, url), cacheKey));
       const headers = replayed.result.headers;
       headers['request-id'] = info.requestId;
       headers['tessera-served-by'] = 'edge';
