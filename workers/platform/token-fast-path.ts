@@ -1,9 +1,10 @@
 /**
  * client_credentials at the edge. The first request of a (tenant, client, secret, scope) goes to
  * the nearest replica, which also returns everything the flow read (core/read-set.ts); for a
- * short while after, the edge replays the same pure flow over that read set (the secret is
- * verified again, the scope resolved again), signing with the tenant's key unwrapped here under
- * the same KEK. No Durable Object hop on the hot path.
+ * short while after, the edge replays the same pure flow over that read set (client
+ * authentication with the secret's expiry, scope resolution and conditional access for workload
+ * identities, with this caller's IP and country, run again), signing with the tenant's key
+ * unwrapped here under the same KEK. No Durable Object hop on the hot path.
  * A removed credential, disabled app or revoked key stops being used within TOKEN_CACHE_TTL_MS
  * (default 10 s) plus replication lag in other isolates, at once in the isolate that changed it:
  * the same trade Entra makes with its caches. Validators reject a revoked key's tokens at once.
@@ -55,7 +56,7 @@ export interface EdgeTokenRequest {
   authorization: string | null;
   traceId: string;
   correlationId: string;
-  /** Computed only if a flow asks (client_credentials never does). */
+  /** Computed only if a flow asks (client_credentials: only when a policy targets workloads). */
   client: () => ClientContext;
 }
 
