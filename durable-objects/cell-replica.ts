@@ -9,14 +9,14 @@ import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js'
 import type { Result } from '../core/result.js';
 import { ok } from '../core/result.js';
 import { crossCall } from '../workers/platform/faults.js';
-import { isTokenServiceKey } from '../core/token/token-keys.js';
+import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
 import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
 import { replicaStub } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
-import { identityFeed, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
+import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { identityStoreStub } from './regional-identity-store.js';
 
 const PEER_TIMEOUT_MS = 2_000;
@@ -144,9 +144,12 @@ export class CellReplica extends DurableObject<Env> {
 
   private async rotateIfDue(replica: Replica): Promise<void> {
     const due = await this.ctx.storage.get<number>(NEXT_ROTATION);
-    if (due === undefined) return;
+    // A replica promoted by a failover starts the daily schedule from its first alarm as primary.
+    if (due === undefined) return this.scheduleRotation();
     if (due <= Date.now()) {
-      await this.tokens.rotateAll(replica).catch((e: unknown) => console.error('key rotation failed', e instanceof Error ? e.message : String(e)));
+      const failed = (what: string) => (e: unknown) => console.error(`${what} failed`, e instanceof Error ? e.message : String(e));
+      await this.tokens.rotateAll(replica).catch(failed('key rotation'));
+      await this.tokens.kekKey().then((kek) => rollRegionalKeys(replica, kek, tokenTenantIds(replica.state))).catch(failed('regional key roll'));
       await this.ctx.storage.put(NEXT_ROTATION, Date.now() + ROTATION_EVERY_MS);
     }
     const next = (await this.ctx.storage.get<number>(NEXT_ROTATION))!;
@@ -221,6 +224,7 @@ export class CellReplica extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const replica = this.replica ?? this.reopen();
     if (replica === undefined || replica.meta.role !== 'primary') return;
+    await this.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
     for (const key of expired) {
       // Token-service keys (codes, jti guards, sign-in events…) have no recycle bin: they are just deleted.

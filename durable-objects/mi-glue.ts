@@ -3,7 +3,10 @@
  * core/managed-identity/workloads.ts, with regional signing keys generated first because key
  * generation is async), and the feed a region's identity store pulls by log position.
  */
-import type { Json } from '../core/kv.js';
+import type { Json, Mutation, StateReader } from '../core/kv.js';
+import { putRegionalKey } from '../core/managed-identity/keys.js';
+import { planRegionalKeyRollover } from '../core/managed-identity/key-rollover.js';
+import { TrackingReader } from '../core/token/tracking-reader.js';
 import { feedMutation, feedMutations, type FeedReply } from '../core/managed-identity/feed.js';
 import { planWorkloadOp, regionsNeedingKeys, type WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { Replica } from '../core/replication/replica.js';
@@ -22,16 +25,7 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
   if (op.op !== 'get' && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
   const regions = replica.meta.regions;
   const now = Date.now();
-  // Regional keys use the tenant's algorithm (that of its newest global key).
-  const alg: SigningAlg = loadSigningKeys(replica.state, tenantId).sort((a, b) => b.createdAt - a.createdAt)[0]?.alg ?? 'RS256';
-  const newKeys: Array<{ region: string; key: KeyRecord }> = [];
-  if (op.op !== 'get' && op.op !== 'detach' && op.op !== 'delete') {
-    const k = await kek();
-    for (const region of regionsNeedingKeys(replica.state, tenantId, regions, now)) {
-      const schedule = { activateAt: now, retireAt: now + DEFAULT_ROTATION_POLICY.rotateEveryMs, expireAt: now + DEFAULT_ROTATION_POLICY.rotateEveryMs + DEFAULT_ROTATION_POLICY.maxTokenLifetimeMs };
-      newKeys.push({ region, key: await generateSigningKey(k, tenantId, alg, now, random, schedule) });
-    }
-  }
+  const newKeys = op.op !== 'get' && op.op !== 'detach' && op.op !== 'delete' ? await newRegionalKeys(replica.state, await kek(), tenantId, regionsNeedingKeys(replica.state, tenantId, regions, now), now) : [];
   const ctx = { tenantId, now, newId: () => crypto.randomUUID() };
   if (op.op === 'get') {
     const r = planWorkloadOp(replica.state, op, ctx, { regions, newKeys });
@@ -46,6 +40,32 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
   if (e.kind === 'rejected') return { kind: 'reply', status: e.failure.status, body: { error: e.failure.code, error_description: e.failure.message } };
   if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
   return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+}
+
+/** Fresh signing keys for some regions, active from now, in the tenant's algorithm (that of its newest global key). */
+async function newRegionalKeys(state: StateReader, kek: CryptoKey, tenantId: string, regions: readonly string[], now: number): Promise<Array<{ region: string; key: KeyRecord }>> {
+  const alg: SigningAlg = loadSigningKeys(state, tenantId).sort((a, b) => b.createdAt - a.createdAt)[0]?.alg ?? 'RS256';
+  const { rotateEveryMs, maxTokenLifetimeMs } = DEFAULT_ROTATION_POLICY;
+  const schedule = { activateAt: now, retireAt: now + rotateEveryMs, expireAt: now + rotateEveryMs + maxTokenLifetimeMs };
+  const out: Array<{ region: string; key: KeyRecord }> = [];
+  for (const region of regions) out.push({ region, key: await generateSigningKey(kek, tenantId, alg, now, random, schedule) });
+  return out;
+}
+
+/** The daily roll of every tenant's regional keys on the primary (core/managed-identity/key-rollover.ts decides). */
+export async function rollRegionalKeys(replica: Replica, kek: CryptoKey, tenantIds: readonly string[]): Promise<void> {
+  for (const tid of tenantIds) {
+    const now = Date.now();
+    const tracking = new TrackingReader(replica.state);
+    const plan = planRegionalKeyRollover(tracking, tid, replica.meta.regions, now);
+    if (plan.regions.length === 0 && plan.drop.length === 0) continue;
+    const keys = await newRegionalKeys(tracking, kek, tid, plan.regions, now);
+    const mutations: Mutation[] = [
+      ...keys.map(({ region, key }) => putRegionalKey(tid, region, key)),
+      ...plan.drop.map((key) => ({ key, value: null })),
+    ];
+    await replica.write((state) => (tracking.unchanged(state) ? ok({ mutations, reply: undefined }) : err({ kind: 'conflict' as const })));
+  }
 }
 
 const FEED_BATCH = 500;

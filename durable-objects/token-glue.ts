@@ -10,7 +10,7 @@ import { singletonKey } from '../core/directory/keys.js';
 import { addCredential, revokeSigningKey, rotateKeys, setTokenSettings, setUserMfa, type AdminCtx } from '../core/token/admin-ops.js';
 import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
 import { deriveKek, loadSigningKeys, publishedKeys, selectActiveKey, unwrapSigningKey, type KeyRecord } from '../core/token/signing-keys.js';
-import { loadTokenSettings, TOKEN_TENANT_PREFIX } from '../core/token/token-keys.js';
+import { loadTokenSettings, tokenTenantIds } from '../core/token/token-keys.js';
 import { TrackingReader } from '../core/token/tracking-reader.js';
 import { RecordingReader } from '../core/read-set.js';
 import { deriveSecretBoxKey, seal, unseal } from '../core/token/secret-box.js';
@@ -130,8 +130,7 @@ export class TokenGlue {
   /** Daily step for every tenant of the cell: pre-publish successors, drop expired keys. */
   async rotateAll(replica: Replica): Promise<void> {
     const kek = await this.kekKey();
-    for (const [key] of replica.state.list(TOKEN_TENANT_PREFIX)) {
-      const tid = key.slice(TOKEN_TENANT_PREFIX.length);
+    for (const tid of tokenTenantIds(replica.state)) {
       const tracking = new TrackingReader(replica.state);
       const planned = await planScheduledRotation(tracking, tid, Date.now(), kek, random);
       if (planned.mutations.length === 0) continue;

@@ -4,10 +4,10 @@
  * module adds workload resources, their attachments, and per-region signing keys.
  */
 import { z } from 'zod';
-import type { Json, StateReader } from '../kv.js';
+import type { Json, Mutation, StateReader } from '../kv.js';
 import { assert } from '../result.js';
 import type { KeyRecord } from '../token/signing-keys.js';
-import { keyRecordSchema } from '../token/signing-keys.js';
+import { keyRecordSchema, putSigningKey } from '../token/signing-keys.js';
 
 const ID = /^[A-Za-z0-9-]{1,64}$/;
 function seg(v: string): string {
@@ -25,6 +25,8 @@ export const attachmentKey = (tid: string, wid: string, spId: string) => `${atta
 /** The tenant's signing keys for one region's managed-identity endpoint (`KeyRecord`). */
 export const regionalKeyPrefix = (tid: string, region?: string) => `${t(tid)}rsk/${region === undefined ? '' : `${seg(region)}/`}`;
 export const regionalKeyKey = (tid: string, region: string, kid: string) => `${regionalKeyPrefix(tid, region)}${kid}`;
+/** Stores a region's signing key record. */
+export const putRegionalKey = (tid: string, region: string, key: KeyRecord): Mutation => ({ ...putSigningKey(key), key: regionalKeyKey(tid, region, key.kid) });
 
 export const workloadSchema = z.object({
   id: z.string(),

@@ -9,8 +9,8 @@ import { OverlayReader } from '../kv.js';
 import { planWrite, type GraphContext } from '../directory/index.js';
 import { objectKey } from '../directory/keys.js';
 import { err, ok, type Result } from '../result.js';
-import { putSigningKey, type KeyRecord } from '../token/signing-keys.js';
-import { asJson, attachedIds, attachmentKey, loadRegionalKeys, loadWorkload, regionalKeyKey, workloadKey, type Workload } from './keys.js';
+import type { KeyRecord } from '../token/signing-keys.js';
+import { asJson, attachedIds, attachmentKey, loadRegionalKeys, loadWorkload, putRegionalKey, workloadKey, type Workload } from './keys.js';
 
 export type WorkloadOp =
   | { op: 'create'; workloadId: string; name: string; region: string; systemAssigned: boolean; userAssigned: string[]; secretHash: string }
@@ -94,7 +94,7 @@ export function planWorkloadOp(
   };
   const needKeys = () => {
     const missing = new Set(regionsNeedingKeys(state, tid, env.regions, ctx.now));
-    stage(env.newKeys.filter((k) => missing.has(k.region)).map(({ region, key }) => ({ ...putSigningKey(key), key: regionalKeyKey(tid, region, key.kid) })));
+    stage(env.newKeys.filter((k) => missing.has(k.region)).map(({ region, key }) => putRegionalKey(tid, region, key)));
   };
 
   if (op.op === 'create') {

@@ -26,6 +26,8 @@ export const signInEventPrefix = (tid: string) => `${t(tid)}sil/`;
 /** Cell-level index of tenants that have signing keys: drives the daily rotation alarm. */
 export const TOKEN_TENANT_PREFIX = 'cell/token-tenants/';
 export const tokenTenantKey = (tid: string) => `${TOKEN_TENANT_PREFIX}${tid}`;
+/** The tenants of this cell that the token service has provisioned. */
+export const tokenTenantIds = (reader: StateReader): string[] => reader.list(TOKEN_TENANT_PREFIX).map(([key]) => key.slice(TOKEN_TENANT_PREFIX.length));
 
 export interface TokenSettings {
   accessTokenLifetimeSec: number;
