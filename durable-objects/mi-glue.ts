@@ -5,10 +5,10 @@
  */
 import type { Json, Mutation, StateReader } from '../core/kv.js';
 import { putRegionalKey } from '../core/managed-identity/keys.js';
-import { planRegionalKeyRollover } from '../core/managed-identity/key-rollover.js';
+import { planRegionalKeyRollover, regionalKeyNeeds, type RegionalKeyNeed } from '../core/managed-identity/key-rollover.js';
 import { TrackingReader } from '../core/token/tracking-reader.js';
 import { feedMutation, feedMutations, type FeedReply } from '../core/managed-identity/feed.js';
-import { planWorkloadOp, regionsNeedingKeys, type WorkloadOp } from '../core/managed-identity/workloads.js';
+import { planWorkloadOp, type WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { Replica } from '../core/replication/replica.js';
 import { err, ok } from '../core/result.js';
 import { DEFAULT_ROTATION_POLICY, generateSigningKey, loadSigningKeys, type KeyRecord, type SigningAlg } from '../core/token/signing-keys.js';
@@ -25,7 +25,8 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
   if (op.op !== 'get' && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
   const regions = replica.meta.regions;
   const now = Date.now();
-  const newKeys = op.op !== 'get' && op.op !== 'detach' && op.op !== 'delete' ? await newRegionalKeys(replica.state, await kek(), tenantId, regionsNeedingKeys(replica.state, tenantId, regions, now), now) : [];
+  const needs = op.op !== 'get' && op.op !== 'detach' && op.op !== 'delete' ? regionalKeyNeeds(replica.state, tenantId, regions, now) : [];
+  const newKeys = needs.length > 0 ? await newRegionalKeys(replica.state, await kek(), tenantId, needs, now) : [];
   const ctx = { tenantId, now, newId: () => crypto.randomUUID() };
   if (op.op === 'get') {
     const r = planWorkloadOp(replica.state, op, ctx, { regions, newKeys });
@@ -42,13 +43,15 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
   return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
 }
 
-/** Fresh signing keys for some regions, active from now, in the tenant's algorithm (that of its newest global key). */
-async function newRegionalKeys(state: StateReader, kek: CryptoKey, tenantId: string, regions: readonly string[], now: number): Promise<Array<{ region: string; key: KeyRecord }>> {
+/** Fresh signing keys for some regions, each signing from its `activateAt`, in the tenant's algorithm (that of its newest global key). */
+async function newRegionalKeys(state: StateReader, kek: CryptoKey, tenantId: string, needs: readonly RegionalKeyNeed[], now: number): Promise<Array<{ region: string; key: KeyRecord }>> {
   const alg: SigningAlg = loadSigningKeys(state, tenantId).sort((a, b) => b.createdAt - a.createdAt)[0]?.alg ?? 'RS256';
   const { rotateEveryMs, maxTokenLifetimeMs } = DEFAULT_ROTATION_POLICY;
-  const schedule = { activateAt: now, retireAt: now + rotateEveryMs, expireAt: now + rotateEveryMs + maxTokenLifetimeMs };
   const out: Array<{ region: string; key: KeyRecord }> = [];
-  for (const region of regions) out.push({ region, key: await generateSigningKey(kek, tenantId, alg, now, random, schedule) });
+  for (const { region, activateAt } of needs) {
+    const schedule = { activateAt, retireAt: activateAt + rotateEveryMs, expireAt: activateAt + rotateEveryMs + maxTokenLifetimeMs };
+    out.push({ region, key: await generateSigningKey(kek, tenantId, alg, now, random, schedule) });
+  }
   return out;
 }
 
@@ -58,8 +61,8 @@ export async function rollRegionalKeys(replica: Replica, kek: CryptoKey, tenantI
     const now = Date.now();
     const tracking = new TrackingReader(replica.state);
     const plan = planRegionalKeyRollover(tracking, tid, replica.meta.regions, now);
-    if (plan.regions.length === 0 && plan.drop.length === 0) continue;
-    const keys = await newRegionalKeys(tracking, kek, tid, plan.regions, now);
+    if (plan.keys.length === 0 && plan.drop.length === 0) continue;
+    const keys = await newRegionalKeys(tracking, kek, tid, plan.keys, now);
     const mutations: Mutation[] = [
       ...keys.map(({ region, key }) => putRegionalKey(tid, region, key)),
       ...plan.drop.map((key) => ({ key, value: null })),

@@ -10,7 +10,8 @@ import { planWrite, type GraphContext } from '../directory/index.js';
 import { objectKey } from '../directory/keys.js';
 import { err, ok, type Result } from '../result.js';
 import type { KeyRecord } from '../token/signing-keys.js';
-import { asJson, attachedIds, attachmentKey, loadRegionalKeys, loadWorkload, putRegionalKey, workloadKey, type Workload } from './keys.js';
+import { asJson, attachedIds, attachmentKey, loadWorkload, putRegionalKey, workloadKey, type Workload } from './keys.js';
+import { regionsNeedingKeys } from './key-rollover.js';
 
 export type WorkloadOp =
   | { op: 'create'; workloadId: string; name: string; region: string; systemAssigned: boolean; userAssigned: string[]; secretHash: string }
@@ -31,8 +32,6 @@ export interface WorkloadPlan {
   reply: { status: number; body: Json };
 }
 
-/** A regional key must have this much signing life left, or workload changes add a successor. */
-export const REGIONAL_KEY_MIN_REMAINING_MS = 7 * 86_400_000;
 const MAX_USER_ASSIGNED = 16;
 
 const fail = (status: WorkloadFailure['status'], code: string, message: string) => err<WorkloadFailure>({ status, code, message });
@@ -69,12 +68,6 @@ export function workloadView(reader: StateReader, tid: string, w: Workload): Jso
   const ua = attachedIds(reader, tid, w.id).map((id) => loadIdentity(reader, tid, id) ?? { principalId: id, missing: true });
   const sa = w.systemAssignedId === null ? null : (loadIdentity(reader, tid, w.systemAssignedId) ?? null);
   return asJson({ id: w.id, name: w.name, region: w.region, createdAt: new Date(w.createdAt).toISOString(), secretVersion: w.secretVersion, systemAssignedIdentity: sa, userAssignedIdentities: ua });
-}
-
-/** Regions whose tenant key is missing or close to retirement: the glue generates keys for these. */
-export function regionsNeedingKeys(reader: StateReader, tid: string, regions: readonly string[], now: number): string[] {
-  const keys = loadRegionalKeys(reader, tid);
-  return regions.filter((r) => !keys.some((k) => k.region === r && k.revokedAt === undefined && k.activateAt <= now && k.retireAt - now >= REGIONAL_KEY_MIN_REMAINING_MS));
 }
 
 export function planWorkloadOp(

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { form, newTokenTenant, raw, type TokenTenant } from './token-helpers.js';
 import { decodeJwt } from './token-helpers.js';
-import { newWorkload } from './mi-helpers.js';
+import { appService, eventually, newWorkload, type WorkloadInfo } from './mi-helpers.js';
 
 const DAY = 86_400_000;
 const primaryStub = (t: TokenTenant) => env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${t.homeRegion}`));
@@ -32,6 +32,13 @@ async function tokenKid(t: TokenTenant): Promise<string> {
   return decodeJwt(((await r.json()) as { access_token: string }).access_token).header.kid as string;
 }
 
+/** The kid of a managed-identity token from the workload's own region's endpoint. */
+async function miKid(w: WorkloadInfo): Promise<string> {
+  const r = await appService(w);
+  expect(r.status).toBe(200);
+  return decodeJwt(((await r.json()) as { access_token: string }).access_token).header.kid as string;
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -39,7 +46,7 @@ afterEach(() => {
 describe('daily key rotation (the primary replica alarm)', () => {
   it('pre-publishes a successor before the signing key retires, and rolls regional managed-identity keys', async () => {
     const t = await newTokenTenant();
-    await newWorkload(t, { systemAssigned: true });
+    const w = await newWorkload(t, { systemAssigned: true });
     const firstKid = await tokenKid(t);
     const regional = await regionalKids(t);
     expect(Object.keys(regional).sort()).toEqual([...t.regions].sort());
@@ -54,6 +61,10 @@ describe('daily key rotation (the primary replica alarm)', () => {
     expect(await runDurableObjectAlarm(primaryStub(t))).toBe(true);
     const rolled = await regionalKids(t);
     for (const r of t.regions) expect(rolled[r]).toHaveLength(2);
+    const [oldRegional] = regional[w.region]!;
+    const newRegional = rolled[w.region]!.find((k) => k !== oldRegional)!;
+    // The regional successor is published now and signs from a day before its predecessor retires.
+    expect(await miKid(w)).toBe(oldRegional);
     const published = await jwksKids(t);
     const successors = published.filter((k) => k !== firstKid && !Object.values(rolled).flat().includes(k));
     expect(successors).toHaveLength(1);
@@ -64,5 +75,6 @@ describe('daily key rotation (the primary replica alarm)', () => {
     // Past the old key's retirement the successor signs, with no gap.
     vi.setSystemTime(t0 + 43 * DAY);
     expect(await tokenKid(t)).toBe(successors[0]);
+    await eventually(async () => (await miKid(w)) === newRegional);
   });
 });
