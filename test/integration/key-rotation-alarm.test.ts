@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { form, newTokenTenant, raw, type TokenTenant } from './token-helpers.js';
+import { call, form, newTokenTenant, raw, type TokenTenant } from './token-helpers.js';
 import { decodeJwt } from './token-helpers.js';
 import { appService, eventually, newWorkload, type WorkloadInfo } from './mi-helpers.js';
 
@@ -76,5 +76,22 @@ describe('daily key rotation (the primary replica alarm)', () => {
     vi.setSystemTime(t0 + 43 * DAY);
     expect(await tokenKid(t)).toBe(successors[0]);
     await eventually(async () => (await miKid(w)) === newRegional);
+  });
+
+  it('a replica promoted by a failover takes over the daily schedule at its first alarm as primary', async () => {
+    const t = await newTokenTenant();
+    const target = t.regions.find((r) => r !== t.homeRegion)!;
+    expect((await call('POST', `/admin/cells/${t.cell}/failover`, { body: { region: target } })).status).toBe(200);
+    const promoted = env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${target}`));
+    // The promotion schedules an alarm (pushes); it may already have run, or run now.
+    await runDurableObjectAlarm(promoted);
+    const next = await runInDurableObject(promoted, (_o, state) => state.storage.get<number>('nextRotationAt'));
+    expect(next).toBeGreaterThan(Date.now());
+    // Let the promotion's background pushes finish before the file's environment closes.
+    await eventually(async () => {
+      const cell = (await (await call('GET', `/admin/cells/${t.cell}`)).json()) as { replicas: Array<{ role?: string; appliedPos?: number }> };
+      const primary = cell.replicas.find((r) => r.role === 'primary')?.appliedPos;
+      return primary !== undefined && cell.replicas.every((r) => r.appliedPos === primary);
+    });
   });
 });
