@@ -6,7 +6,8 @@ import { loadRegionalKeys } from '../core/managed-identity/keys.js';
 import { parseMiRequest, renderMiError, type MiError, type MiProtocol } from '../core/managed-identity/protocol.js';
 import { TokenCache } from '../core/managed-identity/token-cache.js';
 import { issueToken } from '../core/token/jwt.js';
-import { deriveKek, loadSigningKeys, publishedKeys, unwrapSigningKey, type KeyRecord } from '../core/token/signing-keys.js';
+import { loadSigningKeys, publishedKeys, type KeyRecord } from '../core/token/signing-keys.js';
+import { KeyCache } from '../core/token/key-cache.js';
 import { countingCrossRegionCalls, crossCall } from '../workers/platform/faults.js';
 import type { CellTopology } from './replica-protocol.js';
 import { replicaStub } from './replica-protocol.js';
@@ -49,8 +50,7 @@ export interface MiReply {
 export class RegionalIdentityStore extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly cache = new TokenCache();
-  private readonly keys = new Map<string, Promise<CryptoKey>>();
-  private kek: { secret: string; key: Promise<CryptoKey> } | undefined;
+  private readonly keys = new KeyCache();
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private failures = 0;
@@ -189,7 +189,7 @@ export class RegionalIdentityStore extends DurableObject<Env> {
     if (entry === undefined) {
       cached = false;
       const claims = managedIdentityClaims(d, call.issuerOrigin, call.tenantId, call.region, now, random);
-      const token = await issueToken(await this.signingKey(d.key), d.key, claims, now);
+      const token = await issueToken(await this.keys.signingKey(this.env.KEY_ENCRYPTION_KEY, d.key), d.key, claims, now);
       entry = { token, issuedAt: claims.iat * 1000, expiresAt: claims.exp * 1000 };
       this.cache.set(cacheKey, entry);
     }
@@ -200,19 +200,6 @@ export class RegionalIdentityStore extends DurableObject<Env> {
         ? { access_token: entry.token, client_id: d.identity.clientId, expires_in: String(Math.max(0, expiresOn - Math.floor(now / 1000))), expires_on: String(expiresOn), ext_expires_in: String(Math.max(0, expiresOn - Math.floor(now / 1000))), not_before: String(notBefore), resource: d.requested, token_type: 'Bearer' }
         : { access_token: entry.token, expires_on: String(expiresOn), not_before: String(notBefore), resource: d.requested, token_type: 'Bearer', client_id: d.identity.clientId };
     return { status: 200, body: JSON.stringify(body), cached };
-  }
-
-  private signingKey(record: KeyRecord): Promise<CryptoKey> {
-    let key = this.keys.get(record.kid);
-    if (key === undefined) {
-      const s = this.env.KEY_ENCRYPTION_KEY;
-      if (this.kek === undefined || this.kek.secret !== s) this.kek = { secret: s, key: deriveKek(s) };
-      key = this.kek.key.then((kek) => unwrapSigningKey(kek, record));
-      key.catch(() => this.keys.delete(record.kid));
-      if (this.keys.size > 1_024) this.keys.clear();
-      this.keys.set(record.kid, key);
-    }
-    return key;
   }
 
   /** The tenant's JWKS as this region knows it (global keys' public halves + every region's MI keys); null for an unknown tenant. */

@@ -9,11 +9,12 @@ import type { Replica } from '../core/replication/replica.js';
 import { singletonKey } from '../core/directory/keys.js';
 import { addCredential, revokeSigningKey, rotateKeys, setTokenSettings, setUserMfa, type AdminCtx } from '../core/token/admin-ops.js';
 import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
-import { deriveKek, loadSigningKeys, publishedKeys, selectActiveKey, unwrapSigningKey, type KeyRecord } from '../core/token/signing-keys.js';
+import { loadSigningKeys, publishedKeys, selectActiveKey, type KeyRecord } from '../core/token/signing-keys.js';
+import { KeyCache } from '../core/token/key-cache.js';
 import { loadTokenSettings, tokenTenantIds } from '../core/token/token-keys.js';
 import { TrackingReader } from '../core/token/tracking-reader.js';
 import { RecordingReader } from '../core/read-set.js';
-import { deriveSecretBoxKey, seal, unseal } from '../core/token/secret-box.js';
+import { seal, unseal } from '../core/token/secret-box.js';
 import { planScheduledRotation } from '../core/token/key-rotation.js';
 import { authorize, deviceVerification, logout } from '../core/token/flows/authorize.js';
 import { deviceAuthorization } from '../core/token/flows/device.js';
@@ -26,37 +27,19 @@ const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const MAX_ATTEMPTS = 4;
 
 export class TokenGlue {
-  private kek: { secret: string; key: Promise<CryptoKey> } | undefined;
-  /** Unwrapped private keys by kid: unwrapping is the expensive step of signing. */
-  private readonly signingKeys = new Map<string, Promise<CryptoKey>>();
+  private readonly keyCache = new KeyCache();
 
   constructor(private readonly secret: () => string) {}
 
-  private box: { secret: string; key: Promise<CryptoKey> } | undefined;
-
-  /** The secret-box key for TOTP seeds, derived from the same deployment secret as the KEK. */
-  boxKey(): Promise<CryptoKey> {
-    const s = this.secret();
-    if (this.box === undefined || this.box.secret !== s) this.box = { secret: s, key: deriveSecretBoxKey(s) };
-    return this.box.key;
-  }
-
   kekKey(): Promise<CryptoKey> {
-    const s = this.secret();
-    if (this.kek === undefined || this.kek.secret !== s) this.kek = { secret: s, key: deriveKek(s) };
-    return this.kek.key;
+    return this.keyCache.kek(this.secret());
   }
 
   private async signer(reader: StateReader, tid: string, now: number): Promise<FlowEnv['sign']> {
     return async (claims) => {
       const record = selectActiveKey(loadSigningKeys(reader, tid), now);
       if (!record) return null;
-      let key = this.signingKeys.get(record.kid);
-      if (!key) {
-        key = this.kekKey().then((kek) => unwrapSigningKey(kek, record));
-        if (this.signingKeys.size > 256) this.signingKeys.clear();
-        this.signingKeys.set(record.kid, key);
-      }
+      const key = this.keyCache.signingKey(this.secret(), record);
       return issueToken(await key, record, claims as AccessTokenClaims, now);
     };
   }
@@ -114,8 +97,8 @@ export class TokenGlue {
       tenantId: tid, origin: call.origin, tenantSegment: call.tenantSegment, now, random, newId: () => crypto.randomUUID(), reader,
       settings: loadTokenSettings(reader, tid), client: call.client, traceId: call.traceId, correlationId: call.correlationId,
       sign: await this.signer(reader, tid, now),
-      seal: async (plain, aad) => seal(await this.boxKey(), plain, aad, random),
-      unseal: async (sealed, aad) => unseal(await this.boxKey(), sealed, aad),
+      seal: async (plain, aad) => seal(await this.keyCache.boxKey(this.secret()), plain, aad, random),
+      unseal: async (sealed, aad) => unseal(await this.keyCache.boxKey(this.secret()), sealed, aad),
     };
     const action = call.action ?? '';
     switch (call.op) {

@@ -11,7 +11,7 @@ import { topologyFor } from './platform/cell-calls.js';
 import { controlPlane } from './platform/topology.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { planTokenProvisioning } from '../core/token/provision.js';
-import { isolateKek } from './admin-token.js';
+import { isolateKeys } from './platform/isolate-keys.js';
 
 /** The answer to `POST /admin/tenants` (the admin secret is shown only here). */
 export interface TenantCreated {
@@ -56,7 +56,7 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   const cell = reserved.cell;
   const ctx = { tenantId, now: info.now, newId: () => crypto.randomUUID() };
   // Directory, first signing key and admin app commit in one write: a tenant never exists half-provisioned.
-  const token = await planTokenProvisioning(ctx, await isolateKek(env), signingAlg, (n) => crypto.getRandomValues(new Uint8Array(n)));
+  const token = await planTokenProvisioning(ctx, await isolateKeys.kek(env.KEY_ENCRYPTION_KEY), signingAlg, (n) => crypto.getRandomValues(new Uint8Array(n)));
   const mutations = [...provisionTenant(ctx, { displayName, ...(domain !== null ? { verifiedDomain: domain } : {}) }), ...token.mutations];
   const outcome = await crossCall('edge', cell.primaryRegion, 10_000, () =>
     replicaStub(env, cell.id, cell.primaryRegion).writeMutations(topologyFor(cell, cell.primaryRegion), mutations),

@@ -4,7 +4,6 @@
  * so all go to the tenant's primary through the token RPC.
  */
 import type { Json } from '../core/kv.js';
-import { deriveKek } from '../core/token/signing-keys.js';
 import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import { isOperator } from './platform/auth.js';
 import { readJsonBody, requestInfo } from './platform/http.js';
@@ -13,14 +12,6 @@ import { callToken } from './platform/token-calls.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
 import { forgetTenantKeys } from './platform/token-auth.js';
 import { lookupTenant } from './platform/topology.js';
-
-let kek: { secret: string; key: Promise<CryptoKey> } | undefined;
-/** The KEK, derived once per isolate (HKDF is cheap, but there is no reason to repeat it). */
-export function isolateKek(env: Env): Promise<CryptoKey> {
-  const s = env.KEY_ENCRYPTION_KEY;
-  if (kek === undefined || kek.secret !== s) kek = { secret: s, key: deriveKek(s) };
-  return kek.key;
-}
 
 type Routed = Request & { params?: Record<string, string> };
 

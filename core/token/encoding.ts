@@ -65,6 +65,16 @@ export async function sha256b64url(data: Uint8Array | string): Promise<string> {
   return b64urlEncode(await sha256(data));
 }
 
+/**
+ * An AES-256-GCM key derived (HKDF-SHA-256) from high-entropy deployment key material; `salt`
+ * and `info` keep the keys for different purposes apart. HKDF is not a password hash.
+ */
+export async function hkdfAesKey(secret: string, salt: string, info: string, usages: Array<'encrypt' | 'decrypt' | 'wrapKey' | 'unwrapKey'>): Promise<CryptoKey> {
+  if (secret.length < 32) throw new Error('assertion failed: key material must be at least 32 characters of random data');
+  const ikm = await crypto.subtle.importKey('raw', utf8(secret), 'HKDF', false, ['deriveKey']);
+  return crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: utf8(salt), info: utf8(info) }, ikm, { name: 'AES-GCM', length: 256 }, false, usages);
+}
+
 /** Compares without an early exit so timing does not reveal the matching prefix length. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = a.length ^ b.length;

@@ -4,21 +4,13 @@
  * deployment secret as the signing-key KEK, with a distinct `info`; the AAD binds a sealed
  * value to where it belongs (tenant, user), so it cannot be moved to another record.
  */
-import { b64urlDecode, b64urlEncode, fromUtf8, randomBytes, utf8, type Random } from './encoding.js';
+import { b64urlDecode, b64urlEncode, fromUtf8, hkdfAesKey, randomBytes, utf8, type Random } from './encoding.js';
 
 const IV_BYTES = 12;
 const PREFIX = 'sb1';
 
-export async function deriveSecretBoxKey(secret: string): Promise<CryptoKey> {
-  if (secret.length < 32) throw new Error('assertion failed: secret-box key material must be at least 32 characters');
-  const ikm = await crypto.subtle.importKey('raw', utf8(secret), 'HKDF', false, ['deriveKey']);
-  return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: utf8('tessera/secret-box/v1'), info: utf8('replicated-secrets') },
-    ikm,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['encrypt', 'decrypt'],
-  );
+export function deriveSecretBoxKey(secret: string): Promise<CryptoKey> {
+  return hkdfAesKey(secret, 'tessera/secret-box/v1', 'replicated-secrets', ['encrypt', 'decrypt']);
 }
 
 export async function seal(key: CryptoKey, plaintext: string, aad: string, random: Random): Promise<string> {

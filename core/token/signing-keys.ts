@@ -8,7 +8,7 @@ import { calculateJwkThumbprint } from 'jose';
 import { z } from 'zod';
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { assert } from '../result.js';
-import { b64urlDecode, b64urlEncode, randomBytes, utf8, type Random } from './encoding.js';
+import { b64urlDecode, b64urlEncode, hkdfAesKey, randomBytes, utf8, type Random } from './encoding.js';
 
 export type SigningAlg = 'ES256' | 'RS256';
 export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256'];
@@ -82,16 +82,8 @@ const IMPORT_PARAMS: Record<SigningAlg, SubtleCryptoImportKeyAlgorithm> = {
  * Derives the AES-256-GCM KEK from a deployment secret via HKDF-SHA256. The secret must be
  * high-entropy (≥ 32 random characters); HKDF is not a password hash.
  */
-export async function deriveKek(secret: string): Promise<CryptoKey> {
-  assert(secret.length >= 32, 'KEK secret must be at least 32 characters of random material');
-  const ikm = await crypto.subtle.importKey('raw', utf8(secret), 'HKDF', false, ['deriveKey']);
-  return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: utf8('tessera/kek/v1'), info: utf8('signing-key-wrap') },
-    ikm,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['wrapKey', 'unwrapKey'],
-  );
+export function deriveKek(secret: string): Promise<CryptoKey> {
+  return hkdfAesKey(secret, 'tessera/kek/v1', 'signing-key-wrap', ['wrapKey', 'unwrapKey']);
 }
 
 /** Binds the ciphertext to tenant, kid and alg: a wrapped key copied into another tenant's record fails to unwrap. */

@@ -19,7 +19,8 @@ import { ReadSetMiss, ReplayReader } from '../../core/read-set.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../../core/token/flows/token-request.js';
 import type { ClientContext, FlowEnv, FlowResult } from '../../core/token/flows/types.js';
 import { issueToken, type AccessTokenClaims } from '../../core/token/jwt.js';
-import { deriveKek, loadSigningKeys, selectActiveKey, unwrapSigningKey, type KeyRecord } from '../../core/token/signing-keys.js';
+import { loadSigningKeys, selectActiveKey, type KeyRecord } from '../../core/token/signing-keys.js';
+import { isolateKeys } from './isolate-keys.js';
 import { loadTokenSettings, type TokenSettings } from '../../core/token/token-keys.js';
 
 const DEFAULT_TTL_MS = 10_000;
@@ -45,8 +46,6 @@ interface Entry {
 const entries = new Map<string, Entry>();
 /** Replica calls under way that will fill an entry, by key: other misses of the key wait for them. */
 const filling = new Map<string, Promise<void>>();
-const keys = new Map<string, Promise<CryptoKey>>();
-let kek: { secret: string; key: Promise<CryptoKey> } | undefined;
 
 /** What the edge knows about a token request before deciding where to run it. */
 export interface EdgeTokenRequest {
@@ -124,21 +123,6 @@ export function forgetTenantReadSets(tenantId: string): void {
   for (const [key, entry] of entries) if (entry.tenantId === tenantId) entries.delete(key);
 }
 
-function kekKey(env: Env): Promise<CryptoKey> {
-  if (kek === undefined || kek.secret !== env.KEY_ENCRYPTION_KEY) kek = { secret: env.KEY_ENCRYPTION_KEY, key: deriveKek(env.KEY_ENCRYPTION_KEY) };
-  return kek.key;
-}
-
-function signingKey(env: Env, record: KeyRecord): Promise<CryptoKey> {
-  let key = keys.get(record.kid);
-  if (key === undefined) {
-    key = kekKey(env).then((k) => unwrapSigningKey(k, record));
-    if (keys.size > 1024) keys.clear();
-    keys.set(record.kid, key);
-  }
-  return key;
-}
-
 export interface Replayed {
   result: FlowResult;
   /** The entry is past half its life: refresh it (after `claimRefresh`). */
@@ -162,7 +146,7 @@ export async function replayClientCredentials(env: Env, key: string, req: EdgeTo
       unseal: sealingIsABug,
       sign: async (claims) => {
         const record = selectActiveKey(hit.signingKeys, now);
-        return record === undefined ? null : issueToken(await signingKey(env, record), record, claims as AccessTokenClaims, now);
+        return record === undefined ? null : issueToken(await isolateKeys.signingKey(env.KEY_ENCRYPTION_KEY, record), record, claims as AccessTokenClaims, now);
       },
     };
     const result = await tokenRequest(flow, form, req.authorization);
