@@ -5,14 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { graph, newTenant, type TenantInfo } from './helpers.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-const g = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) =>
-  graph(t, method, path, { region: t.homeRegion, ...opts });
-const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
+import { graph, newTenant, type TenantInfo, home as g, js } from './helpers.js';
 
 async function converged(t: TenantInfo): Promise<void> {
   // Background pushes run after the reply; wait until every secondary has the latest write.

@@ -3,15 +3,8 @@
  * serves, checking Graph property names and OData annotations on the way.
  */
 import { describe, expect, it } from 'vitest';
-import { BASE, graph, newTenant, type TenantInfo } from './helpers.js';
+import { BASE, newTenant, type TenantInfo, type Any, home as g, js } from './helpers.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-/** Reads always go to the home (primary) region, so a read sees the caller's own writes. */
-const g = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}) =>
-  graph(t, method, path, { region: t.homeRegion, ...opts });
-const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
 const ctx = (path: string) => `${BASE}/v1.0/$metadata#${path}`;
 
 const user = (n: string, extra: Record<string, unknown> = {}) => ({

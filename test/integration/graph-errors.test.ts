@@ -4,17 +4,10 @@
  */
 import { exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BASE, OPERATOR, clearFaults, graph, newTenant, setFaults, type TenantInfo } from './helpers.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
+import { BASE, OPERATOR, clearFaults, graph, newTenant, setFaults, type TenantInfo, type Any, home as g, js, q } from './helpers.js';
 
 afterEach(clearFaults);
 
-const g = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}) =>
-  graph(t, method, path, { region: t.homeRegion, ...opts });
-const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
-const q = (s: string) => encodeURIComponent(s);
 const user = (n: string, extra: Record<string, unknown> = {}) => ({ displayName: n, userPrincipalName: `${n}@contoso.com`, ...extra });
 
 /** Asserts the Graph error envelope and status; returns the error object. */

@@ -1,16 +1,7 @@
 /** Tenant isolation: nothing of tenant A is visible to, or changeable by, tenant B. */
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { BASE, OPERATOR, graph, newTenant, type TenantInfo } from './helpers.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-const g = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) =>
-  graph(t, method, path, { region: t.homeRegion, ...opts });
-const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
-const ids = (b: Any): string[] => b.value.map((x: Any) => x.id);
-const q = (s: string) => encodeURIComponent(s);
+import { BASE, OPERATOR, graph, newTenant, type TenantInfo, type Any, home as g, js, ids, q } from './helpers.js';
 
 async function pair(): Promise<{ a: TenantInfo; b: TenantInfo; au: Any; ag: Any }> {
   const a = await newTenant('weur');

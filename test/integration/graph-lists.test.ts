@@ -4,16 +4,7 @@
  */
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { BASE, OPERATOR, graph, newTenant, type TenantInfo } from './helpers.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-const g = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) =>
-  graph(t, method, path, { region: t.homeRegion, ...opts });
-const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
-const ids = (b: Any): string[] => b.value.map((x: Any) => x.id);
-const q = (s: string) => encodeURIComponent(s);
+import { BASE, OPERATOR, newTenant, type TenantInfo, type Any, home as g, js, ids, q } from './helpers.js';
 
 /** Follows an absolute nextLink exactly as a client would. */
 function follow(t: TenantInfo, link: string): Promise<Response> {

@@ -6,15 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { BASE, graph, newTenant, type TenantInfo } from './helpers.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-const g = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) =>
-  graph(t, method, path, { region: t.homeRegion, ...opts });
-const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
-const ids = (b: Any): string[] => b.value.map((x: Any) => x.id);
+import { BASE, graph, newTenant, type TenantInfo, type Any, home as g, js, ids } from './helpers.js';
 
 const user = (n: string, extra: Record<string, unknown> = {}) => ({ displayName: n, userPrincipalName: `${n}@contoso.com`, accountEnabled: true, mailNickname: n, ...extra });
 const group = (n: string) => ({ displayName: n, mailEnabled: false, mailNickname: n, securityEnabled: true });

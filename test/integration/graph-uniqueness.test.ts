@@ -1,14 +1,6 @@
 /** Tenant-wide case-insensitive uniqueness of userPrincipalName (and appId), including races. */
 import { describe, expect, it } from 'vitest';
-import { graph, newTenant, type TenantInfo } from './helpers.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-const g = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) =>
-  graph(t, method, path, { region: t.homeRegion, ...opts });
-const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
-const q = (s: string) => encodeURIComponent(s);
+import { newTenant, type Any, home as g, js, q } from './helpers.js';
 
 describe('userPrincipalName uniqueness', () => {
   it('a duplicate UPN in any letter case is a 409 in Graph error shape', async () => {

@@ -38,3 +38,14 @@ export async function setFaults(plan: unknown): Promise<void> {
 export async function clearFaults(): Promise<void> {
   await call('DELETE', '/admin/faults');
 }
+
+// Graph response bodies are read loosely in tests; assertions state the expected shapes.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Any = any;
+
+/** A Graph call pinned to the tenant's home (primary) region, so a read sees the caller's own writes. */
+export const home = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}) =>
+  graph(t, method, path, { region: t.homeRegion, ...opts });
+export const js = async (r: Response): Promise<Any> => (await r.json()) as Any;
+export const ids = (b: Any): string[] => b.value.map((x: Any) => x.id);
+export const q = (s: string) => encodeURIComponent(s);
