@@ -45,7 +45,7 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
 
 /** Fresh signing keys for some regions, each signing from its `activateAt`, in the tenant's algorithm (that of its newest global key). */
 async function newRegionalKeys(state: StateReader, kek: CryptoKey, tenantId: string, needs: readonly RegionalKeyNeed[], now: number): Promise<Array<{ region: string; key: KeyRecord }>> {
-  const alg: SigningAlg = loadSigningKeys(state, tenantId).sort((a, b) => b.createdAt - a.createdAt)[0]?.alg ?? 'RS256';
+  const alg: SigningAlg = [...loadSigningKeys(state, tenantId)].sort((a, b) => b.createdAt - a.createdAt)[0]?.alg ?? 'RS256';
   const { rotateEveryMs, maxTokenLifetimeMs } = DEFAULT_ROTATION_POLICY;
   const out: Array<{ region: string; key: KeyRecord }> = [];
   for (const { region, activateAt } of needs) {

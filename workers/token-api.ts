@@ -11,7 +11,6 @@ import { entryRegion } from './platform/client-region.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
-import { tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 
 type Routed = Request & { params?: Record<string, string> };
@@ -97,14 +96,14 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
       replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
     }
     if (replayed !== undefined) {
-      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, info, edge, op, read.form, url), cacheKey));
+      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, info, edge, op, read.form, url, true), cacheKey));
       const headers = replayed.result.headers;
       headers['request-id'] = info.requestId;
       headers['tessera-served-by'] = 'edge';
       return new Response(replayed.result.body, { status: replayed.result.status, headers });
     }
   }
-  const call = tokenCall(request, info, edge, op, read.form, url);
+  const call = tokenCall(request, info, edge, op, read.form, url, cacheKey !== undefined);
   const filled = cacheKey !== undefined ? beginFill(cacheKey) : undefined;
   let routed: RoutedToken;
   try {
@@ -118,12 +117,13 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
   return new Response(o.body === '' ? null : o.body, { status: o.status, headers: { ...o.headers, 'request-id': info.requestId, 'tessera-served-by': routed.region } });
 }
 
-function tokenCall(request: Request, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL): TokenCall {
+/** The call for a replica; `wantReadSet` when its answer may fill the edge cache. */
+function tokenCall(request: Request, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL, wantReadSet: boolean): TokenCall {
   return {
     tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
     params: [...form], authorization: edge.authorization, client: edge.client(),
     traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,
-    ...(op === 'token' && tokenRequestIsReadOnly(form) ? { wantReadSet: true } : {}),
+    ...(wantReadSet ? { wantReadSet: true } : {}),
   };
 }
 

@@ -35,9 +35,10 @@ function need(keys: readonly RegionalKey[], region: string, now: number): Region
 
 /** The keys a workload change adds: now for a region with none that signs, a published successor for one that is ageing. */
 export function regionalKeyNeeds(reader: StateReader, tid: string, regions: readonly string[], now: number): RegionalKeyNeed[] {
-  const keys = loadRegionalKeys(reader, tid);
-  return regions.flatMap((r) => need(keys, r, now) ?? []);
+  return needs(loadRegionalKeys(reader, tid), regions, now);
 }
+
+const needs = (keys: readonly RegionalKey[], regions: readonly string[], now: number): RegionalKeyNeed[] => regions.flatMap((r) => need(keys, r, now) ?? []);
 
 export const regionsNeedingKeys = (reader: StateReader, tid: string, regions: readonly string[], now: number): string[] =>
   regionalKeyNeeds(reader, tid, regions, now).map((n) => n.region);
@@ -54,7 +55,7 @@ export function planRegionalKeyRollover(reader: StateReader, tid: string, region
   const keys = loadRegionalKeys(reader, tid);
   if (keys.length === 0) return { keys: [], drop: [] };
   return {
-    keys: regionalKeyNeeds(reader, tid, regions, now),
+    keys: needs(keys, regions, now),
     drop: keys.filter((k) => keyPhase(k, now) === 'expired').map((k) => regionalKeyKey(tid, k.region, k.kid)),
   };
 }

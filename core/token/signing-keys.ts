@@ -6,7 +6,7 @@
  */
 import { calculateJwkThumbprint } from 'jose';
 import { z } from 'zod';
-import type { Json, Mutation, StateReader } from '../kv.js';
+import { derived, type Json, type Mutation, type StateReader } from '../kv.js';
 import { assert } from '../result.js';
 import { b64urlDecode, b64urlEncode, hkdfAesKey, randomBytes, utf8, type Random } from './encoding.js';
 
@@ -248,7 +248,11 @@ export function dropSigningKey(tenantId: string, kid: string): Mutation {
 }
 
 /** Loads a tenant's key records; a record that fails the schema is corrupt state, which is a bug. */
-export function loadSigningKeys(reader: StateReader, tenantId: string): KeyRecord[] {
+export function loadSigningKeys(reader: StateReader, tenantId: string): readonly KeyRecord[] {
+  return derived(reader, `signing keys ${tenantId}`, () => readSigningKeys(reader, tenantId));
+}
+
+function readSigningKeys(reader: StateReader, tenantId: string): KeyRecord[] {
   return reader.list(signingKeyPrefix(tenantId)).map(([key, value]) => {
     const parsed = keyRecordSchema.safeParse(value);
     assert(parsed.success, `corrupt signing key record at ${key}`);

@@ -4,7 +4,7 @@
  * `t/{tid}/` and documented in docs/storage-schema.md.
  */
 import { z } from 'zod';
-import type { StateReader } from '../kv.js';
+import { derived, type StateReader } from '../kv.js';
 
 const t = (tid: string) => `t/${tid}/`;
 /** Client credentials of one application: `{secrets: ClientSecretRecord[], keyCredentials: ClientKeyCredential[]}`. */
@@ -62,8 +62,10 @@ export const tokenSettingsSchema = z.strictObject({
 });
 
 export function loadTokenSettings(reader: StateReader, tid: string): TokenSettings {
-  const parsed = tokenSettingsSchema.safeParse(reader.get(settingsKey(tid)) ?? {});
-  return { ...DEFAULT_TOKEN_SETTINGS, ...(parsed.success ? parsed.data : {}) };
+  return derived(reader, `token settings ${tid}`, () => {
+    const parsed = tokenSettingsSchema.safeParse(reader.get(settingsKey(tid)) ?? {});
+    return { ...DEFAULT_TOKEN_SETTINGS, ...(parsed.success ? parsed.data : {}) };
+  });
 }
 
 const TOKEN_SEGMENTS = new Set(['sk', 'rsk', 'rt', 'rtf', 'rtu', 'rtx', 'jti', 'ac', 'dc', 'dcu', 'sis', 'sil', 'lock']);

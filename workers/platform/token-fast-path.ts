@@ -19,9 +19,9 @@ import { ReadSetMiss, ReplayReader } from '../../core/read-set.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../../core/token/flows/token-request.js';
 import type { ClientContext, FlowEnv, FlowResult } from '../../core/token/flows/types.js';
 import { issueToken, type AccessTokenClaims } from '../../core/token/jwt.js';
-import { loadSigningKeys, selectActiveKey, type KeyRecord } from '../../core/token/signing-keys.js';
+import { loadSigningKeys, selectActiveKey } from '../../core/token/signing-keys.js';
 import { isolateKeys } from './isolate-keys.js';
-import { loadTokenSettings, type TokenSettings } from '../../core/token/token-keys.js';
+import { loadTokenSettings } from '../../core/token/token-keys.js';
 
 const DEFAULT_TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
@@ -30,8 +30,8 @@ const newId = () => crypto.randomUUID();
 const sealingIsABug = () => Promise.reject(new Error('assertion failed: sealing at the edge'));
 
 /**
- * One cached read set, and what is derived from it once rather than per request: the reader's
- * indexes, the parsed token settings and signing-key records (all immutable for the entry's life).
+ * One cached read set. Its reader is built once and keeps what the flow derives from it (token
+ * settings, key records, app, resource and CA views: `StateReader.memo`), so a replay parses nothing.
  */
 interface Entry {
   tenantId: string;
@@ -39,8 +39,6 @@ interface Entry {
   refreshAt: number;
   refreshing: boolean;
   reader: ReplayReader;
-  settings: TokenSettings;
-  signingKeys: KeyRecord[];
 }
 
 const entries = new Map<string, Entry>();
@@ -76,17 +74,9 @@ export function fastPathKey(req: EdgeTokenRequest, form: URLSearchParams, body: 
 
 export function remember(env: Env, key: string, tenantId: string, set: ReadSet): void {
   if (ttl(env) === 0) return;
-  const reader = new ReplayReader(set);
-  let derived: { settings: TokenSettings; signingKeys: KeyRecord[] };
-  try {
-    derived = { settings: loadTokenSettings(reader, tenantId), signingKeys: loadSigningKeys(reader, tenantId) };
-  } catch (e) {
-    if (e instanceof ReadSetMiss) return; // the flow did not read them (it failed before signing)
-    throw e;
-  }
   if (entries.size >= MAX_ENTRIES) entries.clear();
   const now = Date.now();
-  entries.set(key, { tenantId, until: now + ttl(env), refreshAt: now + ttl(env) / 2, refreshing: false, reader, ...derived });
+  entries.set(key, { tenantId, until: now + ttl(env), refreshAt: now + ttl(env) / 2, refreshing: false, reader: new ReplayReader(set) });
 }
 
 /** Marks a replica call that may fill `key`; the returned function ends it (call it in `finally`). */
@@ -137,7 +127,7 @@ export async function replayClientCredentials(env: Env, key: string, req: EdgeTo
   try {
     const flow: FlowEnv = {
       tenantId: req.tenantId, origin: req.origin, tenantSegment: req.tenantSegment, now, random, newId, reader: hit.reader,
-      settings: hit.settings, traceId: req.traceId, correlationId: req.correlationId,
+      settings: loadTokenSettings(hit.reader, req.tenantId), traceId: req.traceId, correlationId: req.correlationId,
       get client() {
         return req.client();
       },
@@ -145,7 +135,7 @@ export async function replayClientCredentials(env: Env, key: string, req: EdgeTo
       seal: sealingIsABug,
       unseal: sealingIsABug,
       sign: async (claims) => {
-        const record = selectActiveKey(hit.signingKeys, now);
+        const record = selectActiveKey(loadSigningKeys(hit.reader, req.tenantId), now);
         return record === undefined ? null : issueToken(await isolateKeys.signingKey(env.KEY_ENCRYPTION_KEY, record), record, claims as AccessTokenClaims, now);
       },
     };

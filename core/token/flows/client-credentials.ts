@@ -21,7 +21,8 @@ export async function clientCredentialsGrant(env: FlowEnv, form: URLSearchParams
   });
   if (!resolved.ok) return scopeError(env, resolved.error, p.scope);
   if (resolved.value.kind !== 'app_only') return oauthError(env, 'default_scope_required');
-  const ca = evaluateWorkloadCa(env, servicePrincipalId(env.reader, env.tenantId, client.app.appId), resolved.value.resource.appId);
+  const sp = servicePrincipalId(env.reader, env.tenantId, client.app.appId);
+  const ca = evaluateWorkloadCa(env, sp, resolved.value.resource.appId);
   if (ca.decision !== 'allow') return oauthError(env, 'blocked_by_conditional_access', { clientId: client.app.appId });
-  return issueAppOnly(env, client.app.appId, resolved.value, p.scope, clientCapabilities(p.claims), client.mutations);
+  return issueAppOnly(env, client.app.appId, sp, resolved.value, p.scope, clientCapabilities(p.claims), client.mutations);
 }

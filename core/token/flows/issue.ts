@@ -35,9 +35,9 @@ export function servicePrincipalId(reader: StateReader, tid: string, appId: stri
   return typeof id === 'string' ? id : appId;
 }
 
-export async function issueAppOnly(env: FlowEnv, clientId: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, caps: string[], mutations: Mutation[]): Promise<FlowResult> {
+/** `sp`: the client's service principal id (the token's sub and oid). */
+export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, caps: string[], mutations: Mutation[]): Promise<FlowResult> {
   if (resolution.roles.length === 0) return oauthError(env, 'invalid_scope', { detail: 'The application has no application permissions on this resource.' });
-  const sp = servicePrincipalId(env.reader, env.tenantId, clientId);
   const lifetimeMs = env.settings.accessTokenLifetimeSec * 1000;
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resolution.resource.appId), subject: sp, objectId: sp, clientId,
