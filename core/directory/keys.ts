@@ -55,3 +55,11 @@ export const BIN_KEY = /^t\/[A-Za-z0-9-]{1,64}\/d\/(user|group|application|servi
 export function lastSegment(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
+
+/** Directory role assignment `{id, principalId, roleDefinitionId, directoryScopeId}` (unifiedRoleAssignment). */
+export const roleAssignmentPrefix = (tenantId: string): string => `${t(tenantId)}ra/`;
+export const roleAssignmentKey = (tenantId: string, assignmentId: string): string => roleAssignmentPrefix(tenantId) + id(assignmentId);
+/** Per-principal index of role assignments: `{roleDefinitionId}`; written with the `ra/` record. */
+export const principalRolePrefix = (tenantId: string, principalId: string): string => `${t(tenantId)}rp/${id(principalId)}/`;
+export const principalRoleKey = (tenantId: string, principalId: string, assignmentId: string): string =>
+  principalRolePrefix(tenantId, principalId) + id(assignmentId);
