@@ -1,9 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { GraphError, GraphReply } from '../core/directory/index.js';
 import { isWrite, planWrite, purgeMutations, read } from '../core/directory/index.js';
-import { hashIncomingPassword } from '../core/directory/password-intake.js';
 import type { Mutation, StateReader } from '../core/kv.js';
-import { hashPassword } from '../core/token/password.js';
 import { Replica } from '../core/replication/replica.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
 import type { Result } from '../core/result.js';
@@ -72,16 +70,13 @@ export class CellReplica extends DurableObject<Env> {
   async graph(t: CellTopology, call: ReplicaCall): Promise<GraphOutcome> {
     const replica = this.open(t);
     const ctx = { tenantId: call.tenantId, now: Date.now(), newId: () => crypto.randomUUID() };
-    if (isWrite(call.request)) {
-      // Hashed before the write mutex: the slow hash must not hold up other writes.
-      const request = await hashIncomingPassword(call.request, (pw) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n))));
-      return this.commit(replica, (state) => planWrite(state, request, ctx));
-    }
+    const asUser = call.caller.kind === 'user' ? call.caller.userId : undefined;
+    if (isWrite(call.request)) return this.commit(replica, (state) => planWrite(state, call.request, ctx, asUser));
     if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {
       const caught = await replica.catchUp(call.minPosition.pos);
       if (!caught) return { kind: 'behind', appliedPos: replica.meta.appliedPos };
     }
-    const result = read(replica.state, call.request, ctx);
+    const result = read(replica.state, call.request, ctx, asUser);
     return result.ok ? { kind: 'reply', reply: result.value } : { kind: 'error', error: result.error };
   }
 

@@ -17,9 +17,13 @@ export interface CellTopology {
   epoch: number;
 }
 
+/** Who makes a Graph call: a delegated call is also checked against the user's directory roles. */
+export type GraphCaller = { kind: 'user'; userId: string } | { kind: 'application' } | { kind: 'operator' };
+
 export interface ReplicaCall {
   tenantId: string;
   request: GraphRequest;
+  caller: GraphCaller;
   /** From a replica token: answer only with state at or after this position. */
   minPosition?: ReplicaPosition;
 }

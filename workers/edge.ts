@@ -23,7 +23,7 @@ function unhandled(e: unknown, request: Request): Response {
   // A bug: log it for the operator, answer with a safe, generic message.
   console.error('unhandled', e instanceof Error ? e.stack : String(e));
   const info = requestInfo(request);
-  return new URL(request.url).pathname.startsWith('/v1.0')
+  return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
     ? graphError(info, { kind: 'internal', message: 'An internal error occurred.' })
     : oauthStyleError(info, 500, 'server_error', 'An internal error occurred.');
 }
@@ -38,6 +38,8 @@ router
   .all('/:tenant/oauth2/v2.0/:endpoint', tokenEndpoint)
   .all('/v1.0', handleGraph)
   .all('/v1.0/*', handleGraph)
+  .all('/beta', handleGraph)
+  .all('/beta/*', handleGraph)
   .all('/:tenant/discovery/v2.0/keys', tokenEndpoint)
   .get('/:tenant/v2.0/.well-known/openid-configuration', discovery)
   .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env) => {

@@ -1,8 +1,9 @@
-import type { GraphRequest } from '../core/directory/index.js';
-import { isWrite } from '../core/directory/index.js';
+import { classifiedRequest, classify } from '../core/directory/index.js';
+import { protectSecrets } from '../core/directory/secrets.js';
+import { hashPassword } from '../core/token/password.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
 import { decodeReplicaToken, encodeReplicaToken, importTokenKey } from '../core/replication/replica-token.js';
-import type { GraphOutcome } from '../durable-objects/replica-protocol.js';
+import type { GraphCaller, GraphOutcome } from '../durable-objects/replica-protocol.js';
 import { allowed, authenticate } from './platform/auth.js';
 import type { RequestInfo } from './platform/http.js';
 import { graphError, json, readJsonBody, requestInfo } from './platform/http.js';
@@ -28,7 +29,14 @@ function parseQuery(url: URL): Record<string, string> | string {
   return out;
 }
 
-/** `/v1.0/*`: authenticate, find the tenant's cell, and send the call to the right replica. */
+const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
+const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
+
+/**
+ * `/v1.0/*` and `/beta/*`: authenticate, classify the request once (route, permission area,
+ * write or read, secret fields), check the caller's permissions, hash secrets, and send the
+ * classified request to the right replica.
+ */
 export async function handleGraph(request: Request, env: Env): Promise<Response> {
   const info = requestInfo(request);
   const principal = await authenticate(request, env);
@@ -39,22 +47,20 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   const tenantId = placement.tenant.id;
 
   const url = new URL(request.url);
+  const version = VERSION.exec(url.pathname);
+  if (version === null) return graphError(info, { kind: 'bad_request', message: 'Invalid version.' });
+  const classified = classify(request.method, url.pathname.slice(version[0].length), principal.userId);
+  if (!classified.ok) return graphError(info, classified.error);
+  const c = classified.value;
+  const write = c.write;
+  if (!allowed(principal, c)) return graphError(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
   const query = parseQuery(url);
   if (typeof query === 'string') return graphError(info, { kind: 'bad_request', message: query });
-  const body = request.method === 'GET' || request.method === 'HEAD' ? { ok: true as const, body: undefined } : await readJsonBody(request);
+  const body = write ? await readJsonBody(request) : { ok: true as const, body: undefined };
   if (!body.ok) return graphError(info, body.error);
-  const graphRequest: GraphRequest = {
-    method: request.method,
-    path: url.pathname.slice('/v1.0'.length) || '/',
-    query,
-    body: body.body,
-    baseUrl: `${url.origin}/v1.0`,
-    ...(request.headers.get('if-match') !== null ? { ifMatch: request.headers.get('if-match')! } : {}),
-  };
-  const write = isWrite(graphRequest);
-  if (!allowed(principal, graphRequest.path, write)) {
-    return graphError(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
-  }
+  const protectedBody = await protectSecrets(c, body.body, hash);
+  if (!protectedBody.ok) return graphError(info, protectedBody.error);
+  const graphRequest = classifiedRequest(c, protectedBody.value, query, `${url.origin}/${version[1]}`, request.headers.get('if-match') ?? undefined);
 
   const key = await replicaTokenKey(env);
   let minPosition: ReplicaPosition | undefined;
@@ -66,7 +72,8 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
     if (decoded.cell === placement.cell.id) minPosition = decoded;
   }
 
-  const call = { tenantId, request: graphRequest, ...(minPosition !== undefined ? { minPosition } : {}) };
+  const caller: GraphCaller = principal.kind === 'user' && principal.userId !== null ? { kind: 'user', userId: principal.userId } : { kind: principal.kind === 'operator' ? 'operator' : 'application' };
+  const call = { tenantId, request: graphRequest, caller, ...(minPosition !== undefined ? { minPosition } : {}) };
   const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);

@@ -1,7 +1,9 @@
 /**
  * Group membership: forward edges `m/{groupId}/{memberId}` → {type} and reverse edges
  * `r/{memberId}/{groupId}` → {} are always written together, so both "members" and
- * "memberOf" are prefix scans. Members may be users, groups or service principals.
+ * "memberOf" are prefix scans. Members may be users, groups or service principals. A reverse
+ * edge valued `{type: "directoryRole"}` is a role assignment's (role-management.ts): memberOf
+ * shows it as a directoryRole.
  */
 import type { Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
@@ -11,6 +13,8 @@ import { isValidId, lastSegment, memberKey, memberPrefix, objectKey, reverseKey,
 import { findLive } from './objects.js';
 import { listBody, parseListOptions, scanPage } from './odata-query.js';
 import { groupSpec, MEMBER_TYPES, SPECS, unionShape } from './resources.js';
+import { roleDefinition } from './role-definitions.js';
+import { directoryRoleBody } from './role-management.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, TypeName } from './types.js';
 import { isPlainObject } from './validation.js';
 
@@ -117,7 +121,13 @@ export function listMemberOf(state: StateReader, req: GraphRequest, ctx: GraphCo
   const prefix = reversePrefix(ctx.tenantId, found.value.id);
   const opts = parseListOptions(req.query, groupSpec, prefix);
   if (!opts.ok) return opts;
-  const page = scanPage(state, prefix, opts.value, (key) => directoryObject(state, ctx.tenantId, { id: lastSegment(key), type: 'group' }));
+  const page = scanPage(state, prefix, opts.value, (key, value) => {
+    if (asObject(value)?.['type'] === 'directoryRole') {
+      const role = roleDefinition(lastSegment(key));
+      return role === undefined ? undefined : directoryRoleBody(role);
+    }
+    return directoryObject(state, ctx.tenantId, { id: lastSegment(key), type: 'group' });
+  });
   return ok({ status: 200, body: listBody(req, 'directoryObjects', prefix, opts.value, page) });
 }
 
@@ -125,7 +135,9 @@ export function listMemberOf(state: StateReader, req: GraphRequest, ctx: GraphCo
 export function detachAll(state: StateReader, tenantId: string, id: string): { mutations: Mutation[]; memberOf: string[]; members: MemberRef[] } {
   const mutations: Mutation[] = [];
   const memberOf: string[] = [];
-  for (const [key] of state.list(reversePrefix(tenantId, id))) {
+  for (const [key, value] of state.list(reversePrefix(tenantId, id))) {
+    // Directory-role edges stay with their assignment (role-management.ts), not with groups.
+    if (asObject(value)?.['type'] === 'directoryRole') continue;
     const gid = lastSegment(key);
     memberOf.push(gid);
     mutations.push(...detachEdge(tenantId, gid, id));

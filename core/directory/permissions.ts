@@ -1,36 +1,89 @@
 /**
- * Which Microsoft Graph permissions (app roles or delegated scopes) allow a directory call.
- * Any one listed permission suffices. `Directory.*` acts as the tenant-wide superset, as the
- * admin application Tessera provisions holds it.
+ * Which Microsoft Graph permissions allow a directory call, per permission area of a route
+ * (the route table names the area; nothing here looks at a path). Any one listed permission
+ * suffices. App-only tokens carry application permissions (`roles`); delegated tokens carry
+ * scopes (`scp`), and a delegated call is further limited by the signed-in user's directory
+ * roles (delegated-access.ts): the effective right is the intersection, as in Entra.
+ * `Directory.*` stays the tenant-wide superset for directory objects (the admin app holds it),
+ * except role management, which Graph gates on RoleManagement.* alone.
  */
-const DIRECTORY_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'];
-const DIRECTORY_WRITE = ['Directory.ReadWrite.All'];
+export type Area =
+  | 'users'
+  | 'me'
+  | 'groups'
+  | 'applications'
+  | 'conditionalAccess'
+  | 'authorizationPolicy'
+  | 'authenticationMethodsPolicy'
+  | 'organization'
+  | 'auditLogs'
+  | 'roleManagement'
+  | 'permissionGrants'
+  | 'settings'
+  /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
+  | 'directoryObjects';
 
-interface Rule {
-  readonly prefix: RegExp;
+interface Grant {
   readonly read: readonly string[];
   readonly write: readonly string[];
 }
 
-const RULES: readonly Rule[] = [
-  { prefix: /^\/users(\/|$)/, read: ['User.Read.All', 'User.ReadWrite.All'], write: ['User.ReadWrite.All'] },
-  { prefix: /^\/groups(\/|$)/, read: ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'GroupMember.ReadWrite.All'], write: ['Group.ReadWrite.All', 'GroupMember.ReadWrite.All'] },
-  { prefix: /^\/(applications|servicePrincipals)(\/|$)/, read: ['Application.Read.All', 'Application.ReadWrite.All'], write: ['Application.ReadWrite.All'] },
-  { prefix: /^\/identity\/conditionalAccess(\/|$)/, read: ['Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess'], write: ['Policy.ReadWrite.ConditionalAccess'] },
-  { prefix: /^\/policies\/authorizationPolicy(\/|$)/, read: ['Policy.Read.All', 'Policy.ReadWrite.Authorization'], write: ['Policy.ReadWrite.Authorization'] },
-  { prefix: /^\/policies\/authenticationMethodsPolicy(\/|$)/, read: ['Policy.Read.All', 'Policy.ReadWrite.AuthenticationMethod'], write: ['Policy.ReadWrite.AuthenticationMethod'] },
-  { prefix: /^\/organization(\/|$)/, read: ['Organization.Read.All', 'Organization.ReadWrite.All'], write: ['Organization.ReadWrite.All'] },
-  { prefix: /^\/auditLogs(\/|$)/, read: ['AuditLog.Read.All'], write: [] },
-];
+const DIR_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'];
+const DIR_WRITE = ['Directory.ReadWrite.All'];
+/** Delegated-only superset: acts as the user, so the user's roles decide. */
+const AS_USER = ['Directory.AccessAsUser.All'];
 
-/** The permissions any of which authorises `path` (after /v1.0) for reading or writing. */
-export function permissionsFor(path: string, write: boolean): readonly string[] {
-  const rule = RULES.find((r) => r.prefix.test(path));
-  const specific = rule === undefined ? [] : write ? rule.write : rule.read;
-  return [...specific, ...(write ? DIRECTORY_WRITE : DIRECTORY_READ)];
+const app = (read: readonly string[], write: readonly string[], superset = true): Grant => ({
+  read: [...read, ...(superset ? DIR_READ : [])],
+  write: [...write, ...(superset ? DIR_WRITE : [])],
+});
+
+const APPLICATION: Readonly<Record<Area, Grant>> = {
+  users: app(['User.Read.All', 'User.ReadWrite.All'], ['User.ReadWrite.All']),
+  me: app([], []),
+  groups: app(['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'GroupMember.ReadWrite.All'], ['Group.ReadWrite.All', 'GroupMember.ReadWrite.All']),
+  applications: app(['Application.Read.All', 'Application.ReadWrite.All'], ['Application.ReadWrite.All']),
+  conditionalAccess: app(['Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess'], ['Policy.ReadWrite.ConditionalAccess']),
+  authorizationPolicy: app(['Policy.Read.All', 'Policy.ReadWrite.Authorization'], ['Policy.ReadWrite.Authorization']),
+  authenticationMethodsPolicy: app(['Policy.Read.All', 'Policy.ReadWrite.AuthenticationMethod'], ['Policy.ReadWrite.AuthenticationMethod']),
+  organization: app(['Organization.Read.All', 'Organization.ReadWrite.All'], ['Organization.ReadWrite.All']),
+  auditLogs: app(['AuditLog.Read.All'], []),
+  roleManagement: { read: ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', ...DIR_READ], write: ['RoleManagement.ReadWrite.Directory'] },
+  permissionGrants: app(['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All'], ['DelegatedPermissionGrant.ReadWrite.All']),
+  settings: app([], []),
+  directoryObjects: app([], []),
+};
+
+const delegated = (area: Area, extraRead: readonly string[], extraWrite: readonly string[]): Grant => {
+  const a = APPLICATION[area];
+  return { read: [...extraRead, ...a.read, ...AS_USER], write: [...extraWrite, ...a.write, ...(a.write.length > 0 ? AS_USER : [])] };
+};
+
+const DELEGATED: Readonly<Record<Area, Grant>> = {
+  users: delegated('users', ['User.ReadBasic.All'], []),
+  me: { read: ['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', ...APPLICATION.users.read], write: ['User.ReadWrite', 'User.ReadWrite.All', ...DIR_WRITE, ...AS_USER] },
+  groups: delegated('groups', [], []),
+  applications: delegated('applications', [], []),
+  conditionalAccess: delegated('conditionalAccess', [], []),
+  authorizationPolicy: delegated('authorizationPolicy', [], []),
+  authenticationMethodsPolicy: delegated('authenticationMethodsPolicy', [], []),
+  organization: delegated('organization', ['User.Read'], []),
+  auditLogs: delegated('auditLogs', [], []),
+  roleManagement: delegated('roleManagement', [], []),
+  permissionGrants: delegated('permissionGrants', [], []),
+  settings: delegated('settings', [], []),
+  directoryObjects: delegated('directoryObjects', [], []),
+};
+
+export type CallerKind = 'application' | 'delegated';
+
+/** The permissions any one of which authorises `write`/read access to `area` for this kind of caller. */
+export function permissionsFor(area: Area, write: boolean, kind: CallerKind): readonly string[] {
+  const g = (kind === 'application' ? APPLICATION : DELEGATED)[area];
+  return write ? g.write : g.read;
 }
 
-export function isAuthorised(granted: readonly string[], path: string, write: boolean): boolean {
-  const needed = new Set(permissionsFor(path, write));
-  return granted.some((g) => needed.has(g));
+export function hasPermission(granted: readonly string[], area: Area, write: boolean, kind: CallerKind): boolean {
+  const needed = permissionsFor(area, write, kind);
+  return granted.some((p) => needed.includes(p));
 }

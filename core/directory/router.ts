@@ -1,39 +1,58 @@
 /**
- * Maps (method, path) to a handler. Routes are a flat table of segment patterns; `:x` binds
- * one segment. Literal routes are listed before parameter routes that could shadow them.
+ * The Graph route table: segment patterns (`:x` binds one segment), each with its handlers,
+ * its permission area and the body fields that carry secrets. Literal routes are listed
+ * before parameter routes that could shadow them. Only classify.ts matches paths against it;
+ * everything downstream finds a route by its id.
  */
 import type { StateReader } from '../kv.js';
-import { err, ok, type Result } from '../result.js';
-import { badRequest, clip, methodNotAllowed, notFound } from './errors.js';
+import { err, type Result } from '../result.js';
+import { badRequest, notFound } from './errors.js';
 import { addMember, listMemberOf, listMembers, removeMember } from './memberships.js';
 import { createObject, getObject, listObjects, patchObject } from './objects.js';
 import { deleteObject, getDeleted, listDeleted, purgeDeleted, restoreDeleted } from './recycle-bin.js';
 import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
+import { ROLE_ROUTES } from './role-routes.js';
+import type { Area } from './permissions.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
-type Params = Readonly<Record<string, string>>;
-type ReadFn = (s: StateReader, req: GraphRequest, ctx: GraphContext, p: Params) => Result<GraphReply, GraphError>;
-type WriteFn = (s: StateReader, req: GraphRequest, ctx: GraphContext, p: Params) => Result<WritePlan, GraphError>;
+export type Params = Readonly<Record<string, string>>;
+export type ReadFn = (s: StateReader, req: GraphRequest, ctx: GraphContext, p: Params) => Result<GraphReply, GraphError>;
+export type WriteFn = (s: StateReader, req: GraphRequest, ctx: GraphContext, p: Params) => Result<WritePlan, GraphError>;
 
-interface Route {
+/** A body field holding a secret: validated, then replaced by its hash before anything else sees it. */
+export type SecretField = 'passwordProfile.password';
+
+export interface RouteSpec {
   readonly pattern: readonly string[];
+  readonly area: Area;
+  readonly secrets?: readonly SecretField[];
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;
   readonly DELETE?: WriteFn;
 }
 
+export interface Route extends RouteSpec {
+  /** The pattern joined with '/', e.g. `users/:id`: how a classified request names its route. */
+  readonly id: string;
+}
+
 const p = (params: Params, name: string): string => params[name] ?? '';
 
+const USERS = 'users';
+
 /** list/create + get/patch/delete for a collection of `spec`. */
-function collectionRoutes(path: string, spec: ResourceSpec): Route[] {
+function collectionRoutes(path: string, spec: ResourceSpec, area: Area, secrets?: readonly SecretField[]): RouteSpec[] {
   const base = path.split('/');
+  const withSecrets = secrets === undefined ? {} : { secrets };
   return [
-    { pattern: base, GET: (s, r, c) => listObjects(s, r, c, spec), POST: (s, r, c) => createObject(s, r, c, spec) },
+    { pattern: base, area, ...withSecrets, GET: (s, r, c) => listObjects(s, r, c, spec), POST: (s, r, c) => createObject(s, r, c, spec) },
     {
       pattern: [...base, ':id'],
+      area,
+      ...withSecrets,
       GET: (s, r, c, x) => getObject(s, r, c, spec, p(x, 'id')),
       PATCH: (s, r, c, x) => patchObject(s, r, c, spec, p(x, 'id')),
       DELETE: (s, r, c, x) => deleteObject(s, r, c, spec, p(x, 'id')),
@@ -42,107 +61,84 @@ function collectionRoutes(path: string, spec: ResourceSpec): Route[] {
 }
 
 /** /…/deletedItems/{cast or collection}, /{id}, /{id}/restore */
-function binRoutes(listPath: string, itemBase: string, types: readonly TypeName[], contextFor: (t: TypeName) => string): Route[] {
-  const item = itemBase.split('/');
-  const context = types.length === 1 ? contextFor(types[0] ?? 'user') : 'directoryObjects';
+function binRoutes(path: string, types: readonly TypeName[], area: (t: TypeName | undefined) => Area, contextFor: (t: TypeName) => string): RouteSpec[] {
+  const base = path.split('/');
+  const single = types.length === 1 ? types[0] : undefined;
+  const context = single !== undefined ? contextFor(single) : 'directoryObjects';
   return [
-    ...types.map((t): Route => ({
-      pattern: [...listPath.split('/'), ...(types.length === 1 ? [] : [`microsoft.graph.${t}`])],
+    ...types.map((t): RouteSpec => ({
+      pattern: [...base, ...(single !== undefined ? [] : [`microsoft.graph.${t}`])],
+      area: area(t),
       GET: (s, r, c) => listDeleted(s, r, c, SPECS[t], contextFor(t)),
     })),
     {
-      pattern: [...item, ':id'],
+      pattern: [...base, ':id'],
+      area: area(single),
       GET: (s, r, c, x) => getDeleted(s, r, c, types, p(x, 'id'), context),
       DELETE: (s, r, c, x) => purgeDeleted(s, r, c, types, p(x, 'id')),
     },
-    { pattern: [...item, ':id', 'restore'], POST: (s, r, c, x) => restoreDeleted(s, r, c, types, p(x, 'id'), context) },
+    { pattern: [...base, ':id', 'restore'], area: area(single), POST: (s, r, c, x) => restoreDeleted(s, r, c, types, p(x, 'id'), context) },
   ];
 }
 
 const castRequired: ReadFn = () =>
   err(badRequest("A type cast is required on /directory/deletedItems, e.g. /directory/deletedItems/microsoft.graph.user."));
 
-const ROUTES: readonly Route[] = [
-  { pattern: ['auditLogs', 'signIns'], GET: (s, r, c) => listSignIns(s, r, c) },
-  ...collectionRoutes('users', SPECS.user),
-  { pattern: ['users', ':id', 'memberOf'], GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id')) },
-  ...collectionRoutes('groups', SPECS.group),
-  { pattern: ['groups', ':id', 'members'], GET: (s, r, c, x) => listMembers(s, r, c, p(x, 'id')) },
-  { pattern: ['groups', ':id', 'members', '$ref'], POST: (s, r, c, x) => addMember(s, r, c, p(x, 'id')) },
-  { pattern: ['groups', ':id', 'members', ':member', '$ref'], DELETE: (s, r, c, x) => removeMember(s, r, c, p(x, 'id'), p(x, 'member')) },
-  { pattern: ['groups', ':id', 'memberOf'], GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.group, p(x, 'id')) },
-  ...collectionRoutes('applications', SPECS.application),
-  ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal),
-  { pattern: ['servicePrincipals', ':id', 'memberOf'], GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
+const AREA_OF_TYPE: Readonly<Record<TypeName, Area>> = {
+  user: 'users',
+  group: 'groups',
+  application: 'applications',
+  servicePrincipal: 'applications',
+  conditionalAccessPolicy: 'conditionalAccess',
+  namedLocation: 'conditionalAccess',
+};
+const CA_BIN = 'identity/conditionalAccess/deletedItems';
+
+const SPECS_TABLE: readonly RouteSpec[] = [
+  { pattern: ['auditLogs', 'signIns'], area: 'auditLogs', GET: (s, r, c) => listSignIns(s, r, c) },
+  ...collectionRoutes(USERS, SPECS.user, 'users', ['passwordProfile.password']),
+  { pattern: [USERS, ':id', 'memberOf'], area: 'users', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id')) },
+  ...collectionRoutes('groups', SPECS.group, 'groups'),
+  { pattern: ['groups', ':id', 'members'], area: 'groups', GET: (s, r, c, x) => listMembers(s, r, c, p(x, 'id')) },
+  { pattern: ['groups', ':id', 'members', '$ref'], area: 'groups', POST: (s, r, c, x) => addMember(s, r, c, p(x, 'id')) },
+  { pattern: ['groups', ':id', 'members', ':member', '$ref'], area: 'groups', DELETE: (s, r, c, x) => removeMember(s, r, c, p(x, 'id'), p(x, 'member')) },
+  { pattern: ['groups', ':id', 'memberOf'], area: 'groups', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.group, p(x, 'id')) },
+  ...collectionRoutes('applications', SPECS.application, 'applications'),
+  ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
+  { pattern: ['servicePrincipals', ':id', 'memberOf'], area: 'applications', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
   // CA deleted items before the collection routes so "deletedItems" is never taken as an id.
-  ...binRoutes('identity/conditionalAccess/deletedItems/policies', 'identity/conditionalAccess/deletedItems/policies', ['conditionalAccessPolicy'], () => 'identity/conditionalAccess/deletedItems/policies'),
-  ...binRoutes('identity/conditionalAccess/deletedItems/namedLocations', 'identity/conditionalAccess/deletedItems/namedLocations', ['namedLocation'], () => 'identity/conditionalAccess/deletedItems/namedLocations'),
-  ...collectionRoutes('identity/conditionalAccess/policies', SPECS.conditionalAccessPolicy),
-  ...collectionRoutes('identity/conditionalAccess/namedLocations', SPECS.namedLocation),
-  { pattern: ['directory', 'deletedItems'], GET: castRequired },
-  ...binRoutes('directory/deletedItems', 'directory/deletedItems', DIRECTORY_TYPES, (t) => `directory/deletedItems/microsoft.graph.${t}`),
+  ...binRoutes(`${CA_BIN}/policies`, ['conditionalAccessPolicy'], () => 'conditionalAccess', () => `${CA_BIN}/policies`),
+  ...binRoutes(`${CA_BIN}/namedLocations`, ['namedLocation'], () => 'conditionalAccess', () => `${CA_BIN}/namedLocations`),
+  ...collectionRoutes('identity/conditionalAccess/policies', SPECS.conditionalAccessPolicy, 'conditionalAccess'),
+  ...collectionRoutes('identity/conditionalAccess/namedLocations', SPECS.namedLocation, 'conditionalAccess'),
+  { pattern: ['directory', 'deletedItems'], area: 'directoryObjects', GET: castRequired },
+  ...binRoutes('directory/deletedItems', DIRECTORY_TYPES, (t) => (t === undefined ? 'directoryObjects' : AREA_OF_TYPE[t]), (t) => `directory/deletedItems/microsoft.graph.${t}`),
   {
     pattern: ['policies', 'authorizationPolicy'],
+    area: 'authorizationPolicy',
     GET: (s, r, c) => getSingleton(s, r, c, SINGLETONS.authorizationPolicy),
     PATCH: (s, r, c) => patchSingleton(s, r, c, SINGLETONS.authorizationPolicy),
   },
   {
     pattern: ['policies', 'authenticationMethodsPolicy'],
+    area: 'authenticationMethodsPolicy',
     GET: (s, r, c) => getSingleton(s, r, c, SINGLETONS.authenticationMethodsPolicy),
     PATCH: (s, r, c) => patchSingleton(s, r, c, SINGLETONS.authenticationMethodsPolicy),
   },
-  { pattern: ['organization'], GET: listOrganization },
+  { pattern: ['organization'], area: 'organization', GET: listOrganization },
   {
     pattern: ['organization', ':id'],
+    area: 'organization',
     GET: (s, r, c, x) => (p(x, 'id') === c.tenantId ? getSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),
     PATCH: (s, r, c, x) => (p(x, 'id') === c.tenantId ? patchSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),
   },
+  ...ROLE_ROUTES,
 ];
 
-function match(pattern: readonly string[], segments: readonly string[]): Params | undefined {
-  if (pattern.length !== segments.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const want = pattern[i] ?? '';
-    const got = segments[i] ?? '';
-    if (want.startsWith(':')) {
-      if (got.length === 0) return undefined;
-      params[want.slice(1)] = got;
-    } else if (want !== got) {
-      return undefined;
-    }
-  }
-  return params;
-}
+export const ROUTES: readonly Route[] = SPECS_TABLE.map((r) => ({ ...r, id: r.pattern.join('/') }));
+const BY_ID = new Map(ROUTES.map((r) => [r.id, r]));
 
-export type Resolved =
-  | { readonly write: false; readonly run: (s: StateReader) => Result<GraphReply, GraphError> }
-  | { readonly write: true; readonly run: (s: StateReader) => Result<WritePlan, GraphError> };
-
-export function resolve(req: GraphRequest, ctx: GraphContext): Result<Resolved, GraphError> {
-  const trimmed = req.path.replace(/^\/+/, '').replace(/\/+$/, '');
-  // Split on raw '/' first, then decode: an encoded %2F can never create a new segment.
-  const raw = trimmed.split('/');
-  if (raw.some((s) => s.length === 0)) return err(badRequest('Invalid request URL: empty path segment.'));
-  const segments: string[] = [];
-  for (const s of raw) {
-    try {
-      segments.push(decodeURIComponent(s));
-    } catch {
-      return err(badRequest('Invalid request URL: malformed percent-encoding.'));
-    }
-  }
-  const method = req.method.toUpperCase();
-  for (const route of ROUTES) {
-    const params = match(route.pattern, segments);
-    if (!params) continue;
-    if (method === 'GET' && route.GET) {
-      const fn = route.GET;
-      return ok({ write: false, run: (s) => fn(s, req, ctx, params) });
-    }
-    const writer = method === 'POST' ? route.POST : method === 'PATCH' ? route.PATCH : method === 'DELETE' ? route.DELETE : undefined;
-    if (writer) return ok({ write: true, run: (s) => writer(s, req, ctx, params) });
-    return err(methodNotAllowed(method));
-  }
-  return err(badRequest(`Resource not found for the segment '${clip(segments[0] ?? '')}'.`, 'BadRequest'));
+/** The route a classified request named (classify.ts is the only place that matches paths). */
+export function routeById(id: string): Route | undefined {
+  return BY_ID.get(id);
 }

@@ -9,8 +9,11 @@ export type JsonObject = { [key: string]: Json };
 
 export interface GraphRequest {
   method: string;
-  /** Part after /v1.0, e.g. "/users", "/users/{id}", "/groups/{id}/members/$ref". */
+  /** Canonical part after /v1.0 (classify.ts), e.g. "/users", "/users/{id}", "/groups/{id}/members/$ref". */
   path: string;
+  /** The route classify.ts resolved, and its parameters: the replica dispatches on these. */
+  routeId: string;
+  params: Readonly<Record<string, string>>;
   query: Record<string, string>;
   body: unknown;
   ifMatch?: string;
@@ -26,7 +29,7 @@ export interface GraphContext {
 }
 
 export type GraphError = {
-  kind: 'bad_request' | 'not_found' | 'conflict' | 'precondition_failed' | 'method_not_allowed';
+  kind: 'bad_request' | 'not_found' | 'conflict' | 'precondition_failed' | 'method_not_allowed' | 'forbidden';
   message: string;
   code?: string;
 };

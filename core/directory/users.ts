@@ -12,8 +12,11 @@ const upn = z
   .max(113)
   .regex(/^[^\s@/\\]+@[^\s@/\\]+$/);
 
+/** Only a hash (core/token/password.ts format) is ever stored: secrets.ts hashes at the edge. */
+const PASSWORD_HASH = /^pbkdf2-sha256\$\d{1,7}\$[A-Za-z0-9_-]{1,64}\$[A-Za-z0-9_-]{1,128}$/;
+
 const passwordProfile = z.strictObject({
-  password: z.string().min(1).max(256),
+  password: z.string().regex(PASSWORD_HASH),
   forceChangePasswordNextSignIn: z.boolean().optional(),
   forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
 });

@@ -6,7 +6,7 @@
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { OverlayReader } from '../kv.js';
-import { planWrite, type GraphContext } from '../directory/index.js';
+import { internalRequest, planWrite, type GraphContext } from '../directory/index.js';
 import { objectKey } from '../directory/keys.js';
 import { err, ok, type Result } from '../result.js';
 import type { KeyRecord } from '../token/signing-keys.js';
@@ -102,11 +102,9 @@ export function planWorkloadOp(
     }
     let systemAssignedId: string | null = null;
     if (op.systemAssigned) {
-      const base = { query: {}, baseUrl: 'https://graph.invalid/v1.0' };
-      const sp = planWrite(overlay, {
-        ...base, method: 'POST', path: '/servicePrincipals',
-        body: { appId: ctx.newId(), displayName: op.name, servicePrincipalType: 'ManagedIdentity', alternativeNames: ['isExplicit=False', `/tenants/${tid}/workloads/${op.workloadId}`] },
-      }, ctx);
+      const sp = planWrite(overlay, internalRequest('POST', '/servicePrincipals', {
+        appId: ctx.newId(), displayName: op.name, servicePrincipalType: 'ManagedIdentity', alternativeNames: ['isExplicit=False', `/tenants/${tid}/workloads/${op.workloadId}`],
+      }), ctx);
       if (!sp.ok) return fail(400, 'invalid_request', sp.error.message);
       stage(sp.value.mutations);
       systemAssignedId = String((sp.value.reply.body as { id: string }).id);
@@ -145,7 +143,7 @@ export function planWorkloadOp(
       stage(attachedIds(state, tid, w.id).map((id) => ({ key: attachmentKey(tid, w.id, id), value: null })));
       stage([{ key: workloadKey(tid, w.id), value: null }]);
       if (w.systemAssignedId !== null && loadIdentity(state, tid, w.systemAssignedId) !== undefined) {
-        const del = planWrite(overlay, { query: {}, baseUrl: 'https://graph.invalid/v1.0', method: 'DELETE', path: `/servicePrincipals/${w.systemAssignedId}`, body: undefined }, ctx);
+        const del = planWrite(overlay, internalRequest('DELETE', `/servicePrincipals/${w.systemAssignedId}`), ctx);
         if (del.ok) stage(del.value.mutations);
       }
       return ok({ mutations: muts, reply: { status: 204, body: null } });

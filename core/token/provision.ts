@@ -5,7 +5,7 @@
  */
 import type { Json, Mutation } from '../kv.js';
 import { MemoryState, OverlayReader } from '../kv.js';
-import { planWrite } from '../directory/index.js';
+import { internalRequest, planWrite } from '../directory/index.js';
 import type { GraphContext } from '../directory/index.js';
 import { assert } from '../result.js';
 import { generateClientSecret } from './client-auth.js';
@@ -26,12 +26,11 @@ export async function planTokenProvisioning(ctx: GraphContext, kek: CryptoKey, a
   const tid = ctx.tenantId;
   // Plan the admin app through the directory rules, so it is an ordinary, editable application.
   const state = new OverlayReader(new MemoryState());
-  const base = { query: {}, baseUrl: 'https://graph.invalid/v1.0' };
-  const app = planWrite(state, { ...base, method: 'POST', path: '/applications', body: { displayName: 'Tessera Admin', description: 'Created with the tenant; holds Directory.ReadWrite.All.' } }, ctx);
+  const app = planWrite(state, internalRequest('POST', '/applications', { displayName: 'Tessera Admin', description: 'Created with the tenant; holds Directory.ReadWrite.All.' }), ctx);
   assert(app.ok, 'admin application must be valid');
   for (const m of app.value.mutations) state.stage(m);
   const appId = String((app.value.reply.body as { appId: string }).appId);
-  const sp = planWrite(state, { ...base, method: 'POST', path: '/servicePrincipals', body: { appId } }, ctx);
+  const sp = planWrite(state, internalRequest('POST', '/servicePrincipals', { appId }), ctx);
   assert(sp.ok, 'admin service principal must be valid');
 
   const { secret, record } = await generateClientSecret(random, ctx.now, SECRET_LIFETIME_MS);

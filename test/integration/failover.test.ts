@@ -1,3 +1,4 @@
+import { internalRequest } from '../../core/directory/index.js';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
@@ -61,7 +62,8 @@ describe('unplanned failover (primary region lost)', () => {
     const topology = { cell: t.cell, region: primary, regions: t.regions, primaryRegion: primary, epoch: 1 };
     const outcome = await old.graph(topology, {
       tenantId: t.tenantId,
-      request: { method: 'POST', path: '/users', query: {}, body: user('stale'), baseUrl: 'http://x/v1.0' },
+      request: { ...internalRequest('POST', '/users', user('stale')), baseUrl: 'http://x/v1.0' },
+      caller: { kind: 'operator' },
     });
     expect(outcome.kind).toBe('not_primary');
     // The edge, though, routes writes to the new primary.

@@ -1,4 +1,5 @@
-import { isAuthorised } from '../../core/directory/permissions.js';
+import type { Classification } from '../../core/directory/classify.js';
+import { hasPermission } from '../../core/directory/permissions.js';
 import { authenticateBearer } from './token-auth.js';
 
 /**
@@ -12,6 +13,8 @@ export interface Principal {
   readonly roles: readonly string[];
   /** Delegated scopes. */
   readonly scopes: readonly string[];
+  /** The signed-in user (`oid`) of a delegated token; null otherwise. */
+  readonly userId: string | null;
 }
 
 export type AuthFailure = { kind: 'unauthorized'; message: string };
@@ -24,12 +27,20 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(da, db);
 }
 
+/** Far above any token we issue (a few KB); a larger one is refused before it is parsed. */
+export const MAX_BEARER_CHARS = 16 * 1024;
+
 export function bearer(request: Request): string | null {
   const h = request.headers.get('authorization');
   if (h === null) return null;
-  const m = /^Bearer ([\x21-\x7e]{1,8192})$/i.exec(h.trim());
-  return m === null ? null : m[1]!;
+  const m = /^Bearer ([\x21-\x7e]+)$/i.exec(h.trim());
+  return m === null || m[1]!.length > MAX_BEARER_CHARS ? null : m[1]!;
 }
+
+const tooLarge = (request: Request): boolean => {
+  const h = request.headers.get('authorization');
+  return h !== null && h.length > MAX_BEARER_CHARS + 'Bearer '.length;
+};
 
 export async function isOperator(request: Request, env: Env): Promise<boolean> {
   const token = bearer(request);
@@ -39,16 +50,22 @@ export async function isOperator(request: Request, env: Env): Promise<boolean> {
 
 /** Resolves the caller of a directory request; operators name the tenant in `X-Tessera-Tenant`. */
 export async function authenticate(request: Request, env: Env): Promise<Principal | AuthFailure> {
+  if (tooLarge(request)) return { kind: 'unauthorized', message: 'Access token is too large.' };
   if (bearer(request) === null) return { kind: 'unauthorized', message: 'Access token is empty.' };
   if (await isOperator(request, env)) {
     const tenant = request.headers.get('x-tessera-tenant');
-    return { kind: 'operator', tenantId: tenant, roles: ['Directory.ReadWrite.All'], scopes: [] };
+    return { kind: 'operator', tenantId: tenant, roles: [], scopes: [], userId: null };
   }
   // Otherwise a bearer access token from the token service (the tenant comes from its tid).
   return authenticateBearer(request, env, bearer(request)!);
 }
 
-/** Whether the caller's app roles or delegated scopes cover this directory call. */
-export function allowed(p: Principal, path: string, write: boolean): boolean {
-  return isAuthorised([...p.roles, ...p.scopes], path, write);
+/**
+ * Whether the caller's app roles (app-only) or scopes (delegated) cover this directory call.
+ * A delegated call is also checked against the user's directory roles at the replica
+ * (core/directory/delegated-access.ts). Operators act on any tenant they name.
+ */
+export function allowed(p: Principal, c: Classification): boolean {
+  if (p.kind === 'operator') return true;
+  return p.kind === 'user' ? hasPermission(p.scopes, c.area, c.write, 'delegated') : hasPermission(p.roles, c.area, c.write, 'application');
 }

@@ -66,5 +66,10 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
   const c = result.value.claims;
   const scopes = typeof c.scp === 'string' ? c.scp.split(' ').filter(Boolean) : [];
   const roles = Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [];
-  return { kind: scopes.length > 0 ? 'user' : 'application', tenantId: tid, roles: scopes.length > 0 ? [] : roles, scopes };
+  if (scopes.length > 0) {
+    // Delegated: the user is the token's oid (sub is pairwise in Entra; ours equals oid).
+    const oid = typeof c.oid === 'string' ? c.oid : c.sub;
+    return { kind: 'user', tenantId: tid, roles: [], scopes, userId: oid };
+  }
+  return { kind: 'application', tenantId: tid, roles, scopes: [], userId: null };
 }

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import type { Json, Mutation } from '../../../core/kv.js';
 import { MemoryState } from '../../../core/kv.js';
-import { planWrite, read, type GraphContext, type GraphError, type GraphReply, type GraphRequest } from '../../../core/directory/index.js';
+import { classifiedRequest, classify, planWrite, read, type GraphContext, type GraphError, type GraphReply, type GraphRequest } from '../../../core/directory/index.js';
 
 export const BASE = 'http://127.0.0.1:8787/v1.0';
 export type Body = Record<string, Json>;
@@ -29,12 +29,17 @@ export class Harness {
     return { tenantId: this.tenantId, now: this.now, newId: () => uuid(++seq) };
   }
 
+  /** Classified as the edge does; a path that does not classify becomes a request naming no route. */
   req(method: string, path: string, body?: unknown, query: Record<string, string> = {}, ifMatch?: string): GraphRequest {
-    return { method, path, query, body, baseUrl: BASE, ...(ifMatch !== undefined ? { ifMatch } : {}) };
+    const c = classify(method, path, null);
+    if (c.ok) return classifiedRequest(c.value, body, query, BASE, ifMatch);
+    return { method, path, routeId: '', params: {}, query, body, baseUrl: BASE, ...(ifMatch !== undefined ? { ifMatch } : {}) };
   }
 
   /** Plans a write; on success applies it. Returns the reply or the error. */
   write(method: string, path: string, body?: unknown, opts: { query?: Record<string, string>; ifMatch?: string } = {}): { reply?: GraphReply; error?: GraphError; mutations: Mutation[] } {
+    const c = classify(method, path, null);
+    if (!c.ok) return { error: c.error, mutations: [] };
     const res = planWrite(this.state, this.req(method, path, body, opts.query ?? {}, opts.ifMatch), this.ctx);
     if (!res.ok) return { error: res.error, mutations: [] };
     for (const m of res.value.mutations) expect(m.key.startsWith(`t/${this.tenantId}/`)).toBe(true);
@@ -51,6 +56,8 @@ export class Harness {
   }
 
   get(path: string, query: Record<string, string> = {}): { status: number; body: Body; error?: GraphError; headers?: Record<string, string> } {
+    const c = classify('GET', path, null);
+    if (!c.ok) return { status: 0, body: {}, error: c.error };
     const res = read(this.state, this.req('GET', path, undefined, query), this.ctx);
     if (!res.ok) return { status: 0, body: {}, error: res.error };
     return { status: res.value.status, body: (res.value.body ?? {}) as Body, ...(res.value.headers ? { headers: res.value.headers } : {}) };

@@ -1,24 +1,44 @@
 import { describe, expect, it } from 'vitest';
-import { isAuthorised } from '../../../core/directory/permissions.js';
+import { classify } from '../../../core/directory/classify.js';
+import { hasPermission, type CallerKind } from '../../../core/directory/permissions.js';
 
-describe('isAuthorised', () => {
-  it('lets Directory.ReadWrite.All read and write everything', () => {
-    expect(isAuthorised(['Directory.ReadWrite.All'], '/groups/x/members/$ref', true)).toBe(true);
-    expect(isAuthorised(['Directory.ReadWrite.All'], '/identity/conditionalAccess/policies', true)).toBe(true);
+/** Whether `granted` authorises `method path`, classified as the edge does. */
+function may(granted: string[], method: string, path: string, kind: CallerKind = 'application'): boolean {
+  const c = classify(method, path, kind === 'delegated' ? '00000000-0000-4000-8000-000000000001' : null);
+  if (!c.ok) throw new Error(`${method} ${path} does not classify`);
+  return hasPermission(granted, c.value.area, c.value.write, kind);
+}
+
+describe('hasPermission', () => {
+  it('lets Directory.ReadWrite.All read and write directory objects', () => {
+    expect(may(['Directory.ReadWrite.All'], 'POST', '/groups/x/members/$ref')).toBe(true);
+    expect(may(['Directory.ReadWrite.All'], 'POST', '/identity/conditionalAccess/policies')).toBe(true);
   });
   it('keeps a read permission from writing', () => {
-    expect(isAuthorised(['Directory.Read.All'], '/users', false)).toBe(true);
-    expect(isAuthorised(['Directory.Read.All'], '/users', true)).toBe(false);
-    expect(isAuthorised(['User.Read.All'], '/users/abc', true)).toBe(false);
+    expect(may(['Directory.Read.All'], 'GET', '/users')).toBe(true);
+    expect(may(['Directory.Read.All'], 'POST', '/users')).toBe(false);
+    expect(may(['User.Read.All'], 'PATCH', '/users/abc')).toBe(false);
   });
   it('scopes a resource permission to its own resource', () => {
-    expect(isAuthorised(['User.ReadWrite.All'], '/users', true)).toBe(true);
-    expect(isAuthorised(['User.ReadWrite.All'], '/groups', true)).toBe(false);
-    expect(isAuthorised(['User.ReadWrite.All'], '/groups', false)).toBe(false);
-    expect(isAuthorised(['Application.ReadWrite.All'], '/servicePrincipals', true)).toBe(true);
+    expect(may(['User.ReadWrite.All'], 'POST', '/users')).toBe(true);
+    expect(may(['User.ReadWrite.All'], 'POST', '/groups')).toBe(false);
+    expect(may(['User.ReadWrite.All'], 'GET', '/groups')).toBe(false);
+    expect(may(['Application.ReadWrite.All'], 'POST', '/servicePrincipals')).toBe(true);
   });
   it('requires AuditLog.Read.All (or Directory read) for sign-in logs', () => {
-    expect(isAuthorised(['AuditLog.Read.All'], '/auditLogs/signIns', false)).toBe(true);
-    expect(isAuthorised(['User.Read.All'], '/auditLogs/signIns', false)).toBe(false);
+    expect(may(['AuditLog.Read.All'], 'GET', '/auditLogs/signIns')).toBe(true);
+    expect(may(['User.Read.All'], 'GET', '/auditLogs/signIns')).toBe(false);
+  });
+  it('gates role assignment on RoleManagement.ReadWrite.Directory, not Directory.ReadWrite.All', () => {
+    expect(may(['Directory.ReadWrite.All'], 'POST', '/roleManagement/directory/roleAssignments')).toBe(false);
+    expect(may(['RoleManagement.ReadWrite.Directory'], 'POST', '/roleManagement/directory/roleAssignments')).toBe(true);
+    expect(may(['Directory.Read.All'], 'GET', '/roleManagement/directory/roleAssignments')).toBe(true);
+  });
+  it('lets delegated User.Read read /me but not other users', () => {
+    expect(may(['User.Read'], 'GET', '/me', 'delegated')).toBe(true);
+    expect(may(['User.Read'], 'GET', '/me/memberOf', 'delegated')).toBe(true);
+    expect(may(['User.Read'], 'GET', '/users', 'delegated')).toBe(false);
+    expect(may(['User.Read'], 'PATCH', '/me', 'delegated')).toBe(false);
+    expect(may(['User.ReadWrite'], 'PATCH', '/me', 'delegated')).toBe(true);
   });
 });

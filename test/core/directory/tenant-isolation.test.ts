@@ -32,7 +32,7 @@ describe('tenant isolation', () => {
     const bg = idOf(b.group('bg'));
     b.addMember(bg, bu);
     const bApp = b.ok('POST', '/applications', { displayName: 'B app' });
-    const au = idOf(a.user('ann@contoso.com', { passwordProfile: { password: 'x' } }));
+    const au = idOf(a.user('ann@contoso.com', { passwordProfile: { password: 'pbkdf2-sha256$100000$c2FsdA$aGFzaA' } }));
     const ag = idOf(a.group('ag'));
     state.touched.length = 0;
     const startLog = a.log.length;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BASE, Harness, idOf, values } from './harness.js';
 
-const SECRET = 'Sup3r-Secret-Passw0rd';
+/** A stored password is always a hash (secrets.ts hashes at the edge); this one stands in for it. */
+const SECRET = 'pbkdf2-sha256$100000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo';
 
 describe('users', () => {
   it('POST returns 201 with server-assigned id, createdDateTime, Location and etag', () => {
@@ -119,6 +120,13 @@ describe('passwordProfile', () => {
       expect(text).not.toContain('passwordProfile');
       expect(text).not.toContain(SECRET);
     }
+  });
+
+  it('refuses a clear-text password: only hashes are stored', () => {
+    const h = new Harness();
+    const r = h.write('POST', '/users', { displayName: 'x', userPrincipalName: 'x@contoso.com', passwordProfile: { password: 'Clear-Text-1' } });
+    expect(r.error?.kind).toBe('bad_request');
+    expect(JSON.stringify([...h.state.rows.values()])).not.toContain('Clear-Text-1');
   });
 
   it('rejects a malformed passwordProfile without echoing the password', () => {

@@ -1,0 +1,36 @@
+/**
+ * Secret body fields, as the request's classification names them: validated here (Graph's
+ * password complexity rule), then replaced by their slow hash before the request goes to any
+ * replica, so the clear value never reaches a log, a replica, a reply or an error message.
+ * The user resource accepts only hashed passwords (users.ts), so a path that skipped this
+ * step fails instead of storing a clear text.
+ */
+import { err, ok, type Result } from '../result.js';
+import type { Classification } from './classify.js';
+import { badRequest } from './errors.js';
+import type { GraphError } from './types.js';
+import { isPlainObject } from './validation.js';
+
+const MIN_CHARS = 8;
+const MAX_CHARS = 256;
+const CLASSES = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/];
+
+const tooWeak = (): GraphError =>
+  badRequest('The specified password does not comply with password complexity requirements. Please provide a different password.');
+
+/** Entra's rule: 8–256 characters with at least three of lowercase, uppercase, digits and symbols. */
+export function passwordComplies(password: string): boolean {
+  if (password.length < MIN_CHARS || password.length > MAX_CHARS) return false;
+  return CLASSES.filter((c) => c.test(password)).length >= 3;
+}
+
+export async function protectSecrets(c: Classification, body: unknown, hash: (password: string) => Promise<string>): Promise<Result<unknown, GraphError>> {
+  if (!c.secrets.includes('passwordProfile.password') || !isPlainObject(body)) return ok(body);
+  const profile = body['passwordProfile'];
+  if (!isPlainObject(profile) || !Object.hasOwn(profile, 'password')) return ok(body);
+  const password = profile['password'];
+  // Not a string: the resource validation rejects it, without echoing the value.
+  if (typeof password !== 'string') return ok(body);
+  if (!passwordComplies(password)) return err(tooWeak());
+  return ok({ ...body, passwordProfile: { ...profile, password: await hash(password) } });
+}
