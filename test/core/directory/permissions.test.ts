@@ -29,6 +29,13 @@ describe('hasPermission', () => {
     expect(may(['AuditLog.Read.All'], 'GET', '/auditLogs/signIns')).toBe(true);
     expect(may(['User.Read.All'], 'GET', '/auditLogs/signIns')).toBe(false);
   });
+  it('decides the same for every spelling of a path (finding: /users/ allowed, //users refused)', () => {
+    for (const path of ['/users', '/users/', '//users', '/%75sers', '/USERS', '/users//']) {
+      expect(may(['User.Read.All'], 'GET', path), path).toBe(true);
+      expect(may(['User.Read.All'], 'POST', path), path).toBe(false);
+      expect(may(['User.ReadWrite.All'], 'POST', path), path).toBe(true);
+    }
+  });
   it('gates role assignment on RoleManagement.ReadWrite.Directory, not Directory.ReadWrite.All', () => {
     expect(may(['Directory.ReadWrite.All'], 'POST', '/roleManagement/directory/roleAssignments')).toBe(false);
     expect(may(['RoleManagement.ReadWrite.Directory'], 'POST', '/roleManagement/directory/roleAssignments')).toBe(true);
