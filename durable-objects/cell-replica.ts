@@ -16,6 +16,12 @@ import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { identityStoreStub } from './regional-identity-store.js';
+import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
+import type { GraphCaller } from './replica-protocol.js';
+
+function actorOf(caller: GraphCaller): Actor {
+  return caller.kind === 'user' ? { kind: 'user', id: caller.userId } : caller.kind === 'application' ? { kind: 'app', appId: caller.appId } : { kind: 'operator' };
+}
 
 const PEER_TIMEOUT_MS = 2_000;
 const RETRY_BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
@@ -71,7 +77,10 @@ export class CellReplica extends DurableObject<Env> {
     const replica = this.open(t);
     const ctx = { tenantId: call.tenantId, now: Date.now(), newId: () => crypto.randomUUID() };
     const asUser = call.caller.kind === 'user' ? call.caller.userId : undefined;
-    if (isWrite(call.request)) return this.commit(replica, (state) => planWrite(state, call.request, ctx, asUser));
+    if (isWrite(call.request)) {
+      const origin = this.origin(actorOf(call.caller), call.correlationId);
+      return this.commit(replica, recorded((state) => planWrite(state, call.request, ctx, asUser), origin));
+    }
     if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {
       const caught = await replica.catchUp(call.minPosition.pos);
       if (!caught) return { kind: 'behind', appliedPos: replica.meta.appliedPos };
@@ -82,7 +91,7 @@ export class CellReplica extends DurableObject<Env> {
 
   /** Raw mutations from the platform itself (tenant provisioning), committed like any write. */
   async writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome> {
-    const outcome = await this.commit(this.open(t), () => ok({ mutations, reply: { status: 204 } satisfies GraphReply }));
+    const outcome = await this.commit(this.open(t), recorded(() => ok({ mutations, reply: { status: 204 } satisfies GraphReply }), this.origin({ kind: 'operator' }, '')));
     if (outcome.kind === 'reply') await this.scheduleRotation();
     return outcome;
   }
@@ -91,7 +100,7 @@ export class CellReplica extends DurableObject<Env> {
   async token(t: CellTopology, call: TokenCall): Promise<TokenOutcome> {
     const replica = this.open(t);
     const before = replica.meta.appliedPos;
-    const outcome = await this.tokens.handle(replica, call);
+    const outcome = await this.tokens.handle(replica, call, this.origin(call.authorization === null ? { kind: 'system' } : { kind: 'operator' }, call.correlationId));
     await this.afterCommit(replica, before);
     return outcome;
   }
@@ -100,7 +109,7 @@ export class CellReplica extends DurableObject<Env> {
   async workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
     const replica = this.open(t);
     const before = replica.meta.appliedPos;
-    const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op);
+    const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op, this.origin({ kind: 'operator' }, ''));
     await this.afterCommit(replica, before);
     return outcome;
   }
@@ -150,6 +159,13 @@ export class CellReplica extends DurableObject<Env> {
     const next = (await this.ctx.storage.get<number>(NEXT_ROTATION))!;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Who a write is recorded as in the change feed (core/feed), with the deployment's retention. */
+  private origin(actor: Actor, correlationId: string): WriteOrigin {
+    const days = Number(this.env.FEED_RETENTION_DAYS ?? '');
+    const retentionMs = Number.isFinite(days) && days > 0 ? days * 86_400_000 : DEFAULT_FEED_RETENTION_MS;
+    return { actor, correlationId, now: Date.now(), retentionMs };
   }
 
   private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError>): Promise<GraphOutcome> {
@@ -223,7 +239,8 @@ export class CellReplica extends DurableObject<Env> {
     const expired = this.store.expiredKeys(Date.now(), 100);
     for (const key of expired) {
       // Token-service keys (codes, jti guards, sign-in events…) have no recycle bin: they are just deleted.
-      await replica.write((state) => ok({ mutations: isTokenServiceKey(key) ? [{ key, value: null }] : purgeMutations(state, key), reply: undefined }));
+      const plan = (state: StateReader) => ok({ mutations: isTokenServiceKey(key) || isFeedKey(key) ? [{ key, value: null }] : purgeMutations(state, key), reply: undefined });
+      await replica.write(recorded(plan, this.origin({ kind: 'system' }, '')));
     }
     const behind = await replica.pushAll();
     if (behind.length > 0) {

@@ -3,6 +3,7 @@
  * core/managed-identity/workloads.ts, with regional signing keys generated first because key
  * generation is async), and the feed a region's identity store pulls by log position.
  */
+import { recorded, type WriteOrigin } from '../core/feed/record.js';
 import type { Json, Mutation, StateReader } from '../core/kv.js';
 import { putRegionalKey } from '../core/managed-identity/keys.js';
 import { planRegionalKeyRollover, regionalKeyNeeds, type RegionalKeyNeed } from '../core/managed-identity/key-rollover.js';
@@ -21,7 +22,7 @@ export type WorkloadOutcome =
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string };
 
-export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoKey>, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
+export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoKey>, tenantId: string, op: WorkloadOp, origin: WriteOrigin): Promise<WorkloadOutcome> {
   if (op.op !== 'get' && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
   const regions = replica.meta.regions;
   const now = Date.now();
@@ -32,10 +33,10 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
     const r = planWorkloadOp(replica.state, op, ctx, { regions, newKeys });
     return r.ok ? { kind: 'reply', status: r.value.reply.status, body: r.value.reply.body } : { kind: 'reply', status: r.error.status, body: { error: r.error.code, error_description: r.error.message } };
   }
-  const result = await replica.write((state) => {
+  const result = await replica.write(recorded((state) => {
     const planned = planWorkloadOp(state, op, ctx, { regions, newKeys });
     return planned.ok ? ok(planned.value) : err({ kind: 'rejected' as const, failure: planned.error });
-  });
+  }, origin));
   if (result.ok) return { kind: 'reply', status: result.value.reply.status, body: result.value.reply.body };
   const e = result.error;
   if (e.kind === 'rejected') return { kind: 'reply', status: e.failure.status, body: { error: e.failure.code, error_description: e.failure.message } };

@@ -18,12 +18,14 @@ export interface CellTopology {
 }
 
 /** Who makes a Graph call: a delegated call is also checked against the user's directory roles. */
-export type GraphCaller = { kind: 'user'; userId: string } | { kind: 'application' } | { kind: 'operator' };
+export type GraphCaller = { kind: 'user'; userId: string } | { kind: 'application'; appId: string } | { kind: 'operator' };
 
 export interface ReplicaCall {
   tenantId: string;
   request: GraphRequest;
   caller: GraphCaller;
+  /** The request's `client-request-id` (or the edge's request id): recorded with the change. */
+  correlationId: string;
   /** From a replica token: answer only with state at or after this position. */
   minPosition?: ReplicaPosition;
 }

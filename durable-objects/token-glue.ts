@@ -3,6 +3,7 @@
  * signing with cached unwrapped keys), decides primary-only work, and commits a flow's
  * mutations only if everything it read is unchanged (re-planning otherwise).
  */
+import { recorded, type WriteOrigin } from '../core/feed/record.js';
 import type { StateReader } from '../core/kv.js';
 import { ok, err } from '../core/result.js';
 import type { Replica } from '../core/replication/replica.js';
@@ -44,7 +45,8 @@ export class TokenGlue {
     };
   }
 
-  async handle(replica: Replica, call: TokenCall): Promise<TokenOutcome> {
+  /** `origin`: who the change feed records for writes this call makes (core/feed). */
+  async handle(replica: Replica, call: TokenCall, origin: WriteOrigin): Promise<TokenOutcome> {
     // A replica that has not yet received this tenant defers to another (the edge falls back).
     if (replica.state.get(singletonKey(call.tenantId, 'organization')) === undefined) {
       return replica.meta.role === 'primary' ? reply(404, {}, 'tenant not found') : { kind: 'behind', appliedPos: replica.meta.appliedPos };
@@ -63,7 +65,7 @@ export class TokenGlue {
       const tracking = new TrackingReader(replica.state);
       const result = await this.run(tracking, call, form, now);
       if (result.mutations.length === 0 || !writes) return reply(result.status, result.headers, result.body);
-      const committed = await replica.write((state) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const })));
+      const committed = await replica.write(recorded((state) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const })), origin));
       if (committed.ok) return reply(result.status, result.headers, result.body);
       const e = committed.error;
       if (e.kind === 'conflict') continue;

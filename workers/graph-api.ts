@@ -72,8 +72,9 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
     if (decoded.cell === placement.cell.id) minPosition = decoded;
   }
 
-  const caller: GraphCaller = principal.kind === 'user' && principal.userId !== null ? { kind: 'user', userId: principal.userId } : { kind: principal.kind === 'operator' ? 'operator' : 'application' };
-  const call = { tenantId, request: graphRequest, caller, ...(minPosition !== undefined ? { minPosition } : {}) };
+  const caller: GraphCaller = principal.kind === 'user' && principal.userId !== null ? { kind: 'user', userId: principal.userId }
+    : principal.kind === 'application' ? { kind: 'application', appId: principal.appId ?? '' } : { kind: 'operator' };
+  const call = { tenantId, request: graphRequest, caller, correlationId: info.clientRequestId, ...(minPosition !== undefined ? { minPosition } : {}) };
   const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);

@@ -17,6 +17,7 @@ const STATUS: Record<GraphError['kind'] | EdgeError['kind'], [number, string]> =
   conflict: [409, 'Request_MultipleObjectsWithSameKeyValue'],
   precondition_failed: [412, 'Request_PreconditionFailed'],
   method_not_allowed: [405, 'Request_BadRequest'],
+  gone: [410, 'syncStateNotFound'],
   unauthorized: [401, 'InvalidAuthenticationToken'],
   forbidden: [403, 'Authorization_RequestDenied'],
   too_large: [413, 'Request_EntityTooLarge'],

@@ -14,6 +14,8 @@ import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
+import { delta } from './delta.js';
+import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
@@ -94,8 +96,18 @@ const AREA_OF_TYPE: Readonly<Record<TypeName, Area>> = {
 };
 const CA_BIN = 'identity/conditionalAccess/deletedItems';
 
+/** `/{collection}/delta` (and Graph's fully qualified `microsoft.graph.delta`), before `/{collection}/:id`. */
+const deltaRoutes = (collection: string, spec: ResourceSpec, area: Area): RouteSpec[] =>
+  ['delta', 'microsoft.graph.delta'].map((fn) => ({ pattern: [collection, fn], area, GET: (s, r, c) => delta(s, r, c, spec) }));
+
 const SPECS_TABLE: readonly RouteSpec[] = [
   { pattern: ['auditLogs', 'signIns'], area: 'auditLogs', GET: (s, r, c) => listSignIns(s, r, c) },
+  { pattern: ['auditLogs', 'directoryAudits'], area: 'auditLogs', GET: listDirectoryAudits },
+  { pattern: ['auditLogs', 'directoryAudits', ':id'], area: 'auditLogs', GET: (s, r, c, x) => getDirectoryAudit(s, r, c, p(x, 'id')) },
+  ...deltaRoutes(USERS, SPECS.user, 'users'),
+  ...deltaRoutes('groups', SPECS.group, 'groups'),
+  ...deltaRoutes('applications', SPECS.application, 'applications'),
+  ...deltaRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   ...collectionRoutes(USERS, SPECS.user, 'users', ['passwordProfile.password']),
   { pattern: [USERS, ':id', 'memberOf'], area: 'users', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id')) },
   ...collectionRoutes('groups', SPECS.group, 'groups'),

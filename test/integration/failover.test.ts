@@ -64,6 +64,7 @@ describe('unplanned failover (primary region lost)', () => {
       tenantId: t.tenantId,
       request: { ...internalRequest('POST', '/users', user('stale')), baseUrl: 'http://x/v1.0' },
       caller: { kind: 'operator' },
+      correlationId: 'test',
     });
     expect(outcome.kind).toBe('not_primary');
     // The edge, though, routes writes to the new primary.

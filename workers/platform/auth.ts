@@ -15,6 +15,8 @@ export interface Principal {
   readonly scopes: readonly string[];
   /** The signed-in user (`oid`) of a delegated token; null otherwise. */
   readonly userId: string | null;
+  /** The calling client application (`azp`/`appid`) of a token; null for operators. */
+  readonly appId: string | null;
 }
 
 export type AuthFailure = { kind: 'unauthorized'; message: string };
@@ -54,7 +56,7 @@ export async function authenticate(request: Request, env: Env): Promise<Principa
   if (bearer(request) === null) return { kind: 'unauthorized', message: 'Access token is empty.' };
   if (await isOperator(request, env)) {
     const tenant = request.headers.get('x-tessera-tenant');
-    return { kind: 'operator', tenantId: tenant, roles: [], scopes: [], userId: null };
+    return { kind: 'operator', tenantId: tenant, roles: [], scopes: [], userId: null, appId: null };
   }
   // Otherwise a bearer access token from the token service (the tenant comes from its tid).
   return authenticateBearer(request, env, bearer(request)!);

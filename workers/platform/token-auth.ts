@@ -66,10 +66,11 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
   const c = result.value.claims;
   const scopes = typeof c.scp === 'string' ? c.scp.split(' ').filter(Boolean) : [];
   const roles = Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [];
+  const appId = typeof c.azp === 'string' ? c.azp : typeof c.appid === 'string' ? c.appid : null;
   if (scopes.length > 0) {
     // Delegated: the user is the token's oid (sub is pairwise in Entra; ours equals oid).
     const oid = typeof c.oid === 'string' ? c.oid : c.sub;
-    return { kind: 'user', tenantId: tid, roles: [], scopes, userId: oid };
+    return { kind: 'user', tenantId: tid, roles: [], scopes, userId: oid, appId };
   }
-  return { kind: 'application', tenantId: tid, roles, scopes: [], userId: null };
+  return { kind: 'application', tenantId: tid, roles, scopes: [], userId: null, appId };
 }

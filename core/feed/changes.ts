@@ -1,0 +1,119 @@
+/**
+ * What a write changed in the directory, derived from its mutations and the state they apply
+ * to: objects added, updated, soft-deleted, restored or purged (with old and new values of
+ * the changed properties), group membership links, role assignments, policy singletons, and
+ * credentials or security info (as "changed" markers only). Keys that are not directory data
+ * (tokens, sign-in logs, indexes, the feed itself) change nothing here.
+ */
+import type { Json, Mutation, StateReader } from '../kv.js';
+
+export type ChangeOp = 'add' | 'update' | 'delete' | 'restore' | 'purge';
+
+export interface PropertyChange {
+  readonly name: string;
+  readonly oldValue: Json;
+  readonly newValue: Json;
+}
+
+export interface LinkChange {
+  readonly rel: 'members';
+  readonly id: string;
+  readonly type: string;
+  readonly op: 'add' | 'remove';
+}
+
+export interface Change {
+  /** Graph type name: user, group, application, servicePrincipal, conditionalAccessPolicy, namedLocation, roleAssignment, or a policy singleton. */
+  readonly type: string;
+  readonly id: string;
+  readonly op: ChangeOp;
+  readonly displayName: string | null;
+  readonly props: readonly PropertyChange[];
+  readonly links: readonly LinkChange[];
+}
+
+/** Shown instead of a secret's value: a record says that it changed, never what to. */
+export const CHANGED = '[changed]';
+const SECRET_PROPS = new Set(['passwordProfile', 'secret', 'secretHash', 'hash']);
+const INTERNAL_PROPS = new Set(['_v']);
+
+const OBJECT = /^t\/([A-Za-z0-9-]{1,64})\/o\/([A-Za-z]+)\/([A-Za-z0-9-]{1,64})$/;
+const BIN = /^t\/([A-Za-z0-9-]{1,64})\/d\/([A-Za-z]+)\/([A-Za-z0-9-]{1,64})$/;
+const MEMBER = /^t\/([A-Za-z0-9-]{1,64})\/m\/([A-Za-z0-9-]{1,64})\/([A-Za-z0-9-]{1,64})$/;
+const ROLE_ASSIGNMENT = /^t\/([A-Za-z0-9-]{1,64})\/ra\/([A-Za-z0-9-]{1,64})$/;
+const SINGLETON = /^t\/([A-Za-z0-9-]{1,64})\/s\/([A-Za-z]+)$/;
+const CREDENTIALS = /^t\/([A-Za-z0-9-]{1,64})\/cred\/([A-Za-z0-9-]{1,64})$/;
+const SECURITY_INFO = /^t\/([A-Za-z0-9-]{1,64})\/(totp|mfareq)\/([A-Za-z0-9-]{1,64})$/;
+
+type Obj = { [k: string]: Json };
+const asObj = (v: Json | undefined | null): Obj | undefined => (v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
+const nameOf = (o: Obj | undefined): string | null =>
+  typeof o?.['displayName'] === 'string' ? o['displayName'] : typeof o?.['userPrincipalName'] === 'string' ? o['userPrincipalName'] : null;
+
+function same(a: Json | undefined, b: Json | undefined): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Changed properties between two versions of an object; secrets become markers. */
+export function diffProps(before: Obj | undefined, after: Obj | undefined): PropertyChange[] {
+  const names = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  const out: PropertyChange[] = [];
+  for (const name of [...names].sort()) {
+    if (INTERNAL_PROPS.has(name) || name === 'id') continue;
+    const o = before?.[name];
+    const n = after?.[name];
+    if (same(o, n)) continue;
+    out.push(SECRET_PROPS.has(name) ? { name, oldValue: null, newValue: CHANGED } : { name, oldValue: o ?? null, newValue: n ?? null });
+  }
+  return out;
+}
+
+/** Changes of one tenant's mutations, in mutation order, one entry per touched object. */
+export function changesOf(state: StateReader, tenantId: string, mutations: readonly Mutation[]): Change[] {
+  const byObject = new Map<string, Change>();
+  const put = (c: Change) => {
+    const k = `${c.type}/${c.id}`;
+    const prev = byObject.get(k);
+    byObject.set(k, prev === undefined ? c : { ...prev, links: [...prev.links, ...c.links], props: [...prev.props, ...c.props], op: prev.op === 'update' ? c.op : prev.op });
+  };
+  const writes = new Map(mutations.map((m) => [m.key, m.value]));
+  for (const m of mutations) {
+    let x: RegExpExecArray | null;
+    if ((x = OBJECT.exec(m.key)) !== null && x[1] === tenantId) {
+      const [, , type, id] = x as unknown as [string, string, string, string];
+      const before = asObj(state.get(m.key));
+      const after = asObj(m.value);
+      const restoring = before === undefined && after !== undefined && state.get(`t/${tenantId}/d/${type}/${id}`) !== undefined;
+      const op: ChangeOp = before === undefined ? (restoring ? 'restore' : 'add') : after === undefined ? 'delete' : 'update';
+      const props = op === 'delete' || op === 'restore' ? [] : diffProps(before, after);
+      if (op === 'update' && props.length === 0) continue;
+      put({ type, id, op, displayName: nameOf(after ?? before), props, links: [] });
+    } else if ((x = BIN.exec(m.key)) !== null && x[1] === tenantId) {
+      const [, , type, id] = x as unknown as [string, string, string, string];
+      // A bin entry removed without its object coming back is a permanent deletion.
+      if (m.value === null && writes.get(`t/${tenantId}/o/${type}/${id}`) === undefined) {
+        const entry = asObj(asObj(state.get(m.key))?.['object']);
+        put({ type, id, op: 'purge', displayName: nameOf(entry), props: [], links: [] });
+      }
+    } else if ((x = MEMBER.exec(m.key)) !== null && x[1] === tenantId) {
+      const [, , groupId, memberId] = x as unknown as [string, string, string, string];
+      const added = m.value !== null;
+      const type = String(asObj(added ? m.value : state.get(m.key))?.['type'] ?? 'directoryObject');
+      const group = asObj(state.get(`t/${tenantId}/o/group/${groupId}`));
+      put({ type: 'group', id: groupId, op: 'update', displayName: nameOf(group), props: [], links: [{ rel: 'members', id: memberId, type, op: added ? 'add' : 'remove' }] });
+    } else if ((x = ROLE_ASSIGNMENT.exec(m.key)) !== null && x[1] === tenantId) {
+      const before = asObj(state.get(m.key));
+      const after = asObj(m.value);
+      put({ type: 'roleAssignment', id: x[2]!, op: after === undefined ? 'delete' : 'add', displayName: null, props: diffProps(before, after), links: [] });
+    } else if ((x = SINGLETON.exec(m.key)) !== null && x[1] === tenantId) {
+      const props = diffProps(asObj(state.get(m.key)), asObj(m.value));
+      if (props.length > 0) put({ type: x[2]!, id: x[2] === 'organization' ? tenantId : x[2]!, op: 'update', displayName: null, props, links: [] });
+    } else if ((x = CREDENTIALS.exec(m.key)) !== null && x[1] === tenantId) {
+      put({ type: 'application', id: x[2]!, op: 'update', displayName: null, props: [{ name: 'keyCredentials/passwordCredentials', oldValue: null, newValue: CHANGED }], links: [] });
+    } else if ((x = SECURITY_INFO.exec(m.key)) !== null && x[1] === tenantId) {
+      const user = asObj(state.get(`t/${tenantId}/o/user/${x[3]}`));
+      put({ type: 'user', id: x[3]!, op: 'update', displayName: nameOf(user), props: [{ name: 'StrongAuthenticationMethod', oldValue: null, newValue: CHANGED }], links: [] });
+    }
+  }
+  return [...byObject.values()];
+}

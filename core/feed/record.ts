@@ -1,0 +1,98 @@
+/**
+ * The change feed: for each tenant an ordered sequence of records, one per committed write
+ * that changed directory data. A record is planned inside the write it describes (same
+ * mutations, same log entry), so it commits atomically with the change, replicates with it,
+ * survives log compaction and snapshots (it is state, not log), and its position comes from a
+ * replicated per-tenant counter, so it is stable across failover. Records expire after the
+ * retention; the primary archives them to object storage first (archive.ts).
+ */
+import type { Json, Mutation, StateReader } from '../kv.js';
+import type { Result } from '../result.js';
+import { changesOf, type Change } from './changes.js';
+
+export type Actor =
+  | { readonly kind: 'user'; readonly id: string; readonly userPrincipalName?: string | null }
+  | { readonly kind: 'app'; readonly appId: string; readonly displayName?: string | null; readonly servicePrincipalId?: string | null }
+  | { readonly kind: 'operator' }
+  | { readonly kind: 'system' };
+
+export interface FeedRecord {
+  readonly seq: number;
+  /** Commit (plan) time, epoch ms. */
+  readonly at: number;
+  readonly actor: Actor;
+  readonly correlationId: string;
+  readonly changes: readonly Change[];
+}
+
+/** Who asks for a write and how it is traced; the feed adds nothing for writes without directory changes. */
+export interface WriteOrigin {
+  readonly actor: Actor;
+  readonly correlationId: string;
+  readonly now: number;
+  readonly retentionMs: number;
+}
+
+export const DEFAULT_FEED_RETENTION_MS = 30 * 86_400_000;
+
+const SEQ_DIGITS = 12;
+export const feedPrefix = (tid: string) => `t/${tid}/fd/`;
+export const feedKey = (tid: string, seq: number) => `${feedPrefix(tid)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+export const feedSeqKey = (tid: string) => `t/${tid}/fdseq`;
+export const isFeedKey = (key: string) => /^t\/[A-Za-z0-9-]{1,64}\/fd\//.test(key);
+export const seqOfKey = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
+
+/** The last position written for the tenant (0 before any record). */
+export function lastSeq(reader: StateReader, tid: string): number {
+  const v = reader.get(feedSeqKey(tid));
+  return typeof v === 'number' ? v : 0;
+}
+
+const TENANT = /^t\/([A-Za-z0-9-]{1,64})\//;
+
+/** Resolves names the audit log shows, as they are at the time of the write. */
+function named(state: StateReader, tid: string, actor: Actor): Actor {
+  if (actor.kind === 'user' && actor.userPrincipalName === undefined) {
+    const u = state.get(`t/${tid}/o/user/${actor.id}`);
+    const upn = u !== null && typeof u === 'object' && !Array.isArray(u) ? u['userPrincipalName'] : undefined;
+    return { ...actor, userPrincipalName: typeof upn === 'string' ? upn : null };
+  }
+  if (actor.kind === 'app' && actor.displayName === undefined) {
+    const spId = state.get(`t/${tid}/u/servicePrincipal.appId/${encodeURIComponent(actor.appId.toLowerCase())}`);
+    const sp = typeof spId === 'string' ? state.get(`t/${tid}/o/servicePrincipal/${spId}`) : undefined;
+    const name = sp !== null && typeof sp === 'object' && !Array.isArray(sp) ? sp['displayName'] : undefined;
+    return { ...actor, displayName: typeof name === 'string' ? name : null, servicePrincipalId: typeof spId === 'string' ? spId : null };
+  }
+  return actor;
+}
+
+/** The feed mutations for a planned write: one record (and counter bump) per tenant it changed. */
+export function planFeed(state: StateReader, mutations: readonly Mutation[], origin: WriteOrigin): Mutation[] {
+  const tenants = new Set<string>();
+  for (const m of mutations) {
+    const t = TENANT.exec(m.key)?.[1];
+    if (t !== undefined) tenants.add(t);
+  }
+  const out: Mutation[] = [];
+  for (const tid of tenants) {
+    const changes = changesOf(state, tid, mutations);
+    if (changes.length === 0) continue;
+    const seq = lastSeq(state, tid) + 1;
+    const record: FeedRecord = { seq, at: origin.now, actor: named(state, tid, origin.actor), correlationId: origin.correlationId, changes };
+    out.push({ key: feedKey(tid, seq), value: record as unknown as Json, expiresAt: origin.now + origin.retentionMs }, { key: feedSeqKey(tid), value: seq });
+  }
+  return out;
+}
+
+/** Wraps a write plan so its feed records are planned with it (against the same state). */
+export function recorded<R, E>(
+  plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: R }, E>,
+  origin: WriteOrigin,
+): (state: StateReader) => Result<{ mutations: Mutation[]; reply: R }, E> {
+  return (state) => {
+    const planned = plan(state);
+    if (!planned.ok) return planned;
+    const feed = planFeed(state, planned.value.mutations, origin);
+    return feed.length === 0 ? planned : { ok: true, value: { ...planned.value, mutations: [...planned.value.mutations, ...feed] } };
+  };
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { planWrite } from '../../../core/directory/index.js';
+import { readFeed } from '../../../core/feed/cursor.js';
+import { CHANGED } from '../../../core/feed/changes.js';
+import { feedKey, lastSeq, recorded, type Actor, type FeedRecord } from '../../../core/feed/record.js';
+import { Harness, idOf, type Body } from '../directory/harness.js';
+
+const HASH = 'pbkdf2-sha256$100000$c2FsdA$aGFzaA';
+
+/** Plans a Graph write with its feed records, as the primary does, and applies it. */
+function write(h: Harness, method: string, path: string, body?: unknown, actor: Actor = { kind: 'operator' }): Body {
+  const plan = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor, correlationId: 'corr-1', now: h.now, retentionMs: 1000 });
+  const r = plan(h.state);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  h.state.apply(r.value.mutations);
+  return (r.value.reply.body ?? {}) as Body;
+}
+
+const records = (h: Harness): FeedRecord[] => {
+  const page = readFeed(h.state, h.tenantId, 0);
+  if (page.kind !== 'page') throw new Error('expired');
+  return [...page.records];
+};
+
+describe('change feed records (core/feed/record.ts)', () => {
+  it('records each write once, in order, with actor, correlation and the changed properties', () => {
+    const h = new Harness();
+    const u = write(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' }, { kind: 'app', appId: 'app-1' });
+    write(h, 'PATCH', `/users/${idOf(u)}`, { jobTitle: 'CTO' });
+    const rs = records(h);
+    expect(rs.map((r) => r.seq)).toEqual([1, 2]);
+    expect(rs[0]!.actor).toMatchObject({ kind: 'app', appId: 'app-1' });
+    expect(rs[0]!.correlationId).toBe('corr-1');
+    expect(rs[0]!.changes[0]).toMatchObject({ type: 'user', id: idOf(u), op: 'add' });
+    expect(rs[1]!.changes[0]!.props).toEqual([{ name: 'jobTitle', oldValue: null, newValue: 'CTO' }]);
+  });
+
+  it('never carries a password hash: only a changed marker', () => {
+    const h = new Harness();
+    const u = write(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com', passwordProfile: { password: HASH } });
+    write(h, 'PATCH', `/users/${idOf(u)}`, { passwordProfile: { password: `${HASH}x` } });
+    const text = JSON.stringify(records(h));
+    expect(text).not.toContain(HASH);
+    expect(records(h)[1]!.changes[0]!.props).toEqual([{ name: 'passwordProfile', oldValue: null, newValue: CHANGED }]);
+  });
+
+  it('records membership links, soft delete, restore and purge; a write that changes nothing records nothing', () => {
+    const h = new Harness();
+    const u = write(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' });
+    const g = write(h, 'POST', '/groups', { displayName: 'g', mailEnabled: false, mailNickname: 'g', securityEnabled: true });
+    write(h, 'POST', `/groups/${idOf(g)}/members/$ref`, { '@odata.id': `https://x/v1.0/directoryObjects/${idOf(u)}` });
+    write(h, 'PATCH', `/users/${idOf(u)}`, {});
+    write(h, 'DELETE', `/users/${idOf(u)}`);
+    write(h, 'POST', `/directory/deletedItems/${idOf(u)}/restore`);
+    write(h, 'DELETE', `/users/${idOf(u)}`);
+    write(h, 'DELETE', `/directory/deletedItems/${idOf(u)}`);
+    const ops = records(h).map((r) => r.changes.map((c) => `${c.type}:${c.op}${c.links.map((l) => `+${l.op}`).join('')}`).join(','));
+    expect(ops).toEqual(['user:add', 'group:add', 'group:update+add', 'user:delete,group:update+remove', 'user:restore,group:update+add', 'user:delete,group:update+remove', 'user:purge']);
+    expect(lastSeq(h.state, h.tenantId)).toBe(7);
+  });
+
+  it('reports a cursor older than the retained records as expired', () => {
+    const h = new Harness();
+    write(h, 'POST', '/users', { displayName: 'a', userPrincipalName: 'a@contoso.com' });
+    write(h, 'POST', '/users', { displayName: 'b', userPrincipalName: 'b@contoso.com' });
+    h.state.apply([{ key: feedKey(h.tenantId, 1), value: null }]);
+    expect(readFeed(h.state, h.tenantId, 0).kind).toBe('expired');
+    const page = readFeed(h.state, h.tenantId, 1);
+    expect(page.kind === 'page' && page.records.map((r) => r.seq)).toEqual([2]);
+  });
+});
