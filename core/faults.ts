@@ -14,9 +14,11 @@ export interface FaultPlan {
   failureRate: number;
   /** Regions cut off from the global path (cell primaries, cross-region calls, key service). */
   isolatedRegions: string[];
+  /** Object storage (R2: the change-feed archive) refuses every call. */
+  objectStoreDown: boolean;
 }
 
-export const NO_FAULTS: FaultPlan = { downRegions: [], partitions: [], slowRegions: {}, failureRate: 0, isolatedRegions: [] };
+export const NO_FAULTS: FaultPlan = { downRegions: [], partitions: [], slowRegions: {}, failureRate: 0, isolatedRegions: [], objectStoreDown: false };
 
 export type CallVerdict = { kind: 'pass'; delayMs: number } | { kind: 'fail'; reason: 'region_down' | 'partitioned' | 'injected_failure' | 'isolated' };
 
@@ -34,7 +36,7 @@ export function judgeCall(plan: FaultPlan, from: string, to: string, roll: numbe
 export function parseFaultPlan(input: unknown, knownRegions: readonly string[]): FaultPlan | string {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
-  const allowed = new Set(['downRegions', 'partitions', 'slowRegions', 'failureRate', 'isolatedRegions']);
+  const allowed = new Set(['downRegions', 'partitions', 'slowRegions', 'failureRate', 'isolatedRegions', 'objectStoreDown']);
   for (const k of Object.keys(o)) if (!allowed.has(k)) return `unknown property '${k}'`;
   const regions = (v: unknown, name: string): string[] | string => {
     if (v === undefined) return [];
@@ -65,5 +67,7 @@ export function parseFaultPlan(input: unknown, knownRegions: readonly string[]):
   }
   const rate = o.failureRate ?? 0;
   if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) return 'failureRate must be in [0, 1)';
-  return { downRegions: down, partitions, slowRegions: slow, failureRate: rate, isolatedRegions: isolated };
+  const objectStoreDown = o.objectStoreDown ?? false;
+  if (typeof objectStoreDown !== 'boolean') return 'objectStoreDown must be a boolean';
+  return { downRegions: down, partitions, slowRegions: slow, failureRate: rate, isolatedRegions: isolated, objectStoreDown };
 }

@@ -18,6 +18,8 @@ import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } f
 import { identityStoreStub } from './regional-identity-store.js';
 import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
 import type { GraphCaller } from './replica-protocol.js';
+import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
+import { archiveFeeds, readArchive } from './feed-archive.js';
 
 function actorOf(caller: GraphCaller): Actor {
   return caller.kind === 'user' ? { kind: 'user', id: caller.userId } : caller.kind === 'application' ? { kind: 'app', appId: caller.appId } : { kind: 'operator' };
@@ -28,6 +30,8 @@ const RETRY_BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 /** Signing-key rotation runs once a day on the primary (core/token/key-rotation.ts decides what is due). */
 const ROTATION_EVERY_MS = 86_400_000;
 const NEXT_ROTATION = 'nextRotationAt';
+/** New change-feed records are copied to the archive this long after a commit (batched by the alarm). */
+const ARCHIVE_DELAY_MS = 30_000;
 
 /**
  * One replica of one cell in one region (named `{cell}:{region}`). All rules live in
@@ -193,6 +197,18 @@ export class CellReplica extends DurableObject<Env> {
     this.notifyIdentityStore();
     const next = this.store.nextExpiry();
     if (next !== undefined) await this.scheduleAt(next);
+    // The alarm archives new change-feed records (and finds nothing to do if there are none).
+    if (replica.meta.role === 'primary') await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
+  }
+
+  /** The change feed from `after` (core/feed/cursor.ts), falling back to the R2 archive for records no longer in the cell. */
+  async feed(t: CellTopology, tenantId: string, after: number, limit: number): Promise<FeedPage> {
+    const page = readFeed(this.open(t).state, tenantId, after, limit);
+    if (page.kind === 'page') return page;
+    const archived = await readArchive(this.env.FEED_ARCHIVE, tenantId, after, Math.min(limit, MAX_FEED_PAGE));
+    if (archived[0]?.seq !== after + 1) return page;
+    const next = archived[archived.length - 1]!.seq;
+    return { kind: 'page', records: archived, next, more: true };
   }
 
   /**
@@ -242,6 +258,10 @@ export class CellReplica extends DurableObject<Env> {
       const plan = (state: StateReader) => ok({ mutations: isTokenServiceKey(key) || isFeedKey(key) ? [{ key, value: null }] : purgeMutations(state, key), reply: undefined });
       await replica.write(recorded(plan, this.origin({ kind: 'system' }, '')));
     }
+    await archiveFeeds(replica, this.env.FEED_ARCHIVE, tokenTenantIds(replica.state)).catch(async (e: unknown) => {
+      console.error('feed archive failed; retrying', e instanceof Error ? e.message : String(e));
+      await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
+    });
     const behind = await replica.pushAll();
     if (behind.length > 0) {
       this.pushFailures = Math.min(this.pushFailures + 1, RETRY_BACKOFF_MS.length - 1);

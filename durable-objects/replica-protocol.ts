@@ -4,6 +4,7 @@ import type { ReplicaPosition } from '../core/replication/replica-token.js';
 import type { Json, Mutation } from '../core/kv.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
+import type { FeedPage } from '../core/feed/cursor.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { WorkloadOutcome } from './mi-glue.js';
 
@@ -76,6 +77,8 @@ export interface ReplicaRpc {
   token(t: CellTopology, call: TokenCall): Promise<TokenOutcome>;
   /** Managed identity: workload operations (durable-objects/mi-glue.ts). */
   workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome>;
+  /** The tenant's change feed after a position (core/feed), with the archive behind it. */
+  feed(t: CellTopology, tenantId: string, after: number, limit: number): Promise<FeedPage>;
   /** Managed identity: the projected change feed for this region's identity store. */
   identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
 }

@@ -6,6 +6,7 @@ import { discovery, tokenEndpoint } from './token-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { workloadsAdmin } from './admin-workloads.js';
+import { tenantFeed } from './admin-feed.js';
 import { handleManagedIdentity } from './managed-identity/handler.js';
 
 export { CellReplica } from '../durable-objects/cell-replica.js';
@@ -52,6 +53,7 @@ router
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)
   .post('/admin/cells/:cell/failover', failover)
+  .get('/admin/tenants/:id/feed', tenantFeed)
   .post('/admin/tenants/:id/keys/rotate', tenantTokenAdmin)
   .post('/admin/tenants/:id/keys/:kid/revoke', tenantTokenAdmin)
   .post('/admin/tenants/:id/credentials', tenantTokenAdmin)

@@ -9,7 +9,7 @@
  */
 import type { Json, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
-import { readFeedBackwards } from '../feed/cursor.js';
+import { readFeedBackwards, readFeedForTarget } from '../feed/cursor.js';
 import { feedKey } from '../feed/record.js';
 import type { Change } from '../feed/changes.js';
 import type { FeedRecord } from '../feed/record.js';
@@ -98,8 +98,15 @@ const auditId = (seq: number) => `Directory_${String(seq).padStart(12, '0')}`;
 
 type Clause = (e: JsonObject, r: FeedRecord) => boolean;
 
-function parseAuditFilter(src: string): Result<Clause[], GraphError> {
+interface AuditFilter {
+  readonly clauses: Clause[];
+  /** A `targetResources/any(t: t/id eq '…')` clause: the records come from the target index. */
+  readonly target?: string;
+}
+
+function parseAuditFilter(src: string): Result<AuditFilter, GraphError> {
   const clauses: Clause[] = [];
+  let target: string | undefined;
   for (const part of src.split(/\s+and\s+/i)) {
     const p = part.trim();
     let m: RegExpExecArray | null;
@@ -118,12 +125,13 @@ function parseAuditFilter(src: string): Result<Clause[], GraphError> {
       clauses.push((_e, r) => (user ? r.actor.kind === 'user' && r.actor.id.toLowerCase() === want : r.actor.kind === 'app' && r.actor.appId.toLowerCase() === want));
     } else if ((m = /^targetResources\/any\((\w+):\s*\1\/id\s+eq\s+'([^']*)'\)$/i.exec(p)) !== null) {
       const want = m[2]!.toLowerCase();
+      target = want;
       clauses.push((_e, r) => r.changes.some((c) => c.id.toLowerCase() === want));
     } else {
       return err(badRequest(`Invalid filter clause: ${p.slice(0, 80)}`, 'Request_UnsupportedQuery'));
     }
   }
-  return ok(clauses);
+  return ok(target === undefined ? { clauses } : { clauses, target });
 }
 
 export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: GraphContext): Result<GraphReply, GraphError> {
@@ -132,7 +140,7 @@ export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: 
   }
   const top = req.query['$top'] === undefined ? DEFAULT_TOP : Number(req.query['$top']);
   if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) return err(badRequest(`Invalid $top value; it must be between 1 and ${MAX_TOP}.`));
-  const filter = req.query['$filter'] === undefined ? ok<Clause[]>([]) : parseAuditFilter(req.query['$filter']);
+  const filter = req.query['$filter'] === undefined ? ok<AuditFilter>({ clauses: [] }) : parseAuditFilter(req.query['$filter']);
   if (!filter.ok) return filter;
   const skip = req.query['$skiptoken'];
   const before = skip === undefined ? null : Number(skip);
@@ -143,7 +151,9 @@ export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: 
   let scanned = 0;
   let exhausted = false;
   while (value.length < top && scanned < SCAN_LIMIT) {
-    const batch = readFeedBackwards(state, ctx.tenantId, cursor, Math.min(256, SCAN_LIMIT - scanned));
+    const want = Math.min(256, SCAN_LIMIT - scanned);
+    const { target } = filter.value;
+    const batch = target === undefined ? readFeedBackwards(state, ctx.tenantId, cursor, want) : readFeedForTarget(state, ctx.tenantId, target, cursor, want);
     if (batch.length === 0) {
       exhausted = true;
       break;
@@ -152,7 +162,7 @@ export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: 
       scanned++;
       cursor = r.seq;
       const e = auditEntry(r);
-      if (filter.value.every((c) => c(e, r))) value.push(e);
+      if (filter.value.clauses.every((c) => c(e, r))) value.push(e);
       if (value.length === top) break;
     }
   }

@@ -39,7 +39,10 @@ const SEQ_DIGITS = 12;
 export const feedPrefix = (tid: string) => `t/${tid}/fd/`;
 export const feedKey = (tid: string, seq: number) => `${feedPrefix(tid)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
 export const feedSeqKey = (tid: string) => `t/${tid}/fdseq`;
-export const isFeedKey = (key: string) => /^t\/[A-Za-z0-9-]{1,64}\/fd\//.test(key);
+/** Index of records by target object id (the audit log's `targetResources/any(...)` filter). */
+export const feedTargetPrefix = (tid: string, objectId: string) => `t/${tid}/fdx/${objectId.toLowerCase()}/`;
+export const feedTargetKey = (tid: string, objectId: string, seq: number) => `${feedTargetPrefix(tid, objectId)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+export const isFeedKey = (key: string) => /^t\/[A-Za-z0-9-]{1,64}\/fdx?\//.test(key);
 export const seqOfKey = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
 
 /** The last position written for the tenant (0 before any record). */
@@ -79,7 +82,9 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     if (changes.length === 0) continue;
     const seq = lastSeq(state, tid) + 1;
     const record: FeedRecord = { seq, at: origin.now, actor: named(state, tid, origin.actor), correlationId: origin.correlationId, changes };
-    out.push({ key: feedKey(tid, seq), value: record as unknown as Json, expiresAt: origin.now + origin.retentionMs }, { key: feedSeqKey(tid), value: seq });
+    const expiresAt = origin.now + origin.retentionMs;
+    out.push({ key: feedKey(tid, seq), value: record as unknown as Json, expiresAt }, { key: feedSeqKey(tid), value: seq });
+    for (const id of new Set(changes.map((c) => c.id))) out.push({ key: feedTargetKey(tid, id, seq), value: 1, expiresAt });
   }
   return out;
 }

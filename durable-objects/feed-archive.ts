@@ -1,0 +1,54 @@
+/**
+ * Glue of the change-feed archive (core/feed/archive.ts decides what to copy): R2 puts with
+ * retry, then the replicated mark. An R2 outage (or `objectStoreDown` in the fault plan)
+ * leaves the records in the cells, and the next alarm tries again; records are lost only if the
+ * archive stays down past the feed's retention.
+ */
+import { archivePrefix, chunkFor, nextArchiveChunk } from '../core/feed/archive.js';
+import type { FeedRecord } from '../core/feed/record.js';
+import type { Replica } from '../core/replication/replica.js';
+import { ok } from '../core/result.js';
+import { currentFaults } from '../workers/platform/faults.js';
+
+const RETRY_MS = [100, 500, 2_000];
+
+class ArchiveDown extends Error {}
+
+async function withRetry<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (currentFaults().objectStoreDown) throw new ArchiveDown('object storage unavailable (injected)');
+      return await op();
+    } catch (e) {
+      const wait = RETRY_MS[attempt];
+      if (wait === undefined) throw e;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** Archives every tenant's unarchived records; throws when R2 stays unavailable (the alarm retries). */
+export async function archiveFeeds(replica: Replica, bucket: R2Bucket, tenantIds: readonly string[]): Promise<number> {
+  let chunks = 0;
+  for (const tid of tenantIds) {
+    for (let chunk = nextArchiveChunk(replica.state, tid); chunk !== undefined; chunk = nextArchiveChunk(replica.state, tid)) {
+      const { key, records, mark } = chunk;
+      if (records.length > 0) await withRetry(() => bucket.put(key, JSON.stringify(records), { httpMetadata: { contentType: 'application/json' } }));
+      const r = await replica.write(() => ok({ mutations: [mark], reply: undefined }));
+      if (!r.ok) return chunks;
+      chunks++;
+    }
+  }
+  return chunks;
+}
+
+/** Archived records after `after` (at most `limit`), from the chunk holding the next position. */
+export async function readArchive(bucket: R2Bucket, tid: string, after: number, limit: number): Promise<FeedRecord[]> {
+  const listed = await withRetry(() => bucket.list({ prefix: archivePrefix(tid), limit: 1000 }));
+  const key = chunkFor(listed.objects.map((o) => o.key), after + 1);
+  if (key === undefined) return [];
+  const obj = await withRetry(() => bucket.get(key));
+  if (obj === null) return [];
+  const records = (await obj.json()) as FeedRecord[];
+  return records.filter((r) => r.seq > after).slice(0, limit);
+}

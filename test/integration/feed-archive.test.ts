@@ -1,0 +1,32 @@
+/** Issue 12: change-feed records are archived to R2 by the primary's alarm and read back from it once gone from the cell. */
+import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { archivePrefix } from '../../core/feed/archive.js';
+import { call, clearFaults, home, js, newTenant, setFaults, type Any } from './helpers.js';
+
+describe('change-feed archive (R2)', () => {
+  it('copies records to the archive, survives an object-store outage, and serves records the cell no longer holds', async () => {
+    const t = await newTenant();
+    for (let i = 0; i < 3; i++) expect((await home(t, 'POST', '/users', { body: { displayName: `a${i}`, userPrincipalName: `a${i}@contoso.com` } })).status).toBe(201);
+    const primary = env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${t.homeRegion}`));
+
+    await setFaults({ objectStoreDown: true });
+    await runDurableObjectAlarm(primary);
+    expect((await env.FEED_ARCHIVE.list({ prefix: archivePrefix(t.tenantId) })).objects).toHaveLength(0);
+    await clearFaults();
+    await runDurableObjectAlarm(primary);
+    const chunks = (await env.FEED_ARCHIVE.list({ prefix: archivePrefix(t.tenantId) })).objects.map((o) => o.key);
+    expect(chunks).toEqual([`${archivePrefix(t.tenantId)}000000000001-000000000004.json`]);
+
+    // Record 1 is the tenant's provisioning (admin app). The cell drops its copies (as retention would); the operator feed reads the archive.
+    await runInDurableObject(primary, (_i, state) => state.storage.sql.exec(`DELETE FROM kv WHERE key LIKE ?`, `t/${t.tenantId}/fd/%`));
+    const r = await call('GET', `/admin/tenants/${t.tenantId}/feed?after=0&limit=10`);
+    expect(r.status).toBe(200);
+    const body = await js(r);
+    expect(body.records.map((x: Any) => x.seq)).toEqual([1, 2, 3, 4]);
+    expect(body.records[3].changes[0]).toMatchObject({ type: "user", op: "add" });
+    expect((await call('GET', `/admin/tenants/${t.tenantId}/feed?after=-1`)).status).toBe(400);
+    expect((await call('GET', `/admin/tenants/${t.tenantId}/feed`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+  });
+});
