@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 export const E2E_OPERATOR_KEY = 'e2e-operator-key-0123456789abcdef';
+export const E2E_FEED_RETENTION_DAYS = 0.0002;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,7 +26,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     'npx',
     ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--local-protocol', 'https', '--persist-to', state,
       '--var', `OPERATOR_KEY:${E2E_OPERATOR_KEY}`, '--var', 'REPLICA_TOKEN_SECRET:e2e-replica-secret-0123456789',
-      '--var', 'KEY_ENCRYPTION_KEY:ZTJlLWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE', '--var', 'REGIONS:weur,eeur,enam,apac'],
+      '--var', 'KEY_ENCRYPTION_KEY:ZTJlLWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE', '--var', 'REGIONS:weur,eeur,enam,apac',
+      // Change-feed records expire after ~17 s here, so the delta test can see a token outlive them (410).
+      '--var', `FEED_RETENTION_DAYS:${E2E_FEED_RETENTION_DAYS}`],
     { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
