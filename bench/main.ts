@@ -4,7 +4,8 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim), WRK.
+ * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed), BENCH_FEED_USERS (100000),
+ * BENCH_FEED_AUDIT (1000000), WRK.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -25,13 +26,14 @@ import { runSim } from './sim.js';
 import type { Extra, Row } from './table.js';
 import { errorRate, failoverExtras, renderExtras, renderPaced, renderTable, simExtras, tokenExtras } from './table.js';
 import { measurePaced } from './paced.js';
+import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
 import type { Load } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim'] as const;
+const OTHER_IDS = ['lag', 'failover', 'sim', 'feed'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -106,6 +108,12 @@ async function main(): Promise<number> {
     failover = await measureFailover(servers.tessera.url, failoverTrials);
   }
 
+  let feed: FeedBenchRow[] | undefined;
+  if (runs('feed')) {
+    console.log('measuring the change feed on the core (100k users, 1M audit records) …');
+    feed = runFeedBench(intEnv('BENCH_FEED_USERS', 100_000), intEnv('BENCH_FEED_AUDIT', 1_000_000));
+  }
+
   let sim: SimResult | undefined;
   if (simSeeds > 0) {
     // The servers are idle now, so they compete little with the simulator for CPU.
@@ -119,7 +127,7 @@ async function main(): Promise<number> {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, node ${process.version}; 1-min load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
   const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
   const extras: Extra[] = [...tokenExtras(rows, paced), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : [])];
-  const table = [renderTable(rows, lag), paced !== undefined ? renderPaced(paced) : '', renderExtras(extras)].filter((t) => t !== '').join('\n\n');
+  const table = [renderTable(rows, lag), paced !== undefined ? renderPaced(paced) : '', renderExtras(extras), feed !== undefined ? renderFeedBench(feed) : ''].filter((t) => t !== '').join('\n\n');
   const report = `# Tessera bench ${new Date().toISOString()}\n\nMachine: ${machine}\n\nLoad: ${setup}\n\n${table}\n`;
   console.log(`\nMachine: ${machine}\nLoad: ${setup}\n\n${table}\n`);
   mkdirSync(OUT, { recursive: true });

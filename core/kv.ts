@@ -65,11 +65,18 @@ export class OverlayReader implements StateReader {
 /** An in-memory `StateReader` for unit tests and the simulator. */
 export class MemoryState implements StateReader {
   readonly rows = new Map<string, Json>();
+  /** Keys in order, rebuilt lazily after keys were added or removed (lists then binary-search it). */
+  private sorted: string[] = [];
+  private dirty = false;
 
   apply(mutations: readonly Mutation[]): void {
     for (const m of mutations) {
-      if (m.value === null) this.rows.delete(m.key);
-      else this.rows.set(m.key, m.value);
+      if (m.value === null) {
+        if (this.rows.delete(m.key)) this.dirty = true;
+      } else {
+        if (!this.rows.has(m.key)) this.dirty = true;
+        this.rows.set(m.key, m.value);
+      }
     }
   }
 
@@ -77,11 +84,38 @@ export class MemoryState implements StateReader {
     return this.rows.get(key);
   }
 
+  private keys(): string[] {
+    if (this.dirty) {
+      this.sorted = [...this.rows.keys()].sort();
+      this.dirty = false;
+    }
+    return this.sorted;
+  }
+
+  /** Index of the first key ≥ `key` (or > it when `strict`). */
+  private lowerBound(keys: readonly string[], key: string, strict: boolean): number {
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid]!;
+      if (k < key || (strict && k === key)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   list(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, Json]> {
-    const rows = [...this.rows.entries()]
-      .filter(([k]) => k.startsWith(prefix) && (options.after === undefined || k > options.after))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return options.limit === undefined ? rows : rows.slice(0, options.limit);
+    const keys = this.keys();
+    const start = options.after !== undefined && options.after >= prefix ? this.lowerBound(keys, options.after, true) : this.lowerBound(keys, prefix, false);
+    const out: Array<[string, Json]> = [];
+    const limit = options.limit ?? Infinity;
+    for (let i = start; i < keys.length && out.length < limit; i++) {
+      const k = keys[i]!;
+      if (!k.startsWith(prefix)) break;
+      out.push([k, this.rows.get(k)!]);
+    }
+    return out;
   }
 
   count(prefix: string): number {
