@@ -8,13 +8,13 @@ import { oauthErrorResponse, type OAuthReason } from '../core/token/oauth-errors
 import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import type { ClientLocation } from '../core/regions.js';
 import { entryRegion } from './platform/client-region.js';
+import { MAX_FORM_BYTES, readBodyWithin } from './platform/form-body.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 
 type Routed = Request & { params?: Record<string, string> };
-const MAX_FORM_BYTES = 64 * 1024;
 const UTF8 = new TextDecoder();
 const TENANT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
 
@@ -35,10 +35,8 @@ async function readParams(request: Request, url: () => URL): Promise<{ form: URL
   if (request.method !== 'POST') return { form: url().searchParams, body: '' };
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return 'bad_content_type';
-  if (Number(request.headers.get('content-length') ?? '0') > MAX_FORM_BYTES) return 'too_large';
-  // arrayBuffer, not text(): workerd warns on text() for a form content type.
-  const buf = await request.arrayBuffer();
-  if (buf.byteLength > MAX_FORM_BYTES) return 'too_large';
+  const buf = await readBodyWithin(request, MAX_FORM_BYTES);
+  if (buf === 'too_large') return 'too_large';
   const body = UTF8.decode(buf);
   return { form: new URLSearchParams(body), body };
 }
@@ -81,7 +79,7 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
   const url = () => (parsed ??= new URL(request.url));
   const read = await readParams(request, url);
   if (read === 'bad_content_type') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
-  if (read === 'too_large') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
+  if (read === 'too_large') return oauthFailure(request, info, 'request_too_large', { tenantId: placement.tenant.id, detail: String(MAX_FORM_BYTES) });
   let client: TokenCall['client'] | undefined;
   const edge: EdgeTokenRequest = {
     tenantId: placement.tenant.id, origin: originOf(request.url), tenantSegment: request.params!.tenant!, authorization: request.headers.get('authorization'),
