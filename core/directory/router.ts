@@ -11,6 +11,7 @@ import { deleteObject, getDeleted, listDeleted, purgeDeleted, restoreDeleted } f
 import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
+import { createSetting, deleteSetting, getSetting, listSettings, patchSetting } from './directory-settings.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
 type Params = Readonly<Record<string, string>>;
@@ -92,6 +93,14 @@ const ROUTES: readonly Route[] = [
     PATCH: (s, r, c) => patchSingleton(s, r, c, SINGLETONS.authenticationMethodsPolicy),
   },
   { pattern: ['organization'], GET: listOrganization },
+  // Directory settings (Password Rule Settings: smart lockout); read Directory.Read.All, write Directory.ReadWrite.All.
+  { pattern: ['settings'], GET: (s, r, c) => listSettings(s, r, c), POST: (s, r, c) => createSetting(s, r, c) },
+  {
+    pattern: ['settings', ':id'],
+    GET: (s, r, c, x) => getSetting(s, r, c, p(x, 'id')),
+    PATCH: (s, r, c, x) => patchSetting(s, r, c, p(x, 'id')),
+    DELETE: (s, r, c, x) => deleteSetting(s, r, c, p(x, 'id')),
+  },
   {
     pattern: ['organization', ':id'],
     GET: (s, r, c, x) => (p(x, 'id') === c.tenantId ? getSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),
