@@ -45,6 +45,8 @@ export interface TokenCall {
   correlationId: string;
   /** The path the sign-in forms post back to. */
   action?: string;
+  /** Form endpoints: the anti-forgery cookie the browser presented (core/token/anti-forgery.ts). */
+  antiForgeryCookie?: string;
   /** Operator calls: a JSON body already parsed at the edge. */
   body?: Json;
   /** Read-only token calls: also return what the flow read, for the edge's cache. */

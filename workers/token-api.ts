@@ -3,11 +3,12 @@
  * `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/{token,authorize,logout,devicecode,deviceauth}`.
  * `{tenant}` is the tenant id or a verified domain. Thin: parse, route, answer.
  */
+import { antiForgeryCookieName, readCookie } from '../core/token/anti-forgery.js';
 import { openidConfiguration } from '../core/token/discovery.js';
 import { oauthErrorResponse, type OAuthReason } from '../core/token/oauth-errors.js';
 import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import type { ClientLocation } from '../core/regions.js';
-import { entryRegion } from './platform/client-region.js';
+import { clientAddress, entryRegion } from './platform/client-region.js';
 import { MAX_FORM_BYTES, readBodyWithin } from './platform/form-body.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
@@ -50,9 +51,7 @@ function originOf(url: string): string {
 function clientOf(request: Request, env: Env, placement: TenantPlacement): TokenCall['client'] {
   // `request.cf` is materialised on every access: read it once.
   const cf = request.cf as (ClientLocation & { country?: string }) | undefined;
-  const ip = request.headers.get('cf-connecting-ip') ?? '0.0.0.0';
-  const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : null;
-  return { ip: ip.slice(0, 64), country, region: entryRegion(request, env, placement.cell.regions as never, cf) };
+  return { ...clientAddress(request, env, cf), region: entryRegion(request, env, placement.cell.regions as never, cf) };
 }
 
 export async function discovery(request: Routed, env: Env): Promise<Response> {
@@ -117,7 +116,9 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
 
 /** The call for a replica; `wantReadSet` when its answer may fill the edge cache. */
 function tokenCall(request: Request, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL, wantReadSet: boolean): TokenCall {
+  const cookie = op === 'authorize' || op === 'deviceauth' ? readCookie(request.headers.get('cookie'), antiForgeryCookieName(edge.origin.startsWith('https://'))) : undefined;
   return {
+    ...(cookie !== undefined ? { antiForgeryCookie: cookie } : {}),
     tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
     params: [...form], authorization: edge.authorization, client: edge.client(),
     traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,
