@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { PASSWORD_RULE_TEMPLATE_ID } from '../../core/directory/setting-templates.js';
 import { clientAddress } from '../../workers/platform/client-region.js';
@@ -75,9 +76,9 @@ describe('smart lockout: Password Rule Settings (Graph /settings)', () => {
 describe('client address headers (workers/platform/client-region.ts)', () => {
   it('X-Tessera-Client-IP and -Country act outside production only', () => {
     const request = new Request('https://x/', { headers: { 'cf-connecting-ip': '192.0.2.1', 'x-tessera-client-ip': '203.0.113.7', 'x-tessera-client-country': 'de' } });
-    expect(clientAddress(request, { TESSERA_ENV: 'test' } as Env, undefined)).toEqual({ ip: '203.0.113.7', country: 'DE' });
-    expect(clientAddress(request, { TESSERA_ENV: 'production' } as Env, { country: 'FR' })).toEqual({ ip: '192.0.2.1', country: 'FR' });
+    expect(clientAddress(request, { ...env, TESSERA_ENV: 'development' }, undefined)).toEqual({ ip: '203.0.113.7', country: 'DE' });
+    expect(clientAddress(request, { ...env, TESSERA_ENV: 'production' }, { country: 'FR' })).toEqual({ ip: '192.0.2.1', country: 'FR' });
     const junk = new Request('https://x/', { headers: { 'x-tessera-client-ip': 'not-an-ip', 'x-tessera-client-country': 'Germany' } });
-    expect(clientAddress(junk, { TESSERA_ENV: 'test' } as Env, undefined)).toEqual({ ip: '0.0.0.0', country: null });
+    expect(clientAddress(junk, { ...env, TESSERA_ENV: 'development' }, undefined)).toEqual({ ip: '0.0.0.0', country: null });
   });
 });
