@@ -25,11 +25,11 @@ describe('anti-forgery on the sign-in form (core/token/anti-forgery.ts)', () => 
     const page = await raw('GET', authorizeUrl(s, 'openid', await s256(VERIFIER)), { headers: NO_COOKIE });
     const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
     const { action, fields } = formFields(await page.text());
-    const creds = { ...fields, username: s.upn, password: s.password };
+    const creds: Record<string, string> = { ...fields, username: s.upn, password: s.password };
     await refusedPage(await form(action, creds, NO_COOKIE));
     await refusedPage(await form(action, creds, { cookie: cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) }));
     await refusedPage(await form(action, creds, { cookie: 'tessera-af=v1.AAAAAAAAAAAAAAAAAAAAAA.9999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }));
-    const { af: _af, ...withoutField } = creds;
+    const withoutField = Object.fromEntries(Object.entries(creds).filter(([k]) => k !== 'af'));
     await refusedPage(await form(action, withoutField, { cookie }));
     await refusedPage(await form(action, { ...creds, af: 'x'.repeat(43) }, { cookie }));
     // A refused POST checks no password and counts no failure: the user still signs in.
