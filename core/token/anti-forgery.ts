@@ -9,7 +9,7 @@
  * workerd tests only) the cookie is `tessera-af` without Secure, as browsers refuse `__Host-` there.
  * The key is derived (HKDF) from the deployment secret; nothing is stored.
  *
- * Protecting a form: the glue (durable-objects/token-glue.ts, `antiForgeryFor`) prepares one
+ * Protecting a form: the glue (durable-objects/token-glue.ts, `withAntiForgery`) prepares one
  * `AntiForgery` per call of a form endpoint and puts it on `FlowEnv.antiForgery`, adding its
  * `Set-Cookie` to the reply. A page puts `antiForgeryField(env)` into its hidden fields, and
  * the flow refuses a POST when `refusesPost(env, form)` says so (re-rendering its own page with
