@@ -114,8 +114,8 @@ export class TokenGlue {
   /** The one call that gives a form endpoint its anti-forgery pair: on the flow's env, and its cookie on the reply. */
   private async withAntiForgery(env: FlowEnv, call: TokenCall, now: number, flow: (env: FlowEnv) => Promise<FlowResult>): Promise<FlowResult> {
     const antiForgery: AntiForgery = await prepareAntiForgery({
-      key: await this.keyCache.formKey(this.secret()), now, random, cookie: call.antiForgeryCookie,
-      binding: `${call.tenantId}|${call.op}`, secure: call.origin.startsWith('https://'),
+      key: await this.keyCache.formKey(this.secret()), now, random, cookie: call.antiForgery?.cookie,
+      binding: `${call.tenantId}|${call.op}`, secure: call.antiForgery?.secure ?? true,
     });
     const result = await flow({ ...env, antiForgery });
     return antiForgery.setCookie === undefined ? result : { ...result, headers: { ...result.headers, 'Set-Cookie': antiForgery.setCookie } };

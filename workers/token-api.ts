@@ -93,14 +93,14 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
       replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
     }
     if (replayed !== undefined) {
-      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, info, edge, op, read.form, url, true), cacheKey));
+      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, env, info, edge, op, read.form, url, true), cacheKey));
       const headers = replayed.result.headers;
       headers['request-id'] = info.requestId;
       headers['tessera-served-by'] = 'edge';
       return new Response(replayed.result.body, { status: replayed.result.status, headers });
     }
   }
-  const call = tokenCall(request, info, edge, op, read.form, url, cacheKey !== undefined);
+  const call = tokenCall(request, env, info, edge, op, read.form, url, cacheKey !== undefined);
   const filled = cacheKey !== undefined ? beginFill(cacheKey) : undefined;
   let routed: RoutedToken;
   try {
@@ -115,15 +115,21 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
 }
 
 /** The call for a replica; `wantReadSet` when its answer may fill the edge cache. */
-function tokenCall(request: Request, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL, wantReadSet: boolean): TokenCall {
-  const cookie = op === 'authorize' || op === 'deviceauth' ? readCookie(request.headers.get('cookie'), antiForgeryCookieName(edge.origin.startsWith('https://'))) : undefined;
+function tokenCall(request: Request, env: Env, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL, wantReadSet: boolean): TokenCall {
   return {
-    ...(cookie !== undefined ? { antiForgeryCookie: cookie } : {}),
+    ...(op === 'authorize' || op === 'deviceauth' ? { antiForgery: antiForgeryOf(request, env, edge.origin) } : {}),
     tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
     params: [...form], authorization: edge.authorization, client: edge.client(),
     traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,
     ...(wantReadSet ? { wantReadSet: true } : {}),
   };
+}
+
+/** The form endpoints' anti-forgery cookie: `__Host-` (Secure) over https and always in production. */
+function antiForgeryOf(request: Request, env: Env, origin: string): NonNullable<TokenCall['antiForgery']> {
+  const secure = origin.startsWith('https://') || env.TESSERA_ENV === 'production';
+  const cookie = readCookie(request.headers.get('cookie'), antiForgeryCookieName(secure));
+  return { secure, ...(cookie !== undefined ? { cookie } : {}) };
 }
 
 function rememberReply(env: Env, key: string, placement: TenantPlacement, routed: RoutedToken): void {

@@ -5,8 +5,9 @@
  * accepted only with a valid, unexpired cookie and the field computed from that cookie's nonce
  * for that flow. A foreign page can make a browser post, but cannot read or plant the cookie
  * (`__Host-` prefix: HttpOnly, Secure, Path=/, no Domain; SameSite=Lax keeps it off cross-site
- * POSTs altogether), so it cannot produce a matching pair. Over plain http (local runs and the
- * workerd tests only) the cookie is `tessera-af` without Secure, as browsers refuse `__Host-` there.
+ * POSTs altogether), so it cannot produce a matching pair. Over plain http outside production
+ * (local runs, the workerd tests) the cookie is `tessera-af` without Secure, as browsers refuse
+ * `__Host-` there; production always uses the `__Host-` cookie.
  * The key is derived (HKDF) from the deployment secret; nothing is stored.
  *
  * Protecting a form: the glue (durable-objects/token-glue.ts, `withAntiForgery`) prepares one
