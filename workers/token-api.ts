@@ -9,7 +9,7 @@ import { oauthErrorResponse, type OAuthReason } from '../core/token/oauth-errors
 import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import type { ClientLocation } from '../core/regions.js';
 import { clientAddress, entryRegion } from './platform/client-region.js';
-import { MAX_FORM_BYTES, readBodyWithin } from './platform/form-body.js';
+import { MAX_FORM_BYTES, readBodyWithin } from './platform/body-limit.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
