@@ -12,7 +12,7 @@ import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { badRequest, clip, invalidId, notFound } from './errors.js';
 import { isValidId, settingKey, settingPrefix } from './keys.js';
 import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
-import { findTemplate, PASSWORD_RULE_TEMPLATE, type SettingTemplate } from './setting-templates.js';
+import { findTemplate, PASSWORD_RULE_TEMPLATE, SETTING_TEMPLATES, type SettingTemplate } from './setting-templates.js';
 import { isPlainObject } from './validation.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, WritePlan } from './types.js';
 
@@ -144,6 +144,21 @@ export function deleteSetting(state: StateReader, req: GraphRequest, ctx: GraphC
   const match = checkIfMatch(req.ifMatch, found.value);
   if (!match.ok) return match;
   return ok({ mutations: [{ key: settingKey(ctx.tenantId, id), value: null }], reply: { status: 204 } });
+}
+
+const templateView = (t: SettingTemplate): JsonObject => ({
+  id: t.id, displayName: t.displayName, description: t.description,
+  values: t.values.map((v) => ({ name: v.name, type: v.type, defaultValue: v.defaultValue, description: v.description })),
+});
+
+/** GET /directorySettingTemplates and /directorySettingTemplates/{id}: the templates `/settings` accepts. */
+export function listSettingTemplates(_s: StateReader, req: GraphRequest): Result<GraphReply, GraphError> {
+  return ok({ status: 200, body: { '@odata.context': `${req.baseUrl}/$metadata#directorySettingTemplates`, value: SETTING_TEMPLATES.map(templateView) } });
+}
+
+export function getSettingTemplate(_s: StateReader, req: GraphRequest, id: string): Result<GraphReply, GraphError> {
+  const t = findTemplate(id);
+  return t ? ok({ status: 200, body: { '@odata.context': `${req.baseUrl}/$metadata#directorySettingTemplates/$entity`, ...templateView(t) } }) : err(notFound(id));
 }
 
 /** The tenant's effective "Password Rule Settings" values (template defaults where unset). */

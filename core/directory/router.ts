@@ -11,7 +11,7 @@ import { deleteObject, getDeleted, listDeleted, purgeDeleted, restoreDeleted } f
 import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
-import { createSetting, deleteSetting, getSetting, listSettings, patchSetting } from './directory-settings.js';
+import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
 type Params = Readonly<Record<string, string>>;
@@ -101,6 +101,8 @@ const ROUTES: readonly Route[] = [
     PATCH: (s, r, c, x) => patchSetting(s, r, c, p(x, 'id')),
     DELETE: (s, r, c, x) => deleteSetting(s, r, c, p(x, 'id')),
   },
+  { pattern: ['directorySettingTemplates'], GET: (s, r) => listSettingTemplates(s, r) },
+  { pattern: ['directorySettingTemplates', ':id'], GET: (s, r, _c, x) => getSettingTemplate(s, r, p(x, 'id')) },
   {
     pattern: ['organization', ':id'],
     GET: (s, r, c, x) => (p(x, 'id') === c.tenantId ? getSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),

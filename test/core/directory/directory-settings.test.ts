@@ -60,3 +60,14 @@ describe('directorySetting: GET, PATCH, DELETE /settings/{id}', () => {
     expect(passwordRuleValues(h.state, h.tenantId)).toMatchObject({ LockoutThreshold: '10', LockoutDurationInSeconds: '60' });
   });
 });
+
+describe('directorySettingTemplate: GET /directorySettingTemplates', () => {
+  it('lists the supported template with its values and defaults, and finds it by id', () => {
+    const h = new Harness();
+    const list = h.getOk('/directorySettingTemplates')['value'] as Array<Record<string, unknown>>;
+    expect(list.map((t) => t['displayName'])).toEqual(['Password Rule Settings']);
+    const one = h.getOk(`/directorySettingTemplates/${PASSWORD_RULE_TEMPLATE_ID}`);
+    expect(one['values']).toContainEqual(expect.objectContaining({ name: 'LockoutThreshold', type: 'System.Int32', defaultValue: '10' }));
+    expect(h.get('/directorySettingTemplates/00000000-0000-0000-0000-000000000000').error?.kind).toBe('not_found');
+  });
+});
