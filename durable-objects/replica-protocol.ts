@@ -52,6 +52,8 @@ export interface TokenCall {
   correlationId: string;
   /** The path the sign-in forms post back to. */
   action?: string;
+  /** Form endpoints: the anti-forgery cookie the browser presented, and whether it is a Secure `__Host-` one (https or production). */
+  antiForgery?: { cookie?: string; secure: boolean };
   /** Operator calls: a JSON body already parsed at the edge. */
   body?: Json;
   /** Read-only token calls: also return what the flow read, for the edge's cache. */

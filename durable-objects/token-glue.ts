@@ -16,6 +16,7 @@ import { loadTokenSettings, tokenTenantIds } from '../core/token/token-keys.js';
 import { TrackingReader } from '../core/token/tracking-reader.js';
 import { RecordingReader } from '../core/read-set.js';
 import { seal, unseal } from '../core/token/secret-box.js';
+import { prepareAntiForgery, type AntiForgery } from '../core/token/anti-forgery.js';
 import { planScheduledRotation } from '../core/token/key-rotation.js';
 import { authorize, deviceVerification, logout } from '../core/token/flows/authorize.js';
 import { deviceAuthorization } from '../core/token/flows/device.js';
@@ -106,10 +107,20 @@ export class TokenGlue {
     switch (call.op) {
       case 'token': return tokenRequest(env, form, call.authorization);
       case 'devicecode': return deviceAuthorization(env, form);
-      case 'authorize': return authorize(env, call.method, form, action, call.receivedAt);
-      case 'deviceauth': return deviceVerification(env, call.method, form, action, call.receivedAt);
+      case 'authorize': return this.withAntiForgery(env, call, now, (e) => authorize(e, call.method, form, action, call.receivedAt));
+      case 'deviceauth': return this.withAntiForgery(env, call, now, (e) => deviceVerification(e, call.method, form, action, call.receivedAt));
       default: return logout(env, form);
     }
+  }
+
+  /** The one call that gives a form endpoint its anti-forgery pair: on the flow's env, and its cookie on the reply. */
+  private async withAntiForgery(env: FlowEnv, call: TokenCall, now: number, flow: (env: FlowEnv) => Promise<FlowResult>): Promise<FlowResult> {
+    const antiForgery: AntiForgery = await prepareAntiForgery({
+      key: await this.keyCache.formKey(this.secret()), now, random, cookie: call.antiForgery?.cookie,
+      binding: `${call.tenantId}|${call.op}`, secure: call.antiForgery?.secure ?? true,
+    });
+    const result = await flow({ ...env, antiForgery });
+    return antiForgery.setCookie === undefined ? result : { ...result, headers: { ...result.headers, 'Set-Cookie': antiForgery.setCookie } };
   }
 
   /** Daily step for every tenant of the cell: pre-publish successors, drop expired keys. */

@@ -3,18 +3,19 @@
  * `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/{token,authorize,logout,devicecode,deviceauth}`.
  * `{tenant}` is the tenant id or a verified domain. Thin: parse, route, answer.
  */
+import { antiForgeryCookieName, readCookie } from '../core/token/anti-forgery.js';
 import { openidConfiguration } from '../core/token/discovery.js';
 import { oauthErrorResponse, type OAuthReason } from '../core/token/oauth-errors.js';
 import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import type { ClientLocation } from '../core/regions.js';
-import { entryRegion } from './platform/client-region.js';
+import { clientAddress, entryRegion } from './platform/client-region.js';
+import { MAX_FORM_BYTES, readBodyWithin } from './platform/body-limit.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 
 type Routed = Request & { params?: Record<string, string> };
-const MAX_FORM_BYTES = 64 * 1024;
 const UTF8 = new TextDecoder();
 const TENANT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
 
@@ -35,10 +36,8 @@ async function readParams(request: Request, url: () => URL): Promise<{ form: URL
   if (request.method !== 'POST') return { form: url().searchParams, body: '' };
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return 'bad_content_type';
-  if (Number(request.headers.get('content-length') ?? '0') > MAX_FORM_BYTES) return 'too_large';
-  // arrayBuffer, not text(): workerd warns on text() for a form content type.
-  const buf = await request.arrayBuffer();
-  if (buf.byteLength > MAX_FORM_BYTES) return 'too_large';
+  const buf = await readBodyWithin(request, MAX_FORM_BYTES);
+  if (buf === 'too_large') return 'too_large';
   const body = UTF8.decode(buf);
   return { form: new URLSearchParams(body), body };
 }
@@ -52,9 +51,7 @@ function originOf(url: string): string {
 function clientOf(request: Request, env: Env, placement: TenantPlacement): TokenCall['client'] {
   // `request.cf` is materialised on every access: read it once.
   const cf = request.cf as (ClientLocation & { country?: string }) | undefined;
-  const ip = request.headers.get('cf-connecting-ip') ?? '0.0.0.0';
-  const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : null;
-  return { ip: ip.slice(0, 64), country, region: entryRegion(request, env, placement.cell.regions as never, cf) };
+  return { ...clientAddress(request, env, cf), region: entryRegion(request, env, placement.cell.regions as never, cf) };
 }
 
 export async function discovery(request: Routed, env: Env): Promise<Response> {
@@ -81,7 +78,7 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
   const url = () => (parsed ??= new URL(request.url));
   const read = await readParams(request, url);
   if (read === 'bad_content_type') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
-  if (read === 'too_large') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
+  if (read === 'too_large') return oauthFailure(request, info, 'request_too_large', { tenantId: placement.tenant.id, detail: String(MAX_FORM_BYTES) });
   let client: TokenCall['client'] | undefined;
   const edge: EdgeTokenRequest = {
     tenantId: placement.tenant.id, origin: originOf(request.url), tenantSegment: request.params!.tenant!, authorization: request.headers.get('authorization'),
@@ -96,14 +93,14 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
       replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
     }
     if (replayed !== undefined) {
-      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, info, edge, op, read.form, url, true), cacheKey));
+      if (replayed.refreshDue && claimRefresh(cacheKey)) ctx.waitUntil(refreshReadSet(request, env, placement, tokenCall(request, env, info, edge, op, read.form, url, true), cacheKey));
       const headers = replayed.result.headers;
       headers['request-id'] = info.requestId;
       headers['tessera-served-by'] = 'edge';
       return new Response(replayed.result.body, { status: replayed.result.status, headers });
     }
   }
-  const call = tokenCall(request, info, edge, op, read.form, url, cacheKey !== undefined);
+  const call = tokenCall(request, env, info, edge, op, read.form, url, cacheKey !== undefined);
   const filled = cacheKey !== undefined ? beginFill(cacheKey) : undefined;
   let routed: RoutedToken;
   try {
@@ -118,13 +115,21 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
 }
 
 /** The call for a replica; `wantReadSet` when its answer may fill the edge cache. */
-function tokenCall(request: Request, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL, wantReadSet: boolean): TokenCall {
+function tokenCall(request: Request, env: Env, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL, wantReadSet: boolean): TokenCall {
   return {
+    ...(op === 'authorize' || op === 'deviceauth' ? { antiForgery: antiForgeryOf(request, env, edge.origin) } : {}),
     tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
     params: [...form], authorization: edge.authorization, client: edge.client(),
     traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,
     ...(wantReadSet ? { wantReadSet: true } : {}),
   };
+}
+
+/** The form endpoints' anti-forgery cookie: `__Host-` (Secure) over https and always in production. */
+function antiForgeryOf(request: Request, env: Env, origin: string): NonNullable<TokenCall['antiForgery']> {
+  const secure = origin.startsWith('https://') || env.TESSERA_ENV === 'production';
+  const cookie = readCookie(request.headers.get('cookie'), antiForgeryCookieName(secure));
+  return { secure, ...(cookie !== undefined ? { cookie } : {}) };
 }
 
 function rememberReply(env: Env, key: string, placement: TenantPlacement, routed: RoutedToken): void {

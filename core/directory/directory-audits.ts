@@ -33,6 +33,7 @@ const TYPE_NAMES: Readonly<Record<string, [string, string, string]>> = {
   authorizationPolicy: ['authorization policy', 'Policy', 'Policy'],
   authenticationMethodsPolicy: ['authentication methods policy', 'Policy', 'Policy'],
   organization: ['company', 'Directory', 'DirectoryManagement'],
+  directorySetting: ['directory setting', 'Directory', 'DirectoryManagement'],
 };
 
 const VERB: Readonly<Record<Change['op'], string>> = { add: 'Add', update: 'Update', delete: 'Delete', restore: 'Restore', purge: 'Hard delete' };

@@ -63,3 +63,7 @@ export const roleAssignmentKey = (tenantId: string, assignmentId: string): strin
 export const principalRolePrefix = (tenantId: string, principalId: string): string => `${t(tenantId)}rp/${id(principalId)}/`;
 export const principalRoleKey = (tenantId: string, principalId: string, assignmentId: string): string =>
   principalRolePrefix(tenantId, principalId) + id(assignmentId);
+
+/** Directory settings (Graph `/settings`): `{id, displayName, templateId, values, _v}`, one per template. */
+export const settingPrefix = (tenantId: string): string => `${t(tenantId)}ds/`;
+export const settingKey = (tenantId: string, settingId: string): string => settingPrefix(tenantId) + id(settingId);

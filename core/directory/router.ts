@@ -17,6 +17,7 @@ import { ROLE_ROUTES } from './role-routes.js';
 import { delta } from './delta.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
+import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
 export type Params = Readonly<Record<string, string>>;
@@ -138,6 +139,17 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     PATCH: (s, r, c) => patchSingleton(s, r, c, SINGLETONS.authenticationMethodsPolicy),
   },
   { pattern: ['organization'], area: 'organization', GET: listOrganization },
+  // Directory settings (Password Rule Settings: smart lockout).
+  { pattern: ['settings'], area: 'settings', GET: (s, r, c) => listSettings(s, r, c), POST: (s, r, c) => createSetting(s, r, c) },
+  {
+    pattern: ['settings', ':id'],
+    area: 'settings',
+    GET: (s, r, c, x) => getSetting(s, r, c, p(x, 'id')),
+    PATCH: (s, r, c, x) => patchSetting(s, r, c, p(x, 'id')),
+    DELETE: (s, r, c, x) => deleteSetting(s, r, c, p(x, 'id')),
+  },
+  { pattern: ['directorySettingTemplates'], area: 'settings', GET: (s, r) => listSettingTemplates(s, r) },
+  { pattern: ['directorySettingTemplates', ':id'], area: 'settings', GET: (s, r, _c, x) => getSettingTemplate(s, r, p(x, 'id')) },
   {
     pattern: ['organization', ':id'],
     area: 'organization',

@@ -43,6 +43,7 @@ const MEMBER = /^t\/([A-Za-z0-9-]{1,64})\/m\/([A-Za-z0-9-]{1,64})\/([A-Za-z0-9-]
 const ROLE_ASSIGNMENT = /^t\/([A-Za-z0-9-]{1,64})\/ra\/([A-Za-z0-9-]{1,64})$/;
 const SINGLETON = /^t\/([A-Za-z0-9-]{1,64})\/s\/([A-Za-z]+)$/;
 const CREDENTIALS = /^t\/([A-Za-z0-9-]{1,64})\/cred\/([A-Za-z0-9-]{1,64})$/;
+const DIRECTORY_SETTING = /^t\/([A-Za-z0-9-]{1,64})\/ds\/([A-Za-z0-9-]{1,64})$/;
 const SECURITY_INFO = /^t\/([A-Za-z0-9-]{1,64})\/(totp|mfareq)\/([A-Za-z0-9-]{1,64})$/;
 
 type Obj = { [k: string]: Json };
@@ -108,6 +109,11 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
     } else if ((x = SINGLETON.exec(m.key)) !== null && x[1] === tenantId) {
       const props = diffProps(asObj(state.get(m.key)), asObj(m.value));
       if (props.length > 0) put({ type: x[2]!, id: x[2] === 'organization' ? tenantId : x[2]!, op: 'update', displayName: null, props, links: [] });
+    } else if ((x = DIRECTORY_SETTING.exec(m.key)) !== null && x[1] === tenantId) {
+      const before = asObj(state.get(m.key));
+      const after = asObj(m.value);
+      const op: ChangeOp = before === undefined ? 'add' : after === undefined ? 'delete' : 'update';
+      put({ type: 'directorySetting', id: x[2]!, op, displayName: nameOf(after ?? before), props: diffProps(before, after), links: [] });
     } else if ((x = CREDENTIALS.exec(m.key)) !== null && x[1] === tenantId) {
       put({ type: 'application', id: x[2]!, op: 'update', displayName: null, props: [{ name: 'keyCredentials/passwordCredentials', oldValue: null, newValue: CHANGED }], links: [] });
     } else if ((x = SECURITY_INFO.exec(m.key)) !== null && x[1] === tenantId) {

@@ -3,6 +3,7 @@
  * signing keys unwrapped under the KEK, once per kid: unwrapping is the expensive step of
  * signing. One cache per isolate (the edge) or per object (a replica, an identity store).
  */
+import { deriveAntiForgeryKey } from './anti-forgery.js';
 import { deriveSecretBoxKey } from './secret-box.js';
 import { deriveKek, unwrapSigningKey, type KeyRecord } from './signing-keys.js';
 
@@ -11,6 +12,7 @@ const MAX_SIGNING_KEYS = 1_024;
 export class KeyCache {
   private kekOf: { secret: string; key: Promise<CryptoKey> } | undefined;
   private boxOf: { secret: string; key: Promise<CryptoKey> } | undefined;
+  private formOf: { secret: string; key: Promise<CryptoKey> } | undefined;
   private readonly signing = new Map<string, Promise<CryptoKey>>();
 
   kek(secret: string): Promise<CryptoKey> {
@@ -25,6 +27,12 @@ export class KeyCache {
   boxKey(secret: string): Promise<CryptoKey> {
     if (this.boxOf === undefined || this.boxOf.secret !== secret) this.boxOf = { secret, key: deriveSecretBoxKey(secret) };
     return this.boxOf.key;
+  }
+
+  /** The HMAC key of the sign-in forms' anti-forgery cookie and field, from the same deployment secret. */
+  formKey(secret: string): Promise<CryptoKey> {
+    if (this.formOf === undefined || this.formOf.secret !== secret) this.formOf = { secret, key: deriveAntiForgeryKey(secret) };
+    return this.formOf.key;
   }
 
   /** The record's private key, unwrapped once; a failed unwrap is not kept. */

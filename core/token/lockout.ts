@@ -1,10 +1,17 @@
 /**
  * Entra-like smart lockout. Failures are counted separately for sign-ins from familiar and
- * unfamiliar locations, so an attacker hammering from elsewhere locks only the "unfamiliar"
- * bucket and the real user keeps signing in from home. After `threshold` failures the bucket
- * locks for `baseLockMs`; each further lockout (before the history is forgotten) doubles it.
- * Pure transitions over a small JSON state stored at `t/{tid}/lock/{userId}`.
+ * unfamiliar locations (familiar-locations.ts), so an attacker hammering from elsewhere locks
+ * only the "unfamiliar" bucket and the real user keeps signing in from home. After `threshold`
+ * failures the bucket locks for `baseLockMs`; each further lockout (before the history is
+ * forgotten) doubles it. Threshold and first duration come from the tenant's "Password Rule
+ * Settings" (`LockoutThreshold`, `LockoutDurationInSeconds`; Graph `/settings`).
+ * Pure transitions over a small JSON state stored at `t/{tid}/lock/{userId}`, and at
+ * `t/{tid}/lockx/{sha256(upn)}` for user names that are not accounts: unknown names lock the
+ * same way, so the lockout message reveals nothing about which accounts exist.
  */
+import type { StateReader } from '../kv.js';
+import { passwordRuleValues } from '../directory/directory-settings.js';
+
 export type LocationFamiliarity = 'familiar' | 'unfamiliar';
 
 export interface LockoutBucket {
@@ -36,6 +43,17 @@ export const DEFAULT_LOCKOUT_POLICY: LockoutPolicy = {
   maxLockMs: 24 * 3_600_000,
   forgetAfterMs: 24 * 3_600_000,
 };
+
+/** The tenant's policy: its Password Rule Settings over the defaults. */
+export function lockoutPolicyFor(reader: StateReader, tenantId: string): LockoutPolicy {
+  const v = passwordRuleValues(reader, tenantId);
+  return { ...DEFAULT_LOCKOUT_POLICY, threshold: Number(v['LockoutThreshold']), baseLockMs: Number(v['LockoutDurationInSeconds']) * 1000 };
+}
+
+/** When a stored state can be deleted: once every lock has ended and the quiet period passed. */
+export function lockoutExpiresAt(state: LockoutState, now: number, policy: LockoutPolicy = DEFAULT_LOCKOUT_POLICY): number {
+  return Math.max(now, state.familiar.lockedUntil, state.unfamiliar.lockedUntil) + policy.forgetAfterMs;
+}
 
 const emptyBucket = (): LockoutBucket => ({ failures: 0, lockedUntil: 0, lockouts: 0, lastFailureAt: 0 });
 

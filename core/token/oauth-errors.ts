@@ -20,6 +20,7 @@ type Entry = [OAuthErrorCode, number, string];
 const TABLE = {
   missing_parameter: ['invalid_request', 900144, "The request body must contain the following parameter: '{detail}'."],
   malformed_request: ['invalid_request', 9002313, 'Invalid request. Request is malformed or invalid.'],
+  request_too_large: ['invalid_request', 9002313, 'Invalid request. The request body exceeds the limit of {detail} bytes.'], // (approx) answered with 413
   multiple_client_auth_methods: ['invalid_request', 9002313, 'Invalid request. More than one client authentication method was used.'],
   invalid_client_secret: ['invalid_client', 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{clientId}'."],
   client_secret_expired: ['invalid_client', 7000222, "The provided client secret keys for app '{clientId}' are expired."],
@@ -73,7 +74,7 @@ export interface OAuthErrorBody {
 }
 
 export interface OAuthErrorResponse {
-  status: 400 | 401 | 503;
+  status: 400 | 401 | 413 | 503;
   headers: Record<string, string>;
   body: OAuthErrorBody;
 }
@@ -118,7 +119,7 @@ export function oauthErrorResponse(reason: OAuthReason, ctx: ErrorContext): OAut
   };
   const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', Pragma: 'no-cache' };
   // Entra answers invalid_client with 401; the challenge header is mandatory only after Basic auth.
-  const status = error === 'invalid_client' ? 401 : error === 'temporarily_unavailable' ? 503 : 400;
+  const status = error === 'invalid_client' ? 401 : error === 'temporarily_unavailable' ? 503 : reason === 'request_too_large' ? 413 : 400;
   if (error === 'invalid_client' && ctx.viaBasic) headers['WWW-Authenticate'] = `Basic realm="${(ctx.realm ?? 'tessera').replace(/["\\]/g, '')}"`;
   return { status, headers, body };
 }

@@ -16,6 +16,13 @@ const PREFIX = 'pbkdf2-sha256';
 /** Bounds work on absurd inputs; far above any real password. */
 const MAX_PASSWORD_CHARS = 1024;
 
+/**
+ * A well-formed hash of a random password nobody knows, at the current parameters: sign-in
+ * verifies against it for user names that are not accounts, so they cost the same time as a
+ * wrong password for a real one (no account-existence oracle by timing).
+ */
+export const DUMMY_PASSWORD_HASH = 'pbkdf2-sha256$100000$mm_jemnJZDK0B4JvcC-LaQ$RGNUsZy9DaK6NG1fRC3os3jyCW42_2dcZ-S-UGHReXU';
+
 export type PasswordVerifyError = 'invalid_password' | 'malformed_hash';
 
 async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {

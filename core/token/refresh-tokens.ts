@@ -26,7 +26,7 @@ const DAY = 86_400_000;
 export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { inactivityMs: 90 * DAY, maxFamilyLifetimeMs: 365 * DAY };
 export const SPA_REFRESH_POLICY: RefreshPolicy = { inactivityMs: DAY, maxFamilyLifetimeMs: DAY };
 
-export type RevocationReason = 'reuse_detected' | 'user_signout' | 'admin_revoked' | 'password_changed';
+export type RevocationReason = 'reuse_detected' | 'user_signout' | 'admin_revoked' | 'password_changed' | 'code_replayed';
 
 const tokenSchema = z.object({
   id: z.string(),
@@ -47,7 +47,7 @@ const familySchema = z.object({
   createdAt: z.number(),
   expiresAt: z.number(),
   revokedAt: z.number().optional(),
-  revokedReason: z.enum(['reuse_detected', 'user_signout', 'admin_revoked', 'password_changed']).optional(),
+  revokedReason: z.enum(['reuse_detected', 'user_signout', 'admin_revoked', 'password_changed', 'code_replayed']).optional(),
 });
 export type RefreshTokenRecord = z.infer<typeof tokenSchema>;
 export type RefreshFamily = z.infer<typeof familySchema>;

@@ -20,8 +20,10 @@ export const signInSessionKey = (tid: string, id: string) => `${t(tid)}sis/${id}
 export const totpKey = (tid: string, userId: string) => `${t(tid)}totp/${userId}`;
 /** Per-user MFA requirement (Entra per-user MFA): `{state: 'enforced'|'disabled'}`. */
 export const mfaRequirementKey = (tid: string, userId: string) => `${t(tid)}mfareq/${userId}`;
-/** Countries of recent successful sign-ins, for smart lockout familiarity. */
+/** Networks and countries of recent successful sign-ins, for smart lockout familiarity (familiar-locations.ts). */
 export const familiarKey = (tid: string, userId: string) => `${t(tid)}fam/${userId}`;
+/** Smart-lockout state of a user name that is no account (keyed by SHA-256 of the lowercased name). */
+export const unknownLockoutKey = (tid: string, upnHash: string) => `${t(tid)}lockx/${upnHash}`;
 export const signInEventPrefix = (tid: string) => `${t(tid)}sil/`;
 /** Cell-level index of tenants that have signing keys: drives the daily rotation alarm. */
 export const TOKEN_TENANT_PREFIX = 'cell/token-tenants/';
@@ -68,7 +70,7 @@ export function loadTokenSettings(reader: StateReader, tid: string): TokenSettin
   });
 }
 
-const TOKEN_SEGMENTS = new Set(['sk', 'rsk', 'rt', 'rtf', 'rtu', 'rtx', 'jti', 'ac', 'dc', 'dcu', 'sis', 'sil', 'lock']);
+const TOKEN_SEGMENTS = new Set(['sk', 'rsk', 'rt', 'rtf', 'rtu', 'rtx', 'jti', 'ac', 'dc', 'dcu', 'sis', 'sil', 'lock', 'lockx', 'fam']);
 
 /** Expired token-service keys are deleted outright (no recycle bin); anything else is not ours. */
 export function isTokenServiceKey(key: string): boolean {

@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { baseUrl } from './service.js';
-import { fixture, parseForm } from './token-fixtures.js';
+import { cookiesFrom, fixture, parseForm } from './token-fixtures.js';
 
 describe('openid-client: device authorization grant', () => {
   it('polls until the user approves on the verification page', async () => {
@@ -12,8 +12,10 @@ describe('openid-client: device authorization grant', () => {
     const polling = client.pollDeviceAuthorizationGrant(config, device);
     const page = await fetch(device.verification_uri);
     const { action, fields } = parseForm(await page.text(), device.verification_uri);
+    // Like a browser: the page's anti-forgery cookie (a __Host- cookie over https) goes back with the form.
+    expect(cookiesFrom(page)).toMatch(/^__Host-tessera-af=v1\./);
     const approved = await fetch(action, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookiesFrom(page) },
       body: new URLSearchParams({ ...fields, user_code: device.user_code, username: f.upn, password: f.password }),
     });
     expect(await approved.text()).toContain('You are signed in');

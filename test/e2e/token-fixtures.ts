@@ -44,12 +44,18 @@ export function parseForm(html: string, base: string): { action: string; fields:
   return { action, fields };
 }
 
-/** Signs in on the HTML page with plain fetch and returns where the browser would be sent. */
+/** The `Cookie` header a browser would send back after this response (its Set-Cookie name=value pairs). */
+export function cookiesFrom(response: Response): string {
+  return response.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+}
+
+/** Signs in on the HTML page like a browser (fetch, carrying the page's cookies) and returns where it would be sent. */
 export async function signInViaForm(authorizeUrl: URL, username: string, password: string): Promise<URL> {
   const page = await fetch(authorizeUrl);
   if (page.status !== 200) throw new Error(`authorize page: ${page.status} ${await page.text()}`);
+  const cookie = cookiesFrom(page);
   const { action, fields } = parseForm(await page.text(), authorizeUrl.toString());
-  const r = await fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, username, password }) });
+  const r = await fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams({ ...fields, username, password }) });
   const location = r.headers.get('location');
   if (r.status !== 302 || location === null) throw new Error(`sign-in did not redirect: ${r.status} ${await r.text()}`);
   return new URL(location);

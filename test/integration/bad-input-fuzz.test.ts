@@ -2,7 +2,8 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../sim/prng.js';
 import { BASE, OPERATOR } from './helpers.js';
-import { newTokenTenant } from './token-helpers.js';
+import { PASSWORD_RULE_TEMPLATE_ID } from '../../core/directory/setting-templates.js';
+import { authorizeUrl, formFields, newTokenTenant, s256, sample, VERIFIER } from './token-helpers.js';
 
 const GARBAGE = ['', '{', '{"a":', 'null', '[]', '"x"', '{"displayName":null}', '{"@odata.id":"javascript:alert(1)"}', '\u0000\uffff', 'a=1&a=2&grant_type=client_credentials&grant_type=x',
   'grant_type=authorization_code&code=%ZZ', 'client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c', '{"passwordProfile":{"password":1}}', 'x'.repeat(70_000)];
@@ -44,5 +45,66 @@ describe('bad input never yields a 5xx', () => {
       if (r.status >= 500 && r.status !== 503) failures.push(`${r.status} ${method} ${path.slice(0, 120)}`);
     }
     expect(failures).toEqual([]);
+  });
+});
+
+const USERNAMES = ['', 'adele@contoso.com', 'ADELE@CONTOSO.COM', 'nobody@contoso.com', '%00', '\u0000', '@@@', 'a'.repeat(5000), '\u00e9\u{1F600}@x', ' adele@contoso.com ', '<script>'];
+const PASSWORDS = ['', 'wrong', 'Correct-Horse-9', 'p'.repeat(2000), '\uffff', '%ZZ'];
+const IPS = ['203.0.113.7', '::1', '::', '0.0.0.0', '2001:db8::1', '999.1.1.1', '::ffff:1.2.3.4', 'x'.repeat(300), ''];
+const COUNTRIES = ['DE', 'de', 'XX', 'Germany', '', 'D E'];
+const COOKIES = ['', 'tessera-af=', 'tessera-af=v1', 'tessera-af=v1.AAAAAAAAAAAAAAAAAAAAAA.9999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'tessera-af=v1.x.y.z; tessera-af=v1.a.b.c', `a=${'b'.repeat(9000)}`, ';;;==', '__Host-tessera-af=x'];
+const AF = [undefined, '', 'x', 'A'.repeat(43), 'a'.repeat(5000), '%00'];
+
+describe('bad sign-in, anti-forgery and body-size input never yields a 5xx', () => {
+  it('answers seeded malformed sign-in, lockout, cookie and oversized-body requests without a 5xx (503 aside)', async () => {
+    const seed = 20261202;
+    console.log(`sign-in fuzz seed ${seed}`);
+    const prng = new Prng(seed);
+    const pick = <T>(xs: readonly T[]): T => prng.pick(xs);
+    const s = await sample();
+    const settings = await exports.default.fetch(new Request(`${BASE}/v1.0/settings`, {
+      method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'x-tessera-tenant': s.t.tenantId, 'content-type': 'application/json' },
+      body: JSON.stringify({ templateId: PASSWORD_RULE_TEMPLATE_ID, values: [{ name: 'LockoutThreshold', value: '2' }] }),
+    }));
+    expect(settings.status).toBe(201);
+    const url = authorizeUrl(s, 'openid', await s256(VERIFIER));
+    const page = await exports.default.fetch(new Request(`${BASE}${url}`));
+    const validCookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const { action, fields } = formFields(await page.text());
+    const failures: string[] = [];
+    let reachedLockout = 0;
+    let refusedForgery = 0;
+    for (let i = 0; i < 120; i++) {
+      const endpoint = pick([action, action, `/${s.t.tenantId}/oauth2/v2.0/deviceauth`, `/${s.t.tenantId}/oauth2/v2.0/token`, `/${s.t.tenantId}/oauth2/v2.0/devicecode`]);
+      const headers: Record<string, string> = { 'content-type': pick(['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'text/plain']) };
+      headers.cookie = prng.chance(0.5) ? validCookie : pick(COOKIES);
+      if (prng.chance(0.5)) headers['x-tessera-client-ip'] = pick(IPS);
+      if (prng.chance(0.5)) headers['x-tessera-client-country'] = pick(COUNTRIES);
+      const body = new URLSearchParams({ ...fields, stage: pick(['password', 'totp', 'consent', '']), username: pick(USERNAMES), password: pick(PASSWORDS), user_code: pick(['', 'ABCD-EFGH', '%%']) });
+      const af = prng.chance(0.5) ? fields['af'] : pick(AF);
+      if (af === undefined) body.delete('af');
+      else body.set('af', af);
+      if (prng.chance(0.1)) body.append('af', 'again');
+      if (prng.chance(0.1)) body.set('session', pick(['00000000-0000-4000-8000-000000000000', '../x', 'x'.repeat(100)]));
+      let payload: BodyInit = body.toString();
+      const shape = prng.int(0, 9);
+      if (shape === 0) payload = `${payload}&pad=${'x'.repeat(pick([66_000, 70_000, 200_000]))}`;
+      if (shape === 1) {
+        // Chunked, over the limit, never ending on its own.
+        const chunk = new TextEncoder().encode('a'.repeat(8192));
+        payload = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(chunk) });
+      }
+      const init = { method: 'POST', headers, redirect: 'manual', body: payload, ...(shape === 1 ? { duplex: 'half' } : {}) } as RequestInit;
+      const r = await exports.default.fetch(new Request(`${BASE}${endpoint}`, init));
+      const text = await r.text();
+      if (/incorrect|temporarily locked/.test(text)) reachedLockout++;
+      if (text.includes('not opened from this site')) refusedForgery++;
+      if (r.status >= 500 && r.status !== 503) failures.push(`${r.status} POST ${endpoint.slice(0, 80)} shape ${shape}`);
+      if (shape <= 1 && r.status !== 413 && r.status !== 400) failures.push(`oversized body answered ${r.status}`);
+    }
+    expect(failures).toEqual([]);
+    // The seed drives requests through both the password check (lockout) and the anti-forgery refusal.
+    expect(reachedLockout).toBeGreaterThan(0);
+    expect(refusedForgery).toBeGreaterThan(0);
   });
 });

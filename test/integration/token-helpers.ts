@@ -10,8 +10,24 @@ export async function newTokenTenant(body: Record<string, unknown> = {}): Promis
   return (await r.json()) as TokenTenant;
 }
 
-export function raw(method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
-  return exports.default.fetch(new Request(`${BASE}${path}`, { method, redirect: 'manual', ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) }));
+/** Cookies set by the service, sent back like a browser does (one browser for the test file). */
+const jar = new Map<string, string>();
+
+export function clearCookies(): void {
+  jar.clear();
+}
+
+/** A request as a browser would send it: with the jar's cookies unless `cookie` is given explicitly. */
+export async function raw(method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'cookie') && jar.size > 0) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const r = await exports.default.fetch(new Request(`${BASE}${path}`, { method, redirect: 'manual', headers, ...(opts.body !== undefined ? { body: opts.body } : {}) }));
+  const set = r.headers.get('set-cookie');
+  if (set !== null) {
+    const pair = set.split(';')[0]!;
+    jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+  }
+  return r;
 }
 
 export function form(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {

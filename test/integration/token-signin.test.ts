@@ -25,7 +25,6 @@ describe('authorization code + PKCE and refresh tokens', () => {
     const t1 = (await r.json()) as { access_token: string; id_token: string; refresh_token: string; scope: string };
     expect(t1.id_token).toBeTruthy();
     expect(JSON.parse(atob(t1.id_token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')))).toMatchObject({ nonce: 'n-1', aud: s.appId, oid: s.userId });
-    expect((await redeem(s, code)).status).toBe(400); // single-use code
 
     const refresh = (rt: string) => form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: s.appId, refresh_token: rt });
     const r2 = await refresh(t1.refresh_token);
@@ -38,6 +37,18 @@ describe('authorization code + PKCE and refresh tokens', () => {
     const afterReplay = await refresh(t2.refresh_token);
     expect(afterReplay.status).toBe(400);
     expect(((await afterReplay.json()) as { error_codes: number[] }).error_codes).toEqual([50173]);
+  });
+
+  it('a replayed code revokes the refresh token its first redemption issued (RFC 6749 §4.1.2)', async () => {
+    const s = await sample();
+    const code = await codeFor(s, 'openid offline_access User.Read');
+    const first = (await (await redeem(s, code)).json()) as { refresh_token: string };
+    const replay = await redeem(s, code);
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error_codes: number[] }).error_codes).toEqual([54005]);
+    const r = await form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: s.appId, refresh_token: first.refresh_token });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error_codes: number[] }).error_codes).toEqual([50173]);
   });
 
   it('requires S256 PKCE for public clients and an exact redirect URI', async () => {

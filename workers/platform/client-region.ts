@@ -1,6 +1,7 @@
 import type { Region } from '../../core/regions.js';
 import type { ClientLocation } from '../../core/regions.js';
 import { isRegion, nearestRegion, REGIONS, regionsByDistance } from '../../core/regions.js';
+import { parseIp } from '../../core/ip.js';
 
 /** Regions marked unhealthy after a failed call, until the mark expires (per isolate). */
 const unhealthyUntil = new Map<string, number>();
@@ -43,4 +44,23 @@ export function entryRegion(request: Request, env: Env, among: readonly Region[]
 
 function regionCentre(r: Region): { latitude: number; longitude: number } {
   return { latitude: REGIONS[r].lat, longitude: REGIONS[r].lon };
+}
+
+const COUNTRY = /^[A-Z]{2}$/;
+
+/**
+ * The client's address and country: `cf-connecting-ip` and `request.cf.country` in production.
+ * Outside production a caller may act as a client elsewhere with `X-Tessera-Client-IP` and
+ * `X-Tessera-Client-Country` (how tests exercise smart lockout and named locations).
+ */
+export function clientAddress(request: Request, env: Env, cf: { country?: unknown } | undefined): { ip: string; country: string | null } {
+  let ip = request.headers.get('cf-connecting-ip') ?? '0.0.0.0';
+  let country = typeof cf?.country === 'string' && COUNTRY.test(cf.country) ? cf.country : null;
+  if (env.TESSERA_ENV !== 'production') {
+    const pinnedIp = request.headers.get('x-tessera-client-ip');
+    if (pinnedIp !== null && parseIp(pinnedIp) !== null) ip = pinnedIp;
+    const pinnedCountry = request.headers.get('x-tessera-client-country')?.toUpperCase();
+    if (pinnedCountry !== undefined && COUNTRY.test(pinnedCountry)) country = pinnedCountry;
+  }
+  return { ip: ip.slice(0, 64), country };
 }

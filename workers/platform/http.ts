@@ -1,6 +1,7 @@
 import type { EdgeError } from '../../core/directory/errors.js';
 import type { GraphError } from '../../core/directory/index.js';
 import { graphErrorBody } from '../../core/directory/index.js';
+import { readBodyWithin } from './body-limit.js';
 
 export interface RequestInfo {
   readonly requestId: string;
@@ -35,10 +36,9 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 /** Reads a JSON body within the size limit; undefined body for empty requests. */
 export async function readJsonBody(request: Request): Promise<{ ok: true; body: unknown } | { ok: false; error: EdgeError | GraphError }> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) return { ok: false, error: { kind: 'too_large', message: `The request body exceeds the limit of ${MAX_BODY_BYTES} bytes.` } };
-  const buf = await request.arrayBuffer();
-  if (buf.byteLength > MAX_BODY_BYTES) return { ok: false, error: { kind: 'too_large', message: `The request body exceeds the limit of ${MAX_BODY_BYTES} bytes.` } };
+  // Counted while streaming: a chunked body is cut off at the limit, not read in full first.
+  const buf = await readBodyWithin(request, MAX_BODY_BYTES);
+  if (buf === 'too_large') return { ok: false, error: { kind: 'too_large', message: `The request body exceeds the limit of ${MAX_BODY_BYTES} bytes.` } };
   if (buf.byteLength === 0) return { ok: true, body: undefined };
   let text: string;
   try {

@@ -1,7 +1,9 @@
 /**
  * Authorization codes: 256-bit random, stored as SHA-256, bound to client, redirect URI,
  * PKCE challenge and the sign-in (user, time, MFA). Redemption is single-use; the redeemed
- * record is kept (marked) until it expires so a second redemption is recognised as a replay.
+ * record is kept (marked, with the refresh family it issued) until it expires so a second
+ * redemption is recognised as a replay and revokes that family (RFC 6749 §4.1.2). Access
+ * tokens already issued from the code stay valid until they expire (no revocation list yet).
  */
 import { z } from 'zod';
 import type { Json, Mutation } from '../../kv.js';
@@ -11,6 +13,7 @@ import { GRAPH_URI } from '../graph-resource.js';
 import { fromPkce } from '../oauth-errors.js';
 import { verifyPkce } from '../pkce.js';
 import { resolveScopes, resourceFinder } from '../scopes.js';
+import { planRevokeFamily } from '../refresh-tokens.js';
 import { authCodeKey } from '../token-keys.js';
 import type { AuthRequest } from './authorize-request.js';
 import { evaluateCa } from './ca-check.js';
@@ -21,7 +24,7 @@ import { oauthError, single, type FlowEnv, type FlowResult } from './types.js';
 const codeSchema = z.object({
   clientId: z.string(), redirectUri: z.string(), scope: z.string(), platform: z.enum(['web', 'spa', 'publicClient']),
   codeChallenge: z.string().nullable(), codeChallengeMethod: z.string().nullable(), nonce: z.string().nullable(),
-  userId: z.string(), authTime: z.number(), mfa: z.boolean(), expiresAt: z.number(), redeemedAt: z.number().optional(), claims: z.string().nullable(),
+  userId: z.string(), authTime: z.number(), mfa: z.boolean(), expiresAt: z.number(), redeemedAt: z.number().optional(), familyId: z.string().optional(), claims: z.string().nullable(),
 });
 
 export async function planAuthCode(env: FlowEnv, req: AuthRequest, userId: string, mfa: boolean): Promise<{ code: string; mutation: Mutation }> {
@@ -47,7 +50,10 @@ export async function authorizationCodeGrant(env: FlowEnv, form: URLSearchParams
   const parsed = codeSchema.safeParse(env.reader.get(key));
   if (!parsed.success) return oauthError(env, 'invalid_grant', { detail: 'Unknown authorization code.' });
   const c = parsed.data;
-  if (c.redeemedAt !== undefined) return oauthError(env, 'code_already_redeemed');
+  if (c.redeemedAt !== undefined) {
+    // A replay means the code leaked: revoke what its first redemption issued.
+    return oauthError(env, 'code_already_redeemed', {}, c.familyId !== undefined ? planRevokeFamily(env.reader, env.tenantId, c.familyId, env.now, 'code_replayed') : []);
+  }
   if (env.now >= c.expiresAt) return oauthError(env, 'code_expired');
   if (c.clientId !== client.app.appId) return oauthError(env, 'invalid_grant', { detail: 'The code was issued to another client.' });
   if (c.redirectUri !== p.redirect_uri) return oauthError(env, 'invalid_grant', { detail: 'redirect_uri does not match the authorization request.' });
@@ -70,5 +76,6 @@ export async function authorizationCodeGrant(env: FlowEnv, form: URLSearchParams
   return issueDelegated(env, {
     clientId: c.clientId, user, resolution: resolved.value, scopeTokens: c.scope.split(' ').filter(Boolean), authTime: c.authTime, mfa: c.mfa,
     ...(c.nonce !== null ? { nonce: c.nonce } : {}), caps: clientCapabilities(c.claims ?? undefined),
-  }, [...client.mutations, redeemed]);
+    afterIssue: (familyId) => [familyId === undefined ? redeemed : { ...redeemed, value: { ...c, redeemedAt: env.now, familyId } as Json }],
+  }, client.mutations);
 }

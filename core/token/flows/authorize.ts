@@ -3,6 +3,7 @@
  * the password form (read-only, any replica); POST runs a sign-in step (primary only).
  */
 import type { Mutation } from '../../kv.js';
+import { antiForgeryField, FORGED_POST_MESSAGE, refusesPost } from '../anti-forgery.js';
 import { formPostPage, messagePage, passwordPage } from '../pages.js';
 import { oauthErrorResponse } from '../oauth-errors.js';
 import { loadApp, type UserView } from '../directory-view.js';
@@ -34,7 +35,7 @@ function failure(env: FlowEnv, f: AuthorizeFailure): FlowResult {
 
 function authorizeTarget(env: FlowEnv, req: AuthRequest, action: string): SignInTarget {
   return {
-    key: `authorize:${req.app.appId}`, clientId: req.app.appId, appName: req.app.displayName, action, hidden: req.params,
+    key: `authorize:${req.app.appId}`, clientId: req.app.appId, appName: req.app.displayName, action, hidden: { ...req.params, ...antiForgeryField(env) },
     async complete(user: UserView, mfa: boolean, mutations: Mutation[]) {
       const { code, mutation } = await planAuthCode(env, req, user.id, mfa);
       return redirectWith(req.redirectUri, req.responseMode, { code, ...(req.params.state !== undefined ? { state: req.params.state } : {}) }, [...mutations, mutation]);
@@ -48,23 +49,26 @@ export async function authorize(env: FlowEnv, method: string, form: URLSearchPar
   const req = validateAuthorizeRequest(env, params);
   if ('where' in req) return failure(env, req);
   const target = authorizeTarget(env, req, action);
-  if (method === 'GET') {
-    return htmlResult(passwordPage({ action, hidden: req.params, appName: req.app.displayName, ...(req.params.login_hint ? { username: req.params.login_hint } : {}) }));
+  if (method === 'GET' || refusesPost(env, form)) {
+    // A POST without this browser's anti-forgery pair (login CSRF) gets the sign-in page again.
+    const error = method === 'GET' ? {} : { error: FORGED_POST_MESSAGE };
+    return htmlResult(passwordPage({ action, hidden: target.hidden, appName: req.app.displayName, ...error, ...(req.params.login_hint ? { username: req.params.login_hint } : {}) }), method === 'GET' ? 200 : 403);
   }
   return form.get('stage') === 'totp' ? totpStage(env, target, form, started) : passwordStage(env, target, form, started);
 }
 
 /** The verification page of the device flow: user code + sign-in on one form. */
 export async function deviceVerification(env: FlowEnv, method: string, form: URLSearchParams, action: string, started: number): Promise<FlowResult> {
-  const askPage = (error?: string) => htmlResult(passwordPage({ action, hidden: {}, appName: 'your device', askUserCode: true, ...(error ? { error } : {}) }));
+  const askPage = (error?: string, status = 200) => htmlResult(passwordPage({ action, hidden: antiForgeryField(env), appName: 'your device', askUserCode: true, ...(error ? { error } : {}) }), status);
   if (method === 'GET') return askPage();
+  if (refusesPost(env, form)) return askPage(FORGED_POST_MESSAGE, 403);
   const rawCode = form.get('user_code') ?? '';
   const found = deviceByUserCode(env.reader, env.tenantId, rawCode, env.now);
   if (!found) return askPage('That code is not valid or has expired. Check the code on your device.');
   const app = loadApp(env.reader, env.tenantId, found.record.clientId);
   const target: SignInTarget = {
     key: `device:${found.record.userCode}`, clientId: found.record.clientId, appName: app?.displayName ?? found.record.clientId, action,
-    hidden: { user_code: found.record.userCode }, askUserCode: true,
+    hidden: { user_code: found.record.userCode, ...antiForgeryField(env) }, askUserCode: true,
     complete: async (user, mfa, mutations) =>
       htmlResult(messagePage('You are signed in', `You have signed in to ${app?.displayName ?? 'the application'} on your device. You may now close this window.`), 200, [
         ...mutations, approveDevice(found.key, found.record, user.id, env.now, mfa),

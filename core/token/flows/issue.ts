@@ -60,6 +60,8 @@ export interface DelegatedGrant {
   caps: string[];
   /** A refresh token to return instead of minting a new family (rotation). */
   refreshToken?: string;
+  /** Writes that depend on the new refresh family (undefined when none was minted), e.g. the redeemed code remembering it. */
+  afterIssue?: (familyId: string | undefined) => Mutation[];
 }
 
 export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations: Mutation[]): Promise<FlowResult> {
@@ -92,6 +94,7 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
     if (idToken === null) return oauthError(env, 'no_signing_key');
     body['id_token'] = idToken;
   }
+  let familyId: string | undefined;
   if (g.refreshToken !== undefined) body['refresh_token'] = g.refreshToken;
   else if (r.oidc.includes('offline_access')) {
     const fam = await planIssueFamily(
@@ -100,7 +103,9 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
     );
     out.push(...fam.mutations, { key: familyExtraKey(env.tenantId, fam.familyId), value: { mfa: g.mfa }, expiresAt: env.now + s.refreshMaxLifetimeSec * 1000 });
     body['refresh_token'] = fam.token;
+    familyId = fam.familyId;
   }
+  if (g.afterIssue) out.push(...g.afterIssue(familyId));
   return jsonResult(body, out);
 }
 

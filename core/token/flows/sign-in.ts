@@ -6,14 +6,15 @@
  */
 import { z } from 'zod';
 import type { Json, Mutation } from '../../kv.js';
-import { randomGuid } from '../encoding.js';
+import { randomGuid, sha256b64url } from '../encoding.js';
 import { loadUserById, loadUserByUpn, type UserView } from '../directory-view.js';
-import { isLocked, lockoutKey, parseLockoutState, recordFailure, recordSuccess, type LocationFamiliarity } from '../lockout.js';
-import { verifyPassword } from '../password.js';
+import { locationFamiliarity, parseFamiliarLocations, rememberSuccess, FAMILIAR_WINDOW_MS } from '../familiar-locations.js';
+import { isLocked, lockoutExpiresAt, lockoutKey, lockoutPolicyFor, parseLockoutState, recordFailure, recordSuccess, type LocationFamiliarity, type LockoutPolicy, type LockoutState } from '../lockout.js';
+import { DUMMY_PASSWORD_HASH, verifyPassword } from '../password.js';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../totp.js';
 import { passwordPage, totpPage } from '../pages.js';
 import { signInEvent } from '../sign-in-events.js';
-import { familiarKey, signInSessionKey, totpKey } from '../token-keys.js';
+import { familiarKey, signInSessionKey, totpKey, unknownLockoutKey } from '../token-keys.js';
 import type { CaEvaluation } from '../conditional-access.js';
 import { evaluateCa } from './ca-check.js';
 import { htmlResult, type FlowEnv, type FlowResult } from './types.js';
@@ -51,10 +52,13 @@ function event(c: Ctx, user: UserView | undefined, upn: string | undefined, erro
 }
 
 function familiarity(c: Ctx, userId: string): LocationFamiliarity {
-  const v = c.env.reader.get(familiarKey(c.env.tenantId, userId)) as { countries?: Json } | undefined;
-  const countries = Array.isArray(v?.countries) ? v.countries : [];
-  return countries.length === 0 || countries.includes(c.env.client.country ?? '') ? 'familiar' : 'unfamiliar';
+  return locationFamiliarity(parseFamiliarLocations(c.env.reader.get(familiarKey(c.env.tenantId, userId))), c.env.client, c.env.now);
 }
+
+const lockWrite = (key: string, state: LockoutState, now: number, policy: LockoutPolicy): Mutation => ({ key, value: state as unknown as Json, expiresAt: lockoutExpiresAt(state, now, policy) });
+
+const BAD_CREDENTIALS = 'Your account or password is incorrect.';
+const LOCKED = 'Your account is temporarily locked to prevent unauthorized use. Try again later.';
 
 const passwordForm = (c: Ctx, error?: string, username?: string) => passwordPage({
   action: c.target.action, hidden: c.target.hidden, appName: c.target.appName, ...(error ? { error } : {}), ...(username ? { username } : {}), ...(c.target.askUserCode ? { askUserCode: true } : {}),
@@ -64,25 +68,25 @@ export async function passwordStage(env: FlowEnv, target: SignInTarget, form: UR
   const c: Ctx = { env, target, started };
   const upn = (form.get('username') ?? '').trim().slice(0, 256);
   const password = form.get('password') ?? '';
-  const user = loadUserByUpn(env.reader, env.tenantId, upn);
-  const bad = 'Your account or password is incorrect.';
-  if (!user || user.passwordHash === undefined) return htmlResult(passwordForm(c, bad, upn), 200, [event(c, user, upn, 50126, 'Invalid username or password.', null, false)]);
-  const where = familiarity(c, user.id);
-  const lockKey = lockoutKey(env.tenantId, user.id);
+  const found = loadUserByUpn(env.reader, env.tenantId, upn);
+  // A name that is no account (or has no password) is counted and locked like one, under a
+  // hash of the name: both get the same answers, and both pay for one password hash.
+  const user = found?.passwordHash !== undefined ? found : undefined;
+  const policy = lockoutPolicyFor(env.reader, env.tenantId);
+  const lockKey = user ? lockoutKey(env.tenantId, user.id) : unknownLockoutKey(env.tenantId, await sha256b64url(upn.toLowerCase()));
+  const where: LocationFamiliarity = user ? familiarity(c, user.id) : 'unfamiliar';
   const lock = parseLockoutState(env.reader.get(lockKey));
-  // Refused before the password is checked: a locked account gives no password oracle.
+  const verified = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  // While locked the password is not looked at (no oracle) and the attempt is not counted.
   if (isLocked(lock, env.now, where)) {
-    return htmlResult(passwordForm(c, 'Your account is temporarily locked to prevent unauthorized use. Try again later.', upn), 200, [event(c, user, upn, 50053, 'Account is locked.', null, false)]);
+    return htmlResult(passwordForm(c, LOCKED, upn), 200, [user ? event(c, user, upn, 50053, 'Account is locked.', null, false) : event(c, found, upn, 50126, 'Invalid username or password.', null, false)]);
   }
-  const verified = await verifyPassword(password, user.passwordHash);
-  if (!verified.ok) {
-    const next = recordFailure(lock, env.now, where);
-    return htmlResult(passwordForm(c, bad, upn), 200, [{ key: lockKey, value: next as unknown as Json }, event(c, user, upn, 50126, 'Invalid username or password.', null, false)]);
+  if (!user || !verified.ok) {
+    return htmlResult(passwordForm(c, BAD_CREDENTIALS, upn), 200, [lockWrite(lockKey, recordFailure(lock, env.now, where, policy), env.now, policy), event(c, found, upn, 50126, 'Invalid username or password.', null, false)]);
   }
-  const muts: Mutation[] = [{ key: lockKey, value: recordSuccess(lock, where) as unknown as Json }];
-  const fam = env.reader.get(familiarKey(env.tenantId, user.id)) as { countries?: string[] } | undefined;
-  const countries = [...new Set([env.client.country ?? '', ...(fam?.countries ?? [])])].filter(Boolean).slice(0, 5);
-  muts.push({ key: familiarKey(env.tenantId, user.id), value: { countries } });
+  const muts: Mutation[] = [lockWrite(lockKey, recordSuccess(lock, where), env.now, policy)];
+  const places = rememberSuccess(parseFamiliarLocations(env.reader.get(familiarKey(env.tenantId, user.id))), env.client, env.now);
+  muts.push({ key: familiarKey(env.tenantId, user.id), value: places as unknown as Json, expiresAt: env.now + FAMILIAR_WINDOW_MS });
   if (!user.accountEnabled) return htmlResult(passwordForm(c, 'Your account has been disabled. Contact your administrator.'), 200, [...muts, event(c, user, upn, 50057, 'User account is disabled.', null, false)]);
   const ca = evaluateCa(env, user, target.clientId, false, true);
   if (ca.decision === 'block') {
@@ -113,9 +117,10 @@ export async function totpStage(env: FlowEnv, target: SignInTarget, form: URLSea
   const user = loadUserById(env.reader, env.tenantId, s.userId);
   if (!user) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200, [{ key, value: null }]);
   const where = familiarity(c, user.id);
+  const policy = lockoutPolicyFor(env.reader, env.tenantId);
   const lockKey = lockoutKey(env.tenantId, user.id);
   const lock = parseLockoutState(env.reader.get(lockKey));
-  if (isLocked(lock, env.now, where)) return htmlResult(passwordForm(c, 'Your account is temporarily locked to prevent unauthorized use. Try again later.'), 200, [{ key, value: null }, event(c, user, undefined, 50053, 'Account is locked.', null, false)]);
+  if (isLocked(lock, env.now, where)) return htmlResult(passwordForm(c, LOCKED), 200, [{ key, value: null }, event(c, user, undefined, 50053, 'Account is locked.', null, false)]);
   const stored = totpSchema.safeParse(env.reader.get(totpKey(env.tenantId, user.id)));
   const aad = totpAad(env.tenantId, user.id);
   const sealed = stored.success ? stored.data.secret : s.pendingSecret;
@@ -125,7 +130,7 @@ export async function totpStage(env: FlowEnv, target: SignInTarget, form: URLSea
   const enroll = s.pendingSecret && !stored.success ? { secret, otpauthUri: otpauthUri({ secret, accountName: user.userPrincipalName, issuer: 'Tessera' }) } : undefined;
   if (!checked.ok) {
     return htmlResult(totpPage({ action: target.action, hidden: { ...target.hidden, session: sessionId }, error: 'That code did not work. Try again.', ...(enroll ? { enroll } : {}) }), 200, [
-      { key: lockKey, value: recordFailure(lock, env.now, where) as unknown as Json }, event(c, user, undefined, 500121, 'Authentication failed during strong authentication request.', null, false),
+      lockWrite(lockKey, recordFailure(lock, env.now, where, policy), env.now, policy), event(c, user, undefined, 500121, 'Authentication failed during strong authentication request.', null, false),
     ]);
   }
   const muts: Mutation[] = [{ key, value: null }, { key: totpKey(env.tenantId, user.id), value: { secret: sealed, lastUsedStep: checked.value.step, enrolledAt: env.now } }];

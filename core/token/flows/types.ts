@@ -4,6 +4,7 @@
  * the Durable Object glue commits them only if nothing the flow read has changed since.
  */
 import type { Mutation, StateReader } from '../../kv.js';
+import type { AntiForgery } from '../anti-forgery.js';
 import type { Random } from '../encoding.js';
 import type { AccessTokenClaims } from '../jwt.js';
 import { oauthErrorResponse, type OAuthReason } from '../oauth-errors.js';
@@ -34,6 +35,8 @@ export interface FlowEnv {
   seal(plaintext: string, aad: string): Promise<string>;
   /** Decrypts what `seal` produced for the same `aad`; null otherwise. */
   unseal(sealed: string, aad: string): Promise<string | null>;
+  /** Form endpoints (/authorize, /deviceauth): the anti-forgery pair of this call (core/token/anti-forgery.ts). */
+  antiForgery?: AntiForgery;
   /** Signs with the tenant's active key; null when none is active (after an emergency revocation). */
   sign(claims: AccessTokenClaims | (AccessTokenClaims & Record<string, unknown>)): Promise<string | null>;
 }

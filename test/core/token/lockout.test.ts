@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryState } from '../../../core/kv.js';
+import { PASSWORD_RULE_TEMPLATE_ID } from '../../../core/directory/setting-templates.js';
 import {
-  initialLockoutState, isLocked, lockoutKey, lockRemainingMs, parseLockoutState, recordFailure, recordSuccess,
+  DEFAULT_LOCKOUT_POLICY, initialLockoutState, isLocked, lockoutExpiresAt, lockoutKey, lockoutPolicyFor, lockRemainingMs, parseLockoutState, recordFailure, recordSuccess,
   type LocationFamiliarity, type LockoutState,
 } from '../../../core/token/lockout.js';
 import { T0 } from './helpers.js';
@@ -73,5 +75,28 @@ describe('persistence (t/{tid}/lock/{userId})', () => {
     expect(parseLockoutState(JSON.parse(JSON.stringify(s)))).toEqual(s);
     expect(parseLockoutState(undefined)).toEqual(initialLockoutState());
     expect(parseLockoutState({ familiar: { failures: 'x', lockedUntil: -5 } })).toEqual(initialLockoutState());
+  });
+});
+
+describe('policy from the tenant\'s Password Rule Settings', () => {
+  it('uses LockoutThreshold and LockoutDurationInSeconds, else the defaults (10, 60 s)', () => {
+    const state = new MemoryState();
+    expect(lockoutPolicyFor(state, 'tA')).toEqual(DEFAULT_LOCKOUT_POLICY);
+    state.apply([{ key: 't/tA/ds/s1', value: { id: 's1', templateId: PASSWORD_RULE_TEMPLATE_ID, values: [{ name: 'LockoutThreshold', value: '3' }, { name: 'LockoutDurationInSeconds', value: '300' }] } }]);
+    const p = lockoutPolicyFor(state, 'tA');
+    expect(p).toMatchObject({ threshold: 3, baseLockMs: 300_000 });
+    const s = fail(initialLockoutState(), 3, T0, 'familiar');
+    expect(isLocked(s, T0, 'familiar')).toBe(false); // default policy: 3 < 10
+    const custom = [0, 1, 2].reduce((acc) => recordFailure(acc, T0, 'familiar', p), initialLockoutState());
+    expect(lockRemainingMs(custom, T0, 'familiar')).toBe(300_000);
+    // A malformed stored value reads as the default, never a crash.
+    state.apply([{ key: 't/tA/ds/s1', value: { id: 's1', templateId: PASSWORD_RULE_TEMPLATE_ID, values: [{ name: 'LockoutThreshold', value: 'lots' }] } }]);
+    expect(lockoutPolicyFor(state, 'tA').threshold).toBe(10);
+  });
+
+  it('a stored state expires once its locks ended and a quiet day passed', () => {
+    const s = fail(initialLockoutState(), 10, T0);
+    expect(lockoutExpiresAt(s, T0)).toBe(T0 + 60_000 + 24 * 3_600_000);
+    expect(lockoutExpiresAt(initialLockoutState(), T0)).toBe(T0 + 24 * 3_600_000);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from '../../../core/token/password.js';
+import { DUMMY_PASSWORD_HASH, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from '../../../core/token/password.js';
 import { random } from './helpers.js';
 
 describe('hashPassword', () => {
@@ -42,5 +42,13 @@ describe('verifyPassword', () => {
     const bits = new Uint8Array(await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations: 10_000 }, key, 256));
     const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
     expect(await verifyPassword('pw', `pbkdf2-sha256$10000$${b64u(salt)}$${b64u(bits)}`)).toEqual({ ok: true, value: { needsRehash: true } });
+  });
+});
+
+describe('DUMMY_PASSWORD_HASH (sign-in for names that are no account)', () => {
+  it('is a well-formed hash at the current parameters, so checking it costs a real derivation and always fails', async () => {
+    const r = await verifyPassword('Correct-Horse-9', DUMMY_PASSWORD_HASH);
+    expect(r).toEqual({ ok: false, error: 'invalid_password' });
+    expect(DUMMY_PASSWORD_HASH.split('$')[1]).toBe(String(PBKDF2_ITERATIONS));
   });
 });
