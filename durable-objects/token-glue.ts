@@ -18,6 +18,7 @@ import { seal, unseal } from '../core/token/secret-box.js';
 import { planScheduledRotation } from '../core/token/key-rotation.js';
 import { authorize, deviceVerification, logout } from '../core/token/flows/authorize.js';
 import { deviceAuthorization } from '../core/token/flows/device.js';
+import { adminConsent } from '../core/token/flows/admin-consent.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
 import { jsonResult, type FlowEnv, type FlowResult } from '../core/token/flows/types.js';
 import type { TokenCall, TokenOutcome } from './replica-protocol.js';
@@ -106,6 +107,7 @@ export class TokenGlue {
       case 'devicecode': return deviceAuthorization(env, form);
       case 'authorize': return authorize(env, call.method, form, action, call.receivedAt);
       case 'deviceauth': return deviceVerification(env, call.method, form, action, call.receivedAt);
+      case 'adminconsent': return adminConsent(env, call.method, form, action, call.receivedAt);
       default: return logout(env, form);
     }
   }
@@ -128,7 +130,7 @@ const isAdminOp = (op: TokenCall['op']) => ADMIN_OPS.has(op);
 function needsPrimary(call: TokenCall, form: URLSearchParams): boolean {
   switch (call.op) {
     case 'jwks': case 'keys': case 'logout': return false;
-    case 'authorize': case 'deviceauth': return call.method === 'POST';
+    case 'authorize': case 'deviceauth': case 'adminconsent': return call.method === 'POST';
     case 'token': return !tokenRequestIsReadOnly(form);
     default: return true;
   }

@@ -40,6 +40,11 @@ router
   .all('/v1.0/*', handleGraph)
   .all('/:tenant/discovery/v2.0/keys', tokenEndpoint)
   .get('/:tenant/v2.0/.well-known/openid-configuration', discovery)
+  // Admin consent (Entra v2): the same per-tenant token-service path as /authorize.
+  .all('/:tenant/v2.0/adminconsent', (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) => {
+    request.params = { ...request.params, endpoint: 'adminconsent' };
+    return tokenEndpoint(request, env, ctx);
+  })
   .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env) => {
     const prefix = `/mi/${request.params.region}`;
     return handleManagedIdentity(request, env, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));

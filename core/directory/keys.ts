@@ -63,3 +63,13 @@ export const roleAssignmentKey = (tenantId: string, assignmentId: string): strin
 export const principalRolePrefix = (tenantId: string, principalId: string): string => `${t(tenantId)}rp/${id(principalId)}/`;
 export const principalRoleKey = (tenantId: string, principalId: string, assignmentId: string): string =>
   principalRolePrefix(tenantId, principalId) + id(assignmentId);
+
+/** Delegated permission grants (oAuth2PermissionGrant) `{id, clientId, consentType, principalId, resourceId, scope}`. */
+export const permissionGrantPrefix = (tenantId: string): string => `${t(tenantId)}pg/`;
+export const permissionGrantKey = (tenantId: string, grantId: string): string => permissionGrantPrefix(tenantId) + id(grantId);
+/**
+ * Index `{id}` of the one grant for (client SP, resource SP, principal), or for all principals
+ * (`~all`: `~` never occurs in an id, so it cannot collide with a principal).
+ */
+export const permissionGrantIndexKey = (tenantId: string, clientId: string, resourceId: string, principalId: string | null): string =>
+  `${t(tenantId)}pgx/${id(clientId)}/${id(resourceId)}/${principalId === null ? '~all' : id(principalId)}`;

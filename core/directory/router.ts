@@ -11,6 +11,7 @@ import { deleteObject, getDeleted, listDeleted, purgeDeleted, restoreDeleted } f
 import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
+import { createGrant, deleteGrant, getGrant, listGrants, patchGrant } from './permission-grants.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
 type Params = Readonly<Record<string, string>>;
@@ -90,6 +91,13 @@ const ROUTES: readonly Route[] = [
     pattern: ['policies', 'authenticationMethodsPolicy'],
     GET: (s, r, c) => getSingleton(s, r, c, SINGLETONS.authenticationMethodsPolicy),
     PATCH: (s, r, c) => patchSingleton(s, r, c, SINGLETONS.authenticationMethodsPolicy),
+  },
+  { pattern: ['oauth2PermissionGrants'], GET: listGrants, POST: createGrant },
+  {
+    pattern: ['oauth2PermissionGrants', ':id'],
+    GET: (s, r, c, x) => getGrant(s, r, c, p(x, 'id')),
+    PATCH: (s, r, c, x) => patchGrant(s, r, c, p(x, 'id')),
+    DELETE: (s, r, c, x) => deleteGrant(s, r, c, p(x, 'id')),
   },
   { pattern: ['organization'], GET: listOrganization },
   {

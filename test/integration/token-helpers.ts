@@ -97,8 +97,24 @@ export async function submitPassword(s: Sample, url: string, password: string, h
   return form(action, { ...fields, username: s.upn, password }, headers);
 }
 
+/** Whether an HTML body is the consent page ("Permissions requested"). */
+export const isConsentPage = (html: string) => html.includes('<title>Permissions requested</title>');
+
+/**
+ * What a user does on the consent page: Accept (for themselves; `organization` ticks "Consent on
+ * behalf of your organization") or Cancel. Any other response is passed through unchanged.
+ */
+export async function answerConsent(r: Response, opts: { choice?: 'accept' | 'cancel'; organization?: boolean; headers?: Record<string, string> } = {}): Promise<Response> {
+  if (r.status !== 200) return r;
+  const html = await r.text();
+  if (!isConsentPage(html)) return new Response(html, { status: r.status, headers: r.headers });
+  const { action, fields } = formFields(html);
+  const { consent_org: _org, ...rest } = fields;
+  return form(action, { ...rest, consent: opts.choice ?? 'accept', ...(opts.organization ? { consent_org: 'true' } : {}) }, opts.headers ?? {});
+}
+
 export async function codeFor(s: Sample, scope: string, headers: Record<string, string> = {}): Promise<string> {
-  const r = await submitPassword(s, authorizeUrl(s, scope, await s256(VERIFIER)), s.password, headers);
+  const r = await answerConsent(await submitPassword(s, authorizeUrl(s, scope, await s256(VERIFIER)), s.password, headers), { headers });
   const loc = r.headers.get('location');
   if (r.status !== 302 || !loc) throw new Error(`sign-in: ${r.status} ${await r.text()}`);
   return new URL(loc).searchParams.get('code')!;
