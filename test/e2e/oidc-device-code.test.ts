@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { baseUrl } from './service.js';
-import { fixture, parseForm } from './token-fixtures.js';
+import { acceptConsent, fixture, parseForm } from './token-fixtures.js';
 
 describe('openid-client: device authorization grant', () => {
   it('polls until the user approves on the verification page', async () => {
@@ -12,10 +12,13 @@ describe('openid-client: device authorization grant', () => {
     const polling = client.pollDeviceAuthorizationGrant(config, device);
     const page = await fetch(device.verification_uri);
     const { action, fields } = parseForm(await page.text(), device.verification_uri);
-    const approved = await fetch(action, {
+    const signedIn = await fetch(action, {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ ...fields, user_code: device.user_code, username: f.upn, password: f.password }),
     });
+    // The verification page asks for consent to the user-consentable scopes, as Entra's does.
+    expect(await signedIn.clone().text()).toContain('Permissions requested');
+    const approved = await acceptConsent(signedIn, action);
     expect(await approved.text()).toContain('You are signed in');
     const tokens = await polling;
     expect(tokens.access_token).toBeTruthy();

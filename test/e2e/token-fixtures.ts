@@ -44,12 +44,26 @@ export function parseForm(html: string, base: string): { action: string; fields:
   return { action, fields };
 }
 
-/** Signs in on the HTML page with plain fetch and returns where the browser would be sent. */
+/**
+ * What a user does when the consent page ("Permissions requested") follows sign-in: Accept, for
+ * themselves only. Any other response is passed through unchanged.
+ */
+export async function acceptConsent(r: Response, base: string): Promise<Response> {
+  if (r.status !== 200) return r;
+  const html = await r.text();
+  if (!html.includes('<title>Permissions requested</title>')) return new Response(html, { status: r.status, headers: r.headers });
+  const { action, fields } = parseForm(html, base);
+  const { consent_org: _org, ...rest } = fields;
+  return fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...rest, consent: 'accept' }) });
+}
+
+/** Signs in on the HTML page with plain fetch (accepting the consent page) and returns where the browser would be sent. */
 export async function signInViaForm(authorizeUrl: URL, username: string, password: string): Promise<URL> {
   const page = await fetch(authorizeUrl);
   if (page.status !== 200) throw new Error(`authorize page: ${page.status} ${await page.text()}`);
   const { action, fields } = parseForm(await page.text(), authorizeUrl.toString());
-  const r = await fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, username, password }) });
+  const signedIn = await fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, username, password }) });
+  const r = await acceptConsent(signedIn, action);
   const location = r.headers.get('location');
   if (r.status !== 302 || location === null) throw new Error(`sign-in did not redirect: ${r.status} ${await r.text()}`);
   return new URL(location);
