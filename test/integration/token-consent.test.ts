@@ -86,6 +86,14 @@ describe('interactive consent (/authorize)', () => {
     expect((await answerConsent(forced)).status).toBe(302);
   });
 
+  it('refuses a member who posts "on behalf of your organization" without the box being offered', async () => {
+    const s = await sample();
+    const r = await answerConsent(await signIn(s, 'openid User.Read'), { organization: true });
+    expect(r.status).toBe(403);
+    expect(await r.text()).toContain('AADSTS90094');
+    expect(await grantsOf(s)).toEqual([]);
+  });
+
   it('refuses a consent page replayed for another request than the one it was shown for', async () => {
     const s = await sample();
     const page = await signIn(s, 'openid User.Read');
