@@ -58,8 +58,9 @@ const APP_ADMINS = new Set<string>([ROLE.cloudApplicationAdministrator, ROLE.app
 
 /** Whether a user with these roles may grant tenant-wide consent for this kind of permission. */
 export function canGrantTenantWide(roleIds: readonly string[], permission: { kind: 'delegated' | 'application'; resourceIsGraph: boolean }): boolean {
-  if (roleIds.some((r) => ALL_POWERFUL.has(r))) return true;
-  if (!roleIds.some((r) => APP_ADMINS.has(r))) return false;
+  const held = roleIds.map((r) => r.toLowerCase());
+  if (held.some((r) => ALL_POWERFUL.has(r))) return true;
+  if (!held.some((r) => APP_ADMINS.has(r))) return false;
   return permission.kind === 'delegated' || !permission.resourceIsGraph;
 }
 
