@@ -40,9 +40,10 @@ router
   .all('/v1.0/*', handleGraph)
   .all('/:tenant/discovery/v2.0/keys', tokenEndpoint)
   .get('/:tenant/v2.0/.well-known/openid-configuration', discovery)
-  // Admin consent (Entra v2): the same per-tenant token-service path as /authorize.
+  // Admin consent (Entra v2): the same per-tenant token-service path as /authorize. The endpoint
+  // name holds a '/', so /oauth2/v2.0/{endpoint} can never reach it.
   .all('/:tenant/v2.0/adminconsent', (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) => {
-    request.params = { ...request.params, endpoint: 'adminconsent' };
+    request.params = { ...request.params, endpoint: 'v2.0/adminconsent' };
     return tokenEndpoint(request, env, ctx);
   })
   .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env) => {

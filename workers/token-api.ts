@@ -64,7 +64,7 @@ export async function discovery(request: Routed, env: Env): Promise<Response> {
   return json(openidConfiguration(originOf(request.url), placement.tenant.id, request.params!.tenant!), 200, { 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
 }
 
-const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth', adminconsent: 'adminconsent' };
+const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth', 'v2.0/adminconsent': 'adminconsent' };
 const POST_ONLY = new Set(['token', 'devicecode']);
 
 /** Every per-tenant endpoint that needs the tenant's state goes through here. */

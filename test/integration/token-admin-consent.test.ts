@@ -136,3 +136,16 @@ describe('wids claim', () => {
     expect(decodeJwt(t2.id_token!).payload.wids).toEqual([ROLE.userAdministrator, MEMBER_USER_TEMPLATE_ID]);
   });
 });
+
+describe('admin consent routing', () => {
+  it('is served only at /{tenant}/v2.0/adminconsent, not under /oauth2/v2.0/', async () => {
+    const s = await sample();
+    const q1 = new URLSearchParams({ client_id: s.appId, redirect_uri: s.redirectUri, scope: 'https://graph.microsoft.com/User.Read.All' });
+    expect((await raw('GET', `/${s.t.tenantId}/v2.0/adminconsent?${q1}`)).status).toBe(200);
+    expect((await raw('GET', `/${s.t.tenantId}/oauth2/v2.0/adminconsent?${q1}`)).status).toBe(400);
+    // `.default` for an app that declares no delegated permissions has nothing to consent to.
+    const none = await raw('GET', `/${s.t.tenantId}/v2.0/adminconsent?${new URLSearchParams({ client_id: s.appId, redirect_uri: s.redirectUri, scope: 'https://graph.microsoft.com/.default', state: 'z' })}`);
+    expect(none.status).toBe(302);
+    expect(Object.fromEntries(location(none).searchParams)).toMatchObject({ error: 'invalid_scope', state: 'z' });
+  });
+});
