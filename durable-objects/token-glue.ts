@@ -20,6 +20,7 @@ import { prepareAntiForgery, type AntiForgery } from '../core/token/anti-forgery
 import { planScheduledRotation } from '../core/token/key-rotation.js';
 import { authorize, deviceVerification, logout } from '../core/token/flows/authorize.js';
 import { deviceAuthorization } from '../core/token/flows/device.js';
+import { adminConsent } from '../core/token/flows/admin-consent.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
 import { jsonResult, type FlowEnv, type FlowResult } from '../core/token/flows/types.js';
 import type { TokenCall, TokenOutcome } from './replica-protocol.js';
@@ -109,6 +110,7 @@ export class TokenGlue {
       case 'devicecode': return deviceAuthorization(env, form);
       case 'authorize': return this.withAntiForgery(env, call, now, (e) => authorize(e, call.method, form, action, call.receivedAt));
       case 'deviceauth': return this.withAntiForgery(env, call, now, (e) => deviceVerification(e, call.method, form, action, call.receivedAt));
+      case 'adminconsent': return this.withAntiForgery(env, call, now, (e) => adminConsent(e, call.method, form, action, call.receivedAt));
       default: return logout(env, form);
     }
   }
@@ -141,7 +143,7 @@ const isAdminOp = (op: TokenCall['op']) => ADMIN_OPS.has(op);
 function needsPrimary(call: TokenCall, form: URLSearchParams): boolean {
   switch (call.op) {
     case 'jwks': case 'keys': case 'logout': return false;
-    case 'authorize': case 'deviceauth': return call.method === 'POST';
+    case 'authorize': case 'deviceauth': case 'adminconsent': return call.method === 'POST';
     case 'token': return !tokenRequestIsReadOnly(form);
     default: return true;
   }

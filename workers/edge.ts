@@ -43,6 +43,12 @@ router
   .all('/beta/*', handleGraph)
   .all('/:tenant/discovery/v2.0/keys', tokenEndpoint)
   .get('/:tenant/v2.0/.well-known/openid-configuration', discovery)
+  // Admin consent (Entra v2): the same per-tenant token-service path as /authorize. The endpoint
+  // name holds a '/', so /oauth2/v2.0/{endpoint} can never reach it.
+  .all('/:tenant/v2.0/adminconsent', (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) => {
+    request.params = { ...request.params, endpoint: 'v2.0/adminconsent' };
+    return tokenEndpoint(request, env, ctx);
+  })
   .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env) => {
     const prefix = `/mi/${request.params.region}`;
     return handleManagedIdentity(request, env, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));

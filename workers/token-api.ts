@@ -61,7 +61,7 @@ export async function discovery(request: Routed, env: Env): Promise<Response> {
   return json(openidConfiguration(originOf(request.url), placement.tenant.id, request.params!.tenant!), 200, { 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
 }
 
-const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth' };
+const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth', 'v2.0/adminconsent': 'adminconsent' };
 const POST_ONLY = new Set(['token', 'devicecode']);
 
 /** Every per-tenant endpoint that needs the tenant's state goes through here. */
@@ -117,7 +117,7 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
 /** The call for a replica; `wantReadSet` when its answer may fill the edge cache. */
 function tokenCall(request: Request, env: Env, info: RequestInfo, edge: EdgeTokenRequest, op: TokenCall['op'], form: URLSearchParams, url: () => URL, wantReadSet: boolean): TokenCall {
   return {
-    ...(op === 'authorize' || op === 'deviceauth' ? { antiForgery: antiForgeryOf(request, env, edge.origin) } : {}),
+    ...(op === 'authorize' || op === 'deviceauth' || op === 'adminconsent' ? { antiForgery: antiForgeryOf(request, env, edge.origin) } : {}),
     tenantId: edge.tenantId, op, method: request.method, origin: edge.origin, tenantSegment: edge.tenantSegment,
     params: [...form], authorization: edge.authorization, client: edge.client(),
     traceId: info.requestId, correlationId: info.clientRequestId, action: url().pathname, receivedAt: info.now,

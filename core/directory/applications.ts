@@ -87,6 +87,7 @@ const appFields: Fields = {
   api: { schema: api, kind: 'complex', default: api.parse({}) },
   tags: { schema: strings(256), kind: 'complex', default: [] },
   isFallbackPublicClient: { schema: bool, kind: 'boolean', nullable: true, default: false },
+  groupMembershipClaims: { schema: z.enum(['None', 'SecurityGroup', 'DirectoryRole', 'ApplicationGroup', 'All']), kind: 'string', nullable: true },
   // Secrets are minted by the credential flow (token service), never accepted in a body.
   passwordCredentials: { schema: json, kind: 'complex', readOnly: true },
   keyCredentials: { schema: json, kind: 'complex', readOnly: true },

@@ -67,3 +67,12 @@ export const principalRoleKey = (tenantId: string, principalId: string, assignme
 /** Directory settings (Graph `/settings`): `{id, displayName, templateId, values, _v}`, one per template. */
 export const settingPrefix = (tenantId: string): string => `${t(tenantId)}ds/`;
 export const settingKey = (tenantId: string, settingId: string): string => settingPrefix(tenantId) + id(settingId);
+/** Delegated permission grants (oAuth2PermissionGrant) `{id, clientId, consentType, principalId, resourceId, scope}`. */
+export const permissionGrantPrefix = (tenantId: string): string => `${t(tenantId)}pg/`;
+export const permissionGrantKey = (tenantId: string, grantId: string): string => permissionGrantPrefix(tenantId) + id(grantId);
+/**
+ * Index `{id}` of the one grant for (client SP, resource SP, principal), or for all principals
+ * (`~all`: `~` never occurs in an id, so it cannot collide with a principal).
+ */
+export const permissionGrantIndexKey = (tenantId: string, clientId: string, resourceId: string, principalId: string | null): string =>
+  `${t(tenantId)}pgx/${id(clientId)}/${id(resourceId)}/${principalId === null ? '~all' : id(principalId)}`;

@@ -18,6 +18,7 @@ import { delta } from './delta.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
+import { createGrant, deleteGrant, getGrant, listGrants, patchGrant } from './permission-grants.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
 export type Params = Readonly<Record<string, string>>;
@@ -150,6 +151,14 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   },
   { pattern: ['directorySettingTemplates'], area: 'settings', GET: (s, r) => listSettingTemplates(s, r) },
   { pattern: ['directorySettingTemplates', ':id'], area: 'settings', GET: (s, r, _c, x) => getSettingTemplate(s, r, p(x, 'id')) },
+  { pattern: ['oauth2PermissionGrants'], area: 'permissionGrants', GET: listGrants, POST: createGrant },
+  {
+    pattern: ['oauth2PermissionGrants', ':id'],
+    area: 'permissionGrants',
+    GET: (s, r, c, x) => getGrant(s, r, c, p(x, 'id')),
+    PATCH: (s, r, c, x) => patchGrant(s, r, c, p(x, 'id')),
+    DELETE: (s, r, c, x) => deleteGrant(s, r, c, p(x, 'id')),
+  },
   {
     pattern: ['organization', ':id'],
     area: 'organization',

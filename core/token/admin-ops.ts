@@ -47,7 +47,8 @@ const credentialBody = z.strictObject({
   appId: z.string().min(1).max(64),
   addSecret: z.boolean().optional(),
   addKey: z.strictObject({ kid: z.string().min(1).max(128), jwk }).optional(),
-  grantGraphRoles: z.array(z.enum(['Directory.Read.All', 'Directory.ReadWrite.All'])).max(2).optional(),
+  /** Microsoft Graph app roles by value (any Graph publishes in GRAPH_RESOURCE); replaces the app's Graph grant. */
+  grantGraphRoles: z.array(z.string().refine((v) => GRAPH_RESOURCE.appRoles.some((r) => r.value === v))).max(GRAPH_RESOURCE.appRoles.length).optional(),
 });
 
 export async function addCredential(c: AdminCtx, body: unknown): Promise<AdminResult> {
@@ -72,7 +73,7 @@ export async function addCredential(c: AdminCtx, body: unknown): Promise<AdminRe
   }
   const mutations: Mutation[] = [{ key: credKey(c.tenantId, app.appId), value: { secrets, keyCredentials: keys } as unknown as Json }];
   if (b.grantGraphRoles) {
-    const ids = GRAPH_RESOURCE.appRoles.filter((r) => b.grantGraphRoles!.includes(r.value as 'Directory.Read.All')).map((r) => r.id);
+    const ids = GRAPH_RESOURCE.appRoles.filter((r) => b.grantGraphRoles!.includes(r.value)).map((r) => r.id);
     mutations.push({ key: appRoleGrantKey(c.tenantId, app.appId, GRAPH_APP_ID), value: { appRoleIds: ids } });
   }
   return { status: 200, body: reply, mutations };

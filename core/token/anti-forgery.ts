@@ -1,7 +1,7 @@
 /**
  * Anti-forgery for the HTML forms of the token service (login CSRF): a signed, short-lived
  * cookie holding a random nonce, and a hidden form field `af` = HMAC(nonce, binding), where the
- * binding names the form's flow (`{tenantId}|authorize`, `{tenantId}|deviceauth`). A POST is
+ * binding names the form's flow (`{tenantId}|authorize`, `{tenantId}|deviceauth`, `{tenantId}|adminconsent`). A POST is
  * accepted only with a valid, unexpired cookie and the field computed from that cookie's nonce
  * for that flow. A foreign page can make a browser post, but cannot read or plant the cookie
  * (`__Host-` prefix: HttpOnly, Secure, Path=/, no Domain; SameSite=Lax keeps it off cross-site

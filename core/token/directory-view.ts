@@ -24,6 +24,8 @@ export interface AppView {
   spa: string[];
   publicClient: string[];
   isFallbackPublicClient: boolean;
+  /** Which group / directory-role claims tokens carry (Graph application.groupMembershipClaims). */
+  groupMembershipClaims: string | null;
   /** Delegated permissions the app declares (static consent): resourceAppId → scope ids. */
   requiredScopes: Array<{ resourceAppId: string; ids: string[] }>;
 }
@@ -44,6 +46,7 @@ function readApp(reader: StateReader, tid: string, appId: string): AppView | und
     spa: uris(a['spa']),
     publicClient: uris(a['publicClient']),
     isFallbackPublicClient: a['isFallbackPublicClient'] === true,
+    groupMembershipClaims: typeof a['groupMembershipClaims'] === 'string' ? a['groupMembershipClaims'] : null,
     requiredScopes: rra.flatMap((r) => {
       const o = obj(r);
       const access = Array.isArray(o?.['resourceAccess']) ? o['resourceAccess'] : [];

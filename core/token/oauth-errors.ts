@@ -11,7 +11,7 @@ import type { RefreshRejectReason } from './refresh-tokens.js';
 
 export type OAuthErrorCode =
   | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
-  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'expired_token' | 'access_denied' | 'interaction_required'
+  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'expired_token' | 'access_denied' | 'interaction_required' | 'consent_required'
   | 'unsupported_response_type' | 'temporarily_unavailable' | 'server_error';
 
 type Entry = [OAuthErrorCode, number, string];
@@ -46,6 +46,10 @@ const TABLE = {
   account_locked: ['invalid_grant', 50053, 'Your account is locked because you tried to sign in too many times with an incorrect user ID or password.'],
   mfa_required: ['interaction_required', 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{detail}'."],
   blocked_by_conditional_access: ['access_denied', 53003, 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.'],
+  consent_required: ['invalid_grant', 65001, "The user or administrator has not consented to use the application with ID '{clientId}' named '{detail}'. Send an interactive authorization request for this user and resource."],
+  consent_required_interactive: ['consent_required', 65001, "The user or administrator has not consented to use the application with ID '{clientId}' named '{detail}'. Send an interactive authorization request for this user and resource."],
+  consent_declined: ['access_denied', 65004, 'User declined to consent to access the app.'],
+  admin_approval_required: ['access_denied', 90094, 'The grant requires admin permission.'],
   authorization_pending: ['authorization_pending', 70016, 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.'],
   slow_down: ['slow_down', 70016, 'OAuth 2.0 device flow error. Polling too frequently; increase the interval.'], // (approx)
   expired_token: ['expired_token', 70019, 'Verification code expired.'], // (approx)

@@ -3,7 +3,7 @@
  * interpolated value is escaped; flow parameters travel in hidden fields and are
  * re-validated on every POST.
  */
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export function page(title: string, body: string): string {
   return `<!doctype html>
@@ -16,7 +16,7 @@ ${body}
 </main></body></html>`;
 }
 
-const hiddenFields = (hidden: Record<string, string | undefined>) =>
+export const hiddenFields = (hidden: Record<string, string | undefined>) =>
   Object.entries(hidden).filter(([, v]) => v !== undefined).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v!)}">`).join('\n');
 
 const errorBlock = (error?: string) => (error ? `<p class="error" role="alert" id="error">${esc(error)}</p>` : '');

@@ -1,7 +1,8 @@
 /**
  * The token-service half of tenant provisioning, committed in the same write as the
- * directory: the first signing key, and an admin application + service principal holding
- * `Directory.ReadWrite.All` on Graph with one client secret (only its hash is stored).
+ * directory: the first signing key, Microsoft Graph's service principal, and an admin
+ * application + service principal holding `Directory.ReadWrite.All` and
+ * `RoleManagement.ReadWrite.Directory` on Graph with one client secret (only its hash is stored).
  */
 import type { Json, Mutation } from '../kv.js';
 import { MemoryState, OverlayReader } from '../kv.js';
@@ -10,7 +11,8 @@ import type { GraphContext } from '../directory/index.js';
 import { assert } from '../result.js';
 import { generateClientSecret } from './client-auth.js';
 import type { Random } from './encoding.js';
-import { GRAPH_APP_ID, DIRECTORY_READWRITE_ALL_ROLE } from './graph-resource.js';
+import { GRAPH_APP_ID, DIRECTORY_READWRITE_ALL_ROLE, ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE } from './graph-resource.js';
+import { ensureServicePrincipal } from './service-principals.js';
 import { DEFAULT_ROTATION_POLICY, generateSigningKey, planRotation, putSigningKey, type SigningAlg } from './signing-keys.js';
 import { appRoleGrantKey, credKey, tokenTenantKey } from './token-keys.js';
 
@@ -26,12 +28,15 @@ export async function planTokenProvisioning(ctx: GraphContext, kek: CryptoKey, a
   const tid = ctx.tenantId;
   // Plan the admin app through the directory rules, so it is an ordinary, editable application.
   const state = new OverlayReader(new MemoryState());
-  const app = planWrite(state, internalRequest('POST', '/applications', { displayName: 'Tessera Admin', description: 'Created with the tenant; holds Directory.ReadWrite.All.' }), ctx);
+  const app = planWrite(state, internalRequest('POST', '/applications', { displayName: 'Tessera Admin', description: 'Created with the tenant; holds Directory.ReadWrite.All and RoleManagement.ReadWrite.Directory.' }), ctx);
   assert(app.ok, 'admin application must be valid');
   for (const m of app.value.mutations) state.stage(m);
   const appId = String((app.value.reply.body as { appId: string }).appId);
   const sp = planWrite(state, internalRequest('POST', '/servicePrincipals', { appId }), ctx);
   assert(sp.ok, 'admin service principal must be valid');
+  for (const m of sp.value.mutations) state.stage(m);
+  // Graph's own service principal: delegated grants (oauth2PermissionGrants) name it as resourceId.
+  const graph = ensureServicePrincipal(state, ctx, GRAPH_APP_ID);
 
   const { secret, record } = await generateClientSecret(random, ctx.now, SECRET_LIFETIME_MS);
   const policy = { ...DEFAULT_ROTATION_POLICY, alg };
@@ -45,8 +50,9 @@ export async function planTokenProvisioning(ctx: GraphContext, kek: CryptoKey, a
     mutations: [
       ...app.value.mutations,
       ...sp.value.mutations,
+      ...graph.mutations,
       { key: credKey(tid, appId), value: { secrets: [record as unknown as Json], keyCredentials: [] } },
-      { key: appRoleGrantKey(tid, appId, GRAPH_APP_ID), value: { appRoleIds: [DIRECTORY_READWRITE_ALL_ROLE] } },
+      { key: appRoleGrantKey(tid, appId, GRAPH_APP_ID), value: { appRoleIds: [DIRECTORY_READWRITE_ALL_ROLE, ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE] } },
       putSigningKey(key),
       { key: tokenTenantKey(tid), value: { alg } },
     ],

@@ -13,7 +13,8 @@ const isOidc = (s: string) => (OIDC_SCOPES as readonly string[]).includes(s);
 export interface ResourceApp {
   appId: string;
   identifierUris: readonly string[];
-  oauth2PermissionScopes: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean }>;
+  /** `type`: who may consent (Graph's oauth2PermissionScope.type; absent = "User", as Graph defaults). */
+  oauth2PermissionScopes: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean; type?: 'User' | 'Admin'; adminConsentDisplayName?: string | null }>;
   appRoles: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean; allowedMemberTypes: ReadonlyArray<'Application' | 'User'> }>;
 }
 

@@ -16,6 +16,8 @@ export const authCodeKey = (tid: string, codeHash: string) => `${t(tid)}ac/${cod
 export const deviceCodeKey = (tid: string, codeHash: string) => `${t(tid)}dc/${codeHash}`;
 export const userCodeKey = (tid: string, userCode: string) => `${t(tid)}dcu/${userCode}`;
 export const signInSessionKey = (tid: string, id: string) => `${t(tid)}sis/${id}`;
+/** A signed-in user looking at a consent page: user, flow binding, MFA, expiry (core/token/flows/consent-step.ts). */
+export const consentSessionKey = (tid: string, id: string) => `${t(tid)}cns/${id}`;
 /** TOTP enrolment: `{secret, lastUsedStep, enrolledAt}` (secret pending until first verified code). */
 export const totpKey = (tid: string, userId: string) => `${t(tid)}totp/${userId}`;
 /** Per-user MFA requirement (Entra per-user MFA): `{state: 'enforced'|'disabled'}`. */
@@ -70,7 +72,7 @@ export function loadTokenSettings(reader: StateReader, tid: string): TokenSettin
   });
 }
 
-const TOKEN_SEGMENTS = new Set(['sk', 'rsk', 'rt', 'rtf', 'rtu', 'rtx', 'jti', 'ac', 'dc', 'dcu', 'sis', 'sil', 'lock', 'lockx', 'fam']);
+const TOKEN_SEGMENTS = new Set(['sk', 'rsk', 'rt', 'rtf', 'rtu', 'rtx', 'jti', 'ac', 'dc', 'dcu', 'sis', 'cns', 'sil', 'lock', 'lockx', 'fam']);
 
 /** Expired token-service keys are deleted outright (no recycle bin); anything else is not ours. */
 export function isTokenServiceKey(key: string): boolean {

@@ -49,13 +49,29 @@ export function cookiesFrom(response: Response): string {
   return response.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
 }
 
-/** Signs in on the HTML page like a browser (fetch, carrying the page's cookies) and returns where it would be sent. */
+/**
+ * What a user does when the consent page ("Permissions requested") follows sign-in: Accept, for
+ * themselves only. Any other response is passed through unchanged.
+ */
+export async function acceptConsent(r: Response, base: string, cookie = ''): Promise<Response> {
+  if (r.status !== 200) return r;
+  const html = await r.text();
+  if (!html.includes('<title>Permissions requested</title>')) return new Response(html, { status: r.status, headers: r.headers });
+  const { action, fields } = parseForm(html, base);
+  const { consent_org: _org, ...rest } = fields;
+  // A renewed anti-forgery cookie on the consent page replaces the one the sign-in page set.
+  const current = cookiesFrom(r) || cookie;
+  return fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: current }, body: new URLSearchParams({ ...rest, consent: 'accept' }) });
+}
+
+/** Signs in on the HTML page like a browser (fetch, carrying the page's cookies; accepting the consent page) and returns where it would be sent. */
 export async function signInViaForm(authorizeUrl: URL, username: string, password: string): Promise<URL> {
   const page = await fetch(authorizeUrl);
   if (page.status !== 200) throw new Error(`authorize page: ${page.status} ${await page.text()}`);
   const cookie = cookiesFrom(page);
   const { action, fields } = parseForm(await page.text(), authorizeUrl.toString());
-  const r = await fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams({ ...fields, username, password }) });
+  const signedIn = await fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams({ ...fields, username, password }) });
+  const r = await acceptConsent(signedIn, action, cookie);
   const location = r.headers.get('location');
   if (r.status !== 302 || location === null) throw new Error(`sign-in did not redirect: ${r.status} ${await r.text()}`);
   return new URL(location);

@@ -4,7 +4,10 @@ import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ROLE } from '../../core/directory/role-definitions.js';
 import { js, type Any } from './helpers.js';
-import { appToken, call, codeFor, graphAs, redeem, sample, type Sample } from './token-helpers.js';
+import { adminConsentFor, appToken, call, codeFor, graphAs, redeem, sample, type Sample } from './token-helpers.js';
+
+/** An administrator consented for the organization: the user's roles alone decide what a token may do. */
+const CONSENTED = 'openid profile offline_access User.Read User.ReadWrite Directory.ReadWrite.All RoleManagement.ReadWrite.Directory';
 
 const op = (s: Sample, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
   call(method, `/v1.0${path}`, { body, headers: { 'x-tessera-tenant': s.t.tenantId, 'x-tessera-region': s.t.homeRegion, ...headers } });
@@ -18,6 +21,7 @@ async function audits(s: Sample, query = ''): Promise<Any[]> {
 describe('directory audit log', () => {
   it('shows who added a user (app and user actors), with modified properties and never a secret', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const app = await appToken(s.t);
     const byApp = await graphAs(app, 'POST', '/users', { displayName: 'Bo', userPrincipalName: 'bo@contoso.com', passwordProfile: { password: 'Audit-Secret-1!' } });
     expect(byApp.status).toBe(201);
@@ -52,6 +56,7 @@ describe('directory audit log', () => {
 
   it('is readable with AuditLog.Read.All-level access only: a member without a reporting role gets 403', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const token = ((await (await redeem(s, await codeFor(s, 'Directory.ReadWrite.All openid'))).json()) as { access_token: string }).access_token;
     expect((await graphAs(token, 'GET', '/auditLogs/directoryAudits')).status).toBe(403);
     await op(s, 'POST', '/roleManagement/directory/roleAssignments', { principalId: s.userId, roleDefinitionId: ROLE.reportsReader, directoryScopeId: '/' });
@@ -63,6 +68,7 @@ describe('directory audit log', () => {
 describe('delta queries and the feed across compaction and failover', () => {
   it('returns exactly the changes after a deltaLink, after the log was compacted away and the primary moved', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const created: Any[] = [];
     for (let i = 0; i < 3; i++) created.push(await js(await op(s, 'POST', '/users', { displayName: `d${i}`, userPrincipalName: `d${i}@contoso.com` })));
     let page = await js(await op(s, 'GET', '/users/delta'));

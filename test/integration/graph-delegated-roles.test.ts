@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { ROLE } from '../../core/directory/role-definitions.js';
 import { js, type Any } from './helpers.js';
-import { call, codeFor, graphAs, redeem, sample, type Sample } from './token-helpers.js';
+import { adminConsentFor, call, codeFor, graphAs, redeem, sample, type Sample } from './token-helpers.js';
+
+/** An administrator consented for the organization: the user's roles alone decide what a token may do. */
+const CONSENTED = 'openid profile offline_access User.Read User.ReadWrite Directory.ReadWrite.All RoleManagement.ReadWrite.Directory';
 
 const op = (s: Sample, method: string, path: string, body?: unknown) =>
   call(method, `/v1.0${path}`, { body, headers: { 'x-tessera-tenant': s.t.tenantId, 'x-tessera-region': s.t.homeRegion } });
@@ -37,6 +40,7 @@ const denied = async (r: Response) => {
 describe('delegated Graph calls are limited by the user\'s directory roles', () => {
   it('a member without a role cannot create users, delete policies, reset passwords or add redirect URIs', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const victim = await otherUser(s, 'victim');
     const policy = await js(await op(s, 'POST', '/identity/conditionalAccess/policies', {
       displayName: 'p', state: 'disabled', conditions: { users: { includeUsers: ['All'] }, applications: { includeApplications: ['All'] } }, grantControls: { operator: 'OR', builtInControls: ['mfa'] },
@@ -56,6 +60,7 @@ describe('delegated Graph calls are limited by the user\'s directory roles', () 
 
   it('/me and /me/memberOf answer for the signed-in user; a member edits only self-service fields', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const token = await userToken(s);
     const me = await graphAs(token, 'GET', '/me');
     expect(me.status).toBe(200);
@@ -69,6 +74,7 @@ describe('delegated Graph calls are limited by the user\'s directory roles', () 
 
   it('a User Administrator manages non-admins but not administrators, and cannot assign roles', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const plain = await otherUser(s, 'plain');
     const ga = await otherUser(s, 'boss');
     await assign(s, ga.id, ROLE.globalAdministrator);
@@ -85,6 +91,7 @@ describe('delegated Graph calls are limited by the user\'s directory roles', () 
 
   it('a Privileged Authentication Administrator resets an administrator\'s password; a Global Administrator assigns roles', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const ga = await otherUser(s, 'boss');
     await assign(s, ga.id, ROLE.globalAdministrator);
     const pa = await assign(s, s.userId, ROLE.privilegedAuthenticationAdministrator);
@@ -104,6 +111,7 @@ describe('delegated Graph calls are limited by the user\'s directory roles', () 
 describe('directory role resources', () => {
   it('lists built-in definitions, assignments, active directoryRoles and role membership in memberOf', async () => {
     const s = await sample();
+    await adminConsentFor(s, CONSENTED);
     const defs = await js(await op(s, 'GET', '/roleManagement/directory/roleDefinitions'));
     const names = defs.value.map((d: Any) => d.displayName);
     for (const n of ['Global Administrator', 'Privileged Role Administrator', 'User Administrator', 'Directory Readers', 'Reports Reader']) expect(names).toContain(n);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { totpAt } from '../../core/token/totp.js';
-import { authorizeUrl, call, form, formFields, raw, s256, sample, VERIFIER } from './token-helpers.js';
+import { authorizeUrl, call, form, formFields, raw, s256, adminConsentFor, sample, VERIFIER } from './token-helpers.js';
 
 const NO_COOKIE = { cookie: '' };
 const refusedPage = async (r: Response) => {
@@ -15,6 +15,7 @@ const refusedPage = async (r: Response) => {
 describe('anti-forgery on the sign-in form (core/token/anti-forgery.ts)', () => {
   it('the page sets an HttpOnly SameSite=Lax cookie and carries the matching field', async () => {
     const s = await sample();
+    await adminConsentFor(s, 'openid profile offline_access User.Read');
     const page = await raw('GET', authorizeUrl(s, 'openid', await s256(VERIFIER)), { headers: NO_COOKIE });
     expect(page.headers.get('set-cookie')).toMatch(/^tessera-af=v1\.[^;]+; Path=\/; Max-Age=1800; HttpOnly; SameSite=Lax$/);
     expect(formFields(await page.text()).fields['af']).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -22,6 +23,7 @@ describe('anti-forgery on the sign-in form (core/token/anti-forgery.ts)', () => 
 
   it('refuses a POST without the cookie, with a forged cookie, or without the field, with the page\'s own error', async () => {
     const s = await sample();
+    await adminConsentFor(s, 'openid profile offline_access User.Read');
     const page = await raw('GET', authorizeUrl(s, 'openid', await s256(VERIFIER)), { headers: NO_COOKIE });
     const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
     const { action, fields } = formFields(await page.text());
@@ -49,6 +51,7 @@ describe('anti-forgery on the sign-in form (core/token/anti-forgery.ts)', () => 
 
   it('a refused POST re-renders a working form: retrying from it signs in', async () => {
     const s = await sample();
+    await adminConsentFor(s, 'openid profile offline_access User.Read');
     const page = await raw('GET', authorizeUrl(s, 'openid', await s256(VERIFIER)), { headers: NO_COOKIE });
     const { action, fields } = formFields(await page.text());
     const refused = await form(action, { ...fields, username: s.upn, password: s.password }, NO_COOKIE);
@@ -59,6 +62,7 @@ describe('anti-forgery on the sign-in form (core/token/anti-forgery.ts)', () => 
 
   it('protects the TOTP step', async () => {
     const s = await sample();
+    await adminConsentFor(s, 'openid profile offline_access User.Read');
     await call('PUT', `/admin/tenants/${s.t.tenantId}/users/${s.userId}/mfa`, { body: { perUserMfaState: 'enforced' } });
     const page = await raw('GET', authorizeUrl(s, 'openid', await s256(VERIFIER)), { headers: NO_COOKIE });
     const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
@@ -75,6 +79,7 @@ describe('anti-forgery on the sign-in form (core/token/anti-forgery.ts)', () => 
 describe('anti-forgery on the device verification page', () => {
   it('refuses a POST without the cookie, accepts it with', async () => {
     const s = await sample();
+    await adminConsentFor(s, 'openid profile offline_access User.Read');
     const dc = (await (await form(`/${s.t.tenantId}/oauth2/v2.0/devicecode`, { client_id: s.appId, scope: 'openid' })).json()) as { user_code: string; verification_uri: string };
     const page = await raw('GET', new URL(dc.verification_uri).pathname, { headers: NO_COOKIE });
     const cookie = page.headers.get('set-cookie')!.split(';')[0]!;

@@ -45,7 +45,7 @@ describe('client_credentials', () => {
     expect(b.token_type).toBe('Bearer');
     const { header, payload } = decodeJwt(b.access_token);
     expect(header.alg).toBe('RS256');
-    expect(payload).toMatchObject({ iss: `${BASE}/${t.tenantId}/v2.0`, aud: 'https://graph.microsoft.com', tid: t.tenantId, azp: t.adminClientId, ver: '2.0', roles: ['Directory.ReadWrite.All'], xms_cc: ['cp1'] });
+    expect(payload).toMatchObject({ iss: `${BASE}/${t.tenantId}/v2.0`, aud: 'https://graph.microsoft.com', tid: t.tenantId, azp: t.adminClientId, ver: '2.0', roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory'], xms_cc: ['cp1'] });
     expect(typeof payload.jti).toBe('string');
 
     const viaPost = await form(`/${t.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', scope, client_id: t.adminClientId, client_secret: t.adminClientSecret });

@@ -94,3 +94,18 @@ describe('private_key_jwt', () => {
     expect(basic('a', 'b')).toMatch(/^Basic /);
   });
 });
+
+describe('operator credentials endpoint: Graph app roles', () => {
+  it('grants any Graph app role by its value and refuses an unknown one', async () => {
+    const t = await newTokenTenant();
+    const app = (await (await call('POST', '/v1.0/applications', { body: { displayName: 'Reader' }, headers: { 'x-tessera-tenant': t.tenantId } })).json()) as { appId: string };
+    const bad = await call('POST', `/admin/tenants/${t.tenantId}/credentials`, { body: { appId: app.appId, grantGraphRoles: ['Nope.All'] } });
+    expect(bad.status).toBe(400);
+    const cred = await call('POST', `/admin/tenants/${t.tenantId}/credentials`, { body: { appId: app.appId, addSecret: true, grantGraphRoles: ['User.Read.All', 'RoleManagement.Read.Directory'] } });
+    expect(cred.status).toBe(200);
+    const { secretText } = (await cred.json()) as { secretText: string };
+    const r = await form(`/${t.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' }, { authorization: basic(app.appId, secretText) });
+    expect(r.status).toBe(200);
+    expect(decodeJwt(((await r.json()) as { access_token: string }).access_token).payload.roles).toEqual(['User.Read.All', 'RoleManagement.Read.Directory']);
+  });
+});

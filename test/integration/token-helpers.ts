@@ -113,8 +113,24 @@ export async function submitPassword(s: Sample, url: string, password: string, h
   return form(action, { ...fields, username: s.upn, password }, headers);
 }
 
+/** Whether an HTML body is the consent page ("Permissions requested"). */
+export const isConsentPage = (html: string) => html.includes('<title>Permissions requested</title>');
+
+/**
+ * What a user does on the consent page: Accept (for themselves; `organization` ticks "Consent on
+ * behalf of your organization") or Cancel. Any other response is passed through unchanged.
+ */
+export async function answerConsent(r: Response, opts: { choice?: 'accept' | 'cancel'; organization?: boolean; headers?: Record<string, string> } = {}): Promise<Response> {
+  if (r.status !== 200) return r;
+  const html = await r.text();
+  if (!isConsentPage(html)) return new Response(html, { status: r.status, headers: r.headers });
+  const { action, fields } = formFields(html);
+  const { consent_org: _org, ...rest } = fields;
+  return form(action, { ...rest, consent: opts.choice ?? 'accept', ...(opts.organization ? { consent_org: 'true' } : {}) }, opts.headers ?? {});
+}
+
 export async function codeFor(s: Sample, scope: string, headers: Record<string, string> = {}): Promise<string> {
-  const r = await submitPassword(s, authorizeUrl(s, scope, await s256(VERIFIER)), s.password, headers);
+  const r = await answerConsent(await submitPassword(s, authorizeUrl(s, scope, await s256(VERIFIER)), s.password, headers), { headers });
   const loc = r.headers.get('location');
   if (r.status !== 302 || !loc) throw new Error(`sign-in: ${r.status} ${await r.text()}`);
   return new URL(loc).searchParams.get('code')!;
@@ -122,4 +138,14 @@ export async function codeFor(s: Sample, scope: string, headers: Record<string, 
 
 export async function redeem(s: Sample, code: string, headers: Record<string, string> = {}): Promise<Response> {
   return form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'authorization_code', client_id: s.appId, code, redirect_uri: s.redirectUri, code_verifier: VERIFIER }, headers);
+}
+
+/** Tenant-wide (admin) consent for the sample's client to Microsoft Graph `scope`, recorded as the operator. */
+export async function adminConsentFor(s: Sample, scope: string): Promise<void> {
+  const g = (method: string, path: string, body?: unknown) => call(method, `/v1.0${path}`, { body, headers: { 'x-tessera-tenant': s.t.tenantId, 'x-tessera-region': s.t.homeRegion } });
+  const spOf = async (appId: string) => ((await (await g('GET', `/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${appId}'`)}`)).json()) as { value: Array<{ id: string }> }).value[0]?.id;
+  const client = (await spOf(s.appId)) ?? ((await (await g('POST', '/servicePrincipals', { appId: s.appId })).json()) as { id: string }).id;
+  const graph = await spOf('00000003-0000-0000-c000-000000000000');
+  const r = await g('POST', '/oauth2PermissionGrants', { clientId: client, consentType: 'AllPrincipals', principalId: null, resourceId: graph, scope });
+  if (r.status !== 201) throw new Error(`admin consent: ${r.status} ${await r.text()}`);
 }

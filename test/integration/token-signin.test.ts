@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { totpAt } from '../../core/token/totp.js';
-import { authorizeUrl, call, codeFor, form, formFields, raw, redeem, s256, sample, submitPassword, VERIFIER } from './token-helpers.js';
+import { answerConsent, authorizeUrl, call, codeFor, form, formFields, raw, redeem, s256, sample, submitPassword, VERIFIER } from './token-helpers.js';
 
 const policy = (state: string, controls: string[], extra: Record<string, unknown> = {}) => ({
   displayName: `p-${controls.join('-')}-${state}`, state,
@@ -107,7 +107,7 @@ describe('conditional access', () => {
     const { action, fields } = formFields(html);
     const bad = await form(action, { ...fields, otp: '000000' });
     expect(await bad.text()).toContain('did not work');
-    const done = await form(action, { ...fields, otp: await totpAt(secret, Date.now()) });
+    const done = await answerConsent(await form(action, { ...fields, otp: await totpAt(secret, Date.now()) }));
     expect(done.status).toBe(302);
     const code = new URL(done.headers.get('location')!).searchParams.get('code')!;
     const tok = (await (await redeem(s, code)).json()) as { access_token: string };
@@ -148,7 +148,7 @@ describe('device code', () => {
     expect(((await (await poll()).json()) as { error: string }).error).toBe('slow_down');
     const page = await raw('GET', new URL(d.verification_uri).pathname);
     const { action, fields } = formFields(await page.text());
-    const approved = await form(action, { ...fields, user_code: d.user_code, username: s.upn, password: s.password });
+    const approved = await answerConsent(await form(action, { ...fields, user_code: d.user_code, username: s.upn, password: s.password }));
     expect(await approved.text()).toContain('signed in');
     const done = await poll();
     expect(done.status).toBe(200);

@@ -17,6 +17,7 @@ import { planRevokeFamily } from '../refresh-tokens.js';
 import { authCodeKey } from '../token-keys.js';
 import type { AuthRequest } from './authorize-request.js';
 import { evaluateCa } from './ca-check.js';
+import { consentedScopesFor, consentMissing } from './consent-check.js';
 import { authenticateClient, isFlowResult } from './client.js';
 import { clientCapabilities, issueDelegated, randomCode } from './issue.js';
 import { oauthError, single, type FlowEnv, type FlowResult } from './types.js';
@@ -68,8 +69,12 @@ export async function authorizationCodeGrant(env: FlowEnv, form: URLSearchParams
   const redeemed: Mutation = { key, value: { ...c, redeemedAt: env.now } as Json, expiresAt: c.expiresAt };
   const user = loadUserById(env.reader, env.tenantId, c.userId);
   if (!user || !user.accountEnabled) return oauthError(env, 'user_disabled', {}, [redeemed]);
-  const resolved = resolveScopes(c.scope, { grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI });
+  const resolved = resolveScopes(c.scope, {
+    grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI, consentedScopes: consentedScopesFor(env.reader, env.tenantId, c.clientId, user.id),
+  });
   if (!resolved.ok || resolved.value.kind !== 'delegated') return oauthError(env, 'invalid_scope', { detail: 'The granted scope is no longer valid.' }, [redeemed]);
+  // Consent was given before the code was issued; it may have been revoked since.
+  if (consentMissing(env, c.clientId, user.id, resolved.value)) return oauthError(env, 'consent_required', { clientId: c.clientId, detail: client.app.displayName }, [redeemed]);
   const ca = evaluateCa(env, user, c.clientId, c.mfa, false);
   if (ca.decision === 'block') return oauthError(env, 'blocked_by_conditional_access', {}, [redeemed]);
   if (ca.decision === 'mfa_required' && !c.mfa) return oauthError(env, 'mfa_required', { detail: c.clientId }, [redeemed]);

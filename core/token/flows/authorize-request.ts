@@ -58,7 +58,8 @@ export function validateAuthorizeRequest(env: FlowEnv, p: AuthorizeParams): Auth
   if (p.scope === undefined) return fail('missing_parameter', 'scope');
   const resolved = resolveScopes(p.scope, { grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI });
   if (!resolved.ok || resolved.value.kind !== 'delegated') return fail('invalid_scope', `Scope '${p.scope}' is not valid.`);
-  if (resolved.value.scopes.length === 0 && resolved.value.oidc.length === 0) return fail('invalid_scope', 'No scope was requested.');
+  // `.default` resolves to the consented scopes only once the user is known (consent-check.ts).
+  if (resolved.value.scopes.length === 0 && resolved.value.oidc.length === 0 && !resolved.value.isDefault) return fail('invalid_scope', 'No scope was requested.');
   let pkce: AuthRequest['pkce'] = null;
   if (p.code_challenge !== undefined) {
     const method = parseChallengeMethod(p.code_challenge_method);

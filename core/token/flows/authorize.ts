@@ -4,12 +4,14 @@
  */
 import type { Mutation } from '../../kv.js';
 import { antiForgeryField, FORGED_POST_MESSAGE, refusesPost } from '../anti-forgery.js';
-import { formPostPage, messagePage, passwordPage } from '../pages.js';
+import { messagePage, passwordPage } from '../pages.js';
 import { oauthErrorResponse } from '../oauth-errors.js';
 import { loadApp, type UserView } from '../directory-view.js';
-import { planAuthCode } from './auth-code.js';
 import { readAuthorizeParams, validateAuthorizeRequest, type AuthRequest, type AuthorizeFailure } from './authorize-request.js';
-import { approveDevice, deviceByUserCode } from './device.js';
+import { deviceByUserCode } from './device.js';
+import { afterSignIn, consentStage } from './consent-step.js';
+import { authorizeConsentTarget, deviceConsentTarget } from './consent-targets.js';
+import { redirectWith } from './redirect.js';
 import { passwordStage, totpStage, type SignInTarget } from './sign-in.js';
 import { htmlResult, type FlowEnv, type FlowResult } from './types.js';
 
@@ -18,13 +20,6 @@ function describe(env: FlowEnv, f: { reason: Parameters<typeof oauthErrorRespons
     now: env.now, traceId: env.traceId, correlationId: env.correlationId, baseUrl: env.origin, tenantId: env.tenantId,
     ...(f.detail !== undefined ? { detail: f.detail } : {}), ...(f.clientId !== undefined ? { clientId: f.clientId } : {}),
   }).body;
-}
-
-function redirectWith(redirectUri: string, mode: 'query' | 'form_post', params: Record<string, string>, mutations: Mutation[] = []): FlowResult {
-  if (mode === 'form_post') return htmlResult(formPostPage(redirectUri, params), 200, mutations);
-  const url = new URL(redirectUri);
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-  return { status: 302, headers: { Location: url.toString(), 'Cache-Control': 'no-store' }, body: '', mutations };
 }
 
 function failure(env: FlowEnv, f: AuthorizeFailure): FlowResult {
@@ -36,10 +31,8 @@ function failure(env: FlowEnv, f: AuthorizeFailure): FlowResult {
 function authorizeTarget(env: FlowEnv, req: AuthRequest, action: string): SignInTarget {
   return {
     key: `authorize:${req.app.appId}`, clientId: req.app.appId, appName: req.app.displayName, action, hidden: { ...req.params, ...antiForgeryField(env) },
-    async complete(user: UserView, mfa: boolean, mutations: Mutation[]) {
-      const { code, mutation } = await planAuthCode(env, req, user.id, mfa);
-      return redirectWith(req.redirectUri, req.responseMode, { code, ...(req.params.state !== undefined ? { state: req.params.state } : {}) }, [...mutations, mutation]);
-    },
+    // Signed in: the consent step decides whether the code is issued now (consent-step.ts).
+    complete: (user: UserView, mfa: boolean, mutations: Mutation[]) => afterSignIn(env, authorizeConsentTarget(env, req, action), user, mfa, mutations),
   };
 }
 
@@ -54,6 +47,7 @@ export async function authorize(env: FlowEnv, method: string, form: URLSearchPar
     const error = method === 'GET' ? {} : { error: FORGED_POST_MESSAGE };
     return htmlResult(passwordPage({ action, hidden: target.hidden, appName: req.app.displayName, ...error, ...(req.params.login_hint ? { username: req.params.login_hint } : {}) }), method === 'GET' ? 200 : 403);
   }
+  if (form.get('stage') === 'consent') return consentStage(env, authorizeConsentTarget(env, req, action), form);
   return form.get('stage') === 'totp' ? totpStage(env, target, form, started) : passwordStage(env, target, form, started);
 }
 
@@ -66,13 +60,13 @@ export async function deviceVerification(env: FlowEnv, method: string, form: URL
   const found = deviceByUserCode(env.reader, env.tenantId, rawCode, env.now);
   if (!found) return askPage('That code is not valid or has expired. Check the code on your device.');
   const app = loadApp(env.reader, env.tenantId, found.record.clientId);
+  const consent = deviceConsentTarget(env, found, app, action);
+  if (form.get('stage') === 'consent') return consentStage(env, consent, form);
   const target: SignInTarget = {
     key: `device:${found.record.userCode}`, clientId: found.record.clientId, appName: app?.displayName ?? found.record.clientId, action,
     hidden: { user_code: found.record.userCode, ...antiForgeryField(env) }, askUserCode: true,
-    complete: async (user, mfa, mutations) =>
-      htmlResult(messagePage('You are signed in', `You have signed in to ${app?.displayName ?? 'the application'} on your device. You may now close this window.`), 200, [
-        ...mutations, approveDevice(found.key, found.record, user.id, env.now, mfa),
-      ]),
+    // Signed in: the device is approved once consent is in place (consent-step.ts).
+    complete: (user, mfa, mutations) => afterSignIn(env, consent, user, mfa, mutations),
   };
   return form.get('stage') === 'totp' ? totpStage(env, target, form, started) : passwordStage(env, target, form, started);
 }

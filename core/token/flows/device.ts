@@ -11,6 +11,7 @@ import { GRAPH_URI } from '../graph-resource.js';
 import { resolveScopes, resourceFinder } from '../scopes.js';
 import { deviceCodeKey, userCodeKey } from '../token-keys.js';
 import { evaluateCa } from './ca-check.js';
+import { consentedScopesFor, consentMissing } from './consent-check.js';
 import { authenticateClient, isFlowResult } from './client.js';
 import { issueDelegated, randomCode } from './issue.js';
 import { scopeError } from './scope-errors.js';
@@ -96,8 +97,11 @@ export async function deviceCodeGrant(env: FlowEnv, form: URLSearchParams, autho
   const consumed: Mutation[] = [{ key, value: null }, { key: userCodeKey(env.tenantId, d.userCode), value: null }];
   const user = d.userId !== undefined ? loadUserById(env.reader, env.tenantId, d.userId) : undefined;
   if (!user || !user.accountEnabled) return oauthError(env, 'user_disabled', {}, consumed);
-  const resolved = resolveScopes(d.scope, { grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI });
+  const resolved = resolveScopes(d.scope, {
+    grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI, consentedScopes: consentedScopesFor(env.reader, env.tenantId, client.app.appId, user.id),
+  });
   if (!resolved.ok || resolved.value.kind !== 'delegated') return oauthError(env, 'invalid_scope', { detail: 'The granted scope is no longer valid.' }, consumed);
+  if (consentMissing(env, client.app.appId, user.id, resolved.value)) return oauthError(env, 'consent_required', { clientId: client.app.appId, detail: client.app.displayName }, consumed);
   const ca = evaluateCa(env, user, client.app.appId, d.mfa === true, false);
   if (ca.decision === 'block') return oauthError(env, 'blocked_by_conditional_access', {}, consumed);
   return issueDelegated(env, {

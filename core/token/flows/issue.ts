@@ -10,6 +10,7 @@ import { buildAccessTokenClaims, issuerFor, type AccessTokenClaims } from '../jw
 import { planIssueFamily } from '../refresh-tokens.js';
 import type { ScopeResolution } from '../scopes.js';
 import type { UserView } from '../directory-view.js';
+import { directoryRoleClaims } from './wids.js';
 import { jsonResult, oauthError, type FlowEnv, type FlowResult } from './types.js';
 
 /** Extra facts about a refresh family (the core family record has a fixed schema). */
@@ -74,7 +75,10 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
     baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resourceAppId), subject: user.id, objectId: user.id, clientId: g.clientId,
     scopes, lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random), clientCapabilities: g.caps,
   }, env.now);
-  const access = await env.sign({ ...claims, name: user.displayName, preferred_username: user.userPrincipalName, amr: g.mfa ? ['pwd', 'mfa'] : ['pwd'] } as AccessTokenClaims);
+  const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resourceAppId);
+  const access = await env.sign({
+    ...claims, name: user.displayName, preferred_username: user.userPrincipalName, amr: g.mfa ? ['pwd', 'mfa'] : ['pwd'], ...(w.accessToken ? { wids: w.wids } : {}),
+  } as AccessTokenClaims);
   if (access === null) return oauthError(env, 'no_signing_key');
   const body: Record<string, Json> = {
     token_type: 'Bearer', scope: [...r.oidc, ...scopes.filter((x) => !r.oidc.includes(x))].join(' '),
@@ -89,6 +93,7 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
       ...(g.nonce !== undefined ? { nonce: g.nonce } : {}),
       ...(r.oidc.includes('profile') ? { name: user.displayName, preferred_username: user.userPrincipalName } : {}),
       ...(r.oidc.includes('email') ? { email: user.userPrincipalName } : {}),
+      ...(w.idToken ? { wids: w.wids } : {}),
     };
     const idToken = await env.sign(id as unknown as AccessTokenClaims);
     if (idToken === null) return oauthError(env, 'no_signing_key');

@@ -10,6 +10,7 @@ import { fromRefresh } from '../oauth-errors.js';
 import { planRedeem } from '../refresh-tokens.js';
 import { resolveScopes, resourceFinder } from '../scopes.js';
 import { evaluateCa } from './ca-check.js';
+import { consentedScopesFor, consentMissing } from './consent-check.js';
 import { authenticateClient, isFlowResult } from './client.js';
 import { clientCapabilities, familyExtraKey, issueDelegated } from './issue.js';
 import { oauthError, single, type FlowEnv, type FlowResult } from './types.js';
@@ -37,8 +38,12 @@ export async function refreshTokenGrant(env: FlowEnv, form: URLSearchParams, aut
   if (p.scope !== undefined && p.scope.split(' ').some((x) => x !== '' && x !== 'offline_access' && !granted.has(x))) {
     return oauthError(env, 'invalid_scope', { detail: 'The requested scope exceeds the original grant.' });
   }
-  const resolved = resolveScopes(scope, { grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI });
+  const resolved = resolveScopes(scope, {
+    grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI, consentedScopes: consentedScopesFor(env.reader, env.tenantId, client.app.appId, user.id),
+  });
   if (!resolved.ok || resolved.value.kind !== 'delegated') return oauthError(env, 'invalid_scope', { detail: 'The granted scope is no longer valid.' });
+  // A revoked grant stops refresh at once (the token is not rotated: nothing is written).
+  if (consentMissing(env, client.app.appId, user.id, resolved.value)) return oauthError(env, 'consent_required', { clientId: client.app.appId, detail: client.app.displayName });
   const ca = evaluateCa(env, user, client.app.appId, mfa, false);
   if (ca.decision === 'block') return oauthError(env, 'blocked_by_conditional_access');
   if (ca.decision === 'mfa_required' && !mfa) return oauthError(env, 'mfa_required', { detail: client.app.appId });
