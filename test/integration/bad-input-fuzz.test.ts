@@ -108,3 +108,39 @@ describe('bad sign-in, anti-forgery and body-size input never yields a 5xx', () 
     expect(refusedForgery).toBeGreaterThan(0);
   });
 });
+
+const GUIDISH = ['', 'x', '00000000-0000-0000-0000-000000000000', '62e90394-69f5-4237-9190-012177145e10', '%00', 'a'.repeat(70), "'; drop", '62E90394-69F5-4237-9190-012177145E10'];
+const FILTERS = ["targetResources/any(t: t/id eq 'x')", "targetResources/any(t:t/id eq '')", 'activityDateTime ge 2026-13-99T00:00:00Z', "category eq 'a'' or 1=1'", 'initiatedBy/user/id eq', "activityDisplayName eq 'Add user' and and", '(', "principalId eq '", "clientId eq 'x'"];
+const TOKENS = ['latest', '', 'x', 'YQ', '%00', 'a'.repeat(3000), 'MDAwMDAwMDAuYy4x', '-1'];
+
+describe('bad role, consent, grant, audit and delta input never yields a 5xx', () => {
+  it('answers seeded malformed roleManagement, oauth2PermissionGrants, adminconsent, directoryAudits and delta requests without a 5xx', async () => {
+    const seed = 20261203;
+    console.log(`roles/consent/feed fuzz seed ${seed}`);
+    const prng = new Prng(seed);
+    const pick = <T>(xs: readonly T[]): T => prng.pick(xs);
+    const s = await sample();
+    const templates = [
+      () => ({ path: `/v1.0/roleManagement/directory/${pick(['roleAssignments', 'roleDefinitions'])}${prng.chance(0.5) ? `/${pick(GUIDISH)}` : ''}?$filter=${encodeURIComponent(pick(FILTERS))}`, body: JSON.stringify({ principalId: pick(GUIDISH), roleDefinitionId: pick(GUIDISH), directoryScopeId: pick(['/', '', '/x', null]) }) }),
+      () => ({ path: `/v1.0/directoryRoles/${pick(GUIDISH)}/members${prng.chance(0.5) ? '/$ref' : `/${pick(GUIDISH)}/$ref`}`, body: JSON.stringify({ '@odata.id': `https://x/v1.0/directoryObjects/${pick(GUIDISH)}` }) }),
+      () => ({ path: `/v1.0/oauth2PermissionGrants${prng.chance(0.5) ? `/${pick(GUIDISH)}` : ''}?$filter=${encodeURIComponent(pick(FILTERS))}`, body: JSON.stringify({ clientId: pick(GUIDISH), consentType: pick(['AllPrincipals', 'Principal', 'x', null]), principalId: pick([...GUIDISH, null]), resourceId: pick(GUIDISH), scope: pick(['', 'openid', 'x'.repeat(5000), ' ', null]) }) }),
+      () => ({ path: `/v1.0/auditLogs/directoryAudits${prng.chance(0.3) ? `/${pick(['Directory_000000000001', 'Directory_x', 'x', '%00'])}` : ''}?$filter=${encodeURIComponent(pick(FILTERS))}&$top=${pick(['0', '1001', 'x', '5'])}&$skiptoken=${pick(TOKENS)}`, body: '{}' }),
+      () => ({ path: `/v1.0/${pick(['users', 'groups', 'applications', 'servicePrincipals', 'organization'])}/${pick(['delta', 'microsoft.graph.delta'])}?${pick(['$deltatoken', '$skiptoken'])}=${pick(TOKENS)}&$select=${pick(['id', 'nope', ',', ''])}&${pick(['$top=5', '$filter=x', ''])}`, body: '' }),
+      () => ({ path: `/${s.t.tenantId}/v2.0/adminconsent?client_id=${pick([s.appId, ...GUIDISH])}&redirect_uri=${pick([encodeURIComponent(s.redirectUri), 'javascript:x', ''])}&scope=${pick(['https://graph.microsoft.com/.default', 'Directory.ReadWrite.All', '', '%00'])}&state=${pick(['s', 'x'.repeat(3000)])}`, body: pick(['consent=accept&stage=consent&session=x', 'username=a&password=b', '']) }),
+      () => ({ path: `/${s.t.tenantId}/oauth2/v2.0/authorize?client_id=${s.appId}&response_type=code&redirect_uri=${encodeURIComponent(s.redirectUri)}&scope=${pick(['Directory.ReadWrite.All', 'openid', '.default', 'x/.default'])}&prompt=${pick(['none', 'consent', 'login', 'x'])}`, body: pick(['stage=consent&consent=accept&consent_org=true&session=00000000-0000-4000-8000-000000000000', 'stage=consent&consent=maybe', '']) }),
+      () => ({ path: `/admin/tenants/${pick([s.t.tenantId, 'x', '%00'])}/feed?after=${pick(['0', '-1', 'x', '99999999999999999999'])}&limit=${pick(['0', '1', '501', 'x'])}`, body: '' }),
+    ];
+    const failures: string[] = [];
+    for (let i = 0; i < 240; i++) {
+      const { path, body } = pick(templates)();
+      const method = pick(['GET', 'POST', 'PATCH', 'DELETE']);
+      const headers: Record<string, string> = { 'x-tessera-tenant': s.t.tenantId, 'content-type': path.includes('/v1.0/') ? 'application/json' : 'application/x-www-form-urlencoded' };
+      const auth = pick([`Bearer ${OPERATOR}`, `Bearer ${OPERATOR}`, undefined, 'Bearer a.b.c']);
+      if (auth !== undefined) headers.authorization = auth;
+      const r = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, redirect: 'manual', ...(method !== 'GET' && body !== '' ? { body } : {}) }));
+      await r.arrayBuffer();
+      if (r.status >= 500 && r.status !== 503) failures.push(`${r.status} ${method} ${path.slice(0, 140)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
