@@ -141,6 +141,8 @@ export async function startAll(): Promise<{ tessera: Server; hello: Server; sing
       ...common,
       scriptPath: scripts.tessera,
       durableObjects: tesseraDurableObjects(),
+      // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
+      r2Buckets: ['FEED_ARCHIVE'],
       bindings: {
         TESSERA_ENV: 'development',
         ...SECRETS,
