@@ -34,3 +34,15 @@ export async function protectSecrets(c: Classification, body: unknown, hash: (pa
   if (!passwordComplies(password)) return err(tooWeak());
   return ok({ ...body, passwordProfile: { ...profile, password: await hash(password) } });
 }
+
+/**
+ * The body as a request's identity for idempotency (core/idempotency.ts): secret fields are
+ * replaced by a marker, so no digest of a password is ever stored. A retry that changes only a
+ * secret counts as the same request and gets the first outcome.
+ */
+export function withoutSecrets(c: Classification, body: unknown): unknown {
+  if (!c.secrets.includes('passwordProfile.password') || !isPlainObject(body)) return body;
+  const profile = body['passwordProfile'];
+  if (!isPlainObject(profile) || !Object.hasOwn(profile, 'password')) return body;
+  return { ...body, passwordProfile: { ...profile, password: '[secret]' } };
+}
