@@ -64,29 +64,41 @@ export class OverlayReader implements StateReader {
 
 /** An in-memory `StateReader` for unit tests and the simulator. */
 export class MemoryState implements StateReader {
-  readonly rows = new Map<string, Json>();
+  private readonly data = new Map<string, Json>();
   /** Keys in order, rebuilt lazily after keys were added or removed (lists then binary-search it). */
   private sorted: string[] = [];
   private dirty = false;
 
+  /** Read-only view: every change goes through `apply` or `replaceAll`, which keep the key order. */
+  get rows(): ReadonlyMap<string, Json> {
+    return this.data;
+  }
+
   apply(mutations: readonly Mutation[]): void {
     for (const m of mutations) {
       if (m.value === null) {
-        if (this.rows.delete(m.key)) this.dirty = true;
+        if (this.data.delete(m.key)) this.dirty = true;
       } else {
-        if (!this.rows.has(m.key)) this.dirty = true;
-        this.rows.set(m.key, m.value);
+        if (!this.data.has(m.key)) this.dirty = true;
+        this.data.set(m.key, m.value);
       }
     }
   }
 
+  /** Replaces the whole state (a snapshot install). */
+  protected replaceAll(entries: Iterable<[string, Json]>): void {
+    this.data.clear();
+    for (const [k, v] of entries) this.data.set(k, v);
+    this.dirty = true;
+  }
+
   get(key: string): Json | undefined {
-    return this.rows.get(key);
+    return this.data.get(key);
   }
 
   private keys(): string[] {
     if (this.dirty) {
-      this.sorted = [...this.rows.keys()].sort();
+      this.sorted = [...this.data.keys()].sort();
       this.dirty = false;
     }
     return this.sorted;
@@ -113,14 +125,14 @@ export class MemoryState implements StateReader {
     for (let i = start; i < keys.length && out.length < limit; i++) {
       const k = keys[i]!;
       if (!k.startsWith(prefix)) break;
-      out.push([k, this.rows.get(k)!]);
+      out.push([k, this.data.get(k)!]);
     }
     return out;
   }
 
   count(prefix: string): number {
     let n = 0;
-    for (const k of this.rows.keys()) if (k.startsWith(prefix)) n++;
+    for (const k of this.data.keys()) if (k.startsWith(prefix)) n++;
     return n;
   }
 }

@@ -67,12 +67,9 @@ export class MemoryReplicaStore extends MemoryState implements ReplicaStore {
     return this.list('').map(([k, v]) => [k, v, this.expiry.get(k) ?? null]);
   }
   replaceRows(rows: Snapshot['rows']): void {
-    this.rows.clear();
     this.expiry.clear();
-    for (const [k, v, t] of rows) {
-      this.rows.set(k, structuredClone(v));
-      if (t !== null) this.expiry.set(k, t);
-    }
+    this.replaceAll(rows.map(([k, v]) => [k, structuredClone(v)]));
+    for (const [k, , t] of rows) if (t !== null) this.expiry.set(k, t);
   }
   transaction<T>(fn: () => T): T {
     // Single-threaded and synchronous: a thrown error before any mutation leaves state as it was.
