@@ -25,7 +25,20 @@ function view(stored: JsonObject, spec: ResourceSpec, select: readonly string[] 
   const { '@odata.etag': _etag, ...rest } = present(stored, spec.hidden);
   return applySelect(rest, select);
 }
-const DELTA_OPTIONS = new Set(['$select', '$skiptoken', '$deltatoken']);
+const DELTA_OPTIONS = new Set(['$select', '$filter', '$skiptoken', '$deltatoken']);
+const MAX_IDS = 50;
+
+/** Graph allows only `id eq '…' [or id eq '…']…` (at most 50) with delta: the objects to track. */
+function parseIdFilter(raw: string | undefined): Result<Set<string> | undefined, GraphError> {
+  if (raw === undefined) return ok(undefined);
+  const ids = new Set<string>();
+  for (const clause of raw.split(/\s+or\s+/i)) {
+    const m = /^\s*id\s+eq\s+'([A-Za-z0-9-]{1,64})'\s*$/i.exec(clause);
+    if (m === null) return err(badRequest("Only $filter=id eq '{id}' (joined with 'or') is supported with delta.", 'Request_UnsupportedQuery'));
+    ids.add(m[1]!.toLowerCase());
+  }
+  return ids.size > MAX_IDS ? err(badRequest(`At most ${MAX_IDS} ids may be filtered with delta.`, 'Request_UnsupportedQuery')) : ok(ids);
+}
 
 type Token = { phase: 'initial'; start: number; after: string | null } | { phase: 'changes'; from: number };
 
@@ -50,8 +63,8 @@ function decode(tid: string, spec: ResourceSpec, raw: string): Result<Token, Gra
 const gone = (): GraphError => ({ kind: 'gone', message: 'The sync state generation is not found. The delta token is expired and data must be synchronized again.' });
 
 function link(req: GraphRequest, name: '$skiptoken' | '$deltatoken', token: string): string {
-  const select = req.query['$select'];
-  return `${req.baseUrl}${req.path}?${select !== undefined ? `$select=${encodeURIComponent(select)}&` : ''}${name}=${token}`;
+  const kept = (['$select', '$filter'] as const).filter((k) => req.query[k] !== undefined).map((k) => `${k}=${encodeURIComponent(req.query[k]!)}&`).join('');
+  return `${req.baseUrl}${req.path}?${kept}${name}=${token}`;
 }
 
 function body(req: GraphRequest, spec: ResourceSpec, value: JsonObject[], next: { nextLink: string } | { deltaLink: string }): GraphReply {
@@ -69,6 +82,8 @@ export function delta(state: StateReader, req: GraphRequest, ctx: GraphContext, 
   }
   const select = parseSelect(req.query['$select'], spec);
   if (!select.ok) return select;
+  const only = parseIdFilter(req.query['$filter']);
+  if (!only.ok) return only;
   const raw = req.query['$skiptoken'] ?? req.query['$deltatoken'];
   if (req.query['$deltatoken'] === 'latest') {
     return ok(body(req, spec, [], { deltaLink: link(req, '$deltatoken', encode(tid, spec, { phase: 'changes', from: lastSeq(state, tid) })) }));
@@ -79,10 +94,15 @@ export function delta(state: StateReader, req: GraphRequest, ctx: GraphContext, 
     if (!decoded.ok) return decoded;
     token = decoded.value;
   }
-  return token.phase === 'initial' ? initialPage(state, req, tid, spec, token, select.value) : changesPage(state, req, tid, spec, token.from, select.value);
+  return token.phase === 'initial' ? initialPage(state, req, tid, spec, token, select.value, only.value) : changesPage(state, req, tid, spec, token.from, select.value, only.value);
 }
 
-function initialPage(state: StateReader, req: GraphRequest, tid: string, spec: ResourceSpec, t: Extract<Token, { phase: 'initial' }>, select: readonly string[] | undefined): Result<GraphReply, GraphError> {
+function initialPage(state: StateReader, req: GraphRequest, tid: string, spec: ResourceSpec, t: Extract<Token, { phase: 'initial' }>, select: readonly string[] | undefined, only: Set<string> | undefined): Result<GraphReply, GraphError> {
+  if (only !== undefined) {
+    // A filtered round is at most 50 point reads: one page.
+    const value = [...only].map((id) => asObject(state.get(objectKey(tid, spec.type, id)))).filter((o): o is JsonObject => o !== undefined).map((o) => view(o, spec, select));
+    return ok(body(req, spec, value, { deltaLink: link(req, '$deltatoken', encode(tid, spec, { phase: 'changes', from: t.start })) }));
+  }
   const prefix = objectPrefix(tid, spec.type);
   const rows = state.list(prefix, { ...(t.after !== null ? { after: prefix + t.after } : {}), limit: PAGE + 1 });
   const page = rows.slice(0, PAGE);
@@ -94,14 +114,14 @@ function initialPage(state: StateReader, req: GraphRequest, tid: string, spec: R
   return ok(body(req, spec, value, { deltaLink: link(req, '$deltatoken', encode(tid, spec, { phase: 'changes', from: t.start })) }));
 }
 
-function changesPage(state: StateReader, req: GraphRequest, tid: string, spec: ResourceSpec, from: number, select: readonly string[] | undefined): Result<GraphReply, GraphError> {
+function changesPage(state: StateReader, req: GraphRequest, tid: string, spec: ResourceSpec, from: number, select: readonly string[] | undefined, only: Set<string> | undefined): Result<GraphReply, GraphError> {
   const page: FeedPage = readFeed(state, tid, from);
   if (page.kind === 'expired') return err(gone());
   // Latest change per object of this collection, in feed order; member link changes per group.
   const changed = new Map<string, Array<{ id: string; type: string; op: 'add' | 'remove' }>>();
   for (const r of page.records) {
     for (const c of r.changes) {
-      if (c.type !== spec.type) continue;
+      if (c.type !== spec.type || (only !== undefined && !only.has(c.id.toLowerCase()))) continue;
       const links = changed.get(c.id) ?? [];
       changed.delete(c.id);
       changed.set(c.id, [...links, ...c.links.filter((l) => l.rel === 'members').map((l) => ({ id: l.id, type: l.type, op: l.op }))]);

@@ -65,3 +65,18 @@ describe('delta queries (core/directory/delta.ts)', () => {
     expect(() => round(a, '/groups/delta', delta)).toThrow(expect.objectContaining({ kind: 'bad_request' }));
   });
 });
+
+describe('delta with $filter by id', () => {
+  it('tracks only the named objects, keeps the filter in its links, and refuses other filters', () => {
+    const h = new Harness();
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => write(h, 'POST', '/users', { displayName: n, userPrincipalName: `${n}@contoso.com` }));
+    const filter = `id eq '${idOf(a!)}' or id eq '${idOf(c!)}'`;
+    const first = round(h, '/users/delta', { $filter: filter });
+    expect(first.value.map(idOf).sort()).toEqual([idOf(a!), idOf(c!)].sort());
+    expect(first.delta['$filter']).toBe(filter);
+    write(h, 'PATCH', `/users/${idOf(b!)}`, { displayName: 'b2' });
+    write(h, 'PATCH', `/users/${idOf(c!)}`, { displayName: 'c2' });
+    expect(round(h, '/users/delta', first.delta).value).toEqual([{ id: idOf(c!), displayName: 'c2', userPrincipalName: 'c@contoso.com' }].map((x) => expect.objectContaining(x)));
+    expect(() => round(h, '/users/delta', { $filter: "displayName eq 'a'" })).toThrow(expect.objectContaining({ kind: 'bad_request' }));
+  });
+});
