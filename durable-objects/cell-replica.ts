@@ -90,6 +90,7 @@ export class CellReplica extends DurableObject<Env> {
       if (!caught) return { kind: 'behind', appliedPos: replica.meta.appliedPos };
     }
     const result = read(replica.state, call.request, ctx, asUser);
+    if (!result.ok && result.error.kind === 'behind') return { kind: 'behind', appliedPos: replica.meta.appliedPos };
     return result.ok ? { kind: 'reply', reply: result.value } : { kind: 'error', error: result.error };
   }
 
@@ -104,7 +105,7 @@ export class CellReplica extends DurableObject<Env> {
   async token(t: CellTopology, call: TokenCall): Promise<TokenOutcome> {
     const replica = this.open(t);
     const before = replica.meta.appliedPos;
-    const outcome = await this.tokens.handle(replica, call, this.origin(call.authorization === null ? { kind: 'system' } : { kind: 'operator' }, call.correlationId));
+    const outcome = await this.tokens.handle(replica, call, this.origin({ kind: 'system' }, call.correlationId));
     await this.afterCommit(replica, before);
     return outcome;
   }
@@ -253,10 +254,11 @@ export class CellReplica extends DurableObject<Env> {
     if (replica === undefined || replica.meta.role !== 'primary') return;
     await this.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
-    for (const key of expired) {
-      // Token-service keys (codes, jti guards, sign-in events…) have no recycle bin: they are just deleted.
-      const plan = (state: StateReader) => ok({ mutations: isTokenServiceKey(key) || isFeedKey(key) ? [{ key, value: null }] : purgeMutations(state, key), reply: undefined });
-      await replica.write(recorded(plan, this.origin({ kind: 'system' }, '')));
+    // Keys with no recycle bin (token service, change feed) go in one write; bin entries one by one (purge records).
+    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key));
+    if (plain.length > 0) await replica.write(() => ok({ mutations: plain.map((key) => ({ key, value: null })), reply: undefined }));
+    for (const key of expired.filter((k) => !plain.includes(k))) {
+      await replica.write(recorded((state: StateReader) => ok({ mutations: purgeMutations(state, key), reply: undefined }), this.origin({ kind: 'system' }, '')));
     }
     await archiveFeeds(replica, this.env.FEED_ARCHIVE, tokenTenantIds(replica.state)).catch(async (e: unknown) => {
       console.error('feed archive failed; retrying', e instanceof Error ? e.message : String(e));

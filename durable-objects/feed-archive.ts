@@ -6,6 +6,7 @@
  */
 import { archivePrefix, chunkFor, nextArchiveChunk } from '../core/feed/archive.js';
 import type { FeedRecord } from '../core/feed/record.js';
+import { asRecord } from '../core/feed/cursor.js';
 import type { Replica } from '../core/replication/replica.js';
 import { ok } from '../core/result.js';
 import { currentFaults } from '../workers/platform/faults.js';
@@ -44,11 +45,19 @@ export async function archiveFeeds(replica: Replica, bucket: R2Bucket, tenantIds
 
 /** Archived records after `after` (at most `limit`), from the chunk holding the next position. */
 export async function readArchive(bucket: R2Bucket, tid: string, after: number, limit: number): Promise<FeedRecord[]> {
-  const listed = await withRetry(() => bucket.list({ prefix: archivePrefix(tid), limit: 1000 }));
-  const key = chunkFor(listed.objects.map((o) => o.key), after + 1);
+  let key: string | undefined;
+  let cursor: string | undefined;
+  // Chunk names sort by position: page through the listing until the chunk holding `after + 1`.
+  do {
+    const listed = await withRetry(() => bucket.list({ prefix: archivePrefix(tid), limit: 1000, ...(cursor !== undefined ? { cursor } : {}) }));
+    key = chunkFor(listed.objects.map((o) => o.key), after + 1);
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (key === undefined && cursor !== undefined);
   if (key === undefined) return [];
-  const obj = await withRetry(() => bucket.get(key));
+  const found = key;
+  const obj = await withRetry(() => bucket.get(found));
   if (obj === null) return [];
-  const records = (await obj.json()) as FeedRecord[];
+  const parsed: unknown = await obj.json();
+  const records = Array.isArray(parsed) ? parsed.map(asRecord).filter((r): r is FeedRecord => r !== undefined) : [];
   return records.filter((r) => r.seq > after).slice(0, limit);
 }

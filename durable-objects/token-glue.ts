@@ -3,7 +3,7 @@
  * signing with cached unwrapped keys), decides primary-only work, and commits a flow's
  * mutations only if everything it read is unchanged (re-planning otherwise).
  */
-import { recorded, type WriteOrigin } from '../core/feed/record.js';
+import { recorded, tokenWriteActor, type WriteOrigin } from '../core/feed/record.js';
 import type { StateReader } from '../core/kv.js';
 import { ok, err } from '../core/result.js';
 import type { Replica } from '../core/replication/replica.js';
@@ -47,7 +47,7 @@ export class TokenGlue {
     };
   }
 
-  /** `origin`: who the change feed records for writes this call makes (core/feed). */
+  /** `origin`: how the change feed records writes this call makes (core/feed); the actor is decided per write. */
   async handle(replica: Replica, call: TokenCall, origin: WriteOrigin): Promise<TokenOutcome> {
     // A replica that has not yet received this tenant defers to another (the edge falls back).
     if (replica.state.get(singletonKey(call.tenantId, 'organization')) === undefined) {
@@ -67,7 +67,8 @@ export class TokenGlue {
       const tracking = new TrackingReader(replica.state);
       const result = await this.run(tracking, call, form, now);
       if (result.mutations.length === 0 || !writes) return reply(result.status, result.headers, result.body);
-      const committed = await replica.write(recorded((state) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const })), origin));
+      const actor = tokenWriteActor(isAdminOp(call.op), result.actorUserId);
+      const committed = await replica.write(recorded((state) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const })), { ...origin, actor }));
       if (committed.ok) return reply(result.status, result.headers, result.body);
       const e = committed.error;
       if (e.kind === 'conflict') continue;

@@ -1,10 +1,11 @@
 import { classifiedRequest, classify } from '../core/directory/index.js';
 import { protectSecrets } from '../core/directory/secrets.js';
+import { authorizeSelfScope } from '../core/directory/delegated-access.js';
 import { hashPassword } from '../core/token/password.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
 import { decodeReplicaToken, encodeReplicaToken, importTokenKey } from '../core/replication/replica-token.js';
 import type { GraphCaller, GraphOutcome } from '../durable-objects/replica-protocol.js';
-import { allowed, authenticate } from './platform/auth.js';
+import { allowed, authenticate, type Principal } from './platform/auth.js';
 import type { RequestInfo } from './platform/http.js';
 import { graphError, json, readJsonBody, requestInfo } from './platform/http.js';
 import { callPrimary, callNearest } from './platform/cell-calls.js';
@@ -58,6 +59,11 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   if (typeof query === 'string') return graphError(info, { kind: 'bad_request', message: query });
   const body = write ? await readJsonBody(request) : { ok: true as const, body: undefined };
   if (!body.ok) return graphError(info, body.error);
+  if (principal.kind === 'user') {
+    // What the scopes allow on the caller's own object, before any role is considered.
+    const self = authorizeSelfScope(c, principal.scopes, body.body);
+    if (!self.ok) return graphError(info, self.error);
+  }
   const protectedBody = await protectSecrets(c, body.body, hash);
   if (!protectedBody.ok) return graphError(info, protectedBody.error);
   const graphRequest = classifiedRequest(c, protectedBody.value, query, `${url.origin}/${version[1]}`, request.headers.get('if-match') ?? undefined);
@@ -72,13 +78,20 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
     if (decoded.cell === placement.cell.id) minPosition = decoded;
   }
 
-  const caller: GraphCaller = principal.kind === 'user' && principal.userId !== null ? { kind: 'user', userId: principal.userId }
-    : principal.kind === 'application' ? { kind: 'application', appId: principal.appId ?? '' } : { kind: 'operator' };
+  const caller = callerOf(principal);
+  if (caller === null) return graphError(info, { kind: 'unauthorized', message: 'Access token validation failure: no subject.' });
   const call = { tenantId, request: graphRequest, caller, correlationId: info.clientRequestId, ...(minPosition !== undefined ? { minPosition } : {}) };
   const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
   return respond(info, routed.outcome, routed.region, key);
+}
+
+/** Who the replica is told makes the call; a token without the identity its kind needs is refused (fails closed). */
+function callerOf(p: Principal): GraphCaller | null {
+  if (p.kind === 'operator') return { kind: 'operator' };
+  if (p.kind === 'user') return p.userId === null ? null : { kind: 'user', userId: p.userId };
+  return p.appId === null ? null : { kind: 'application', appId: p.appId };
 }
 
 async function respond(info: RequestInfo, outcome: GraphOutcome, region: string, key: CryptoKey): Promise<Response> {

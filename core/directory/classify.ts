@@ -29,6 +29,12 @@ export interface Classification {
 }
 
 const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+
+/** The one read/write rule of a Graph method. */
+export function isWrite(req: { readonly method: string }): boolean {
+  return WRITE_METHODS.has(req.method.toUpperCase());
+}
 
 function segmentsOf(path: string): Result<string[], GraphError> {
   const trimmed = path.replace(/^\/+/, '').replace(/\/+$/, '');
@@ -79,7 +85,7 @@ export function classify(method: string, path: string, me: string | null): Resul
     const params = match(route.pattern, segments);
     if (!params) continue;
     if (!METHODS.includes(m) || route[m as GraphMethod] === undefined) return err(methodNotAllowed(m));
-    const write = m !== 'GET';
+    const write = isWrite({ method: m });
     const secrets = write && m !== 'DELETE' ? (route.secrets ?? []) : [];
     return ok({
       method: m as GraphMethod, routeId: route.id, params, path: canonical(route.pattern, params),

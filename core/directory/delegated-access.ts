@@ -14,13 +14,16 @@
 import type { StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject } from './etag.js';
-import { binKey, isValidId, objectKey, singletonKey, uniqueKey } from './keys.js';
+import { isWrite, type Classification } from './classify.js';
+import { binKey, isValidId, singletonKey } from './keys.js';
+import { findLive } from './objects.js';
 import type { Area } from './permissions.js';
 import { principalRoleIds } from './principal-roles.js';
 import { ROLE } from './role-definitions.js';
-import { DIRECTORY_TYPES } from './resources.js';
-import { routeById } from './router.js';
-import type { GraphError, GraphRequest, JsonObject, TypeName } from './types.js';
+import { DIRECTORY_TYPES, SPECS } from './resources.js';
+import { AREA_OF_TYPE, routeById } from './router.js';
+import { isPlainObject } from './validation.js';
+import type { GraphError, GraphRequest, JsonObject } from './types.js';
 
 type Level = 'read' | 'write';
 /** Whose passwords (and other sensitive user properties) a role may change. */
@@ -55,16 +58,11 @@ const RIGHTS: Readonly<Record<string, Rights>> = {
 /** Roles a target may hold and still be managed by a role of this reach (Entra's "limited admins"). */
 const MANAGEABLE: Readonly<Record<Exclude<Reach, 'any'>, readonly string[]>> = {
   helpdesk: [ROLE.directoryReaders, ROLE.helpdeskAdministrator, ROLE.reportsReader],
-  userAdmin: [ROLE.directoryReaders, ROLE.helpdeskAdministrator, ROLE.reportsReader, ROLE.userAdministrator, ROLE.groupsAdministrator, ROLE.authenticationAdministrator],
+  userAdmin: [ROLE.directoryReaders, ROLE.helpdeskAdministrator, ROLE.reportsReader, ROLE.userAdministrator, ROLE.groupsAdministrator],
 };
 
 /** What a member may change on their own user object (Entra's self-service profile fields). */
 const SELF_EDITABLE = new Set(['businessPhones', 'mobilePhone', 'officeLocation', 'preferredLanguage']);
-
-const AREA_OF_TYPE: Readonly<Record<TypeName, Area>> = {
-  user: 'users', group: 'groups', application: 'applications', servicePrincipal: 'applications',
-  conditionalAccessPolicy: 'conditionalAccess', namedLocation: 'conditionalAccess',
-};
 
 const denied = (): GraphError => ({ kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
 
@@ -83,9 +81,8 @@ function defaultRights(member: JsonObject): Partial<Record<Area, Level>> {
 
 /** The user id a users/:id route names (by id or userPrincipalName), if it exists. */
 function targetUser(state: StateReader, tid: string, ref: string): string | undefined {
-  if (isValidId(ref)) return state.get(objectKey(tid, 'user', ref)) !== undefined ? ref : undefined;
-  const id = ref.includes('@') ? state.get(uniqueKey(tid, 'user', 'userPrincipalName', ref)) : undefined;
-  return typeof id === 'string' ? id : undefined;
+  const found = findLive(state, tid, SPECS.user, ref);
+  return found.ok ? found.value.id : undefined;
 }
 
 function binArea(state: StateReader, tid: string, id: string): Area {
@@ -104,20 +101,25 @@ export function authorizeDelegated(state: StateReader, tid: string, userId: stri
   const route = routeById(req.routeId);
   if (route === undefined) return ok(undefined);
   const roles = principalRoleIds(state, tid, userId).map((r) => RIGHTS[r]).filter((r): r is Rights => r !== undefined);
-  const write = req.method.toUpperCase() !== 'GET';
+  const write = isWrite(req);
   const id = req.params['id'] ?? '';
-  const area = route.area === 'directoryObjects' && id !== '' ? binArea(state, tid, id) : route.area;
+  const fromBin = route.area === 'directoryObjects' && id !== '';
+  // Role members are user objects: reading them is reading users.
+  const area = fromBin ? binArea(state, tid, id) : route.id === 'directoryRoles/:id/members' ? 'users' : route.area;
   const member = memberPermissions(state, tid);
   const defaults = defaultRights(member);
   const level = Math.max(rank(defaults[area]), ...roles.map((r) => Math.max(rank(r.all), rank(r.areas[area]))));
+  const manages = (targetRoles: readonly string[]) => roles.some((r) => (r.all === 'write' || r.areas.users === 'write') && reaches(r.reach, targetRoles));
+
+  // A deleted user keeps its role assignments: restoring or purging one is managing that user.
+  if (fromBin && area === 'users' && write) return manages(principalRoleIds(state, tid, id)) ? ok(undefined) : err(denied());
 
   // Users: the target decides (self-service, and who may manage whom).
   const userTarget = route.id.startsWith('users/:id') ? targetUser(state, tid, id) : undefined;
   if (userTarget !== undefined) {
     const self = userTarget === userId;
     if (!write) return self || level >= 1 ? ok(undefined) : err(denied());
-    const body = asObject(req.body as never) ?? {};
-    const keys = Object.keys(body);
+    const keys = isPlainObject(req.body) ? Object.keys(req.body) : [];
     if (self && route.id === 'users/:id' && req.method.toUpperCase() === 'PATCH' && keys.every((k) => SELF_EDITABLE.has(k))) return ok(undefined);
     const targetRoles = principalRoleIds(state, tid, userTarget);
     const reach = roles.map((r) => r.reach);
@@ -126,8 +128,7 @@ export function authorizeDelegated(state: StateReader, tid: string, userId: stri
     // Password resets need a role that reaches the target; other changes need user management too.
     if (setsPassword && !reach.some((r) => reaches(r, targetRoles))) return err(denied());
     if (onlyPassword && req.method.toUpperCase() === 'PATCH') return ok(undefined);
-    const manages = level >= 2 && roles.some((r) => (r.all === 'write' || r.areas.users === 'write') && reaches(r.reach, targetRoles));
-    return manages ? ok(undefined) : err(denied());
+    return level >= 2 && manages(targetRoles) ? ok(undefined) : err(denied());
   }
 
   if (level >= (write ? 2 : 1)) return ok(undefined);
@@ -137,4 +138,18 @@ export function authorizeDelegated(state: StateReader, tid: string, userId: stri
     if (member[flag] !== false) return ok(undefined);
   }
   return err(denied());
+}
+
+/** Scopes that let a delegated token change more of the caller's own object than self-service fields. */
+const BROAD_USER_WRITE = ['User.ReadWrite.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'];
+
+/**
+ * What the token's scopes allow on `/me`, whatever the user's roles: `User.ReadWrite` (which a
+ * user may consent to) reaches only the self-service profile fields, as in Graph; a password,
+ * the UPN, the account state or a deletion need a broader scope (and then the roles decide).
+ */
+export function authorizeSelfScope(c: Classification, scopes: readonly string[], body: unknown): Result<void, GraphError> {
+  if (c.area !== 'me' || !c.write || scopes.some((s) => BROAD_USER_WRITE.includes(s))) return ok(undefined);
+  const keys = isPlainObject(body) ? Object.keys(body) : [];
+  return c.method === 'PATCH' && c.routeId === 'users/:id' && keys.every((k) => SELF_EDITABLE.has(k)) ? ok(undefined) : err(denied());
 }

@@ -14,7 +14,7 @@ import { readFeed, type FeedPage } from '../feed/cursor.js';
 import { lastSeq } from '../feed/record.js';
 import { asObject, present } from './etag.js';
 import { badRequest } from './errors.js';
-import { binKey, objectKey, objectPrefix } from './keys.js';
+import { binKey, lastSegment, memberPrefix, objectKey, objectPrefix } from './keys.js';
 import { applySelect, decodeSkipToken, encodeSkipToken, parseSelect } from './odata-query.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec } from './types.js';
 
@@ -94,6 +94,9 @@ export function delta(state: StateReader, req: GraphRequest, ctx: GraphContext, 
     if (!decoded.ok) return decoded;
     token = decoded.value;
   }
+  // A replica behind the token's position would miss changes (or objects): the edge tries another.
+  const needed = token.phase === 'initial' ? token.start : token.from;
+  if (lastSeq(state, tid) < needed) return err({ kind: 'behind', message: 'This replica has not caught up with the delta token yet.' });
   return token.phase === 'initial' ? initialPage(state, req, tid, spec, token, select.value, only.value) : changesPage(state, req, tid, spec, token.from, select.value, only.value);
 }
 
@@ -106,12 +109,19 @@ function initialPage(state: StateReader, req: GraphRequest, tid: string, spec: R
   const prefix = objectPrefix(tid, spec.type);
   const rows = state.list(prefix, { ...(t.after !== null ? { after: prefix + t.after } : {}), limit: PAGE + 1 });
   const page = rows.slice(0, PAGE);
-  const value = page.map(([, v]) => asObject(v)).filter((o): o is JsonObject => o !== undefined).map((o) => view(o, spec, select));
+  const value = page.map(([, v]) => asObject(v)).filter((o): o is JsonObject => o !== undefined).map((o) => withMembers(state, tid, spec, view(o, spec, select)));
   if (rows.length > PAGE) {
     const lastId = page[page.length - 1]![0].slice(prefix.length);
     return ok(body(req, spec, value, { nextLink: link(req, '$skiptoken', encode(tid, spec, { phase: 'initial', start: t.start, after: lastId })) }));
   }
   return ok(body(req, spec, value, { deltaLink: link(req, '$deltatoken', encode(tid, spec, { phase: 'changes', from: t.start })) }));
+}
+
+/** A first round lists each group's current members (`members@delta`), as Graph does. */
+function withMembers(state: StateReader, tid: string, spec: ResourceSpec, obj: JsonObject): JsonObject {
+  if (spec.type !== 'group' || typeof obj['id'] !== 'string') return obj;
+  const members = state.list(memberPrefix(tid, obj['id'])).map(([key, v]) => ({ '@odata.type': `#microsoft.graph.${String(asObject(v)?.['type'] ?? 'directoryObject')}`, id: lastSegment(key) }));
+  return { ...obj, 'members@delta': members };
 }
 
 function changesPage(state: StateReader, req: GraphRequest, tid: string, spec: ResourceSpec, from: number, select: readonly string[] | undefined, only: Set<string> | undefined): Result<GraphReply, GraphError> {

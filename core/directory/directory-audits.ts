@@ -9,7 +9,7 @@
  */
 import type { Json, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
-import { readFeedBackwards, readFeedForTarget } from '../feed/cursor.js';
+import { asRecord, readFeedBackwards, readFeedForTarget } from '../feed/cursor.js';
 import { feedKey } from '../feed/record.js';
 import type { Change } from '../feed/changes.js';
 import type { FeedRecord } from '../feed/record.js';
@@ -34,6 +34,7 @@ const TYPE_NAMES: Readonly<Record<string, [string, string, string]>> = {
   authenticationMethodsPolicy: ['authentication methods policy', 'Policy', 'Policy'],
   organization: ['company', 'Directory', 'DirectoryManagement'],
   directorySetting: ['directory setting', 'Directory', 'DirectoryManagement'],
+  oAuth2PermissionGrant: ['delegated permission grant', 'Other', 'ApplicationManagement'],
 };
 
 const VERB: Readonly<Record<Change['op'], string>> = { add: 'Add', update: 'Update', delete: 'Delete', restore: 'Restore', purge: 'Hard delete' };
@@ -52,6 +53,7 @@ function activity(c: Change): { name: string; category: string; operationType: s
     const added = c.links.some((l) => l.op === 'add');
     return { name: added ? 'Add member to group' : 'Remove member from group', category, operationType: added ? 'Assign' : 'Unassign' };
   }
+  if (c.type === 'oAuth2PermissionGrant') return { name: `${c.op === 'add' ? 'Add' : c.op === 'delete' ? 'Remove' : 'Update'} delegated permission grant`, category, operationType: OPERATION[c.op] };
   const names = c.props.map((p) => p.name);
   if (c.type === 'user' && c.op === 'update' && names.length > 0 && names.every((n) => n === 'passwordProfile')) return { name: 'Reset user password', category, operationType: 'Update' };
   if (c.type === 'user' && names.includes('StrongAuthenticationMethod')) return { name: 'User registered security info', category, operationType: 'Update' };
@@ -80,17 +82,24 @@ export function auditEntry(r: FeedRecord): JsonObject {
         : actor.kind === 'operator' ? { appId: null, displayName: 'Tessera operator', servicePrincipalId: null, servicePrincipalName: null }
           : actor.kind === 'system' ? { appId: null, displayName: 'system', servicePrincipalId: null, servicePrincipalName: null } : null,
     },
-    targetResources: r.changes.map((c) => ({
-      id: c.id,
-      displayName: c.displayName,
-      type: (TYPE_NAMES[c.type] ?? [c.type, 'Other'])[1],
-      userPrincipalName: c.type === 'user' ? c.displayName : null,
-      groupType: null,
-      modifiedProperties: [
-        ...c.props.map((p) => ({ displayName: p.name, oldValue: str(p.oldValue), newValue: str(p.newValue) })),
-        ...c.links.map((l) => ({ displayName: `${l.rel}.${l.op === 'add' ? 'added' : 'removed'}`, oldValue: null, newValue: str(l.id) })),
-      ],
-    })),
+    targetResources: [
+      ...r.changes.map((c) => ({
+        id: c.id,
+        displayName: c.displayName,
+        type: (TYPE_NAMES[c.type] ?? [c.type, 'Other'])[1],
+        userPrincipalName: c.userPrincipalName ?? null,
+        groupType: null,
+        modifiedProperties: [
+          ...c.props.map((p) => ({ displayName: p.name, oldValue: str(p.oldValue), newValue: str(p.newValue) })),
+          ...c.links.map((l) => ({ displayName: `${l.rel}.${l.op === 'add' ? 'added' : 'removed'}`, oldValue: null, newValue: str(l.id) })),
+        ],
+      })),
+      // The members a group change added or removed are targets too, as in Entra's "Add member to group".
+      ...r.changes.flatMap((c) => c.links.map((l) => ({
+        id: l.id, displayName: null, type: l.type === 'user' ? 'User' : l.type === 'group' ? 'Group' : 'ServicePrincipal',
+        userPrincipalName: null, groupType: null, modifiedProperties: [],
+      }))),
+    ],
     additionalDetails: [],
   };
 }
@@ -98,6 +107,26 @@ export function auditEntry(r: FeedRecord): JsonObject {
 const auditId = (seq: number) => `Directory_${String(seq).padStart(12, '0')}`;
 
 type Clause = (e: JsonObject, r: FeedRecord) => boolean;
+
+/** Splits on ` and ` outside quoted literals (activity names contain "and"). */
+function splitAnd(src: string): string[] {
+  const parts: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < src.length; i++) {
+    if (src[i] === "'") quoted = !quoted;
+    else if (!quoted) {
+      const m = /^\s+and\s+/i.exec(src.slice(i));
+      if (m !== null && /\s/.test(src[i]!)) {
+        parts.push(src.slice(start, i));
+        i += m[0].length - 1;
+        start = i + 1;
+      }
+    }
+  }
+  parts.push(src.slice(start));
+  return parts;
+}
 
 interface AuditFilter {
   readonly clauses: Clause[];
@@ -108,7 +137,7 @@ interface AuditFilter {
 function parseAuditFilter(src: string): Result<AuditFilter, GraphError> {
   const clauses: Clause[] = [];
   let target: string | undefined;
-  for (const part of src.split(/\s+and\s+/i)) {
+  for (const part of splitAnd(src)) {
     const p = part.trim();
     let m: RegExpExecArray | null;
     if ((m = /^activityDateTime\s+(ge|gt|le|lt)\s+(\d{4}-\d{2}-\d{2}T[0-9:.]+Z)$/i.exec(p)) !== null) {
@@ -127,7 +156,7 @@ function parseAuditFilter(src: string): Result<AuditFilter, GraphError> {
     } else if ((m = /^targetResources\/any\((\w+):\s*\1\/id\s+eq\s+'([^']*)'\)$/i.exec(p)) !== null) {
       const want = m[2]!.toLowerCase();
       target = want;
-      clauses.push((_e, r) => r.changes.some((c) => c.id.toLowerCase() === want));
+      clauses.push((_e, r) => r.changes.some((c) => c.id.toLowerCase() === want || c.links.some((l) => l.id.toLowerCase() === want)));
     } else {
       return err(badRequest(`Invalid filter clause: ${p.slice(0, 80)}`, 'Request_UnsupportedQuery'));
     }
@@ -177,7 +206,7 @@ export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: 
 
 export function getDirectoryAudit(state: StateReader, req: GraphRequest, ctx: GraphContext, id: string): Result<GraphReply, GraphError> {
   const m = /^Directory_(\d{12})$/.exec(id);
-  const r = m === null ? undefined : (state.get(feedKey(ctx.tenantId, Number(m[1]))) as unknown as FeedRecord | undefined);
-  if (r === undefined || r === null) return err(notFound(id));
+  const r = m === null ? undefined : asRecord(state.get(feedKey(ctx.tenantId, Number(m[1]))));
+  if (r === undefined) return err(notFound(id));
   return ok({ status: 200, body: { '@odata.context': `${req.baseUrl}/$metadata#auditLogs/directoryAudits/$entity`, ...auditEntry(r) } });
 }

@@ -18,6 +18,7 @@ const STATUS: Record<GraphError['kind'] | EdgeError['kind'], [number, string]> =
   precondition_failed: [412, 'Request_PreconditionFailed'],
   method_not_allowed: [405, 'Request_BadRequest'],
   gone: [410, 'syncStateNotFound'],
+  behind: [503, 'serviceNotAvailable'],
   unauthorized: [401, 'InvalidAuthenticationToken'],
   forbidden: [403, 'Authorization_RequestDenied'],
   too_large: [413, 'Request_EntityTooLarge'],

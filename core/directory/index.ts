@@ -18,11 +18,7 @@ export { provisionTenant } from './singletons.js';
 export { parseFilter, matches, type FilterExpr } from './odata-filter.js';
 export { classify, classifiedRequest, internalRequest, type Classification } from './classify.js';
 
-const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
-
-export function isWrite(req: Pick<GraphRequest, 'method'>): boolean {
-  return WRITE_METHODS.has(req.method.toUpperCase());
-}
+export { isWrite } from './classify.js';
 
 /** The handler of a classified request; a route id this build does not know is the caller's error. */
 function routeOf(req: GraphRequest): Result<Route, GraphError> {

@@ -9,7 +9,8 @@
 import { z } from 'zod';
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
-import { asObject } from './etag.js';
+import { asObject, present } from './etag.js';
+import { SPECS } from './resources.js';
 import { badRequest, notFound } from './errors.js';
 import { isValidId, objectKey, principalRoleKey, principalRolePrefix, reverseKey, roleAssignmentKey, roleAssignmentPrefix } from './keys.js';
 import { listBody, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
@@ -147,10 +148,7 @@ export function listDirectoryRoleMembers(state: StateReader, req: GraphRequest, 
     const pid = String(a['principalId']);
     const type = principalType(state, ctx.tenantId, pid);
     const obj = type === undefined ? undefined : asObject(state.get(objectKey(ctx.tenantId, type, pid)));
-    if (obj !== undefined && type !== undefined) {
-      const { passwordProfile: _hidden, _v, ...visible } = obj;
-      value.push({ '@odata.type': `#microsoft.graph.${type}`, ...visible });
-    }
+    if (obj !== undefined && type !== undefined) value.push({ '@odata.type': `#microsoft.graph.${type}`, ...present(obj, SPECS[type].hidden) });
   }
   return ok({ status: 200, body: { '@odata.context': ctxUrl(req, 'directoryObjects'), value } });
 }

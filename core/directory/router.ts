@@ -88,7 +88,8 @@ function binRoutes(path: string, types: readonly TypeName[], area: (t: TypeName 
 const castRequired: ReadFn = () =>
   err(badRequest("A type cast is required on /directory/deletedItems, e.g. /directory/deletedItems/microsoft.graph.user."));
 
-const AREA_OF_TYPE: Readonly<Record<TypeName, Area>> = {
+/** The permission area of each directory object type (recycle-bin routes, delegated access). */
+export const AREA_OF_TYPE: Readonly<Record<TypeName, Area>> = {
   user: 'users',
   group: 'groups',
   application: 'applications',

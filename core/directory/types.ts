@@ -29,7 +29,7 @@ export interface GraphContext {
 }
 
 export type GraphError = {
-  kind: 'bad_request' | 'not_found' | 'conflict' | 'precondition_failed' | 'method_not_allowed' | 'forbidden' | 'gone';
+  kind: 'bad_request' | 'not_found' | 'conflict' | 'precondition_failed' | 'method_not_allowed' | 'forbidden' | 'gone' | 'behind';
   message: string;
   code?: string;
 };

@@ -7,6 +7,7 @@
  * retention; readers past it (or past a cell's copy) fall back to the archive.
  */
 import type { Mutation, StateReader } from '../kv.js';
+import { asRecord } from './cursor.js';
 import { feedKey, lastSeq, type FeedRecord } from './record.js';
 
 export const ARCHIVE_BATCH = 500;
@@ -28,9 +29,9 @@ export function nextArchiveChunk(reader: StateReader, tid: string): { key: strin
   if (from >= lastSeq(reader, tid)) return undefined;
   const records: FeedRecord[] = [];
   for (let seq = from + 1; records.length < ARCHIVE_BATCH; seq++) {
-    const r = reader.get(feedKey(tid, seq));
-    if (r === undefined || r === null) break;
-    records.push(r as unknown as FeedRecord);
+    const r = asRecord(reader.get(feedKey(tid, seq)));
+    if (r === undefined) break;
+    records.push(r);
   }
   // Records already gone from the cell (expired before an archive ran) are skipped, not waited for.
   if (records.length === 0) return { key: '', records, mark: { key: archivedMarkKey(tid), value: lastSeq(reader, tid) } };

@@ -6,6 +6,7 @@
  * (tokens, sign-in logs, indexes, the feed itself) change nothing here.
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
+import { uniqueKey } from '../directory/keys.js';
 
 export type ChangeOp = 'add' | 'update' | 'delete' | 'restore' | 'purge';
 
@@ -28,6 +29,8 @@ export interface Change {
   readonly id: string;
   readonly op: ChangeOp;
   readonly displayName: string | null;
+  /** Users only: the UPN at the time of the change. */
+  readonly userPrincipalName?: string | null;
   readonly props: readonly PropertyChange[];
   readonly links: readonly LinkChange[];
 }
@@ -43,11 +46,13 @@ const MEMBER = /^t\/([A-Za-z0-9-]{1,64})\/m\/([A-Za-z0-9-]{1,64})\/([A-Za-z0-9-]
 const ROLE_ASSIGNMENT = /^t\/([A-Za-z0-9-]{1,64})\/ra\/([A-Za-z0-9-]{1,64})$/;
 const SINGLETON = /^t\/([A-Za-z0-9-]{1,64})\/s\/([A-Za-z]+)$/;
 const CREDENTIALS = /^t\/([A-Za-z0-9-]{1,64})\/cred\/([A-Za-z0-9-]{1,64})$/;
+const PERMISSION_GRANT = /^t\/([A-Za-z0-9-]{1,64})\/pg\/([A-Za-z0-9-]{1,64})$/;
 const DIRECTORY_SETTING = /^t\/([A-Za-z0-9-]{1,64})\/ds\/([A-Za-z0-9-]{1,64})$/;
 const SECURITY_INFO = /^t\/([A-Za-z0-9-]{1,64})\/(totp|mfareq)\/([A-Za-z0-9-]{1,64})$/;
 
 type Obj = { [k: string]: Json };
 const asObj = (v: Json | undefined | null): Obj | undefined => (v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
+const upnOf = (o: Obj | undefined): string | null => (typeof o?.['userPrincipalName'] === 'string' ? o['userPrincipalName'] : null);
 const nameOf = (o: Obj | undefined): string | null =>
   typeof o?.['displayName'] === 'string' ? o['displayName'] : typeof o?.['userPrincipalName'] === 'string' ? o['userPrincipalName'] : null;
 
@@ -88,7 +93,8 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
       const op: ChangeOp = before === undefined ? (restoring ? 'restore' : 'add') : after === undefined ? 'delete' : 'update';
       const props = op === 'delete' || op === 'restore' ? [] : diffProps(before, after);
       if (op === 'update' && props.length === 0) continue;
-      put({ type, id, op, displayName: nameOf(after ?? before), props, links: [] });
+      const upn = type === 'user' ? { userPrincipalName: upnOf(after ?? before) } : {};
+      put({ type, id, op, displayName: nameOf(after ?? before), ...upn, props, links: [] });
     } else if ((x = BIN.exec(m.key)) !== null && x[1] === tenantId) {
       const [, , type, id] = x as unknown as [string, string, string, string];
       // A bin entry removed without its object coming back is a permanent deletion.
@@ -114,11 +120,22 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
       const after = asObj(m.value);
       const op: ChangeOp = before === undefined ? 'add' : after === undefined ? 'delete' : 'update';
       put({ type: 'directorySetting', id: x[2]!, op, displayName: nameOf(after ?? before), props: diffProps(before, after), links: [] });
+    } else if ((x = PERMISSION_GRANT.exec(m.key)) !== null && x[1] === tenantId) {
+      const before = asObj(state.get(m.key));
+      const after = asObj(m.value);
+      const op: ChangeOp = before === undefined ? 'add' : after === undefined ? 'delete' : 'update';
+      put({ type: 'oAuth2PermissionGrant', id: x[2]!, op, displayName: null, props: diffProps(before, after), links: [] });
     } else if ((x = CREDENTIALS.exec(m.key)) !== null && x[1] === tenantId) {
-      put({ type: 'application', id: x[2]!, op: 'update', displayName: null, props: [{ name: 'keyCredentials/passwordCredentials', oldValue: null, newValue: CHANGED }], links: [] });
+      // Keyed by appId: the change is the application object's (its id, for delta and the audit log).
+      const objectId = state.get(uniqueKey(tenantId, 'application', 'appId', x[2]!));
+      if (typeof objectId !== 'string') continue;
+      const app = asObj(state.get(`t/${tenantId}/o/application/${objectId}`));
+      put({ type: 'application', id: objectId, op: 'update', displayName: nameOf(app), props: [{ name: 'keyCredentials/passwordCredentials', oldValue: null, newValue: CHANGED }], links: [] });
     } else if ((x = SECURITY_INFO.exec(m.key)) !== null && x[1] === tenantId) {
       const user = asObj(state.get(`t/${tenantId}/o/user/${x[3]}`));
-      put({ type: 'user', id: x[3]!, op: 'update', displayName: nameOf(user), props: [{ name: 'StrongAuthenticationMethod', oldValue: null, newValue: CHANGED }], links: [] });
+      // totp/: the user's authenticator (security info); mfareq/: per-user MFA set by an administrator.
+      const name = x[2] === 'totp' ? 'StrongAuthenticationMethod' : 'StrongAuthenticationRequirement';
+      put({ type: 'user', id: x[3]!, op: 'update', displayName: nameOf(user), props: [{ name, oldValue: null, newValue: CHANGED }], links: [] });
     }
   }
   return [...byObject.values()];

@@ -12,7 +12,8 @@ export type FeedPage =
 
 export const MAX_FEED_PAGE = 500;
 
-function asRecord(v: unknown): FeedRecord | undefined {
+/** A stored (or archived) value as a record, if it is one; anything else reads as absent. */
+export function asRecord(v: unknown): FeedRecord | undefined {
   return v !== null && typeof v === 'object' && typeof (v as FeedRecord).seq === 'number' ? (v as FeedRecord) : undefined;
 }
 

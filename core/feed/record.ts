@@ -51,6 +51,12 @@ export function lastSeq(reader: StateReader, tid: string): number {
   return typeof v === 'number' ? v : 0;
 }
 
+/** The actor of a token-service write: the signed-in user whose sign-in or consent made it, an operator call, or the service itself. */
+export function tokenWriteActor(operatorCall: boolean, signedInUser: string | undefined): Actor {
+  if (signedInUser !== undefined) return { kind: 'user', id: signedInUser };
+  return operatorCall ? { kind: 'operator' } : { kind: 'system' };
+}
+
 const TENANT = /^t\/([A-Za-z0-9-]{1,64})\//;
 
 /** Resolves names the audit log shows, as they are at the time of the write. */
@@ -84,7 +90,9 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     const record: FeedRecord = { seq, at: origin.now, actor: named(state, tid, origin.actor), correlationId: origin.correlationId, changes };
     const expiresAt = origin.now + origin.retentionMs;
     out.push({ key: feedKey(tid, seq), value: record as unknown as Json, expiresAt }, { key: feedSeqKey(tid), value: seq });
-    for (const id of new Set(changes.map((c) => c.id))) out.push({ key: feedTargetKey(tid, id, seq), value: 1, expiresAt });
+    // Every object a record touches is a target, members of a changed group included.
+    const targets = new Set(changes.flatMap((c) => [c.id, ...c.links.map((l) => l.id)]));
+    for (const id of targets) out.push({ key: feedTargetKey(tid, id, seq), value: 1, expiresAt });
   }
   return out;
 }

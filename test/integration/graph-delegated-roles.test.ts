@@ -137,3 +137,31 @@ describe('directory role resources', () => {
     expect((await op(s, 'POST', '/roleManagement/directory/roleAssignments', { principalId: crypto.randomUUID(), roleDefinitionId: ROLE.userAdministrator, directoryScopeId: '/' })).status).toBe(404);
   });
 });
+
+describe('review regressions: scopes and reach', () => {
+  it('User.ReadWrite reaches only self-service fields on /me, even for a Global Administrator', async () => {
+    const s = await sample();
+    await adminConsentFor(s, 'openid User.ReadWrite');
+    await assign(s, s.userId, ROLE.globalAdministrator);
+    const token = await userToken(s, 'openid User.ReadWrite');
+    expect((await graphAs(token, 'PATCH', '/me', { mobilePhone: '+1 555 0101' })).status).toBe(204);
+    await denied(await graphAs(token, 'PATCH', '/me', { passwordProfile: { password: 'Chosen-By-App-1!' } }));
+    await denied(await graphAs(token, 'PATCH', '/me', { accountEnabled: false }));
+    await denied(await graphAs(token, 'DELETE', '/me'));
+  });
+
+  it('a User Administrator cannot reset an Authentication Administrator, nor restore a deleted Global Administrator', async () => {
+    const s = await sample();
+    await adminConsentFor(s, CONSENTED);
+    const authAdmin = await otherUser(s, 'authadmin');
+    await assign(s, authAdmin.id, ROLE.authenticationAdministrator);
+    const boss = await otherUser(s, 'boss');
+    await assign(s, boss.id, ROLE.globalAdministrator);
+    expect((await op(s, 'DELETE', `/users/${boss.id}`)).status).toBe(204);
+    await assign(s, s.userId, ROLE.userAdministrator);
+    const token = await userToken(s);
+    await denied(await graphAs(token, 'PATCH', `/users/${authAdmin.id}`, { passwordProfile: { password: 'Reset-By-Admin-1!' } }));
+    await denied(await graphAs(token, 'POST', `/directory/deletedItems/${boss.id}/restore`));
+    await denied(await graphAs(token, 'DELETE', `/directory/deletedItems/${boss.id}`));
+  });
+});

@@ -95,5 +95,5 @@ export async function consentStage(env: FlowEnv, t: ConsentTarget, form: URLSear
   const organization = t.mode === 'organization' || form.get('consent_org') === 'true';
   if (!permitted(t, outcome, organization)) return notPermitted(t, outcome, [done]);
   const grants = outcome.kind === 'prompt' ? planRecordConsent(env, t.clientAppId, organization ? null : user.id, outcome.scopes) : [];
-  return t.finish(user, s.mfa, [done, ...grants]);
+  return { ...(await t.finish(user, s.mfa, [done, ...grants])), actorUserId: user.id };
 }

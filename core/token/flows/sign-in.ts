@@ -93,7 +93,7 @@ export async function passwordStage(env: FlowEnv, target: SignInTarget, form: UR
     return htmlResult(passwordForm(c, 'Access has been blocked by Conditional Access policies (AADSTS53003).'), 403, [...muts, event(c, user, upn, 53003, 'Access has been blocked by Conditional Access policies.', ca, false)]);
   }
   if (!user.perUserMfa && ca.decision === 'allow') {
-    return target.complete(user, false, [...muts, event(c, user, upn, 0, undefined, ca, false)]);
+    return { ...(await target.complete(user, false, [...muts, event(c, user, upn, 0, undefined, ca, false)])), actorUserId: user.id };
   }
   // MFA required: remember the half-done sign-in server-side, keyed by an unguessable id.
   const sessionId = randomGuid(env.random);
@@ -138,5 +138,5 @@ export async function totpStage(env: FlowEnv, target: SignInTarget, form: URLSea
   if (ca.decision !== 'allow') {
     return htmlResult(passwordForm(c, 'Access has been blocked by Conditional Access policies (AADSTS53003).'), 403, [...muts, event(c, user, undefined, 53003, 'Access has been blocked by Conditional Access policies.', ca, true)]);
   }
-  return target.complete(user, true, [...muts, event(c, user, undefined, 0, undefined, ca, true)]);
+  return { ...(await target.complete(user, true, [...muts, event(c, user, undefined, 0, undefined, ca, true)])), actorUserId: user.id };
 }

@@ -46,6 +46,8 @@ export interface FlowResult {
   headers: Record<string, string>;
   body: string;
   mutations: Mutation[];
+  /** The signed-in user whose sign-in or consent made these changes (the change feed's actor). */
+  actorUserId?: string;
 }
 
 export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };

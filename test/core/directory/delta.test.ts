@@ -80,3 +80,17 @@ describe('delta with $filter by id', () => {
     expect(() => round(h, '/users/delta', { $filter: "displayName eq 'a'" })).toThrow(expect.objectContaining({ kind: 'bad_request' }));
   });
 });
+
+describe('delta consistency (review regressions)', () => {
+  it('lists current members in a first groups round, and refuses a token from a replica that is ahead', () => {
+    const h = new Harness();
+    const u = write(h, 'POST', '/users', { displayName: 'm', userPrincipalName: 'm@contoso.com' });
+    const g = write(h, 'POST', '/groups', { displayName: 'g', mailEnabled: false, mailNickname: 'g', securityEnabled: true });
+    const behind = new Harness(h.tenantId);
+    behind.state.apply([...h.state.rows].map(([key, value]) => ({ key, value })));
+    write(h, 'POST', `/groups/${idOf(g)}/members/$ref`, { '@odata.id': `https://x/v1.0/directoryObjects/${idOf(u)}` });
+    const first = round(h, '/groups/delta');
+    expect(first.value[0]!['members@delta']).toEqual([{ '@odata.type': '#microsoft.graph.user', id: idOf(u) }]);
+    expect(() => round(behind, '/groups/delta', first.delta)).toThrow(expect.objectContaining({ kind: 'behind' }));
+  });
+});

@@ -3,6 +3,7 @@ import { planWrite } from '../../../core/directory/index.js';
 import { readFeed } from '../../../core/feed/cursor.js';
 import { CHANGED } from '../../../core/feed/changes.js';
 import { feedKey, lastSeq, recorded, type Actor, type FeedRecord } from '../../../core/feed/record.js';
+import type { Mutation } from '../../../core/kv.js';
 import { Harness, idOf, type Body } from '../directory/harness.js';
 
 const HASH = 'pbkdf2-sha256$100000$c2FsdA$aGFzaA';
@@ -67,5 +68,23 @@ describe('change feed records (core/feed/record.ts)', () => {
     expect(readFeed(h.state, h.tenantId, 0).kind).toBe('expired');
     const page = readFeed(h.state, h.tenantId, 1);
     expect(page.kind === 'page' && page.records.map((r) => r.seq)).toEqual([2]);
+  });
+});
+
+describe('change records for credentials and grants (review regressions)', () => {
+  it('records a credential change against the application object id, and a delegated grant as its own object', () => {
+    const h = new Harness();
+    const app = write(h, 'POST', '/applications', { displayName: 'App' });
+    const appId = String(app['appId']);
+    const origin = { actor: { kind: 'operator' as const }, correlationId: 'c', now: h.now, retentionMs: 1000 };
+    const credKey = `t/${h.tenantId}/cred/${appId}`;
+    const grantKey = `t/${h.tenantId}/pg/00000000-0000-4000-8000-00000000abcd`;
+    const mutations: Mutation[] = [{ key: credKey, value: { secrets: [] } }, { key: grantKey, value: { scope: 'User.Read' } }];
+    const plan = recorded(() => ({ ok: true as const, value: { mutations, reply: undefined } }), origin);
+    const r = plan(h.state);
+    if (!r.ok) throw new Error('plan');
+    h.state.apply(r.value.mutations);
+    const last = records(h).at(-1)!;
+    expect(last.changes.map((c) => [c.type, c.id, c.op])).toEqual([['application', idOf(app), 'update'], ['oAuth2PermissionGrant', '00000000-0000-4000-8000-00000000abcd', 'add']]);
   });
 });

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { planWrite, read } from '../../../core/directory/index.js';
+import { recorded } from '../../../core/feed/record.js';
+import { Harness, idOf, type Body } from './harness.js';
+
+function write(h: Harness, method: string, path: string, body?: unknown): Body {
+  const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor: { kind: 'app', appId: 'app-1' }, correlationId: 'c', now: h.now, retentionMs: 1000 })(h.state);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  h.state.apply(r.value.mutations);
+  return (r.value.reply.body ?? {}) as Body;
+}
+
+describe('directoryAudits (core/directory/directory-audits.ts)', () => {
+  it('lists a group membership change under both the group and the member, with the user\'s UPN', () => {
+    const h = new Harness();
+    const u = write(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' });
+    const g = write(h, 'POST', '/groups', { displayName: 'g', mailEnabled: false, mailNickname: 'g', securityEnabled: true });
+    write(h, 'POST', `/groups/${idOf(g)}/members/$ref`, { '@odata.id': `https://x/v1.0/directoryObjects/${idOf(u)}` });
+    const byMember = h.getOk('/auditLogs/directoryAudits', { $filter: `targetResources/any(t: t/id eq '${idOf(u)}')` });
+    const entries = byMember['value'] as Body[];
+    expect(entries.map((e) => e['activityDisplayName'])).toEqual(['Add member to group', 'Add user']);
+    const added = (entries[1]!['targetResources'] as Body[])[0]!;
+    expect(added['userPrincipalName']).toBe('ann@contoso.com');
+  });
+
+  it('accepts an activity name that contains "and" in a quoted filter literal', () => {
+    const h = new Harness();
+    write(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' });
+    const r = read(h.state, h.req('GET', '/auditLogs/directoryAudits', undefined, { $filter: "activityDisplayName eq 'Update application – Certificates and secrets management' and category eq 'ApplicationManagement'" }), h.ctx);
+    expect(r.ok && (r.value.body as Body)['value']).toEqual([]);
+  });
+});
