@@ -1,7 +1,7 @@
 import type { Result } from '../result.js';
 import { err, ok } from '../result.js';
 import type { ReplicaContext } from './log.js';
-import { stepDown, stillPrimaryOf } from './log.js';
+import { enterEpoch, stepDown, stillPrimaryOf } from './log.js';
 import type { Shipper } from './shipping.js';
 import type { Entry, ReplicaReply } from './types.js';
 
@@ -66,10 +66,8 @@ export async function handoff(ctx: ReplicaContext, shipper: Shipper, target: str
   if (!stillPrimaryOf(m, epoch)) return fail('fenced');
   if (reply.kind !== 'ack' || reply.lastPos !== m.lastPos) return fail('behind');
   store.transaction(() => {
-    m.epoch = epoch + 1;
-    m.gen = 0;
+    enterEpoch(m, epoch + 1, target);
     m.role = 'fenced';
-    m.primaryRegion = target;
     store.saveMeta(m);
   });
   for (let attempt = 0; attempt < 3; attempt++) {

@@ -32,13 +32,25 @@ export function snapshotOf(ctx: ReplicaContext): Snapshot {
   return { epoch: label.epoch, gen: label.gen, pos: m.appliedPos, rows: ctx.store.exportRows() };
 }
 
+/**
+ * Moves `meta` (in memory) to a newer epoch led by `primaryRegion`. The generation restarts at 0:
+ * generations count within one epoch, and a replica that kept the old epoch's generation would
+ * refuse every append and snapshot of the new primary as `stale_gen` (issue 10, bug 1).
+ * Every change of epoch goes through here.
+ */
+export function enterEpoch(meta: ReplicaMeta, epoch: number, primaryRegion: string): void {
+  if (epoch <= meta.epoch) throw new Error(`assertion failed: epoch ${epoch} is not newer than ${meta.epoch}`);
+  meta.epoch = epoch;
+  meta.gen = 0;
+  meta.primaryRegion = primaryRegion;
+}
+
 /** A newer primary answered: this replica can never acknowledge in its old epoch again. */
 export function stepDown({ store, meta }: ReplicaContext, epoch: number, primaryRegion: string): void {
   if (epoch < meta.epoch) return;
   meta.role = 'fenced';
-  if (epoch > meta.epoch) meta.gen = 0;
-  meta.epoch = epoch;
-  meta.primaryRegion = primaryRegion;
+  if (epoch > meta.epoch) enterEpoch(meta, epoch, primaryRegion);
+  else meta.primaryRegion = primaryRegion;
   store.saveMeta(meta);
 }
 

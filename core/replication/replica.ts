@@ -4,7 +4,7 @@ import { ok } from '../result.js';
 import type { HandoffFailure } from './handoff.js';
 import { handoff, promote } from './handoff.js';
 import type { ReplicaContext } from './log.js';
-import { compact, snapshotOf, stepDown } from './log.js';
+import { compact, enterEpoch, snapshotOf, stepDown } from './log.js';
 import { Mutex } from './mutex.js';
 import type { Committed, GroupStats, WriteFailure } from './primary.js';
 import { GroupCommit } from './primary.js';
@@ -130,9 +130,9 @@ export class Replica {
         const r = installSnapshot(this.store, m, reply.epoch, m.primaryRegion, reply.snapshot, reply.gen);
         if (r.kind !== 'ack') return false;
       } else if (reply.kind === 'not_primary') {
-        if (reply.epoch < m.epoch || reply.primaryRegion === m.primaryRegion) return false;
-        m.epoch = reply.epoch;
-        m.primaryRegion = reply.primaryRegion;
+        // Only a newer epoch is news; within ours, the primary is the one our fence promised.
+        if (reply.epoch <= m.epoch) return false;
+        enterEpoch(m, reply.epoch, reply.primaryRegion);
         this.store.saveMeta(m);
       } else {
         return false;

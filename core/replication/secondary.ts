@@ -1,3 +1,4 @@
+import { enterEpoch } from './log.js';
 import type { ReplicaStore } from './store.js';
 import type { Entry, ReplicaMeta, ReplicaReply, Snapshot } from './types.js';
 
@@ -122,9 +123,7 @@ export function acceptFence(store: ReplicaStore, meta: ReplicaMeta, epoch: numbe
     return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   }
   if (epoch > meta.epoch) {
-    meta.epoch = epoch;
-    meta.gen = 0;
-    if (candidateRegion !== undefined) meta.primaryRegion = candidateRegion;
+    enterEpoch(meta, epoch, candidateRegion ?? meta.primaryRegion);
     if (meta.role === 'primary') meta.role = 'fenced';
     store.saveMeta(meta);
   }
