@@ -4,7 +4,7 @@ import { ok } from '../result.js';
 import type { HandoffFailure } from './handoff.js';
 import { handoff, promote } from './handoff.js';
 import type { ReplicaContext } from './log.js';
-import { compact, enterEpoch, snapshotOf, stepDown } from './log.js';
+import { compact, enterEpoch, snapshotOf, stepDown, transact } from './log.js';
 import { Mutex } from './mutex.js';
 import type { Committed, GroupStats, WriteFailure } from './primary.js';
 import { GroupCommit } from './primary.js';
@@ -132,8 +132,10 @@ export class Replica {
       } else if (reply.kind === 'not_primary') {
         // Only a newer epoch is news; within ours, the primary is the one our fence promised.
         if (reply.epoch <= m.epoch) return false;
-        enterEpoch(m, reply.epoch, reply.primaryRegion);
-        this.store.saveMeta(m);
+        transact(this.store, m, () => {
+          enterEpoch(m, reply.epoch, reply.primaryRegion);
+          this.store.saveMeta(m);
+        });
       } else {
         return false;
       }

@@ -1,4 +1,4 @@
-import { enterEpoch } from './log.js';
+import { enterEpoch, transact } from './log.js';
 import type { ReplicaStore } from './store.js';
 import type { Entry, ReplicaMeta, ReplicaReply, Snapshot } from './types.js';
 
@@ -16,7 +16,7 @@ export function acceptAppend(
   // One primary per epoch: a fence promised this epoch to `meta.primaryRegion` (or its entries came first).
   if (msg.epoch === meta.epoch && msg.primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   if (msg.epoch === meta.epoch && msg.gen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
-  return store.transaction(() => {
+  return transact(store, meta, () => {
     meta.epoch = msg.epoch;
     meta.gen = msg.gen;
     meta.primaryRegion = msg.primaryRegion;
@@ -83,7 +83,7 @@ export function installSnapshot(
   if (epoch === meta.epoch && primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   if (epoch === meta.epoch && senderGen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
   if (snap.pos <= meta.appliedPos) return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
-  return store.transaction(() => {
+  return transact(store, meta, () => {
     meta.gen = epoch > meta.epoch ? senderGen : Math.max(meta.gen, senderGen);
     meta.epoch = Math.max(meta.epoch, epoch);
     meta.primaryRegion = primaryRegion;
@@ -123,9 +123,11 @@ export function acceptFence(store: ReplicaStore, meta: ReplicaMeta, epoch: numbe
     return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   }
   if (epoch > meta.epoch) {
-    enterEpoch(meta, epoch, candidateRegion ?? meta.primaryRegion);
-    if (meta.role === 'primary') meta.role = 'fenced';
-    store.saveMeta(meta);
+    transact(store, meta, () => {
+      enterEpoch(meta, epoch, candidateRegion ?? meta.primaryRegion);
+      if (meta.role === 'primary') meta.role = 'fenced';
+      store.saveMeta(meta);
+    });
   }
   return { kind: 'fenced', lastPos: meta.lastPos, lastEpoch: meta.lastEpoch, lastGen: meta.lastGen, appliedPos: meta.appliedPos, epoch: meta.epoch };
 }
