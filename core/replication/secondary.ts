@@ -78,10 +78,11 @@ export function installSnapshot(
   primaryRegion: string,
   snap: Snapshot,
   senderGen: number = snap.gen,
+  /** The rows were sent in parts and are staged in the store (`snap.rows` holds only the last part). */
+  staged = false,
 ): ReplicaReply {
-  if (epoch < meta.epoch) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
-  if (epoch === meta.epoch && primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
-  if (epoch === meta.epoch && senderGen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
+  const refused = snapshotRefusal(meta, epoch, primaryRegion, senderGen);
+  if (refused !== undefined) return refused;
   if (snap.pos <= meta.appliedPos) return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
   return transact(store, meta, () => {
     meta.gen = epoch > meta.epoch ? senderGen : Math.max(meta.gen, senderGen);
@@ -95,8 +96,10 @@ export function installSnapshot(
     const last = run[run.length - 1];
     if (run.length === snap.pos - meta.appliedPos && last !== undefined && last.epoch === snap.epoch && last.gen === snap.gen) {
       applyCommitted(store, meta, snap.pos);
+      if (staged) store.clearStagedRows();
     } else {
-      store.replaceRows(snap.rows);
+      if (staged) store.installStagedRows();
+      else store.replaceRows(snap.rows);
       store.truncateFrom(0);
       meta.appliedPos = snap.pos;
       meta.lastPos = snap.pos;
@@ -109,6 +112,14 @@ export function installSnapshot(
     store.saveMeta(meta);
     return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
   });
+}
+
+/** Why a snapshot (or a part of one) from this sender must be refused, if it must. */
+export function snapshotRefusal(meta: ReplicaMeta, epoch: number, primaryRegion: string, senderGen: number): ReplicaReply | undefined {
+  if (epoch < meta.epoch) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
+  if (epoch === meta.epoch && primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
+  if (epoch === meta.epoch && senderGen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
+  return undefined;
 }
 
 /**
