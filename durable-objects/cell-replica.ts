@@ -3,6 +3,8 @@ import type { GraphError, GraphReply } from '../core/directory/index.js';
 import { isWrite, planWrite, purgeMutations, read } from '../core/directory/index.js';
 import { hashIncomingPassword } from '../core/directory/password-intake.js';
 import type { Mutation, StateReader } from '../core/kv.js';
+import { isIdempotencyKey, isPrior, withIdempotency, type IdempotencyTicket, type Prior } from '../core/idempotency.js';
+import { graphPrior, keepGraphReply } from './idempotent-replies.js';
 import { hashPassword } from '../core/token/password.js';
 import { Replica } from '../core/replication/replica.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
@@ -75,7 +77,8 @@ export class CellReplica extends DurableObject<Env> {
     if (isWrite(call.request)) {
       // Hashed before the write mutex: the slow hash must not hold up other writes.
       const request = await hashIncomingPassword(call.request, (pw) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n))));
-      return this.commit(replica, (state) => planWrite(state, request, ctx));
+      const plan = withIdempotency(call.idempotency, ctx.now, (state) => planWrite(state, request, ctx), keepGraphReply);
+      return this.commit(replica, plan);
     }
     if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {
       const caught = await replica.catchUp(call.minPosition.pos);
@@ -102,10 +105,10 @@ export class CellReplica extends DurableObject<Env> {
   }
 
   /** Managed identity: workload resources and their identities (writes on the primary). */
-  async workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
+  async workloads(t: CellTopology, tenantId: string, op: WorkloadOp, idempotency?: IdempotencyTicket): Promise<WorkloadOutcome> {
     const replica = this.open(t);
     const before = replica.meta.appliedPos;
-    const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op);
+    const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op, idempotency);
     await this.afterCommit(replica, before);
     return outcome;
   }
@@ -157,12 +160,15 @@ export class CellReplica extends DurableObject<Env> {
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 
-  private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError>): Promise<GraphOutcome> {
+  private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError | Prior>): Promise<GraphOutcome> {
     const before = replica.meta.appliedPos;
     const result = await replica.write(plan);
     await this.afterCommit(replica, before);
     if (!result.ok) {
       const e = result.error;
+      if (isPrior(e)) return graphPrior(e, { cell: replica.meta.cell, epoch: replica.meta.epoch, pos: replica.meta.appliedPos });
+      // Fenced: the write's fate is unknown (a peer may hold it); the edge retries at the new
+      // primary with the same idempotency ticket, which answers from the record if it committed.
       if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
       if (e.kind === 'not_durable') return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
       return { kind: 'error', error: e };
@@ -227,8 +233,9 @@ export class CellReplica extends DurableObject<Env> {
     await this.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
     for (const key of expired) {
-      // Token-service keys (codes, jti guards, sign-in events…) have no recycle bin: they are just deleted.
-      await replica.write((state) => ok({ mutations: isTokenServiceKey(key) ? [{ key, value: null }] : purgeMutations(state, key), reply: undefined }));
+      // Token-service keys and idempotency records have no recycle bin either.
+      const plain = isTokenServiceKey(key) || isIdempotencyKey(key);
+      await replica.write((state) => ok({ mutations: plain ? [{ key, value: null }] : purgeMutations(state, key), reply: undefined }));
     }
     const behind = await replica.pushAll();
     if (behind.length > 0) {

@@ -1,3 +1,4 @@
+import type { IdempotencyTicket } from '../core/idempotency.js';
 import type { ReadSet } from '../core/read-set.js';
 import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
@@ -22,6 +23,8 @@ export interface ReplicaCall {
   request: GraphRequest;
   /** From a replica token: answer only with state at or after this position. */
   minPosition?: ReplicaPosition;
+  /** Writes: exactly-once ticket (core/idempotency.ts), the same for every attempt of one request. */
+  idempotency?: IdempotencyTicket;
 }
 
 export type GraphOutcome =
@@ -49,6 +52,8 @@ export interface TokenCall {
   body?: Json;
   /** Read-only token calls: also return what the flow read, for the edge's cache. */
   wantReadSet?: boolean;
+  /** Calls that write: exactly-once ticket (core/idempotency.ts). */
+  idempotency?: IdempotencyTicket;
   receivedAt: number;
 }
 
@@ -69,7 +74,7 @@ export interface ReplicaRpc {
   writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome>;
   token(t: CellTopology, call: TokenCall): Promise<TokenOutcome>;
   /** Managed identity: workload operations (durable-objects/mi-glue.ts). */
-  workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome>;
+  workloads(t: CellTopology, tenantId: string, op: WorkloadOp, idempotency?: IdempotencyTicket): Promise<WorkloadOutcome>;
   /** Managed identity: the projected change feed for this region's identity store. */
   identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
 }

@@ -4,6 +4,8 @@
  * mutations only if everything it read is unchanged (re-planning otherwise).
  */
 import type { StateReader } from '../core/kv.js';
+import { isPrior, recall, sealedAad, withIdempotency, type IdempotencyTicket, type KeptOutcome, type Prior } from '../core/idempotency.js';
+import { tokenPrior } from './idempotent-replies.js';
 import { ok, err } from '../core/result.js';
 import type { Replica } from '../core/replication/replica.js';
 import { singletonKey } from '../core/directory/keys.js';
@@ -54,6 +56,11 @@ export class TokenGlue {
     if (writes && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
     const now = Date.now();
     if (call.op === 'jwks' || call.op === 'keys') return this.keys(replica.state, call, now);
+    const ticket = writes ? call.idempotency : undefined;
+    // A retry of a write that committed answers from its record, before the flow runs again
+    // (a refresh token redeemed twice would look like reuse and revoke the whole family).
+    const prior = ticket === undefined ? undefined : recall(replica.state, ticket, now);
+    if (prior !== undefined && ticket !== undefined) return this.answerPrior(prior, ticket);
     if (!writes && call.wantReadSet === true) {
       const recording = new RecordingReader(replica.state);
       const result = await this.run(recording, call, form, now);
@@ -63,14 +70,27 @@ export class TokenGlue {
       const tracking = new TrackingReader(replica.state);
       const result = await this.run(tracking, call, form, now);
       if (result.mutations.length === 0 || !writes) return reply(result.status, result.headers, result.body);
-      const committed = await replica.write((state) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const })));
+      const kept = ticket === undefined ? undefined : await this.seal(ticket, result);
+      const plan = (state: StateReader) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const }));
+      const committed = await replica.write(withIdempotency(ticket, now, plan, () => kept ?? { kind: 'dropped' }));
       if (committed.ok) return reply(result.status, result.headers, result.body);
       const e = committed.error;
       if (e.kind === 'conflict') continue;
+      if (isPrior(e) && ticket !== undefined) return this.answerPrior(e, ticket);
       if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
       return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
     }
     return { kind: 'unavailable', reason: 'contention' };
+  }
+
+  /** A token outcome is kept only sealed: it holds tokens, codes or secrets. */
+  private async seal(ticket: IdempotencyTicket, result: FlowResult): Promise<KeptOutcome> {
+    const plain = JSON.stringify({ status: result.status, headers: result.headers, body: result.body });
+    return { kind: 'sealed', sealed: await seal(await this.keyCache.boxKey(this.secret()), plain, sealedAad(ticket), random) };
+  }
+
+  private async answerPrior(prior: Prior, ticket: IdempotencyTicket): Promise<TokenOutcome> {
+    return tokenPrior(prior, async (sealed) => unseal(await this.keyCache.boxKey(this.secret()), sealed, sealedAad(ticket)));
   }
 
   private keys(state: StateReader, call: TokenCall, now: number): TokenOutcome {

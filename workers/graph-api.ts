@@ -7,6 +7,7 @@ import { allowed, authenticate } from './platform/auth.js';
 import type { RequestInfo } from './platform/http.js';
 import { graphError, json, readJsonBody, requestInfo } from './platform/http.js';
 import { callPrimary, callNearest } from './platform/cell-calls.js';
+import { ticketFor } from './platform/idempotency.js';
 import { lookupTenant } from './platform/topology.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
 
@@ -66,7 +67,9 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
     if (decoded.cell === placement.cell.id) minPosition = decoded;
   }
 
-  const call = { tenantId, request: graphRequest, ...(minPosition !== undefined ? { minPosition } : {}) };
+  // Exactly-once: every attempt of this write carries one ticket (workers/platform/idempotency.ts).
+  const idempotency = write ? await ticketFor(request, { tenantId, route: graphRequest.path, content: JSON.stringify([graphRequest.body ?? null, graphRequest.query, graphRequest.ifMatch ?? null]) }) : undefined;
+  const call = { tenantId, request: graphRequest, ...(minPosition !== undefined ? { minPosition } : {}), ...(idempotency !== undefined ? { idempotency } : {}) };
   const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
