@@ -1,0 +1,62 @@
+import { env } from 'cloudflare:workers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { replicaStub } from '../../durable-objects/replica-protocol.js';
+import { clearFaults, graph, js, newTenant, q, setFaults, type TenantInfo } from './helpers.js';
+
+afterEach(clearFaults);
+
+const user = (n: string) => ({ displayName: n, userPrincipalName: `${n}@contoso.com`, accountEnabled: true, mailNickname: n });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function usersNamed(t: TenantInfo, n: string, region: string): Promise<number> {
+  const r = await graph(t, 'GET', `/users?$filter=userPrincipalName eq '${q(`${n}@contoso.com`)}'`, { region });
+  return ((await js(r)) as { value: unknown[] }).value.length;
+}
+
+describe('exactly-once Graph writes (client-request-id)', () => {
+  it('a retry with the same client-request-id returns the original 201 and creates nothing more', async () => {
+    const t = await newTenant('weur');
+    const headers = { 'client-request-id': crypto.randomUUID() };
+    const first = await graph(t, 'POST', '/users', { body: user('once'), headers });
+    expect(first.status).toBe(201);
+    const again = await graph(t, 'POST', '/users', { body: user('once'), headers });
+    expect(again.status).toBe(201);
+    expect((await js(again)).id).toBe((await js(first)).id);
+    expect(await usersNamed(t, 'once', t.homeRegion)).toBe(1);
+  });
+
+  it('the same client-request-id with another body is refused with 400 Request_BadRequest', async () => {
+    const t = await newTenant('weur');
+    const headers = { 'client-request-id': crypto.randomUUID() };
+    expect((await graph(t, 'POST', '/users', { body: user('first'), headers })).status).toBe(201);
+    const other = await graph(t, 'POST', '/users', { body: user('second'), headers });
+    expect(other.status).toBe(400);
+    expect((await js(other)).error.code).toBe('Request_BadRequest');
+    expect(await usersNamed(t, 'second', t.homeRegion)).toBe(0);
+  });
+
+  it('a primary fenced after its peer accepted the round: the edge retries at the new primary and the write happens once', async () => {
+    const t = await newTenant('weur');
+    const old = t.homeRegion;
+    const peer = t.regions.find((r) => r !== old)!; // first in the cell's shipping order
+    const topology = (region: string) => ({ cell: t.cell, region, regions: t.regions, primaryRegion: old, epoch: 1 });
+    const epoch = (await replicaStub(env, t.cell, old).status(topology(old))) as { meta: { epoch: number } };
+    const next = epoch.meta.epoch + 1;
+    // The round reaches the peer after 1.5 s; the old primary is fenced at 0.5 s (the
+    // coordinator's fence got there first), so the peer accepts an entry its primary gives up on.
+    await setFaults({ slowRegions: { [peer]: 1_500 } });
+    const write = graph(t, 'POST', '/users', { body: user('fenced'), headers: { 'client-request-id': crypto.randomUUID() } });
+    await sleep(500);
+    expect(await replicaStub(env, t.cell, old).replicate(topology(old), { kind: 'fence', epoch: next, candidateRegion: peer })).toMatchObject({ kind: 'fenced' });
+    await sleep(1_500);
+    for (const r of t.regions.filter((x) => x !== old)) {
+      expect(await replicaStub(env, t.cell, r).replicate(topology(r), { kind: 'fence', epoch: next, candidateRegion: peer })).toMatchObject({ kind: 'fenced', epoch: next });
+    }
+    expect(await replicaStub(env, t.cell, peer).replicate(topology(peer), { kind: 'promote', epoch: next })).toMatchObject({ kind: 'ack' });
+    const res = await write;
+    expect(res.status).toBe(201);
+    expect(res.headers.get('tessera-served-by')).toBe(peer);
+    await clearFaults();
+    expect(await usersNamed(t, 'fenced', peer)).toBe(1);
+  }, 60_000);
+});
