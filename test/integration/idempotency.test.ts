@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import { clearFaults, graph, js, newTenant, q, setFaults, type TenantInfo } from './helpers.js';
+import { codeFor, form, redeem, sample } from './token-helpers.js';
 
 afterEach(clearFaults);
 
@@ -59,4 +60,21 @@ describe('exactly-once Graph writes (client-request-id)', () => {
     await clearFaults();
     expect(await usersNamed(t, 'fenced', peer)).toBe(1);
   }, 60_000);
+});
+
+describe('exactly-once token writes (client-request-id)', () => {
+  it('a refresh-token redemption retried with the same client-request-id returns the same tokens and keeps the family', async () => {
+    const s = await sample();
+    const first = (await (await redeem(s, await codeFor(s, 'openid offline_access User.Read'))).json()) as { refresh_token: string };
+    const headers = { 'client-request-id': crypto.randomUUID() };
+    const refresh = (rt: string, h: Record<string, string> = {}) => form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: s.appId, refresh_token: rt }, h);
+    const a = await refresh(first.refresh_token, headers);
+    expect(a.status).toBe(200);
+    const b = await refresh(first.refresh_token, headers);
+    expect(b.status).toBe(200);
+    const ta = (await a.json()) as { refresh_token: string };
+    expect(((await b.json()) as { refresh_token: string }).refresh_token).toBe(ta.refresh_token);
+    // Not taken for a reuse: the family (and the rotated token) still works.
+    expect((await refresh(ta.refresh_token)).status).toBe(200);
+  });
 });
