@@ -37,7 +37,7 @@ describe('judgeCall', () => {
 describe('parseFaultPlan', () => {
   it('accepts a full plan', () => {
     expect(parseFaultPlan({ downRegions: ['weur'], partitions: [['eeur', 'enam']], slowRegions: { enam: 50 }, failureRate: 0.1 }, regions)).toEqual({
-      downRegions: ['weur'], partitions: ['eeur|enam'], slowRegions: { enam: 50 }, failureRate: 0.1, isolatedRegions: [],
+      downRegions: ['weur'], partitions: ['eeur|enam'], slowRegions: { enam: 50 }, slowEdgeCalls: {}, failureRate: 0.1, isolatedRegions: [],
     });
   });
 

@@ -78,3 +78,21 @@ describe('exactly-once token writes (client-request-id)', () => {
     expect((await refresh(ta.refresh_token)).status).toBe(200);
   });
 });
+
+describe('edge re-send after its call timeout (no client-request-id)', () => {
+  it('the first attempt, still running when the edge re-sends, and the re-send take effect once', async () => {
+    const t = await newTenant('weur');
+    const name = `resent-${crypto.randomUUID().slice(0, 8)}`;
+    // The edge's calls into the primary arrive after 8.5 s: the edge gives up on the first
+    // attempt at 8 s while it still runs (and commits), finds the primary healthy, and re-sends.
+    await setFaults({ slowEdgeCalls: { [t.homeRegion]: 8_500 } });
+    const res = await graph(t, 'POST', '/groups', { body: { displayName: name, mailEnabled: false, mailNickname: name, securityEnabled: true } });
+    // The re-send also outlives the edge's budget: the client hears 503 (fate unknown).
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    await sleep(9_000); // both attempts have been delivered and answered by now
+    await clearFaults();
+    const groups = await graph(t, 'GET', `/groups?$filter=displayName eq '${q(name)}'`, { region: t.homeRegion });
+    expect(((await js(groups)) as { value: unknown[] }).value).toHaveLength(1);
+  }, 60_000);
+});
