@@ -14,7 +14,7 @@ import { crossCall } from '../workers/platform/faults.js';
 import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
 import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
-import { replicaStub } from './replica-protocol.js';
+import { NOT_DURABLE, replicaStub } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
@@ -170,7 +170,7 @@ export class CellReplica extends DurableObject<Env> {
       // Fenced: the write's fate is unknown (a peer may hold it); the edge retries at the new
       // primary with the same idempotency ticket, which answers from the record if it committed.
       if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
-      if (e.kind === 'not_durable') return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+      if (e.kind === 'not_durable') return { kind: 'unavailable', reason: NOT_DURABLE };
       return { kind: 'error', error: e };
     }
     return { kind: 'reply', reply: result.value.reply, position: { cell: replica.meta.cell, epoch: result.value.epoch, pos: result.value.pos } };

@@ -3,8 +3,11 @@ import type { Placement } from '../core/placement.js';
 import { DEFAULT_PLACEMENT, placeTenant } from '../core/placement.js';
 import type { Region } from '../core/regions.js';
 import { parseRegionList, regionsFrom } from '../core/regions.js';
+import type { HealthState } from '../core/replication/health.js';
+import { HEALTHY, observe } from '../core/replication/health.js';
+import { judgeProbe, watchCell } from '../core/replication/detector.js';
 import type { WatchOutcome } from './cell-watch.js';
-import { cellTransport, healthConfig, probePrimary, watchAndFailover } from './cell-watch.js';
+import { cellTransport, healthConfig, watchDeps } from './cell-watch.js';
 
 export interface CellRecord {
   id: string;
@@ -32,6 +35,8 @@ export class ControlPlane extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** One detection/failover per cell at a time; concurrent callers share it. */
   private readonly watching = new Map<string, Promise<CellRecord | undefined>>();
+  /** What the alarm's probes saw of each cell's primary (volatile: a restart starts healthy). */
+  private readonly health = new Map<string, HealthState>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -131,9 +136,13 @@ export class ControlPlane extends DurableObject<Env> {
     if (running !== undefined) return running;
     const cell = this.cell(cellId);
     if (cell === undefined) return undefined;
-    const job = watchAndFailover(this.env, cell, healthConfig(this.env), (ms) => new Promise((r) => setTimeout(r, ms)))
+    const config = healthConfig(this.env);
+    const job = watchCell({ ...watchDeps(this.env, cell, config), recorded: () => this.cell(cellId) }, cell, this.health.get(cellId) ?? HEALTHY)
       .then((outcome) => this.record(cellId, outcome))
-      .finally(() => this.watching.delete(cellId));
+      .finally(() => {
+        this.watching.delete(cellId);
+        this.health.delete(cellId);
+      });
     this.watching.set(cellId, job);
     return job;
   }
@@ -149,14 +158,26 @@ export class ControlPlane extends DurableObject<Env> {
     return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch)! };
   }
 
-  /** Watches every cell's primary on a timer, so a loss is handled even without traffic. */
+  /**
+   * Probes every cell's primary on a timer, all at once (one after another, a few slow cells
+   * would delay detection everywhere), so a loss is handled even without traffic. A failed
+   * probe starts the cell's watch (core/replication/detector.ts), which decides and fails over.
+   */
   override async alarm(): Promise<void> {
     const config = healthConfig(this.env);
-    for (const cell of this.cells()) {
-      if (this.watching.has(cell.id)) continue;
-      if (!(await probePrimary(this.env, cell, config))) void this.ensurePrimary(cell.id);
-    }
-    if (this.cells().length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+    const cells = this.cells();
+    if (cells.length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+    await Promise.all(
+      cells
+        .filter((cell) => !this.watching.has(cell.id))
+        .map(async (cell) => {
+          const deps = watchDeps(this.env, cell, config);
+          const verdict = judgeProbe(await deps.probe(cell.primaryRegion), cell);
+          if (verdict.kind === 'moved') return void this.setPrimary(cell.id, verdict.region as Region, verdict.epoch);
+          this.health.set(cell.id, observe(this.health.get(cell.id) ?? HEALTHY, { at: Date.now(), ok: verdict.kind === 'ok' }));
+          if (verdict.kind === 'failed') void this.ensurePrimary(cell.id);
+        }),
+    );
   }
 
   private record(cellId: string, outcome: WatchOutcome): CellRecord | undefined {

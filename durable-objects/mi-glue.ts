@@ -10,6 +10,7 @@ import { TrackingReader } from '../core/token/tracking-reader.js';
 import { feedMutation, feedMutations, type FeedReply } from '../core/managed-identity/feed.js';
 import { planWorkloadOp, type WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { Replica } from '../core/replication/replica.js';
+import { NOT_DURABLE } from './replica-protocol.js';
 import { isPrior, withIdempotency, type IdempotencyTicket, type KeptOutcome, type Prior } from '../core/idempotency.js';
 import { err, ok } from '../core/result.js';
 import { DEFAULT_ROTATION_POLICY, generateSigningKey, loadSigningKeys, type KeyRecord, type SigningAlg } from '../core/token/signing-keys.js';
@@ -45,7 +46,7 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
   if (isPrior(e)) return workloadPrior(e);
   if (e.kind === 'rejected') return { kind: 'reply', status: e.failure.status, body: { error: e.failure.code, error_description: e.failure.message } };
   if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
-  return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+  return { kind: 'unavailable', reason: NOT_DURABLE };
 }
 
 /** Fresh signing keys for some regions, each signing from its `activateAt`, in the tenant's algorithm (that of its newest global key). */

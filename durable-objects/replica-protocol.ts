@@ -8,6 +8,9 @@ import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { WorkloadOutcome } from './mi-glue.js';
 
+/** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
+export const NOT_DURABLE = 'no out-of-region replica acknowledged the write';
+
 /** What a caller tells a replica about its cell: enough to initialise a fresh one. */
 export interface CellTopology {
   cell: string;

@@ -23,6 +23,7 @@ import { deviceAuthorization } from '../core/token/flows/device.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
 import { jsonResult, type FlowEnv, type FlowResult } from '../core/token/flows/types.js';
 import type { TokenCall, TokenOutcome } from './replica-protocol.js';
+import { NOT_DURABLE } from './replica-protocol.js';
 import { loadRegionalKeys } from '../core/managed-identity/keys.js';
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
@@ -78,7 +79,7 @@ export class TokenGlue {
       if (e.kind === 'conflict') continue;
       if (isPrior(e) && ticket !== undefined) return this.answerPrior(e, ticket);
       if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
-      return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+      return { kind: 'unavailable', reason: NOT_DURABLE };
     }
     return { kind: 'unavailable', reason: 'contention' };
   }

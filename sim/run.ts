@@ -1,7 +1,7 @@
 import type { FailoverOptions, LogPosition } from '../core/replication/failover.js';
 import { compareLogs } from '../core/replication/failover.js';
 import type { HealthConfig } from '../core/replication/health.js';
-import { DEFAULT_HEALTH } from '../core/replication/health.js';
+import { DEFAULT_HEALTH, worstCaseDetectionMs } from '../core/replication/health.js';
 import type { ReplicaMessage } from '../core/replication/types.js';
 import { SimClock } from './clock.js';
 import { Controller } from './control.js';
@@ -220,6 +220,11 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const ready = writable.get(`${f.cell}@${f.epoch}`);
       return { promotedMs: f.doneAt - f.suspectedAt, writableMs: ready === undefined ? undefined : ready - f.suspectedAt, firstAckMs: first === undefined ? undefined : first.ackedAt - f.suspectedAt };
     });
+  // The detector's bound: a lost primary is declared within worstCaseDetectionMs of its last good probe.
+  for (const d of cells.flatMap((c) => c.ctl.detections)) {
+    if (d.suspectedAt === undefined || d.declaredAt - d.suspectedAt <= worstCaseDetectionMs(health)) continue;
+    history.violate(`${d.cell}: primary ${d.region} declared lost ${d.declaredAt - d.suspectedAt} ms after its last good probe (bound ${worstCaseDetectionMs(health)} ms)`);
+  }
   for (const v of history.violations) log(`VIOLATION ${v}`);
   return {
     seed: opts.seed,

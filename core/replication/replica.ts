@@ -11,6 +11,7 @@ import { GroupCommit } from './primary.js';
 import { acceptAppend, acceptFence, installSnapshot } from './secondary.js';
 import { Shipper } from './shipping.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
+import { probePeers } from './probe.js';
 import { chunkRows, DEFAULT_MESSAGE_BYTES, withinBudget } from './chunks.js';
 import type { ReplicaStore } from './store.js';
 import type { ReplicaMessage, ReplicaMeta, ReplicaReply, ReplicationConfig, Snapshot, Transport } from './types.js';
@@ -171,6 +172,8 @@ export class Replica {
       }
       case 'status':
         return { kind: 'status', meta: structuredClone(m) };
+      case 'probe':
+        return probePeers(this.ctx, this.shipper);
     }
   }
 

@@ -90,7 +90,9 @@ export type ReplicaMessage =
   | { kind: 'promote'; epoch: number }
   /** Planned failover, sent to the primary: hand the cell over to `targetRegion` without losing a write. */
   | { kind: 'handoff'; targetRegion: string }
-  | { kind: 'status' };
+  | { kind: 'status' }
+  /** A failure detector's probe: status, plus which out-of-region peers this replica reaches (probe.ts). */
+  | { kind: 'probe' };
 
 export type ReplicaReply =
   | { kind: 'ack'; lastPos: number; appliedPos: number; epoch: number }
@@ -105,6 +107,8 @@ export type ReplicaReply =
   | { kind: 'not_primary'; epoch: number; primaryRegion: string }
   | { kind: 'fenced'; lastPos: number; lastEpoch: number; lastGen: number; appliedPos: number; epoch: number }
   | { kind: 'status'; meta: ReplicaMeta }
+  /** `reaches`: out-of-region peers that confirmed (for a primary: that would accept its entries). */
+  | { kind: 'probed'; meta: ReplicaMeta; reaches: string[] }
   | { kind: 'handed_off'; primaryRegion: string; epoch: number }
   | { kind: 'handoff_failed'; reason: 'not_primary' | 'invalid_target' | 'unreachable' | 'behind' | 'fenced' | 'promote_failed'; epoch: number; primaryRegion: string };
 
