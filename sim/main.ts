@@ -78,7 +78,7 @@ function summary(rs: readonly RunResult[], wallMs: number): string {
   const rate = wallMs > 0 ? ` | ${(rs.length / (wallMs / 1000)).toFixed(1)} schedules/s` : '';
   return (
     `schedules ${rs.length} | ops ${sum((r) => r.ops)} | writes ${sum((r) => r.writes)} (creates ${sum((r) => r.creates)}, ${sum((r) => r.exists)} refused as existing) | acknowledged ${sum((r) => r.acked)} | ` +
-    `failed cleanly ${sum((r) => r.failedCleanly)} | ambiguous ${sum((r) => r.ambiguous)} | token reads ${sum((r) => r.reads)} | ` +
+    `failed cleanly ${sum((r) => r.failedCleanly)} | ambiguous ${sum((r) => r.ambiguous)} (retries replayed ${sum((r) => r.replayed)}) | token reads ${sum((r) => r.reads)} | ` +
     `failovers ${sum((r) => r.failovers)} | handoffs ${sum((r) => r.handoffs)} | ${groups(rs)} | ${recovery(rs)} | ` +
     `lost ${sum((r) => r.lost)} | violations ${sum((r) => r.violations.length)}${rate}` +
     (rs.length === 1 ? ` | trace ${rs[0]!.traceHash} | events ${rs[0]!.events}` : '')

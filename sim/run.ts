@@ -93,7 +93,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     const regions = crng.shuffle(ALL_REGIONS).slice(0, crng.int(2, 4));
     const cellNodes = regions.map((r) => {
       const store = new SimStore((value, e) => history.seen(value, e));
-      const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4, messageBytes: 160 }, 500, (node, epoch) => {
+      const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4, messageBytes: 2048 }, 500, (node, epoch) => {
         if (!writable.has(`${id}@${epoch}`)) writable.set(`${id}@${epoch}`, clock.now);
       });
       net.register(n);
@@ -235,6 +235,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     acked: stats.acked,
     failedCleanly: stats.failedCleanly,
     ambiguous: stats.ambiguous,
+    replayed: stats.replayed,
     reads: stats.reads,
     lost,
     failovers: failovers.filter((f) => !f.planned).length,

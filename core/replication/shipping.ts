@@ -12,8 +12,9 @@ export class Shipper {
   private readonly peerApplied = new Map<string, number>();
   /** Peers whose last exchange failed: tried last for synchronous copies until one succeeds (volatile). */
   private readonly unreachable = new Set<string>();
-  /** Snapshot transfers started (names each one). */
+  /** Snapshot transfers started (names each one), and the one in flight per peer. */
   private transfers = 0;
+  private readonly transferring = new Map<string, Promise<ReplicaReply>>();
 
   constructor(private readonly ctx: ReplicaContext) {}
 
@@ -83,7 +84,17 @@ export class Shipper {
    * Sends the applied state, in parts when it exceeds one message (chunks.ts). The rows are
    * read once, so every part belongs to the same state whatever is committed meanwhile.
    */
-  private async sendSnapshot(region: string): Promise<ReplicaReply> {
+  private sendSnapshot(region: string): Promise<ReplicaReply> {
+    // One transfer per peer at a time: a second one would restart the first at the receiver
+    // (each new transfer resets its staging), and the two would keep undoing each other.
+    const running = this.transferring.get(region);
+    if (running !== undefined) return running;
+    const transfer = this.transfer(region).finally(() => this.transferring.delete(region));
+    this.transferring.set(region, transfer);
+    return transfer;
+  }
+
+  private async transfer(region: string): Promise<ReplicaReply> {
     const m = this.ctx.meta;
     const snap = snapshotOf(this.ctx);
     const head = { kind: 'snapshot' as const, epoch: m.epoch, gen: m.gen, primaryRegion: m.region };

@@ -60,6 +60,16 @@ describe('snapshot transfer in parts (Replica)', () => {
     expect(c.stores.get('apac')!.exportRows()).toEqual(c.stores.get('weur')!.exportRows());
   });
 
+  it('two pushes racing to the same peer share one transfer (two would keep restarting each other)', async () => {
+    const c = cluster();
+    c.down.add('apac');
+    for (let i = 0; i < 40; i++) await c.get('weur').write(put(`k${i}`, `value-${i}`));
+    c.down.delete('apac');
+    const [a, b] = await Promise.all([c.get('weur').pushAll(), c.get('weur').pushAll()]);
+    expect([a, b]).toEqual([[], []]);
+    expect(c.get('apac').meta.appliedPos).toBe(40);
+  });
+
   it('a pull that needs a large snapshot gets it pushed in parts', async () => {
     const c = cluster();
     c.down.add('apac');
