@@ -34,6 +34,8 @@ export class Controller implements Endpoint {
   readonly detections: Array<{ cell: string; region: string } & Detection> = [];
   stopped = false;
   private busy = false;
+  /** Changes on every crash: work of an earlier incarnation stops at its next step. */
+  private generation = 0;
   /** The current primary was declared lost (a failover was attempted) since it was last seen well. */
   private declared = false;
   private readonly transport: Transport;
@@ -59,7 +61,17 @@ export class Controller implements Endpoint {
   }
 
   incarnation(): number {
-    return 0;
+    return this.generation;
+  }
+
+  /**
+   * The control plane crashes (mid-failover, perhaps) and restarts at once: its in-flight probes,
+   * watch and failover are abandoned where they stand, and it starts over from its record.
+   */
+  crash(): void {
+    this.generation++;
+    this.busy = false;
+    this.healthyNow();
   }
   alive(): boolean {
     return true;
@@ -125,12 +137,15 @@ export class Controller implements Endpoint {
   }
 
   private deps(): WatchDeps {
+    const born = this.generation;
+    // A crashed incarnation's watch never takes another step (the network already drops its replies).
+    const alive = <T>(p: Promise<T>): Promise<T> => p.then((v) => (this.generation === born ? v : new Promise<T>(() => undefined)));
     return {
       transport: this.transport,
       probe: (region) =>
         this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, region), { type: 'replica', msg: { kind: 'probe' } }, this.config.probeTimeoutMs).catch(() => undefined),
       now: () => this.clock.now,
-      sleep: (ms) => this.clock.sleep(ms),
+      sleep: (ms) => alive(this.clock.sleep(ms)),
       config: this.config,
       failover: this.options,
       recorded: () => ({ regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch }),

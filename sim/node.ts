@@ -48,6 +48,8 @@ export class SimNode implements Endpoint {
   private gen = 0;
   private up = true;
   replica: Replica | undefined;
+  /** Observes every replication message this replica answered (the run's invariants). */
+  onReply: ((node: SimNode, msg: ReplicaMessage, reply: ReplicaReply) => void) | undefined;
   /** Group-commit counters of the incarnations that crashed (see `groupStats`). */
   private readonly pastGroups = { rounds: 0, writes: 0, largest: 0 };
 
@@ -129,6 +131,7 @@ export class SimNode implements Endpoint {
     switch (req.type) {
       case 'replica': {
         const reply = await r.receive(req.msg);
+        this.onReply?.(this, req.msg, reply);
         if (req.msg.kind === 'append' || req.msg.kind === 'snapshot') r.compactLog();
         if (req.msg.kind === 'promote' && reply.kind === 'ack') {
           // Like the Durable Object, which schedules an immediate push after a promotion.

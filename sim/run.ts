@@ -112,6 +112,25 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate})`);
   }
   const regionsInUse = [...new Set(cells.flatMap((c) => c.regions))];
+  // Invariants checked as messages are answered.
+  const highest = new Map<SimNode, { epoch: number; gen: number }>();
+  for (const n of nodes) {
+    n.onReply = (node, msg, reply) => {
+      const m = node.replica?.meta;
+      if (m === undefined) return;
+      // Epoch and generation never go backwards on a replica.
+      const before = highest.get(node) ?? { epoch: 0, gen: 0 };
+      if (m.epoch < before.epoch || (m.epoch === before.epoch && m.gen < before.gen)) history.violate(`${node.address} went back from e${before.epoch} g${before.gen} to e${m.epoch} g${m.gen}`);
+      highest.set(node, { epoch: m.epoch, gen: m.gen });
+      // A replica refuses as stale only an abandoned generation: never the primary's current one.
+      if (reply.kind !== 'stale_gen' || (msg.kind !== 'append' && msg.kind !== 'snapshot')) return;
+      const sender = nodes.find((x) => x.cell === node.cell && x.region === msg.primaryRegion)?.replica?.meta;
+      const gen = msg.gen ?? (msg.kind === 'snapshot' ? msg.snapshot.gen : 0);
+      if (sender?.role === 'primary' && sender.epoch === msg.epoch && sender.gen === gen) {
+        history.violate(`${node.address} (e${m.epoch} g${m.gen}) refuses the current primary ${msg.primaryRegion} (e${msg.epoch} g${gen}) as stale_gen: wedged`);
+      }
+    };
+  }
 
   // Faults during the active phase.
   const activeMs = opts.activeMs ?? 20_000;
@@ -123,7 +142,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   const fault = () => {
     if (clock.now >= activeMs) return;
-    const kind = frng.int(0, 7);
+    const kind = frng.int(0, 10);
     if (kind === 0) {
       const n = frng.pick(nodes);
       n.crash();
@@ -166,6 +185,30 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const target = frng.pick(cell.regions.filter((r) => r !== cell.ctl.primaryRegion));
       log(`handoff ${cell.id} to ${target}`);
       void cell.ctl.handoff(target);
+    } else if (kind === 8) {
+      // A handoff while the target cannot reach one replica: that replica's reads pull from the
+      // old primary and learn the new epoch from its not_primary answer before any append.
+      const cell = frng.pick(cells);
+      const target = frng.pick(cell.regions.filter((r) => r !== cell.ctl.primaryRegion));
+      const other = cell.regions.find((r) => r !== target && r !== cell.ctl.primaryRegion);
+      if (other !== undefined) {
+        const pair = SimNetwork.pair(target, other);
+        net.faults.cut.add(pair);
+        log(`cut ${pair}, handoff ${cell.id} to ${target}`);
+        clock.schedule(frng.int(1_000, 5_000), () => net.faults.cut.delete(pair) && log(`heal ${pair}`));
+      }
+      void cell.ctl.handoff(target);
+    } else if (kind === 9) {
+      // Late delivery: a link slower than every timeout, so requests land after their sender gave up.
+      const [a, b] = frng.shuffle(regionsInUse);
+      const pair = SimNetwork.pair(a!, b!);
+      net.faults.slow.set(pair, frng.int(2_000, 6_000));
+      log(`slow ${pair}`);
+      clock.schedule(frng.int(1_000, 6_000), () => net.faults.slow.delete(pair) && log(`fast ${pair}`));
+    } else if (kind === 10) {
+      const cell = frng.pick(cells);
+      cell.ctl.crash();
+      log(`control plane of ${cell.id} crashes`);
     } else {
       net.faults.loss = 0.3;
       log('loss burst');
@@ -189,6 +232,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   for (const c of cells) for (const cl of c.clients) cl.stopped = true;
   net.faults.cut.clear();
   net.faults.down.clear();
+  net.faults.slow.clear();
   net.faults.loss = 0;
   net.faults.duplicate = 0;
   for (const n of nodes) n.restart();
