@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
-import { clearFaults, graph, js, newTenant, q, setFaults, type TenantInfo } from './helpers.js';
+import { call, clearFaults, graph, js, newTenant, q, setFaults, type TenantInfo } from './helpers.js';
 import { codeFor, form, redeem, sample } from './token-helpers.js';
 
 afterEach(clearFaults);
@@ -95,4 +95,20 @@ describe('edge re-send after its call timeout (no client-request-id)', () => {
     const groups = await graph(t, 'GET', `/groups?$filter=displayName eq '${q(name)}'`, { region: t.homeRegion });
     expect(((await js(groups)) as { value: unknown[] }).value).toHaveLength(1);
   }, 60_000);
+});
+
+describe('exactly-once tenant creation (client-request-id)', () => {
+  it('a retry gets the same tenant and its sealed reply (secret included) back; another body is a 400', async () => {
+    const headers = { 'client-request-id': crypto.randomUUID() };
+    const body = { displayName: 'Fabrikam', region: 'weur' };
+    const first = await call('POST', '/admin/tenants', { body, headers });
+    expect(first.status).toBe(201);
+    const again = await call('POST', '/admin/tenants', { body, headers });
+    expect(again.status).toBe(201);
+    const [a, b] = [await js(first), await js(again)];
+    expect(b.tenantId).toBe(a.tenantId);
+    expect(b.adminClientSecret).toBe(a.adminClientSecret);
+    const other = await call('POST', '/admin/tenants', { body: { ...body, displayName: 'Other' }, headers });
+    expect(other.status).toBe(400);
+  });
 });
