@@ -63,6 +63,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '  meta.epoch = epoch;\n',
   },
   {
+    name: 'catch-up-keeps-gen',
+    rule: 'catch-up adopting a newer epoch from not_primary restarts the generation (bug 1 exactly)',
+    file: 'core/replication/replica.ts',
+    find: '          enterEpoch(m, reply.epoch, reply.primaryRegion);',
+    replace: '          m.epoch = reply.epoch;\n          m.primaryRegion = reply.primaryRegion;',
+  },
+  {
     name: 'fenced-while-waiting',
     rule: 'a primary fenced while its round was in flight never acknowledges it',
     file: 'core/replication/primary.ts',

@@ -142,7 +142,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   const fault = () => {
     if (clock.now >= activeMs) return;
-    const kind = frng.int(0, 10);
+    const kind = frng.int(0, 12);
     if (kind === 0) {
       const n = frng.pick(nodes);
       n.crash();
@@ -205,6 +205,38 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       net.faults.slow.set(pair, frng.int(2_000, 6_000));
       log(`slow ${pair}`);
       clock.schedule(frng.int(1_000, 6_000), () => net.faults.slow.delete(pair) && log(`fast ${pair}`));
+    } else if (kind === 11) {
+      // A primary whose nearest peer hears it late and the next one not at all burns a round that
+      // the late peer still takes; it commits the next round elsewhere and dies soon after.
+      const cell = frng.pick(cells);
+      const p = cell.ctl.primaryRegion;
+      const [r1, r2] = cell.regions.filter((r) => r !== p);
+      if (r1 !== undefined && r2 !== undefined) {
+        const slow = SimNetwork.pair(p, r1);
+        const cut = SimNetwork.pair(p, r2);
+        net.faults.slow.set(slow, frng.int(2_200, 4_000));
+        net.faults.cut.add(cut);
+        log(`slow ${slow}, cut ${cut}, then crash ${p}`);
+        clock.schedule(frng.int(600, 2_000), () => net.faults.cut.delete(cut) && log(`heal ${cut}`));
+        clock.schedule(frng.int(3_000, 6_000), () => net.faults.slow.delete(slow) && log(`fast ${slow}`));
+        const n = cell.nodes.find((x) => x.region === p)!;
+        clock.schedule(frng.int(2_000, 5_000), () => {
+          if (clock.now >= activeMs) return; // healing has begun
+          n.crash();
+          log(`crash primary ${n.address}`);
+          restartLater(n, frng.int(1_000, 6_000));
+        });
+      }
+    } else if (kind === 12) {
+      // The control plane hears the primary late (its probes time out) while it hands the cell
+      // over: the detector's failover races the handoff.
+      const cell = frng.pick(cells);
+      const p = cell.ctl.primaryRegion;
+      const pair = SimNetwork.pair('client', p);
+      net.faults.slow.set(pair, frng.int(1_100, 2_500));
+      log(`slow control link to ${p}, handoff ${cell.id}`);
+      clock.schedule(frng.int(3_000, 7_000), () => net.faults.slow.delete(pair) && log(`fast ${pair}`));
+      void cell.ctl.handoff(frng.pick(cell.regions.filter((r) => r !== p)));
     } else if (kind === 10) {
       const cell = frng.pick(cells);
       cell.ctl.crash();
