@@ -6,7 +6,7 @@ import { parseRegionList, regionsFrom } from '../core/regions.js';
 import { IDEMPOTENCY_TTL_MS } from '../core/idempotency.js';
 import type { HealthState } from '../core/replication/health.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
-import { judgeProbe, watchCell } from '../core/replication/detector.js';
+import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { WatchOutcome } from './cell-watch.js';
 import { cellTransport, healthConfig, watchDeps } from './cell-watch.js';
 
@@ -197,7 +197,7 @@ export class ControlPlane extends DurableObject<Env> {
         .filter((cell) => !this.watching.has(cell.id))
         .map(async (cell) => {
           const deps = watchDeps(this.env, cell, config);
-          const verdict = judgeProbe(await deps.probe(cell.primaryRegion), cell);
+          const verdict = await probeCell(deps, cell);
           if (verdict.kind === 'moved') return void this.setPrimary(cell.id, verdict.region as Region, verdict.epoch);
           this.health.set(cell.id, observe(this.health.get(cell.id) ?? HEALTHY, { at: Date.now(), ok: verdict.kind === 'ok' }));
           if (verdict.kind === 'failed') void this.ensurePrimary(cell.id);

@@ -1,6 +1,6 @@
 import type { FailoverOptions } from '../core/replication/failover.js';
 import type { Detection, WatchDeps } from '../core/replication/detector.js';
-import { judgeProbe, watchCell } from '../core/replication/detector.js';
+import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { HealthConfig, HealthState } from '../core/replication/health.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
 import type { ReplicaReply, Transport } from '../core/replication/types.js';
@@ -88,7 +88,7 @@ export class Controller implements Endpoint {
     if (this.busy) return;
     const deps = this.deps();
     const watched = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
-    const verdict = judgeProbe(await deps.probe(watched.primaryRegion), watched);
+    const verdict = await probeCell(deps, watched);
     if (this.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
     if (verdict.kind === 'moved') return this.follow(verdict.region, verdict.epoch, 'points to');
     this.health = observe(this.health, { at: this.clock.now, ok: verdict.kind === 'ok' });

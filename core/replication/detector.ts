@@ -42,6 +42,18 @@ export function judgeProbe(reply: ReplicaReply | undefined, cell: WatchedCell): 
   return { kind: 'failed', why: 'not_primary' };
 }
 
+/**
+ * Probes the primary, following a hint only once confirmed: a replica's `primaryRegion` may be
+ * just a fence's promise (a candidate never promoted); recording it would send writes, and the
+ * next failover's "failed region", to the wrong replica.
+ */
+export async function probeCell(deps: Pick<WatchDeps, 'probe'>, cell: WatchedCell): Promise<ProbeVerdict> {
+  const verdict = judgeProbe(await deps.probe(cell.primaryRegion), cell);
+  if (verdict.kind !== 'moved') return verdict;
+  const confirmed = judgeProbe(await deps.probe(verdict.region), { regions: cell.regions, primaryRegion: verdict.region, epoch: verdict.epoch });
+  return confirmed.kind === 'ok' ? { kind: 'moved', region: verdict.region, epoch: confirmed.epoch } : { kind: 'failed', why: 'not_primary' };
+}
+
 export interface WatchDeps {
   /** Control plane → replica messages (status, fence, promote), with the peer timeout. */
   readonly transport: Transport;
@@ -77,7 +89,7 @@ export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: Hea
     const now = deps.recorded?.();
     if (now !== undefined && now.epoch > cell.epoch) return { kind: 'moved', region: now.primaryRegion, epoch: now.epoch, promoted: false };
     const started = deps.now();
-    const verdict = judgeProbe(await deps.probe(cell.primaryRegion), cell);
+    const verdict = await probeCell(deps, cell);
     if (verdict.kind === 'ok') return { kind: 'healthy', epoch: verdict.epoch };
     if (verdict.kind === 'moved') return { ...verdict, promoted: false };
     state = observe(state, { at: deps.now(), ok: false });

@@ -66,6 +66,8 @@ export async function onPrimary<O extends RoutableOutcome>(
       // stands (a new primary once promoted). The call waits for it within the budget.
       const now = await controlPlane(env).ensurePrimary(cell.id).catch(() => undefined);
       if (now !== undefined && now.epoch > cell.epoch) notePrimary(cell.id, now.primaryRegion, now.epoch);
+      // A primary that answered but could not replicate, and stays: retrying it now is futile.
+      else if (o.reason === NOT_DURABLE) return last;
     } else {
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
     }
