@@ -10,6 +10,11 @@ export interface FaultPlan {
   partitions: string[];
   /** Added latency in ms for calls into a region. */
   slowRegions: Record<string, number>;
+  /**
+   * Added latency in ms for the edge's calls into a region only (not replication, not the
+   * control plane): a client's write can then arrive after the edge gave up on it and re-sent it.
+   */
+  slowEdgeCalls: Record<string, number>;
   /** Fraction [0,1) of cross-object calls that fail. */
   failureRate: number;
   /** Regions cut off from the global path (cell primaries, cross-region calls, key service). */
@@ -18,7 +23,7 @@ export interface FaultPlan {
   objectStoreDown: boolean;
 }
 
-export const NO_FAULTS: FaultPlan = { downRegions: [], partitions: [], slowRegions: {}, failureRate: 0, isolatedRegions: [], objectStoreDown: false };
+export const NO_FAULTS: FaultPlan = { downRegions: [], partitions: [], slowRegions: {}, slowEdgeCalls: {}, failureRate: 0, isolatedRegions: [], objectStoreDown: false };
 
 export type CallVerdict = { kind: 'pass'; delayMs: number } | { kind: 'fail'; reason: 'region_down' | 'partitioned' | 'injected_failure' | 'isolated' };
 
@@ -29,14 +34,14 @@ export function judgeCall(plan: FaultPlan, from: string, to: string, roll: numbe
   }
   if (from !== to && (plan.isolatedRegions.includes(from) || plan.isolatedRegions.includes(to))) return { kind: 'fail', reason: 'isolated' };
   if (plan.failureRate > 0 && roll < plan.failureRate) return { kind: 'fail', reason: 'injected_failure' };
-  return { kind: 'pass', delayMs: plan.slowRegions[to] ?? 0 };
+  return { kind: 'pass', delayMs: (plan.slowRegions[to] ?? 0) + (from === 'edge' ? (plan.slowEdgeCalls[to] ?? 0) : 0) };
 }
 
 /** Validates an operator-supplied plan; returns a message for the first problem. */
 export function parseFaultPlan(input: unknown, knownRegions: readonly string[]): FaultPlan | string {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
-  const allowed = new Set(['downRegions', 'partitions', 'slowRegions', 'failureRate', 'isolatedRegions', 'objectStoreDown']);
+  const allowed = new Set(['downRegions', 'partitions', 'slowRegions', 'slowEdgeCalls', 'failureRate', 'isolatedRegions', 'objectStoreDown']);
   for (const k of Object.keys(o)) if (!allowed.has(k)) return `unknown property '${k}'`;
   const regions = (v: unknown, name: string): string[] | string => {
     if (v === undefined) return [];
@@ -57,17 +62,23 @@ export function parseFaultPlan(input: unknown, knownRegions: readonly string[]):
       partitions.push(`${p[0]}|${p[1]}`);
     }
   }
-  const slow: Record<string, number> = {};
-  if (o.slowRegions !== undefined) {
-    if (typeof o.slowRegions !== 'object' || o.slowRegions === null) return 'slowRegions must map region to milliseconds';
-    for (const [r, ms] of Object.entries(o.slowRegions)) {
-      if (!knownRegions.includes(r) || typeof ms !== 'number' || !(ms >= 0 && ms <= 60_000)) return 'slowRegions must map region to milliseconds';
-      slow[r] = ms;
+  const delays = (v: unknown, name: string): Record<string, number> | string => {
+    const out: Record<string, number> = {};
+    if (v === undefined) return out;
+    if (typeof v !== 'object' || v === null) return `${name} must map region to milliseconds`;
+    for (const [r, ms] of Object.entries(v)) {
+      if (!knownRegions.includes(r) || typeof ms !== 'number' || !(ms >= 0 && ms <= 60_000)) return `${name} must map region to milliseconds`;
+      out[r] = ms;
     }
-  }
+    return out;
+  };
+  const slow = delays(o.slowRegions, 'slowRegions');
+  if (typeof slow === 'string') return slow;
+  const slowEdge = delays(o.slowEdgeCalls, 'slowEdgeCalls');
+  if (typeof slowEdge === 'string') return slowEdge;
   const rate = o.failureRate ?? 0;
   if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) return 'failureRate must be in [0, 1)';
   const objectStoreDown = o.objectStoreDown ?? false;
   if (typeof objectStoreDown !== 'boolean') return 'objectStoreDown must be a boolean';
-  return { downRegions: down, partitions, slowRegions: slow, failureRate: rate, isolatedRegions: isolated, objectStoreDown };
+  return { downRegions: down, partitions, slowRegions: slow, slowEdgeCalls: slowEdge, failureRate: rate, isolatedRegions: isolated, objectStoreDown };
 }

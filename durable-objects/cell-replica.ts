@@ -2,6 +2,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { GraphError, GraphReply } from '../core/directory/index.js';
 import { isWrite, planWrite, purgeMutations, read } from '../core/directory/index.js';
 import type { Mutation, StateReader } from '../core/kv.js';
+import { isIdempotencyKey, isPrior, withIdempotency, type IdempotencyTicket, type Prior } from '../core/idempotency.js';
+import { graphPrior, keepGraphReply } from './idempotent-replies.js';
 import { Replica } from '../core/replication/replica.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
 import type { Result } from '../core/result.js';
@@ -10,7 +12,7 @@ import { crossCall } from '../workers/platform/faults.js';
 import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
 import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
-import { replicaStub } from './replica-protocol.js';
+import { NOT_DURABLE, replicaStub } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
@@ -83,7 +85,8 @@ export class CellReplica extends DurableObject<Env> {
     const asUser = call.caller.kind === 'user' ? call.caller.userId : undefined;
     if (isWrite(call.request)) {
       const origin = this.origin(actorOf(call.caller), call.correlationId);
-      return this.commit(replica, recorded((state) => planWrite(state, call.request, ctx, asUser), origin));
+      // Passwords were hashed at the edge (core/directory/secrets.ts); the feed record commits with the write.
+      return this.commit(replica, recorded(withIdempotency(call.idempotency, ctx.now, (state) => planWrite(state, call.request, ctx, asUser), keepGraphReply), origin));
     }
     if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {
       const caught = await replica.catchUp(call.minPosition.pos);
@@ -111,10 +114,10 @@ export class CellReplica extends DurableObject<Env> {
   }
 
   /** Managed identity: workload resources and their identities (writes on the primary). */
-  async workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
+  async workloads(t: CellTopology, tenantId: string, op: WorkloadOp, idempotency?: IdempotencyTicket): Promise<WorkloadOutcome> {
     const replica = this.open(t);
     const before = replica.meta.appliedPos;
-    const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op, this.origin({ kind: 'operator' }, ''));
+    const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op, this.origin({ kind: 'operator' }, ''), idempotency);
     await this.afterCommit(replica, before);
     return outcome;
   }
@@ -173,14 +176,17 @@ export class CellReplica extends DurableObject<Env> {
     return { actor, correlationId, now: Date.now(), retentionMs };
   }
 
-  private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError>): Promise<GraphOutcome> {
+  private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError | Prior>): Promise<GraphOutcome> {
     const before = replica.meta.appliedPos;
     const result = await replica.write(plan);
     await this.afterCommit(replica, before);
     if (!result.ok) {
       const e = result.error;
+      if (isPrior(e)) return graphPrior(e, { cell: replica.meta.cell, epoch: replica.meta.epoch, pos: replica.meta.appliedPos });
+      // Fenced: the write's fate is unknown (a peer may hold it); the edge retries at the new
+      // primary with the same idempotency ticket, which answers from the record if it committed.
       if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
-      if (e.kind === 'not_durable') return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+      if (e.kind === 'not_durable') return { kind: 'unavailable', reason: NOT_DURABLE };
       return { kind: 'error', error: e };
     }
     return { kind: 'reply', reply: result.value.reply, position: { cell: replica.meta.cell, epoch: result.value.epoch, pos: result.value.pos } };
@@ -254,8 +260,8 @@ export class CellReplica extends DurableObject<Env> {
     if (replica === undefined || replica.meta.role !== 'primary') return;
     await this.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
-    // Keys with no recycle bin (token service, change feed) go in one write; bin entries one by one (purge records).
-    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key));
+    // Keys with no recycle bin (token service, change feed, idempotency records) go in one write; bin entries one by one (purge records).
+    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isIdempotencyKey(key));
     if (plain.length > 0) await replica.write(() => ok({ mutations: plain.map((key) => ({ key, value: null })), reply: undefined }));
     for (const key of expired.filter((k) => !plain.includes(k))) {
       await replica.write(recorded((state: StateReader) => ok({ mutations: purgeMutations(state, key), reply: undefined }), this.origin({ kind: 'system' }, '')));

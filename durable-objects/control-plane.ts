@@ -3,8 +3,12 @@ import type { Placement } from '../core/placement.js';
 import { DEFAULT_PLACEMENT, placeTenant } from '../core/placement.js';
 import type { Region } from '../core/regions.js';
 import { parseRegionList, regionsFrom } from '../core/regions.js';
+import { IDEMPOTENCY_TTL_MS } from '../core/idempotency.js';
+import type { HealthState } from '../core/replication/health.js';
+import { HEALTHY, observe } from '../core/replication/health.js';
+import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { WatchOutcome } from './cell-watch.js';
-import { cellTransport, healthConfig, probePrimary, watchAndFailover } from './cell-watch.js';
+import { cellTransport, healthConfig, watchDeps } from './cell-watch.js';
 
 export interface CellRecord {
   id: string;
@@ -32,6 +36,8 @@ export class ControlPlane extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** One detection/failover per cell at a time; concurrent callers share it. */
   private readonly watching = new Map<string, Promise<CellRecord | undefined>>();
+  /** What the alarm's probes saw of each cell's primary (volatile: a restart starts healthy). */
+  private readonly health = new Map<string, HealthState>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -40,11 +46,28 @@ export class ControlPlane extends DurableObject<Env> {
       primary_region TEXT NOT NULL, epoch INTEGER NOT NULL, tenants INTEGER NOT NULL DEFAULT 0)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, cell TEXT NOT NULL,
       status TEXT NOT NULL, domain TEXT UNIQUE, created_at INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS tenant_requests (id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, tenant_id TEXT NOT NULL,
+      sealed TEXT, created_at INTEGER NOT NULL)`);
   }
 
-  /** Reserves a tenant in a cell (placement); it becomes visible once `activateTenant` runs. */
-  reserveTenant(input: { id: string; displayName: string; homeRegion: Region; domain: string | null; now: number }): { tenant: TenantRecord; cell: CellRecord } | { conflict: string } {
+  /**
+   * Reserves a tenant in a cell (placement); it becomes visible once `activateTenant` runs.
+   * `request`: the call's idempotency ticket (core/idempotency.ts): a retry of a request seen in
+   * the last 24 h gets that request's tenant back (`prior`) instead of a second tenant.
+   */
+  reserveTenant(input: { id: string; displayName: string; homeRegion: Region; domain: string | null; now: number; request?: { id: string; bodyHash: string } }):
+    | { tenant: TenantRecord; cell: CellRecord }
+    | { conflict: string }
+    | { prior: { tenantId: string; status: TenantRecord['status']; sealed: string | null; createdAt: number } } {
     return this.ctx.storage.transactionSync(() => {
+      const req = input.request;
+      if (req !== undefined) {
+        this.sql.exec(`DELETE FROM tenant_requests WHERE created_at <= ?`, input.now - IDEMPOTENCY_TTL_MS);
+        const row = this.sql.exec<{ body_hash: string; tenant_id: string; sealed: string | null; created_at: number }>(`SELECT * FROM tenant_requests WHERE id = ?`, req.id).toArray()[0];
+        const earlier = row === undefined ? undefined : this.tenantRow(row.tenant_id);
+        if (row !== undefined && row.body_hash !== req.bodyHash) return { conflict: 'key_reused' };
+        if (row !== undefined && earlier !== undefined) return { prior: { tenantId: earlier.id, status: earlier.status, sealed: row.sealed, createdAt: row.created_at } };
+      }
       if (input.domain !== null && this.sql.exec(`SELECT 1 FROM tenants WHERE domain = ?`, input.domain).toArray().length > 0) {
         return { conflict: 'domain' };
       }
@@ -67,8 +90,14 @@ export class ControlPlane extends DurableObject<Env> {
       if (placement.kind === 'new') void this.ctx.storage.setAlarm(Date.now() + healthConfig(this.env).probeIntervalMs);
       this.sql.exec(`INSERT INTO tenants (id, display_name, cell, status, domain, created_at) VALUES (?, ?, ?, 'provisioning', ?, ?)`,
         input.id, input.displayName, cellId, input.domain, input.now);
+      if (req !== undefined) this.sql.exec(`INSERT OR REPLACE INTO tenant_requests (id, body_hash, tenant_id, sealed, created_at) VALUES (?, ?, ?, NULL, ?)`, req.id, req.bodyHash, input.id, input.now);
       return { tenant: this.tenantRow(input.id)!, cell: this.cell(cellId)! };
     });
+  }
+
+  /** Keeps the sealed reply of a tenant creation for its retries (10 min; the secret box seals it). */
+  rememberTenantReply(requestId: string, sealed: string): void {
+    this.sql.exec(`UPDATE tenant_requests SET sealed = ? WHERE id = ?`, sealed, requestId);
   }
 
   activateTenant(id: string): void {
@@ -81,6 +110,7 @@ export class ControlPlane extends DurableObject<Env> {
       const t = this.tenantRow(id);
       if (t === undefined || t.status !== 'provisioning') return;
       this.sql.exec(`DELETE FROM tenants WHERE id = ?`, id);
+      this.sql.exec(`DELETE FROM tenant_requests WHERE tenant_id = ?`, id); // a retry may try again
       this.sql.exec(`UPDATE cells SET tenants = tenants - 1 WHERE id = ?`, t.cell);
     });
   }
@@ -131,9 +161,13 @@ export class ControlPlane extends DurableObject<Env> {
     if (running !== undefined) return running;
     const cell = this.cell(cellId);
     if (cell === undefined) return undefined;
-    const job = watchAndFailover(this.env, cell, healthConfig(this.env), (ms) => new Promise((r) => setTimeout(r, ms)))
+    const config = healthConfig(this.env);
+    const job = watchCell({ ...watchDeps(this.env, cell, config), recorded: () => this.cell(cellId) }, cell, this.health.get(cellId) ?? HEALTHY)
       .then((outcome) => this.record(cellId, outcome))
-      .finally(() => this.watching.delete(cellId));
+      .finally(() => {
+        this.watching.delete(cellId);
+        this.health.delete(cellId);
+      });
     this.watching.set(cellId, job);
     return job;
   }
@@ -149,14 +183,26 @@ export class ControlPlane extends DurableObject<Env> {
     return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch)! };
   }
 
-  /** Watches every cell's primary on a timer, so a loss is handled even without traffic. */
+  /**
+   * Probes every cell's primary on a timer, all at once (one after another, a few slow cells
+   * would delay detection everywhere), so a loss is handled even without traffic. A failed
+   * probe starts the cell's watch (core/replication/detector.ts), which decides and fails over.
+   */
   override async alarm(): Promise<void> {
     const config = healthConfig(this.env);
-    for (const cell of this.cells()) {
-      if (this.watching.has(cell.id)) continue;
-      if (!(await probePrimary(this.env, cell, config))) void this.ensurePrimary(cell.id);
-    }
-    if (this.cells().length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+    const cells = this.cells();
+    if (cells.length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+    await Promise.all(
+      cells
+        .filter((cell) => !this.watching.has(cell.id))
+        .map(async (cell) => {
+          const deps = watchDeps(this.env, cell, config);
+          const verdict = await probeCell(deps, cell);
+          if (verdict.kind === 'moved') return void this.setPrimary(cell.id, verdict.region as Region, verdict.epoch);
+          this.health.set(cell.id, observe(this.health.get(cell.id) ?? HEALTHY, { at: Date.now(), ok: verdict.kind === 'ok' }));
+          if (verdict.kind === 'failed') void this.ensurePrimary(cell.id);
+        }),
+    );
   }
 
   private record(cellId: string, outcome: WatchOutcome): CellRecord | undefined {

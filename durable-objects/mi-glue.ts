@@ -11,6 +11,8 @@ import { TrackingReader } from '../core/token/tracking-reader.js';
 import { feedMutation, feedMutations, type FeedReply } from '../core/managed-identity/feed.js';
 import { planWorkloadOp, type WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { Replica } from '../core/replication/replica.js';
+import { NOT_DURABLE } from './replica-protocol.js';
+import { isPrior, withIdempotency, type IdempotencyTicket, type KeptOutcome, type Prior } from '../core/idempotency.js';
 import { err, ok } from '../core/result.js';
 import { DEFAULT_ROTATION_POLICY, generateSigningKey, loadSigningKeys, type KeyRecord, type SigningAlg } from '../core/token/signing-keys.js';
 import type { SqliteReplicaStore } from './sqlite-replica-store.js';
@@ -18,11 +20,12 @@ import type { SqliteReplicaStore } from './sqlite-replica-store.js';
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
 export type WorkloadOutcome =
-  | { kind: 'reply'; status: number; body: Json }
+  /** `replayed`: the outcome of an earlier request with the same client-request-id (not this one's). */
+  | { kind: 'reply'; status: number; body: Json; replayed?: boolean }
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string };
 
-export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoKey>, tenantId: string, op: WorkloadOp, origin: WriteOrigin): Promise<WorkloadOutcome> {
+export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoKey>, tenantId: string, op: WorkloadOp, origin: WriteOrigin, ticket?: IdempotencyTicket): Promise<WorkloadOutcome> {
   if (op.op !== 'get' && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
   const regions = replica.meta.regions;
   const now = Date.now();
@@ -33,15 +36,18 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
     const r = planWorkloadOp(replica.state, op, ctx, { regions, newKeys });
     return r.ok ? { kind: 'reply', status: r.value.reply.status, body: r.value.reply.body } : { kind: 'reply', status: r.error.status, body: { error: r.error.code, error_description: r.error.message } };
   }
-  const result = await replica.write(recorded((state) => {
+  const plan = (state: StateReader) => {
     const planned = planWorkloadOp(state, op, ctx, { regions, newKeys });
     return planned.ok ? ok(planned.value) : err({ kind: 'rejected' as const, failure: planned.error });
-  }, origin));
+  };
+  // The identity secret never reaches the replica (only its hash): outcomes can be kept in clear.
+  const result = await replica.write(recorded(withIdempotency(ticket, now, plan, (r): KeptOutcome => ({ kind: 'clear', outcome: { status: r.status, body: r.body } })), origin));
   if (result.ok) return { kind: 'reply', status: result.value.reply.status, body: result.value.reply.body };
   const e = result.error;
+  if (isPrior(e)) return workloadPrior(e);
   if (e.kind === 'rejected') return { kind: 'reply', status: e.failure.status, body: { error: e.failure.code, error_description: e.failure.message } };
   if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
-  return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+  return { kind: 'unavailable', reason: NOT_DURABLE };
 }
 
 /** Fresh signing keys for some regions, each signing from its `activateAt`, in the tenant's algorithm (that of its newest global key). */
@@ -88,4 +94,17 @@ export function identityFeed(replica: Replica, store: SqliteReplicaStore, afterP
     if (f !== undefined && f.value !== null) rows.push([f.key, f.value]);
   }
   return { kind: 'snapshot', appliedPos: m.appliedPos, rows };
+}
+
+function workloadPrior(prior: Prior): WorkloadOutcome {
+  switch (prior.kind) {
+    case 'key_reused':
+      return { kind: 'reply', status: 400, body: { error: 'invalid_request', error_description: 'The client-request-id was already used for a different request.' } };
+    case 'replay': {
+      const o = prior.outcome as { status: number; body: Json };
+      return { kind: 'reply', status: o.status, body: o.body, ...(prior.sameRequest ? {} : { replayed: true }) };
+    }
+    default:
+      return { kind: 'reply', status: 409, body: { error: 'invalid_request', error_description: 'This request was already processed.' } };
+  }
 }

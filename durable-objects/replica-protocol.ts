@@ -1,3 +1,4 @@
+import type { IdempotencyTicket } from '../core/idempotency.js';
 import type { ReadSet } from '../core/read-set.js';
 import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
@@ -7,6 +8,9 @@ import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { FeedPage } from '../core/feed/cursor.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { WorkloadOutcome } from './mi-glue.js';
+
+/** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
+export const NOT_DURABLE = 'no out-of-region replica acknowledged the write';
 
 /** What a caller tells a replica about its cell: enough to initialise a fresh one. */
 export interface CellTopology {
@@ -29,6 +33,8 @@ export interface ReplicaCall {
   correlationId: string;
   /** From a replica token: answer only with state at or after this position. */
   minPosition?: ReplicaPosition;
+  /** Writes: exactly-once ticket (core/idempotency.ts), the same for every attempt of one request. */
+  idempotency?: IdempotencyTicket;
 }
 
 export type GraphOutcome =
@@ -58,6 +64,8 @@ export interface TokenCall {
   body?: Json;
   /** Read-only token calls: also return what the flow read, for the edge's cache. */
   wantReadSet?: boolean;
+  /** Calls that write: exactly-once ticket (core/idempotency.ts). */
+  idempotency?: IdempotencyTicket;
   receivedAt: number;
 }
 
@@ -78,7 +86,7 @@ export interface ReplicaRpc {
   writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome>;
   token(t: CellTopology, call: TokenCall): Promise<TokenOutcome>;
   /** Managed identity: workload operations (durable-objects/mi-glue.ts). */
-  workloads(t: CellTopology, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome>;
+  workloads(t: CellTopology, tenantId: string, op: WorkloadOp, idempotency?: IdempotencyTicket): Promise<WorkloadOutcome>;
   /** The tenant's change feed after a position (core/feed), with the archive behind it. */
   feed(t: CellTopology, tenantId: string, after: number, limit: number): Promise<FeedPage>;
   /** Managed identity: the projected change feed for this region's identity store. */

@@ -10,6 +10,7 @@ export class SqliteReplicaStore implements ReplicaStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS replica_log (pos INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, gen INTEGER NOT NULL, muts TEXT NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID`);
     sql.exec(`CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS kv_staging (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID`);
   }
 
   private get sql(): SqlStorage {
@@ -86,6 +87,21 @@ export class SqliteReplicaStore implements ReplicaStore {
   replaceRows(rows: Snapshot['rows']): void {
     this.sql.exec(`DELETE FROM kv`);
     for (const [k, v, t] of rows) this.sql.exec(`INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)`, k, JSON.stringify(v), t);
+  }
+
+  stageRows(rows: Snapshot['rows'], fresh: boolean): void {
+    if (fresh) this.clearStagedRows();
+    for (const [k, v, t] of rows) this.sql.exec(`INSERT OR REPLACE INTO kv_staging (key, value, expires_at) VALUES (?, ?, ?)`, k, JSON.stringify(v), t);
+  }
+
+  installStagedRows(): void {
+    this.sql.exec(`DELETE FROM kv`);
+    this.sql.exec(`INSERT INTO kv (key, value, expires_at) SELECT key, value, expires_at FROM kv_staging`);
+    this.clearStagedRows();
+  }
+
+  clearStagedRows(): void {
+    this.sql.exec(`DELETE FROM kv_staging`);
   }
 
   transaction<T>(fn: () => T): T {

@@ -5,6 +5,8 @@
  */
 import { recorded, tokenWriteActor, type WriteOrigin } from '../core/feed/record.js';
 import type { StateReader } from '../core/kv.js';
+import { isPrior, recall, sealedAad, withIdempotency, type IdempotencyTicket, type KeptOutcome, type Prior } from '../core/idempotency.js';
+import { tokenPrior } from './idempotent-replies.js';
 import { ok, err } from '../core/result.js';
 import type { Replica } from '../core/replication/replica.js';
 import { singletonKey } from '../core/directory/keys.js';
@@ -24,6 +26,7 @@ import { adminConsent } from '../core/token/flows/admin-consent.js';
 import { tokenRequest, tokenRequestIsReadOnly } from '../core/token/flows/token-request.js';
 import { jsonResult, type FlowEnv, type FlowResult } from '../core/token/flows/types.js';
 import type { TokenCall, TokenOutcome } from './replica-protocol.js';
+import { NOT_DURABLE } from './replica-protocol.js';
 import { loadRegionalKeys } from '../core/managed-identity/keys.js';
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
@@ -58,6 +61,11 @@ export class TokenGlue {
     if (writes && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
     const now = Date.now();
     if (call.op === 'jwks' || call.op === 'keys') return this.keys(replica.state, call, now);
+    const ticket = writes ? call.idempotency : undefined;
+    // A retry of a write that committed answers from its record, before the flow runs again
+    // (a refresh token redeemed twice would look like reuse and revoke the whole family).
+    const prior = ticket === undefined ? undefined : recall(replica.state, ticket, now);
+    if (prior !== undefined && ticket !== undefined) return this.answerPrior(prior, ticket);
     if (!writes && call.wantReadSet === true) {
       const recording = new RecordingReader(replica.state);
       const result = await this.run(recording, call, form, now);
@@ -67,15 +75,29 @@ export class TokenGlue {
       const tracking = new TrackingReader(replica.state);
       const result = await this.run(tracking, call, form, now);
       if (result.mutations.length === 0 || !writes) return reply(result.status, result.headers, result.body);
+      const kept = ticket === undefined ? undefined : await this.seal(ticket, result);
       const actor = tokenWriteActor(isAdminOp(call.op), result.actorUserId);
-      const committed = await replica.write(recorded((state) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const })), { ...origin, actor }));
+      const plan = (state: StateReader) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const }));
+      // The feed record is planned with the write; a retry answered from its idempotency record writes none.
+      const committed = await replica.write(recorded(withIdempotency(ticket, now, plan, () => kept ?? { kind: 'dropped' }), { ...origin, actor }));
       if (committed.ok) return reply(result.status, result.headers, result.body);
       const e = committed.error;
       if (e.kind === 'conflict') continue;
+      if (isPrior(e) && ticket !== undefined) return this.answerPrior(e, ticket);
       if (e.kind === 'not_primary' || e.kind === 'fenced') return { kind: 'not_primary', primaryRegion: e.primaryRegion, epoch: e.epoch };
-      return { kind: 'unavailable', reason: 'no out-of-region replica acknowledged the write' };
+      return { kind: 'unavailable', reason: NOT_DURABLE };
     }
     return { kind: 'unavailable', reason: 'contention' };
+  }
+
+  /** A token outcome is kept only sealed: it holds tokens, codes or secrets. */
+  private async seal(ticket: IdempotencyTicket, result: FlowResult): Promise<KeptOutcome> {
+    const plain = JSON.stringify({ status: result.status, headers: result.headers, body: result.body });
+    return { kind: 'sealed', sealed: await seal(await this.keyCache.boxKey(this.secret()), plain, sealedAad(ticket), random) };
+  }
+
+  private async answerPrior(prior: Prior, ticket: IdempotencyTicket): Promise<TokenOutcome> {
+    return tokenPrior(prior, async (sealed) => unseal(await this.keyCache.boxKey(this.secret()), sealed, sealedAad(ticket)));
   }
 
   private keys(state: StateReader, call: TokenCall, now: number): TokenOutcome {

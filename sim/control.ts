@@ -1,7 +1,8 @@
 import type { FailoverOptions } from '../core/replication/failover.js';
-import { promote } from '../core/replication/failover.js';
+import type { Detection, WatchDeps } from '../core/replication/detector.js';
+import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { HealthConfig, HealthState } from '../core/replication/health.js';
-import { HEALTHY, isLost, observe } from '../core/replication/health.js';
+import { HEALTHY, observe } from '../core/replication/health.js';
 import type { ReplicaReply, Transport } from '../core/replication/types.js';
 import type { SimClock } from './clock.js';
 import type { Endpoint, SimNetwork } from './network.js';
@@ -29,8 +30,14 @@ export class Controller implements Endpoint {
   epoch = 1;
   health: HealthState = HEALTHY;
   readonly failovers: FailoverRecord[] = [];
+  /** Every loss the detector declared: from the primary's last good probe to the declaration. */
+  readonly detections: Array<{ cell: string; region: string } & Detection> = [];
   stopped = false;
   private busy = false;
+  /** Changes on every crash: work of an earlier incarnation stops at its next step. */
+  private generation = 0;
+  /** The current primary was declared lost (a failover was attempted) since it was last seen well. */
+  private declared = false;
   private readonly transport: Transport;
 
   constructor(
@@ -54,7 +61,17 @@ export class Controller implements Endpoint {
   }
 
   incarnation(): number {
-    return 0;
+    return this.generation;
+  }
+
+  /**
+   * The control plane crashes (mid-failover, perhaps) and restarts at once: its in-flight probes,
+   * watch and failover are abandoned where they stand, and it starts over from its record.
+   */
+  crash(): void {
+    this.generation++;
+    this.busy = false;
+    this.healthyNow();
   }
   alive(): boolean {
     return true;
@@ -63,67 +80,93 @@ export class Controller implements Endpoint {
     return Promise.reject(new Error('the controller takes no requests'));
   }
 
+  /**
+   * One alarm tick, as the ControlPlane does it: probe the primary; a failed probe starts the
+   * cell's watch (core/replication/detector.ts: the same functions), which decides and fails over.
+   */
   private async probe(): Promise<void> {
-    const target = this.primaryRegion;
-    const reply = await this.net
-      .request<ReplicaReply>(this, SimNode.addr(this.cell, target), { type: 'replica', msg: { kind: 'status' } }, this.config.probeTimeoutMs)
-      .catch(() => undefined);
-    if (target !== this.primaryRegion) return; // the primary moved while we waited
-    if (reply?.kind === 'status' && reply.meta.epoch > this.epoch && reply.meta.primaryRegion !== target) {
-      // A hint (e.g. a handoff whose reply we lost): follow it, and probe the new primary.
-      this.trace(`ctl ${this.cell}: ${target} points to ${reply.meta.primaryRegion} at epoch ${reply.meta.epoch}`);
-      this.primaryRegion = reply.meta.primaryRegion;
-      this.epoch = reply.meta.epoch;
-      this.health = HEALTHY;
+    if (this.busy) return;
+    const deps = this.deps();
+    const watched = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
+    const verdict = await probeCell(deps, watched);
+    if (this.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
+    if (verdict.kind === 'moved') return this.follow(verdict.region, verdict.epoch, 'points to');
+    this.health = observe(this.health, { at: this.clock.now, ok: verdict.kind === 'ok' });
+    if (verdict.kind === 'ok') this.declared = false;
+    if (verdict.kind === 'ok') {
+      this.epoch = Math.max(this.epoch, verdict.epoch);
       return;
     }
-    const healthy = reply?.kind === 'status' && reply.meta.role === 'primary';
-    if (reply?.kind === 'status' && healthy) this.epoch = Math.max(this.epoch, reply.meta.epoch);
-    this.health = observe(this.health, { at: this.clock.now, ok: healthy });
-    if (isLost(this.health, this.config) && !this.busy) {
-      // One failover or handoff at a time per cell.
-      this.busy = true;
-      await this.failover(target).finally(() => {
-        this.busy = false;
-      });
-    }
-  }
-
-
-  private async failover(failed: string): Promise<void> {
-    // The primary was lost at some point after the last successful probe.
-    const suspectedAt = this.health.lastSuccessAt ?? 0;
-    this.trace(`ctl ${this.cell}: primary ${failed} lost, failing over from epoch ${this.epoch}`);
-    const res = await promote(this.transport, { regions: this.regions, failedRegion: failed, knownEpoch: this.epoch }, this.options);
-    if (!res.ok) {
-      this.trace(`ctl ${this.cell}: failover failed: ${JSON.stringify(res.error)}`);
-      return;
-    }
-    this.trace(`ctl ${this.cell}: promoted ${res.value.primaryRegion} at epoch ${res.value.epoch}`);
-    this.failovers.push({ cell: this.cell, from: failed, to: res.value.primaryRegion, epoch: res.value.epoch, planned: false, suspectedAt, doneAt: this.clock.now });
-    this.primaryRegion = res.value.primaryRegion;
-    this.epoch = res.value.epoch;
-    this.health = HEALTHY;
-  }
-
-  /** Planned failover to `target` (the primary pauses writes, ships everything, hands over). */
-  async handoff(target: string): Promise<void> {
-    if (this.busy || target === this.primaryRegion) return;
     this.busy = true;
     try {
-      const from = this.primaryRegion;
-      const reply = await this.net
-        .request<ReplicaReply>(this, SimNode.addr(this.cell, from), { type: 'replica', msg: { kind: 'handoff', targetRegion: target } }, 3 * PEER_TIMEOUT_MS)
-        .catch(() => undefined);
-      this.trace(`ctl ${this.cell}: handoff ${from} -> ${target}: ${JSON.stringify(reply)}`);
-      if (reply?.kind === 'handed_off') {
-        this.failovers.push({ cell: this.cell, from, to: reply.primaryRegion, epoch: reply.epoch, planned: true, suspectedAt: this.clock.now, doneAt: this.clock.now });
-        this.primaryRegion = reply.primaryRegion;
-        this.epoch = reply.epoch;
-        this.health = HEALTHY;
+      const outcome = await watchCell(deps, watched, this.health);
+      // Only the first declaration since the primary was last seen well measures detection (and
+      // only while it is still the primary: a handoff may have replaced it meanwhile).
+      const current = watched.primaryRegion === this.primaryRegion && watched.epoch === this.epoch;
+      if (outcome.kind !== 'healthy' && outcome.detection !== undefined && current) {
+        if (!this.declared) this.detections.push({ cell: this.cell, region: watched.primaryRegion, ...outcome.detection });
+        this.declared = true;
       }
+      // The primary that replaced the watched one meanwhile is watched from now on (it could not be probed before).
+      if (!current) this.healthyNow();
+      if (outcome.kind === 'failed') this.trace(`ctl ${this.cell}: failover failed: ${outcome.reason}`);
+      if (outcome.kind === 'healthy') this.healthyNow();
+      if (outcome.kind !== 'moved') return;
+      if (outcome.promoted) {
+        this.trace(`ctl ${this.cell}: primary ${watched.primaryRegion} lost; promoted ${outcome.region} at epoch ${outcome.epoch}`);
+        this.failovers.push({ cell: this.cell, from: watched.primaryRegion, to: outcome.region, epoch: outcome.epoch, planned: false, suspectedAt: outcome.detection?.suspectedAt ?? 0, doneAt: this.clock.now });
+      }
+      this.follow(outcome.region, outcome.epoch, 'moved to');
     } finally {
       this.busy = false;
+    }
+  }
+
+  private follow(region: string, epoch: number, how: string): void {
+    if (epoch <= this.epoch) return;
+    this.trace(`ctl ${this.cell}: ${this.primaryRegion} ${how} ${region} at epoch ${epoch}`);
+    this.primaryRegion = region;
+    this.epoch = epoch;
+    this.healthyNow();
+  }
+
+  /** A primary just seen well (or installed) counts as good now: detection is measured from here. */
+  private healthyNow(): void {
+    this.health = { ...HEALTHY, lastSuccessAt: this.clock.now };
+    this.declared = false;
+  }
+
+  private deps(): WatchDeps {
+    const born = this.generation;
+    // A crashed incarnation's watch never takes another step (the network already drops its replies).
+    const alive = <T>(p: Promise<T>): Promise<T> => p.then((v) => (this.generation === born ? v : new Promise<T>(() => undefined)));
+    return {
+      transport: this.transport,
+      probe: (region) =>
+        this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, region), { type: 'replica', msg: { kind: 'probe' } }, this.config.probeTimeoutMs).catch(() => undefined),
+      now: () => this.clock.now,
+      sleep: (ms) => alive(this.clock.sleep(ms)),
+      config: this.config,
+      failover: this.options,
+      recorded: () => ({ regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch }),
+    };
+  }
+
+  /**
+   * Planned failover to `target` (the primary pauses writes, ships everything, hands over). Like
+   * the ControlPlane's `movePrimary`, it does not wait for the detector: a handoff may race a
+   * failover, and fencing alone must keep that safe.
+   */
+  async handoff(target: string): Promise<void> {
+    if (target === this.primaryRegion) return;
+    const from = this.primaryRegion;
+    const reply = await this.net
+      .request<ReplicaReply>(this, SimNode.addr(this.cell, from), { type: 'replica', msg: { kind: 'handoff', targetRegion: target } }, 3 * PEER_TIMEOUT_MS)
+      .catch(() => undefined);
+    this.trace(`ctl ${this.cell}: handoff ${from} -> ${target}: ${JSON.stringify(reply)}`);
+    if (reply?.kind === 'handed_off' && reply.epoch > this.epoch) {
+      this.failovers.push({ cell: this.cell, from, to: reply.primaryRegion, epoch: reply.epoch, planned: true, suspectedAt: this.clock.now, doneAt: this.clock.now });
+      this.follow(reply.primaryRegion, reply.epoch, 'handed off to');
     }
   }
 }

@@ -43,8 +43,11 @@ export class History {
   readonly acked: AckedWrite[] = [];
   readonly clean = new Set<string>();
   readonly ambiguous = new Set<string>();
-  /** Value → position where it was first appended (by the primary that planned it). */
-  readonly firstSeen = new Map<string, number>();
+  /**
+   * Value → positions where it was appended (by the primaries that planned it; a client's retry of
+   * an ambiguous write may plan it again after the first copy was burnt). Its position is the last.
+   */
+  readonly appendedAt = new Map<string, number[]>();
   readonly violations: string[] = [];
   private readonly epochRegion = new Map<string, string>();
   private readonly created = new Map<string, string>();
@@ -53,7 +56,9 @@ export class History {
   reads = 0;
 
   seen(value: string, e: Entry): void {
-    if (!this.firstSeen.has(value)) this.firstSeen.set(value, e.pos);
+    const at = this.appendedAt.get(value) ?? [];
+    if (!at.includes(e.pos)) at.push(e.pos);
+    this.appendedAt.set(value, at);
   }
 
   ack(w: AckedWrite): void {
@@ -62,7 +67,7 @@ export class History {
     const prev = this.epochRegion.get(k);
     if (prev !== undefined && prev !== w.region) this.violate(`two primaries acknowledged in ${w.cell} epoch ${w.epoch}: ${prev} and ${w.region}`);
     this.epochRegion.set(k, w.region);
-    if (this.firstSeen.get(w.value) !== w.pos) this.violate(`ack of ${w.value} at pos ${w.pos} but it was appended at ${this.firstSeen.get(w.value)}`);
+    if (!(this.appendedAt.get(w.value) ?? []).includes(w.pos)) this.violate(`ack of ${w.value} at pos ${w.pos} but it was appended at ${String(this.appendedAt.get(w.value))}`);
   }
 
   /** An acknowledged create-if-absent (also recorded with `ack`). */
@@ -75,10 +80,15 @@ export class History {
   /** A read with a token for `token`'s write returned `value`. */
   tokenRead(token: AckedWrite, value: unknown, at: string): void {
     this.reads++;
-    const pos = typeof value === 'string' ? this.firstSeen.get(value) : undefined;
+    const pos = typeof value === 'string' ? this.posOf(value) : undefined;
     if (pos === undefined || pos < token.pos) {
       this.violate(`stale read at ${at}: key ${token.key} token pos ${token.pos} (${token.value}) returned ${String(value)} (pos ${pos})`);
     }
+  }
+
+  /** Where a value's write sits in the log (its last planning). */
+  posOf(value: string): number | undefined {
+    return this.appendedAt.get(value)?.at(-1);
   }
 
   violate(message: string): void {
@@ -131,11 +141,15 @@ export function checkCell(cell: string, nodes: readonly SimNode[], h: History): 
   const state = new Map(nodes[0]!.store.exportRows().map(([k, v]) => [k, v]));
   for (const [key, w] of lastAcked) {
     const v = state.get(key);
-    const pos = typeof v === 'string' ? h.firstSeen.get(v) : undefined;
+    const pos = typeof v === 'string' ? h.posOf(v) : undefined;
     if (pos === undefined || pos < w.pos) {
       lost++;
       h.violate(`${cell}: lost acknowledged ${w.value} (pos ${w.pos}) of ${key}: final value ${String(v)} (pos ${pos})`);
     }
+  }
+  // Exactly once: each write (unique value, retried with one idempotency key) takes effect at most once.
+  for (const n of nodes) {
+    for (const [value, times] of n.store.applied) if (times > 1) h.violate(`${cell}: ${value} took effect ${times} times on ${n.region}`);
   }
   for (const [key, v] of state) {
     if (typeof v === 'string' && h.clean.has(v)) h.violate(`${cell}: ${key} holds ${v}, a write that failed cleanly`);

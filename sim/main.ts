@@ -7,6 +7,7 @@ import { runSchedule } from './run.js';
  *   tsx sim/main.ts --seed N [--verbose]      replay one seed exactly (with its trace)
  *   --broken ack-before-durable|promote-least-up-to-date   run with a deliberately broken rule
  *   --active-ms N                              length of the fault phase (default 20000)
+ *   --first-failure                            stop at the first failing seed (sim/mutants.ts)
  * Exits non-zero on any violation.
  */
 function arg(name: string): string | undefined {
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   }
   const count = Number(arg('seeds') ?? 100);
   const from = Number(arg('from') ?? 1);
+  const firstFailure = process.argv.includes('--first-failure');
   const started = performance.now();
   const results: RunResult[] = [];
   const failing: RunResult[] = [];
@@ -38,6 +40,10 @@ async function main(): Promise<void> {
     if (r.violations.length > 0) {
       failing.push(r);
       console.log(`seed ${s}: ${r.violations.length} violation(s): ${r.violations[0]}`);
+      if (firstFailure) {
+        console.log(`first failing seed: ${s}`);
+        break;
+      }
     }
   }
   console.log(summary(results, performance.now() - started));
@@ -78,7 +84,7 @@ function summary(rs: readonly RunResult[], wallMs: number): string {
   const rate = wallMs > 0 ? ` | ${(rs.length / (wallMs / 1000)).toFixed(1)} schedules/s` : '';
   return (
     `schedules ${rs.length} | ops ${sum((r) => r.ops)} | writes ${sum((r) => r.writes)} (creates ${sum((r) => r.creates)}, ${sum((r) => r.exists)} refused as existing) | acknowledged ${sum((r) => r.acked)} | ` +
-    `failed cleanly ${sum((r) => r.failedCleanly)} | ambiguous ${sum((r) => r.ambiguous)} | token reads ${sum((r) => r.reads)} | ` +
+    `failed cleanly ${sum((r) => r.failedCleanly)} | ambiguous ${sum((r) => r.ambiguous)} (retries replayed ${sum((r) => r.replayed)}) | token reads ${sum((r) => r.reads)} | ` +
     `failovers ${sum((r) => r.failovers)} | handoffs ${sum((r) => r.handoffs)} | ${groups(rs)} | ${recovery(rs)} | ` +
     `lost ${sum((r) => r.lost)} | violations ${sum((r) => r.violations.length)}${rate}` +
     (rs.length === 1 ? ` | trace ${rs[0]!.traceHash} | events ${rs[0]!.events}` : '')

@@ -20,6 +20,8 @@ export interface NetworkFaults {
   readonly cut: Set<string>;
   /** Regions whose replicas are unreachable from anywhere. */
   readonly down: Set<string>;
+  /** Extra latency per region pair ("a|b"): messages arrive after their sender gave up. */
+  readonly slow: Map<string, number>;
 }
 
 /** Set by the broken-rule switch: answers a request at once, before (or instead of) delivering it. */
@@ -32,7 +34,7 @@ export type Interceptor = (to: Endpoint, payload: unknown) => unknown | undefine
  */
 export class SimNetwork {
   readonly endpoints = new Map<string, Endpoint>();
-  readonly faults: NetworkFaults = { loss: 0, duplicate: 0, cut: new Set(), down: new Set() };
+  readonly faults: NetworkFaults = { loss: 0, duplicate: 0, cut: new Set(), down: new Set(), slow: new Map() };
   interceptor: Interceptor | undefined;
   messages = 0;
 
@@ -59,7 +61,7 @@ export class SimNetwork {
 
   private delay(a: string, b: string): number {
     const base = this.latencyMs(a, b);
-    return Math.round(base * (0.5 + this.rng.next()));
+    return Math.round(base * (0.5 + this.rng.next())) + (this.faults.slow.get(SimNetwork.pair(a, b)) ?? 0);
   }
 
   private lost(from: string, to: string): boolean {

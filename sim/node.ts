@@ -1,4 +1,6 @@
-import type { Json, Mutation } from '../core/kv.js';
+import type { IdempotencyTicket } from '../core/idempotency.js';
+import { withIdempotency } from '../core/idempotency.js';
+import type { Json, Mutation, StateReader } from '../core/kv.js';
 import { Replica } from '../core/replication/replica.js';
 import { MemoryReplicaStore } from '../core/replication/store.js';
 import type { Entry, ReplicaMessage, ReplicaReply, ReplicationConfig, Transport } from '../core/replication/types.js';
@@ -11,9 +13,10 @@ export const PEER_TIMEOUT_MS = 2_000;
 
 export type NodeRequest =
   | { type: 'replica'; msg: ReplicaMessage }
-  | { type: 'write'; key: string; value: string }
+  /** `ticket`: the write's idempotency key (core/idempotency.ts); a client's retry sends the same. */
+  | { type: 'write'; key: string; value: string; ticket: IdempotencyTicket }
   /** Create-if-absent: refused with `exists` when the key holds a value (planned against the round's earlier writes too). */
-  | { type: 'create'; key: string; value: string }
+  | { type: 'create'; key: string; value: string; ticket: IdempotencyTicket }
   | { type: 'read'; key: string; minPos: number };
 
 export type WriteOutcome = { ok: true; epoch: number; pos: number } | { ok: false; kind: string };
@@ -21,12 +24,18 @@ export type ReadOutcome = { ok: true; value: Json | undefined; appliedPos: numbe
 
 /** The durable part of a replica; it records where each written value was first appended. */
 export class SimStore extends MemoryReplicaStore {
+  /** How many committed entries carrying each written value this store applied (each write's value is unique). */
+  readonly applied = new Map<string, number>();
   constructor(private readonly firstSeen: (value: string, e: Entry) => void) {
     super();
   }
   override appendEntries(entries: readonly Entry[]): void {
     for (const e of entries) for (const m of e.muts) if (typeof m.value === 'string') this.firstSeen(m.value, e);
     super.appendEntries(entries);
+  }
+  override applyMutations(muts: readonly Mutation[]): void {
+    for (const m of muts) if (typeof m.value === 'string') this.applied.set(m.value, (this.applied.get(m.value) ?? 0) + 1);
+    super.applyMutations(muts);
   }
 }
 
@@ -39,6 +48,8 @@ export class SimNode implements Endpoint {
   private gen = 0;
   private up = true;
   replica: Replica | undefined;
+  /** Observes every replication message this replica answered (the run's invariants). */
+  onReply: ((node: SimNode, msg: ReplicaMessage, reply: ReplicaReply) => void) | undefined;
   /** Group-commit counters of the incarnations that crashed (see `groupStats`). */
   private readonly pastGroups = { rounds: 0, writes: 0, largest: 0 };
 
@@ -120,6 +131,7 @@ export class SimNode implements Endpoint {
     switch (req.type) {
       case 'replica': {
         const reply = await r.receive(req.msg);
+        this.onReply?.(this, req.msg, reply);
         if (req.msg.kind === 'append' || req.msg.kind === 'snapshot') r.compactLog();
         if (req.msg.kind === 'promote' && reply.kind === 'ack') {
           // Like the Durable Object, which schedules an immediate push after a promotion.
@@ -138,9 +150,9 @@ export class SimNode implements Endpoint {
       case 'write':
       case 'create': {
         const { key, value } = req;
-        const res = await r.write((state): Result<{ mutations: Mutation[]; reply: string }, { kind: 'exists' }> =>
-          req.type === 'create' && state.get(key) !== undefined ? err({ kind: 'exists' }) : ok({ mutations: [{ key, value }], reply: value }),
-        );
+        const plan = (state: StateReader): Result<{ mutations: Mutation[]; reply: string }, { kind: 'exists' }> =>
+          req.type === 'create' && state.get(key) !== undefined ? err({ kind: 'exists' }) : ok({ mutations: [{ key, value }], reply: value });
+        const res = await r.write(withIdempotency(req.ticket, this.clock.now, plan, (reply) => ({ kind: 'clear', outcome: reply })));
         if (!res.ok) return { ok: false, kind: res.error.kind } satisfies WriteOutcome;
         void r.pushAll().catch(() => undefined);
         return { ok: true, epoch: res.value.epoch, pos: res.value.pos } satisfies WriteOutcome;

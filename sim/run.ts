@@ -1,7 +1,7 @@
 import type { FailoverOptions, LogPosition } from '../core/replication/failover.js';
 import { compareLogs } from '../core/replication/failover.js';
 import type { HealthConfig } from '../core/replication/health.js';
-import { DEFAULT_HEALTH } from '../core/replication/health.js';
+import { DEFAULT_HEALTH, worstCaseDetectionMs } from '../core/replication/health.js';
 import type { ReplicaMessage } from '../core/replication/types.js';
 import { SimClock } from './clock.js';
 import { Controller } from './control.js';
@@ -93,7 +93,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     const regions = crng.shuffle(ALL_REGIONS).slice(0, crng.int(2, 4));
     const cellNodes = regions.map((r) => {
       const store = new SimStore((value, e) => history.seen(value, e));
-      const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4 }, 500, (node, epoch) => {
+      const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4, messageBytes: 2048 }, 500, (node, epoch) => {
         if (!writable.has(`${id}@${epoch}`)) writable.set(`${id}@${epoch}`, clock.now);
       });
       net.register(n);
@@ -112,6 +112,25 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate})`);
   }
   const regionsInUse = [...new Set(cells.flatMap((c) => c.regions))];
+  // Invariants checked as messages are answered.
+  const highest = new Map<SimNode, { epoch: number; gen: number }>();
+  for (const n of nodes) {
+    n.onReply = (node, msg, reply) => {
+      const m = node.replica?.meta;
+      if (m === undefined) return;
+      // Epoch and generation never go backwards on a replica.
+      const before = highest.get(node) ?? { epoch: 0, gen: 0 };
+      if (m.epoch < before.epoch || (m.epoch === before.epoch && m.gen < before.gen)) history.violate(`${node.address} went back from e${before.epoch} g${before.gen} to e${m.epoch} g${m.gen}`);
+      highest.set(node, { epoch: m.epoch, gen: m.gen });
+      // A replica refuses as stale only an abandoned generation: never the primary's current one.
+      if (reply.kind !== 'stale_gen' || (msg.kind !== 'append' && msg.kind !== 'snapshot')) return;
+      const sender = nodes.find((x) => x.cell === node.cell && x.region === msg.primaryRegion)?.replica?.meta;
+      const gen = msg.gen ?? (msg.kind === 'snapshot' ? msg.snapshot.gen : 0);
+      if (sender?.role === 'primary' && sender.epoch === msg.epoch && sender.gen === gen) {
+        history.violate(`${node.address} (e${m.epoch} g${m.gen}) refuses the current primary ${msg.primaryRegion} (e${msg.epoch} g${gen}) as stale_gen: wedged`);
+      }
+    };
+  }
 
   // Faults during the active phase.
   const activeMs = opts.activeMs ?? 20_000;
@@ -123,7 +142,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   const fault = () => {
     if (clock.now >= activeMs) return;
-    const kind = frng.int(0, 7);
+    const kind = frng.int(0, 12);
     if (kind === 0) {
       const n = frng.pick(nodes);
       n.crash();
@@ -166,6 +185,62 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const target = frng.pick(cell.regions.filter((r) => r !== cell.ctl.primaryRegion));
       log(`handoff ${cell.id} to ${target}`);
       void cell.ctl.handoff(target);
+    } else if (kind === 8) {
+      // A handoff while the target cannot reach one replica: that replica's reads pull from the
+      // old primary and learn the new epoch from its not_primary answer before any append.
+      const cell = frng.pick(cells);
+      const target = frng.pick(cell.regions.filter((r) => r !== cell.ctl.primaryRegion));
+      const other = cell.regions.find((r) => r !== target && r !== cell.ctl.primaryRegion);
+      if (other !== undefined) {
+        const pair = SimNetwork.pair(target, other);
+        net.faults.cut.add(pair);
+        log(`cut ${pair}, handoff ${cell.id} to ${target}`);
+        clock.schedule(frng.int(1_000, 5_000), () => net.faults.cut.delete(pair) && log(`heal ${pair}`));
+      }
+      void cell.ctl.handoff(target);
+    } else if (kind === 9) {
+      // Late delivery: a link slower than every timeout, so requests land after their sender gave up.
+      const [a, b] = frng.shuffle(regionsInUse);
+      const pair = SimNetwork.pair(a!, b!);
+      net.faults.slow.set(pair, frng.int(2_000, 6_000));
+      log(`slow ${pair}`);
+      clock.schedule(frng.int(1_000, 6_000), () => net.faults.slow.delete(pair) && log(`fast ${pair}`));
+    } else if (kind === 11) {
+      // A primary whose nearest peer hears it late and the next one not at all burns a round that
+      // the late peer still takes; it commits the next round elsewhere and dies soon after.
+      const cell = frng.pick(cells);
+      const p = cell.ctl.primaryRegion;
+      const [r1, r2] = cell.regions.filter((r) => r !== p);
+      if (r1 !== undefined && r2 !== undefined) {
+        const slow = SimNetwork.pair(p, r1);
+        const cut = SimNetwork.pair(p, r2);
+        net.faults.slow.set(slow, frng.int(2_200, 4_000));
+        net.faults.cut.add(cut);
+        log(`slow ${slow}, cut ${cut}, then crash ${p}`);
+        clock.schedule(frng.int(600, 2_000), () => net.faults.cut.delete(cut) && log(`heal ${cut}`));
+        clock.schedule(frng.int(3_000, 6_000), () => net.faults.slow.delete(slow) && log(`fast ${slow}`));
+        const n = cell.nodes.find((x) => x.region === p)!;
+        clock.schedule(frng.int(2_000, 5_000), () => {
+          if (clock.now >= activeMs) return; // healing has begun
+          n.crash();
+          log(`crash primary ${n.address}`);
+          restartLater(n, frng.int(1_000, 6_000));
+        });
+      }
+    } else if (kind === 12) {
+      // The control plane hears the primary late (its probes time out) while it hands the cell
+      // over: the detector's failover races the handoff.
+      const cell = frng.pick(cells);
+      const p = cell.ctl.primaryRegion;
+      const pair = SimNetwork.pair('client', p);
+      net.faults.slow.set(pair, frng.int(1_100, 2_500));
+      log(`slow control link to ${p}, handoff ${cell.id}`);
+      clock.schedule(frng.int(3_000, 7_000), () => net.faults.slow.delete(pair) && log(`fast ${pair}`));
+      void cell.ctl.handoff(frng.pick(cell.regions.filter((r) => r !== p)));
+    } else if (kind === 10) {
+      const cell = frng.pick(cells);
+      cell.ctl.crash();
+      log(`control plane of ${cell.id} crashes`);
     } else {
       net.faults.loss = 0.3;
       log('loss burst');
@@ -189,6 +264,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   for (const c of cells) for (const cl of c.clients) cl.stopped = true;
   net.faults.cut.clear();
   net.faults.down.clear();
+  net.faults.slow.clear();
   net.faults.loss = 0;
   net.faults.duplicate = 0;
   for (const n of nodes) n.restart();
@@ -220,6 +296,11 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const ready = writable.get(`${f.cell}@${f.epoch}`);
       return { promotedMs: f.doneAt - f.suspectedAt, writableMs: ready === undefined ? undefined : ready - f.suspectedAt, firstAckMs: first === undefined ? undefined : first.ackedAt - f.suspectedAt };
     });
+  // The detector's bound: a lost primary is declared within worstCaseDetectionMs of its last good probe.
+  for (const d of cells.flatMap((c) => c.ctl.detections)) {
+    if (d.suspectedAt === undefined || d.declaredAt - d.suspectedAt <= worstCaseDetectionMs(health)) continue;
+    history.violate(`${d.cell}: primary ${d.region} declared lost ${d.declaredAt - d.suspectedAt} ms after its last good probe (bound ${worstCaseDetectionMs(health)} ms)`);
+  }
   for (const v of history.violations) log(`VIOLATION ${v}`);
   return {
     seed: opts.seed,
@@ -230,6 +311,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     acked: stats.acked,
     failedCleanly: stats.failedCleanly,
     ambiguous: stats.ambiguous,
+    replayed: stats.replayed,
     reads: stats.reads,
     lost,
     failovers: failovers.filter((f) => !f.planned).length,

@@ -1,3 +1,4 @@
+import type { IdempotencyTicket } from '../core/idempotency.js';
 import type { SimClock } from './clock.js';
 import type { Controller } from './control.js';
 import type { AckedWrite, History } from './invariants.js';
@@ -17,11 +18,13 @@ export interface WorkloadStats {
   acked: number;
   failedCleanly: number;
   ambiguous: number;
+  /** Retries answered from their idempotency record (an earlier attempt had committed). */
+  replayed: number;
   reads: number;
   readsBehind: number;
 }
 
-export const emptyStats = (): WorkloadStats => ({ ops: 0, writes: 0, creates: 0, exists: 0, acked: 0, failedCleanly: 0, ambiguous: 0, reads: 0, readsBehind: 0 });
+export const emptyStats = (): WorkloadStats => ({ ops: 0, writes: 0, creates: 0, exists: 0, acked: 0, failedCleanly: 0, ambiguous: 0, replayed: 0, reads: 0, readsBehind: 0 });
 
 /**
  * A client of one cell: a closed loop of single-key puts with unique values over a few hot keys
@@ -95,11 +98,28 @@ export class Client implements Endpoint {
 
   private async write(key = this.rng.pick(this.keys), create = false): Promise<boolean> {
     const value = `${this.id}.${++this.n}`;
-    const region = this.ctl.primaryRegion;
-    const invokedAt = this.clock.now;
+    // One idempotency key per operation; an ambiguous attempt is retried once with the same key.
+    const ticket = { key: value, scope: `${this.ctl.cell}|${this.id}`, bodyHash: `${key}=${value}`, id: `${this.ctl.cell}/${value}`, attempt: value };
     this.stats.writes++;
     if (create) this.stats.creates++;
-    const res = await this.send<WriteOutcome>(region, { type: create ? 'create' : 'write', key, value });
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.attempt(key, value, create, ticket, attempt);
+      if (outcome !== 'ambiguous' || attempt >= 1 || this.stopped) return outcome === 'acked';
+      await this.clock.sleep(this.rng.int(100, 1_500));
+    }
+  }
+
+  private async attempt(key: string, value: string, create: boolean, ticket: IdempotencyTicket, attempt: number): Promise<'acked' | 'failed' | 'ambiguous'> {
+    const region = this.ctl.primaryRegion;
+    const invokedAt = this.clock.now;
+    const res = await this.send<WriteOutcome>(region, { type: create ? 'create' : 'write', key, value, ticket });
+    if (attempt > 0) this.trace(`${this.id} retried ${key}=${value}`);
+    if (res?.ok === false && (res.kind === 'replay' || res.kind === 'already_processed')) {
+      // An earlier attempt committed: the write took effect once (its position is not known here).
+      this.stats.replayed++;
+      this.trace(`${this.id} put ${key}=${value} at ${region}: ${res.kind}`);
+      return 'failed';
+    }
     if (res?.ok === true) {
       const w: AckedWrite = { cell: this.ctl.cell, key, value, epoch: res.epoch, pos: res.pos, region, invokedAt, ackedAt: this.clock.now };
       this.stats.acked++;
@@ -107,21 +127,22 @@ export class Client implements Endpoint {
       if (create) this.history.create(this.ctl.cell, key, value);
       this.tokens.set(key, w);
       this.trace(`${this.id} put ${key}=${value} at ${region}: ok e${res.epoch} p${res.pos}`);
-      return true;
+      return 'acked';
     } else if (res?.kind === 'not_primary' || res?.kind === 'exists') {
       this.stats.failedCleanly++;
       if (res.kind === 'exists') {
         this.stats.exists++;
         this.history.refusedAsExisting.add(`${this.ctl.cell}/${key}`);
       }
-      this.history.clean.add(value);
+      // A retry refused cleanly does not undo its earlier ambiguous attempt.
+      if (attempt === 0) this.history.clean.add(value);
       this.trace(`${this.id} put ${key}=${value} at ${region}: ${res.kind}`);
-    } else {
-      this.stats.ambiguous++;
-      this.history.ambiguous.add(value);
-      this.trace(`${this.id} put ${key}=${value} at ${region}: ambiguous (${res === undefined ? 'timeout' : res.kind})`);
+      return 'failed';
     }
-    return false;
+    this.stats.ambiguous++;
+    this.history.ambiguous.add(value);
+    this.trace(`${this.id} put ${key}=${value} at ${region}: ambiguous (${res === undefined ? 'timeout' : res.kind})`);
+    return 'ambiguous';
   }
 
   private async read(): Promise<void> {

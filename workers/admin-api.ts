@@ -6,12 +6,15 @@ import { replicaStub } from '../durable-objects/replica-protocol.js';
 import { isOperator } from './platform/auth.js';
 import { entryRegion } from './platform/client-region.js';
 import { crossCall, currentFaults, setFaults } from './platform/faults.js';
-import { json, readJsonBody, requestInfo } from './platform/http.js';
+import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
 import { controlPlane } from './platform/topology.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { planTokenProvisioning } from '../core/token/provision.js';
 import { isolateKeys } from './platform/isolate-keys.js';
+import { ticketFor } from './platform/idempotency.js';
+import { SEALED_OUTCOME_TTL_MS, type IdempotencyTicket } from '../core/idempotency.js';
+import { seal, unseal } from '../core/token/secret-box.js';
 
 /** The answer to `POST /admin/tenants` (the admin secret is shown only here). */
 export interface TenantCreated {
@@ -51,8 +54,12 @@ export async function createTenant(request: Request, env: Env): Promise<Response
 
   const tenantId = crypto.randomUUID();
   const control = controlPlane(env);
-  const reserved = await control.reserveTenant({ id: tenantId, displayName, homeRegion, domain, now: info.now });
+  // Exactly-once (core/idempotency.ts): a retry with the same client-request-id gets the same tenant.
+  const ticket = await ticketFor(request, { tenantId: 'operator', route: '/admin/tenants', content: JSON.stringify(body) });
+  const reserved = await control.reserveTenant({ id: tenantId, displayName, homeRegion, domain, now: info.now, request: { id: ticket.id, bodyHash: ticket.bodyHash } });
+  if ('conflict' in reserved && reserved.conflict === 'key_reused') return oauthStyleError(info, 400, 'invalid_request', 'The client-request-id was already used for a different request.');
   if ('conflict' in reserved) return oauthStyleError(info, 409, 'invalid_request', 'That domain is already verified by another tenant.');
+  if ('prior' in reserved) return priorTenant(info, env, ticket, reserved.prior);
   const cell = reserved.cell;
   const ctx = { tenantId, now: info.now, newId: () => crypto.randomUUID() };
   // Directory, first signing key and admin app commit in one write: a tenant never exists half-provisioned.
@@ -65,13 +72,26 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     await control.abandonTenant(tenantId);
     return oauthStyleError(info, 503, 'temporarily_unavailable', 'The tenant could not be provisioned durably; retry later.', { 'Retry-After': '5' });
   }
-  await control.activateTenant(tenantId);
   const created: TenantCreated = { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret };
+  // The reply holds the admin secret: kept only sealed, for retries within 10 min, before the tenant shows.
+  await control.rememberTenantReply(ticket.id, await seal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), JSON.stringify(created), tenantReplyAad(ticket), random));
+  await control.activateTenant(tenantId);
   return json(
     created,
     201,
     { 'request-id': info.requestId, 'Cache-Control': 'no-store' },
   );
+}
+
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+const tenantReplyAad = (ticket: IdempotencyTicket) => `tenant|${ticket.id}`;
+
+/** A retry of a tenant creation: its original reply while kept, 503 while it is still running, else 409. */
+async function priorTenant(info: RequestInfo, env: Env, ticket: IdempotencyTicket, prior: { status: string; sealed: string | null; createdAt: number }): Promise<Response> {
+  if (prior.status !== 'active') return oauthStyleError(info, 503, 'temporarily_unavailable', 'This request is still being processed; retry later.', { 'Retry-After': '5' });
+  const plain = prior.sealed !== null && prior.createdAt + SEALED_OUTCOME_TTL_MS > info.now ? await unseal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), prior.sealed, tenantReplyAad(ticket)) : null;
+  if (plain === null) return oauthStyleError(info, 409, 'invalid_request', 'This request was already processed; its result is no longer available.');
+  return json(JSON.parse(plain), 201, { 'request-id': info.requestId, 'Cache-Control': 'no-store' });
 }
 
 /** `GET/PUT/DELETE /admin/faults`: fault injection, only where FAULTS_ENABLED is set. */

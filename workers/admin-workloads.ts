@@ -15,14 +15,18 @@ import type { WorkloadOutcome } from '../durable-objects/mi-glue.js';
 import { isOperator } from './platform/auth.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { onPrimary } from './platform/cell-calls.js';
+import { ticketFor } from './platform/idempotency.js';
 import { lookupTenant } from './platform/topology.js';
 import { json, readJsonBody, requestInfo } from './platform/http.js';
 
 type Routed = Request & { params?: Record<string, string> };
 const ID = /^[A-Za-z0-9-]{1,64}$/;
 
-async function workloadOnPrimary(env: Env, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
-  return (await onPrimary(env, tenantId, (stub, topology) => stub.workloads(topology, tenantId, op))).outcome;
+async function workloadOnPrimary(request: Request, env: Env, tenantId: string, op: WorkloadOp): Promise<WorkloadOutcome> {
+  // What the edge generates per request (the new workload's id, the secret's hash) is not the client's content.
+  const content = JSON.stringify({ ...op, secretHash: null, workloadId: op.op === 'create' ? null : op.workloadId });
+  const ticket = op.op === 'get' ? undefined : await ticketFor(request, { tenantId, route: new URL(request.url).pathname, content });
+  return (await onPrimary(env, tenantId, (stub, topology) => stub.workloads(topology, tenantId, op, ticket))).outcome;
 }
 
 /** 256 random bits as lowercase hex: MSAL lowercases the IMDS URL the secret travels in. */
@@ -79,8 +83,10 @@ export async function workloadsAdmin(request: Routed, env: Env): Promise<Respons
   } else {
     return oauthStyleError(info, 405, 'invalid_request', 'Method not allowed here.');
   }
-  const outcome = await workloadOnPrimary(env, tenantId, op);
+  const outcome = await workloadOnPrimary(request, env, tenantId, op);
   if (outcome.kind !== 'reply') return oauthStyleError(info, 503, 'temporarily_unavailable', 'The change could not be made durable; retry later.', { 'Retry-After': '2' });
+  // A client's retry of a create/rotation that already happened: its secret was shown only to that request.
+  if (outcome.replayed === true && secret !== undefined && outcome.status < 400) return oauthStyleError(info, 409, 'invalid_request', 'This request was already processed; its secret is not shown again.');
   if (outcome.status === 204) return new Response(null, { status: 204, headers: { 'request-id': info.requestId } });
   if (outcome.status >= 400) {
     const b = outcome.body as { error: string; error_description: string };

@@ -1,5 +1,5 @@
 import { classifiedRequest, classify } from '../core/directory/index.js';
-import { protectSecrets } from '../core/directory/secrets.js';
+import { protectSecrets, withoutSecrets } from '../core/directory/secrets.js';
 import { authorizeSelfScope } from '../core/directory/delegated-access.js';
 import { hashPassword } from '../core/token/password.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
@@ -9,6 +9,7 @@ import { allowed, authenticate, type Principal } from './platform/auth.js';
 import type { RequestInfo } from './platform/http.js';
 import { graphError, json, readJsonBody, requestInfo } from './platform/http.js';
 import { callPrimary, callNearest } from './platform/cell-calls.js';
+import { ticketFor } from './platform/idempotency.js';
 import { lookupTenant } from './platform/topology.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
 
@@ -80,7 +81,14 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
 
   const caller = callerOf(principal);
   if (caller === null) return graphError(info, { kind: 'unauthorized', message: 'Access token validation failure: no subject.' });
-  const call = { tenantId, request: graphRequest, caller, correlationId: info.clientRequestId, ...(minPosition !== undefined ? { minPosition } : {}) };
+  // Exactly-once: every attempt of this write carries one ticket (workers/platform/idempotency.ts),
+  // identified by the canonical route and the body without its secrets (no password digest is kept).
+  const content = JSON.stringify([withoutSecrets(c, body.body) ?? null, graphRequest.query, graphRequest.ifMatch ?? null]);
+  const idempotency = write ? await ticketFor(request, { tenantId, route: c.path, caller: callerKey(caller), content }) : undefined;
+  const call = {
+    tenantId, request: graphRequest, caller, correlationId: info.clientRequestId,
+    ...(minPosition !== undefined ? { minPosition } : {}), ...(idempotency !== undefined ? { idempotency } : {}),
+  };
   const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
@@ -93,6 +101,9 @@ function callerOf(p: Principal): GraphCaller | null {
   if (p.kind === 'user') return p.userId === null ? null : { kind: 'user', userId: p.userId };
   return p.appId === null ? null : { kind: 'application', appId: p.appId };
 }
+
+/** Who a write's idempotency key belongs to: the principal, not its (refreshable) token. */
+const callerKey = (c: GraphCaller): string => (c.kind === 'user' ? `user:${c.userId}` : c.kind === 'application' ? `app:${c.appId}` : 'operator');
 
 async function respond(info: RequestInfo, outcome: GraphOutcome, region: string, key: CryptoKey): Promise<Response> {
   const base = { 'request-id': info.requestId, 'client-request-id': info.clientRequestId, 'tessera-served-by': region };

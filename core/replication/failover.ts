@@ -33,6 +33,8 @@ export type FailoverFailure =
   | { kind: 'unreachable'; regions: string[]; retryable: true }
   /** A concurrent fence, handoff or promotion moved the cell past this attempt's epoch. */
   | { kind: 'superseded'; epoch: number; retryable: true }
+  /** The most up-to-date replica reaches no out-of-region replica: promoting it would only move the outage. */
+  | { kind: 'candidate_cut_off'; region: string; retryable: true }
   /** The chosen replica did not confirm its promotion (it may still have happened). */
   | { kind: 'promote_failed'; region: string; epoch: number; retryable: true }
   | { kind: 'invalid'; reason: string; retryable: false };
@@ -70,7 +72,7 @@ type Answers = Map<string, ReplicaReply | undefined>;
  * Sends to every region but waits only for the required ones: the failed region's answer is
  * used if it is already in, never waited for (it would cost a full timeout when it is down).
  */
-async function ask(transport: Transport, regions: readonly string[], required: readonly string[], message: Parameters<Transport['send']>[1]): Promise<Answers> {
+export async function askRequired(transport: Transport, regions: readonly string[], required: readonly string[], message: Parameters<Transport['send']>[1]): Promise<Answers> {
   const answers: Answers = new Map();
   await Promise.all(
     regions.map(async (r) => {
@@ -96,7 +98,7 @@ export async function promote(
   if (required.length === 0 || !regions.includes(failedRegion)) return err({ kind: 'invalid', reason: 'the cell needs a region besides the failed one', retryable: false });
 
   // Round 1: where everybody stands, to pick an epoch above all of them and a candidate.
-  const status = await ask(transport, regions, required, { kind: 'status' });
+  const status = await askRequired(transport, regions, required, { kind: 'status' });
   const silent = required.filter((r) => status.get(r)?.kind !== 'status');
   if (silent.length > 0) return err({ kind: 'unreachable', regions: silent, retryable: true });
   let epoch = input.knownEpoch;
@@ -107,12 +109,15 @@ export async function promote(
     if (region !== failedRegion) logs.push({ region, lastEpoch: reply.meta.lastEpoch, lastGen: reply.meta.lastGen ?? 0, lastPos: reply.meta.lastPos });
   }
   let candidate = choose(logs, regions);
+  // Replace a primary only by one that can commit: it must reach an out-of-region replica now
+  // (checked before anyone is fenced: a refusal here leaves the cell as it was).
+  if (!(await reachesPeers(transport, candidate))) return err({ kind: 'candidate_cut_off', region: candidate, retryable: true });
 
   for (let attempt = 0; attempt < (options.attempts ?? 3); attempt++) {
     epoch += 1;
     // Round 2: the fence. After it, no required replica accepts the old primary's entries, so
     // its answer is final for every write the old primary could ever have acknowledged.
-    const fenced = await ask(transport, regions, required, { kind: 'fence', epoch, candidateRegion: candidate });
+    const fenced = await askRequired(transport, regions, required, { kind: 'fence', epoch, candidateRegion: candidate });
     const missing: string[] = [];
     const after: LogPosition[] = [];
     for (const r of required) {
@@ -139,4 +144,10 @@ export async function promote(
     return err({ kind: 'promote_failed', region: candidate, epoch, retryable: true });
   }
   return err({ kind: 'superseded', epoch, retryable: true });
+}
+
+/** Whether `region`'s replica answers a probe and reaches at least one out-of-region peer (probe.ts). */
+async function reachesPeers(transport: Transport, region: string): Promise<boolean> {
+  const reply = await transport.send(region, { kind: 'probe' }).catch(() => undefined);
+  return reply?.kind === 'probed' && reply.reaches.length > 0;
 }

@@ -1,7 +1,7 @@
 import type { Result } from '../result.js';
 import { err, ok } from '../result.js';
 import type { ReplicaContext } from './log.js';
-import { stepDown, stillPrimaryOf } from './log.js';
+import { enterEpoch, stepDown, stillPrimaryOf, transact } from './log.js';
 import type { Shipper } from './shipping.js';
 import type { Entry, ReplicaReply } from './types.js';
 
@@ -29,7 +29,7 @@ export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number): R
   if (epoch === m.epoch && m.role === 'primary') return { kind: 'ack', lastPos: m.lastPos, appliedPos: m.appliedPos, epoch: m.epoch };
   // This epoch was promised to another candidate (or already has another primary).
   if (epoch === m.epoch && m.primaryRegion !== m.region) return refuse;
-  store.transaction(() => {
+  transact(store, m, () => {
     m.epoch = epoch;
     m.gen = 0;
     m.role = 'primary';
@@ -65,11 +65,9 @@ export async function handoff(ctx: ReplicaContext, shipper: Shipper, target: str
   }
   if (!stillPrimaryOf(m, epoch)) return fail('fenced');
   if (reply.kind !== 'ack' || reply.lastPos !== m.lastPos) return fail('behind');
-  store.transaction(() => {
-    m.epoch = epoch + 1;
-    m.gen = 0;
+  transact(store, m, () => {
+    enterEpoch(m, epoch + 1, target);
     m.role = 'fenced';
-    m.primaryRegion = target;
     store.saveMeta(m);
   });
   for (let attempt = 0; attempt < 3; attempt++) {

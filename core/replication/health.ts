@@ -1,7 +1,8 @@
 /**
  * Failure detector for a cell's primary: pure rules over probe results and an injected clock.
- * A probe is a `status` call with a timeout; it fails on timeout, on error, or when the replica
- * answers but is no longer primary (fenced, or a secondary after a lost handoff).
+ * A probe is a `probe` call with a timeout (probe.ts, judged by detector.ts); it fails on
+ * timeout, on error, when the replica answers but is no longer primary (fenced, or a secondary
+ * after a lost handoff), or when it reaches no out-of-region peer that accepts its entries.
  *
  * The primary is declared lost after `failures` consecutive failed probes that together span at
  * least `minSpanMs` (so a burst of failures from one network blip is not enough), and any success

@@ -12,6 +12,23 @@ export interface ReplicaContext {
   readonly config: ReplicationConfig;
 }
 
+/**
+ * Runs `fn` in one storage transaction. `fn` changes `meta` in memory as it goes; if storage
+ * throws, the transaction rolls back and so must those changes, or the replica would act on
+ * (and later persist) a role, epoch or position its storage never recorded (issue 10, bug 6).
+ */
+export function transact<T>(store: ReplicaStore, meta: ReplicaMeta, fn: () => T): T {
+  const before = structuredClone(meta);
+  try {
+    return store.transaction(fn);
+  } catch (e) {
+    const m = meta as unknown as Record<string, unknown>;
+    for (const k of Object.keys(m)) if (!Object.hasOwn(before, k)) delete m[k];
+    Object.assign(meta, before);
+    throw e;
+  }
+}
+
 export function stillPrimaryOf(meta: ReplicaMeta, epoch: number): boolean {
   return meta.role === 'primary' && meta.epoch === epoch;
 }
@@ -32,14 +49,28 @@ export function snapshotOf(ctx: ReplicaContext): Snapshot {
   return { epoch: label.epoch, gen: label.gen, pos: m.appliedPos, rows: ctx.store.exportRows() };
 }
 
+/**
+ * Moves `meta` (in memory) to a newer epoch led by `primaryRegion`. The generation restarts at 0:
+ * generations count within one epoch, and a replica that kept the old epoch's generation would
+ * refuse every append and snapshot of the new primary as `stale_gen` (issue 10, bug 1).
+ * Every change of epoch goes through here.
+ */
+export function enterEpoch(meta: ReplicaMeta, epoch: number, primaryRegion: string): void {
+  if (epoch <= meta.epoch) throw new Error(`assertion failed: epoch ${epoch} is not newer than ${meta.epoch}`);
+  meta.epoch = epoch;
+  meta.gen = 0;
+  meta.primaryRegion = primaryRegion;
+}
+
 /** A newer primary answered: this replica can never acknowledge in its old epoch again. */
 export function stepDown({ store, meta }: ReplicaContext, epoch: number, primaryRegion: string): void {
   if (epoch < meta.epoch) return;
-  meta.role = 'fenced';
-  if (epoch > meta.epoch) meta.gen = 0;
-  meta.epoch = epoch;
-  meta.primaryRegion = primaryRegion;
-  store.saveMeta(meta);
+  transact(store, meta, () => {
+    meta.role = 'fenced';
+    if (epoch > meta.epoch) enterEpoch(meta, epoch, primaryRegion);
+    else meta.primaryRegion = primaryRegion;
+    store.saveMeta(meta);
+  });
 }
 
 /** Keeps the log bounded: entries far behind the applied position are dropped. */
@@ -48,7 +79,7 @@ export function compact(ctx: ReplicaContext): void {
   const keepFrom = m.appliedPos - config.retainEntries + 1;
   if (keepFrom > m.logStart + config.batchSize) {
     const base = labelAt(ctx, keepFrom - 1);
-    store.transaction(() => {
+    transact(store, m, () => {
       m.baseEpoch = base?.epoch;
       m.baseGen = base?.gen;
       store.compactBefore(keepFrom);

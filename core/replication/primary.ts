@@ -3,7 +3,7 @@ import type { Result } from '../result.js';
 import { err, ok } from '../result.js';
 import { BatchState } from './batch-state.js';
 import type { ReplicaContext } from './log.js';
-import { compact, stepDown, stillPrimaryOf } from './log.js';
+import { compact, stepDown, stillPrimaryOf, transact } from './log.js';
 import type { Mutex } from './mutex.js';
 import { applyCommitted } from './secondary.js';
 import type { Shipper } from './shipping.js';
@@ -165,7 +165,7 @@ export class GroupCommit {
     const entries: Entry[] = muts.map((x, k) => ({ epoch, gen: m.gen, pos: m.lastPos + 1 + k, muts: x }));
     const first = entries[0]!;
     const last = entries[entries.length - 1]!;
-    store.transaction(() => {
+    transact(store, m, () => {
       store.appendEntries(entries);
       m.lastPos = last.pos;
       m.lastEpoch = last.epoch;
@@ -195,7 +195,7 @@ export class GroupCommit {
     // replaced, and a delayed one is refused. The outcome is still ambiguous to the clients: if
     // this primary is lost before the burn reaches anyone, a promotion may adopt the copy (or a
     // prefix of it) that did arrive.
-    store.transaction(() => {
+    transact(store, m, () => {
       m.gen += 1;
       m.lastGen = m.gen;
       store.truncateFrom(first.pos);
@@ -208,7 +208,7 @@ export class GroupCommit {
 
   private applyThrough(pos: number): void {
     const { store, meta } = this.ctx;
-    store.transaction(() => {
+    transact(store, meta, () => {
       applyCommitted(store, meta, pos);
       store.saveMeta(meta);
     });

@@ -4,12 +4,15 @@ import { ok } from '../result.js';
 import type { HandoffFailure } from './handoff.js';
 import { handoff, promote } from './handoff.js';
 import type { ReplicaContext } from './log.js';
-import { compact, snapshotOf, stepDown } from './log.js';
+import { compact, enterEpoch, snapshotOf, stepDown, transact } from './log.js';
 import { Mutex } from './mutex.js';
 import type { Committed, GroupStats, WriteFailure } from './primary.js';
 import { GroupCommit } from './primary.js';
 import { acceptAppend, acceptFence, installSnapshot } from './secondary.js';
 import { Shipper } from './shipping.js';
+import { SnapshotReceiver } from './snapshot-receiver.js';
+import { probePeers } from './probe.js';
+import { chunkRows, DEFAULT_MESSAGE_BYTES, withinBudget } from './chunks.js';
 import type { ReplicaStore } from './store.js';
 import type { ReplicaMessage, ReplicaMeta, ReplicaReply, ReplicationConfig, Snapshot, Transport } from './types.js';
 import { DEFAULT_REPLICATION } from './types.js';
@@ -38,6 +41,7 @@ export class Replica {
   private readonly ctx: ReplicaContext;
   private readonly shipper: Shipper;
   private readonly primary: GroupCommit;
+  private readonly snapshots: SnapshotReceiver;
   readonly meta: ReplicaMeta;
 
   constructor(
@@ -67,6 +71,7 @@ export class Replica {
     this.ctx = { store, meta: this.meta, transport, config };
     this.shipper = new Shipper(this.ctx);
     this.primary = new GroupCommit(this.ctx, this.shipper, this.writes);
+    this.snapshots = new SnapshotReceiver(store, this.meta);
   }
 
   get state(): StateReader {
@@ -120,7 +125,7 @@ export class Replica {
     const m = this.meta;
     for (let round = 0; m.appliedPos < pos && round < 8; round++) {
       if (m.role === 'primary') return m.appliedPos >= pos;
-      const reply = await this.ctx.transport.send(m.primaryRegion, { kind: 'pull', fromPos: m.appliedPos + 1, epoch: m.epoch }).catch(() => undefined);
+      const reply = await this.ctx.transport.send(m.primaryRegion, { kind: 'pull', fromPos: m.appliedPos + 1, epoch: m.epoch, region: m.region }).catch(() => undefined);
       if (reply === undefined) return false;
       if (reply.kind === 'entries') {
         const r = acceptAppend(this.store, m, { epoch: reply.epoch, gen: reply.gen, primaryRegion: m.primaryRegion, entries: reply.entries, commitPos: reply.commitPos });
@@ -130,10 +135,12 @@ export class Replica {
         const r = installSnapshot(this.store, m, reply.epoch, m.primaryRegion, reply.snapshot, reply.gen);
         if (r.kind !== 'ack') return false;
       } else if (reply.kind === 'not_primary') {
-        if (reply.epoch < m.epoch || reply.primaryRegion === m.primaryRegion) return false;
-        m.epoch = reply.epoch;
-        m.primaryRegion = reply.primaryRegion;
-        this.store.saveMeta(m);
+        // Only a newer epoch is news; within ours, the primary is the one our fence promised.
+        if (reply.epoch <= m.epoch) return false;
+        transact(this.store, m, () => {
+          enterEpoch(m, reply.epoch, reply.primaryRegion);
+          this.store.saveMeta(m);
+        });
       } else {
         return false;
       }
@@ -150,9 +157,9 @@ export class Replica {
         return acceptAppend(this.store, m, msg);
       case 'snapshot':
         if (m.role === 'primary' && msg.epoch <= m.epoch) return { kind: 'stale_epoch', epoch: m.epoch, primaryRegion: m.region };
-        return installSnapshot(this.store, m, msg.epoch, msg.primaryRegion, msg.snapshot, msg.gen);
+        return this.snapshots.receive(msg);
       case 'pull':
-        return this.servePull(msg.fromPos);
+        return this.servePull(msg.fromPos, msg.region);
       case 'fence':
         return acceptFence(this.store, m, msg.epoch, msg.candidateRegion);
       case 'promote':
@@ -165,14 +172,24 @@ export class Replica {
       }
       case 'status':
         return { kind: 'status', meta: structuredClone(m) };
+      case 'probe':
+        return probePeers(this.ctx, this.shipper);
     }
   }
 
-  private servePull(fromPos: number): ReplicaReply {
+  private servePull(fromPos: number, from: string | undefined): ReplicaReply {
     const m = this.meta;
     if (m.role !== 'primary') return { kind: 'not_primary', epoch: m.epoch, primaryRegion: m.primaryRegion };
-    if (fromPos < m.logStart) return { kind: 'snapshot', snapshot: this.snapshot(), epoch: m.epoch, gen: m.gen };
-    return { kind: 'entries', epoch: m.epoch, gen: m.gen, entries: this.store.entries(fromPos, m.appliedPos, this.ctx.config.batchSize), commitPos: m.appliedPos };
+    const budget = this.ctx.config.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+    if (fromPos < m.logStart) {
+      const snapshot = this.snapshot();
+      if (chunkRows(snapshot.rows, budget).length === 1 || from === undefined || !m.regions.includes(from)) return { kind: 'snapshot', snapshot, epoch: m.epoch, gen: m.gen };
+      // Too large for one reply: pushed to the puller in parts; this pull learns nothing yet.
+      void this.shipper.shipTracked(from, m.appliedPos);
+      return { kind: 'entries', epoch: m.epoch, gen: m.gen, entries: [], commitPos: m.appliedPos };
+    }
+    const entries = withinBudget(this.store.entries(fromPos, m.appliedPos, this.ctx.config.batchSize), budget);
+    return { kind: 'entries', epoch: m.epoch, gen: m.gen, entries, commitPos: m.appliedPos };
   }
 
   /**

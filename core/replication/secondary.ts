@@ -1,3 +1,4 @@
+import { enterEpoch, transact } from './log.js';
 import type { ReplicaStore } from './store.js';
 import type { Entry, ReplicaMeta, ReplicaReply, Snapshot } from './types.js';
 
@@ -15,7 +16,7 @@ export function acceptAppend(
   // One primary per epoch: a fence promised this epoch to `meta.primaryRegion` (or its entries came first).
   if (msg.epoch === meta.epoch && msg.primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   if (msg.epoch === meta.epoch && msg.gen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
-  return store.transaction(() => {
+  return transact(store, meta, () => {
     meta.epoch = msg.epoch;
     meta.gen = msg.gen;
     meta.primaryRegion = msg.primaryRegion;
@@ -77,12 +78,13 @@ export function installSnapshot(
   primaryRegion: string,
   snap: Snapshot,
   senderGen: number = snap.gen,
+  /** The rows were sent in parts and are staged in the store (`snap.rows` holds only the last part). */
+  staged = false,
 ): ReplicaReply {
-  if (epoch < meta.epoch) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
-  if (epoch === meta.epoch && primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
-  if (epoch === meta.epoch && senderGen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
+  const refused = snapshotRefusal(meta, epoch, primaryRegion, senderGen);
+  if (refused !== undefined) return refused;
   if (snap.pos <= meta.appliedPos) return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
-  return store.transaction(() => {
+  return transact(store, meta, () => {
     meta.gen = epoch > meta.epoch ? senderGen : Math.max(meta.gen, senderGen);
     meta.epoch = Math.max(meta.epoch, epoch);
     meta.primaryRegion = primaryRegion;
@@ -94,8 +96,10 @@ export function installSnapshot(
     const last = run[run.length - 1];
     if (run.length === snap.pos - meta.appliedPos && last !== undefined && last.epoch === snap.epoch && last.gen === snap.gen) {
       applyCommitted(store, meta, snap.pos);
+      if (staged) store.clearStagedRows();
     } else {
-      store.replaceRows(snap.rows);
+      if (staged) store.installStagedRows();
+      else store.replaceRows(snap.rows);
       store.truncateFrom(0);
       meta.appliedPos = snap.pos;
       meta.lastPos = snap.pos;
@@ -110,6 +114,14 @@ export function installSnapshot(
   });
 }
 
+/** Why a snapshot (or a part of one) from this sender must be refused, if it must. */
+export function snapshotRefusal(meta: ReplicaMeta, epoch: number, primaryRegion: string, senderGen: number): ReplicaReply | undefined {
+  if (epoch < meta.epoch) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
+  if (epoch === meta.epoch && primaryRegion !== meta.primaryRegion) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
+  if (epoch === meta.epoch && senderGen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };
+  return undefined;
+}
+
 /**
  * Promises never to accept entries of an older epoch, nor of this epoch from anyone but
  * `candidateRegion`; reports how far this log reaches. Repeating the same fence is harmless.
@@ -122,11 +134,11 @@ export function acceptFence(store: ReplicaStore, meta: ReplicaMeta, epoch: numbe
     return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   }
   if (epoch > meta.epoch) {
-    meta.epoch = epoch;
-    meta.gen = 0;
-    if (candidateRegion !== undefined) meta.primaryRegion = candidateRegion;
-    if (meta.role === 'primary') meta.role = 'fenced';
-    store.saveMeta(meta);
+    transact(store, meta, () => {
+      enterEpoch(meta, epoch, candidateRegion ?? meta.primaryRegion);
+      if (meta.role === 'primary') meta.role = 'fenced';
+      store.saveMeta(meta);
+    });
   }
   return { kind: 'fenced', lastPos: meta.lastPos, lastEpoch: meta.lastEpoch, lastGen: meta.lastGen, appliedPos: meta.appliedPos, epoch: meta.epoch };
 }

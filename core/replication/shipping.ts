@@ -1,3 +1,4 @@
+import { chunkRows, DEFAULT_MESSAGE_BYTES, withinBudget } from './chunks.js';
 import type { ReplicaContext } from './log.js';
 import { labelAt, snapshotOf } from './log.js';
 import type { ReplicaReply } from './types.js';
@@ -11,6 +12,9 @@ export class Shipper {
   private readonly peerApplied = new Map<string, number>();
   /** Peers whose last exchange failed: tried last for synchronous copies until one succeeds (volatile). */
   private readonly unreachable = new Set<string>();
+  /** Snapshot transfers started (names each one), and the one in flight per peer. */
+  private transfers = 0;
+  private readonly transferring = new Map<string, Promise<ReplicaReply>>();
 
   constructor(private readonly ctx: ReplicaContext) {}
 
@@ -57,7 +61,7 @@ export class Shipper {
         if (snap.appliedPos >= upTo) return snap;
         from = snap.appliedPos + 1;
       }
-      const entries = store.entries(from, upTo, config.batchSize);
+      const entries = withinBudget(store.entries(from, upTo, config.batchSize), config.messageBytes ?? DEFAULT_MESSAGE_BYTES);
       const prev = from > 1 ? labelAt(this.ctx, from - 1) : undefined;
       const reply = await transport.send(region, { kind: 'append', epoch: m.epoch, gen: m.gen, primaryRegion: m.region, entries, commitPos: m.appliedPos, prev });
       if (reply.kind === 'ack') {
@@ -76,9 +80,39 @@ export class Shipper {
     throw new Error(`peer ${region} did not converge`);
   }
 
-  private async sendSnapshot(region: string): Promise<ReplicaReply> {
+  /**
+   * Sends the applied state, in parts when it exceeds one message (chunks.ts). The rows are
+   * read once, so every part belongs to the same state whatever is committed meanwhile.
+   */
+  private sendSnapshot(region: string): Promise<ReplicaReply> {
+    // One transfer per peer at a time: a second one would restart the first at the receiver
+    // (each new transfer resets its staging), and the two would keep undoing each other.
+    const running = this.transferring.get(region);
+    if (running !== undefined) return running;
+    const transfer = this.transfer(region).finally(() => this.transferring.delete(region));
+    this.transferring.set(region, transfer);
+    return transfer;
+  }
+
+  private async transfer(region: string): Promise<ReplicaReply> {
     const m = this.ctx.meta;
-    const reply = await this.ctx.transport.send(region, { kind: 'snapshot', epoch: m.epoch, gen: m.gen, primaryRegion: m.region, snapshot: snapshotOf(this.ctx) });
+    const snap = snapshotOf(this.ctx);
+    const head = { kind: 'snapshot' as const, epoch: m.epoch, gen: m.gen, primaryRegion: m.region };
+    const parts = chunkRows(snap.rows, this.ctx.config.messageBytes ?? DEFAULT_MESSAGE_BYTES);
+    let reply: ReplicaReply;
+    if (parts.length === 1) {
+      reply = await this.ctx.transport.send(region, { ...head, snapshot: snap });
+    } else {
+      const id = `${m.region}/${m.epoch}.${m.gen}@${snap.pos}#${++this.transfers}`;
+      let next = 0;
+      // Each part is sent at most a few times over (a receiver restart asks for part 0 again).
+      for (let sent = 0; ; sent++) {
+        if (sent > 3 * parts.length) throw new Error(`snapshot transfer to ${region} did not converge`);
+        reply = await this.ctx.transport.send(region, { ...head, snapshot: { ...snap, rows: parts[next]! }, part: { id, index: next, count: parts.length } });
+        if (reply.kind !== 'snapshot_part' || reply.id !== id) break;
+        next = reply.next;
+      }
+    }
     if (reply.kind === 'ack') this.peerApplied.set(region, reply.appliedPos);
     return reply;
   }

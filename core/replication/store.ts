@@ -20,6 +20,12 @@ export interface ReplicaStore extends StateReader {
   expiredKeys(now: number, limit: number): string[];
   exportRows(): Array<[string, Json, number | null]>;
   replaceRows(rows: Snapshot['rows']): void;
+  /** Stages snapshot rows apart from the live state (`fresh`: drop what was staged before). */
+  stageRows(rows: Snapshot['rows'], fresh: boolean): void;
+  /** Replaces the live state with the staged rows and empties the staging area. */
+  installStagedRows(): void;
+  /** Empties the staging area. */
+  clearStagedRows(): void;
   transaction<T>(fn: () => T): T;
 }
 
@@ -28,6 +34,7 @@ export class MemoryReplicaStore extends MemoryState implements ReplicaStore {
   private meta: ReplicaMeta | undefined;
   private log = new Map<number, Entry>();
   private expiry = new Map<string, number>();
+  private staged: Array<Snapshot['rows'][number]> = [];
 
   loadMeta(): ReplicaMeta | undefined {
     return this.meta === undefined ? undefined : structuredClone(this.meta);
@@ -70,6 +77,17 @@ export class MemoryReplicaStore extends MemoryState implements ReplicaStore {
     this.expiry.clear();
     this.replaceAll(rows.map(([k, v]) => [k, structuredClone(v)]));
     for (const [k, , t] of rows) if (t !== null) this.expiry.set(k, t);
+  }
+  stageRows(rows: Snapshot['rows'], fresh: boolean): void {
+    if (fresh) this.staged = [];
+    this.staged.push(...structuredClone(rows));
+  }
+  installStagedRows(): void {
+    this.replaceRows(this.staged);
+    this.staged = [];
+  }
+  clearStagedRows(): void {
+    this.staged = [];
   }
   transaction<T>(fn: () => T): T {
     // Single-threaded and synchronous: a thrown error before any mutation leaves state as it was.

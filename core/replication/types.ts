@@ -57,6 +57,13 @@ export interface Snapshot {
   readonly rows: ReadonlyArray<readonly [string, Json, number | null]>;
 }
 
+/** One part of a snapshot transfer: `id` names the transfer, parts go in order 0..count-1. */
+export interface SnapshotPart {
+  readonly id: string;
+  readonly index: number;
+  readonly count: number;
+}
+
 /** Messages between replicas of one cell. */
 export type ReplicaMessage =
   /**
@@ -66,9 +73,14 @@ export type ReplicaMessage =
    * `appliedPos + 1`.
    */
   | { kind: 'append'; epoch: number; gen: number; primaryRegion: string; entries: Entry[]; commitPos: number; prev?: { epoch: number; gen: number } }
-  /** `gen` is the sender's current generation (older senders left it out: `snapshot.gen` then). */
-  | { kind: 'snapshot'; epoch: number; gen?: number; primaryRegion: string; snapshot: Snapshot }
-  | { kind: 'pull'; fromPos: number; epoch: number }
+  /**
+   * `gen` is the sender's current generation (older senders left it out: `snapshot.gen` then).
+   * A snapshot larger than one message goes in parts (`part`), each carrying some of the rows
+   * and the same label; the receiver installs them all at once with the last (chunks.ts).
+   */
+  | { kind: 'snapshot'; epoch: number; gen?: number; primaryRegion: string; snapshot: Snapshot; part?: SnapshotPart }
+  /** `region`: the puller, so a primary that must answer with a large snapshot can push it there in parts instead. */
+  | { kind: 'pull'; fromPos: number; epoch: number; region?: string }
   /**
    * A promise: from now on accept entries only from `candidateRegion` in `epoch`, and nothing from
    * older epochs. A second fence of the same epoch naming another candidate is refused, so two
@@ -78,7 +90,9 @@ export type ReplicaMessage =
   | { kind: 'promote'; epoch: number }
   /** Planned failover, sent to the primary: hand the cell over to `targetRegion` without losing a write. */
   | { kind: 'handoff'; targetRegion: string }
-  | { kind: 'status' };
+  | { kind: 'status' }
+  /** A failure detector's probe: status, plus which out-of-region peers this replica reaches (probe.ts). */
+  | { kind: 'probe' };
 
 export type ReplicaReply =
   | { kind: 'ack'; lastPos: number; appliedPos: number; epoch: number }
@@ -88,9 +102,13 @@ export type ReplicaReply =
   | { kind: 'gap'; lastPos: number; appliedPos: number }
   | { kind: 'entries'; epoch: number; gen: number; entries: Entry[]; commitPos: number }
   | { kind: 'snapshot'; snapshot: Snapshot; epoch: number; gen?: number }
+  /** A snapshot part was staged (or was out of order): send part `next` of transfer `id`. */
+  | { kind: 'snapshot_part'; id: string; next: number }
   | { kind: 'not_primary'; epoch: number; primaryRegion: string }
   | { kind: 'fenced'; lastPos: number; lastEpoch: number; lastGen: number; appliedPos: number; epoch: number }
   | { kind: 'status'; meta: ReplicaMeta }
+  /** `reaches`: out-of-region peers that confirmed (for a primary: that would accept its entries). */
+  | { kind: 'probed'; meta: ReplicaMeta; reaches: string[] }
   | { kind: 'handed_off'; primaryRegion: string; epoch: number }
   | { kind: 'handoff_failed'; reason: 'not_primary' | 'invalid_target' | 'unreachable' | 'behind' | 'fenced' | 'promote_failed'; epoch: number; primaryRegion: string };
 
@@ -111,6 +129,8 @@ export interface ReplicationConfig {
   readonly groupWrites?: number;
   /** Group commit: a round takes no further writes once its mutations reach this many bytes of JSON (default 256 KiB). */
   readonly groupBytes?: number;
+  /** Largest replication message: snapshot parts and appends stay within it (default 1 MiB, chunks.ts). */
+  readonly messageBytes?: number;
 }
 
 export const DEFAULT_REPLICATION: ReplicationConfig = { retainEntries: 512, batchSize: 256 };

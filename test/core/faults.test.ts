@@ -37,7 +37,7 @@ describe('judgeCall', () => {
 describe('parseFaultPlan', () => {
   it('accepts a full plan', () => {
     expect(parseFaultPlan({ downRegions: ['weur'], partitions: [['eeur', 'enam']], slowRegions: { enam: 50 }, failureRate: 0.1, objectStoreDown: true }, regions)).toEqual({
-      downRegions: ['weur'], partitions: ['eeur|enam'], slowRegions: { enam: 50 }, failureRate: 0.1, isolatedRegions: [], objectStoreDown: true,
+      downRegions: ['weur'], partitions: ['eeur|enam'], slowRegions: { enam: 50 }, failureRate: 0.1, slowEdgeCalls: {}, isolatedRegions: [], objectStoreDown: true,
     });
     expect(parseFaultPlan({ objectStoreDown: 'yes' }, regions)).toBe('objectStoreDown must be a boolean');
   });

@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import { clearFaults, graph, newTenant, setFaults } from './helpers.js';
@@ -94,4 +95,38 @@ describe('asynchronous secondaries and read-your-writes', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('tessera-served-by')).not.toBe('eeur');
   });
+});
+
+describe('catch-up of a large cell', () => {
+  it('a replica behind log compaction receives a 50 MiB state in snapshot parts of at most 1 MiB', async () => {
+    const cell = `big-${crypto.randomUUID().slice(0, 8)}`;
+    const regions = ['weur', 'enam', 'apac'];
+    const topo = (region: string) => ({ cell, region, regions, primaryRegion: 'weur', epoch: 1 });
+    // Seeded directly (800 replicated writes take a minute here): weur and enam hold 800 rows of
+    // 64 KiB at position 800 with the log compacted, apac holds nothing.
+    const seed = (region: string) =>
+      runInDurableObject(env.REPLICA.get(env.REPLICA.idFromName(`${cell}:${region}`)), (_o, state) => {
+        const value = JSON.stringify('x'.repeat(64 * 1024));
+        for (let i = 0; i < 800; i++) state.storage.sql.exec(`INSERT INTO kv (key, value, expires_at) VALUES (?, ?, NULL)`, `big/${String(i).padStart(4, '0')}`, value);
+        const meta = { cell, region, regions, role: region === 'weur' ? 'primary' : 'secondary', epoch: 1, gen: 0, primaryRegion: 'weur', lastPos: 800, lastEpoch: 1, lastGen: 0, appliedPos: 800, logStart: 801, baseEpoch: 1, baseGen: 0 };
+        state.storage.sql.exec(`INSERT OR REPLACE INTO replica_meta (id, meta) VALUES (1, ?)`, JSON.stringify(meta));
+      });
+    await seed('weur');
+    await seed('enam');
+    const started = Date.now();
+    expect((await replicaStub(env, cell, 'weur').writeMutations(topo('weur'), [{ key: 'big/last', value: 'done' }])).kind).toBe('reply');
+    const target = await status(cell, 'weur', regions, 'weur');
+    let m = await status(cell, 'apac', regions, 'weur');
+    for (let i = 0; i < 600 && m.appliedPos < target.appliedPos; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      m = await status(cell, 'apac', regions, 'weur');
+    }
+    console.log(`large cell: apac caught up with a 50 MiB state (snapshot in parts) in ${Date.now() - started} ms`);
+    expect(m.appliedPos).toBe(target.appliedPos);
+    const rows = await runInDurableObject(env.REPLICA.get(env.REPLICA.idFromName(`${cell}:apac`)), (_o, state) =>
+      state.storage.sql.exec<{ n: number; bytes: number }>(`SELECT COUNT(*) AS n, SUM(LENGTH(value)) AS bytes FROM kv WHERE key LIKE 'big/%'`).one(),
+    );
+    expect(rows.n).toBe(801);
+    expect(rows.bytes).toBeGreaterThan(50 * 1024 * 1024);
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import type { Region } from '../../core/regions.js';
 import type { CellRecord } from '../../durable-objects/control-plane.js';
 import type { CellTopology, GraphOutcome, ReplicaCall } from '../../durable-objects/replica-protocol.js';
-import { replicaStub } from '../../durable-objects/replica-protocol.js';
+import { NOT_DURABLE, replicaStub } from '../../durable-objects/replica-protocol.js';
 import { candidateRegions, markHealthy, markUnhealthy } from './client-region.js';
 import { crossCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
@@ -56,13 +56,18 @@ export async function onPrimary<O extends RoutableOutcome>(
     const o: RoutableOutcome = outcome;
     const moved = o.kind === 'not_primary' && o.primaryRegion !== undefined && o.epoch !== undefined ? { primaryRegion: o.primaryRegion, epoch: o.epoch } : undefined;
     if (moved !== undefined && moved.epoch > cell.epoch) notePrimary(cell.id, moved.primaryRegion, moved.epoch);
-    const unreachable = o.kind === 'unavailable' && o.reason === UNREACHABLE;
+    // Unreachable, or it answered but could not replicate (cut off from its peers): the control
+    // plane decides whether it is lost. The retry carries the same idempotency ticket, so a
+    // write whose fate was unknown never runs twice.
+    const unreachable = o.kind === 'unavailable' && (o.reason === UNREACHABLE || o.reason === NOT_DURABLE);
     if ((moved === undefined && !unreachable) || Date.now() - started > WRITE_RETRY_BUDGET_MS) return last;
     if (unreachable) {
       // The control plane confirms the loss and fails over; it answers with the cell as it
       // stands (a new primary once promoted). The call waits for it within the budget.
       const now = await controlPlane(env).ensurePrimary(cell.id).catch(() => undefined);
       if (now !== undefined && now.epoch > cell.epoch) notePrimary(cell.id, now.primaryRegion, now.epoch);
+      // A primary that answered but could not replicate, and stays: retrying it now is futile.
+      else if (o.reason === NOT_DURABLE) return last;
     } else {
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
     }

@@ -7,8 +7,10 @@ export class TestCluster {
   readonly stores = new Map<string, MemoryReplicaStore>();
   readonly replicas = new Map<string, Replica>();
   readonly down = new Set<string>();
+  /** Region pairs that cannot talk to each other ("a|b", either order). */
+  readonly cut = new Set<string>();
   /** Every message a replica sent (not the coordinator's), in order. */
-  readonly sent: Array<{ from: string; to: string; kind: ReplicaMessage['kind'] }> = [];
+  readonly sent: Array<{ from: string; to: string; kind: ReplicaMessage['kind']; bytes: number }> = [];
   /** Regions whose replies are lost after the message was delivered (the sender sees a failure). */
   readonly loseReplies = new Set<string>();
   /** Awaited before each replica-to-replica delivery: lets a test hold a round in flight. */
@@ -27,9 +29,9 @@ export class TestCluster {
     this.stores.set(region, store);
     const transport: Transport = {
       send: async (to: string, msg: ReplicaMessage): Promise<ReplicaReply> => {
-        this.sent.push({ from: region, to, kind: msg.kind });
+        this.sent.push({ from: region, to, kind: msg.kind, bytes: JSON.stringify(msg).length });
         if (this.gate !== undefined) await this.gate();
-        if (this.down.has(to) || this.down.has(region)) throw new Error('unreachable');
+        if (this.down.has(to) || this.down.has(region) || this.cut.has(`${region}|${to}`) || this.cut.has(`${to}|${region}`)) throw new Error('unreachable');
         const target = this.replicas.get(to);
         if (target === undefined) throw new Error('no such replica');
         const reply = await target.receive(structuredClone(msg));

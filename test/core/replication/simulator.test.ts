@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BrokenRule } from '../../../sim/run.js';
+import { readFileSync } from 'node:fs';
+import { MUTANTS } from '../../../sim/mutants.js';
 import { runSchedule } from '../../../sim/run.js';
 
 async function sweep(from: number, count: number, broken?: BrokenRule): Promise<number[]> {
@@ -54,6 +56,11 @@ describe('deterministic simulator', () => {
   it('catches a promotion of the least up-to-date replica', async () => {
     expect((await sweep(1, 20, 'promote-least-up-to-date')).length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('every mutant of `npm run sim:mutants` removes a rule that is in the source (the list stays true)', () => {
+    for (const m of MUTANTS) expect(readFileSync(m.file, 'utf8').includes(m.find), m.name).toBe(true);
+    expect(new Set(MUTANTS.map((m) => m.name)).size).toBe(MUTANTS.length);
+  });
 
   it('replays a seed exactly', async () => {
     const a = await runSchedule({ seed: 7, trace: true });

@@ -1,0 +1,116 @@
+import type { FailoverOptions } from './failover.js';
+import { askRequired, promote } from './failover.js';
+import type { HealthConfig, HealthState } from './health.js';
+import { HEALTHY, isLost, observe } from './health.js';
+import type { ReplicaReply, Transport } from './types.js';
+
+/**
+ * The control plane's decisions for one cell, run the same by the ControlPlane Durable Object
+ * (durable-objects/cell-watch.ts) and the simulator (sim/control.ts): what a probe of the
+ * primary says, when the primary is lost, and what happens then.
+ *
+ * The rule. A probe (`probe` message, probe.ts) succeeds when the primary answers as primary
+ * of at least the recorded epoch AND reaches an out-of-region replica that would accept its
+ * entries; a primary that answers but cannot replicate is as lost as a silent one (it could
+ * only ever answer `not_durable`). After a failed probe the watcher probes every interval; it
+ * declares the primary lost after `failures` failed probes spanning `minSpanMs` (health.ts),
+ * with the default config within 5 s of the last good probe. Then: a primary the record missed
+ * is followed; otherwise the fenced promotion runs (failover.ts), whose candidate must first
+ * show it reaches the replicas it needs to commit.
+ */
+
+export interface WatchedCell {
+  readonly regions: readonly string[];
+  readonly primaryRegion: string;
+  readonly epoch: number;
+}
+
+export type ProbeVerdict =
+  | { kind: 'ok'; epoch: number }
+  /** The probed replica knows a newer primary (a handoff or promotion the record missed). */
+  | { kind: 'moved'; region: string; epoch: number }
+  | { kind: 'failed'; why: 'silent' | 'not_primary' | 'cut_off' };
+
+export function judgeProbe(reply: ReplicaReply | undefined, cell: WatchedCell): ProbeVerdict {
+  if (reply?.kind !== 'probed' && reply?.kind !== 'status') return { kind: 'failed', why: 'silent' };
+  const m = reply.meta;
+  if (m.role === 'primary' && m.epoch >= cell.epoch && m.primaryRegion === cell.primaryRegion) {
+    const cutOff = reply.kind === 'probed' && reply.reaches.length === 0 && cell.regions.length > 1;
+    return cutOff ? { kind: 'failed', why: 'cut_off' } : { kind: 'ok', epoch: m.epoch };
+  }
+  if (m.epoch > cell.epoch && m.primaryRegion !== cell.primaryRegion) return { kind: 'moved', region: m.primaryRegion, epoch: m.epoch };
+  return { kind: 'failed', why: 'not_primary' };
+}
+
+/**
+ * Probes the primary, following a hint only once confirmed: a replica's `primaryRegion` may be
+ * just a fence's promise (a candidate never promoted); recording it would send writes, and the
+ * next failover's "failed region", to the wrong replica.
+ */
+export async function probeCell(deps: Pick<WatchDeps, 'probe'>, cell: WatchedCell): Promise<ProbeVerdict> {
+  const verdict = judgeProbe(await deps.probe(cell.primaryRegion), cell);
+  if (verdict.kind !== 'moved') return verdict;
+  const confirmed = judgeProbe(await deps.probe(verdict.region), { regions: cell.regions, primaryRegion: verdict.region, epoch: verdict.epoch });
+  return confirmed.kind === 'ok' ? { kind: 'moved', region: verdict.region, epoch: confirmed.epoch } : { kind: 'failed', why: 'not_primary' };
+}
+
+export interface WatchDeps {
+  /** Control plane → replica messages (status, fence, promote), with the peer timeout. */
+  readonly transport: Transport;
+  /** One probe of a replica, bounded by `config.probeTimeoutMs`; undefined when it failed. */
+  readonly probe: (region: string) => Promise<ReplicaReply | undefined>;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly config: HealthConfig;
+  readonly failover?: FailoverOptions;
+  /** The cell as recorded now: a watch stops once the record moved on (a handoff landed meanwhile). */
+  readonly recorded?: () => WatchedCell | undefined;
+}
+
+export type WatchOutcome =
+  | { kind: 'healthy'; epoch: number }
+  /** `detection`: this watch declared the primary lost (the failover then promoted, or failed). */
+  | { kind: 'moved'; region: string; epoch: number; promoted: boolean; detection?: Detection }
+  | { kind: 'failed'; reason: string; detection?: Detection };
+
+/** When the lost primary last answered a probe well (it was lost after that), and when it was declared lost. */
+export interface Detection {
+  readonly suspectedAt: number | undefined;
+  readonly declaredAt: number;
+}
+
+/**
+ * Probes a suspect primary every interval until it is healthy again or declared lost, then
+ * follows a primary the record missed or fails over. `initial`: what earlier probes saw.
+ */
+export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: HealthState = HEALTHY): Promise<WatchOutcome> {
+  let state = initial;
+  while (!isLost(state, deps.config)) {
+    const now = deps.recorded?.();
+    if (now !== undefined && now.epoch > cell.epoch) return { kind: 'moved', region: now.primaryRegion, epoch: now.epoch, promoted: false };
+    const started = deps.now();
+    const verdict = await probeCell(deps, cell);
+    if (verdict.kind === 'ok') return { kind: 'healthy', epoch: verdict.epoch };
+    if (verdict.kind === 'moved') return { ...verdict, promoted: false };
+    state = observe(state, { at: deps.now(), ok: false });
+    if (isLost(state, deps.config)) break;
+    await deps.sleep(Math.max(0, started + deps.config.probeIntervalMs - deps.now()));
+  }
+  const detection: Detection = { suspectedAt: state.lastSuccessAt, declaredAt: deps.now() };
+  const missed = await discoverPrimary(deps.transport, cell);
+  if (missed !== undefined) return { kind: 'moved', ...missed, promoted: false };
+  const result = await promote(deps.transport, { regions: cell.regions, failedRegion: cell.primaryRegion, knownEpoch: cell.epoch }, deps.failover);
+  if (!result.ok) return { kind: 'failed', reason: result.error.kind, detection };
+  return { kind: 'moved', region: result.value.primaryRegion, epoch: result.value.epoch, promoted: true, detection };
+}
+
+/** A primary of a newer epoch than recorded, among the replicas outside the suspect's region (never waits for it). */
+export async function discoverPrimary(transport: Transport, cell: WatchedCell): Promise<{ region: string; epoch: number } | undefined> {
+  const required = cell.regions.filter((r) => r !== cell.primaryRegion);
+  const answers = await askRequired(transport, cell.regions, required, { kind: 'status' });
+  let best: { region: string; epoch: number } | undefined;
+  for (const [region, reply] of answers) {
+    if (reply?.kind === 'status' && reply.meta.role === 'primary' && reply.meta.epoch > (best?.epoch ?? cell.epoch)) best = { region, epoch: reply.meta.epoch };
+  }
+  return best;
+}

@@ -1,0 +1,122 @@
+/**
+ * Mutation check of the simulator: each named safety rule is removed from a temporary copy of
+ * the source, and the simulator must catch it (some invariant fails) within the seed budget.
+ *   tsx sim/mutants.ts [--seeds 2000] [--only name]
+ * Prints rule → first failing seed; exits non-zero if any mutant survives. Slow (one sweep per
+ * mutant), so it is not part of `npm test`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export interface Mutant {
+  readonly name: string;
+  readonly rule: string;
+  readonly file: string;
+  readonly find: string;
+  readonly replace: string;
+}
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: 'stale-gen',
+    rule: 'a secondary refuses appends of an older generation (stale_gen)',
+    file: 'core/replication/secondary.ts',
+    find: "  if (msg.epoch === meta.epoch && msg.gen < meta.gen) return { kind: 'stale_gen', epoch: meta.epoch, gen: meta.gen };\n",
+    replace: '',
+  },
+  {
+    name: 'fence-candidate',
+    rule: 'a fence for the same epoch naming another candidate is refused',
+    file: 'core/replication/secondary.ts',
+    find: '(epoch === meta.epoch && candidateRegion !== undefined && candidateRegion !== meta.primaryRegion)',
+    replace: '(false as boolean)',
+  },
+  {
+    name: 'gen-in-log-order',
+    rule: 'logs compare by generation between epoch and position',
+    file: 'core/replication/failover.ts',
+    find: 'b.lastEpoch - a.lastEpoch || b.lastGen - a.lastGen || b.lastPos - a.lastPos',
+    replace: 'b.lastEpoch - a.lastEpoch || b.lastPos - a.lastPos',
+  },
+  {
+    name: 'apply-only-committed',
+    rule: 'a secondary applies only entries known committed (through the batch it got)',
+    file: 'core/replication/secondary.ts',
+    find: 'applyCommitted(store, meta, Math.min(msg.commitPos, Math.max(meta.appliedPos, batchEnd)));',
+    replace: 'applyCommitted(store, meta, meta.lastPos);',
+  },
+  {
+    name: 'idempotency-lookup',
+    rule: 'a write whose key committed before answers from its record',
+    file: 'core/idempotency.ts',
+    find: '    const prior = recall(state, ticket, now);',
+    replace: '    const prior = undefined as ReturnType<typeof recall>;',
+  },
+  {
+    name: 'new-epoch-gen-reset',
+    rule: 'a new epoch starts at generation 0 (issue 10, bug 1)',
+    file: 'core/replication/log.ts',
+    find: '  meta.epoch = epoch;\n  meta.gen = 0;\n',
+    replace: '  meta.epoch = epoch;\n',
+  },
+  {
+    name: 'catch-up-keeps-gen',
+    rule: 'catch-up adopting a newer epoch from not_primary restarts the generation (bug 1 exactly)',
+    file: 'core/replication/replica.ts',
+    find: '          enterEpoch(m, reply.epoch, reply.primaryRegion);',
+    replace: '          m.epoch = reply.epoch;\n          m.primaryRegion = reply.primaryRegion;',
+  },
+  {
+    name: 'fenced-while-waiting',
+    rule: 'a primary fenced while its round was in flight never acknowledges it',
+    file: 'core/replication/primary.ts',
+    find: '        if (!stillPrimaryOf(m, epoch)) break; // fenced while waiting: never acknowledge\n',
+    replace: '',
+  },
+];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+/** A copy of the tracked source with one rule removed; node_modules is shared. */
+function mutatedCopy(root: string, m: Mutant): string {
+  const dir = mkdtempSync(join(tmpdir(), `tessera-mutant-${m.name}-`));
+  const files = execFileSync('git', ['ls-files', 'core', 'sim', 'package.json', 'tsconfig.json'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(join(root, f), join(dir, f));
+  }
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  const path = join(dir, m.file);
+  const text = readFileSync(path, 'utf8');
+  if (!text.includes(m.find)) throw new Error(`mutant ${m.name}: rule not found in ${m.file} (the source changed: update sim/mutants.ts)`);
+  writeFileSync(path, text.replace(m.find, m.replace));
+  return dir;
+}
+
+function main(): void {
+  const root = process.cwd();
+  const seeds = Number(arg('seeds') ?? 2000);
+  const only = arg('only');
+  const rows: Array<{ name: string; rule: string; seed: string }> = [];
+  for (const m of MUTANTS.filter((x) => only === undefined || x.name === only)) {
+    const dir = mutatedCopy(root, m);
+    const started = performance.now();
+    const run = spawnSync(join(root, 'node_modules/.bin/tsx'), ['sim/main.ts', '--seeds', String(seeds), '--first-failure'], { cwd: dir, encoding: 'utf8' });
+    rmSync(dir, { recursive: true, force: true });
+    const found = /first failing seed: (\d+)/.exec(run.stdout);
+    const seed = found?.[1] ?? (run.status === 0 ? `survived ${seeds} seeds` : `error: ${run.stderr.split('\n')[0]}`);
+    rows.push({ name: m.name, rule: m.rule, seed });
+    console.log(`${m.name.padEnd(22)} ${seed.padEnd(22)} ${((performance.now() - started) / 1000).toFixed(1)} s  (${m.rule})`);
+  }
+  console.log('\nrule'.padEnd(23) + ' first failing seed');
+  for (const r of rows) console.log(`${r.name.padEnd(22)} ${r.seed}`);
+  process.exitCode = rows.every((r) => /^\d+$/.test(r.seed)) ? 0 : 1;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
