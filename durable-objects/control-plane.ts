@@ -198,7 +198,6 @@ export class ControlPlane extends DurableObject<Env> {
         .map(async (cell) => {
           const deps = watchDeps(this.env, cell, config);
           const verdict = await probeCell(deps, cell);
-          if (verdict.kind === 'moved') return void this.setPrimary(cell.id, verdict.region as Region, verdict.epoch);
           this.health.set(cell.id, observe(this.health.get(cell.id) ?? HEALTHY, { at: Date.now(), ok: verdict.kind === 'ok' }));
           if (verdict.kind === 'failed') void this.ensurePrimary(cell.id);
         }),

@@ -90,7 +90,6 @@ export class Controller implements Endpoint {
     const watched = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
     const verdict = await probeCell(deps, watched);
     if (this.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
-    if (verdict.kind === 'moved') return this.follow(verdict.region, verdict.epoch, 'points to');
     this.health = observe(this.health, { at: this.clock.now, ok: verdict.kind === 'ok' });
     if (verdict.kind === 'ok') this.declared = false;
     if (verdict.kind === 'ok') {

@@ -43,15 +43,14 @@ export function judgeProbe(reply: ReplicaReply | undefined, cell: WatchedCell): 
 }
 
 /**
- * Probes the primary, following a hint only once confirmed: a replica's `primaryRegion` may be
- * just a fence's promise (a candidate never promoted); recording it would send writes, and the
- * next failover's "failed region", to the wrong replica.
+ * One probe of the primary. A hint (the probed replica names a newer primary) counts as a failed
+ * probe: it may be just a fence's promise, never promoted. A real primary the record missed is
+ * found when the loss is declared (`discoverPrimary`), so every probe costs one round and the
+ * detection bound holds.
  */
-export async function probeCell(deps: Pick<WatchDeps, 'probe'>, cell: WatchedCell): Promise<ProbeVerdict> {
+export async function probeCell(deps: Pick<WatchDeps, 'probe'>, cell: WatchedCell): Promise<Exclude<ProbeVerdict, { kind: 'moved' }>> {
   const verdict = judgeProbe(await deps.probe(cell.primaryRegion), cell);
-  if (verdict.kind !== 'moved') return verdict;
-  const confirmed = judgeProbe(await deps.probe(verdict.region), { regions: cell.regions, primaryRegion: verdict.region, epoch: verdict.epoch });
-  return confirmed.kind === 'ok' ? { kind: 'moved', region: verdict.region, epoch: confirmed.epoch } : { kind: 'failed', why: 'not_primary' };
+  return verdict.kind === 'moved' ? { kind: 'failed', why: 'not_primary' } : verdict;
 }
 
 export interface WatchDeps {
@@ -91,7 +90,6 @@ export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: Hea
     const started = deps.now();
     const verdict = await probeCell(deps, cell);
     if (verdict.kind === 'ok') return { kind: 'healthy', epoch: verdict.epoch };
-    if (verdict.kind === 'moved') return { ...verdict, promoted: false };
     state = observe(state, { at: deps.now(), ok: false });
     if (isLost(state, deps.config)) break;
     await deps.sleep(Math.max(0, started + deps.config.probeIntervalMs - deps.now()));
