@@ -6,7 +6,7 @@ import type { PeerServer } from './peer.js';
 import { peerTokenForm } from './peer.js';
 import type { Servers } from './servers.js';
 import type { Tenant } from './tessera.js';
-import { operatorHeaders, tokenForm } from './tessera.js';
+import { createTenant, createUser, operatorHeaders, tokenForm } from './tessera.js';
 import type { Target } from './wrk.js';
 import { MI_SCENARIOS } from './managed-identity.js';
 
@@ -33,6 +33,8 @@ export interface Scenario {
 }
 
 const jsonHeaders = { 'content-type': 'application/json' };
+/** The tenant and user of the feed-off Worker (write-nofeed). */
+let noFeed: { tenant: Tenant; userId: string } | undefined;
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
 
 export const SCENARIOS: Scenario[] = [
@@ -77,6 +79,25 @@ export const SCENARIOS: Scenario[] = [
       // A different displayName per request, so every PATCH is a real change.
       luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
     }),
+  },
+  {
+    // The same replicated PATCH on a second Tessera Worker whose change feed is off (dev-only switch).
+    id: 'write-nofeed',
+    name: 'Tessera PATCH user, change feed off (feed-cost baseline)',
+    write: true,
+    async prepare({ servers, tenant }) {
+      const other = await createTenant(servers.tesseraNoFeed.url, tenant.homeRegion);
+      noFeed = { tenant: other, userId: await createUser(servers.tesseraNoFeed.url, other, 'bench.user') };
+    },
+    target: ({ servers }) => {
+      if (noFeed === undefined) throw new Error('write-nofeed: prepare did not run');
+      return {
+        url: `${servers.tesseraNoFeed.url}/v1.0/users/${noFeed.userId}`,
+        method: 'PATCH',
+        headers: { ...operatorHeaders(noFeed.tenant), ...jsonHeaders },
+        luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
+      };
+    },
   },
   {
     // Read-only on the token side: served by the nearest replica; ES256-signed JWT per request.

@@ -86,7 +86,8 @@ export class CellReplica extends DurableObject<Env> {
     if (isWrite(call.request)) {
       const origin = this.origin(actorOf(call.caller), call.correlationId);
       // Passwords were hashed at the edge (core/directory/secrets.ts); the feed record commits with the write.
-      return this.commit(replica, recorded(withIdempotency(call.idempotency, ctx.now, (state) => planWrite(state, call.request, ctx, asUser), keepGraphReply), origin));
+      const plan = withIdempotency(call.idempotency, ctx.now, (state) => planWrite(state, call.request, ctx, asUser), keepGraphReply);
+      return this.commit(replica, this.feedRecords() ? recorded(plan, origin) : plan);
     }
     if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {
       const caught = await replica.catchUp(call.minPosition.pos);
@@ -167,6 +168,12 @@ export class CellReplica extends DurableObject<Env> {
     const next = (await this.ctx.storage.get<number>(NEXT_ROTATION))!;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** The feed is always on in production; elsewhere `FEED_RECORDS=off` gives the bench its feed-cost baseline. */
+  private feedRecords(): boolean {
+    const setting: string | undefined = this.env.FEED_RECORDS;
+    return this.env.TESSERA_ENV === 'production' || setting !== 'off';
   }
 
   /** Who a write is recorded as in the change feed (core/feed), with the deployment's retention. */
