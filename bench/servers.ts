@@ -136,43 +136,30 @@ function tesseraDurableObjects(): Record<string, { className: string; useSQLite:
 export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Server; hello: Server; singleDo: Server; tokenFloor: Server }> {
   const scripts = await bundleAll();
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
+  /** One Tessera Worker; `bindings` adds to the bench's configuration (FEED_RECORDS for the baseline). */
+  const startTessera = (name: string, bindings: Record<string, string> = {}) =>
+    startWorker(name, {
+      ...common,
+      scriptPath: scripts.tessera,
+      durableObjects: tesseraDurableObjects(),
+      // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
+      r2Buckets: ['FEED_ARCHIVE'],
+      bindings: {
+        TESSERA_ENV: 'development',
+        ...SECRETS,
+        REGIONS,
+        FAULTS_ENABLED: 'true',
+        CELL_MAX_SHARE: '0.02',
+        CELL_MIN_CAPACITY: '10',
+        ...(PROBE_INTERVAL_ENV !== undefined && PROBE_INTERVAL_ENV !== '' ? { FAILOVER_PROBE_INTERVAL_MS: PROBE_INTERVAL_ENV } : {}),
+        ...(process.env.TOKEN_CACHE_TTL_MS ? { TOKEN_CACHE_TTL_MS: process.env.TOKEN_CACHE_TTL_MS } : {}),
+        ...bindings,
+      },
+    });
   const [tessera, tesseraNoFeed, hello, singleDo, tokenFloor] = await Promise.all([
-    startWorker('tessera', {
-      ...common,
-      scriptPath: scripts.tessera,
-      durableObjects: tesseraDurableObjects(),
-      // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
-      r2Buckets: ['FEED_ARCHIVE'],
-      bindings: {
-        TESSERA_ENV: 'development',
-        ...SECRETS,
-        REGIONS,
-        FAULTS_ENABLED: 'true',
-        CELL_MAX_SHARE: '0.02',
-        CELL_MIN_CAPACITY: '10',
-        ...(PROBE_INTERVAL_ENV !== undefined && PROBE_INTERVAL_ENV !== '' ? { FAILOVER_PROBE_INTERVAL_MS: PROBE_INTERVAL_ENV } : {}),
-        ...(process.env.TOKEN_CACHE_TTL_MS ? { TOKEN_CACHE_TTL_MS: process.env.TOKEN_CACHE_TTL_MS } : {}),
-      },
-    }),
-    startWorker('tessera-nofeed', {
-      ...common,
-      scriptPath: scripts.tessera,
-      durableObjects: tesseraDurableObjects(),
-      // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
-      r2Buckets: ['FEED_ARCHIVE'],
-      bindings: {
-        TESSERA_ENV: 'development',
-        ...SECRETS,
-        REGIONS,
-        FAULTS_ENABLED: 'true',
-        // The same service with change-feed records off (dev-only switch): the feed-cost baseline.
-        FEED_RECORDS: 'off',
-        CELL_MAX_SHARE: '0.02',
-        CELL_MIN_CAPACITY: '10',
-        ...(PROBE_INTERVAL_ENV !== undefined && PROBE_INTERVAL_ENV !== '' ? { FAILOVER_PROBE_INTERVAL_MS: PROBE_INTERVAL_ENV } : {}),
-        ...(process.env.TOKEN_CACHE_TTL_MS ? { TOKEN_CACHE_TTL_MS: process.env.TOKEN_CACHE_TTL_MS } : {}),
-      },
-    }),
+    startTessera('tessera'),
+    // The same service with change-feed records off (dev-only switch): the feed-cost baseline.
+    startTessera('tessera-nofeed', { FEED_RECORDS: 'off' }),
     startWorker('hello-world', { ...common, scriptPath: scripts.hello }),
     startWorker('single-do', { ...common, scriptPath: scripts.singleDo, durableObjects: { COUNTER: { className: 'Counter', useSQLite: true } } }),
     startWorker('token-floor', { ...common, scriptPath: scripts.tokenFloor }),
