@@ -133,13 +133,20 @@ function tesseraDurableObjects(): Record<string, { className: string; useSQLite:
   return out;
 }
 
-export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Server; hello: Server; singleDo: Server; tokenFloor: Server }> {
+export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
+  tessera: Server;
+  tesseraNoFeed: Server;
+  hello: Server;
+  singleDo: Server;
+  tokenFloor: Server;
+}> {
   const scripts = await bundleAll();
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
   /** One Tessera Worker; `bindings` adds to the bench's configuration (FEED_RECORDS for the baseline). */
-  const startTessera = (name: string, bindings: Record<string, string> = {}) =>
+  const startTessera = (name: string, bindings: Record<string, string> = {}, inspectorPort?: number) =>
     startWorker(name, {
       ...common,
+      ...(inspectorPort !== undefined ? { inspectorPort } : {}),
       scriptPath: scripts.tessera,
       durableObjects: tesseraDurableObjects(),
       // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
@@ -157,7 +164,7 @@ export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Serv
       },
     });
   const [tessera, tesseraNoFeed, hello, singleDo, tokenFloor] = await Promise.all([
-    startTessera('tessera'),
+    startTessera('tessera', {}, opts.inspectorPort),
     // The same service with change-feed records off (dev-only switch): the feed-cost baseline.
     startTessera('tessera-nofeed', { FEED_RECORDS: 'off' }),
     startWorker('hello-world', { ...common, scriptPath: scripts.hello }),

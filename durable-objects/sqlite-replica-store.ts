@@ -2,8 +2,24 @@ import type { Json, Mutation } from '../core/kv.js';
 import type { ReplicaStore } from '../core/replication/store.js';
 import type { Entry, ReplicaMeta, Snapshot } from '../core/replication/types.js';
 
-/** `ReplicaStore` over Durable Object SQLite; the schema is in docs/storage-schema.md. */
+/** How many recent log entries stay decoded in memory (the log keeps ~512 past the applied point). */
+const CACHED_ENTRIES = 1024;
+/** Durable Object SQLite binds at most 100 parameters per statement. */
+const MAX_PARAMS = 100;
+const ROWS_PER_INSERT = Math.floor(MAX_PARAMS / 3);
+
+/**
+ * `ReplicaStore` over Durable Object SQLite; the schema is in docs/storage-schema.md.
+ *
+ * Recent log entries are also kept decoded in memory: the write path reads each entry back
+ * several times (shipping, the previous entry's label, applying once committed, a secondary's
+ * comparison with what it holds), and parsing its JSON each time was a tenth of a replicated
+ * write's CPU. The cache follows every log change and is dropped when a transaction fails, so
+ * it never holds what SQLite does not.
+ */
 export class SqliteReplicaStore implements ReplicaStore {
+  private readonly cache = new Map<number, Entry>();
+
   constructor(private readonly storage: DurableObjectStorage) {
     const sql = storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS replica_meta (id INTEGER PRIMARY KEY CHECK (id = 1), meta TEXT NOT NULL)`);
@@ -29,18 +45,33 @@ export class SqliteReplicaStore implements ReplicaStore {
   appendEntries(entries: readonly Entry[]): void {
     for (const e of entries) {
       this.sql.exec(`INSERT OR REPLACE INTO replica_log (pos, epoch, gen, muts) VALUES (?, ?, ?, ?)`, e.pos, e.epoch, e.gen, JSON.stringify(e.muts));
+      // Frozen: callers share the cached copy, and must not change it.
+      this.cache.set(e.pos, Object.freeze({ ...e, muts: Object.freeze(e.muts.map((m) => Object.freeze({ ...m }))) }));
+    }
+    if (this.cache.size > CACHED_ENTRIES) {
+      const drop = this.cache.size - CACHED_ENTRIES;
+      for (const p of [...this.cache.keys()].sort((a, b) => a - b).slice(0, drop)) this.cache.delete(p);
     }
   }
 
   truncateFrom(pos: number): void {
     this.sql.exec(`DELETE FROM replica_log WHERE pos >= ?`, pos);
+    for (const p of this.cache.keys()) if (p >= pos) this.cache.delete(p);
   }
 
   compactBefore(pos: number): void {
     this.sql.exec(`DELETE FROM replica_log WHERE pos < ?`, pos);
+    for (const p of this.cache.keys()) if (p < pos) this.cache.delete(p);
   }
 
   entries(fromPos: number, toPos: number, limit: number): Entry[] {
+    const cached: Entry[] = [];
+    for (let p = fromPos; p <= toPos && cached.length < limit; p++) {
+      const e = this.cache.get(p);
+      if (e === undefined) break;
+      cached.push(e);
+    }
+    if (cached.length === Math.min(limit, toPos - fromPos + 1)) return cached;
     const rows = this.sql
       .exec<{ pos: number; epoch: number; gen: number; muts: string }>(
         `SELECT pos, epoch, gen, muts FROM replica_log WHERE pos >= ? AND pos <= ? ORDER BY pos LIMIT ?`,
@@ -58,10 +89,38 @@ export class SqliteReplicaStore implements ReplicaStore {
     return out;
   }
 
+  /**
+   * Runs of puts and of deletes each go in as few statements as SQLite's 100 bound parameters
+   * allow (one statement per row cost more than the rows), in order, so a later mutation of a
+   * key still wins.
+   */
   applyMutations(muts: readonly Mutation[]): void {
-    for (const m of muts) {
-      if (m.value === null) this.sql.exec(`DELETE FROM kv WHERE key = ?`, m.key);
-      else this.sql.exec(`INSERT OR REPLACE INTO kv (key, value, expires_at) VALUES (?, ?, ?)`, m.key, JSON.stringify(m.value), m.expiresAt ?? null);
+    let i = 0;
+    while (i < muts.length) {
+      const deleting = muts[i]!.value === null;
+      let j = i;
+      while (j < muts.length && (muts[j]!.value === null) === deleting) j++;
+      const run = muts.slice(i, j);
+      if (deleting) {
+        for (let k = 0; k < run.length; k += MAX_PARAMS) {
+          const keys = run.slice(k, k + MAX_PARAMS).map((m) => m.key);
+          this.sql.exec(`DELETE FROM kv WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys);
+        }
+      } else {
+        this.insertRows('kv', true, run.map((m) => [m.key, m.value, m.expiresAt ?? null]));
+      }
+      i = j;
+    }
+  }
+
+  /** Inserts rows, `ROWS_PER_INSERT` per statement. */
+  private insertRows(table: 'kv' | 'kv_staging', replace: boolean, rows: ReadonlyArray<readonly [string, Json, number | null]>): void {
+    const verb = replace ? 'INSERT OR REPLACE' : 'INSERT';
+    for (let k = 0; k < rows.length; k += ROWS_PER_INSERT) {
+      const part = rows.slice(k, k + ROWS_PER_INSERT);
+      const params: Array<string | number | null> = [];
+      for (const [key, value, expiresAt] of part) params.push(key, JSON.stringify(value), expiresAt);
+      this.sql.exec(`${verb} INTO ${table} (key, value, expires_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, ...params);
     }
   }
 
@@ -86,12 +145,12 @@ export class SqliteReplicaStore implements ReplicaStore {
 
   replaceRows(rows: Snapshot['rows']): void {
     this.sql.exec(`DELETE FROM kv`);
-    for (const [k, v, t] of rows) this.sql.exec(`INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)`, k, JSON.stringify(v), t);
+    this.insertRows('kv', false, rows);
   }
 
   stageRows(rows: Snapshot['rows'], fresh: boolean): void {
     if (fresh) this.clearStagedRows();
-    for (const [k, v, t] of rows) this.sql.exec(`INSERT OR REPLACE INTO kv_staging (key, value, expires_at) VALUES (?, ?, ?)`, k, JSON.stringify(v), t);
+    this.insertRows('kv_staging', true, rows);
   }
 
   installStagedRows(): void {
@@ -105,7 +164,12 @@ export class SqliteReplicaStore implements ReplicaStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.storage.transactionSync(fn);
+    try {
+      return this.storage.transactionSync(fn);
+    } catch (e) {
+      this.cache.clear(); // rolled back: the log may no longer hold what was cached inside
+      throw e;
+    }
   }
 
   get(key: string): Json | undefined {

@@ -200,8 +200,11 @@ export class Replica {
     return this.writes.run(() => handoff(this.ctx, this.shipper, target));
   }
 
-  /** Compaction for secondaries too, called after they apply. */
-  compactLog(): void {
-    compact(this.ctx);
+  /**
+   * Compaction for secondaries too, called after they apply. `keepEntries` overrides how much
+   * applied log is kept (operators and tests force a compaction down to the applied position).
+   */
+  compactLog(keepEntries?: number): void {
+    compact(keepEntries === undefined ? this.ctx : { ...this.ctx, config: { ...this.ctx.config, retainEntries: Math.max(1, keepEntries), batchSize: 0 } });
   }
 }

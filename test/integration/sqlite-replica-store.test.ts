@@ -1,0 +1,83 @@
+/** durable-objects/sqlite-replica-store.ts: the log's in-memory copy never disagrees with SQLite. */
+import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { SqliteReplicaStore } from '../../durable-objects/sqlite-replica-store.js';
+import type { Entry } from '../../core/replication/types.js';
+import { MemoryReplicaStore } from '../../core/replication/store.js';
+import type { Mutation } from '../../core/kv.js';
+
+const entry = (pos: number, gen = 0): Entry => ({ epoch: 1, gen, pos, muts: [{ key: `k${pos}`, value: pos }] });
+
+/** A fresh Durable Object's storage, with a store over it (a new store has an empty cache). */
+async function withStore(fn: (store: SqliteReplicaStore, fresh: () => SqliteReplicaStore) => void): Promise<void> {
+  const stub = env.REPLICA.get(env.REPLICA.idFromName(`store-test-${crypto.randomUUID()}`));
+  await runInDurableObject(stub, (_i, state) => {
+    const fresh = () => new SqliteReplicaStore(state.storage);
+    fn(fresh(), fresh);
+  });
+}
+
+describe('SqliteReplicaStore log cache', () => {
+  it('forgets entries appended in a transaction that rolled back', async () => {
+    await withStore((store, fresh) => {
+      store.appendEntries([entry(1)]);
+      expect(() =>
+        store.transaction(() => {
+          store.appendEntries([entry(2), entry(3)]);
+          throw new Error('storage failed');
+        }),
+      ).toThrow('storage failed');
+      expect(store.entries(1, 3, 10).map((e) => e.pos)).toEqual([1]);
+      expect(fresh().entries(1, 3, 10).map((e) => e.pos)).toEqual([1]);
+    });
+  });
+
+  it('follows truncation, replacement and compaction like SQLite does', async () => {
+    await withStore((store, fresh) => {
+      store.appendEntries([entry(1), entry(2), entry(3), entry(4)]);
+      store.truncateFrom(3);
+      store.appendEntries([entry(3, 1)]);
+      store.compactBefore(2);
+      const cached = store.entries(1, 10, 10);
+      expect(cached.map((e) => [e.pos, e.gen])).toEqual([]);
+      expect(store.entries(2, 10, 10).map((e) => [e.pos, e.gen])).toEqual([
+        [2, 0],
+        [3, 1],
+      ]);
+      expect(fresh().entries(2, 10, 10)).toEqual(store.entries(2, 10, 10));
+    });
+  });
+
+  it('hands out entries that callers cannot change', async () => {
+    await withStore((store) => {
+      store.appendEntries([entry(1)]);
+      const [e] = store.entries(1, 1, 1);
+      expect(Object.isFrozen(e) && Object.isFrozen(e!.muts) && Object.isFrozen(e!.muts[0])).toBe(true);
+    });
+  });
+});
+
+describe('SqliteReplicaStore.applyMutations', () => {
+  it('ends in the same state as applying each mutation in order, over runs longer than one statement binds', async () => {
+    // Deterministic pseudo-random runs: puts and deletes of few keys, so keys repeat inside a run.
+    let x = 12345;
+    const next = (n: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
+    const batches: Mutation[][] = [];
+    for (let b = 0; b < 20; b++) {
+      const muts: Mutation[] = [];
+      const length = 1 + next(250);
+      for (let i = 0; i < length; i++) {
+        const key = `k${next(60)}`;
+        muts.push(next(3) === 0 ? { key, value: null } : { key, value: { b, i }, ...(next(2) === 0 ? { expiresAt: 1000 + i } : {}) });
+      }
+      batches.push(muts);
+    }
+    const memory = new MemoryReplicaStore();
+    for (const muts of batches) memory.applyMutations(muts);
+    await withStore((store) => {
+      for (const muts of batches) store.applyMutations(muts);
+      expect(store.exportRows()).toEqual(memory.exportRows());
+    });
+  });
+});
