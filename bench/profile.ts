@@ -5,7 +5,8 @@
  * over the load, and prints self time by function and by source area. The raw profile is saved
  * to bench/.out/patch.cpuprofile (open it in Chrome DevTools).
  *
- * Env: PROFILE_SCENARIO (a scenario id, default write), PROFILE_SECONDS (default 6), PROFILE_TOP (30).
+ * Env: PROFILE_SCENARIO (a scenario id, default write), PROFILE_SECONDS (default 6), PROFILE_TOP (30),
+ * PROFILE_CALLERS (a function name, e.g. exec: its self time by calling stack).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,7 +89,24 @@ function summarize(p: Profile, top: number): string {
     for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`| ${((100 * us) / total).toFixed(1)} | ${k} |`);
     return lines.join('\n');
   };
-  return [`total sampled ${(total / 1000).toFixed(0)} ms`, table('self', byFn), '', table('inclusive', incl)].join('\n');
+  // Who spends the time of one function (PROFILE_CALLERS=exec: which code runs the SQL).
+  const callersOf = process.env.PROFILE_CALLERS;
+  const callers = new Map<string, number>();
+  if (callersOf !== undefined) {
+    for (const [id, us] of self) {
+      if (byId.get(id)!.callFrame.functionName !== callersOf) continue;
+      const chain: string[] = [];
+      for (let at = parent.get(id); at !== undefined && chain.length < 3; at = parent.get(at)) {
+        const f = byId.get(at)!.callFrame;
+        chain.push(`${f.functionName || '(anonymous)'}:${f.lineNumber + 1}`);
+      }
+      const key = chain.join(' < ');
+      callers.set(key, (callers.get(key) ?? 0) + us);
+    }
+  }
+  const parts = [`total sampled ${(total / 1000).toFixed(0)} ms`, table('self', byFn), '', table('inclusive', incl)];
+  if (callersOf !== undefined) parts.push('', table(`${callersOf} by caller`, callers));
+  return parts.join('\n');
 }
 
 async function main(): Promise<void> {

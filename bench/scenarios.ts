@@ -51,6 +51,20 @@ export const SCENARIOS: Scenario[] = [
     target: ({ servers }) => ({ url: `${servers.singleDo.url}/`, method: 'POST', body: 'x' }),
   },
   {
+    // Tessera's replicated-write topology with none of its logic (bench/single-do.ts): the floor under a PATCH.
+    id: 'replicated-floor',
+    name: 'replicated write floor: 5 DOs, 1 sync copy + 3 async, group commit (baseline)',
+    write: true,
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated`, method: 'POST', body: 'x' }),
+  },
+  {
+    // The floor without group commit: one synchronous copy per write.
+    id: 'replicated-floor-naive',
+    name: 'replicated write floor without group commit (baseline)',
+    write: true,
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated-naive`, method: 'POST', body: 'x' }),
+  },
+  {
     id: 'read-secondary',
     name: 'Tessera GET user, secondary region',
     write: false,

@@ -71,7 +71,7 @@ export async function bundleAll(): Promise<{ tessera: string; hello: string; sin
     bundle('hello-world', baselineConfig('hello-world', 'hello-world.ts'), 'hello-world.js'),
     bundle(
       'single-do',
-      baselineConfig('single-do', 'single-do.ts', '[[durable_objects.bindings]]\nname = "COUNTER"\nclass_name = "Counter"\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Counter"]\n'),
+      baselineConfig('single-do', 'single-do.ts', '[[durable_objects.bindings]]\nname = "COUNTER"\nclass_name = "Counter"\n[[durable_objects.bindings]]\nname = "NODE"\nclass_name = "ReplicaNode"\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Counter", "ReplicaNode"]\n'),
       'single-do.js',
     ),
     bundle('token-floor', baselineConfig('token-floor', 'token-floor.ts'), 'token-floor.js'),
@@ -168,7 +168,7 @@ export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
     // The same service with change-feed records off (dev-only switch): the feed-cost baseline.
     startTessera('tessera-nofeed', { FEED_RECORDS: 'off' }),
     startWorker('hello-world', { ...common, scriptPath: scripts.hello }),
-    startWorker('single-do', { ...common, scriptPath: scripts.singleDo, durableObjects: { COUNTER: { className: 'Counter', useSQLite: true } } }),
+    startWorker('single-do', { ...common, scriptPath: scripts.singleDo, durableObjects: { COUNTER: { className: 'Counter', useSQLite: true }, NODE: { className: 'ReplicaNode', useSQLite: true } } }),
     startWorker('token-floor', { ...common, scriptPath: scripts.tokenFloor }),
   ]);
   return { tessera, tesseraNoFeed, hello, singleDo, tokenFloor };

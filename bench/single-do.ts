@@ -1,12 +1,85 @@
 /**
- * Baseline: every request goes to one SQLite Durable Object that does one upsert and
- * returns, i.e. a single un-replicated Durable Object write (the floor under a Tessera write).
+ * Baselines for writes. `/` (single-do): every request goes to one SQLite Durable Object that
+ * does one upsert and returns, i.e. a single un-replicated Durable Object write.
+ * `/replicated` (replicated-floor): the least work of Tessera's replicated write topology with
+ * none of its logic — one Durable Object per region (5), the primary appends a log row and a
+ * state row, sends the entry to one other region and waits for it to do the same, answers, and
+ * then pushes the entry to the three others in the background; entries arriving while a copy is
+ * in flight share the next one (group commit). On one machine every replica's work shares the
+ * same CPUs, so this is about the ceiling a replicated PATCH can reach here.
+ * `/replicated-naive`: the same, one copy per write (what group commit buys).
  * Bundled and served by bench/servers.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
 
 interface BaselineEnv {
   COUNTER: DurableObjectNamespace<Counter>;
+  NODE: DurableObjectNamespace<ReplicaNode>;
+}
+
+const REGIONS = ['weur', 'eeur', 'wnam', 'enam', 'apac'];
+
+interface FloorEntry {
+  pos: number;
+  value: string;
+}
+
+export class ReplicaNode extends DurableObject<BaselineEnv> {
+  private pos = 0;
+  /** Group commit: entries waiting for the copy in flight, and their callers. */
+  private queued: Array<{ entry: FloorEntry; done: () => void }> = [];
+  private shipping = false;
+
+  constructor(ctx: DurableObjectState, env: BaselineEnv) {
+    super(ctx, env);
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS log (pos INTEGER PRIMARY KEY, muts TEXT NOT NULL)');
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID');
+  }
+
+  /**
+   * The primary: local append, one synchronous copy out of region, then the rest in the
+   * background. `grouped`: entries that arrive while a copy is in flight go together in the next
+   * one (group commit, as Tessera's primary does); otherwise one copy per write.
+   */
+  async write(value: string, grouped: boolean): Promise<number> {
+    const entry = { pos: ++this.pos, value };
+    this.apply([entry]);
+    if (!grouped) {
+      await this.ship([entry]);
+      return entry.pos;
+    }
+    await new Promise<void>((done) => {
+      this.queued.push({ entry, done });
+      void this.drain();
+    });
+    return entry.pos;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.shipping) return;
+    this.shipping = true;
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0);
+      await this.ship(batch.map((b) => b.entry));
+      for (const b of batch) b.done();
+    }
+    this.shipping = false;
+  }
+
+  private async ship(entries: FloorEntry[]): Promise<void> {
+    const [sync, ...rest] = REGIONS.slice(1).map((r) => this.env.NODE.get(this.env.NODE.idFromName(r)));
+    await sync!.apply(entries);
+    this.ctx.waitUntil(Promise.all(rest.map((peer) => peer.apply(entries))));
+  }
+
+  apply(entries: FloorEntry[]): number {
+    for (const entry of entries) {
+      const muts = JSON.stringify([{ key: 'row', value: entry.value }]);
+      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', entry.pos, muts);
+      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)', 'row', JSON.stringify(entry.value));
+    }
+    return entries.length;
+  }
 }
 
 export class Counter extends DurableObject<BaselineEnv> {
@@ -29,6 +102,11 @@ export default {
   async fetch(request: Request, env: BaselineEnv): Promise<Response> {
     // Drain the body (as Tessera does) so workerd can keep the connection alive.
     const body = await request.text();
+    const path = new URL(request.url).pathname;
+    if (path === '/replicated' || path === '/replicated-naive') {
+      const primary = env.NODE.get(env.NODE.idFromName(REGIONS[0]!));
+      return new Response(String(await primary.write(body.slice(0, 64), path === '/replicated')));
+    }
     const stub = env.COUNTER.get(env.COUNTER.idFromName('bench'));
     const n = await stub.write(body.slice(0, 64));
     return new Response(String(n));
