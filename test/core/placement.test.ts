@@ -23,7 +23,9 @@ describe('placeTenant', () => {
       if (p.kind === 'new') cells.push({ id: `c${cells.length + 1}`, homeRegion: 'weur', tenants: 1 });
       else cells.find((c) => c.id === p.cellId)!.tenants++;
       const cap = cellCapacity(policy, n);
-      for (const c of cells) expect(c.tenants).toBeLessThanOrEqual(cap);
+      // One expect per placement, not per cell: 5,000 × hundreds of expects took 20 s under load.
+      const over = cells.find((c) => c.tenants > cap);
+      expect(over, `after ${n} placements cell ${over?.id} holds ${over?.tenants} > ${cap}`).toBeUndefined();
     }
     const largest = Math.max(...cells.map((c) => c.tenants));
     expect(largest / 5000).toBeLessThanOrEqual(0.02);
