@@ -50,6 +50,8 @@ export class SimNode implements Endpoint {
   replica: Replica | undefined;
   /** Observes every replication message this replica answered (the run's invariants). */
   onReply: ((node: SimNode, msg: ReplicaMessage, reply: ReplicaReply) => void) | undefined;
+  /** A fault armed to strike right after this replica acknowledges a write (once). */
+  afterAck: (() => void) | undefined;
   /** Group-commit counters of the incarnations that crashed (see `groupStats`). */
   private readonly pastGroups = { rounds: 0, writes: 0, largest: 0 };
 
@@ -155,6 +157,9 @@ export class SimNode implements Endpoint {
         const res = await r.write(withIdempotency(req.ticket, this.clock.now, plan, (reply) => ({ kind: 'clear', outcome: reply })));
         if (!res.ok) return { ok: false, kind: res.error.kind } satisfies WriteOutcome;
         void r.pushAll().catch(() => undefined);
+        const strike = this.afterAck;
+        this.afterAck = undefined;
+        strike?.();
         return { ok: true, epoch: res.value.epoch, pos: res.value.pos } satisfies WriteOutcome;
       }
       case 'read': {

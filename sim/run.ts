@@ -5,6 +5,7 @@ import { DEFAULT_HEALTH, worstCaseDetectionMs } from '../core/replication/health
 import type { ReplicaMessage } from '../core/replication/types.js';
 import { SimClock } from './clock.js';
 import { Controller } from './control.js';
+import { COMPOUND_FAULTS, compoundFault } from './faults-race.js';
 import { checkCell, History } from './invariants.js';
 import { SimNetwork } from './network.js';
 import type { NodeRequest } from './node.js';
@@ -114,6 +115,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   const regionsInUse = [...new Set(cells.flatMap((c) => c.regions))];
   // Invariants checked as messages are answered.
   const highest = new Map<SimNode, { epoch: number; gen: number }>();
+  const promoted = new Map<string, string>();
   for (const n of nodes) {
     n.onReply = (node, msg, reply) => {
       const m = node.replica?.meta;
@@ -122,6 +124,13 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const before = highest.get(node) ?? { epoch: 0, gen: 0 };
       if (m.epoch < before.epoch || (m.epoch === before.epoch && m.gen < before.gen)) history.violate(`${node.address} went back from e${before.epoch} g${before.gen} to e${m.epoch} g${m.gen}`);
       highest.set(node, { epoch: m.epoch, gen: m.gen });
+      // One primary per epoch: no two replicas of a cell accept a promotion to the same epoch.
+      if (msg.kind === 'promote' && reply.kind === 'ack') {
+        const key = `${node.cell}@${reply.epoch}`;
+        const other = promoted.get(key);
+        if (other !== undefined && other !== node.region) history.violate(`${node.cell}: ${other} and ${node.region} both promoted to epoch ${reply.epoch}`);
+        promoted.set(key, node.region);
+      }
       // A replica refuses as stale only an abandoned generation: never the primary's current one.
       if (reply.kind !== 'stale_gen' || (msg.kind !== 'append' && msg.kind !== 'snapshot')) return;
       const sender = nodes.find((x) => x.cell === node.cell && x.region === msg.primaryRegion)?.replica?.meta;
@@ -142,8 +151,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   const fault = () => {
     if (clock.now >= activeMs) return;
-    const kind = frng.int(0, 12);
-    if (kind === 0) {
+    const kind = frng.int(0, 12 + COMPOUND_FAULTS);
+    if (kind > 12) {
+      compoundFault({ clock, net, rng: frng, activeMs, log, restartLater }, frng.pick(cells), kind - 13);
+    } else if (kind === 0) {
       const n = frng.pick(nodes);
       n.crash();
       log(`crash ${n.address}`);
@@ -297,8 +308,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       return { promotedMs: f.doneAt - f.suspectedAt, writableMs: ready === undefined ? undefined : ready - f.suspectedAt, firstAckMs: first === undefined ? undefined : first.ackedAt - f.suspectedAt };
     });
   // The detector's bound: a lost primary is declared within worstCaseDetectionMs of its last good probe.
-  for (const d of cells.flatMap((c) => c.ctl.detections)) {
+  // (It assumes a running control plane: a loss that overlaps a pause of it is not held to it.)
+  for (const c of cells) for (const d of c.ctl.detections) {
     if (d.suspectedAt === undefined || d.declaredAt - d.suspectedAt <= worstCaseDetectionMs(health)) continue;
+    if (c.ctl.pausedSpans.some((p) => p.from <= d.declaredAt && p.to >= d.suspectedAt!)) continue;
     history.violate(`${d.cell}: primary ${d.region} declared lost ${d.declaredAt - d.suspectedAt} ms after its last good probe (bound ${worstCaseDetectionMs(health)} ms)`);
   }
   for (const v of history.violations) log(`VIOLATION ${v}`);
