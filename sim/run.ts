@@ -88,6 +88,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   const cells: Array<{ id: string; regions: string[]; nodes: SimNode[]; ctl: Controller; clients: Client[] }> = [];
   const nodes: SimNode[] = [];
   const writable = new Map<string, number>();
+  const committedBy = new Map<string, string>();
   const crng = rng.fork(3);
   for (let c = 0; c < (opts.cells ?? 2); c++) {
     const id = `c${c}`;
@@ -96,6 +97,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const store = new SimStore((value, e) => history.seen(value, e));
       const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4, messageBytes: 2048 }, 500, (node, epoch) => {
         if (!writable.has(`${id}@${epoch}`)) writable.set(`${id}@${epoch}`, clock.now);
+        // One primary per epoch commits: only one region makes an epoch's log durable.
+        const first = committedBy.get(`${id}@${epoch}`);
+        if (first !== undefined && first !== node.region) history.violate(`${id}: ${first} and ${node.region} both committed as primary of epoch ${epoch}`);
+        committedBy.set(`${id}@${epoch}`, node.region);
       });
       net.register(n);
       return n;
@@ -124,8 +129,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const before = highest.get(node) ?? { epoch: 0, gen: 0 };
       if (m.epoch < before.epoch || (m.epoch === before.epoch && m.gen < before.gen)) history.violate(`${node.address} went back from e${before.epoch} g${before.gen} to e${m.epoch} g${m.gen}`);
       highest.set(node, { epoch: m.epoch, gen: m.gen });
-      // One primary per epoch: no two replicas of a cell accept a promotion to the same epoch.
-      if (msg.kind === 'promote' && reply.kind === 'ack') {
+      // One primary per epoch: no two replicas of a cell accept a promotion to the same epoch. (In a
+      // two-region cell two coordinators that suspect different regions need disjoint replicas, so
+      // both may promote; neither can then commit, which the check at `onWritable` covers.)
+      if (msg.kind === 'promote' && reply.kind === 'ack' && m.regions.length >= 3) {
         const key = `${node.cell}@${reply.epoch}`;
         const other = promoted.get(key);
         if (other !== undefined && other !== node.region) history.violate(`${node.cell}: ${other} and ${node.region} both promoted to epoch ${reply.epoch}`);
