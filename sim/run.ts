@@ -7,6 +7,7 @@ import { SimClock } from './clock.js';
 import { Controller } from './control.js';
 import { COMPOUND_FAULTS, compoundFault } from './faults-race.js';
 import { checkCell, History } from './invariants.js';
+import { watchApplyLag } from './liveness.js';
 import { SimNetwork } from './network.js';
 import type { NodeRequest } from './node.js';
 import { SimNode, SimStore } from './node.js';
@@ -274,6 +275,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   };
   scheduleFaults();
+  watchApplyLag(clock, net, cells, history, activeMs + 90_000);
 
   await clock.run(activeMs);
 
