@@ -64,12 +64,14 @@ function lateCopyOfBurntRound({ clock, net, rng, log, restartLater, activeMs }: 
   clock.schedule(rng.int(2_400, 3_800), () => net.faults.cut.delete(cut) && log(`heal ${cut}`));
   // Armed once the first round has given up on the late peer.
   clock.schedule(2_500, () => {
-    primary.afterAck = () => {
-      if (clock.now >= activeMs) return; // healing has begun
-      primary.crash();
-      log(`crash primary ${primary.address} right after an ack`);
-      restartLater(primary, rng.int(1_000, 6_000));
-    };
+    primary.afterAck = () =>
+      // At the next event: a crash stops a process between steps, never inside one.
+      clock.schedule(0, () => {
+        if (clock.now >= activeMs) return; // healing has begun
+        primary.crash();
+        log(`crash primary ${primary.address} right after an ack`);
+        restartLater(primary, rng.int(1_000, 6_000));
+      });
   });
   clock.schedule(rng.int(9_000, 14_000), () => {
     primary.afterAck = undefined;

@@ -98,11 +98,13 @@ export class SimNode implements Endpoint {
   }
 
   private boot(): void {
+    const born = this.gen;
     const transport: Transport = {
-      send: (to, message) => this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS),
+      // A crashed incarnation sends nothing (its code is gone, even if a continuation of it was queued).
+      send: (to, message) =>
+        this.gen !== born ? new Promise<never>(() => undefined) : this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS),
     };
     this.replica = new Replica(this.store, { cell: this.cell, region: this.region }, { cell: this.cell, regions: this.regions, primaryRegion: this.regions[0]!, epoch: 1 }, transport, this.config);
-    const born = this.gen;
     // The alarm: a primary keeps pushing to secondaries that are behind.
     const tick = () => {
       if (this.gen !== born) return;
