@@ -65,7 +65,7 @@ export class History {
   readonly refusedAsExisting = new Set<string>();
   reads = 0;
   /** Per client and key: the log position of the newest write the client has read. */
-  private readonly lastSeen = new Map<string, { pos: number; value: string }>();
+  private readonly seenBy = new Map<string, Array<{ pos: number; value: string; completedAt: number }>>();
 
   seen(value: string, e: Entry): void {
     const at = this.appendedAt.get(value) ?? [];
@@ -100,14 +100,18 @@ export class History {
 
   /**
    * Monotonic reads: a client that presents its latest token on every read never sees a key go
-   * back to an older write than one it saw before (by where the writes sit in the log).
+   * back to an older write (by where the writes sit in the log) than one a read of it that had
+   * completed before this read began returned (concurrent reads of one client are not ordered).
    */
-  sessionRead(client: string, key: string, value: unknown, at: string): void {
+  sessionRead(client: string, key: string, value: unknown, invokedAt: number, completedAt: number, at: string): void {
     const pos = typeof value === 'string' ? (this.posOf(value) ?? -1) : 0;
     const k = `${client}/${key}`;
-    const before = this.lastSeen.get(k);
+    const seen = this.seenBy.get(k) ?? [];
+    let before: { pos: number; value: string } | undefined;
+    for (const r of seen) if (r.completedAt < invokedAt && r.pos > (before?.pos ?? -Infinity)) before = r;
     if (before !== undefined && pos < before.pos) this.violate(`non-monotonic read at ${at}: ${client} saw ${key}=${String(value)} (pos ${pos}) after ${before.value} (pos ${before.pos})`);
-    if (before === undefined || pos >= before.pos) this.lastSeen.set(k, { pos, value: String(value) });
+    seen.push({ pos, value: String(value), completedAt });
+    this.seenBy.set(k, seen);
   }
 
   /** Where a value's write sits in the log (its last planning). */

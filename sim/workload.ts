@@ -157,10 +157,11 @@ export class Client implements Endpoint {
     const region = this.rng.pick(this.ctl.regions);
     this.stats.reads++;
     const minPos = Math.max(token.pos, this.latest);
+    const invokedAt = this.clock.now;
     const res = await this.send<ReadOutcome>(region, { type: 'read', key: token.key, minPos });
     if (res?.ok === true) {
       this.history.tokenRead(token, res.value, `${this.ctl.cell}/${region}`);
-      this.history.sessionRead(this.id, token.key, res.value, `${this.ctl.cell}/${region}`);
+      this.history.sessionRead(this.id, token.key, res.value, invokedAt, this.clock.now, `${this.ctl.cell}/${region}`);
       this.latest = Math.max(this.latest, res.appliedPos);
       this.trace(`${this.id} get ${token.key}@p${token.pos} at ${region}: ${String(res.value)} (applied ${res.appliedPos})`);
     } else {
