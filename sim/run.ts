@@ -70,6 +70,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   const frng = rng.fork(2);
   net.faults.loss = frng.pick([0, 0, 0.01, 0.03, 0.08]);
   net.faults.duplicate = frng.pick([0, 0.01, 0.05]);
+  net.faults.spike = frng.pick([0, 0.01, 0.03]);
   const baseLoss = net.faults.loss;
 
   const failoverOptions: FailoverOptions = {};
@@ -116,7 +117,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       return cl;
     });
     cells.push({ id, regions, nodes: cellNodes, ctl, clients });
-    log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate})`);
+    log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate}, held-up ${net.faults.spike})`);
   }
   const regionsInUse = [...new Set(cells.flatMap((c) => c.regions))];
   // Invariants checked as messages are answered.
@@ -287,6 +288,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   net.faults.slow.clear();
   net.faults.loss = 0;
   net.faults.duplicate = 0;
+  net.faults.spike = 0;
   for (const n of nodes) n.restart();
   const deadline = activeMs + 90_000;
   await clock.run(activeMs + 2 * 5_000 + 1);
