@@ -48,7 +48,7 @@ export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number)
  */
 function lateCopyOfBurntRound({ clock, net, rng, log, restartLater, activeMs }: FaultContext, cell: FaultCell): void {
   const p = cell.ctl.primaryRegion;
-  const [r1, r2] = cell.regions.filter((r) => r !== p);
+  const [r1, r2, ...others] = cell.regions.filter((r) => r !== p);
   const primary = cell.nodes.find((n) => n.region === p);
   if (r1 === undefined || r2 === undefined || primary === undefined) return;
   const late = SimNetwork.pair(p, r1);
@@ -56,6 +56,9 @@ function lateCopyOfBurntRound({ clock, net, rng, log, restartLater, activeMs }: 
   const delay = rng.int(2_300, 3_500);
   net.faults.slow.set(late, delay);
   net.faults.cut.add(cut);
+  // Any further peer stays out of reach meanwhile, or it would simply take the round.
+  const rest = others.map((r) => SimNetwork.pair(p, r));
+  for (const x of rest) net.faults.cut.add(x);
   log(`slow ${late} then down, cut ${cut}, crash ${p} after its next ack`);
   clock.schedule(delay + rng.int(300, 900), () => {
     net.faults.slow.delete(late);
@@ -75,7 +78,7 @@ function lateCopyOfBurntRound({ clock, net, rng, log, restartLater, activeMs }: 
   });
   clock.schedule(rng.int(9_000, 14_000), () => {
     primary.afterAck = undefined;
-    if (net.faults.cut.delete(late)) log(`heal ${late}`);
+    for (const x of [late, ...rest]) if (net.faults.cut.delete(x)) log(`heal ${x}`);
   });
 }
 
