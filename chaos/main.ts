@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   console.log(`failovers (epochs advanced): ${failovers}`);
   console.log(`faults injected: ${faults.length}`);
   console.log(`operations: ${writes.length + reads.length} (writes ${writes.length}, reads ${reads.length})`);
-  console.log(`acknowledged: ${count('ack')}, failed cleanly (503): ${count('failed')}, ambiguous (timeout/other): ${count('ambiguous')}`);
+  console.log(`acknowledged: ${count('ack')}, refused (4xx): ${count('failed')}, indeterminate (timeout or 503): ${count('ambiguous')}`);
   console.log(`reads ok: ${reads.filter((r) => r.status === 200).length}, reads failed: ${reads.filter((r) => r.status !== 200).length}`);
   const attempts = creates.reduce((n, c) => n + c.attempts.length, 0);
   const createdOk = creates.filter((c) => c.attempts.some((a) => a.status === 201)).length;
