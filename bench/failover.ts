@@ -6,6 +6,11 @@
  * the first 2xx write response among writes sent after the injection. Reads sent in that window
  * are counted (2xx = success). Then `DELETE /admin/faults`, and the next trial.
  *
+ * A second series cuts the primary off from its peers instead (`partitions` between its region
+ * and every other replica's; the control plane and the edge still reach it): it answers, but can
+ * only say `not_durable`, and must be replaced (issue 10, bug 4). Same measure: fault injection →
+ * the first acknowledged write.
+ *
  * Detection runs at the service's own probe interval (FAILOVER_PROBE_INTERVAL_MS, default
  * 1000 ms as in production); the bench does not shrink it.
  */
@@ -28,8 +33,13 @@ export interface FailoverTrial {
   readMaxMs: number;
 }
 
+/** How the primary is lost: its region down, or cut off from every other replica of the cell. */
+export type PrimaryFault = 'down' | 'cut_off';
+
 export interface FailoverResult {
   trials: FailoverTrial[];
+  /** The same measure with the primary cut off from its peers (reachable by everyone else). */
+  cutOff: FailoverTrial[];
   tickMs: number;
   writeTimeoutMs: number;
   readTimeoutMs: number;
@@ -74,7 +84,7 @@ async function settle(base: string, cell: string): Promise<void> {
   }
 }
 
-async function trial(base: string, n: number, log: (s: string) => void): Promise<FailoverTrial> {
+async function trial(base: string, n: number, log: (s: string) => void, fault: PrimaryFault): Promise<FailoverTrial> {
   const tenant: Tenant = await createTenant(base, HOME_REGIONS[n % HOME_REGIONS.length]!);
   const userId = await createUser(base, tenant, `failover.${n}`);
   const before = await cellInfo(base, tenant.cell);
@@ -87,7 +97,8 @@ async function trial(base: string, n: number, log: (s: string) => void): Promise
   const warm = await send(base, 'PATCH', path, writeHeaders, { displayName: `Failover ${n} warm` }, 10_000);
   if (warm < 200 || warm > 299) throw new Error(`failover trial ${n}: PATCH before the fault answered ${warm}`);
 
-  await setFaults(base, { downRegions: [lostRegion] });
+  const peers = before.regions.filter((r) => r !== lostRegion);
+  await setFaults(base, fault === 'down' ? { downRegions: [lostRegion] } : { partitions: peers.map((r) => [lostRegion, r]) });
   const injected = performance.now();
   let ackedAt: number | undefined;
   let writesSent = 0;
@@ -125,12 +136,14 @@ async function trial(base: string, n: number, log: (s: string) => void): Promise
     readsFailed: window.filter((r) => !r.ok).length,
     readMaxMs: Math.max(0, ...window.filter((r) => r.ok).map((r) => r.ms)),
   };
-  log(`  trial ${n + 1}: cell ${t.cell} lost ${lostRegion} → ${t.newPrimary}; first write ack after ${t.unavailableMs.toFixed(0)} ms; reads at ${readRegion} ${t.readsOk}/${t.readsOk + t.readsFailed} ok (max ${t.readMaxMs.toFixed(0)} ms)`);
+  log(`  trial ${n + 1}${fault === 'cut_off' ? ' (primary cut off from its peers)' : ''}: cell ${t.cell} lost ${lostRegion} → ${t.newPrimary}; first write ack after ${t.unavailableMs.toFixed(0)} ms; reads at ${readRegion} ${t.readsOk}/${t.readsOk + t.readsFailed} ok (max ${t.readMaxMs.toFixed(0)} ms)`);
   return t;
 }
 
 export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log): Promise<FailoverResult> {
   const out: FailoverTrial[] = [];
-  for (let n = 0; n < trials; n++) out.push(await trial(base, n, log));
-  return { trials: out, tickMs: TICK_MS, writeTimeoutMs: WRITE_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS };
+  for (let n = 0; n < trials; n++) out.push(await trial(base, n, log, 'down'));
+  const cutOff: FailoverTrial[] = [];
+  for (let n = 0; n < trials; n++) cutOff.push(await trial(base, trials + n, log, 'cut_off'));
+  return { trials: out, cutOff, tickMs: TICK_MS, writeTimeoutMs: WRITE_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS };
 }

@@ -25,8 +25,20 @@ export interface ReadRecord {
   status: number;
 }
 
+/**
+ * One create (POST /v1.0/users) and its attempts, all under one `client-request-id`: an attempt
+ * that timed out or answered 503 is indeterminate and is retried with the same id.
+ */
+export interface CreateRecord {
+  client: number;
+  tenantId: string;
+  upn: string;
+  /** Per attempt: HTTP status (0 = timeout) and the object id of a 201. */
+  attempts: Array<{ status: number; id?: string }>;
+}
+
 export interface Violation {
-  kind: 'lost_write' | 'stale_read' | 'split_brain' | 'divergence';
+  kind: 'lost_write' | 'stale_read' | 'split_brain' | 'divergence' | 'executed_twice';
   detail: string;
 }
 
@@ -74,5 +86,21 @@ export function checkReads(reads: readonly ReadRecord[], writes: readonly WriteR
     const expected = seqOf.get(`${r.userId}=${r.expectedAtLeast}`) ?? -1;
     if (seen < expected) out.push({ kind: 'stale_read', detail: `client ${r.client} read '${r.seen}' of ${r.userId} after its write '${r.expectedAtLeast}' was acknowledged` });
   }
+  return out;
+}
+
+/**
+ * Exactly once: the attempts of one create never yield two different objects, a retry after an
+ * indeterminate attempt never finds the create already done by itself (409 for its own UPN), and
+ * `found` (how many users hold the UPN after healing) is at most one, and one if any attempt was
+ * acknowledged.
+ */
+export function checkCreate(c: CreateRecord, found: number): Violation[] {
+  const out: Violation[] = [];
+  const ids = new Set(c.attempts.flatMap((a) => (a.id === undefined ? [] : [a.id])));
+  if (ids.size > 1) out.push({ kind: 'executed_twice', detail: `create of ${c.upn} answered with ${ids.size} different objects` });
+  if (c.attempts.slice(1).some((a) => a.status === 409)) out.push({ kind: 'executed_twice', detail: `a retry of the create of ${c.upn} (same client-request-id) was refused as a conflict` });
+  if (found > 1) out.push({ kind: 'executed_twice', detail: `${found} users hold ${c.upn}` });
+  if (ids.size > 0 && found === 0) out.push({ kind: 'lost_write', detail: `acknowledged create of ${c.upn} is gone` });
   return out;
 }

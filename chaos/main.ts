@@ -2,14 +2,16 @@
  * `npm run chaos`: a mixed read/write workload through the HTTP API while random faults are
  * injected at the platform boundary; then heal, wait for convergence and check the history.
  * Seeded (CHAOS_SEED) for the fault schedule and workload choices; prints counts, exits 1 on
- * any violation. Options: CHAOS_SECONDS (default 40), CHAOS_CLIENTS (6).
+ * any violation. Options: CHAOS_SECONDS (default 40), CHAOS_CLIENTS (6). Writes that time out or
+ * answer 503 are indeterminate; creates retry them with the same `client-request-id` and are
+ * checked to take effect exactly once (acknowledged) or at most once.
  */
 import { bundleAll, startWorker } from '../bench/servers.js';
 import { Prng } from '../sim/prng.js';
 import type { TenantCreated } from '../workers/admin-api.js';
 import { installExitHandlers, runCleanups } from '../bench/cleanup.js';
-import type { ReadRecord, Violation, WriteRecord } from './history.js';
-import { allowedFinal, checkReads, checkSplitBrain } from './history.js';
+import type { CreateRecord, ReadRecord, Violation, WriteRecord } from './history.js';
+import { allowedFinal, checkCreate, checkReads, checkSplitBrain } from './history.js';
 
 const REGIONS = ['wnam', 'enam', 'weur', 'eeur', 'apac'];
 const OPERATOR_KEY = 'chaos-operator-key-0123456789abcdef';
@@ -86,17 +88,46 @@ async function injectFaults(until: number, cells: string[], log: string[]): Prom
   }
 }
 
-async function client(c: number, users: Array<{ tenant: Tenant; id: string; client: number }>, until: number, writes: WriteRecord[], reads: ReadRecord[], seqCounter: { n: number }): Promise<void> {
+/** Creates a user, retrying an indeterminate attempt (timeout, 503) with the same `client-request-id`. */
+async function create(c: number, tenant: Tenant, n: number, creates: CreateRecord[]): Promise<void> {
+  const upn = `c${c}n${n}s${SEED}@chaos.test`;
+  const rec: CreateRecord = { client: c, tenantId: tenant.tenantId, upn, attempts: [] };
+  creates.push(rec);
+  const h = headers(tenant.tenantId, undefined, { 'client-request-id': crypto.randomUUID() });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await http('POST', '/v1.0/users', h, { displayName: upn, userPrincipalName: upn }, 8_000);
+    const status = r?.status ?? 0;
+    const id = status === 201 ? ((await r!.json()) as { id: string }).id : undefined;
+    if (r !== undefined && id === undefined) await r.arrayBuffer().catch(() => undefined);
+    rec.attempts.push({ status, id });
+    if (status !== 0 && status !== 503) return;
+    await new Promise((res) => setTimeout(res, 500 + rand() * 1500));
+  }
+}
+
+async function client(
+  c: number,
+  users: Array<{ tenant: Tenant; id: string; client: number }>,
+  until: number,
+  writes: WriteRecord[],
+  reads: ReadRecord[],
+  creates: CreateRecord[],
+  seqCounter: { n: number },
+): Promise<void> {
   const mine = users.filter((u) => u.client === c);
   const lastAck = new Map<string, { value: string; token: string }>();
   let n = 0;
   while (Date.now() < until) {
     const u = pick(mine);
-    if (rand() < 0.5) {
+    const roll = rand();
+    if (roll < 0.1) {
+      await create(c, u.tenant, ++n, creates);
+    } else if (roll < 0.55) {
       const value = `c${c}-${++n}`;
       const seq = ++seqCounter.n;
       const r = await http('PATCH', `/v1.0/users/${u.id}`, headers(u.tenant.tenantId), { displayName: value });
-      const rec: WriteRecord = { client: c, userId: u.id, value, seq, outcome: r === undefined ? 'ambiguous' : r.status === 204 ? 'ack' : r.status === 503 ? 'failed' : 'ambiguous' };
+      // A timeout or a 503 (not_durable, primary unreachable) is indeterminate: it may have taken effect.
+      const rec: WriteRecord = { client: c, userId: u.id, value, seq, outcome: r === undefined || r.status === 503 ? 'ambiguous' : r.status === 204 ? 'ack' : 'failed' };
       if (rec.outcome === 'ack') {
         const token = r!.headers.get('tessera-replica-token')!;
         Object.assign(rec, tokenPosition(token), { servedBy: r!.headers.get('tessera-served-by') ?? undefined });
@@ -153,7 +184,8 @@ async function main(): Promise<void> {
   const faults: string[] = [];
   const until = Date.now() + SECONDS * 1000;
   const seq = { n: 0 };
-  await Promise.all([injectFaults(until, [...new Set(tenants.map((t) => t.cell))], faults), ...Array.from({ length: CLIENTS }, (_, c) => client(c, users, until, writes, reads, seq))]);
+  const creates: CreateRecord[] = [];
+  await Promise.all([injectFaults(until, [...new Set(tenants.map((t) => t.cell))], faults), ...Array.from({ length: CLIENTS }, (_, c) => client(c, users, until, writes, reads, creates, seq))]);
   await http('DELETE', '/admin/faults', headers());
   const converged = await converge(tenants, Date.now() + 60_000);
 
@@ -172,6 +204,12 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Exactly once: every create, acknowledged or not, left at most one user (one if acknowledged).
+  for (const c of creates) {
+    const r = await http('GET', `/v1.0/users?$filter=userPrincipalName eq '${c.upn}'`, headers(c.tenantId));
+    if (r?.status !== 200) violations.push({ kind: 'divergence', detail: `could not list users of ${c.tenantId} after healing (${r?.status ?? 'timeout'})` });
+    else violations.push(...checkCreate(c, ((await r.json()) as { value: unknown[] }).value.length));
+  }
   const count = (o: string) => writes.filter((w) => w.outcome === o).length;
   let failovers = 0;
   for (const cell of new Set(tenants.map((t) => t.cell))) {
@@ -181,8 +219,12 @@ async function main(): Promise<void> {
   console.log(`failovers (epochs advanced): ${failovers}`);
   console.log(`faults injected: ${faults.length}`);
   console.log(`operations: ${writes.length + reads.length} (writes ${writes.length}, reads ${reads.length})`);
-  console.log(`acknowledged: ${count('ack')}, failed cleanly (503): ${count('failed')}, ambiguous (timeout/other): ${count('ambiguous')}`);
+  console.log(`acknowledged: ${count('ack')}, refused (4xx): ${count('failed')}, indeterminate (timeout or 503): ${count('ambiguous')}`);
   console.log(`reads ok: ${reads.filter((r) => r.status === 200).length}, reads failed: ${reads.filter((r) => r.status !== 200).length}`);
+  const attempts = creates.reduce((n, c) => n + c.attempts.length, 0);
+  const createdOk = creates.filter((c) => c.attempts.some((a) => a.status === 201)).length;
+  console.log(`creates: ${creates.length} (${attempts} attempts; ${createdOk} acknowledged, ${creates.filter((c) => c.attempts.length > 1).length} retried after an indeterminate attempt)`);
+  console.log(`executed twice: ${violations.filter((v) => v.kind === 'executed_twice').length}`);
   console.log(`lost: ${violations.filter((v) => v.kind === 'lost_write').length}, stale reads: ${violations.filter((v) => v.kind === 'stale_read').length}, split brain: ${violations.filter((v) => v.kind === 'split_brain').length}, converged: ${converged}`);
   for (const v of violations.slice(0, 20)) console.log(`VIOLATION ${v.kind}: ${v.detail}`);
   await runCleanups();

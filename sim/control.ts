@@ -2,8 +2,9 @@ import type { FailoverOptions } from '../core/replication/failover.js';
 import type { Detection, WatchDeps } from '../core/replication/detector.js';
 import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { HealthConfig, HealthState } from '../core/replication/health.js';
+import type { WatchedCell } from '../core/replication/detector.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
-import type { ReplicaReply, Transport } from '../core/replication/types.js';
+import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
 import type { SimClock } from './clock.js';
 import type { Endpoint, SimNetwork } from './network.js';
 import { PEER_TIMEOUT_MS, SimNode } from './node.js';
@@ -33,12 +34,13 @@ export class Controller implements Endpoint {
   /** Every loss the detector declared: from the primary's last good probe to the declaration. */
   readonly detections: Array<{ cell: string; region: string } & Detection> = [];
   stopped = false;
-  private busy = false;
-  /** Changes on every crash: work of an earlier incarnation stops at its next step. */
-  private generation = 0;
+  /** Times when the control plane was paused or split: the detection bound assumes a running one. */
+  readonly pausedSpans: Array<{ from: number; to: number }> = [];
+  /** The running instance; crashes and splits replace it (see `Instance`). */
+  private instance: Instance;
+  private instances = 0;
   /** The current primary was declared lost (a failover was attempted) since it was last seen well. */
   private declared = false;
-  private readonly transport: Transport;
 
   constructor(
     readonly cell: string,
@@ -51,17 +53,23 @@ export class Controller implements Endpoint {
   ) {
     this.address = `ctl/${cell}`;
     this.primaryRegion = regions[0]!;
-    this.transport = { send: (to, message) => net.request<ReplicaReply>(this, SimNode.addr(cell, to), { type: 'replica', msg: message }, PEER_TIMEOUT_MS) };
+    this.instance = this.newInstance();
     const tick = () => {
       if (this.stopped) return;
-      void this.probe();
+      if (this.clock.now >= this.instance.pausedUntil) void this.probe();
       clock.schedule(config.probeIntervalMs, tick);
     };
     clock.schedule(config.probeIntervalMs, tick);
   }
 
   incarnation(): number {
-    return this.generation;
+    return this.instances;
+  }
+
+  private newInstance(): Instance {
+    const inst: Instance = { id: ++this.instances, dead: false, zombie: undefined, pausedUntil: 0, busy: false, endpoint: undefined as unknown as Endpoint };
+    inst.endpoint = { address: `${this.address}#${inst.id}`, region: 'client', incarnation: () => (inst.dead ? -1 : 0), alive: () => true, handle: () => this.handle() };
+    return inst;
   }
 
   /**
@@ -69,8 +77,31 @@ export class Controller implements Endpoint {
    * watch and failover are abandoned where they stand, and it starts over from its record.
    */
   crash(): void {
-    this.generation++;
-    this.busy = false;
+    this.instance.dead = true;
+    this.instance = this.newInstance();
+    this.healthyNow();
+  }
+
+  /**
+   * The running instance stops for `ms` (longer than timeouts) and resumes: replies and timeouts
+   * that arrived meanwhile are handled then, and it starts no probe while paused.
+   */
+  pause(ms: number): void {
+    this.instance.pausedUntil = Math.max(this.instance.pausedUntil, this.clock.now + ms);
+    this.pausedSpans.push({ from: this.clock.now, to: this.clock.now + ms });
+  }
+
+  /**
+   * The runtime replaces the running instance while it is still alive: the old one is paused for
+   * `ms`, then finishes its in-flight watch and failover with the record it knew (its own record
+   * writes fail: it never updates the record), while a new instance runs from the record.
+   */
+  split(ms: number): void {
+    const old = this.instance;
+    old.zombie = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
+    old.pausedUntil = this.clock.now + ms;
+    this.pausedSpans.push({ from: this.clock.now, to: this.clock.now + ms });
+    this.instance = this.newInstance();
     this.healthyNow();
   }
   alive(): boolean {
@@ -85,20 +116,27 @@ export class Controller implements Endpoint {
    * cell's watch (core/replication/detector.ts: the same functions), which decides and fails over.
    */
   private async probe(): Promise<void> {
-    if (this.busy) return;
-    const deps = this.deps();
+    const inst = this.instance;
+    if (inst.busy) return;
+    const deps = this.deps(inst);
     const watched = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
     const verdict = await probeCell(deps, watched);
-    if (this.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
+    if (inst !== this.instance) return; // replaced meanwhile: only a watch already running goes on
+    if (inst.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
     this.health = observe(this.health, { at: this.clock.now, ok: verdict.kind === 'ok' });
     if (verdict.kind === 'ok') this.declared = false;
     if (verdict.kind === 'ok') {
       this.epoch = Math.max(this.epoch, verdict.epoch);
       return;
     }
-    this.busy = true;
+    inst.busy = true;
     try {
       const outcome = await watchCell(deps, watched, this.health);
+      if (inst !== this.instance) {
+        // A replaced instance's record writes fail: what it did is only visible in the cell.
+        this.trace(`ctl ${this.cell}: replaced instance #${inst.id} finished its watch: ${JSON.stringify(outcome)}`);
+        return;
+      }
       // Only the first declaration since the primary was last seen well measures detection (and
       // only while it is still the primary: a handoff may have replaced it meanwhile).
       const current = watched.primaryRegion === this.primaryRegion && watched.epoch === this.epoch;
@@ -117,7 +155,7 @@ export class Controller implements Endpoint {
       }
       this.follow(outcome.region, outcome.epoch, 'moved to');
     } finally {
-      this.busy = false;
+      inst.busy = false;
     }
   }
 
@@ -135,19 +173,38 @@ export class Controller implements Endpoint {
     this.declared = false;
   }
 
-  private deps(): WatchDeps {
-    const born = this.generation;
-    // A crashed incarnation's watch never takes another step (the network already drops its replies).
-    const alive = <T>(p: Promise<T>): Promise<T> => p.then((v) => (this.generation === born ? v : new Promise<T>(() => undefined)));
+  /** A request from `inst`, whose answer (or timeout) it handles only once its pause is over. */
+  private send(inst: Instance, region: string, msg: ReplicaMessage, timeoutMs: number): Promise<ReplicaReply> {
+    return this.gate(inst, this.net.request<ReplicaReply>(inst.endpoint, SimNode.addr(this.cell, region), { type: 'replica', msg }, timeoutMs));
+  }
+
+  /** Every step of an instance waits out its pause; a crashed instance never takes another step. */
+  private gate<T>(inst: Instance, p: Promise<T>): Promise<T> {
+    const resume = async (): Promise<void> => {
+      while (this.clock.now < inst.pausedUntil) await this.clock.sleep(inst.pausedUntil - this.clock.now);
+      if (inst.dead) await new Promise<never>(() => undefined);
+    };
+    return p.then(
+      async (v) => (await resume(), v),
+      async (e: unknown) => {
+        await resume();
+        throw e;
+      },
+    );
+  }
+
+  private deps(inst: Instance): WatchDeps {
+    const send = (region: string, msg: ReplicaMessage, timeoutMs: number) => this.send(inst, region, msg, timeoutMs);
+    const gate = <T>(p: Promise<T>) => this.gate(inst, p);
     return {
-      transport: this.transport,
-      probe: (region) =>
-        this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, region), { type: 'replica', msg: { kind: 'probe' } }, this.config.probeTimeoutMs).catch(() => undefined),
+      transport: { send: (to, message) => send(to, message, PEER_TIMEOUT_MS) },
+      probe: (region) => send(region, { kind: 'probe' }, this.config.probeTimeoutMs).catch(() => undefined),
       now: () => this.clock.now,
-      sleep: (ms) => alive(this.clock.sleep(ms)),
+      sleep: (ms) => gate(this.clock.sleep(ms)),
       config: this.config,
       failover: this.options,
-      recorded: () => ({ regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch }),
+      // A replaced instance cannot read the record any more: it goes on with what it knew.
+      recorded: () => inst.zombie ?? { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch },
     };
   }
 
@@ -159,13 +216,28 @@ export class Controller implements Endpoint {
   async handoff(target: string): Promise<void> {
     if (target === this.primaryRegion) return;
     const from = this.primaryRegion;
-    const reply = await this.net
-      .request<ReplicaReply>(this, SimNode.addr(this.cell, from), { type: 'replica', msg: { kind: 'handoff', targetRegion: target } }, 3 * PEER_TIMEOUT_MS)
-      .catch(() => undefined);
+    const inst = this.instance;
+    const reply = await this.send(inst, from, { kind: 'handoff', targetRegion: target }, 3 * PEER_TIMEOUT_MS).catch(() => undefined);
+    if (inst !== this.instance) return; // replaced meanwhile: the record write fails
     this.trace(`ctl ${this.cell}: handoff ${from} -> ${target}: ${JSON.stringify(reply)}`);
     if (reply?.kind === 'handed_off' && reply.epoch > this.epoch) {
       this.failovers.push({ cell: this.cell, from, to: reply.primaryRegion, epoch: reply.epoch, planned: true, suspectedAt: this.clock.now, doneAt: this.clock.now });
       this.follow(reply.primaryRegion, reply.epoch, 'handed off to');
     }
   }
+}
+
+/**
+ * One running instance of the control plane. `dead`: crashed (takes no further step);
+ * `zombie`: replaced while still running, with the record it knew then; `pausedUntil`: it takes
+ * no step before then. Each has its own network identity, so a replacement does not drop the
+ * replies a live old instance still waits for.
+ */
+interface Instance {
+  readonly id: number;
+  dead: boolean;
+  zombie: WatchedCell | undefined;
+  pausedUntil: number;
+  busy: boolean;
+  endpoint: Endpoint;
 }

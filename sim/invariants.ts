@@ -18,6 +18,16 @@ import type { SimNode } from './node.js';
  *   the durability rule, means the last acknowledged one or an ambiguous one ordered after it.
  * - Read-your-writes tokens: a read with the token of an acknowledged write at position p must
  *   return the value of a write at position ≥ p for that key.
+ * - Monotonic reads: a client presents its latest token (the highest position it has seen) on
+ *   every read, and then never reads a key's write older than one it read before.
+ * - One primary per epoch (sim/run.ts): no two regions commit as primary of one epoch; in cells of
+ *   three or more regions, no two are even promoted to one epoch.
+ * - Epoch and generation never go backwards on a replica, and no replica refuses the current
+ *   primary's generation as stale (sim/run.ts).
+ * - Liveness (sim/liveness.ts): a replica up and connected to the primary applies every committed
+ *   entry within 30 s; every cell accepts a write again and converges once healed.
+ * - Detection bound (sim/run.ts): a lost primary is declared within `worstCaseDetectionMs` of its
+ *   last good probe, unless the control plane itself was paused meanwhile.
  * - One primary per epoch: all writes acknowledged in one epoch come from one region.
  * - Create-if-absent is unique: at most one create of a key is acknowledged, and a create refused
  *   with `exists` (a failure decided by the plan, never appended) counts as a clean failure.
@@ -54,6 +64,8 @@ export class History {
   /** Keys (`cell/key`) for which a create was refused with `exists`. */
   readonly refusedAsExisting = new Set<string>();
   reads = 0;
+  /** Per client and key: the log position of the newest write the client has read. */
+  private readonly seenBy = new Map<string, Array<{ pos: number; value: string; completedAt: number }>>();
 
   seen(value: string, e: Entry): void {
     const at = this.appendedAt.get(value) ?? [];
@@ -84,6 +96,22 @@ export class History {
     if (pos === undefined || pos < token.pos) {
       this.violate(`stale read at ${at}: key ${token.key} token pos ${token.pos} (${token.value}) returned ${String(value)} (pos ${pos})`);
     }
+  }
+
+  /**
+   * Monotonic reads: a client that presents its latest token on every read never sees a key go
+   * back to an older write (by where the writes sit in the log) than one a read of it that had
+   * completed before this read began returned (concurrent reads of one client are not ordered).
+   */
+  sessionRead(client: string, key: string, value: unknown, invokedAt: number, completedAt: number, at: string): void {
+    const pos = typeof value === 'string' ? (this.posOf(value) ?? -1) : 0;
+    const k = `${client}/${key}`;
+    const seen = this.seenBy.get(k) ?? [];
+    let before: { pos: number; value: string } | undefined;
+    for (const r of seen) if (r.completedAt < invokedAt && r.pos > (before?.pos ?? -Infinity)) before = r;
+    if (before !== undefined && pos < before.pos) this.violate(`non-monotonic read at ${at}: ${client} saw ${key}=${String(value)} (pos ${pos}) after ${before.value} (pos ${before.pos})`);
+    seen.push({ pos, value: String(value), completedAt });
+    this.seenBy.set(k, seen);
   }
 
   /** Where a value's write sits in the log (its last planning). */

@@ -22,6 +22,11 @@ export interface NetworkFaults {
   readonly down: Set<string>;
   /** Extra latency per region pair ("a|b"): messages arrive after their sender gave up. */
   readonly slow: Map<string, number>;
+  /**
+   * Probability that any one message is held up (a queue, a retransmission) for 0.3–3 s: some
+   * land after their sender gave up, and messages sent together arrive in any order.
+   */
+  spike: number;
 }
 
 /** Set by the broken-rule switch: answers a request at once, before (or instead of) delivering it. */
@@ -34,7 +39,7 @@ export type Interceptor = (to: Endpoint, payload: unknown) => unknown | undefine
  */
 export class SimNetwork {
   readonly endpoints = new Map<string, Endpoint>();
-  readonly faults: NetworkFaults = { loss: 0, duplicate: 0, cut: new Set(), down: new Set(), slow: new Map() };
+  readonly faults: NetworkFaults = { loss: 0, duplicate: 0, cut: new Set(), down: new Set(), slow: new Map(), spike: 0 };
   interceptor: Interceptor | undefined;
   messages = 0;
 
@@ -61,7 +66,8 @@ export class SimNetwork {
 
   private delay(a: string, b: string): number {
     const base = this.latencyMs(a, b);
-    return Math.round(base * (0.5 + this.rng.next())) + (this.faults.slow.get(SimNetwork.pair(a, b)) ?? 0);
+    const spike = this.faults.spike > 0 && this.rng.chance(this.faults.spike) ? this.rng.int(300, 3_000) : 0;
+    return Math.round(base * (0.5 + this.rng.next())) + (this.faults.slow.get(SimNetwork.pair(a, b)) ?? 0) + spike;
   }
 
   private lost(from: string, to: string): boolean {

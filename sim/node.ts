@@ -50,6 +50,8 @@ export class SimNode implements Endpoint {
   replica: Replica | undefined;
   /** Observes every replication message this replica answered (the run's invariants). */
   onReply: ((node: SimNode, msg: ReplicaMessage, reply: ReplicaReply) => void) | undefined;
+  /** A fault armed to strike right after this replica acknowledges a write (once). */
+  afterAck: (() => void) | undefined;
   /** Group-commit counters of the incarnations that crashed (see `groupStats`). */
   private readonly pastGroups = { rounds: 0, writes: 0, largest: 0 };
 
@@ -96,11 +98,13 @@ export class SimNode implements Endpoint {
   }
 
   private boot(): void {
+    const born = this.gen;
     const transport: Transport = {
-      send: (to, message) => this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS),
+      // A crashed incarnation sends nothing (its code is gone, even if a continuation of it was queued).
+      send: (to, message) =>
+        this.gen !== born ? new Promise<never>(() => undefined) : this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS),
     };
     this.replica = new Replica(this.store, { cell: this.cell, region: this.region }, { cell: this.cell, regions: this.regions, primaryRegion: this.regions[0]!, epoch: 1 }, transport, this.config);
-    const born = this.gen;
     // The alarm: a primary keeps pushing to secondaries that are behind.
     const tick = () => {
       if (this.gen !== born) return;
@@ -155,6 +159,9 @@ export class SimNode implements Endpoint {
         const res = await r.write(withIdempotency(req.ticket, this.clock.now, plan, (reply) => ({ kind: 'clear', outcome: reply })));
         if (!res.ok) return { ok: false, kind: res.error.kind } satisfies WriteOutcome;
         void r.pushAll().catch(() => undefined);
+        const strike = this.afterAck;
+        this.afterAck = undefined;
+        strike?.();
         return { ok: true, epoch: res.value.epoch, pos: res.value.pos } satisfies WriteOutcome;
       }
       case 'read': {

@@ -5,7 +5,9 @@ import { DEFAULT_HEALTH, worstCaseDetectionMs } from '../core/replication/health
 import type { ReplicaMessage } from '../core/replication/types.js';
 import { SimClock } from './clock.js';
 import { Controller } from './control.js';
+import { COMPOUND_FAULTS, compoundFault } from './faults-race.js';
 import { checkCell, History } from './invariants.js';
+import { watchApplyLag } from './liveness.js';
 import { SimNetwork } from './network.js';
 import type { NodeRequest } from './node.js';
 import { SimNode, SimStore } from './node.js';
@@ -68,6 +70,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   const frng = rng.fork(2);
   net.faults.loss = frng.pick([0, 0, 0.01, 0.03, 0.08]);
   net.faults.duplicate = frng.pick([0, 0.01, 0.05]);
+  net.faults.spike = frng.pick([0, 0.01, 0.03]);
   const baseLoss = net.faults.loss;
 
   const failoverOptions: FailoverOptions = {};
@@ -87,6 +90,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   const cells: Array<{ id: string; regions: string[]; nodes: SimNode[]; ctl: Controller; clients: Client[] }> = [];
   const nodes: SimNode[] = [];
   const writable = new Map<string, number>();
+  const committedBy = new Map<string, string>();
   const crng = rng.fork(3);
   for (let c = 0; c < (opts.cells ?? 2); c++) {
     const id = `c${c}`;
@@ -95,6 +99,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const store = new SimStore((value, e) => history.seen(value, e));
       const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4, messageBytes: 2048 }, 500, (node, epoch) => {
         if (!writable.has(`${id}@${epoch}`)) writable.set(`${id}@${epoch}`, clock.now);
+        // One primary per epoch commits: only one region makes an epoch's log durable.
+        const first = committedBy.get(`${id}@${epoch}`);
+        if (first !== undefined && first !== node.region) history.violate(`${id}: ${first} and ${node.region} both committed as primary of epoch ${epoch}`);
+        committedBy.set(`${id}@${epoch}`, node.region);
       });
       net.register(n);
       return n;
@@ -109,11 +117,12 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       return cl;
     });
     cells.push({ id, regions, nodes: cellNodes, ctl, clients });
-    log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate})`);
+    log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate}, held-up ${net.faults.spike})`);
   }
   const regionsInUse = [...new Set(cells.flatMap((c) => c.regions))];
   // Invariants checked as messages are answered.
   const highest = new Map<SimNode, { epoch: number; gen: number }>();
+  const promoted = new Map<string, string>();
   for (const n of nodes) {
     n.onReply = (node, msg, reply) => {
       const m = node.replica?.meta;
@@ -122,6 +131,15 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       const before = highest.get(node) ?? { epoch: 0, gen: 0 };
       if (m.epoch < before.epoch || (m.epoch === before.epoch && m.gen < before.gen)) history.violate(`${node.address} went back from e${before.epoch} g${before.gen} to e${m.epoch} g${m.gen}`);
       highest.set(node, { epoch: m.epoch, gen: m.gen });
+      // One primary per epoch: no two replicas of a cell accept a promotion to the same epoch. (In a
+      // two-region cell two coordinators that suspect different regions need disjoint replicas, so
+      // both may promote; neither can then commit, which the check at `onWritable` covers.)
+      if (msg.kind === 'promote' && reply.kind === 'ack' && m.regions.length >= 3) {
+        const key = `${node.cell}@${reply.epoch}`;
+        const other = promoted.get(key);
+        if (other !== undefined && other !== node.region) history.violate(`${node.cell}: ${other} and ${node.region} both promoted to epoch ${reply.epoch}`);
+        promoted.set(key, node.region);
+      }
       // A replica refuses as stale only an abandoned generation: never the primary's current one.
       if (reply.kind !== 'stale_gen' || (msg.kind !== 'append' && msg.kind !== 'snapshot')) return;
       const sender = nodes.find((x) => x.cell === node.cell && x.region === msg.primaryRegion)?.replica?.meta;
@@ -142,8 +160,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   const fault = () => {
     if (clock.now >= activeMs) return;
-    const kind = frng.int(0, 12);
-    if (kind === 0) {
+    const kind = frng.int(0, 12 + COMPOUND_FAULTS);
+    if (kind > 12) {
+      compoundFault({ clock, net, rng: frng, activeMs, log, restartLater }, frng.pick(cells), kind - 13);
+    } else if (kind === 0) {
       const n = frng.pick(nodes);
       n.crash();
       log(`crash ${n.address}`);
@@ -256,6 +276,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   };
   scheduleFaults();
+  watchApplyLag(clock, net, cells, history, activeMs + 90_000);
 
   await clock.run(activeMs);
 
@@ -267,6 +288,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   net.faults.slow.clear();
   net.faults.loss = 0;
   net.faults.duplicate = 0;
+  net.faults.spike = 0;
   for (const n of nodes) n.restart();
   const deadline = activeMs + 90_000;
   await clock.run(activeMs + 2 * 5_000 + 1);
@@ -297,8 +319,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       return { promotedMs: f.doneAt - f.suspectedAt, writableMs: ready === undefined ? undefined : ready - f.suspectedAt, firstAckMs: first === undefined ? undefined : first.ackedAt - f.suspectedAt };
     });
   // The detector's bound: a lost primary is declared within worstCaseDetectionMs of its last good probe.
-  for (const d of cells.flatMap((c) => c.ctl.detections)) {
+  // (It assumes a running control plane: a loss that overlaps a pause of it is not held to it.)
+  for (const c of cells) for (const d of c.ctl.detections) {
     if (d.suspectedAt === undefined || d.declaredAt - d.suspectedAt <= worstCaseDetectionMs(health)) continue;
+    if (c.ctl.pausedSpans.some((p) => p.from <= d.declaredAt && p.to >= d.suspectedAt!)) continue;
     history.violate(`${d.cell}: primary ${d.region} declared lost ${d.declaredAt - d.suspectedAt} ms after its last good probe (bound ${worstCaseDetectionMs(health)} ms)`);
   }
   for (const v of history.violations) log(`VIOLATION ${v}`);

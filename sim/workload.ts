@@ -30,7 +30,8 @@ export const emptyStats = (): WorkloadStats => ({ ops: 0, writes: 0, creates: 0,
  * A client of one cell: a closed loop of single-key puts with unique values over a few hot keys
  * (so keys are written repeatedly), creates-if-absent of keys every client of the cell contends
  * for (a fresh pair every few seconds), routed to the controller's primary, and reads of keys it
- * wrote, at a random replica, with the replica token of its own last acknowledged write. Now and
+ * wrote, at a random replica, presenting its latest replica token (at least that of its own last
+ * acknowledged write of the key; read-your-writes and monotonic reads are checked). Now and
  * then it issues a burst of concurrent operations, so the primary gets several writes at once
  * and group commit batches them (two creates of one key may land in the same round).
  */
@@ -40,6 +41,11 @@ export class Client implements Endpoint {
   stopped = false;
   private n = 0;
   private readonly tokens = new Map<string, AckedWrite>();
+  /**
+   * The client's latest replica token: the highest position it has seen (its acknowledged writes,
+   * the applied positions of its reads). It presents it on every read, so its reads never go back.
+   */
+  private latest = 0;
 
   constructor(
     readonly id: string,
@@ -126,6 +132,7 @@ export class Client implements Endpoint {
       this.history.ack(w);
       if (create) this.history.create(this.ctl.cell, key, value);
       this.tokens.set(key, w);
+      this.latest = Math.max(this.latest, res.pos);
       this.trace(`${this.id} put ${key}=${value} at ${region}: ok e${res.epoch} p${res.pos}`);
       return 'acked';
     } else if (res?.kind === 'not_primary' || res?.kind === 'exists') {
@@ -149,9 +156,13 @@ export class Client implements Endpoint {
     const token = this.rng.pick([...this.tokens.values()]);
     const region = this.rng.pick(this.ctl.regions);
     this.stats.reads++;
-    const res = await this.send<ReadOutcome>(region, { type: 'read', key: token.key, minPos: token.pos });
+    const minPos = Math.max(token.pos, this.latest);
+    const invokedAt = this.clock.now;
+    const res = await this.send<ReadOutcome>(region, { type: 'read', key: token.key, minPos });
     if (res?.ok === true) {
       this.history.tokenRead(token, res.value, `${this.ctl.cell}/${region}`);
+      this.history.sessionRead(this.id, token.key, res.value, invokedAt, this.clock.now, `${this.ctl.cell}/${region}`);
+      this.latest = Math.max(this.latest, res.appliedPos);
       this.trace(`${this.id} get ${token.key}@p${token.pos} at ${region}: ${String(res.value)} (applied ${res.appliedPos})`);
     } else {
       this.stats.readsBehind++;

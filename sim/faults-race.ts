@@ -1,0 +1,119 @@
+import type { SimClock } from './clock.js';
+import type { Controller } from './control.js';
+import { SimNetwork } from './network.js';
+import type { SimNode } from './node.js';
+import type { Prng } from './prng.js';
+
+/**
+ * Compound faults: sequences of ordinary faults (slow links that deliver after the sender gave
+ * up, cuts, crashes, control-plane pauses and splits, handoffs) timed so that they overlap the
+ * protocol's critical windows, which independent random faults almost never hit together. Each
+ * is a real-world sequence, not a test of one rule: a link that degrades before it fails, a
+ * primary that dies right after it acknowledges, a control plane whose replacement starts
+ * while the old instance is still running.
+ */
+export interface FaultCell {
+  readonly id: string;
+  readonly regions: string[];
+  readonly nodes: SimNode[];
+  readonly ctl: Controller;
+}
+
+export interface FaultContext {
+  readonly clock: SimClock;
+  readonly net: SimNetwork;
+  readonly rng: Prng;
+  readonly activeMs: number;
+  readonly log: (line: string) => void;
+  /** Restarts a crashed node after `ms` (unless the fault phase is over). */
+  readonly restartLater: (n: SimNode, ms: number) => void;
+}
+
+/** How many compound faults `compoundFault` chooses among. */
+export const COMPOUND_FAULTS = 3;
+
+export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
+  if (which === 0) lateCopyOfBurntRound(ctx, cell);
+  else if (which === 1) splitControlPlane(ctx, cell);
+  else pauseControlPlane(ctx, cell);
+}
+
+/**
+ * A degrading link keeps a burnt round. The link to the nearest peer turns slow (the primary's
+ * round reaches that peer after the primary gave up on it) while the next peer is cut, so the
+ * round is burnt (a new generation) while the nearest peer holds a longer copy of it; then that
+ * link fails outright, the cut heals, the next round commits at the next peer, and the primary
+ * dies right after acknowledging it. The peers' logs now differ by generation, not by length:
+ * only comparing generations promotes the one holding the acknowledged write.
+ */
+function lateCopyOfBurntRound({ clock, net, rng, log, restartLater, activeMs }: FaultContext, cell: FaultCell): void {
+  const p = cell.ctl.primaryRegion;
+  const [r1, r2, ...others] = cell.regions.filter((r) => r !== p);
+  const primary = cell.nodes.find((n) => n.region === p);
+  if (r1 === undefined || r2 === undefined || primary === undefined) return;
+  const late = SimNetwork.pair(p, r1);
+  const cut = SimNetwork.pair(p, r2);
+  const delay = rng.int(2_300, 3_500);
+  net.faults.slow.set(late, delay);
+  net.faults.cut.add(cut);
+  // Any further peer stays out of reach meanwhile, or it would simply take the round.
+  const rest = others.map((r) => SimNetwork.pair(p, r));
+  for (const x of rest) net.faults.cut.add(x);
+  log(`slow ${late} then down, cut ${cut}, crash ${p} after its next ack`);
+  clock.schedule(delay + rng.int(300, 900), () => {
+    net.faults.slow.delete(late);
+    net.faults.cut.add(late);
+  });
+  clock.schedule(rng.int(2_400, 3_800), () => net.faults.cut.delete(cut) && log(`heal ${cut}`));
+  // Armed once the first round has given up on the late peer.
+  clock.schedule(2_500, () => {
+    primary.afterAck = () =>
+      // At the next event: a crash stops a process between steps, never inside one.
+      clock.schedule(0, () => {
+        if (clock.now >= activeMs) return; // healing has begun
+        primary.crash();
+        log(`crash primary ${primary.address} right after an ack`);
+        restartLater(primary, rng.int(1_000, 6_000));
+      });
+  });
+  clock.schedule(rng.int(9_000, 14_000), () => {
+    primary.afterAck = undefined;
+    for (const x of [late, ...rest]) if (net.faults.cut.delete(x)) log(`heal ${x}`);
+  });
+}
+
+/**
+ * The control plane's instance is replaced while it is failing the primary over (its host lost
+ * touch with the runtime, which starts a new instance from the durable record): the old instance
+ * is paused, then resumes its failover with what it knew, and its record writes fail. Meanwhile
+ * the new instance hands the cell over, and its links are slower than a probe's timeout but
+ * within a peer's, so it also fails the new primary over: two coordinators with different
+ * suspects fence the same epoch. Only the fence's one-candidate-per-epoch rule keeps them from
+ * installing two primaries of one epoch.
+ */
+function splitControlPlane({ clock, net, rng, log }: FaultContext, cell: FaultCell): void {
+  const links = cell.regions.map((r) => SimNetwork.pair('client', r));
+  for (const l of links) net.faults.slow.set(l, rng.int(450, 900));
+  log(`slow control links of ${cell.id}`);
+  clock.schedule(rng.int(3_500, 6_500), () => {
+    const pause = rng.int(2_000, 8_000);
+    log(`control plane of ${cell.id} split: old instance paused ${pause} ms, new one hands over`);
+    cell.ctl.split(pause);
+    const target = rng.pick(cell.regions.filter((r) => r !== cell.ctl.primaryRegion));
+    void cell.ctl.handoff(target);
+  });
+  clock.schedule(rng.int(12_000, 18_000), () => {
+    for (const l of links) net.faults.slow.delete(l);
+    log(`control links of ${cell.id} fast`);
+  });
+}
+
+/**
+ * The control plane stops for longer than every timeout (a long GC or CPU starvation) and
+ * resumes: replies and timeouts that came in meanwhile are handled late, with stale knowledge.
+ */
+function pauseControlPlane({ rng, log }: FaultContext, cell: FaultCell): void {
+  const pause = rng.int(2_500, 9_000);
+  cell.ctl.pause(pause);
+  log(`control plane of ${cell.id} paused ${pause} ms`);
+}
