@@ -73,8 +73,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'fenced-while-waiting',
     rule: 'a primary fenced while its round was in flight never acknowledges it',
     file: 'core/replication/primary.ts',
-    find: '        if (!stillPrimaryOf(m, epoch)) break; // fenced while waiting: never acknowledge\n',
-    replace: '',
+    find: "    const acked = quorum.kind === 'acked' && stillPrimaryOf(m, epoch); // fenced while waiting",
+    replace: "    const acked = quorum.kind === 'acked'; // fenced while waiting",
   },
 ];
 

@@ -3,6 +3,7 @@ import { askRequired, promote } from './failover.js';
 import type { HealthConfig, HealthState } from './health.js';
 import { HEALTHY, isLost, observe } from './health.js';
 import type { ReplicaReply, Transport } from './types.js';
+import { remoteAcksNeeded } from './membership.js';
 
 /**
  * The control plane's decisions for one cell, run the same by the ControlPlane Durable Object
@@ -35,7 +36,7 @@ export function judgeProbe(reply: ReplicaReply | undefined, cell: WatchedCell): 
   if (reply?.kind !== 'probed' && reply?.kind !== 'status') return { kind: 'failed', why: 'silent' };
   const m = reply.meta;
   if (m.role === 'primary' && m.epoch >= cell.epoch && m.primaryRegion === cell.primaryRegion) {
-    const cutOff = reply.kind === 'probed' && reply.reaches.length === 0 && cell.regions.length > 1;
+    const cutOff = reply.kind === 'probed' && reply.reaches.length < remoteAcksNeeded(m);
     return cutOff ? { kind: 'failed', why: 'cut_off' } : { kind: 'ok', epoch: m.epoch };
   }
   if (m.epoch > cell.epoch && m.primaryRegion !== cell.primaryRegion) return { kind: 'moved', region: m.primaryRegion, epoch: m.epoch };
