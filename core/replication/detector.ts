@@ -22,6 +22,9 @@ import { remoteAcksNeeded } from './membership.js';
 
 export interface WatchedCell {
   readonly regions: readonly string[];
+  /** The recorded voting set and its membership version (absent: every region votes). */
+  readonly voters?: readonly string[];
+  readonly membersVersion?: number;
   readonly primaryRegion: string;
   readonly epoch: number;
 }
@@ -98,7 +101,7 @@ export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: Hea
   const detection: Detection = { suspectedAt: state.lastSuccessAt, declaredAt: deps.now() };
   const missed = await discoverPrimary(deps.transport, cell);
   if (missed !== undefined) return { kind: 'moved', ...missed, promoted: false };
-  const result = await promote(deps.transport, { regions: cell.regions, failedRegion: cell.primaryRegion, knownEpoch: cell.epoch }, deps.failover);
+  const result = await promote(deps.transport, { regions: cell.regions, voters: cell.voters, membersVersion: cell.membersVersion, failedRegion: cell.primaryRegion, knownEpoch: cell.epoch }, deps.failover);
   if (!result.ok) return { kind: 'failed', reason: result.error.kind, detection };
   return { kind: 'moved', region: result.value.primaryRegion, epoch: result.value.epoch, promoted: true, detection };
 }

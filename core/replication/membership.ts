@@ -105,29 +105,43 @@ export function planChange(current: Membership, primaryRegion: string, change: M
   if (add === undefined && remove === undefined) return invalid('name a region to add or remove');
   if (add !== undefined && add === remove) return invalid('add and remove name the same region');
   if (remove === primaryRegion || (add === primaryRegion && change.voter === false)) return invalid('the primary must stay a voter: move it first');
-  const steps: Membership[] = [];
-  let m = current;
-  const push = (regions: readonly string[], voters: readonly string[]) => {
-    m = { version: m.version + 1, regions: [...regions], voters: regions.filter((r) => voters.includes(r)) };
-    steps.push(m);
-  };
-  if (remove !== undefined) {
-    if (!m.regions.includes(remove)) return invalid(`${remove} holds no replica of this cell`);
-    push(
-      m.regions.filter((r) => r !== remove),
-      m.voters.filter((r) => r !== remove),
-    );
-  }
+  if (remove !== undefined && !current.regions.includes(remove)) return invalid(`${remove} holds no replica of this cell`);
+  let regions = current.regions.filter((r) => r !== remove);
+  let voters = current.voters.filter((r) => r !== remove);
   if (add !== undefined) {
-    const voter = change.voter === true;
-    const regions = m.regions.includes(add) ? m.regions : [...m.regions, add];
-    const voters = voter ? [...new Set([...m.voters, add])] : m.voters.filter((r) => r !== add);
-    if (regions.length !== m.regions.length || voters.length !== m.voters.length) push(regions, voters);
+    if (!regions.includes(add)) regions = [...regions, add];
+    voters = change.voter === true ? [...new Set([...voters, add])] : voters.filter((r) => r !== add);
   }
-  const last = steps[steps.length - 1];
-  if (last !== undefined && last.voters.length > MAX_VOTERS) return invalid(`at most ${MAX_VOTERS} voters`);
-  if (last !== undefined && last.voters.length === 0) return invalid('a cell needs a voter');
+  const target = { regions, voters: regions.filter((r) => voters.includes(r)) };
+  if (target.voters.length > MAX_VOTERS) return invalid(`at most ${MAX_VOTERS} voters`);
+  if (target.voters.length === 0) return invalid('a cell needs a voter');
+  const steps: Membership[] = [];
+  for (let m = current; !same(m.regions, target.regions) || !same(m.voters, target.voters); ) {
+    m = nextStep(m, target);
+    steps.push(m);
+  }
   return ok(steps);
+}
+
+/**
+ * The next membership on the way from `from` to `target`: the target itself when it is one
+ * voter away (learner changes ride along), else `from` less one voter it loses (removing before
+ * adding keeps the cell's quorums small while a region is gone). The single-step rule.
+ */
+export function nextStep(from: Membership, target: { regions: readonly string[]; voters: readonly string[] }): Membership {
+  if (singleStep(from.voters, target.voters)) return { version: from.version + 1, regions: [...target.regions], voters: [...target.voters] };
+  const gone = from.voters.find((r) => !target.voters.includes(r));
+  if (gone !== undefined) {
+    const regions = from.regions.filter((r) => r !== gone || target.regions.includes(r));
+    return { version: from.version + 1, regions, voters: from.voters.filter((r) => r !== gone) };
+  }
+  const added = target.voters.find((r) => !from.voters.includes(r))!;
+  const regions = from.regions.includes(added) ? [...from.regions] : [...from.regions, added];
+  return { version: from.version + 1, regions, voters: regions.filter((r) => r === added || from.voters.includes(r)) };
+}
+
+function same(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Whether two voting sets differ by at most one region (the single-step rule). */
@@ -139,14 +153,28 @@ export function singleStep(a: readonly string[], b: readonly string[]): boolean 
 
 /**
  * The plan of one step's log entry: refused when the state (committed, plus what this
- * group-commit round already staged) holds any other membership than `from`, so two changes
- * can never be in flight at once, and when the step is more than one voter away.
+ * group-commit round already staged) holds a newer membership than `from`, so two changes can
+ * never be in flight at once (steps come from `nextStep`, one voter apart).
  */
 export function planStep(state: StateReader, from: Membership, to: Membership): Result<{ mutations: Array<{ key: string; value: Json }>; reply: Membership }, ChangeRefusal> {
   const held = state.get(MEMBERS_KEY);
   const version = isMembership(held) ? held.version : 0;
   // Newer than `from`: a change staged earlier in this round (a promotion may leave the state older: fine).
   if (version > from.version || to.version !== from.version + 1) return err({ kind: 'in_flight' });
-  if (!singleStep(from.voters, to.voters)) return err({ kind: 'invalid', reason: 'a step changes one voter at most' });
   return ok({ mutations: [{ key: MEMBERS_KEY, value: { version: to.version, regions: [...to.regions], voters: [...to.voters] } }], reply: to });
+}
+
+/** Reads a `POST /admin/cells/{cell}/members` body; a string says what is wrong with it. */
+export function parseMembershipChange(body: unknown, isRegion: (r: string) => boolean): MembershipChange | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'The body must be a JSON object.';
+  const o = body as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => k !== 'add' && k !== 'remove' && k !== 'voter');
+  if (unknown.length > 0) return `Unknown field ${unknown[0]}.`;
+  for (const k of ['add', 'remove'] as const) {
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || !isRegion(o[k]))) return `${k} must name a region.`;
+  }
+  if (o.voter !== undefined && typeof o.voter !== 'boolean') return 'voter must be a boolean.';
+  if (o.add === undefined && o.remove === undefined) return 'Name a region to add or remove.';
+  if (o.voter !== undefined && o.add === undefined) return 'voter applies to the region added.';
+  return { ...(o.add === undefined ? {} : { add: o.add as string }), ...(o.remove === undefined ? {} : { remove: o.remove as string }), ...(o.voter === undefined ? {} : { voter: o.voter }) };
 }

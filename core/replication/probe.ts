@@ -12,15 +12,17 @@ import type { ReplicaReply } from './types.js';
  *
  * A primary sends each out-of-region peer an empty append of its current epoch and generation
  * (a heartbeat: only a peer that would accept its entries counts, not one that refuses it as
- * `stale_gen`). Any other replica (a failover candidate) asks them for their status. Only voters
- * are asked (learners never count). The answer comes as soon as enough voters confirm (a commit's
+ * `stale_gen`). Any other replica (a failover candidate) asks them for their status. A primary asks
+ * only voters (learners never count). The answer comes as soon as enough voters confirm (a commit's
  * worth for a primary, one for a candidate), or once all have answered or failed.
  */
 export async function probePeers(ctx: ReplicaContext, shipper: Shipper): Promise<ReplicaReply> {
   const m = ctx.meta;
-  const voters = votersOf(m);
-  const peers = shipper.syncCandidates().filter((r) => voters.includes(r));
   const primary = m.role === 'primary';
+  // A candidate may not have applied the newest membership yet (the promotion hands it over):
+  // any out-of-region replica it reaches will do. A primary must reach voters.
+  const voters = votersOf(m);
+  const peers = shipper.syncCandidates().filter((r) => !primary || voters.includes(r));
   // A primary must reach as many voters as a commit needs; a candidate one voter (it will need it).
   const needed = primary ? remoteAcksNeeded(m) : Math.min(1, peers.length);
   const reaches: string[] = [];
