@@ -4,6 +4,7 @@ import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { HealthConfig, HealthState } from '../core/replication/health.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
 import type { ReplicaReply, Transport } from '../core/replication/types.js';
+import type { MembershipChange } from '../core/replication/membership.js';
 import type { SimClock } from './clock.js';
 import type { Endpoint, SimNetwork } from './network.js';
 import { PEER_TIMEOUT_MS, SimNode } from './node.js';
@@ -40,9 +41,14 @@ export class Controller implements Endpoint {
   private declared = false;
   private readonly transport: Transport;
 
+  /** The recorded membership (like the ControlPlane's cells row): updated only by a membership change's reply. */
+  regions: string[];
+  voters: string[];
+  membersVersion = 0;
+
   constructor(
     readonly cell: string,
-    readonly regions: string[],
+    founding: { regions: string[]; voters: string[] },
     private readonly clock: SimClock,
     private readonly net: SimNetwork,
     private readonly config: HealthConfig,
@@ -50,7 +56,9 @@ export class Controller implements Endpoint {
     private readonly trace: (line: string) => void,
   ) {
     this.address = `ctl/${cell}`;
-    this.primaryRegion = regions[0]!;
+    this.regions = [...founding.regions];
+    this.voters = [...founding.voters];
+    this.primaryRegion = founding.regions[0]!;
     this.transport = { send: (to, message) => net.request<ReplicaReply>(this, SimNode.addr(cell, to), { type: 'replica', msg: message }, PEER_TIMEOUT_MS) };
     const tick = () => {
       if (this.stopped) return;
@@ -87,7 +95,7 @@ export class Controller implements Endpoint {
   private async probe(): Promise<void> {
     if (this.busy) return;
     const deps = this.deps();
-    const watched = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
+    const watched = { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch };
     const verdict = await probeCell(deps, watched);
     if (this.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
     this.health = observe(this.health, { at: this.clock.now, ok: verdict.kind === 'ok' });
@@ -147,8 +155,27 @@ export class Controller implements Endpoint {
       sleep: (ms) => alive(this.clock.sleep(ms)),
       config: this.config,
       failover: this.options,
-      recorded: () => ({ regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch }),
+      recorded: () => ({ regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch }),
     };
+  }
+
+  /**
+   * A membership change, as the ControlPlane's `changeMembers` sends it: to the primary, and the
+   * record follows the reply (a lost reply leaves the record stale: promotion must cope). True
+   * when the change is in effect.
+   */
+  async changeMembers(change: MembershipChange): Promise<boolean> {
+    const reply = await this.net
+      .request<ReplicaReply>(this, SimNode.addr(this.cell, this.primaryRegion), { type: 'replica', msg: { kind: 'members', change } }, 3 * PEER_TIMEOUT_MS)
+      .catch(() => undefined);
+    this.trace(`ctl ${this.cell}: members ${JSON.stringify(change)}: ${JSON.stringify(reply)}`);
+    const members = reply?.kind === 'members_changed' || reply?.kind === 'members_refused' ? reply.members : undefined;
+    if (members !== undefined && members.version > this.membersVersion) {
+      this.regions = [...members.regions];
+      this.voters = [...members.voters];
+      this.membersVersion = members.version;
+    }
+    return reply?.kind === 'members_changed';
   }
 
   /**

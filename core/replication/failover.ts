@@ -119,8 +119,10 @@ export async function promote(
     for (const [r, reply] of await askRequired(transport, unasked, votersBut(members, failedRegion), { kind: 'status' })) status.set(r, reply);
     members = newest([members, ...metas().map(membershipOf)])!;
   }
+  // The promotion quorum: a majority of the newest voting set (never counting the failed region).
+  const quorate = (have: readonly string[]) => isMajority(have, members.voters);
   const answered = (answers: Answers, kind: ReplicaReply['kind']) => votersBut(members, failedRegion).filter((r) => answers.get(r)?.kind === kind);
-  if (!isMajority(answered(status, 'status'), members.voters)) {
+  if (!quorate(answered(status, 'status'))) {
     return err({ kind: 'unreachable', regions: votersBut(members, failedRegion).filter((r) => status.get(r)?.kind !== 'status'), retryable: true });
   }
   let epoch = input.knownEpoch;
@@ -157,7 +159,7 @@ export async function promote(
       continue;
     }
     const quorum = answered(fenced, 'fenced');
-    if (!isMajority(quorum, members.voters)) {
+    if (!quorate(quorum)) {
       return err({ kind: 'unreachable', regions: votersBut(members, failedRegion).filter((r) => !quorum.includes(r)), retryable: true });
     }
     // A log may have grown between status and fence (the old primary was still shipping): the
