@@ -30,6 +30,8 @@ export interface FailoverTrial {
 
 export interface FailoverResult {
   trials: FailoverTrial[];
+  /** Issue 11: a second region down with the primary in every trial (a learner of the cell), or none. */
+  alsoDown?: 'learner';
   tickMs: number;
   writeTimeoutMs: number;
   readTimeoutMs: number;
@@ -74,12 +76,15 @@ async function settle(base: string, cell: string): Promise<void> {
   }
 }
 
-async function trial(base: string, n: number, log: (s: string) => void): Promise<FailoverTrial> {
+async function trial(base: string, n: number, log: (s: string) => void, alsoDown?: 'learner'): Promise<FailoverTrial> {
   const tenant: Tenant = await createTenant(base, HOME_REGIONS[n % HOME_REGIONS.length]!);
   const userId = await createUser(base, tenant, `failover.${n}`);
   const before = await cellInfo(base, tenant.cell);
   const lostRegion = before.primaryRegion;
-  const readRegion = [...before.regions].reverse().find((r) => r !== lostRegion)!;
+  // A learner is the only other region a three-voter cell may lose with its primary (two voters would be a majority).
+  const extra = alsoDown === 'learner' ? before.regions.find((r) => !before.voters.includes(r)) : undefined;
+  if (alsoDown !== undefined && extra === undefined) throw new Error(`failover trial ${n}: cell ${tenant.cell} has no learner`);
+  const readRegion = [...before.regions].reverse().find((r) => r !== lostRegion && r !== extra)!;
   const path = `/v1.0/users/${userId}`;
   const writeHeaders = operatorHeaders(tenant);
   const readHeaders = operatorHeaders(tenant, readRegion);
@@ -87,7 +92,7 @@ async function trial(base: string, n: number, log: (s: string) => void): Promise
   const warm = await send(base, 'PATCH', path, writeHeaders, { displayName: `Failover ${n} warm` }, 10_000);
   if (warm < 200 || warm > 299) throw new Error(`failover trial ${n}: PATCH before the fault answered ${warm}`);
 
-  await setFaults(base, { downRegions: [lostRegion] });
+  await setFaults(base, { downRegions: extra === undefined ? [lostRegion] : [lostRegion, extra] });
   const injected = performance.now();
   let ackedAt: number | undefined;
   let writesSent = 0;
@@ -125,12 +130,12 @@ async function trial(base: string, n: number, log: (s: string) => void): Promise
     readsFailed: window.filter((r) => !r.ok).length,
     readMaxMs: Math.max(0, ...window.filter((r) => r.ok).map((r) => r.ms)),
   };
-  log(`  trial ${n + 1}: cell ${t.cell} lost ${lostRegion} → ${t.newPrimary}; first write ack after ${t.unavailableMs.toFixed(0)} ms; reads at ${readRegion} ${t.readsOk}/${t.readsOk + t.readsFailed} ok (max ${t.readMaxMs.toFixed(0)} ms)`);
+  log(`  trial ${n + 1}: cell ${t.cell} lost ${lostRegion}${extra === undefined ? '' : ` and ${extra}`} → ${t.newPrimary}; first write ack after ${t.unavailableMs.toFixed(0)} ms; reads at ${readRegion} ${t.readsOk}/${t.readsOk + t.readsFailed} ok (max ${t.readMaxMs.toFixed(0)} ms)`);
   return t;
 }
 
-export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log): Promise<FailoverResult> {
+export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log, alsoDown?: 'learner'): Promise<FailoverResult> {
   const out: FailoverTrial[] = [];
-  for (let n = 0; n < trials; n++) out.push(await trial(base, n, log));
-  return { trials: out, tickMs: TICK_MS, writeTimeoutMs: WRITE_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS };
+  for (let n = 0; n < trials; n++) out.push(await trial(base, n, log, alsoDown));
+  return { trials: out, tickMs: TICK_MS, writeTimeoutMs: WRITE_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS, ...(alsoDown === undefined ? {} : { alsoDown }) };
 }
