@@ -22,6 +22,7 @@ export interface MemberCell {
 export class MembershipFaults {
   /** The region lost for good, once one is. */
   lost: string | undefined;
+  lostAt: number | undefined;
   changes = 0;
   replaced = 0;
 
@@ -81,6 +82,7 @@ export class MembershipFaults {
     if (safe.length === 0) return;
     const r = this.rng.pick(safe);
     this.lost = r;
+    this.lostAt = this.clock.now;
     this.net.faults.down.add(r);
     for (const c of cells) for (const n of c.nodes) if (n.region === r) n.crash();
     this.log(`region ${r} lost for good`);

@@ -34,6 +34,8 @@ export interface RunResult extends Omit<WorkloadStats, 'readsBehind'> {
   handoffs: number;
   /** Issue 11: random membership changes asked for, regions lost for good, lost voters replaced. */
   membershipChanges: number;
+  /** Unplanned failovers of a cell with a replica in the region lost for good, after the loss. */
+  failoversAfterRegionLost: number;
   regionsLost: number;
   replacements: number;
   /** Group commit on the primaries: replication rounds that committed, the writes they carried, the largest round. */
@@ -348,6 +350,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     lost,
     failovers: failovers.filter((f) => !f.planned).length,
     membershipChanges: membership.changes,
+    // Issue 11, finding 1: before voters, promotion waited for every other region, so none of these could finish.
+    failoversAfterRegionLost: failovers.filter(
+      (f) => !f.planned && membership.lostAt !== undefined && f.doneAt > membership.lostAt && cells.find((c) => c.id === f.cell)!.regions.includes(membership.lost!),
+    ).length,
     regionsLost: membership.lost === undefined ? 0 : 1,
     replacements: membership.replaced,
     handoffs: failovers.filter((f) => f.planned).length,
