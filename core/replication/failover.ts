@@ -122,13 +122,25 @@ export async function promote(
   // The promotion quorum: a majority of the newest voting set (never counting the failed region).
   const quorate = (have: readonly string[]) => isMajority(have, members.voters);
   const answered = (answers: Answers, kind: ReplicaReply['kind']) => votersBut(members, failedRegion).filter((r) => answers.get(r)?.kind === kind);
-  if (!quorate(answered(status, 'status'))) {
+  /**
+   * The voters to choose among: a majority without the failed region, or else one with it when it
+   * answered too (a primary fenced by a handoff to a region since lost is alive and may hold the
+   * newest writes: then it is the candidate, and must show it reaches a peer like any other).
+   */
+  const electorate = (answers: Answers, kind: ReplicaReply['kind']): string[] | undefined => {
+    const without = answered(answers, kind);
+    if (quorate(without)) return without;
+    const failedVotes = members.voters.includes(failedRegion) && answers.get(failedRegion)?.kind === kind;
+    return failedVotes && quorate([...without, failedRegion]) ? [...without, failedRegion] : undefined;
+  };
+  const electors = electorate(status, 'status');
+  if (electors === undefined) {
     return err({ kind: 'unreachable', regions: votersBut(members, failedRegion).filter((r) => status.get(r)?.kind !== 'status'), retryable: true });
   }
   let epoch = input.knownEpoch;
   for (const m of metas()) epoch = Math.max(epoch, m.epoch);
   const logs: LogPosition[] = [];
-  for (const region of answered(status, 'status')) {
+  for (const region of electors) {
     const m = (status.get(region) as Extract<ReplicaReply, { kind: 'status' }>).meta;
     logs.push({ region, lastEpoch: m.lastEpoch, lastGen: m.lastGen ?? 0, lastPos: m.lastPos });
   }
@@ -150,7 +162,7 @@ export async function promote(
       if (reply.kind === 'stale_epoch') return err({ kind: 'superseded', epoch: reply.epoch, retryable: true });
       if (reply.kind !== 'fenced' || reply.epoch !== epoch) return err({ kind: 'superseded', epoch: 'epoch' in reply ? reply.epoch : epoch, retryable: true });
       if (reply.members !== undefined) seen.push(reply.members);
-      if (r !== failedRegion) after.push({ region: r, lastEpoch: reply.lastEpoch, lastGen: reply.lastGen ?? 0, lastPos: reply.lastPos });
+      after.push({ region: r, lastEpoch: reply.lastEpoch, lastGen: reply.lastGen ?? 0, lastPos: reply.lastPos });
     }
     // A fenced replica applied a newer membership: its voters decide. Fence again under it.
     const latest = newest(seen)!;
@@ -158,9 +170,10 @@ export async function promote(
       members = latest;
       continue;
     }
-    const quorum = answered(fenced, 'fenced');
-    if (!quorate(quorum)) {
-      return err({ kind: 'unreachable', regions: votersBut(members, failedRegion).filter((r) => !quorum.includes(r)), retryable: true });
+    const quorum = electorate(fenced, 'fenced');
+    if (quorum === undefined) {
+      const fencedVoters = answered(fenced, 'fenced');
+      return err({ kind: 'unreachable', regions: votersBut(members, failedRegion).filter((r) => !fencedVoters.includes(r)), retryable: true });
     }
     // A log may have grown between status and fence (the old primary was still shipping): the
     // choice is only valid if it still holds on the fenced answers. Otherwise fence again.
@@ -170,6 +183,7 @@ export async function promote(
     );
     if (best !== candidate) {
       candidate = best;
+      if (!(await reachesPeers(transport, candidate))) return err({ kind: 'candidate_cut_off', region: candidate, retryable: true });
       continue;
     }
     // Round 3: promotion (idempotent, so one retry covers a lost reply).

@@ -90,3 +90,19 @@ describe('voters and learners', () => {
     expect(judgeProbe(reply, cell)).toEqual({ kind: 'ok', epoch: 1 });
   });
 });
+
+describe('promotion counts a fenced failed primary that answers', () => {
+  it('recovers a cell whose handoff target was lost: the old primary, fenced, is promoted again', async () => {
+    const THREE = ['weur', 'eeur', 'enam'];
+    const c = new TestCluster(THREE);
+    expect((await c.get('weur').write(put('a', '1'))).ok).toBe(true);
+    // A handoff fenced weur for enam, then enam was lost before its promotion.
+    expect(await c.get('weur').receive({ kind: 'fence', epoch: 2, candidateRegion: 'enam' })).toMatchObject({ kind: 'fenced' });
+    c.down.add('enam');
+    const res = await promote(c.coordinator(), { regions: THREE, failedRegion: 'weur', knownEpoch: 1 });
+    expect(res).toMatchObject({ ok: true, value: { epoch: 3 } });
+    const p = res.ok ? res.value.primaryRegion : '';
+    expect((await c.get(p).write(put('b', '2'))).ok).toBe(true);
+    expect(c.get(p).state.get('a')).toBe('1');
+  });
+});
