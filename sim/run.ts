@@ -205,6 +205,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       for (const n of nodes) if (n.region === a) n.crash();
       log(`region ${a} down`);
       clock.schedule(frng.int(1_000, 6_000), () => {
+        if (a === membership.lost) return; // lost for good meanwhile: never back
         net.faults.down.delete(a);
         for (const n of nodes) if (n.region === a) n.restart();
         log(`region ${a} up`);
