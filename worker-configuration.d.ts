@@ -12,6 +12,7 @@ declare namespace Cloudflare {
 		REGIONS: "wnam,enam,sam,weur,eeur,apac,oc,afr,me";
 		CELL_MAX_SHARE: "0.02";
 		CELL_MIN_CAPACITY: "10";
+		CELL_VOTERS: "3";
 		FAULTS_ENABLED: "false";
 		FEED_RETENTION_DAYS: "30";
 		REPLICA: DurableObjectNamespace<import("./workers/edge").CellReplica>;
@@ -24,6 +25,7 @@ declare namespace Cloudflare {
 		REGIONS: "wnam,enam,sam,weur,eeur,apac,oc,afr,me";
 		CELL_MAX_SHARE: "0.02";
 		CELL_MIN_CAPACITY: "10";
+		CELL_VOTERS: "3";
 		FAULTS_ENABLED: "false" | "true";
 		FEED_RETENTION_DAYS: "30";
 		REPLICA: DurableObjectNamespace<import("./workers/edge").CellReplica>;
@@ -37,7 +39,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "TESSERA_ENV" | "REGIONS" | "CELL_MAX_SHARE" | "CELL_MIN_CAPACITY" | "FAULTS_ENABLED" | "FEED_RETENTION_DAYS" | "FEED_RECORDS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "TESSERA_ENV" | "REGIONS" | "CELL_MAX_SHARE" | "CELL_MIN_CAPACITY" | "CELL_VOTERS" | "FAULTS_ENABLED" | "FEED_RETENTION_DAYS" | "FEED_RECORDS">> {}
 }
 
 // Begin runtime types

@@ -38,8 +38,10 @@ export type PrimaryFault = 'down' | 'cut_off';
 
 export interface FailoverResult {
   trials: FailoverTrial[];
-  /** The same measure with the primary cut off from its peers (reachable by everyone else). */
+  /** The same measure with the primary cut off from its peers (reachable by everyone else); empty with `alsoDown`. */
   cutOff: FailoverTrial[];
+  /** Issue 11: a second region down with the primary in every trial (a learner of the cell), or none. */
+  alsoDown?: 'learner';
   tickMs: number;
   writeTimeoutMs: number;
   readTimeoutMs: number;
@@ -84,12 +86,15 @@ async function settle(base: string, cell: string): Promise<void> {
   }
 }
 
-async function trial(base: string, n: number, log: (s: string) => void, fault: PrimaryFault): Promise<FailoverTrial> {
+async function trial(base: string, n: number, log: (s: string) => void, fault: PrimaryFault, alsoDown?: 'learner'): Promise<FailoverTrial> {
   const tenant: Tenant = await createTenant(base, HOME_REGIONS[n % HOME_REGIONS.length]!);
   const userId = await createUser(base, tenant, `failover.${n}`);
   const before = await cellInfo(base, tenant.cell);
   const lostRegion = before.primaryRegion;
-  const readRegion = [...before.regions].reverse().find((r) => r !== lostRegion)!;
+  // A learner is the only other region a three-voter cell may lose with its primary (two voters would be a majority).
+  const extra = alsoDown === 'learner' ? before.regions.find((r) => !before.voters.includes(r)) : undefined;
+  if (alsoDown !== undefined && extra === undefined) throw new Error(`failover trial ${n}: cell ${tenant.cell} has no learner`);
+  const readRegion = [...before.regions].reverse().find((r) => r !== lostRegion && r !== extra)!;
   const path = `/v1.0/users/${userId}`;
   const writeHeaders = operatorHeaders(tenant);
   const readHeaders = operatorHeaders(tenant, readRegion);
@@ -98,7 +103,8 @@ async function trial(base: string, n: number, log: (s: string) => void, fault: P
   if (warm < 200 || warm > 299) throw new Error(`failover trial ${n}: PATCH before the fault answered ${warm}`);
 
   const peers = before.regions.filter((r) => r !== lostRegion);
-  await setFaults(base, fault === 'down' ? { downRegions: [lostRegion] } : { partitions: peers.map((r) => [lostRegion, r]) });
+  const down = extra === undefined ? [lostRegion] : [lostRegion, extra];
+  await setFaults(base, fault === 'down' ? { downRegions: down } : { partitions: peers.map((r) => [lostRegion, r]) });
   const injected = performance.now();
   let ackedAt: number | undefined;
   let writesSent = 0;
@@ -136,14 +142,15 @@ async function trial(base: string, n: number, log: (s: string) => void, fault: P
     readsFailed: window.filter((r) => !r.ok).length,
     readMaxMs: Math.max(0, ...window.filter((r) => r.ok).map((r) => r.ms)),
   };
-  log(`  trial ${n + 1}${fault === 'cut_off' ? ' (primary cut off from its peers)' : ''}: cell ${t.cell} lost ${lostRegion} → ${t.newPrimary}; first write ack after ${t.unavailableMs.toFixed(0)} ms; reads at ${readRegion} ${t.readsOk}/${t.readsOk + t.readsFailed} ok (max ${t.readMaxMs.toFixed(0)} ms)`);
+  log(`  trial ${n + 1}${fault === 'cut_off' ? ' (primary cut off from its peers)' : ''}: cell ${t.cell} lost ${lostRegion}${extra === undefined ? '' : ` and ${extra}`} → ${t.newPrimary}; first write ack after ${t.unavailableMs.toFixed(0)} ms; reads at ${readRegion} ${t.readsOk}/${t.readsOk + t.readsFailed} ok (max ${t.readMaxMs.toFixed(0)} ms)`);
   return t;
 }
 
-export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log): Promise<FailoverResult> {
+export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log, alsoDown?: 'learner'): Promise<FailoverResult> {
   const out: FailoverTrial[] = [];
-  for (let n = 0; n < trials; n++) out.push(await trial(base, n, log, 'down'));
+  for (let n = 0; n < trials; n++) out.push(await trial(base, n, log, 'down', alsoDown));
+  // The cut-off primary's replacement is measured once, without a second region down.
   const cutOff: FailoverTrial[] = [];
-  for (let n = 0; n < trials; n++) cutOff.push(await trial(base, trials + n, log, 'cut_off'));
-  return { trials: out, cutOff, tickMs: TICK_MS, writeTimeoutMs: WRITE_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS };
+  if (alsoDown === undefined) for (let n = 0; n < trials; n++) cutOff.push(await trial(base, trials + n, log, 'cut_off'));
+  return { trials: out, cutOff, tickMs: TICK_MS, writeTimeoutMs: WRITE_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS, ...(alsoDown === undefined ? {} : { alsoDown }) };
 }

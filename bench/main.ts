@@ -113,9 +113,13 @@ async function main(): Promise<number> {
 
   // Last among the Tessera measurements: it moves cell primaries.
   let failover: FailoverResult | undefined;
+  let failoverOtherDown: FailoverResult | undefined;
   if (failoverTrials > 0) {
     console.log(`measuring write unavailability after a primary loss over ${failoverTrials} trials (probe interval ${probeIntervalMs} ms) …`);
     failover = await measureFailover(servers.tessera.url, failoverTrials);
+    // Issue 11: before voters, promotion waited for every other region, so this never finished.
+    console.log(`measuring it again with one other region (a learner) down too, over ${failoverTrials} trials …`);
+    failoverOtherDown = await measureFailover(servers.tessera.url, failoverTrials, console.log, 'learner');
   }
 
   let feed: FeedBenchRow[] | undefined;
@@ -136,7 +140,15 @@ async function main(): Promise<number> {
   // whether something else was competing with the run.
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, node ${process.version}; 1-min load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
   const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
-  const extras: Extra[] = [...writeExtras(rows), ...feedExtras(rows, feedAb), ...tokenExtras(rows, paced), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : [])];
+  const extras: Extra[] = [
+    ...writeExtras(rows),
+    ...feedExtras(rows, feedAb),
+    ...tokenExtras(rows, paced),
+    ...(await miExtras(rows, ctx)),
+    ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []),
+    ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
+    ...(sim !== undefined ? simExtras(sim) : []),
+  ];
   const table = [renderTable(rows, lag), paced !== undefined ? renderPaced(paced) : '', renderExtras(extras), feed !== undefined ? renderFeedBench(feed) : ''].filter((t) => t !== '').join('\n\n');
   const report = `# Tessera bench ${new Date().toISOString()}\n\nMachine: ${machine}\n\nLoad: ${setup}\n\n${table}\n`;
   console.log(`\nMachine: ${machine}\nLoad: ${setup}\n\n${table}\n`);
@@ -144,7 +156,7 @@ async function main(): Promise<number> {
   writeFileSync(join(OUT, 'results.md'), report);
   for (const r of rows) writeFileSync(join(OUT, `wrk-${r.id}.txt`), r.result.raw);
   for (const r of paced?.rows ?? []) writeFileSync(join(OUT, `wrk-${r.id}-paced.txt`), r.result.raw);
-  if (failover !== undefined) writeFileSync(join(OUT, 'failover.json'), JSON.stringify(failover, null, 2));
+  if (failover !== undefined) writeFileSync(join(OUT, 'failover.json'), JSON.stringify({ ...failover, otherRegionDown: failoverOtherDown }, null, 2));
   if (sim !== undefined) writeFileSync(join(OUT, 'sim.txt'), `${sim.summary}\n`);
 
   const failing = [...rows, ...(paced?.rows ?? [])].filter((r) => errorRate(r.result) > MAX_ERROR_RATE);

@@ -6,7 +6,8 @@ import type { PeerServer } from './peer.js';
 import { peerTokenForm } from './peer.js';
 import type { Servers } from './servers.js';
 import type { Tenant } from './tessera.js';
-import { createTenant, createUser, operatorHeaders, tokenForm } from './tessera.js';
+import { cellInfo, changeMembers, createTenant, createUser, operatorHeaders, tokenForm } from './tessera.js';
+import { REGIONS } from './servers.js';
 import type { Target } from './wrk.js';
 import { MI_SCENARIOS } from './managed-identity.js';
 
@@ -35,6 +36,8 @@ export interface Scenario {
 const jsonHeaders = { 'content-type': 'application/json' };
 /** The tenant and user of the feed-off Worker (write-nofeed). */
 let noFeed: { tenant: Tenant; userId: string } | undefined;
+/** The tenant and user of the five-voter cell (write-5voters). */
+let fiveVoters: { tenant: Tenant; userId: string } | undefined;
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
 
 export const SCENARIOS: Scenario[] = [
@@ -109,6 +112,31 @@ export const SCENARIOS: Scenario[] = [
         url: `${servers.tesseraNoFeed.url}/v1.0/users/${noFeed.userId}`,
         method: 'PATCH',
         headers: { ...operatorHeaders(noFeed.tenant), ...jsonHeaders },
+        luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
+      };
+    },
+  },
+  {
+    // Issue 11: the same PATCH on a cell whose five replicas all vote (a majority is three: two
+    // remote acknowledgements, shipped in parallel), against `write` (three voters, two learners:
+    // one remote acknowledgement, as the commit rule was before voters). Same Worker, another cell.
+    id: 'write-5voters',
+    name: 'Tessera PATCH user, all 5 regions voting (majority 3)',
+    write: true,
+    async prepare({ servers, tenant }) {
+      // Another home region, so another cell: `write`'s cell keeps its three voters.
+      const home = REGIONS.split(',').find((r) => r !== tenant.homeRegion)!;
+      const other = await createTenant(servers.tessera.url, home);
+      const cell = await cellInfo(servers.tessera.url, other.cell);
+      for (const r of cell.regions.filter((x) => !cell.voters.includes(x))) await changeMembers(servers.tessera.url, other.cell, { add: r, voter: true });
+      fiveVoters = { tenant: other, userId: await createUser(servers.tessera.url, other, 'bench.user') };
+    },
+    target: ({ servers }) => {
+      if (fiveVoters === undefined) throw new Error('write-5voters: prepare did not run');
+      return {
+        url: `${servers.tessera.url}/v1.0/users/${fiveVoters.userId}`,
+        method: 'PATCH',
+        headers: { ...operatorHeaders(fiveVoters.tenant), ...jsonHeaders },
         luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
       };
     },

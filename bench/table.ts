@@ -118,13 +118,13 @@ export function failoverExtras(r: FailoverResult, probeIntervalMs: number): Extr
   const model = worstCaseRecoveryMs({ ...DEFAULT_HEALTH, probeIntervalMs, probeTimeoutMs: Math.min(probeIntervalMs, DEFAULT_HEALTH.probeTimeoutMs), minSpanMs: probeIntervalMs * 1.5 });
   return [
     {
-      metric: `failover: write unavailability, primary region down → first 2xx write (${how})`,
+      metric: `failover: write unavailability, primary region down${r.alsoDown === undefined ? '' : ' and one other region (a learner) down'} → first 2xx write (${how})`,
       value: `p50 ${f(percentile(ms, 50), 0)} ms, max ${f(Math.max(...ms), 0)} ms (each: ${ms.map((x) => f(x, 0)).join(', ')})`,
       // No target was set; the model's bound (detection + promotion rounds) is the reference.
       target: `none set (modelled worst case ${f(model, 0)} ms, core/replication/health.ts)`,
     },
     {
-      metric: `failover: read success during that window (a GET every ${r.tickMs} ms at a non-primary region, client timeout ${r.readTimeoutMs} ms)`,
+      metric: `failover${r.alsoDown === undefined ? '' : ' (one other region down too)'}: read success during that window (a GET every ${r.tickMs} ms at a non-primary region, client timeout ${r.readTimeoutMs} ms)`,
       value: `${f((100 * ok) / Math.max(1, ok + failed), 2)}% (${ok}/${ok + failed}; slowest ok read ${f(Math.max(...t.map((x) => x.readMaxMs)), 0)} ms)`,
       target: '100%',
       met: failed === 0,

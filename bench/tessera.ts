@@ -74,9 +74,15 @@ export function tokenForm(tenant: Tenant, scope = 'https://graph.microsoft.com/.
   return new URLSearchParams({ grant_type: 'client_credentials', client_id: tenant.adminClientId, client_secret: tenant.adminClientSecret, scope }).toString();
 }
 
-export async function cellInfo(base: string, cell: string): Promise<{ primaryRegion: string; epoch: number; regions: string[]; replicas: ReplicaStatus[] }> {
+export async function cellInfo(base: string, cell: string): Promise<{ primaryRegion: string; epoch: number; regions: string[]; voters: string[]; replicas: ReplicaStatus[] }> {
   const r = await call(base, 'GET', `/admin/cells/${cell}`, operatorHeaders());
   return expectJson(r, 'GET /admin/cells', 200);
+}
+
+/** `POST /admin/cells/{cell}/members` (issue 11); throws unless it answers 200. */
+export async function changeMembers(base: string, cell: string, change: { add?: string; remove?: string; voter?: boolean }): Promise<{ voters: string[] }> {
+  const r = await call(base, 'POST', `/admin/cells/${cell}/members`, operatorHeaders(), change);
+  return expectJson(r, 'POST /admin/cells/{cell}/members', 200);
 }
 
 export async function cellReplicas(base: string, cell: string): Promise<ReplicaStatus[]> {

@@ -69,6 +69,7 @@ export class CellReplica extends DurableObject<Env> {
     const reply = await replica.receive(message);
     if (message.kind === 'append' || message.kind === 'snapshot') replica.compactLog();
     if (message.kind === 'promote' && reply.kind === 'ack') await this.schedulePush(0);
+    if (reply.kind === 'members_changed') this.ctx.waitUntil(this.pushNow()); // learners and new members get it now
     this.notifyIdentityStore();
     return reply;
   }
@@ -306,6 +307,6 @@ export class CellReplica extends DurableObject<Env> {
   private reopen(): Replica | undefined {
     const meta = this.store.loadMeta();
     if (meta === undefined) return undefined;
-    return this.open({ cell: meta.cell, region: meta.region, regions: meta.regions, primaryRegion: meta.primaryRegion, epoch: meta.epoch });
+    return this.open({ cell: meta.cell, region: meta.region, regions: meta.regions, voters: meta.voters, primaryRegion: meta.primaryRegion, epoch: meta.epoch });
   }
 }

@@ -12,7 +12,7 @@ export type { WatchOutcome };
 const PEER_TIMEOUT_MS = 2_000;
 
 function topology(cell: CellRecord, region: string): CellTopology {
-  return { cell: cell.id, region, regions: cell.regions, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
+  return { cell: cell.id, region, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
 }
 
 /** The control plane's view of one cell's replicas, through the same fault boundary as all calls. */

@@ -9,11 +9,28 @@ import { HEALTHY, observe } from '../core/replication/health.js';
 import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { WatchOutcome } from './cell-watch.js';
 import { cellTransport, healthConfig, watchDeps } from './cell-watch.js';
+import type { Membership, MembershipChange } from '../core/replication/membership.js';
+import { DEFAULT_VOTERS, foundingVoters } from '../core/replication/membership.js';
+
+export type MembersError = 'not_found' | 'invalid' | 'in_flight' | 'unavailable';
+
+/** A change is two log commits at most (a replacement); each is bounded by the peer timeout. */
+const MEMBERS_TIMEOUT_MS = 10_000;
+
+/** Voters of a new cell: `CELL_VOTERS` (3 by default, 5 configurable), never more than its regions. */
+function cellVoters(env: Env): number {
+  const n = Number(env.CELL_VOTERS ?? DEFAULT_VOTERS);
+  return Number.isInteger(n) && n >= 1 ? n : DEFAULT_VOTERS;
+}
 
 export interface CellRecord {
   id: string;
   homeRegion: Region;
   regions: Region[];
+  /** The voting subset of `regions` (core/replication/membership.ts); the others are learners. */
+  voters: Region[];
+  /** Version of the membership last recorded (replicas may have applied a newer one). */
+  membersVersion: number;
   primaryRegion: Region;
   epoch: number;
   tenants: number;
@@ -38,12 +55,18 @@ export class ControlPlane extends DurableObject<Env> {
   private readonly watching = new Map<string, Promise<CellRecord | undefined>>();
   /** What the alarm's probes saw of each cell's primary (volatile: a restart starts healthy). */
   private readonly health = new Map<string, HealthState>();
+  /** Cells with a membership change in flight (volatile: the primary's log is the real guard). */
+  private readonly changing = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS cells (id TEXT PRIMARY KEY, home_region TEXT NOT NULL, regions TEXT NOT NULL,
       primary_region TEXT NOT NULL, epoch INTEGER NOT NULL, tenants INTEGER NOT NULL DEFAULT 0)`);
+    // Cells created before voters existed have every region voting (NULL voters), as their replicas do.
+    const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(cells)`).toArray().map((c) => c.name);
+    if (!columns.includes('voters')) this.sql.exec(`ALTER TABLE cells ADD COLUMN voters TEXT`);
+    if (!columns.includes('members_version')) this.sql.exec(`ALTER TABLE cells ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, cell TEXT NOT NULL,
       status TEXT NOT NULL, domain TEXT UNIQUE, created_at INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tenant_requests (id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, tenant_id TEXT NOT NULL,
@@ -81,8 +104,9 @@ export class ControlPlane extends DurableObject<Env> {
       if (placement.kind === 'new') {
         cellId = `cell-${String(cells.length + 1).padStart(4, '0')}`;
         const regions = regionsFrom(placement.homeRegion, parseRegionList(this.env.REGIONS));
-        this.sql.exec(`INSERT INTO cells (id, home_region, regions, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, 1, 0)`,
-          cellId, placement.homeRegion, JSON.stringify(regions), placement.homeRegion);
+        const voters = foundingVoters(regions, cellVoters(this.env));
+        this.sql.exec(`INSERT INTO cells (id, home_region, regions, voters, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, ?, 1, 0)`,
+          cellId, placement.homeRegion, JSON.stringify(regions), JSON.stringify(voters), placement.homeRegion);
       } else {
         cellId = placement.cellId;
       }
@@ -131,10 +155,15 @@ export class ControlPlane extends DurableObject<Env> {
 
   cell(id: string): CellRecord | undefined {
     const r = this.sql
-      .exec<{ id: string; home_region: string; regions: string; primary_region: string; epoch: number; tenants: number }>(`SELECT * FROM cells WHERE id = ?`, id)
+      .exec<{ id: string; home_region: string; regions: string; voters: string | null; members_version: number; primary_region: string; epoch: number; tenants: number }>(
+        `SELECT * FROM cells WHERE id = ?`,
+        id,
+      )
       .toArray()[0];
     if (r === undefined) return undefined;
-    return { id: r.id, homeRegion: r.home_region as Region, regions: JSON.parse(r.regions) as Region[], primaryRegion: r.primary_region as Region, epoch: r.epoch, tenants: r.tenants };
+    const regions = JSON.parse(r.regions) as Region[];
+    const voters = r.voters === null ? regions : (JSON.parse(r.voters) as Region[]);
+    return { id: r.id, homeRegion: r.home_region as Region, regions, voters, membersVersion: r.members_version, primaryRegion: r.primary_region as Region, epoch: r.epoch, tenants: r.tenants };
   }
 
   /** Records a cell's new primary after a failover; older epochs never overwrite newer ones. */
@@ -176,11 +205,42 @@ export class ControlPlane extends DurableObject<Env> {
   async movePrimary(cellId: string, region: Region): Promise<{ cell: CellRecord } | { error: string }> {
     const cell = this.cell(cellId);
     if (cell === undefined) return { error: 'no such cell' };
-    if (!cell.regions.includes(region)) return { error: 'region holds no replica of this cell' };
+    if (!cell.voters.includes(region)) return { error: 'region holds no voting replica of this cell' };
     if (cell.primaryRegion === region) return { cell };
     const reply = await cellTransport(this.env, cell).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
     if (reply?.kind !== 'handed_off') return { error: reply?.kind === 'handoff_failed' ? `handoff failed: ${reply.reason}` : 'primary unreachable' };
     return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch)! };
+  }
+
+  /**
+   * `POST /admin/cells/{cell}/members`: the primary changes the membership through the log, one
+   * single-step change at a time (core/replication/membership.ts). One change per cell at a time
+   * from here too: a second request while one runs is refused (`in_flight`), never queued.
+   */
+  async changeMembers(cellId: string, change: MembershipChange): Promise<{ cell: CellRecord } | { error: MembersError; detail: string }> {
+    const cell = this.cell(cellId);
+    if (cell === undefined) return { error: 'not_found', detail: 'No such cell.' };
+    if (this.changing.has(cellId)) return { error: 'in_flight', detail: 'A membership change of this cell is already in flight.' };
+    this.changing.add(cellId);
+    try {
+      const reply = await cellTransport(this.env, cell, MEMBERS_TIMEOUT_MS)
+        .send(cell.primaryRegion, { kind: 'members', change })
+        .catch(() => undefined);
+      if (reply?.kind === 'members_changed') return { cell: this.recordMembers(cellId, reply.members) };
+      if (reply?.kind !== 'members_refused') return { error: 'unavailable', detail: 'The primary did not answer; the change may or may not have happened: repeat it.' };
+      this.recordMembers(cellId, reply.members);
+      if (reply.reason === 'invalid') return { error: 'invalid', detail: reply.detail ?? 'Invalid change.' };
+      if (reply.reason === 'in_flight') return { error: 'in_flight', detail: 'Another membership change is in flight.' };
+      return { error: 'unavailable', detail: `The change did not commit (${reply.reason}); repeat it.` };
+    } finally {
+      this.changing.delete(cellId);
+    }
+  }
+
+  /** Records a membership the primary reported; an older version never overwrites a newer one. */
+  private recordMembers(cellId: string, m: Membership): CellRecord {
+    this.sql.exec(`UPDATE cells SET regions = ?, voters = ?, members_version = ? WHERE id = ? AND members_version < ?`, JSON.stringify(m.regions), JSON.stringify(m.voters), m.version, cellId, m.version);
+    return this.cell(cellId)!;
   }
 
   /**

@@ -18,6 +18,8 @@ export interface CellTopology {
   /** The region of the replica being called. */
   region: string;
   regions: string[];
+  /** The voting subset of `regions` (core/replication/membership.ts); absent: every region votes. */
+  voters?: string[];
   primaryRegion: string;
   epoch: number;
 }

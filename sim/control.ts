@@ -5,6 +5,7 @@ import type { HealthConfig, HealthState } from '../core/replication/health.js';
 import type { WatchedCell } from '../core/replication/detector.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
+import type { MembershipChange } from '../core/replication/membership.js';
 import type { SimClock } from './clock.js';
 import type { Endpoint, SimNetwork } from './network.js';
 import { PEER_TIMEOUT_MS, SimNode } from './node.js';
@@ -42,9 +43,14 @@ export class Controller implements Endpoint {
   /** The current primary was declared lost (a failover was attempted) since it was last seen well. */
   private declared = false;
 
+  /** The recorded membership (like the ControlPlane's cells row): updated only by a membership change's reply. */
+  regions: string[];
+  voters: string[];
+  membersVersion = 0;
+
   constructor(
     readonly cell: string,
-    readonly regions: string[],
+    founding: { regions: string[]; voters: string[] },
     private readonly clock: SimClock,
     private readonly net: SimNetwork,
     private readonly config: HealthConfig,
@@ -52,7 +58,9 @@ export class Controller implements Endpoint {
     private readonly trace: (line: string) => void,
   ) {
     this.address = `ctl/${cell}`;
-    this.primaryRegion = regions[0]!;
+    this.regions = [...founding.regions];
+    this.voters = [...founding.voters];
+    this.primaryRegion = founding.regions[0]!;
     this.instance = this.newInstance();
     const tick = () => {
       if (this.stopped) return;
@@ -98,7 +106,7 @@ export class Controller implements Endpoint {
    */
   split(ms: number): void {
     const old = this.instance;
-    old.zombie = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
+    old.zombie = { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch };
     old.pausedUntil = this.clock.now + ms;
     this.pausedSpans.push({ from: this.clock.now, to: this.clock.now + ms });
     this.instance = this.newInstance();
@@ -119,7 +127,7 @@ export class Controller implements Endpoint {
     const inst = this.instance;
     if (inst.busy) return;
     const deps = this.deps(inst);
-    const watched = { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch };
+    const watched = { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch };
     const verdict = await probeCell(deps, watched);
     if (inst !== this.instance) return; // replaced meanwhile: only a watch already running goes on
     if (inst.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
@@ -204,8 +212,27 @@ export class Controller implements Endpoint {
       config: this.config,
       failover: this.options,
       // A replaced instance cannot read the record any more: it goes on with what it knew.
-      recorded: () => inst.zombie ?? { regions: this.regions, primaryRegion: this.primaryRegion, epoch: this.epoch },
+      recorded: () => inst.zombie ?? { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch },
     };
+  }
+
+  /**
+   * A membership change, as the ControlPlane's `changeMembers` sends it: to the primary, and the
+   * record follows the reply (a lost reply leaves the record stale: promotion must cope). True
+   * when the change is in effect.
+   */
+  async changeMembers(change: MembershipChange): Promise<boolean> {
+    const reply = await this.net
+      .request<ReplicaReply>(this, SimNode.addr(this.cell, this.primaryRegion), { type: 'replica', msg: { kind: 'members', change } }, 3 * PEER_TIMEOUT_MS)
+      .catch(() => undefined);
+    this.trace(`ctl ${this.cell}: members ${JSON.stringify(change)}: ${JSON.stringify(reply)}`);
+    const members = reply?.kind === 'members_changed' || reply?.kind === 'members_refused' ? reply.members : undefined;
+    if (members !== undefined && members.version > this.membersVersion) {
+      this.regions = [...members.regions];
+      this.voters = [...members.voters];
+      this.membersVersion = members.version;
+    }
+    return reply?.kind === 'members_changed';
   }
 
   /**

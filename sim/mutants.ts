@@ -103,9 +103,31 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'fenced-while-waiting',
     rule: 'a primary fenced while its round was in flight never acknowledges it',
     file: 'core/replication/primary.ts',
-    find: '        if (!stillPrimaryOf(m, epoch)) break; // fenced while waiting: never acknowledge\n',
-    replace: '',
+    find: "    const acked = quorum.kind === 'acked' && stillPrimaryOf(m, epoch); // fenced while waiting",
+    replace: "    const acked = quorum.kind === 'acked'; // fenced while waiting",
     equivalent: FENCED_WHILE_WAITING_IS_EQUIVALENT,
+  },
+  // Issue 11: the majority rules and single-step membership changes.
+  {
+    name: 'commit-quorum',
+    rule: 'a write is acknowledged only once a majority of voters hold it',
+    file: 'core/replication/membership.ts',
+    find: '  return majority(voters.length) - (voters.includes(meta.region) ? 1 : 0);',
+    replace: '  return Math.min(1, majority(voters.length) - (voters.includes(meta.region) ? 1 : 0));',
+  },
+  {
+    name: 'promotion-quorum',
+    rule: 'a promotion needs a majority of voters fenced (not counting the failed region)',
+    file: 'core/replication/failover.ts',
+    find: '  const quorate = (have: readonly string[]) => isMajority(have, members.voters);',
+    replace: '  const quorate = (have: readonly string[]) => have.length > 0;',
+  },
+  {
+    name: 'membership-single-step',
+    rule: 'a membership change moves one voter at a time (never two changes at once)',
+    file: 'core/replication/membership.ts',
+    find: '  if (singleStep(from.voters, target.voters)) return',
+    replace: '  if (true as boolean) return',
   },
 ];
 

@@ -66,6 +66,8 @@ export class SimNode implements Endpoint {
     private readonly pushEveryMs: number,
     /** Called when a promoted replica has committed its adopted log (it can acknowledge writes). */
     private readonly onWritable: (node: SimNode, epoch: number) => void = () => undefined,
+    /** The founding voting set (absent: every region votes). */
+    private readonly voters?: string[],
   ) {
     this.address = SimNode.addr(cell, region);
     this.boot();
@@ -104,7 +106,7 @@ export class SimNode implements Endpoint {
       send: (to, message) =>
         this.gen !== born ? new Promise<never>(() => undefined) : this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS),
     };
-    this.replica = new Replica(this.store, { cell: this.cell, region: this.region }, { cell: this.cell, regions: this.regions, primaryRegion: this.regions[0]!, epoch: 1 }, transport, this.config);
+    this.replica = new Replica(this.store, { cell: this.cell, region: this.region }, { cell: this.cell, regions: this.regions, voters: this.voters, primaryRegion: this.regions[0]!, epoch: 1 }, transport, this.config);
     // The alarm: a primary keeps pushing to secondaries that are behind.
     const tick = () => {
       if (this.gen !== born) return;
@@ -137,6 +139,7 @@ export class SimNode implements Endpoint {
         const reply = await r.receive(req.msg);
         this.onReply?.(this, req.msg, reply);
         if (req.msg.kind === 'append' || req.msg.kind === 'snapshot') r.compactLog();
+        if (reply.kind === 'members_changed') void r.pushAll().catch(() => undefined); // as the Durable Object does
         if (req.msg.kind === 'promote' && reply.kind === 'ack') {
           // Like the Durable Object, which schedules an immediate push after a promotion.
           const { epoch, lastPos } = reply;

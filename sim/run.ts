@@ -6,6 +6,7 @@ import type { ReplicaMessage } from '../core/replication/types.js';
 import { SimClock } from './clock.js';
 import { Controller } from './control.js';
 import { COMPOUND_FAULTS, compoundFault } from './faults-race.js';
+import { MembershipFaults } from './membership.js';
 import { checkCell, History } from './invariants.js';
 import { watchApplyLag } from './liveness.js';
 import { SimNetwork } from './network.js';
@@ -33,6 +34,12 @@ export interface RunResult extends Omit<WorkloadStats, 'readsBehind'> {
   lost: number;
   failovers: number;
   handoffs: number;
+  /** Issue 11: random membership changes asked for, regions lost for good, lost voters replaced. */
+  membershipChanges: number;
+  /** Unplanned failovers of a cell with a replica in the region lost for good, after the loss. */
+  failoversAfterRegionLost: number;
+  regionsLost: number;
+  replacements: number;
   /** Group commit on the primaries: replication rounds that committed, the writes they carried, the largest round. */
   groupRounds: number;
   groupedWrites: number;
@@ -92,23 +99,37 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   const writable = new Map<string, number>();
   const committedBy = new Map<string, string>();
   const crng = rng.fork(3);
-  for (let c = 0; c < (opts.cells ?? 2); c++) {
-    const id = `c${c}`;
-    const regions = crng.shuffle(ALL_REGIONS).slice(0, crng.int(2, 4));
-    const cellNodes = regions.map((r) => {
-      const store = new SimStore((value, e) => history.seen(value, e));
-      const n = new SimNode(id, r, regions, store, clock, net, { retainEntries: 6, batchSize: 4, messageBytes: 2048 }, 500, (node, epoch) => {
+  // Voters: the first three (or five) of the cell's regions; the others are learners (issue 11).
+  const makeNode = (id: string, r: string, regions: string[], voters: string[]) => {
+    const store = new SimStore((value, e) => history.seen(value, e));
+    const n = new SimNode(
+      id,
+      r,
+      regions,
+      store,
+      clock,
+      net,
+      { retainEntries: 6, batchSize: 4, messageBytes: 2048 },
+      500,
+      (node, epoch) => {
         if (!writable.has(`${id}@${epoch}`)) writable.set(`${id}@${epoch}`, clock.now);
         // One primary per epoch commits: only one region makes an epoch's log durable.
         const first = committedBy.get(`${id}@${epoch}`);
         if (first !== undefined && first !== node.region) history.violate(`${id}: ${first} and ${node.region} both committed as primary of epoch ${epoch}`);
         committedBy.set(`${id}@${epoch}`, node.region);
-      });
-      net.register(n);
-      return n;
-    });
-    nodes.push(...cellNodes);
-    const ctl = new Controller(id, regions, clock, net, health, failoverOptions, log);
+      },
+      voters,
+    );
+    net.register(n);
+    nodes.push(n);
+    return n;
+  };
+  for (let c = 0; c < (opts.cells ?? 2); c++) {
+    const id = `c${c}`;
+    const regions = crng.shuffle(ALL_REGIONS).slice(0, crng.int(2, 5));
+    const voters = regions.slice(0, crng.pick([3, 3, 5]));
+    const cellNodes = regions.map((r) => makeNode(id, r, regions, voters));
+    const ctl = new Controller(id, { regions, voters }, clock, net, health, failoverOptions, log);
     net.register(ctl);
     const keys = Array.from({ length: 4 }, (_, k) => `k${k}`);
     const clients = Array.from({ length: opts.clientsPerCell ?? 3 }, (_, k) => {
@@ -117,8 +138,16 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       return cl;
     });
     cells.push({ id, regions, nodes: cellNodes, ctl, clients });
-    log(`cell ${id}: regions ${regions.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate}, held-up ${net.faults.spike})`);
+    log(`cell ${id}: regions ${regions.join(',')}, voters ${voters.join(',')} (loss ${baseLoss}, dup ${net.faults.duplicate}, held-up ${net.faults.spike})`);
   }
+  const membership = new MembershipFaults(clock, net, frng.fork(7), ALL_REGIONS, (cell, region) => {
+    const existing = cell.nodes.find((n) => n.region === region);
+    if (existing !== undefined) return existing;
+    const founding = cells.find((c) => c.id === cell.id)!;
+    const n = makeNode(cell.id, region, founding.regions, founding.ctl.voters);
+    cell.nodes.push(n);
+    return n;
+  }, log);
   const regionsInUse = [...new Set(cells.flatMap((c) => c.regions))];
   // Invariants checked as messages are answered.
   const highest = new Map<SimNode, { epoch: number; gen: number }>();
@@ -160,9 +189,9 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     });
   const fault = () => {
     if (clock.now >= activeMs) return;
-    const kind = frng.int(0, 12 + COMPOUND_FAULTS);
-    if (kind > 12) {
-      compoundFault({ clock, net, rng: frng, activeMs, log, restartLater }, frng.pick(cells), kind - 13);
+    const kind = frng.int(0, 15 + COMPOUND_FAULTS);
+    if (kind > 15) {
+      compoundFault({ clock, net, rng: frng, activeMs, log, restartLater }, frng.pick(cells), kind - 16);
     } else if (kind === 0) {
       const n = frng.pick(nodes);
       n.crash();
@@ -196,6 +225,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       for (const n of nodes) if (n.region === a) n.crash();
       log(`region ${a} down`);
       clock.schedule(frng.int(1_000, 6_000), () => {
+        if (a === membership.lost) return; // lost for good meanwhile: never back
         net.faults.down.delete(a);
         for (const n of nodes) if (n.region === a) n.restart();
         log(`region ${a} up`);
@@ -203,7 +233,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     } else if (kind === 6) {
       const cell = frng.pick(cells);
       const target = frng.pick(cell.regions.filter((r) => r !== cell.ctl.primaryRegion));
-      log(`handoff ${cell.id} to ${target}`);
+      log(`handoff ${cell.id} to ${target}`); // a learner target is refused (invalid_target)
       void cell.ctl.handoff(target);
     } else if (kind === 8) {
       // A handoff while the target cannot reach one replica: that replica's reads pull from the
@@ -257,6 +287,10 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       log(`slow control link to ${p}, handoff ${cell.id}`);
       clock.schedule(frng.int(3_000, 7_000), () => net.faults.slow.delete(pair) && log(`fast ${pair}`));
       void cell.ctl.handoff(frng.pick(cell.regions.filter((r) => r !== p)));
+    } else if (kind === 13 || kind === 14) {
+      membership.randomChange(cells);
+    } else if (kind === 15) {
+      if (frng.chance(0.3)) membership.loseRegion(cells, regionsInUse, activeMs + 60_000);
     } else if (kind === 10) {
       const cell = frng.pick(cells);
       cell.ctl.crash();
@@ -285,29 +319,30 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
   for (const c of cells) for (const cl of c.clients) cl.stopped = true;
   net.faults.cut.clear();
   net.faults.down.clear();
+  if (membership.lost !== undefined) net.faults.down.add(membership.lost); // lost for good
   net.faults.slow.clear();
   net.faults.loss = 0;
   net.faults.duplicate = 0;
   net.faults.spike = 0;
-  for (const n of nodes) n.restart();
+  for (const n of nodes) if (n.region !== membership.lost) n.restart();
   const deadline = activeMs + 90_000;
   await clock.run(activeMs + 2 * 5_000 + 1);
   // Liveness: every cell must accept a write again once healed (this also settles any cell whose
   // aborted failover left replicas fenced above a primary that has not noticed yet).
   const settled = new Set<string>();
   for (const c of cells) void c.clients[0]!.settle(deadline).then((done) => done && settled.add(c.id));
-  const converged = () => cells.every((c) => settled.has(c.id) && cellConverged(c.nodes));
+  const converged = () => cells.every((c) => settled.has(c.id) && cellConverged(MembershipFaults.converging(c)));
   await clock.run(deadline, converged);
   for (const c of cells) c.ctl.stopped = true;
 
   let lost = 0;
   for (const c of cells) {
-    if (!settled.has(c.id) || !cellConverged(c.nodes)) {
+    if (!settled.has(c.id) || !cellConverged(MembershipFaults.converging(c))) {
       const why = settled.has(c.id) ? 'did not converge' : 'accepted no write after healing';
       history.violate(`${c.id}: ${why} by ${deadline} ms: ${c.nodes.map((n) => describe(n)).join('; ')}`);
       continue;
     }
-    lost += checkCell(c.id, c.nodes, history);
+    lost += checkCell(c.id, MembershipFaults.converging(c), history);
   }
   const failovers = cells.flatMap((c) => c.ctl.failovers);
   // Failovers during the fault phase only (the heal phase's settle writes would skew first acks).
@@ -339,6 +374,13 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     reads: stats.reads,
     lost,
     failovers: failovers.filter((f) => !f.planned).length,
+    membershipChanges: membership.changes,
+    // Issue 11, finding 1: before voters, promotion waited for every other region, so none of these could finish.
+    failoversAfterRegionLost: failovers.filter(
+      (f) => !f.planned && membership.lostAt !== undefined && f.doneAt > membership.lostAt && cells.find((c) => c.id === f.cell)!.regions.includes(membership.lost!),
+    ).length,
+    regionsLost: membership.lost === undefined ? 0 : 1,
+    replacements: membership.replaced,
     handoffs: failovers.filter((f) => f.planned).length,
     groupRounds: sum(nodes.map((n) => n.groupStats().rounds)),
     groupedWrites: sum(nodes.map((n) => n.groupStats().writes)),

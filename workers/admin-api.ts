@@ -15,6 +15,7 @@ import { isolateKeys } from './platform/isolate-keys.js';
 import { ticketFor } from './platform/idempotency.js';
 import { SEALED_OUTCOME_TTL_MS, type IdempotencyTicket } from '../core/idempotency.js';
 import { seal, unseal } from '../core/token/secret-box.js';
+import { parseMembershipChange } from '../core/replication/membership.js';
 
 /** The answer to `POST /admin/tenants` (the admin secret is shown only here). */
 export interface TenantCreated {
@@ -126,10 +127,30 @@ export async function cells(request: Request & { params?: Record<string, string>
       const reply = await crossCall('edge', region, 2_000, () => replicaStub(env, cell.id, region).status(topologyFor(cell, region))).catch(() => undefined);
       if (reply?.kind !== 'status') return { region, reachable: false };
       const m = reply.meta;
-      return { region, reachable: true, role: m.role, epoch: m.epoch, lastPos: m.lastPos, appliedPos: m.appliedPos, logStart: m.logStart };
+      return { region, reachable: true, voter: cell.voters.includes(region), role: m.role, epoch: m.epoch, lastPos: m.lastPos, appliedPos: m.appliedPos, logStart: m.logStart };
     }),
   );
   return json({ ...cell, replicas });
+}
+
+/**
+ * `POST /admin/cells/:cell/members` `{add?, remove?, voter?}`: change who holds the cell's replicas
+ * and who votes, through the log (core/replication/membership.ts). 409 while a change is in flight;
+ * 503 + Retry-After when it did not commit (its fate may be unknown: repeating it is safe, a change
+ * already made is a no-op).
+ */
+export async function members(request: Request & { params?: Record<string, string> }, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  const parsed = await readJsonBody(request);
+  if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
+  const change = parseMembershipChange(parsed.body, (r) => isRegion(r) && parseRegionList(env.REGIONS).includes(r));
+  if (typeof change === 'string') return oauthStyleError(info, 400, 'invalid_request', change);
+  const result = await controlPlane(env).changeMembers(request.params?.cell ?? '', change);
+  if ('cell' in result) return json(result.cell);
+  const status = { not_found: 404, invalid: 400, in_flight: 409, unavailable: 503 }[result.error];
+  const code = status === 503 ? 'temporarily_unavailable' : status === 404 ? 'not_found' : 'invalid_request';
+  return oauthStyleError(info, status, code, result.detail, status === 503 ? { 'Retry-After': '2' } : {});
 }
 
 /** `POST /admin/cells/:cell/failover` `{region}`: planned move of a cell's primary. */

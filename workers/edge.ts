@@ -1,5 +1,5 @@
 import { Router } from 'itty-router';
-import { cells, createTenant, failover, faults } from './admin-api.js';
+import { cells, createTenant, failover, faults, members } from './admin-api.js';
 import { handleGraph } from './graph-api.js';
 import { tenantTokenAdmin } from './admin-token.js';
 import { discovery, tokenEndpoint } from './token-api.js';
@@ -59,6 +59,7 @@ router
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)
   .post('/admin/cells/:cell/failover', failover)
+  .post('/admin/cells/:cell/members', members)
   .get('/admin/tenants/:id/feed', tenantFeed)
   .post('/admin/tenants/:id/keys/rotate', tenantTokenAdmin)
   .post('/admin/tenants/:id/keys/:kid/revoke', tenantTokenAdmin)

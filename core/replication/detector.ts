@@ -3,6 +3,7 @@ import { askRequired, promote } from './failover.js';
 import type { HealthConfig, HealthState } from './health.js';
 import { HEALTHY, isLost, observe } from './health.js';
 import type { ReplicaReply, Transport } from './types.js';
+import { remoteAcksNeeded } from './membership.js';
 
 /**
  * The control plane's decisions for one cell, run the same by the ControlPlane Durable Object
@@ -21,6 +22,9 @@ import type { ReplicaReply, Transport } from './types.js';
 
 export interface WatchedCell {
   readonly regions: readonly string[];
+  /** The recorded voting set and its membership version (absent: every region votes). */
+  readonly voters?: readonly string[];
+  readonly membersVersion?: number;
   readonly primaryRegion: string;
   readonly epoch: number;
 }
@@ -35,7 +39,7 @@ export function judgeProbe(reply: ReplicaReply | undefined, cell: WatchedCell): 
   if (reply?.kind !== 'probed' && reply?.kind !== 'status') return { kind: 'failed', why: 'silent' };
   const m = reply.meta;
   if (m.role === 'primary' && m.epoch >= cell.epoch && m.primaryRegion === cell.primaryRegion) {
-    const cutOff = reply.kind === 'probed' && reply.reaches.length === 0 && cell.regions.length > 1;
+    const cutOff = reply.kind === 'probed' && reply.reaches.length < remoteAcksNeeded(m);
     return cutOff ? { kind: 'failed', why: 'cut_off' } : { kind: 'ok', epoch: m.epoch };
   }
   if (m.epoch > cell.epoch && m.primaryRegion !== cell.primaryRegion) return { kind: 'moved', region: m.primaryRegion, epoch: m.epoch };
@@ -97,7 +101,7 @@ export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: Hea
   const detection: Detection = { suspectedAt: state.lastSuccessAt, declaredAt: deps.now() };
   const missed = await discoverPrimary(deps.transport, cell);
   if (missed !== undefined) return { kind: 'moved', ...missed, promoted: false };
-  const result = await promote(deps.transport, { regions: cell.regions, failedRegion: cell.primaryRegion, knownEpoch: cell.epoch }, deps.failover);
+  const result = await promote(deps.transport, { regions: cell.regions, voters: cell.voters, membersVersion: cell.membersVersion, failedRegion: cell.primaryRegion, knownEpoch: cell.epoch }, deps.failover);
   if (!result.ok) return { kind: 'failed', reason: result.error.kind, detection };
   return { kind: 'moved', region: result.value.primaryRegion, epoch: result.value.epoch, promoted: true, detection };
 }

@@ -3,6 +3,8 @@ import { err, ok } from '../result.js';
 import type { ReplicaContext } from './log.js';
 import { enterEpoch, stepDown, stillPrimaryOf, transact } from './log.js';
 import type { Shipper } from './shipping.js';
+import type { Membership } from './membership.js';
+import { adoptMembership, votersOf } from './membership.js';
 import type { Entry, ReplicaReply } from './types.js';
 
 /** Role changes of a replica: becoming primary of a new epoch, and handing the primary role over. */
@@ -22,7 +24,7 @@ export type HandoffFailure = {
  * a later promotion may legitimately drop if we are lost before shipping them; and without an
  * entry of the new epoch a replica holding the adopted tail would not outrank a stale copy.
  */
-export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number): ReplicaReply {
+export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number, members?: Membership): ReplicaReply {
   const { store, meta: m } = ctx;
   const refuse: ReplicaReply = { kind: 'stale_epoch', epoch: m.epoch, primaryRegion: m.primaryRegion };
   if (epoch < m.epoch) return refuse;
@@ -34,6 +36,8 @@ export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number): R
     m.gen = 0;
     m.role = 'primary';
     m.primaryRegion = m.region;
+    // The coordinator's quorum was a majority of the newest membership it saw: commit under it too.
+    if (members !== undefined) adoptMembership(m, members);
     const opening: Entry = { epoch, gen: 0, pos: m.lastPos + 1, muts: [] };
     store.appendEntries([opening]);
     m.lastPos = opening.pos;
@@ -55,7 +59,7 @@ export async function handoff(ctx: ReplicaContext, shipper: Shipper, target: str
   const { store, meta: m, transport } = ctx;
   const fail = (kind: HandoffFailure['kind']) => err({ kind, epoch: m.epoch, primaryRegion: m.primaryRegion });
   if (m.role !== 'primary') return fail('not_primary');
-  if (target === m.region || !m.regions.includes(target)) return fail('invalid_target');
+  if (target === m.region || !votersOf(m).includes(target)) return fail('invalid_target'); // a learner may not lead
   const epoch = m.epoch;
   const reply = await shipper.ship(target, m.lastPos).catch(() => undefined);
   if (reply === undefined) return fail('unreachable');

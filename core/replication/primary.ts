@@ -7,7 +7,7 @@ import { compact, stepDown, stillPrimaryOf, transact } from './log.js';
 import type { Mutex } from './mutex.js';
 import { applyCommitted } from './secondary.js';
 import type { Shipper } from './shipping.js';
-import { firstOf } from './shipping.js';
+import { shipToQuorum } from './quorum.js';
 import type { Entry } from './types.js';
 
 export type WriteFailure =
@@ -49,8 +49,9 @@ export interface GroupStats {
  * 2. appends one log entry per successful plan (positions stay per write: a write's replica
  *    token names its own entry, log order is the linearization, and no two acknowledged writes
  *    share a position — a combined entry would save only a few bytes of labels);
- * 3. ships them in one append to one out-of-region replica, nearest first, as a single write was;
- * 4. on its ack applies them all and acknowledges each write with its own position; otherwise
+ * 3. ships them in one append to out-of-region voters, nearest first, until a majority of the
+ *    voting set holds them (quorum.ts; with three voters: one other region, as before);
+ * 4. on the quorum's acks applies them all and acknowledges each write with its own position; otherwise
  *    every write of the round fails exactly as a single write fails (`fenced`, or `not_durable`
  *    with the round's positions burnt). Nothing of a round is acknowledged unless all of it is.
  *
@@ -156,7 +157,7 @@ export class GroupCommit {
   }
 
   /**
-   * Appends one entry per mutation list, makes them durable out of region, then applies them.
+   * Appends one entry per mutation list, makes them durable on a majority of voters, then applies them.
    * Returns the entries, or why none of them may be acknowledged.
    */
   private async commit(muts: Mutation[][]): Promise<Result<Entry[], WriteFailure>> {
@@ -172,21 +173,18 @@ export class GroupCommit {
       m.lastGen = last.gen;
       store.saveMeta(m);
     });
-    const tried: string[] = [];
-    for (const region of this.shipper.shipOrder()) {
-      tried.push(region);
-      const reply = await this.shipper.shipTracked(region, last.pos);
-      if (reply === undefined) continue;
-      if (reply.kind === 'stale_epoch') {
-        stepDown(this.ctx, reply.epoch, reply.primaryRegion);
-        return err({ kind: 'fenced', epoch: reply.epoch, primaryRegion: reply.primaryRegion });
-      }
-      if (reply.kind === 'ack' && reply.lastPos >= last.pos) {
-        if (!stillPrimaryOf(m, epoch)) break; // fenced while waiting: never acknowledge
-        this.applyThrough(last.pos);
-        return ok(entries);
-      }
+    // A majority of voters (membership.ts), nearest first, one more voter per failure.
+    const quorum = await shipToQuorum(this.ctx, this.shipper, last.pos, 1);
+    if (quorum.kind === 'stale') {
+      stepDown(this.ctx, quorum.epoch, quorum.primaryRegion);
+      return err({ kind: 'fenced', epoch: quorum.epoch, primaryRegion: quorum.primaryRegion });
     }
+    const acked = quorum.kind === 'acked' && stillPrimaryOf(m, epoch); // fenced while waiting: never acknowledge
+    if (acked) {
+      this.applyThrough(last.pos);
+      return ok(entries);
+    }
+    const tried = quorum.kind === 'short' ? quorum.tried : [];
     // Fenced meanwhile: our log may already hold the new primary's entries at these positions,
     // which burning would overwrite. Leave it; the new primary's appends settle it.
     if (!stillPrimaryOf(m, epoch)) return err({ kind: 'fenced', epoch: m.epoch, primaryRegion: m.primaryRegion });
@@ -232,20 +230,17 @@ export class GroupCommit {
     const upTo = m.lastPos;
     const epoch = m.epoch;
     if (m.appliedPos >= upTo) return ok(undefined);
-    // All peers at once (this runs once per promotion): a dead nearest peer costs no timeout.
-    const tried = this.shipper.shipOrder();
-    const first = await firstOf(
-      tried.map((region) => this.shipper.shipTracked(region, upTo)),
-      (reply) => reply?.kind === 'stale_epoch' || (reply?.kind === 'ack' && reply.lastPos >= upTo),
-    );
-    if (first?.kind === 'stale_epoch') {
-      stepDown(this.ctx, first.epoch, first.primaryRegion);
-      return err({ kind: 'fenced', epoch: first.epoch, primaryRegion: first.primaryRegion });
+    // All voters at once (this runs once per promotion): a dead nearest voter costs no timeout.
+    const quorum = await shipToQuorum(this.ctx, this.shipper, upTo, Number.MAX_SAFE_INTEGER);
+    if (quorum.kind === 'stale') {
+      stepDown(this.ctx, quorum.epoch, quorum.primaryRegion);
+      return err({ kind: 'fenced', epoch: quorum.epoch, primaryRegion: quorum.primaryRegion });
     }
-    if (first?.kind === 'ack' && stillPrimaryOf(m, epoch)) {
+    if (quorum.kind === 'acked' && stillPrimaryOf(m, epoch)) {
       this.applyThrough(upTo);
       return ok(undefined);
     }
+    const tried = quorum.kind === 'short' ? quorum.tried : [];
     if (!stillPrimaryOf(m, epoch)) return err({ kind: 'fenced', epoch: m.epoch, primaryRegion: m.primaryRegion });
     return err({ kind: 'not_durable', tried });
   }

@@ -12,6 +12,8 @@ import { acceptAppend, acceptFence, installSnapshot } from './secondary.js';
 import { Shipper } from './shipping.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { probePeers } from './probe.js';
+import type { MembershipChange } from './membership.js';
+import { membershipOf, planChange, planStep } from './membership.js';
 import { chunkRows, DEFAULT_MESSAGE_BYTES, withinBudget } from './chunks.js';
 import type { ReplicaStore } from './store.js';
 import type { ReplicaMessage, ReplicaMeta, ReplicaReply, ReplicationConfig, Snapshot, Transport } from './types.js';
@@ -23,6 +25,8 @@ export type { HandoffFailure } from './handoff.js';
 export interface CellTopology {
   cell: string;
   regions: string[];
+  /** The founding voting set (membership.ts); absent: every region votes. */
+  voters?: string[];
   primaryRegion: string;
   epoch: number;
 }
@@ -56,6 +60,7 @@ export class Replica {
       cell: self.cell,
       region: self.region,
       regions: [...topology.regions],
+      ...(topology.voters === undefined ? {} : { voters: [...topology.voters] }),
       // Only the founding epoch is decided by placement; later primaries come from promotion.
       role: topology.epoch === 1 && topology.primaryRegion === self.region ? 'primary' : 'secondary',
       epoch: 1,
@@ -163,7 +168,9 @@ export class Replica {
       case 'fence':
         return acceptFence(this.store, m, msg.epoch, msg.candidateRegion);
       case 'promote':
-        return promote(this.ctx, this.shipper, msg.epoch);
+        return promote(this.ctx, this.shipper, msg.epoch, msg.members);
+      case 'members':
+        return this.changeMembers(msg.change);
       case 'handoff': {
         const r = await this.handoff(msg.targetRegion);
         return r.ok
@@ -198,6 +205,30 @@ export class Replica {
    */
   handoff(target: string): Promise<Result<{ primaryRegion: string; epoch: number }, HandoffFailure>> {
     return this.writes.run(() => handoff(this.ctx, this.shipper, target));
+  }
+
+  /**
+   * Changes the membership through the log, one single-step entry after another (membership.ts),
+   * each committed under the membership before it. Only the primary takes it.
+   */
+  async changeMembers(change: MembershipChange): Promise<ReplicaReply> {
+    const m = this.meta;
+    const refuse = (reason: Extract<ReplicaReply, { kind: 'members_refused' }>['reason'], detail?: string): ReplicaReply => ({
+      kind: 'members_refused',
+      reason,
+      ...(detail === undefined ? {} : { detail }),
+      members: membershipOf(m),
+      primaryRegion: m.primaryRegion,
+    });
+    if (m.role !== 'primary') return refuse('not_primary');
+    const steps = planChange(membershipOf(m), m.region, change);
+    if (!steps.ok) return refuse(steps.error.kind, steps.error.kind === 'invalid' ? steps.error.reason : undefined);
+    for (const to of steps.value) {
+      const from = membershipOf(m);
+      const r = await this.primary.write((state) => planStep(state, from, to));
+      if (!r.ok) return refuse(r.error.kind === 'not_primary' ? 'not_primary' : r.error.kind, r.error.kind === 'invalid' ? r.error.reason : undefined);
+    }
+    return { kind: 'members_changed', members: membershipOf(m) };
   }
 
   /**

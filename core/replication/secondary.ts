@@ -1,4 +1,5 @@
 import { enterEpoch, transact } from './log.js';
+import { adoptMembership, isMembership, MEMBERS_KEY, membershipOf } from './membership.js';
 import type { ReplicaStore } from './store.js';
 import type { Entry, ReplicaMeta, ReplicaReply, Snapshot } from './types.js';
 
@@ -62,6 +63,8 @@ export function applyCommitted(store: ReplicaStore, meta: ReplicaMeta, upTo: num
     if (batch.length === 0) throw new Error(`assertion failed: log hole after ${meta.appliedPos}`);
     for (const e of batch) {
       store.applyMutations(e.muts);
+      // A membership change takes effect when applied (committed): membership.ts says why that is safe.
+      for (const m of e.muts) if (m.key === MEMBERS_KEY && isMembership(m.value)) adoptMembership(meta, m.value);
       meta.appliedPos = e.pos;
     }
   }
@@ -108,6 +111,8 @@ export function installSnapshot(
       meta.logStart = snap.pos + 1;
       meta.baseEpoch = snap.epoch;
       meta.baseGen = snap.gen;
+      const members = store.get(MEMBERS_KEY);
+      if (isMembership(members)) adoptMembership(meta, members);
     }
     store.saveMeta(meta);
     return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };
@@ -140,7 +145,7 @@ export function acceptFence(store: ReplicaStore, meta: ReplicaMeta, epoch: numbe
       store.saveMeta(meta);
     });
   }
-  return { kind: 'fenced', lastPos: meta.lastPos, lastEpoch: meta.lastEpoch, lastGen: meta.lastGen, appliedPos: meta.appliedPos, epoch: meta.epoch };
+  return { kind: 'fenced', lastPos: meta.lastPos, lastEpoch: meta.lastEpoch, lastGen: meta.lastGen, appliedPos: meta.appliedPos, epoch: meta.epoch, members: membershipOf(meta) };
 }
 
 /** Whether the log holds the entry at `pos` with this label (then it equals the sender's log through `pos`). */

@@ -1,4 +1,5 @@
 import type { Json, Mutation } from '../kv.js';
+import type { Membership, MembershipChange } from './membership.js';
 
 /** One committed-or-pending step of a cell's history. Positions are dense and start at 1. */
 export interface Entry {
@@ -43,6 +44,13 @@ export interface ReplicaMeta {
    */
   baseEpoch?: number;
   baseGen?: number;
+  /**
+   * The voting subset of `regions` (membership.ts); absent in metadata written before voters
+   * existed: then every region votes. Learners are the other regions.
+   */
+  voters?: string[];
+  /** Version of the membership (`regions`, `voters`) this replica applied; absent = 0. */
+  membersVersion?: number;
 }
 
 export interface Snapshot {
@@ -87,7 +95,10 @@ export type ReplicaMessage =
    * racing coordinators can never both install a primary of one epoch.
    */
   | { kind: 'fence'; epoch: number; candidateRegion: string }
-  | { kind: 'promote'; epoch: number }
+  /** `members`: the newest membership the coordinator saw; the new primary commits under it (failover.ts). */
+  | { kind: 'promote'; epoch: number; members?: Membership }
+  /** Sent to the primary: change who holds replicas and who votes, one single-step change at a time (membership.ts). */
+  | { kind: 'members'; change: MembershipChange }
   /** Planned failover, sent to the primary: hand the cell over to `targetRegion` without losing a write. */
   | { kind: 'handoff'; targetRegion: string }
   | { kind: 'status' }
@@ -105,7 +116,10 @@ export type ReplicaReply =
   /** A snapshot part was staged (or was out of order): send part `next` of transfer `id`. */
   | { kind: 'snapshot_part'; id: string; next: number }
   | { kind: 'not_primary'; epoch: number; primaryRegion: string }
-  | { kind: 'fenced'; lastPos: number; lastEpoch: number; lastGen: number; appliedPos: number; epoch: number }
+  /** `members`: the membership this replica applied (the coordinator's quorum is a majority of the newest seen). */
+  | { kind: 'fenced'; lastPos: number; lastEpoch: number; lastGen: number; appliedPos: number; epoch: number; members?: Membership }
+  | { kind: 'members_changed'; members: Membership }
+  | { kind: 'members_refused'; reason: 'invalid' | 'in_flight' | 'not_primary' | 'not_durable' | 'fenced'; detail?: string; members: Membership; primaryRegion: string }
   | { kind: 'status'; meta: ReplicaMeta }
   /** `reaches`: out-of-region peers that confirmed (for a primary: that would accept its entries). */
   | { kind: 'probed'; meta: ReplicaMeta; reaches: string[] }

@@ -13,7 +13,7 @@ const CALL_TIMEOUT_MS = 8_000;
 const WRITE_RETRY_BUDGET_MS = 12_000;
 
 export function topologyFor(cell: CellRecord, region: string): CellTopology {
-  return { cell: cell.id, region, regions: cell.regions, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
+  return { cell: cell.id, region, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
 }
 
 export interface Routed {

@@ -20,6 +20,8 @@ export class TestCluster {
     readonly regions: string[],
     readonly primaryRegion = regions[0]!,
     private readonly config: ReplicationConfig = { retainEntries: 8, batchSize: 4 },
+    /** The founding voting set (absent: every region votes). */
+    readonly voters?: string[],
   ) {
     for (const r of regions) this.boot(r);
   }
@@ -39,7 +41,7 @@ export class TestCluster {
         return reply;
       },
     };
-    const replica = new Replica(store, { cell: 'c1', region }, { cell: 'c1', regions: this.regions, primaryRegion: this.primaryRegion, epoch: 1 }, transport, this.config);
+    const replica = new Replica(store, { cell: 'c1', region }, { cell: 'c1', regions: this.regions, voters: this.voters, primaryRegion: this.primaryRegion, epoch: 1 }, transport, this.config);
     this.replicas.set(region, replica);
     return replica;
   }

@@ -49,6 +49,26 @@ describe('deterministic simulator', () => {
     expect(handoffs).toBeGreaterThan(0);
   }, 60_000);
 
+  it('covers issue 11: learners, membership changes, a region lost for good, and failovers that no longer wait for it', async () => {
+    let changes = 0;
+    let lost = 0;
+    let replaced = 0;
+    let failoversAfter = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = await runSchedule({ seed });
+      expect(r.violations).toEqual([]);
+      changes += r.membershipChanges;
+      lost += r.regionsLost;
+      replaced += r.replacements;
+      failoversAfter += r.failoversAfterRegionLost;
+    }
+    expect(changes).toBeGreaterThan(10);
+    expect(lost).toBeGreaterThan(0);
+    expect(replaced).toBeGreaterThan(0);
+    // Before voters, a failover of a cell with a replica in a lost region could never finish.
+    expect(failoversAfter).toBeGreaterThan(0);
+  }, 120_000);
+
   it('catches a primary that acknowledges before the out-of-region copy', async () => {
     expect((await sweep(1, 20, 'ack-before-durable')).length).toBeGreaterThan(0);
   }, 60_000);
