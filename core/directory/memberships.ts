@@ -5,13 +5,14 @@
  * edge valued `{type: "directoryRole"}` is a role assignment's (role-management.ts): memberOf
  * shows it as a directoryRole.
  */
-import type { Mutation, StateReader } from '../kv.js';
+import type { Json, Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, present } from './etag.js';
 import { badRequest, notFound } from './errors.js';
 import { isValidId, lastSegment, memberKey, memberPrefix, objectKey, reverseKey, reversePrefix } from './keys.js';
 import { findLive } from './objects.js';
-import { listBody, parseListOptions, scanPage } from './odata-query.js';
+import { countMatches, countReply, directoryPage, parseDirectoryQuery, requireEventualForCount } from './directory-query.js';
+import { listBody, type QueryShape } from './odata-query.js';
 import { groupSpec, MEMBER_TYPES, SPECS, unionShape } from './resources.js';
 import { roleDefinition } from './role-definitions.js';
 import { directoryRoleBody } from './role-management.js';
@@ -100,35 +101,64 @@ const detachEdge = (tenantId: string, groupId: string, memberId: string): Mutati
   { key: reverseKey(tenantId, memberId, groupId), value: null },
 ];
 
-/** GET /groups/{id}/members */
-export function listMembers(state: StateReader, req: GraphRequest, ctx: GraphContext, groupRef: string): Result<GraphReply, GraphError> {
+/** GET /groups/{id}/members (and its `/$count`) */
+export function listMembers(state: StateReader, req: GraphRequest, ctx: GraphContext, groupRef: string, countOnly = false): Result<GraphReply, GraphError> {
   const group = findLive(state, ctx.tenantId, groupSpec, groupRef);
   if (!group.ok) return group;
-  const prefix = memberPrefix(ctx.tenantId, group.value.id);
-  const opts = parseListOptions(req.query, MEMBER_SHAPE, prefix);
-  if (!opts.ok) return opts;
-  const page = scanPage(state, prefix, opts.value, (key, value) => {
+  const resolve = (key: string, value: Json) => {
     const type = asObject(value)?.['type'];
     return isMemberType(type) ? directoryObject(state, ctx.tenantId, { id: lastSegment(key), type }) : undefined;
-  });
-  return ok({ status: 200, body: listBody(req, 'directoryObjects', prefix, opts.value, page) });
+  };
+  return relationReply(state, req, memberPrefix(ctx.tenantId, group.value.id), MEMBER_SHAPE, resolve, countOnly);
 }
 
-/** GET /{users|groups|servicePrincipals}/{id}/memberOf (direct memberships only). */
-export function listMemberOf(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, ref: string): Result<GraphReply, GraphError> {
+/** GET /{users|groups|servicePrincipals}/{id}/memberOf (direct memberships only; and its `/$count`). */
+export function listMemberOf(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, ref: string, countOnly = false): Result<GraphReply, GraphError> {
   const found = findLive(state, ctx.tenantId, spec, ref);
   if (!found.ok) return found;
-  const prefix = reversePrefix(ctx.tenantId, found.value.id);
-  const opts = parseListOptions(req.query, groupSpec, prefix);
-  if (!opts.ok) return opts;
-  const page = scanPage(state, prefix, opts.value, (key, value) => {
+  const resolve = (key: string, value: Json) => {
     if (asObject(value)?.['type'] === 'directoryRole') {
       const role = roleDefinition(lastSegment(key));
       return role === undefined ? undefined : directoryRoleBody(role);
     }
     return directoryObject(state, ctx.tenantId, { id: lastSegment(key), type: 'group' });
-  });
-  return ok({ status: 200, body: listBody(req, 'directoryObjects', prefix, opts.value, page) });
+  };
+  return relationReply(state, req, reversePrefix(ctx.tenantId, found.value.id), groupSpec, resolve, countOnly);
+}
+
+function relationReply(state: StateReader, req: GraphRequest, prefix: string, shape: QueryShape, resolve: (key: string, value: Json) => JsonObject | undefined, countOnly: boolean): Result<GraphReply, GraphError> {
+  if (countOnly) {
+    const eventual = requireEventualForCount(req);
+    if (!eventual.ok) return eventual;
+  }
+  const q = parseDirectoryQuery(req, shape, prefix, []);
+  if (!q.ok) return q;
+  if (countOnly) return ok(countReply(countMatches(state, q.value, resolve)));
+  const page = directoryPage(state, q.value, resolve);
+  return ok({ status: 200, body: listBody(req, 'directoryObjects', q.value.tokenPrefix, q.value.opts, page) });
+}
+
+/** Graph inlines at most 20 related objects per `$expand`. */
+const EXPAND_LIMIT = 20;
+
+/** The relations `$expand` may name, per member type. */
+export const NAVIGATIONS: Readonly<Partial<Record<TypeName, readonly string[]>>> = {
+  user: ['memberOf'],
+  group: ['members', 'memberOf'],
+  servicePrincipal: ['memberOf'],
+};
+
+/** The first 20 `members` or `memberOf` of an object, for `$expand`. */
+export function relatedObjects(state: StateReader, tenantId: string, id: string, nav: string): JsonObject[] {
+  const out: JsonObject[] = [];
+  const prefix = nav === 'members' ? memberPrefix(tenantId, id) : reversePrefix(tenantId, id);
+  for (const [key, value] of state.list(prefix, { limit: 256 })) {
+    const type = nav === 'members' ? asObject(value)?.['type'] : asObject(value)?.['type'] === 'directoryRole' ? undefined : 'group';
+    const obj = isMemberType(type) ? directoryObject(state, tenantId, { id: lastSegment(key), type }) : undefined;
+    if (obj !== undefined) out.push(obj);
+    if (out.length === EXPAND_LIMIT) break;
+  }
+  return out;
 }
 
 /** Removes every edge touching `id`, remembering them for a later restore. */
