@@ -106,7 +106,12 @@ const deltaRoutes = (collection: string, spec: ResourceSpec, area: Area): RouteS
 /** `/{collection}/$count` (advanced query: text/plain), before `/{collection}/:id`. */
 const countRoute = (collection: string, spec: ResourceSpec, area: Area): RouteSpec => ({ pattern: [collection, '$count'], area, GET: (s, r, c) => countObjects(s, r, c, spec) });
 
+/** JSON batching: the edge unpacks it (core/directory/batch.ts) and sends each request through the direct path. */
+export const BATCH_ROUTE_ID = '$batch';
+const batchIsEdgeOnly: WriteFn = () => err(badRequest('A $batch cannot be nested or sent to a replica.', 'BadRequest'));
+
 const SPECS_TABLE: readonly RouteSpec[] = [
+  { pattern: [BATCH_ROUTE_ID], area: 'batch', POST: batchIsEdgeOnly },
   { pattern: ['auditLogs', 'signIns'], area: 'auditLogs', GET: (s, r, c) => listSignIns(s, r, c) },
   { pattern: ['auditLogs', 'directoryAudits'], area: 'auditLogs', GET: listDirectoryAudits },
   { pattern: ['auditLogs', 'directoryAudits', ':id'], area: 'auditLogs', GET: (s, r, c, x) => getDirectoryAudit(s, r, c, p(x, 'id')) },
