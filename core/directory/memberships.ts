@@ -42,23 +42,55 @@ function locate(state: StateReader, tenantId: string, id: string, types: readonl
   return undefined;
 }
 
-/** Parses `{"@odata.id": ".../directoryObjects/{id}"}` (or users/groups/servicePrincipals). */
+const REF_COLLECTIONS: Readonly<Record<string, readonly TypeName[]>> = {
+  directoryObjects: MEMBER_TYPES,
+  users: ['user'],
+  groups: ['group'],
+  servicePrincipals: ['servicePrincipal'],
+};
+
+/** `.../directoryObjects/{id}` (or users/groups/servicePrincipals): the id and the types it may name. */
+function parseRefUrl(url: string): Result<{ id: string; types: readonly TypeName[] }, GraphError> {
+  const segments = url.split('?')[0]!.split('/').filter((s) => s.length > 0);
+  const id = segments[segments.length - 1] ?? '';
+  const collection = segments[segments.length - 2] ?? '';
+  const allowed = Object.hasOwn(REF_COLLECTIONS, collection) ? REF_COLLECTIONS[collection] : undefined;
+  if (!allowed || !isValidId(id)) return err(badRequest("Invalid '@odata.id' reference; expected .../directoryObjects/{id}."));
+  return ok({ id, types: allowed });
+}
+
+/** Parses `{"@odata.id": ".../directoryObjects/{id}"}`. */
 function parseRef(body: unknown): Result<{ id: string; types: readonly TypeName[] }, GraphError> {
   if (!isPlainObject(body) || Object.keys(body).length !== 1 || typeof body['@odata.id'] !== 'string') {
     return err(badRequest("A reference body with a single '@odata.id' property is required."));
   }
-  const segments = body['@odata.id'].split('?')[0]!.split('/').filter((s) => s.length > 0);
-  const id = segments[segments.length - 1] ?? '';
-  const collection = segments[segments.length - 2] ?? '';
-  const types: Record<string, readonly TypeName[]> = {
-    directoryObjects: MEMBER_TYPES,
-    users: ['user'],
-    groups: ['group'],
-    servicePrincipals: ['servicePrincipal'],
-  };
-  const allowed = Object.hasOwn(types, collection) ? types[collection] : undefined;
-  if (!allowed || !isValidId(id)) return err(badRequest("Invalid '@odata.id' reference; expected .../directoryObjects/{id}."));
-  return ok({ id, types: allowed });
+  return parseRefUrl(body['@odata.id']);
+}
+
+/** Graph takes at most 20 references in one create's `members@odata.bind`. */
+const MAX_BIND = 20;
+
+/**
+ * `members@odata.bind` of a group being created: the membership edges, planned with the group
+ * itself so the create is all or nothing. Every reference must name a live member object.
+ */
+export function bindMembers(state: StateReader, tenantId: string, groupId: string, refs: unknown): Result<Mutation[], GraphError> {
+  if (!Array.isArray(refs) || !refs.every((r): r is string => typeof r === 'string')) {
+    return err(badRequest("Property 'members@odata.bind' must be an array of reference URLs."));
+  }
+  if (refs.length > MAX_BIND) return err(badRequest(`At most ${MAX_BIND} references can be added in one request to 'members@odata.bind'.`));
+  const out: Mutation[] = [];
+  const seen = new Set<string>();
+  for (const url of refs) {
+    const ref = parseRefUrl(url);
+    if (!ref.ok) return ref;
+    const member = locate(state, tenantId, ref.value.id, ref.value.types);
+    if (!member) return err(notFound(ref.value.id));
+    if (seen.has(member.id)) return err(badRequest("One or more added object references already exist for the following modified properties: 'members'."));
+    seen.add(member.id);
+    out.push(...attach(tenantId, groupId, member));
+  }
+  return ok(out);
 }
 
 export function addMember(state: StateReader, req: GraphRequest, ctx: GraphContext, groupRef: string): Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError> {

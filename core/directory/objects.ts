@@ -5,13 +5,14 @@
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
-import { invalidId, notFound } from './errors.js';
+import { badRequest, clip, invalidId, notFound } from './errors.js';
+import { isPlainObject } from './validation.js';
 import { isValidId, lastSegment, objectKey, objectPrefix, uniqueKey } from './keys.js';
 import { indexMutations, indexScanFor } from './property-index.js';
 import { claimUnique, releaseUnique } from './unique-index.js';
 import { applySelect, listBody, parseEntityQuery } from './odata-query.js';
 import { countMatches, countReply, directoryPage, parseDirectoryQuery, parseExpand, requireEventualForCount, type DirectoryQuery, type Expansion } from './directory-query.js';
-import { NAVIGATIONS, relatedObjects } from './memberships.js';
+import { bindMembers, NAVIGATIONS, relatedObjects } from './memberships.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, WritePlan } from './types.js';
 
 export interface Found {
@@ -93,18 +94,39 @@ export function getObject(state: StateReader, req: GraphRequest, ctx: GraphConte
   return ok({ status: 200, body: body ?? {}, headers: { ETag: etagOf(found.value.obj) } });
 }
 
+/**
+ * Splits `{prop}@odata.bind` references off a create body. Only groups take one
+ * (`members@odata.bind`); Tessera keeps no owners, so `owners@odata.bind` is refused.
+ */
+function splitBinds(spec: ResourceSpec, body: unknown): Result<{ body: unknown; members: unknown }, GraphError> {
+  if (!isPlainObject(body)) return ok({ body, members: undefined });
+  const rest: Record<string, unknown> = {};
+  let members: unknown;
+  for (const [k, v] of Object.entries(body)) {
+    if (!k.endsWith('@odata.bind')) rest[k] = v;
+    else if (k === 'members@odata.bind' && spec.type === 'group') members = v;
+    else return err(badRequest(`Property '${clip(k)}' is not supported on type '${spec.odataType}'.`));
+  }
+  return ok({ body: rest, members });
+}
+
 export function createObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<WritePlan, GraphError> {
-  const built = spec.create(req.body, ctx, state);
+  const split = splitBinds(spec, req.body);
+  if (!split.ok) return split;
+  const built = spec.create(split.value.body, ctx, state);
   if (!built.ok) return built;
   const id = ctx.newId();
   if (!isValidId(id)) throw new Error('assertion failed: newId returned an invalid id');
   const stored: JsonObject = { id, ...built.value, _v: 1 };
   const claims = claimUnique(state, ctx.tenantId, spec, id, stored);
   if (!claims.ok) return claims;
+  const edges = split.value.members === undefined ? ok([]) : bindMembers(state, ctx.tenantId, id, split.value.members);
+  if (!edges.ok) return edges;
   const mutations: Mutation[] = [
     { key: objectKey(ctx.tenantId, spec.type, id), value: stored },
     ...claims.value,
     ...indexMutations(ctx.tenantId, spec, id, undefined, stored),
+    ...edges.value,
   ];
   const location = `${req.baseUrl}/${spec.collection}/${id}`;
   return ok({
