@@ -21,6 +21,10 @@ async function stepKey(step: BatchStep, batchKey: string | null): Promise<string
   return batchKey === null || batchKey.length === 0 ? null : `batch:${await sha256b64url(`${batchKey}\n${step.id.toLowerCase()}`)}`;
 }
 
+/** `Content-Type`, as Graph writes them: the SDK's BatchResponseContent looks for exactly that spelling. */
+const canonicalHeaders = (h: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase().replace(/(^|-)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase()), v]));
+
 async function runStep(session: GraphSession, step: BatchStep, batchKey: string | null, serve: Serve): Promise<BatchResponse> {
   const q = step.url.indexOf('?');
   const path = '/' + (q < 0 ? step.url : step.url.slice(0, q));
@@ -32,7 +36,7 @@ async function runStep(session: GraphSession, step: BatchStep, batchKey: string 
     idempotencyKey: await stepKey(step, batchKey),
   };
   const served = await serve(session, call);
-  return { id: step.id, status: served.status, headers: served.headers, ...(served.body !== undefined ? { body: served.body } : {}) };
+  return { id: step.id, status: served.status, headers: canonicalHeaders(served.headers), ...(served.body !== undefined ? { body: served.body } : {}) };
 }
 
 export async function serveBatch(session: GraphSession, call: GraphCall, serve: Serve): Promise<Served> {

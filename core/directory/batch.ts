@@ -105,7 +105,7 @@ export function dependencyFailed(step: BatchStep, dependency: string, requestId:
   return {
     id: step.id,
     status: 424,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'Content-Type': 'application/json' },
     body: { error: { code: 'FailedDependency', message: `The dependent request '${clip(dependency)}' failed.`, innerError: { date: new Date(now).toISOString(), 'request-id': requestId } } },
   };
 }
