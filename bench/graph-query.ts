@@ -6,7 +6,7 @@
  *   users, against the single-user GET row, and a `$batch` of 20 GETs against 20 single GETs.
  */
 import { performance } from 'node:perf_hooks';
-import { classifiedRequest, classify, planWrite, read, type GraphRequest } from '../core/directory/index.js';
+import { classifiedRequest, classify, planWrite, provisionTenant, read, type GraphRequest } from '../core/directory/index.js';
 import { MemoryState, type Mutation } from '../core/kv.js';
 import type { Scenario } from './scenarios.js';
 import type { Extra, Row } from './table.js';
@@ -29,7 +29,7 @@ function seed(n: number): { state: MemoryState; ids: string[] } {
   const ids: string[] = [];
   let seq = 0;
   const ctx = { tenantId: TID, now: 1, newId: () => uuid(++seq) };
-  const pending: Mutation[] = [];
+  const pending: Mutation[] = [...provisionTenant(ctx, { displayName: 'Bench' })];
   for (let i = 0; i < n; i++) {
     const body = { displayName: `${FIRST[i % FIRST.length]} ${i}`, userPrincipalName: `u${i}@contoso.com`, mail: `m${i}@contoso.com`, accountEnabled: i % 10 !== 0 };
     const r = planWrite(state, req('/users', {}, 'POST', body), ctx);

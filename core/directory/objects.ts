@@ -55,8 +55,8 @@ function resolver(state: StateReader, tenantId: string, spec: ResourceSpec): (ke
   };
 }
 
-function directoryQuery(req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<DirectoryQuery, GraphError> {
-  return parseDirectoryQuery(req, spec, objectPrefix(ctx.tenantId, spec.type), NAVIGATIONS[spec.type] ?? [], (f) => indexScanFor(ctx.tenantId, spec, f)?.prefix);
+function directoryQuery(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<DirectoryQuery, GraphError> {
+  return parseDirectoryQuery(req, spec, objectPrefix(ctx.tenantId, spec.type), NAVIGATIONS[spec.type] ?? [], (f) => indexScanFor(state, ctx.tenantId, spec, f)?.prefix);
 }
 
 /** Adds each expanded relation (Graph inlines it whatever `$select` says). */
@@ -66,7 +66,7 @@ function expanded(state: StateReader, tenantId: string, items: JsonObject[], exp
 }
 
 export function listObjects(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<GraphReply, GraphError> {
-  const q = directoryQuery(req, ctx, spec);
+  const q = directoryQuery(state, req, ctx, spec);
   if (!q.ok) return q;
   const page = directoryPage(state, q.value, resolver(state, ctx.tenantId, spec));
   const withRelations = { ...page, items: expanded(state, ctx.tenantId, page.items, q.value.expand) };
@@ -77,7 +77,7 @@ export function listObjects(state: StateReader, req: GraphRequest, ctx: GraphCon
 export function countObjects(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<GraphReply, GraphError> {
   const eventual = requireEventualForCount(req);
   if (!eventual.ok) return eventual;
-  const q = directoryQuery(req, ctx, spec);
+  const q = directoryQuery(state, req, ctx, spec);
   if (!q.ok) return q;
   return ok(countReply(countMatches(state, q.value, resolver(state, ctx.tenantId, spec))));
 }

@@ -6,8 +6,8 @@
  * object. Values are lowercased like Graph's comparisons, so the index yields a superset that
  * the full filter then narrows exactly.
  */
-import type { Json, Mutation } from '../kv.js';
-import { lastSegment, propertyIndexKey, propertyIndexPrefix, uniqueIndexPrefix } from './keys.js';
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { FILTER_INDEX_VERSION, filterIndexReadyKey, lastSegment, propertyIndexKey, propertyIndexPrefix, uniqueIndexPrefix } from './keys.js';
 import type { FilterExpr } from './odata-filter.js';
 import type { JsonObject, ResourceSpec } from './types.js';
 
@@ -47,19 +47,23 @@ function leafScan(tenantId: string, spec: ResourceSpec, prop: string, value: str
 
 /**
  * The narrowest index slice that contains every object `filter` can match, or undefined when
- * the filter needs a full scan (`or`, `ne`, `eq null`, unindexed properties). For `and`, an
- * equality beats a prefix.
+ * the filter needs a full scan (`or`, `ne`, `eq null`, unindexed properties, or a tenant whose
+ * objects predate the indexes). For `and`, an equality beats a prefix.
  */
-export function indexScanFor(tenantId: string, spec: ResourceSpec, filter: FilterExpr | undefined): IndexScan | undefined {
-  if (filter === undefined) return undefined;
+export function indexScanFor(state: StateReader, tenantId: string, spec: ResourceSpec, filter: FilterExpr | undefined): IndexScan | undefined {
+  if (filter === undefined || state.get(filterIndexReadyKey(tenantId)) !== FILTER_INDEX_VERSION) return undefined;
+  return sliceFor(tenantId, spec, filter);
+}
+
+function sliceFor(tenantId: string, spec: ResourceSpec, filter: FilterExpr): IndexScan | undefined {
   switch (filter.op) {
     case 'eq':
       return filter.value === null ? undefined : leafScan(tenantId, spec, filter.prop, filter.value, true);
     case 'startswith':
       return leafScan(tenantId, spec, filter.prop, filter.value, false);
     case 'and': {
-      const left = indexScanFor(tenantId, spec, filter.left);
-      const right = indexScanFor(tenantId, spec, filter.right);
+      const left = sliceFor(tenantId, spec, filter.left);
+      const right = sliceFor(tenantId, spec, filter.right);
       if (left === undefined || right === undefined) return left ?? right;
       return filter.right.op === 'eq' && filter.left.op !== 'eq' ? right : left;
     }

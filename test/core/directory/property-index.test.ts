@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Json } from '../../../core/kv.js';
 import { MemoryState } from '../../../core/kv.js';
+import { provisionTenant } from '../../../core/directory/index.js';
 import { Harness, idOf, values, type Body } from './harness.js';
 
 /** Counts the rows list() hands out: what a query really scanned. */
@@ -16,6 +17,7 @@ class CountingState extends MemoryState {
 function seed(n: number): { h: Harness; state: CountingState } {
   const state = new CountingState();
   const h = new Harness(undefined, state);
+  h.state.apply(provisionTenant(h.ctx, { displayName: 'Contoso' }));
   for (let i = 0; i < n; i++) {
     const k = String(i).padStart(3, '0');
     h.user(`u${k}@contoso.com`, { displayName: `${i % 2 ? 'Ann' : 'Bob'} ${k}`, mail: `m${k}@contoso.com`, accountEnabled: i % 10 !== 0 });
@@ -46,6 +48,18 @@ describe('property indexes for $filter', () => {
     expect(got).toHaveLength(expected);
     expect(rows).toBeLessThanOrEqual(Math.max(expected, 150) + 1);
     expect(rows).toBeLessThan(300);
+  });
+
+  it('a tenant provisioned before the indexes existed (no marker) scans, so objects without index entries are still found', () => {
+    const { h, state } = seed(30);
+    // As if these users predated the indexes: no x/ entries, no marker.
+    state.apply([...state.rows.keys()].filter((k) => /\/x\/|\/xv$/.test(k)).map((key) => ({ key, value: null })));
+    let got: Body[] = [];
+    const rows = scanned(state, () => {
+      got = values(h.getOk('/users', { $filter: "mail eq 'm007@contoso.com'" }));
+    });
+    expect(got.map((u) => u['mail'])).toEqual(['m007@contoso.com']);
+    expect(rows).toBeGreaterThanOrEqual(30);
   });
 
   it('an unindexed filter still scans (and answers the same as an indexed one)', () => {
