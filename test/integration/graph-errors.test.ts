@@ -133,8 +133,13 @@ describe('OData query errors', () => {
       '$select=displayName,',
       '$select=passwordProfile',
       '$count=yes',
-      '$orderby=displayName',
-      '$expand=memberOf',
+      '$orderby=passwordProfile',
+      '$orderby=displayName sideways',
+      `$orderby=displayName&$filter=${q("startswith(displayName,'a')")}`,
+      '$expand=manager',
+      '$expand=members',
+      `$search=${q('"displayName:a"')}`,
+      '$skip=1',
       '$top=1&$top=2',
     ];
     for (const query of bad) {
