@@ -1,6 +1,6 @@
 /** JSON batching (`POST /v1.0/$batch`) through the Worker: Graph's payload rules, dependsOn, and per-step checks. */
-import { describe, expect, it } from 'vitest';
-import { home as g, js, newTenant, q, type Any, type TenantInfo } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { clearFaults, home as g, js, newTenant, q, setFaults, type Any, type TenantInfo } from './helpers.js';
 import { codeFor, graphAs, redeem, sample } from './token-helpers.js';
 
 const batch = (t: TenantInfo, requests: unknown, headers: Record<string, string> = {}) => g(t, 'POST', '/$batch', { body: { requests }, headers });
@@ -11,6 +11,30 @@ const usersNamed = async (t: TenantInfo, n: string): Promise<number> =>
   (await js(await g(t, 'GET', `/users?$filter=${q(`userPrincipalName eq '${n}@contoso.com'`)}`))).value.length;
 
 describe('$batch', () => {
+  afterEach(clearFaults);
+
+  it('when writes cannot be made durable, its write steps answer 503 + Retry-After and its reads still answer; a retry with the same client-request-id then writes once', async () => {
+    const t = await newTenant();
+    const requests = [
+      { id: 'w', method: 'POST', url: '/users', body: user('faulty'), headers: json },
+      { id: 'r', method: 'GET', url: '/organization' },
+      { id: 'd', method: 'GET', url: '/users', dependsOn: ['w'] },
+    ];
+    const headers = { 'client-request-id': 'batch-fault-0001' };
+    await setFaults({ downRegions: t.regions.filter((r) => r !== t.homeRegion) });
+    const down = await js(await batch(t, requests, headers));
+    expect(byId(down, 'w')).toMatchObject({ status: 503, headers: { 'Retry-After': '2' }, body: { error: { code: 'serviceNotAvailable' } } });
+    expect(byId(down, 'r').status).toBe(200);
+    expect(byId(down, 'd').status).toBe(424);
+    await clearFaults();
+    expect(await usersNamed(t, 'faulty')).toBe(0);
+    const up = await js(await batch(t, requests, headers));
+    const again = await js(await batch(t, requests, headers));
+    expect(byId(up, 'w').status).toBe(201);
+    expect(byId(again, 'w').body.id).toBe(byId(up, 'w').body.id);
+    expect(await usersNamed(t, 'faulty')).toBe(1);
+  });
+
   it('runs GETs and writes, a dependent step after its dependency, and answers each by id', async () => {
     const t = await newTenant();
     const r = await batch(t, [
