@@ -4,8 +4,9 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed), BENCH_FEED_USERS (100000),
- * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), WRK.
+ * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query), BENCH_FEED_USERS (100000),
+ * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), BENCH_QUERY_CORE_USERS
+ * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), WRK.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -28,13 +29,14 @@ import { errorRate, failoverExtras, renderExtras, renderPaced, renderTable, simE
 import { measurePaced } from './paced.js';
 import { alternate, type AbResult } from './ab.js';
 import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
+import { queryExtras, renderQueryBench, runQueryBench, type QueryBenchRow } from './graph-query.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
 import type { Load, WrkResult } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim', 'feed'] as const;
+const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -128,6 +130,13 @@ async function main(): Promise<number> {
     feed = runFeedBench(intEnv('BENCH_FEED_USERS', 100_000), intEnv('BENCH_FEED_AUDIT', 1_000_000));
   }
 
+  let query: { rows: QueryBenchRow[]; users: number } | undefined;
+  if (runs('query')) {
+    const users = intEnv('BENCH_QUERY_CORE_USERS', 100_000);
+    console.log(`measuring Graph queries on the core (${users} users) …`);
+    query = { rows: runQueryBench(users), users };
+  }
+
   let sim: SimResult | undefined;
   if (simSeeds > 0) {
     // The servers are idle now, so they compete little with the simulator for CPU.
@@ -143,13 +152,22 @@ async function main(): Promise<number> {
   const extras: Extra[] = [
     ...writeExtras(rows),
     ...feedExtras(rows, feedAb),
+    ...queryExtras(rows),
     ...tokenExtras(rows, paced),
     ...(await miExtras(rows, ctx)),
     ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []),
     ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
     ...(sim !== undefined ? simExtras(sim) : []),
   ];
-  const table = [renderTable(rows, lag), paced !== undefined ? renderPaced(paced) : '', renderExtras(extras), feed !== undefined ? renderFeedBench(feed) : ''].filter((t) => t !== '').join('\n\n');
+  const table = [
+    renderTable(rows, lag),
+    paced !== undefined ? renderPaced(paced) : '',
+    renderExtras(extras),
+    feed !== undefined ? renderFeedBench(feed) : '',
+    query !== undefined ? renderQueryBench(query.rows, query.users) : '',
+  ]
+    .filter((t) => t !== '')
+    .join('\n\n');
   const report = `# Tessera bench ${new Date().toISOString()}\n\nMachine: ${machine}\n\nLoad: ${setup}\n\n${table}\n`;
   console.log(`\nMachine: ${machine}\nLoad: ${setup}\n\n${table}\n`);
   mkdirSync(OUT, { recursive: true });

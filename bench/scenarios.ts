@@ -10,6 +10,7 @@ import { cellInfo, changeMembers, createTenant, createUser, operatorHeaders, tok
 import { REGIONS } from './servers.js';
 import type { Target } from './wrk.js';
 import { MI_SCENARIOS } from './managed-identity.js';
+import { QUERY_SCENARIOS } from './graph-query.js';
 
 export interface Context {
   servers: Servers;
@@ -172,6 +173,8 @@ export const SCENARIOS: Scenario[] = [
   },
   // Managed identity: token issuance at one region's endpoint, normally and with that region cut off (bench/managed-identity.ts).
   ...MI_SCENARIOS,
+  // Graph queries: index-backed $filter and $batch, next to the single-user GET (bench/graph-query.ts).
+  ...QUERY_SCENARIOS,
 ];
 
 /** The ids listed in BENCH_SCENARIOS, or undefined when it is unset (run everything). */

@@ -1,4 +1,6 @@
-import { classifiedRequest, classify } from '../core/directory/index.js';
+import { classifiedRequest, classify, graphErrorBody, type EdgeError, type GraphError } from '../core/directory/index.js';
+import { BATCH_ROUTE_ID } from '../core/directory/router.js';
+import type { Json } from '../core/kv.js';
 import { protectSecrets, withoutSecrets } from '../core/directory/secrets.js';
 import { authorizeSelfScope } from '../core/directory/delegated-access.js';
 import { hashPassword } from '../core/token/password.js';
@@ -9,8 +11,9 @@ import { allowed, authenticate, type Principal } from './platform/auth.js';
 import type { RequestInfo } from './platform/http.js';
 import { graphError, json, readJsonBody, requestInfo } from './platform/http.js';
 import { callPrimary, callNearest } from './platform/cell-calls.js';
-import { ticketFor } from './platform/idempotency.js';
-import { lookupTenant } from './platform/topology.js';
+import { ticketForKey } from './platform/idempotency.js';
+import { serveBatch } from './graph-batch.js';
+import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
@@ -22,9 +25,9 @@ function replicaTokenKey(env: Env): Promise<CryptoKey> {
   return tokenKey.key;
 }
 
-function parseQuery(url: URL): Record<string, string> | string {
+function parseQuery(params: URLSearchParams): Record<string, string> | string {
   const out: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) {
+  for (const [k, v] of params) {
     if (Object.hasOwn(out, k)) return `Query option '${k}' was specified more than once.`;
     out[k] = v;
   }
@@ -34,10 +37,45 @@ function parseQuery(url: URL): Record<string, string> | string {
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
+/** What one Graph request (direct, or one step of a `$batch`) brings besides the caller. */
+export interface GraphCall {
+  readonly method: string;
+  /** The path after the version segment. */
+  readonly path: string;
+  readonly search: URLSearchParams;
+  readonly header: (name: string) => string | null;
+  /** Read only for writes (a direct request streams its body within the size limit). */
+  readonly body: () => Promise<{ ok: true; body: unknown } | { ok: false; error: EdgeError | GraphError }>;
+  /** The idempotency key the client gave this request (its `client-request-id`), if any. */
+  readonly idempotencyKey: string | null;
+}
+
+/** Who calls and where their tenant lives: settled once per incoming request (a batch shares it). */
+export interface GraphSession {
+  readonly request: Request;
+  readonly env: Env;
+  readonly info: RequestInfo;
+  readonly principal: Principal;
+  readonly placement: TenantPlacement;
+  readonly baseUrl: string;
+}
+
+export interface Served {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Json | undefined;
+}
+
+export const failed = (info: RequestInfo, error: GraphError | EdgeError, headers: Record<string, string> = {}): Served => {
+  const { status, body } = graphErrorBody(error, info.requestId, info.now, info.clientRequestId);
+  return { status, body, headers: { 'request-id': info.requestId, 'client-request-id': info.clientRequestId, 'content-type': 'application/json', ...headers } };
+};
+
+const toResponse = (s: Served): Response => json(s.body, s.status, s.headers);
+
 /**
- * `/v1.0/*` and `/beta/*`: authenticate, classify the request once (route, permission area,
- * write or read, secret fields), check the caller's permissions, hash secrets, and send the
- * classified request to the right replica.
+ * `/v1.0/*` and `/beta/*`: authenticate and find the tenant once, then serve the request, or
+ * each request of a `$batch`, through `serve`.
  */
 export async function handleGraph(request: Request, env: Env): Promise<Response> {
   const info = requestInfo(request);
@@ -46,50 +84,71 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   if (principal.tenantId === null) return graphError(info, { kind: 'bad_request', message: 'The tenant for this request could not be determined.' });
   const placement = await lookupTenant(env, principal.tenantId);
   if (placement === null) return graphError(info, { kind: 'unauthorized', message: 'The tenant for this token does not exist.' });
-  const tenantId = placement.tenant.id;
 
   const url = new URL(request.url);
   const version = VERSION.exec(url.pathname);
   if (version === null) return graphError(info, { kind: 'bad_request', message: 'Invalid version.' });
-  const classified = classify(request.method, url.pathname.slice(version[0].length), principal.userId);
-  if (!classified.ok) return graphError(info, classified.error);
+  const session: GraphSession = { request, env, info, principal, placement, baseUrl: `${url.origin}/${version[1]}` };
+  const call: GraphCall = {
+    method: request.method, path: url.pathname.slice(version[0].length), search: url.searchParams,
+    header: (name) => request.headers.get(name), body: () => readJsonBody(request), idempotencyKey: request.headers.get('client-request-id'),
+  };
+  return toResponse(await serve(session, call));
+}
+
+/**
+ * One Graph request: classify it once (route, permission area, write or read, secret fields),
+ * check the caller's permissions, hash secrets, and send the classified request to the right
+ * replica. A `$batch` step comes through here exactly as a direct request does.
+ */
+async function serve(session: GraphSession, call: GraphCall, inBatch = false): Promise<Served> {
+  const { env, info, principal, placement } = session;
+  const tenantId = placement.tenant.id;
+  const classified = classify(call.method, call.path, principal.userId);
+  if (!classified.ok) return failed(info, classified.error);
   const c = classified.value;
+  if (c.routeId === BATCH_ROUTE_ID) {
+    // The batch needs no permission of its own: each of its requests is checked here, as a direct one.
+    if (inBatch) return failed(info, { kind: 'bad_request', message: 'A $batch cannot contain another $batch.' });
+    return serveBatch(session, call, (s, step) => serve(s, step, true));
+  }
   const write = c.write;
-  if (!allowed(principal, c)) return graphError(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
-  const query = parseQuery(url);
-  if (typeof query === 'string') return graphError(info, { kind: 'bad_request', message: query });
-  const body = write ? await readJsonBody(request) : { ok: true as const, body: undefined };
-  if (!body.ok) return graphError(info, body.error);
+  if (!allowed(principal, c)) return failed(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
+  const query = parseQuery(call.search);
+  if (typeof query === 'string') return failed(info, { kind: 'bad_request', message: query });
+  const body = write ? await call.body() : { ok: true as const, body: undefined };
+  if (!body.ok) return failed(info, body.error);
   if (principal.kind === 'user') {
     // What the scopes allow on the caller's own object, before any role is considered.
     const self = authorizeSelfScope(c, principal.scopes, body.body);
-    if (!self.ok) return graphError(info, self.error);
+    if (!self.ok) return failed(info, self.error);
   }
   const protectedBody = await protectSecrets(c, body.body, hash);
-  if (!protectedBody.ok) return graphError(info, protectedBody.error);
-  const graphRequest = classifiedRequest(c, protectedBody.value, query, `${url.origin}/${version[1]}`, request.headers.get('if-match') ?? undefined);
+  if (!protectedBody.ok) return failed(info, protectedBody.error);
+  const eventual = call.header('consistencylevel')?.toLowerCase() === 'eventual';
+  const graphRequest = classifiedRequest(c, protectedBody.value, query, session.baseUrl, call.header('if-match') ?? undefined, eventual);
 
   const key = await replicaTokenKey(env);
   let minPosition: ReplicaPosition | undefined;
-  const presented = request.headers.get(REPLICA_TOKEN_HEADER);
+  const presented = call.header(REPLICA_TOKEN_HEADER);
   if (presented !== null) {
     const decoded = await decodeReplicaToken(key, presented);
-    if (decoded === undefined) return graphError(info, { kind: 'bad_request', message: `The ${REPLICA_TOKEN_HEADER} header is not a valid replica token.` });
+    if (decoded === undefined) return failed(info, { kind: 'bad_request', message: `The ${REPLICA_TOKEN_HEADER} header is not a valid replica token.` });
     // A token of another cell says nothing about this one (the tenant may have been elsewhere).
     if (decoded.cell === placement.cell.id) minPosition = decoded;
   }
 
   const caller = callerOf(principal);
-  if (caller === null) return graphError(info, { kind: 'unauthorized', message: 'Access token validation failure: no subject.' });
+  if (caller === null) return failed(info, { kind: 'unauthorized', message: 'Access token validation failure: no subject.' });
   // Exactly-once: every attempt of this write carries one ticket (workers/platform/idempotency.ts),
   // identified by the canonical route and the body without its secrets (no password digest is kept).
   const content = JSON.stringify([withoutSecrets(c, body.body) ?? null, graphRequest.query, graphRequest.ifMatch ?? null]);
-  const idempotency = write ? await ticketFor(request, { tenantId, route: c.path, caller: callerKey(caller), content }) : undefined;
-  const call = {
+  const idempotency = write ? await ticketForKey(call.idempotencyKey, c.method, { tenantId, route: c.path, caller: callerKey(caller), content }) : undefined;
+  const replicaCall = {
     tenantId, request: graphRequest, caller, correlationId: info.clientRequestId,
     ...(minPosition !== undefined ? { minPosition } : {}), ...(idempotency !== undefined ? { idempotency } : {}),
   };
-  const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
+  const routed = write ? await callPrimary(env, tenantId, replicaCall) : await callNearest(session.request, env, placement, replicaCall);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
   return respond(info, routed.outcome, routed.region, key);
@@ -105,19 +164,19 @@ function callerOf(p: Principal): GraphCaller | null {
 /** Who a write's idempotency key belongs to: the principal, not its (refreshable) token. */
 const callerKey = (c: GraphCaller): string => (c.kind === 'user' ? `user:${c.userId}` : c.kind === 'application' ? `app:${c.appId}` : 'operator');
 
-async function respond(info: RequestInfo, outcome: GraphOutcome, region: string, key: CryptoKey): Promise<Response> {
+async function respond(info: RequestInfo, outcome: GraphOutcome, region: string, key: CryptoKey): Promise<Served> {
   const base = { 'request-id': info.requestId, 'client-request-id': info.clientRequestId, 'tessera-served-by': region };
   switch (outcome.kind) {
     case 'reply': {
-      const headers: Record<string, string> = { ...base, ...(outcome.reply.headers ?? {}) };
+      const headers: Record<string, string> = { ...base, ...(outcome.reply.body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...(outcome.reply.headers ?? {}) };
       if (outcome.position !== undefined) headers[REPLICA_TOKEN_HEADER] = await encodeReplicaToken(key, outcome.position);
-      return json(outcome.reply.body, outcome.reply.status, headers);
+      return { status: outcome.reply.status, headers, body: outcome.reply.body };
     }
     case 'error':
-      return graphError(info, outcome.error, base);
+      return failed(info, outcome.error, base);
     case 'not_primary':
     case 'unavailable':
     case 'behind':
-      return graphError(info, { kind: 'unavailable', message: 'The service is temporarily unable to make this change durable. Retry after the interval given.' }, { ...base, 'Retry-After': '2' });
+      return failed(info, { kind: 'unavailable', message: 'The service is temporarily unable to make this change durable. Retry after the interval given.' }, { ...base, 'Retry-After': '2' });
   }
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject } from './etag.js';
-import { conflict } from './errors.js';
+import { duplicateValue } from './errors.js';
 import { objectKey, uniqueKey } from './keys.js';
 import { defineResource, iso } from './resource-spec.js';
 import type { GraphError, JsonObject } from './types.js';
@@ -101,10 +101,11 @@ export const applicationSpec = defineResource({
   fields: appFields,
   filterable: ['id', 'appId', 'displayName', 'signInAudience'],
   unique: ['appId'],
+  indexed: ['displayName'],
   finish(obj, ctx, state) {
     const appId = ctx.newId();
     // A fresh GUID colliding is a bug in newId, but the index keeps the invariant explicit.
-    if (state.get(uniqueKey(ctx.tenantId, 'application', 'appId', appId)) !== undefined) return err(conflict('appId'));
+    if (state.get(uniqueKey(ctx.tenantId, 'application', 'appId', appId)) !== undefined) return err(duplicateValue('appId'));
     return ok({ ...obj, appId, createdDateTime: iso(ctx.now), passwordCredentials: [], keyCredentials: [] });
   },
 });
@@ -164,5 +165,6 @@ export const servicePrincipalSpec = defineResource({
   fields: spFields,
   filterable: ['id', 'appId', 'displayName', 'accountEnabled', 'servicePrincipalType'],
   unique: ['appId'],
+  indexed: ['displayName', 'accountEnabled'],
   finish: (obj, ctx, state) => finishServicePrincipal(obj, ctx.tenantId, state),
 });

@@ -96,10 +96,10 @@ export function classify(method: string, path: string, me: string | null): Resul
 }
 
 /** A Graph request built from a classification (the edge adds the query, If-Match and base URL). */
-export function classifiedRequest(c: Classification, body: unknown, query: Record<string, string>, baseUrl: string, ifMatch?: string): GraphRequest {
+export function classifiedRequest(c: Classification, body: unknown, query: Record<string, string>, baseUrl: string, ifMatch?: string, eventual = false): GraphRequest {
   return {
     method: c.method, path: c.path, routeId: c.routeId, params: c.params, query, body, baseUrl,
-    ...(ifMatch !== undefined ? { ifMatch } : {}),
+    ...(ifMatch !== undefined ? { ifMatch } : {}), ...(eventual ? { eventual } : {}),
   };
 }
 

@@ -137,6 +137,7 @@ export const namedLocationSpec: ResourceSpec = {
   properties: { id: 'string', ...visibleProps(ipFields), ...visibleProps(countryFields) },
   filterable: { id: 'string', displayName: 'string' },
   unique: [],
+  indexed: [],
   hidden: [],
   create(body, ctx) {
     const fields = fieldsFor(body);

@@ -64,6 +64,10 @@ export const conflict = (prop: string): GraphError => ({
   message: `Another object with the same value for property ${prop} already exists.`,
 });
 
+/** Graph answers a taken unique value (userPrincipalName, appId, ...) with 400, not 409. */
+export const duplicateValue = (prop: string): GraphError =>
+  badRequest(`Another object with the same value for property ${prop} already exists.`, 'Request_BadRequest');
+
 export const preconditionFailed = (): GraphError => ({
   kind: 'precondition_failed',
   message: 'The If-Match header value does not match the current version of the resource.',

@@ -23,5 +23,6 @@ export const groupSpec = defineResource({
   entityName: 'Group',
   fields,
   filterable: ['id', 'displayName', 'mail', 'mailNickname', 'mailEnabled', 'securityEnabled', 'description'],
+  indexed: ['displayName', 'mail'],
   finish: (obj, ctx) => ok({ ...obj, createdDateTime: iso(ctx.now) }),
 });

@@ -33,6 +33,25 @@ export const objectKey = (tenantId: string, type: TypeName, objectId: string): s
 export const uniqueKey = (tenantId: string, type: TypeName, prop: string, value: string): string =>
   `${t(tenantId)}u/${type}.${prop}/${encodeURIComponent(value.toLowerCase())}`;
 
+/** Prefix of one unique index (values lowercased and URI-encoded, so a value prefix is a key prefix). */
+export const uniqueIndexPrefix = (tenantId: string, type: TypeName, prop: string): string => `${t(tenantId)}u/${type}.${prop}/`;
+
+/**
+ * Non-unique property index `x/{type}.{prop}/{lowercased, URI-encoded value}/{id}` → true,
+ * written with the object: `$filter` eq/startswith on an indexed property is a prefix scan.
+ */
+export const propertyIndexPrefix = (tenantId: string, type: TypeName, prop: string): string => `${t(tenantId)}x/${type}.${prop}/`;
+export const propertyIndexKey = (tenantId: string, type: TypeName, prop: string, value: string, objectId: string): string =>
+  `${propertyIndexPrefix(tenantId, type, prop)}${encodeURIComponent(value.toLowerCase())}/${id(objectId)}`;
+
+/**
+ * `1` once every object of the tenant is in the filter indexes: written when the tenant is
+ * provisioned (its objects are indexed from the first write on). A tenant created before the
+ * indexes existed has no marker, so its filters keep scanning and stay complete.
+ */
+export const FILTER_INDEX_VERSION = 1;
+export const filterIndexReadyKey = (tenantId: string): string => `${t(tenantId)}xv`;
+
 export const memberPrefix = (tenantId: string, groupId: string): string => `${t(tenantId)}m/${id(groupId)}/`;
 export const memberKey = (tenantId: string, groupId: string, memberId: string): string =>
   memberPrefix(tenantId, groupId) + id(memberId);

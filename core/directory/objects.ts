@@ -5,10 +5,14 @@
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
-import { invalidId, notFound } from './errors.js';
-import { isValidId, objectKey, objectPrefix, uniqueKey } from './keys.js';
+import { badRequest, clip, invalidId, notFound } from './errors.js';
+import { isPlainObject } from './validation.js';
+import { isValidId, lastSegment, objectKey, objectPrefix, uniqueKey } from './keys.js';
+import { indexMutations, indexScanFor } from './property-index.js';
 import { claimUnique, releaseUnique } from './unique-index.js';
-import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage } from './odata-query.js';
+import { applySelect, listBody, parseEntityQuery } from './odata-query.js';
+import { countMatches, countReply, directoryPage, parseDirectoryQuery, parseExpand, requireEventualForCount, type DirectoryQuery, type Expansion } from './directory-query.js';
+import { bindMembers, NAVIGATIONS, relatedObjects } from './memberships.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, WritePlan } from './types.js';
 
 export interface Found {
@@ -36,35 +40,94 @@ export function entityBody(req: GraphRequest, contextPath: string, spec: Resourc
   return { '@odata.context': entityContext(req, contextPath), ...present(stored, spec.hidden) };
 }
 
-export function listObjects(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<GraphReply, GraphError> {
-  const prefix = objectPrefix(ctx.tenantId, spec.type);
-  const opts = parseListOptions(req.query, spec, prefix);
-  if (!opts.ok) return opts;
-  const page = scanPage(state, prefix, opts.value, (_k, v) => {
-    const obj = asObject(v);
+/** Resolves a scanned row (an object row or an index row naming one) to its client view. */
+function resolver(state: StateReader, tenantId: string, spec: ResourceSpec): (key: string, value: Json) => JsonObject | undefined {
+  const collection = objectPrefix(tenantId, spec.type);
+  return (key, value) => {
+    let stored: Json | undefined = value;
+    if (!key.startsWith(collection)) {
+      // An index row: the unique index holds the id, a property index ends with it.
+      const id = typeof value === 'string' ? value : lastSegment(key);
+      stored = isValidId(id) ? state.get(objectKey(tenantId, spec.type, id)) : undefined;
+    }
+    const obj = asObject(stored);
     return obj ? present(obj, spec.hidden) : undefined;
-  });
-  return ok({ status: 200, body: listBody(req, spec.collection, prefix, opts.value, page) });
+  };
+}
+
+function directoryQuery(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<DirectoryQuery, GraphError> {
+  return parseDirectoryQuery(req, spec, objectPrefix(ctx.tenantId, spec.type), NAVIGATIONS[spec.type] ?? [], (f) => indexScanFor(state, ctx.tenantId, spec, f)?.prefix);
+}
+
+/** Adds each expanded relation (Graph inlines it whatever `$select` says). */
+function expanded(state: StateReader, tenantId: string, items: JsonObject[], expand: Expansion | undefined): JsonObject[] {
+  if (expand === undefined) return items;
+  return items.map((o) => ({ ...o, [expand.nav]: relatedObjects(state, tenantId, String(o['id']), expand.nav).map((r) => applySelect(r, expand.select)) }));
+}
+
+export function listObjects(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<GraphReply, GraphError> {
+  const q = directoryQuery(state, req, ctx, spec);
+  if (!q.ok) return q;
+  const page = directoryPage(state, q.value, resolver(state, ctx.tenantId, spec));
+  const withRelations = { ...page, items: expanded(state, ctx.tenantId, page.items, q.value.expand) };
+  return ok({ status: 200, body: listBody(req, spec.collection, q.value.tokenPrefix, q.value.opts, withRelations) });
+}
+
+/** `GET /{collection}/$count` (with `$filter` / `$search`): text/plain, eventual consistency only. */
+export function countObjects(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<GraphReply, GraphError> {
+  const eventual = requireEventualForCount(req);
+  if (!eventual.ok) return eventual;
+  const q = directoryQuery(state, req, ctx, spec);
+  if (!q.ok) return q;
+  return ok(countReply(countMatches(state, q.value, resolver(state, ctx.tenantId, spec))));
 }
 
 export function getObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec, ref: string): Result<GraphReply, GraphError> {
-  const select = parseEntityQuery(req.query, spec);
+  const { $expand: rawExpand, ...rest } = req.query;
+  const select = parseEntityQuery(rest, spec);
   if (!select.ok) return select;
+  const expand = parseExpand(rawExpand, spec, NAVIGATIONS[spec.type] ?? []);
+  if (!expand.ok) return expand;
   const found = findLive(state, ctx.tenantId, spec, ref);
   if (!found.ok) return found;
-  const body = applySelect(entityBody(req, spec.collection, spec, found.value.obj), select.value);
-  return ok({ status: 200, body, headers: { ETag: etagOf(found.value.obj) } });
+  const [body] = expanded(state, ctx.tenantId, [applySelect(entityBody(req, spec.collection, spec, found.value.obj), select.value)], expand.value);
+  return ok({ status: 200, body: body ?? {}, headers: { ETag: etagOf(found.value.obj) } });
+}
+
+/**
+ * Splits `{prop}@odata.bind` references off a create body. Only groups take one
+ * (`members@odata.bind`); Tessera keeps no owners, so `owners@odata.bind` is refused.
+ */
+function splitBinds(spec: ResourceSpec, body: unknown): Result<{ body: unknown; members: unknown }, GraphError> {
+  if (!isPlainObject(body)) return ok({ body, members: undefined });
+  const rest: Record<string, unknown> = {};
+  let members: unknown;
+  for (const [k, v] of Object.entries(body)) {
+    if (!k.endsWith('@odata.bind')) rest[k] = v;
+    else if (k === 'members@odata.bind' && spec.type === 'group') members = v;
+    else return err(badRequest(`Property '${clip(k)}' is not supported on type '${spec.odataType}'.`));
+  }
+  return ok({ body: rest, members });
 }
 
 export function createObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<WritePlan, GraphError> {
-  const built = spec.create(req.body, ctx, state);
+  const split = splitBinds(spec, req.body);
+  if (!split.ok) return split;
+  const built = spec.create(split.value.body, ctx, state);
   if (!built.ok) return built;
   const id = ctx.newId();
   if (!isValidId(id)) throw new Error('assertion failed: newId returned an invalid id');
   const stored: JsonObject = { id, ...built.value, _v: 1 };
   const claims = claimUnique(state, ctx.tenantId, spec, id, stored);
   if (!claims.ok) return claims;
-  const mutations: Mutation[] = [{ key: objectKey(ctx.tenantId, spec.type, id), value: stored }, ...claims.value];
+  const edges = split.value.members === undefined ? ok([]) : bindMembers(state, ctx.tenantId, id, split.value.members);
+  if (!edges.ok) return edges;
+  const mutations: Mutation[] = [
+    { key: objectKey(ctx.tenantId, spec.type, id), value: stored },
+    ...claims.value,
+    ...indexMutations(ctx.tenantId, spec, id, undefined, stored),
+    ...edges.value,
+  ];
   const location = `${req.baseUrl}/${spec.collection}/${id}`;
   return ok({
     mutations,
@@ -85,6 +148,11 @@ export function patchObject(state: StateReader, req: GraphRequest, ctx: GraphCon
   if (!claims.ok) return claims;
   const newKeys = new Set(claims.value.map((m) => m.key));
   const released = releaseUnique(state, ctx.tenantId, spec, id, obj).filter((m) => !newKeys.has(m.key));
-  const mutations: Mutation[] = [{ key: objectKey(ctx.tenantId, spec.type, id), value: next as Json }, ...released, ...claims.value];
+  const mutations: Mutation[] = [
+    { key: objectKey(ctx.tenantId, spec.type, id), value: next as Json },
+    ...released,
+    ...claims.value,
+    ...indexMutations(ctx.tenantId, spec, id, obj, next),
+  ];
   return ok({ mutations, reply: { status: 204, headers: { ETag: etagOf(next) } } });
 }

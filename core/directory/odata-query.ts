@@ -209,13 +209,14 @@ export function encodeSkipToken(prefix: string, key: string): string {
   return toBase64Url(`${fnv1a(prefix + suffix)}.${suffix}`);
 }
 
-export function decodeSkipToken(prefix: string, token: string): Result<string, GraphError> {
+/** `nested`: the scan is an index whose keys have more segments below the prefix (property-index.ts). */
+export function decodeSkipToken(prefix: string, token: string, nested = false): Result<string, GraphError> {
   const invalid = err(badRequest('The $skiptoken value is invalid or has expired.'));
   const text = fromBase64Url(token);
   if (text === undefined) return invalid;
   const dot = text.indexOf('.');
   if (dot !== 8) return invalid;
   const suffix = text.slice(dot + 1);
-  if (suffix.length === 0 || suffix.includes('/') || fnv1a(prefix + suffix) !== text.slice(0, dot)) return invalid;
+  if (suffix.length === 0 || (!nested && suffix.includes('/')) || fnv1a(prefix + suffix) !== text.slice(0, dot)) return invalid;
   return ok(prefix + suffix);
 }

@@ -21,7 +21,9 @@ export type Area =
   | 'permissionGrants'
   | 'settings'
   /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
-  | 'directoryObjects';
+  | 'directoryObjects'
+  /** `$batch` itself needs no permission: each request inside it is checked as a direct one. */
+  | 'batch';
 
 interface Grant {
   readonly read: readonly string[];
@@ -52,6 +54,7 @@ const APPLICATION: Readonly<Record<Area, Grant>> = {
   permissionGrants: app(['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All'], ['DelegatedPermissionGrant.ReadWrite.All']),
   settings: app([], []),
   directoryObjects: app([], []),
+  batch: { read: [], write: [] },
 };
 
 const delegated = (area: Area, extraRead: readonly string[], extraWrite: readonly string[]): Grant => {
@@ -73,6 +76,7 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   permissionGrants: delegated('permissionGrants', [], []),
   settings: delegated('settings', [], []),
   directoryObjects: delegated('directoryObjects', [], []),
+  batch: { read: [], write: [] },
 };
 
 export type CallerKind = 'application' | 'delegated';

@@ -8,6 +8,7 @@ import type { Json, Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { badRequest, conflict, invalidId, notFound } from './errors.js';
+import { indexMutations } from './property-index.js';
 import { BIN_KEY, binKey, binPrefix, isValidId, objectKey } from './keys.js';
 import { attach, detachAll, isMemberType, type MemberRef } from './memberships.js';
 import { findLive } from './objects.js';
@@ -38,6 +39,7 @@ export function softDelete(state: StateReader, ctx: GraphContext, spec: Resource
   return [
     { key: objectKey(ctx.tenantId, spec.type, id), value: null },
     ...releaseUnique(state, ctx.tenantId, spec, id, stored),
+    ...indexMutations(ctx.tenantId, spec, id, stored, undefined),
     ...edges.mutations,
     { key: binKey(ctx.tenantId, spec.type, id), value: entry, expiresAt: ctx.now + RETENTION_MS },
   ];
@@ -112,6 +114,7 @@ export function restoreDeleted(state: StateReader, req: GraphRequest, ctx: Graph
   const mutations: Mutation[] = [
     { key: objectKey(ctx.tenantId, spec.type, id), value: restored },
     ...claims.value,
+    ...indexMutations(ctx.tenantId, spec, id, undefined, restored),
     ...edges,
     { key: binKey(ctx.tenantId, spec.type, id), value: null },
   ];

@@ -15,6 +15,8 @@ export interface SpecInput {
   readonly fields: Fields;
   readonly filterable: readonly string[];
   readonly unique?: readonly string[];
+  /** Filter indexes kept with the object (property-index.ts). */
+  readonly indexed?: readonly string[];
   /** Adds server-assigned / derived properties after validation and defaults. */
   readonly finish?: (obj: JsonObject, ctx: GraphContext, state: StateReader) => Result<JsonObject, GraphError>;
   /** Adjusts a validated PATCH (e.g. bump modifiedDateTime). */
@@ -40,6 +42,7 @@ export function defineResource(input: SpecInput): ResourceSpec {
     properties,
     filterable,
     unique: input.unique ?? [],
+    indexed: input.indexed ?? [],
     hidden,
     create(body, ctx, state) {
       const parsed = parseBody(input.fields, body, 'create', input.entityName);

@@ -8,7 +8,7 @@ import type { StateReader } from '../kv.js';
 import { err, type Result } from '../result.js';
 import { badRequest, notFound } from './errors.js';
 import { addMember, listMemberOf, listMembers, removeMember } from './memberships.js';
-import { createObject, getObject, listObjects, patchObject } from './objects.js';
+import { countObjects, createObject, getObject, listObjects, patchObject } from './objects.js';
 import { deleteObject, getDeleted, listDeleted, purgeDeleted, restoreDeleted } from './recycle-bin.js';
 import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
@@ -103,7 +103,15 @@ const CA_BIN = 'identity/conditionalAccess/deletedItems';
 const deltaRoutes = (collection: string, spec: ResourceSpec, area: Area): RouteSpec[] =>
   ['delta', 'microsoft.graph.delta'].map((fn) => ({ pattern: [collection, fn], area, GET: (s, r, c) => delta(s, r, c, spec) }));
 
+/** `/{collection}/$count` (advanced query: text/plain), before `/{collection}/:id`. */
+const countRoute = (collection: string, spec: ResourceSpec, area: Area): RouteSpec => ({ pattern: [collection, '$count'], area, GET: (s, r, c) => countObjects(s, r, c, spec) });
+
+/** JSON batching: the edge unpacks it (core/directory/batch.ts) and sends each request through the direct path. */
+export const BATCH_ROUTE_ID = '$batch';
+const batchIsEdgeOnly: WriteFn = () => err(badRequest('A $batch cannot be nested or sent to a replica.', 'BadRequest'));
+
 const SPECS_TABLE: readonly RouteSpec[] = [
+  { pattern: [BATCH_ROUTE_ID], area: 'batch', POST: batchIsEdgeOnly },
   { pattern: ['auditLogs', 'signIns'], area: 'auditLogs', GET: (s, r, c) => listSignIns(s, r, c) },
   { pattern: ['auditLogs', 'directoryAudits'], area: 'auditLogs', GET: listDirectoryAudits },
   { pattern: ['auditLogs', 'directoryAudits', ':id'], area: 'auditLogs', GET: (s, r, c, x) => getDirectoryAudit(s, r, c, p(x, 'id')) },
@@ -111,10 +119,16 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   ...deltaRoutes('groups', SPECS.group, 'groups'),
   ...deltaRoutes('applications', SPECS.application, 'applications'),
   ...deltaRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
+  countRoute(USERS, SPECS.user, 'users'),
+  countRoute('groups', SPECS.group, 'groups'),
+  countRoute('applications', SPECS.application, 'applications'),
+  countRoute('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   ...collectionRoutes(USERS, SPECS.user, 'users', ['passwordProfile.password']),
   { pattern: [USERS, ':id', 'memberOf'], area: 'users', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id')) },
+  { pattern: [USERS, ':id', 'memberOf', '$count'], area: 'users', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id'), true) },
   ...collectionRoutes('groups', SPECS.group, 'groups'),
   { pattern: ['groups', ':id', 'members'], area: 'groups', GET: (s, r, c, x) => listMembers(s, r, c, p(x, 'id')) },
+  { pattern: ['groups', ':id', 'members', '$count'], area: 'groups', GET: (s, r, c, x) => listMembers(s, r, c, p(x, 'id'), true) },
   { pattern: ['groups', ':id', 'members', '$ref'], area: 'groups', POST: (s, r, c, x) => addMember(s, r, c, p(x, 'id')) },
   { pattern: ['groups', ':id', 'members', ':member', '$ref'], area: 'groups', DELETE: (s, r, c, x) => removeMember(s, r, c, p(x, 'id'), p(x, 'member')) },
   { pattern: ['groups', ':id', 'memberOf'], area: 'groups', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.group, p(x, 'id')) },

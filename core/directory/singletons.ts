@@ -8,7 +8,7 @@ import type { Json, Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { notFound } from './errors.js';
-import { singletonKey, type SingletonName } from './keys.js';
+import { FILTER_INDEX_VERSION, filterIndexReadyKey, singletonKey, type SingletonName } from './keys.js';
 import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
 import { iso } from './resource-spec.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, PropKind } from './types.js';
@@ -229,5 +229,6 @@ export function provisionTenant(ctx: GraphContext, input: { displayName: string;
     onPremisesSyncEnabled: null,
     _v: 1,
   };
-  return [{ key: singletonKey(ctx.tenantId, 'organization'), value: org }];
+  // A new tenant's objects are all indexed from the first write: its filters may use the indexes.
+  return [{ key: singletonKey(ctx.tenantId, 'organization'), value: org }, { key: filterIndexReadyKey(ctx.tenantId), value: FILTER_INDEX_VERSION }];
 }

@@ -17,6 +17,8 @@ export interface GraphRequest {
   query: Record<string, string>;
   body: unknown;
   ifMatch?: string;
+  /** The client sent `ConsistencyLevel: eventual`: advanced queries ($search, /$count, ...) are allowed. */
+  eventual?: boolean;
   /** e.g. "http://127.0.0.1:8787/v1.0", used for @odata.context and @odata.nextLink. */
   baseUrl: string;
 }
@@ -71,6 +73,8 @@ export interface ResourceSpec {
   readonly filterable: Readonly<Record<string, 'string' | 'boolean'>>;
   /** Properties with a tenant-wide case-insensitive unique index. */
   readonly unique: readonly string[];
+  /** Non-unique properties with a filter index (property-index.ts); unique ones use their unique index. */
+  readonly indexed: readonly string[];
   /** Stored but never returned (e.g. passwordProfile). */
   readonly hidden: readonly string[];
   /** Validates a POST body and returns the object to store (without id/_v). */

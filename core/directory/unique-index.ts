@@ -4,7 +4,7 @@
  */
 import type { Mutation, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
-import { conflict } from './errors.js';
+import { duplicateValue } from './errors.js';
 import { uniqueKey } from './keys.js';
 import type { GraphError, JsonObject, ResourceSpec } from './types.js';
 
@@ -16,7 +16,7 @@ export function claimUnique(state: StateReader, tenantId: string, spec: Resource
     if (typeof v !== 'string') continue;
     const key = uniqueKey(tenantId, spec.type, prop, v);
     const owner = state.get(key);
-    if (owner !== undefined && owner !== id) return err(conflict(prop));
+    if (owner !== undefined && owner !== id) return err(duplicateValue(prop));
     out.push({ key, value: id });
   }
   return ok(out);

@@ -48,6 +48,7 @@ export const userSpec = defineResource({
   fields,
   filterable: ['id', 'displayName', 'userPrincipalName', 'mail', 'accountEnabled', 'givenName', 'surname', 'mailNickname', 'jobTitle', 'department', 'usageLocation'],
   unique: ['userPrincipalName'],
+  indexed: ['mail', 'displayName', 'accountEnabled'],
   finish(obj, ctx) {
     const name = obj['userPrincipalName'];
     if (typeof name !== 'string') return err(badRequest('userPrincipalName is required.'));

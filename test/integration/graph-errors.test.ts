@@ -133,8 +133,13 @@ describe('OData query errors', () => {
       '$select=displayName,',
       '$select=passwordProfile',
       '$count=yes',
-      '$orderby=displayName',
-      '$expand=memberOf',
+      '$orderby=passwordProfile',
+      '$orderby=displayName sideways',
+      `$orderby=displayName&$filter=${q("startswith(displayName,'a')")}`,
+      '$expand=manager',
+      '$expand=members',
+      `$search=${q('"displayName:a"')}`,
+      '$skip=1',
       '$top=1&$top=2',
     ];
     for (const query of bad) {
@@ -223,11 +228,11 @@ describe('not found, bad ids, bad routes and methods', () => {
 });
 
 describe('conflicts and preconditions', () => {
-  it('409 on a duplicate UPN leaves the directory unchanged', async () => {
+  it('400 on a duplicate UPN leaves the directory unchanged', async () => {
     const t = await newTenant();
     await g(t, 'POST', '/users', { body: user('c') });
     const before = await snapshot(t);
-    await expectError(await g(t, 'POST', '/users', { body: user('C') }), 409, 'Request_MultipleObjectsWithSameKeyValue');
+    await expectError(await g(t, 'POST', '/users', { body: user('C') }), 400, 'Request_BadRequest');
     expect(await snapshot(t)).toBe(before);
   });
 

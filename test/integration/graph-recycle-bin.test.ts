@@ -100,7 +100,7 @@ describe('soft delete and restore of users', () => {
     expect((await g(t, 'GET', `/users/${u.id}`)).status).toBe(200);
   });
 
-  it('restore collides with a new user holding the same UPN: 409, nothing changes', async () => {
+  it('restore collides with a new user holding the same UPN: 400, nothing changes', async () => {
     const t = await newTenant();
     const a = await create(t, '/users', user('x', { jobTitle: 'A' }));
     expect((await g(t, 'DELETE', `/users/${a.id}`)).status).toBe(204);
@@ -108,8 +108,8 @@ describe('soft delete and restore of users', () => {
     const before = await js(await g(t, 'GET', `/users/${b.id}`));
 
     const r = await g(t, 'POST', `/directory/deletedItems/${a.id}/restore`);
-    expect(r.status).toBe(409);
-    expect((await js(r)).error.code).toBe('Request_MultipleObjectsWithSameKeyValue');
+    expect(r.status).toBe(400);
+    expect((await js(r)).error.code).toBe('Request_BadRequest');
 
     expect(await js(await g(t, 'GET', `/users/${b.id}`))).toEqual(before);
     expect((await js(await g(t, 'GET', '/users/x@contoso.com'))).id).toBe(b.id);
@@ -178,14 +178,14 @@ describe('soft delete of groups, applications and service principals', () => {
     expect((await g(t, 'GET', `/servicePrincipals/${sp.id}`)).status).toBe(200);
   });
 
-  it('a new service principal takes the appId of a deleted one; restoring the old one is then a 409', async () => {
+  it('a new service principal takes the appId of a deleted one; restoring the old one is then a 400', async () => {
     const t = await newTenant();
     const app = await create(t, '/applications', { displayName: 'App' });
     const sp = await create(t, '/servicePrincipals', { appId: app.appId });
-    expect((await g(t, 'POST', '/servicePrincipals', { body: { appId: app.appId } })).status).toBe(409);
+    expect((await g(t, 'POST', '/servicePrincipals', { body: { appId: app.appId } })).status).toBe(400);
     await g(t, 'DELETE', `/servicePrincipals/${sp.id}`);
     const sp2 = await create(t, '/servicePrincipals', { appId: app.appId });
-    expect((await g(t, 'POST', `/directory/deletedItems/${sp.id}/restore`)).status).toBe(409);
+    expect((await g(t, 'POST', `/directory/deletedItems/${sp.id}/restore`)).status).toBe(400);
     // Filtered by appId: every tenant also has its admin app's service principal (token service).
     expect(ids(await js(await g(t, 'GET', `/servicePrincipals?$filter=appId eq '${app.appId}'`)))).toEqual([sp2.id]);
   });

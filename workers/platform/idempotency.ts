@@ -18,10 +18,14 @@ export interface WriteIdentity {
 }
 
 export async function ticketFor(request: Request, w: WriteIdentity): Promise<IdempotencyTicket> {
-  const supplied = request.headers.get('client-request-id');
-  const key = supplied !== null && supplied.length > 0 && supplied.length <= MAX_IDEMPOTENCY_KEY ? supplied : `edge:${crypto.randomUUID()}`;
   // The caller is whoever the credential names; its hash keeps one caller's keys from another's.
   const caller = w.caller ?? (await sha256b64url(request.headers.get('authorization') ?? ''));
-  const scope = `${w.tenantId}|${caller}|${request.method.toUpperCase()}|${w.route}`;
+  return ticketForKey(request.headers.get('client-request-id'), request.method, { ...w, caller });
+}
+
+/** The ticket of a write whose client-given key is `supplied` (a `$batch` step has its own, graph-batch.ts). */
+export function ticketForKey(supplied: string | null, method: string, w: WriteIdentity & { caller: string }): Promise<IdempotencyTicket> {
+  const key = supplied !== null && supplied.length > 0 && supplied.length <= MAX_IDEMPOTENCY_KEY ? supplied : `edge:${crypto.randomUUID()}`;
+  const scope = `${w.tenantId}|${w.caller}|${method.toUpperCase()}|${w.route}`;
   return idempotencyTicket({ key, scope, body: w.content, attempt: crypto.randomUUID() });
 }

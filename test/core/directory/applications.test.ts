@@ -49,7 +49,7 @@ describe('servicePrincipals', () => {
     expect(sp['accountEnabled']).toBe(true);
     expect(sp['servicePrincipalNames']).toEqual([app['appId'], 'api://app']);
     const dup = h.write('POST', '/servicePrincipals', { appId: String(app['appId']).toUpperCase() });
-    expect(dup.error?.kind).toBe('conflict');
+    expect(dup.error?.kind).toBe('bad_request');
     expect(values(h.getOk('/servicePrincipals', { $filter: "servicePrincipalType eq 'Application'" }))).toHaveLength(1);
   });
 

@@ -18,6 +18,8 @@ export class Harness {
   readonly state: MemoryState;
   now = Date.UTC(2025, 0, 1);
   readonly log: Mutation[] = [];
+  /** Requests carry `ConsistencyLevel: eventual` (advanced queries). */
+  eventual = false;
   constructor(
     readonly tenantId = '11111111-1111-4111-8111-111111111111',
     state?: MemoryState,
@@ -32,7 +34,7 @@ export class Harness {
   /** Classified as the edge does; a path that does not classify becomes a request naming no route. */
   req(method: string, path: string, body?: unknown, query: Record<string, string> = {}, ifMatch?: string): GraphRequest {
     const c = classify(method, path, null);
-    if (c.ok) return classifiedRequest(c.value, body, query, BASE, ifMatch);
+    if (c.ok) return classifiedRequest(c.value, body, query, BASE, ifMatch, this.eventual);
     return { method, path, routeId: '', params: {}, query, body, baseUrl: BASE, ...(ifMatch !== undefined ? { ifMatch } : {}) };
   }
 

@@ -72,3 +72,40 @@ describe('group membership', () => {
     expect(values(h.getOk(`/groups/${g}/members`, { $top: '5', $skiptoken: token }))).toHaveLength(2);
   });
 });
+
+describe('members@odata.bind on group create', () => {
+  const bind = (ids: string[], kind = 'directoryObjects') => ids.map((id) => `https://graph.microsoft.com/v1.0/${kind}/${id}`);
+
+  it('creates the group with its members in one plan', () => {
+    const h = new Harness();
+    const u = idOf(h.user('ann@contoso.com'));
+    const inner = idOf(h.group('inner'));
+    const r = h.write('POST', '/groups', { displayName: 'g', mailEnabled: false, mailNickname: 'g', securityEnabled: true, 'members@odata.bind': [...bind([u], 'users'), ...bind([inner])] });
+    expect(r.reply?.status).toBe(201);
+    const g = String((r.reply?.body as Record<string, unknown>)['id']);
+    expect(values(h.getOk(`/groups/${g}/members`)).map(idOf).sort()).toEqual([u, inner].sort());
+    expect(values(h.getOk(`/users/${u}/memberOf`)).map(idOf)).toEqual([g]);
+  });
+
+  it.each([
+    ['an unknown id', (u: string) => [...bind([u]), ...bind(['00000000-0000-4000-8000-ffffffffffff'])], 'not_found'],
+    ['a malformed reference', (u: string) => [...bind([u]), 'https://graph.microsoft.com/v1.0/widgets/x'], 'bad_request'],
+    ['a user named as a group', (u: string) => bind([u], 'groups'), 'not_found'],
+    ['the same member twice', (u: string) => [...bind([u]), ...bind([u], 'users')], 'bad_request'],
+    ['a non-array', () => 'https://graph.microsoft.com/v1.0/directoryObjects/x', 'bad_request'],
+  ])('refuses %s and creates nothing', (_why, refs, kind) => {
+    const h = new Harness();
+    const u = idOf(h.user('ann@contoso.com'));
+    const before = new Map(h.state.rows);
+    const r = h.write('POST', '/groups', { displayName: 'g', 'members@odata.bind': refs(u) });
+    expect(r.error?.kind).toBe(kind);
+    expect(h.state.rows).toEqual(before);
+  });
+
+  it('refuses binds Tessera does not keep (owners) and binds on other types', () => {
+    const h = new Harness();
+    const u = idOf(h.user('ann@contoso.com'));
+    expect(h.write('POST', '/groups', { displayName: 'g', 'owners@odata.bind': bind([u]) }).error?.message).toContain('owners@odata.bind');
+    expect(h.write('POST', '/users', { displayName: 'x', userPrincipalName: 'x@contoso.com', 'members@odata.bind': bind([u]) }).error?.kind).toBe('bad_request');
+  });
+});

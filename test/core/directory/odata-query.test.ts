@@ -163,8 +163,13 @@ describe('$filter on lists', () => {
 });
 
 describe('query options', () => {
-  it.each(['$orderby', '$expand', '$search', '$skip'])('rejects unsupported %s', (opt) => {
+  it.each(['$skip', '$apply'])('rejects unsupported %s', (opt) => {
     expect(seed(1).get('/users', { [opt]: 'displayName' }).error?.kind).toBe('bad_request');
+  });
+  it.each(['$expand', '$search'])('rejects a %s that names no relation / is not Graph search syntax', (opt) => {
+    const h = seed(1);
+    h.eventual = true;
+    expect(h.get('/users', { [opt]: 'displayName' }).error?.kind).toBe('bad_request');
   });
   it('ignores non-$ parameters', () => {
     expect(values(seed(1).getOk('/users', { foo: 'bar' }))).toHaveLength(1);

@@ -92,25 +92,25 @@ describe('restore', () => {
     expect(values(h.getOk(`/groups/${g}/members`)).map(idOf)).toEqual([u]);
   });
 
-  it('returns 409 and no mutation when a live user took the UPN', () => {
+  it('returns 400 Request_BadRequest and no mutation when a live user took the UPN', () => {
     const h = new Harness();
     const u = idOf(h.user('ann@contoso.com'));
     h.ok('DELETE', `/users/${u}`);
     h.user('ANN@contoso.com');
     const snapshot = new Map(h.state.rows);
     const r = h.write('POST', `/directory/deletedItems/${u}/restore`);
-    expect(r.error?.kind).toBe('conflict');
+    expect(r.error).toMatchObject({ kind: 'bad_request', code: 'Request_BadRequest' });
     expect(r.mutations).toEqual([]);
     expect(h.state.rows).toEqual(snapshot);
   });
 
-  it('returns 409 when a live service principal took the appId', () => {
+  it('returns 400 when a live service principal took the appId', () => {
     const h = new Harness();
     const app = h.ok('POST', '/applications', { displayName: 'a' });
     const sp = idOf(h.ok('POST', '/servicePrincipals', { appId: app['appId'] }));
     h.ok('DELETE', `/servicePrincipals/${sp}`);
     h.ok('POST', '/servicePrincipals', { appId: app['appId'] });
-    expect(h.write('POST', `/directory/deletedItems/${sp}/restore`).error?.kind).toBe('conflict');
+    expect(h.write('POST', `/directory/deletedItems/${sp}/restore`).error?.kind).toBe('bad_request');
   });
 
   it('404s for unknown ids and 400s for malformed ones', () => {

@@ -39,11 +39,11 @@ describe('users', () => {
     expect(h.state.rows.size).toBe(0);
   });
 
-  it('enforces case-insensitive UPN uniqueness with 409 and no mutations', () => {
+  it('enforces case-insensitive UPN uniqueness with 400 Request_BadRequest and no mutations', () => {
     const h = new Harness();
     h.user('Ann@Contoso.com');
     const r = h.write('POST', '/users', { displayName: 'Ann 2', userPrincipalName: 'ANN@contoso.COM' });
-    expect(r.error?.kind).toBe('conflict');
+    expect(r.error).toMatchObject({ kind: 'bad_request', code: 'Request_BadRequest' });
     expect(r.mutations).toEqual([]);
     expect(values(h.getOk('/users'))).toHaveLength(1);
   });
@@ -75,12 +75,12 @@ describe('users', () => {
     h.user('ann@contoso.com');
   });
 
-  it('PATCH to a UPN owned by someone else is a 409 with no mutations; a case change of its own is fine', () => {
+  it('PATCH to a UPN owned by someone else is a 400 with no mutations; a case change of its own is fine', () => {
     const h = new Harness();
     h.user('ann@contoso.com');
     const bob = idOf(h.user('bob@contoso.com'));
     const r = h.write('PATCH', `/users/${bob}`, { userPrincipalName: 'ANN@contoso.com' });
-    expect(r.error?.kind).toBe('conflict');
+    expect(r.error).toMatchObject({ kind: 'bad_request', code: 'Request_BadRequest' });
     expect(r.mutations).toEqual([]);
     expect(h.write('PATCH', `/users/${bob}`, { userPrincipalName: 'BOB@contoso.com' }).error).toBeUndefined();
     expect(h.getOk('/users/bob@contoso.com')['userPrincipalName']).toBe('BOB@contoso.com');
