@@ -15,6 +15,7 @@ import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './si
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
 import { delta } from './delta.js';
+import { addPassword, removePassword } from './app-credentials.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
@@ -32,6 +33,8 @@ export interface RouteSpec {
   readonly pattern: readonly string[];
   readonly area: Area;
   readonly secrets?: readonly SecretField[];
+  /** The write creates a client secret: the edge generates it and passes only its hash (secrets.ts). */
+  readonly mintsSecret?: true;
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;
@@ -119,6 +122,8 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   { pattern: ['groups', ':id', 'members', ':member', '$ref'], area: 'groups', DELETE: (s, r, c, x) => removeMember(s, r, c, p(x, 'id'), p(x, 'member')) },
   { pattern: ['groups', ':id', 'memberOf'], area: 'groups', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.group, p(x, 'id')) },
   ...collectionRoutes('applications', SPECS.application, 'applications'),
+  { pattern: ['applications', ':id', 'addPassword'], area: 'applications', mintsSecret: true, POST: (s, r, c, x) => addPassword(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'removePassword'], area: 'applications', POST: (s, r, c, x) => removePassword(s, r, c, p(x, 'id')) },
   ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   { pattern: ['servicePrincipals', ':id', 'memberOf'], area: 'applications', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
   // CA deleted items before the collection routes so "deletedItems" is never taken as an id.

@@ -19,6 +19,19 @@ export interface GraphRequest {
   ifMatch?: string;
   /** e.g. "http://127.0.0.1:8787/v1.0", used for @odata.context and @odata.nextLink. */
   baseUrl: string;
+  /** A secret the edge generated for a route that mints one (addPassword): only its hash and hint travel. */
+  minted?: MintedSecret;
+}
+
+/**
+ * A client secret generated at the edge (secrets.ts): the replica stores `hash`, and the reply
+ * carries `sealed` (the clear text sealed under the write's idempotency ticket) for the edge to
+ * open, so a retry answered from the idempotency record shows the secret that was stored.
+ */
+export interface MintedSecret {
+  hash: string;
+  hint: string;
+  sealed: string;
 }
 
 export interface GraphContext {
@@ -38,6 +51,8 @@ export interface GraphReply {
   status: number;
   body?: Json;
   headers?: Record<string, string>;
+  /** MintedSecret.sealed of the write: the edge opens it into the body's `secretText`. */
+  sealedSecret?: string;
 }
 
 export interface WritePlan {
