@@ -14,6 +14,7 @@ import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
+import { APP_ROLE_ROUTES } from './app-role-routes.js';
 import { delta } from './delta.js';
 import { addPassword, removePassword } from './app-credentials.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
@@ -172,6 +173,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     PATCH: (s, r, c, x) => (p(x, 'id') === c.tenantId ? patchSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),
   },
   ...ROLE_ROUTES,
+  ...APP_ROLE_ROUTES,
 ];
 
 export const ROUTES: readonly Route[] = SPECS_TABLE.map((r) => ({ ...r, id: r.pattern.join('/') }));

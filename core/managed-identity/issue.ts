@@ -71,8 +71,8 @@ export function decide(reader: StateReader, tid: string, w: Workload, req: Parse
   const name = req.resource.replace(/\/\.default$/i, '');
   const resource = resourceFinder(loadResources(reader, tid))(name);
   if (resource === undefined) return err({ kind: 'invalid_resource', detail: name.slice(0, 128) });
-  const granted = new Set(grantedAppRoleIds(reader, tid, identity.value.clientId, resource.appId));
-  const roles = resource.appRoles.filter((r) => granted.has(r.id) && r.isEnabled !== false).map((r) => r.value);
+  const granted = new Set(grantedAppRoleIds(reader, tid, identity.value.clientId, resource.appId, identity.value.principalId));
+  const roles = resource.appRoles.filter((r) => granted.has(r.id.toLowerCase()) && r.isEnabled !== false && r.allowedMemberTypes.includes('Application')).map((r) => r.value);
   const key = selectActiveKey(loadRegionalKeys(reader, tid, region), now);
   if (key === undefined) return err({ kind: 'not_ready' });
   const lifetimeSec = loadTokenSettings(reader, tid).accessTokenLifetimeSec;

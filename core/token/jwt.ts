@@ -85,11 +85,14 @@ export interface AccessTokenInput {
   clientCapabilities?: readonly string[];
 }
 
-/** Builds the claim set; a token with neither scp nor roles would authorize nothing and is a bug. */
+/**
+ * Builds the claim set. A delegated token without scopes would authorize nothing and is a bug;
+ * an app-only token (`roles` given, possibly empty) may carry no role, as in Entra: the API decides.
+ */
 export function buildAccessTokenClaims(input: AccessTokenInput, now: number): AccessTokenClaims {
   const hasScopes = (input.scopes?.length ?? 0) > 0;
   const hasRoles = (input.roles?.length ?? 0) > 0;
-  assert(hasScopes || hasRoles, 'access token needs scopes or roles');
+  assert(hasScopes || input.roles !== undefined, 'a delegated access token needs scopes');
   assert(input.lifetimeMs > 0, 'token lifetime must be positive');
   const iat = Math.floor(now / 1000);
   return {

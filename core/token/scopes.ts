@@ -89,9 +89,9 @@ export function resolveScopes(raw: unknown, opts: ResolveOptions): Result<ScopeR
 
   if (opts.grant === 'client_credentials') {
     if (!resource || !isDefault || oidc.length > 0) return err(isDefault ? 'default_mixed' : 'default_scope_required');
-    const granted = new Set(opts.grantedAppRoleIds?.(resource.appId) ?? []);
+    const granted = new Set((opts.grantedAppRoleIds?.(resource.appId) ?? []).map((id) => id.toLowerCase()));
     const roles = resource.appRoles
-      .filter((r) => r.isEnabled !== false && r.allowedMemberTypes.includes('Application') && granted.has(r.id))
+      .filter((r) => r.isEnabled !== false && r.allowedMemberTypes.includes('Application') && granted.has(r.id.toLowerCase()))
       .map((r) => r.value);
     return ok({ kind: 'app_only', resource, roles });
   }

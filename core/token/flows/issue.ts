@@ -9,7 +9,7 @@ import { GRAPH_APP_ID, GRAPH_URI } from '../graph-resource.js';
 import { buildAccessTokenClaims, issuerFor, type AccessTokenClaims } from '../jwt.js';
 import { planIssueFamily } from '../refresh-tokens.js';
 import type { ScopeResolution } from '../scopes.js';
-import type { UserView } from '../directory-view.js';
+import { userAppRoles, type UserView } from '../directory-view.js';
 import { directoryRoleClaims } from './wids.js';
 import { jsonResult, oauthError, type FlowEnv, type FlowResult } from './types.js';
 
@@ -38,7 +38,7 @@ export function servicePrincipalId(reader: StateReader, tid: string, appId: stri
 
 /** `sp`: the client's service principal id (the token's sub and oid). */
 export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, caps: string[], mutations: Mutation[]): Promise<FlowResult> {
-  if (resolution.roles.length === 0) return oauthError(env, 'invalid_scope', { detail: 'The application has no application permissions on this resource.' });
+  // No app role on the resource is no reason to refuse (Entra issues the token without `roles`).
   const lifetimeMs = env.settings.accessTokenLifetimeSec * 1000;
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resolution.resource.appId), subject: sp, objectId: sp, clientId,
@@ -71,9 +71,11 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   const resourceAppId = r.resource?.appId ?? GRAPH_APP_ID;
   // OIDC-only requests get a Graph token carrying just the OIDC scopes, like Entra's userinfo token.
   const scopes = r.scopes.length > 0 ? r.scopes : r.oidc;
+  // App roles the user holds on a tenant API (directly or through a group): Entra's delegated `roles`.
+  const roles = r.resource !== null ? userAppRoles(env.reader, env.tenantId, user.id, r.resource) : [];
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resourceAppId), subject: user.id, objectId: user.id, clientId: g.clientId,
-    scopes, lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random), clientCapabilities: g.caps,
+    scopes, ...(roles.length > 0 ? { roles } : {}), lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random), clientCapabilities: g.caps,
   }, env.now);
   const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resourceAppId);
   const access = await env.sign({
