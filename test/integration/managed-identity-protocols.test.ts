@@ -25,6 +25,31 @@ describe('managed identity: App Service and IMDS protocols', () => {
     expect(((await again.json()) as { access_token: string }).access_token).toBe(body.access_token);
   });
 
+  it('carries the roles assigned to the identity through Graph appRoleAssignments, once the region has them', async () => {
+    const t = await newTenant('weur');
+    const mi = await newUserAssigned(t, 'id-roles');
+    const w = await newWorkload(t, { region: 'weur', userAssigned: [mi.id] });
+    const roleId = crypto.randomUUID();
+    const g = (method: string, path: string, body?: unknown) => call(method, `/v1.0${path}`, { body, headers: { 'x-tessera-tenant': t.tenantId } });
+    const uri = `api://mi-demo-${crypto.randomUUID().slice(0, 8)}`;
+    const api = (await (await g('POST', '/applications', { displayName: 'MI API', identifierUris: [uri], appRoles: [{ id: roleId, allowedMemberTypes: ['Application'], value: 'Jobs.Run', isEnabled: true }] })).json()) as { appId: string };
+    const apiSp = (await (await g('POST', '/servicePrincipals', { appId: api.appId })).json()) as { id: string };
+    let r = await imds(w, { resource: uri });
+    await eventually(async () => (r = await imds(w, { resource: uri })).status === 200);
+    expect((await verify(((await r.json()) as { access_token: string }).access_token, t, `/${t.tenantId}/discovery/v2.0/keys`, api.appId)).payload.roles).toBeUndefined();
+    const assigned = await g('POST', `/servicePrincipals/${mi.id}/appRoleAssignments`, { principalId: mi.id, resourceId: apiSp.id, appRoleId: roleId });
+    expect(assigned.status).toBe(201);
+    let roles: unknown;
+    await eventually(async () => {
+      // The region's store is fed asynchronously; the token cached before the assignment must not be served after it.
+      const res = await imds(w, { resource: uri });
+      if (res.status !== 200) return false;
+      roles = (await verify(((await res.json()) as { access_token: string }).access_token, t, `/${t.tenantId}/discovery/v2.0/keys`, api.appId)).payload.roles;
+      return Array.isArray(roles);
+    });
+    expect(roles).toEqual(['Jobs.Run']);
+  });
+
   it('issues over IMDS with expires_in, selecting a user-assigned identity by client_id, object_id or msi_res_id', async () => {
     const t = await newTenant('weur');
     const a = await newUserAssigned(t, 'id-a');
