@@ -35,7 +35,7 @@ export function feedMutation(m: Mutation, region: string): Mutation | undefined 
   if (rest.startsWith('o/application/')) {
     if (v === null || !isObj(v)) return { key: m.key, value: null };
     const api = isObj(v['api'] ?? null) ? (v['api'] as Obj) : {};
-    return { key: m.key, value: { ...pick(v, ['id', 'appId', 'identifierUris', 'appRoles']), api: pick(api, ['oauth2PermissionScopes']) } };
+    return { key: m.key, value: { ...pick(v, ['id', 'appId', 'identifierUris', 'appRoles']), api: pick(api, ['oauth2PermissionScopes', 'requestedAccessTokenVersion']) } };
   }
   // `apr/`: app role assignments by principal (the `roles` claim), core/directory/app-role-assignments.ts.
   if (rest.startsWith('mi/') || rest.startsWith('ara/') || rest.startsWith('apr/') || rest === 'token/settings') return { key: m.key, value: v };

@@ -87,6 +87,7 @@ function readResources(reader: StateReader, tid: string): ResourceApp[] {
       identifierUris: strs(a['identifierUris']),
       oauth2PermissionScopes: (Array.isArray(api?.['oauth2PermissionScopes']) ? api['oauth2PermissionScopes'] : []) as unknown as ResourceApp['oauth2PermissionScopes'],
       appRoles: (Array.isArray(a['appRoles']) ? a['appRoles'] : []) as unknown as ResourceApp['appRoles'],
+      requestedAccessTokenVersion: api?.['requestedAccessTokenVersion'] === 2 ? 2 : api?.['requestedAccessTokenVersion'] === 1 ? 1 : null,
     });
   }
   return apps;

@@ -1,5 +1,6 @@
-/** The OpenID Provider metadata of one tenant, in Entra v2's shape. */
+/** The OpenID Provider metadata of one tenant, in Entra v2's shape (and v1's, for v1 access tokens). */
 import { issuerFor } from './jwt.js';
+import { v1IssuerFor } from './token-version.js';
 
 export function openidConfiguration(origin: string, tenantId: string, tenantSegment: string): Record<string, unknown> {
   const base = `${origin}/${tenantSegment}`;
@@ -25,4 +26,13 @@ export function openidConfiguration(origin: string, tenantId: string, tenantSegm
     tenant_region_scope: null,
     cloud_instance_name: 'tessera',
   };
+}
+
+/**
+ * Entra's v1 metadata: the issuer of v1 access tokens (`{origin}/{tenant}/`) and the same keys.
+ * Tessera has no v1 protocol endpoints, so the endpoints are the v2 ones (the same grants).
+ */
+export function openidConfigurationV1(origin: string, tenantId: string, tenantSegment: string): Record<string, unknown> {
+  const v2 = openidConfiguration(origin, tenantId, tenantSegment);
+  return { ...v2, issuer: v1IssuerFor(origin, tenantId), jwks_uri: `${origin}/${tenantSegment}/discovery/keys` };
 }

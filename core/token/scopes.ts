@@ -16,6 +16,8 @@ export interface ResourceApp {
   /** `type`: who may consent (Graph's oauth2PermissionScope.type; absent = "User", as Graph defaults). */
   oauth2PermissionScopes: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean; type?: 'User' | 'Admin'; adminConsentDisplayName?: string | null }>;
   appRoles: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean; allowedMemberTypes: ReadonlyArray<'Application' | 'User'> }>;
+  /** `api.requestedAccessTokenVersion` (token-version.ts): null/1 → v1 tokens, 2 → v2. */
+  requestedAccessTokenVersion?: 1 | 2 | null;
 }
 
 export type ScopeError =
