@@ -131,7 +131,7 @@ export function buildAccessTokenClaims(input: AccessTokenInput, now: number): Ac
 export async function issueToken(key: CryptoKey, record: KeyRecord, claims: AccessTokenClaims, now: number): Promise<string> {
   assert(keyPhase(record, now) === 'active', `key ${record.kid} is not active`);
   assert(claims.tid === record.tenantId, `key ${record.kid} belongs to tenant ${record.tenantId}, not ${claims.tid}`);
-  assert(claims.iss.endsWith(`/${record.tenantId}/v2.0`), 'issuer does not name the key tenant');
+  assert(claims.iss.endsWith(`/${record.tenantId}/v2.0`) || claims.iss.endsWith(`/${record.tenantId}/`), 'issuer does not name the key tenant');
   return signCompact(key, { alg: record.alg, kid: record.kid, typ: 'JWT' }, claims);
 }
 

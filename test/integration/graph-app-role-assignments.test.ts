@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { basic, codeFor, decodeJwt, form, graphAs, newTokenTenant, redeem, sample, type TokenTenant } from './token-helpers.js';
+import { basic, BASE, codeFor, decodeJwt, form, graphAs, newTokenTenant, redeem, sample, type TokenTenant } from './token-helpers.js';
 import { graph, js, type Any } from './helpers.js';
 
 const READ_ROLE = crypto.randomUUID();
 const ADMIN_ROLE = crypto.randomUUID();
 
 /** A tenant API with an Application role and a User role, its service principal, and a client app with a secret. */
-async function setup(t: TokenTenant): Promise<{ uri: string; apiSp: string; clientSp: string; clientAppId: string; secret: string }> {
+async function setup(t: TokenTenant): Promise<{ uri: string; api: { id: string; appId: string }; apiSp: string; clientSp: string; clientAppId: string; secret: string }> {
   const g = (method: string, path: string, body?: unknown) => graph(t, method, path, { body, region: t.homeRegion });
   const uri = `api://demo-${crypto.randomUUID().slice(0, 8)}`;
   const api = await js(await g('POST', '/applications', {
@@ -20,7 +20,7 @@ async function setup(t: TokenTenant): Promise<{ uri: string; apiSp: string; clie
   const client = await js(await g('POST', '/applications', { displayName: 'Demo daemon' }));
   const clientSp = await js(await g('POST', '/servicePrincipals', { appId: client.appId }));
   const pc = await js(await g('POST', `/applications/${client.id}/addPassword`, { passwordCredential: { displayName: 'daemon' } }));
-  return { uri, apiSp: apiSp.id, clientSp: clientSp.id, clientAppId: client.appId, secret: pc.secretText };
+  return { uri, api: { id: api.id, appId: api.appId }, apiSp: apiSp.id, clientSp: clientSp.id, clientAppId: client.appId, secret: pc.secretText };
 }
 
 const appOnly = (t: TokenTenant, appId: string, secret: string, scope: string) =>
@@ -37,6 +37,8 @@ describe('appRoleAssignment: application permissions on a tenant API', () => {
     const s = await setup(t);
     const before = await claimsOf(await appOnly(t, s.clientAppId, s.secret, `${s.uri}/.default`));
     expect(before.roles).toBeUndefined();
+    // No requestedAccessTokenVersion: a v1 token, audience as requested.
+    expect(before).toMatchObject({ aud: s.uri, ver: '1.0', appid: s.clientAppId, iss: `${BASE}/${t.tenantId}/`, idtyp: 'app' });
     const created = await graph(t, 'POST', `/servicePrincipals/${s.apiSp}/appRoleAssignedTo`, { body: { principalId: s.clientSp, resourceId: s.apiSp, appRoleId: READ_ROLE }, region: t.homeRegion });
     expect(created.status).toBe(201);
     const a = await js(created);
@@ -52,6 +54,16 @@ describe('appRoleAssignment: application permissions on a tenant API', () => {
     const removed = await graph(t, 'DELETE', `/servicePrincipals/${s.clientSp}/appRoleAssignments/${a.id}`, { region: t.homeRegion });
     expect(removed.status).toBe(204);
     expect((await claimsOf(await appOnly(t, s.clientAppId, s.secret, `${s.uri}/.default`))).roles).toBeUndefined();
+  });
+
+  it('an API with requestedAccessTokenVersion 2 gets v2 tokens: aud = appId, azp, the v2 issuer', async () => {
+    const t = await newTokenTenant();
+    const s = await setup(t);
+    expect((await graph(t, 'PATCH', `/applications/${s.api.id}`, { body: { api: { requestedAccessTokenVersion: 2 } }, region: t.homeRegion })).status).toBe(204);
+    expect((await graph(t, 'POST', `/servicePrincipals/${s.apiSp}/appRoleAssignedTo`, { body: { principalId: s.clientSp, resourceId: s.apiSp, appRoleId: READ_ROLE }, region: t.homeRegion })).status).toBe(201);
+    const c = await claimsOf(await appOnly(t, s.clientAppId, s.secret, `${s.uri}/.default`));
+    expect(c).toMatchObject({ aud: s.api.appId, ver: '2.0', azp: s.clientAppId, iss: `${BASE}/${t.tenantId}/v2.0`, roles: ['Orders.Read.All'] });
+    expect(c.appid).toBeUndefined();
   });
 
   it('Graph app roles assigned through appRoleAssignments authorize Graph calls', async () => {
