@@ -1,5 +1,6 @@
 import { classifiedRequest, classify } from '../core/directory/index.js';
 import { mintSecret, protectSecrets, revealSecret, withoutSecrets } from '../core/directory/secrets.js';
+import { parseCertificates } from '../core/directory/key-credentials.js';
 import { sealedAad, type IdempotencyTicket } from '../core/idempotency.js';
 import { seal, unseal } from '../core/token/secret-box.js';
 import { isolateKeys } from './platform/isolate-keys.js';
@@ -72,6 +73,11 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   const protectedBody = await protectSecrets(c, body.body, hash);
   if (!protectedBody.ok) return graphError(info, protectedBody.error);
   const graphRequest = classifiedRequest(c, protectedBody.value, query, `${url.origin}/${version[1]}`, request.headers.get('if-match') ?? undefined);
+  if (c.parsesCertificates) {
+    const certificates = await parseCertificates(body.body);
+    if (!certificates.ok) return graphError(info, certificates.error);
+    if (certificates.value !== undefined) graphRequest.certificates = certificates.value;
+  }
 
   const key = await replicaTokenKey(env);
   let minPosition: ReplicaPosition | undefined;

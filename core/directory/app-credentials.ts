@@ -12,11 +12,12 @@ import { credKey } from '../token/token-keys.js';
 import { checkIfMatch, versionOf } from './etag.js';
 import { badRequest, notFound } from './errors.js';
 import { objectKey } from './keys.js';
-import { findLive } from './objects.js';
+import { findLive, patchObject } from './objects.js';
+import { planKeyCredentials } from './key-credentials.js';
 import { SPECS } from './resources.js';
 import { iso } from './resource-spec.js';
 import type { GraphContext, GraphError, GraphRequest, JsonObject, WritePlan } from './types.js';
-import { GUID } from './validation.js';
+import { GUID, isPlainObject } from './validation.js';
 
 /** Graph's default lifetime of a secret added without `endDateTime`: two years. */
 export const DEFAULT_SECRET_LIFETIME_MS = 2 * 365 * 86_400_000;
@@ -107,4 +108,24 @@ export function removePassword(state: StateReader, req: GraphRequest, ctx: Graph
     mutations: credentialWrite(ctx, app.value, { passwordCredentials: existing.filter((c) => String(c['keyId']).toLowerCase() !== keyId) }, creds),
     reply: { status: 204 },
   });
+}
+
+/**
+ * PATCH /applications/{id}: the generic patch, plus `keyCredentials` (certificates parsed at the
+ * edge) written to the application and the credential record in the same write.
+ */
+export function patchApplication(state: StateReader, req: GraphRequest, ctx: GraphContext, ref: string): Result<WritePlan, GraphError> {
+  if (!isPlainObject(req.body) || !Object.hasOwn(req.body, 'keyCredentials')) return patchObject(state, req, ctx, SPECS.application, ref);
+  const { keyCredentials: raw, ...rest } = req.body;
+  const app = targetApp(state, req, ctx, ref);
+  if (!app.ok) return app;
+  const creds = credentialsOf(state, ctx.tenantId, String(app.value.obj['appId']));
+  const planned = planKeyCredentials(raw, req.certificates, listOf(app.value.obj, 'keyCredentials'), creds.keyCredentials, ctx.now, ctx.newId);
+  if (!planned.ok) return planned;
+  const base = patchObject(state, { ...req, body: rest }, ctx, SPECS.application, ref);
+  if (!base.ok) return base;
+  const appKey = objectKey(ctx.tenantId, 'application', app.value.id);
+  const mutations = base.value.mutations.map((m) => (m.key === appKey && m.value !== null && typeof m.value === 'object' && !Array.isArray(m.value) ? { ...m, value: { ...m.value, keyCredentials: planned.value.meta } } : m));
+  mutations.push({ key: credKey(ctx.tenantId, String(app.value.obj['appId'])), value: { secrets: creds.secrets, keyCredentials: planned.value.keys } });
+  return ok({ mutations, reply: base.value.reply });
 }

@@ -16,7 +16,7 @@ import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
 import { APP_ROLE_ROUTES } from './app-role-routes.js';
 import { delta } from './delta.js';
-import { addPassword, removePassword } from './app-credentials.js';
+import { addPassword, patchApplication, removePassword } from './app-credentials.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
@@ -36,6 +36,8 @@ export interface RouteSpec {
   readonly secrets?: readonly SecretField[];
   /** The write creates a client secret: the edge generates it and passes only its hash (secrets.ts). */
   readonly mintsSecret?: true;
+  /** The body may carry `keyCredentials` certificates: the edge parses them (key-credentials.ts). */
+  readonly parsesCertificates?: true;
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;
@@ -122,7 +124,9 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   { pattern: ['groups', ':id', 'members', '$ref'], area: 'groups', POST: (s, r, c, x) => addMember(s, r, c, p(x, 'id')) },
   { pattern: ['groups', ':id', 'members', ':member', '$ref'], area: 'groups', DELETE: (s, r, c, x) => removeMember(s, r, c, p(x, 'id'), p(x, 'member')) },
   { pattern: ['groups', ':id', 'memberOf'], area: 'groups', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.group, p(x, 'id')) },
-  ...collectionRoutes('applications', SPECS.application, 'applications'),
+  // PATCH also takes keyCredentials (certificates, parsed at the edge): app-credentials.ts.
+  ...collectionRoutes('applications', SPECS.application, 'applications').map((r): RouteSpec =>
+    r.pattern.length === 2 ? { ...r, parsesCertificates: true, PATCH: (s, q, c, x) => patchApplication(s, q, c, p(x, 'id')) } : r),
   { pattern: ['applications', ':id', 'addPassword'], area: 'applications', mintsSecret: true, POST: (s, r, c, x) => addPassword(s, r, c, p(x, 'id')) },
   { pattern: ['applications', ':id', 'removePassword'], area: 'applications', POST: (s, r, c, x) => removePassword(s, r, c, p(x, 'id')) },
   ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),

@@ -21,6 +21,17 @@ export interface GraphRequest {
   baseUrl: string;
   /** A secret the edge generated for a route that mints one (addPassword): only its hash and hint travel. */
   minted?: MintedSecret;
+  /** The body's `keyCredentials` certificates as the edge parsed them (key-credentials.ts), entry by entry. */
+  certificates?: Array<ParsedCertificate | null>;
+}
+
+/** An X.509 certificate's public RSA key and SHA-1 / SHA-256 thumbprints. */
+export interface ParsedCertificate {
+  jwk: { kty: 'RSA'; n: string; e: string };
+  x5t: string;
+  x5tS256: string;
+  /** SHA-1 thumbprint in hex, Graph's `customKeyIdentifier`. */
+  thumbprint: string;
 }
 
 /**

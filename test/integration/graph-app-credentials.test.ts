@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { basic, form, newTokenTenant, type TokenTenant } from './token-helpers.js';
+import { importPKCS8, SignJWT } from 'jose';
+import { basic, BASE, form, newTokenTenant, type TokenTenant } from './token-helpers.js';
 import { graph, js } from './helpers.js';
+import { TEST_CERT_BASE64, TEST_KEY_PEM } from './cert-fixture.js';
 
 async function newApp(t: TokenTenant, body: Record<string, unknown> = {}): Promise<{ id: string; appId: string }> {
   const r = await graph(t, 'POST', '/applications', { body: { displayName: 'Orders worker', ...body }, region: t.homeRegion });
@@ -65,5 +67,49 @@ describe('POST /applications/{id}/addPassword', () => {
     expect(badKey.status).toBe(400);
     const patch = await graph(t, 'PATCH', `/applications/${app.id}`, { body: { passwordCredentials: [] }, region: t.homeRegion });
     expect(patch.status).toBe(400);
+  });
+});
+
+describe('PATCH /applications/{id} keyCredentials', () => {
+  it('a certificate set through Graph authenticates private_key_jwt client assertions (x5t), and replacing the keys removes it', async () => {
+    const t = await newTokenTenant();
+    const app = await newApp(t);
+    const patched = await graph(t, 'PATCH', `/applications/${app.id}`, {
+      body: { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: TEST_CERT_BASE64, displayName: 'CN=tessera-test' }] }, region: t.homeRegion,
+    });
+    expect(patched.status).toBe(204);
+    const got = await js(await graph(t, 'GET', `/applications/${app.id}`, { region: t.homeRegion }));
+    expect(got.keyCredentials).toHaveLength(1);
+    const kc = got.keyCredentials[0];
+    expect(kc).toMatchObject({ type: 'AsymmetricX509Cert', usage: 'Verify', key: null, displayName: 'CN=tessera-test' });
+    const der = Uint8Array.from(atob(TEST_CERT_BASE64), (c) => c.charCodeAt(0));
+    const sha1 = new Uint8Array(await crypto.subtle.digest('SHA-1', der));
+    expect(kc.customKeyIdentifier).toBe([...sha1].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase());
+
+    const x5t = btoa(String.fromCharCode(...sha1)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const endpoint = `${BASE}/${t.tenantId}/oauth2/v2.0/token`;
+    const assertion = async () => new SignJWT({ jti: crypto.randomUUID() }).setProtectedHeader({ alg: 'RS256', x5t })
+      .setIssuer(app.appId).setSubject(app.appId).setAudience(endpoint).setIssuedAt().setExpirationTime('5m').sign(await importPKCS8(TEST_KEY_PEM, 'RS256'));
+    const withAssertion = async () => js(await form(`/${t.tenantId}/oauth2/v2.0/token`, {
+      grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default', client_id: app.appId,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(),
+    }));
+    const ok = await withAssertion();
+    expect(ok.access_token).toBeTruthy();
+    expect(ok.error).toBeUndefined();
+
+    const cleared = await graph(t, 'PATCH', `/applications/${app.id}`, { body: { keyCredentials: [] }, region: t.homeRegion });
+    expect(cleared.status).toBe(204);
+    expect((await withAssertion()).error).toBe('invalid_client');
+  });
+
+  it('refuses a key that is not a certificate, and a keyId it does not know, with 400', async () => {
+    const t = await newTokenTenant();
+    const app = await newApp(t);
+    const notCert = await graph(t, 'PATCH', `/applications/${app.id}`, { body: { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: btoa('not a certificate') }] }, region: t.homeRegion });
+    expect(notCert.status).toBe(400);
+    expect((await js(notCert)).error.code).toBe('Request_BadRequest');
+    const unknown = await graph(t, 'PATCH', `/applications/${app.id}`, { body: { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', keyId: crypto.randomUUID() }] }, region: t.homeRegion });
+    expect(unknown.status).toBe(400);
   });
 });
