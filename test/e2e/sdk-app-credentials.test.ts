@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { baseUrl } from './service.js';
 import { acceptConsent, cookiesFrom, fixture, parseForm } from './token-fixtures.js';
+import { TEST_CERT_BASE64, TEST_KEY_PEM } from '../integration/cert-fixture.js';
 
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 /** How each SDK is pointed at a non-Microsoft authority (as the README describes). */
@@ -67,6 +68,22 @@ describe('an app registered and credentialed entirely through Graph', () => {
     await graph.api(`/applications/${daemon.id}/removePassword`).post({ keyId: password.keyId });
     const removed = new ConfidentialClientApplication({ auth: { clientId: daemon.appId, clientSecret: password.secretText, ...msalAuth(f.tenant.tenantId) } });
     await expect(removed.acquireTokenByClientCredential({ scopes: [`${uri}/.default`] })).rejects.toMatchObject({ errorCode: 'invalid_client' });
+  });
+});
+
+describe('a certificate set through Graph (PATCH keyCredentials)', () => {
+  it('@azure/msal-node authenticates with the certificate (client assertion, x5t#S256) and gets a Graph token', async () => {
+    const f = await fixture();
+    const graph = graphClient(new ClientSecretCredential(f.tenant.tenantId, f.tenant.adminClientId, f.tenant.adminClientSecret, identityOptions()));
+    const app = (await graph.api('/applications').post({ displayName: 'Cert daemon' })) as { id: string; appId: string };
+    await graph.api(`/applications/${app.id}`).patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: TEST_CERT_BASE64, displayName: 'CN=tessera-test' }] });
+    const der = Uint8Array.from(atob(TEST_CERT_BASE64), (c) => c.charCodeAt(0));
+    const thumbprintSha256 = Buffer.from(await crypto.subtle.digest('SHA-256', der)).toString('hex');
+    const msal = new ConfidentialClientApplication({
+      auth: { clientId: app.appId, clientCertificate: { thumbprintSha256, privateKey: TEST_KEY_PEM }, ...msalAuth(f.tenant.tenantId) },
+    });
+    const result = await msal.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
+    expect(decodeJwt(result!.accessToken)).toMatchObject({ aud: 'https://graph.microsoft.com', appid: app.appId, ver: '1.0' });
   });
 });
 
