@@ -13,6 +13,10 @@ const REUSED = 'The client-request-id was already used for a different request.'
 const PROCESSED = 'This request was already processed; its result is no longer available.';
 
 export function keepGraphReply(reply: GraphReply): KeptOutcome {
+  // A minted secret travels only sealed (by the edge); the record lives as long as sealed outcomes.
+  if (reply.sealedSecret !== undefined) {
+    return { kind: 'sealed', sealed: JSON.stringify({ status: reply.status, body: reply.body ?? null, headers: reply.headers ?? {}, sealedSecret: reply.sealedSecret }) };
+  }
   return keepUnlessSecret({ status: reply.status, body: reply.body ?? null, headers: reply.headers ?? {} });
 }
 
@@ -24,6 +28,11 @@ export function graphPrior(prior: Prior, position: ReplicaPosition): GraphOutcom
     case 'replay': {
       const o = prior.outcome as { status: number; body: Json; headers: Record<string, string> };
       return { kind: 'reply', reply: { status: o.status, ...(o.body !== null ? { body: o.body } : {}), headers: o.headers }, position };
+    }
+    case 'replay_sealed': {
+      // Graph keeps only minted-secret outcomes this way: the secret inside is sealed for the edge.
+      const o = JSON.parse(prior.sealed) as { status: number; body: Json; headers: Record<string, string>; sealedSecret: string };
+      return { kind: 'reply', reply: { status: o.status, ...(o.body !== null ? { body: o.body } : {}), headers: o.headers, sealedSecret: o.sealedSecret }, position };
     }
     default:
       return { kind: 'error', error: { kind: 'conflict', message: PROCESSED } };

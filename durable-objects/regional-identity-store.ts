@@ -183,7 +183,8 @@ export class RegionalIdentityStore extends DurableObject<Env> {
     const decision = decide(this.reader, call.tenantId, workload.value, parsed.value, call.region, now);
     if (!decision.ok) return failure(decision.error);
     const d = decision.value;
-    const cacheKey = TokenCache.key(call.tenantId, d.identity.principalId, `${call.issuerOrigin}|${d.audience}`, d.key.kid);
+    // The roles are part of the key: an app role assigned or removed is in the next token, not after the cache's half-life.
+    const cacheKey = TokenCache.key(call.tenantId, d.identity.principalId, `${call.issuerOrigin}|${d.audience}|${[...d.roles].sort().join(' ')}`, d.key.kid);
     let cached = true;
     let entry = this.cache.get(cacheKey, now);
     if (entry === undefined) {

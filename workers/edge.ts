@@ -2,7 +2,7 @@ import { Router } from 'itty-router';
 import { cells, createTenant, failover, faults, members } from './admin-api.js';
 import { handleGraph } from './graph-api.js';
 import { tenantTokenAdmin } from './admin-token.js';
-import { discovery, tokenEndpoint } from './token-api.js';
+import { discovery, discoveryV1, tokenEndpoint } from './token-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { workloadsAdmin } from './admin-workloads.js';
@@ -43,6 +43,9 @@ router
   .all('/beta/*', handleGraph)
   .all('/:tenant/discovery/v2.0/keys', tokenEndpoint)
   .get('/:tenant/v2.0/.well-known/openid-configuration', discovery)
+  // Entra v1 metadata and keys: validators of v1 access tokens (issuer `{origin}/{tenant}/`) start here.
+  .get('/:tenant/.well-known/openid-configuration', discoveryV1)
+  .get('/:tenant/discovery/keys', tokenEndpoint)
   // Admin consent (Entra v2): the same per-tenant token-service path as /authorize. The endpoint
   // name holds a '/', so /oauth2/v2.0/{endpoint} can never reach it.
   .all('/:tenant/v2.0/adminconsent', (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) => {

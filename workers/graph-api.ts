@@ -1,12 +1,16 @@
 import { classifiedRequest, classify, graphErrorBody, type EdgeError, type GraphError } from '../core/directory/index.js';
 import { BATCH_ROUTE_ID } from '../core/directory/router.js';
-import type { Json } from '../core/kv.js';
-import { protectSecrets, withoutSecrets } from '../core/directory/secrets.js';
+import { mintSecret, protectSecrets, revealSecret, withoutSecrets } from '../core/directory/secrets.js';
+import { parseCertificates } from '../core/directory/key-credentials.js';
+import { sealedAad, type IdempotencyTicket } from '../core/idempotency.js';
+import { seal, unseal } from '../core/token/secret-box.js';
+import { isolateKeys } from './platform/isolate-keys.js';
 import { authorizeSelfScope } from '../core/directory/delegated-access.js';
 import { hashPassword } from '../core/token/password.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
 import { decodeReplicaToken, encodeReplicaToken, importTokenKey } from '../core/replication/replica-token.js';
 import type { GraphCaller, GraphOutcome } from '../durable-objects/replica-protocol.js';
+import type { Json } from '../core/kv.js';
 import { allowed, authenticate, type Principal } from './platform/auth.js';
 import type { RequestInfo } from './platform/http.js';
 import { graphError, json, readJsonBody, requestInfo } from './platform/http.js';
@@ -127,6 +131,11 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (!protectedBody.ok) return failed(info, protectedBody.error);
   const eventual = call.header('consistencylevel')?.toLowerCase() === 'eventual';
   const graphRequest = classifiedRequest(c, protectedBody.value, query, session.baseUrl, call.header('if-match') ?? undefined, eventual);
+  if (c.parsesCertificates) {
+    const certificates = await parseCertificates(body.body);
+    if (!certificates.ok) return failed(info, certificates.error);
+    if (certificates.value !== undefined) graphRequest.certificates = certificates.value;
+  }
 
   const key = await replicaTokenKey(env);
   let minPosition: ReplicaPosition | undefined;
@@ -144,6 +153,10 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   // identified by the canonical route and the body without its secrets (no password digest is kept).
   const content = JSON.stringify([withoutSecrets(c, body.body) ?? null, graphRequest.query, graphRequest.ifMatch ?? null]);
   const idempotency = write ? await ticketForKey(call.idempotencyKey, c.method, { tenantId, route: c.path, caller: callerKey(caller), content }) : undefined;
+  const box = () => isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY);
+  if (c.mintsSecret && idempotency !== undefined) {
+    graphRequest.minted = await mintSecret(random, sealedAad(idempotency), async (plain, aad) => seal(await box(), plain, aad, random));
+  }
   const replicaCall = {
     tenantId, request: graphRequest, caller, correlationId: info.clientRequestId,
     ...(minPosition !== undefined ? { minPosition } : {}), ...(idempotency !== undefined ? { idempotency } : {}),
@@ -151,7 +164,19 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   const routed = write ? await callPrimary(env, tenantId, replicaCall) : await callNearest(session.request, env, placement, replicaCall);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
-  return respond(info, routed.outcome, routed.region, key);
+  const outcome = await withSecretShown(routed.outcome, idempotency, box);
+  return respond(info, outcome, routed.region, key);
+}
+
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+
+/** Opens a minted secret into the reply (the original one on a replay); one that cannot be opened is a 409, never a guess. */
+async function withSecretShown(outcome: GraphOutcome, ticket: IdempotencyTicket | undefined, box: () => Promise<CryptoKey>): Promise<GraphOutcome> {
+  if (outcome.kind !== 'reply' || outcome.reply.sealedSecret === undefined) return outcome;
+  const { sealedSecret, ...reply } = outcome.reply;
+  const body = ticket === undefined ? undefined : await revealSecret(reply.body, sealedSecret, sealedAad(ticket), async (sealed, aad) => unseal(await box(), sealed, aad));
+  if (body === undefined) return { kind: 'error', error: { kind: 'conflict', message: 'This request was already processed; its result is no longer available.' } };
+  return { ...outcome, reply: { ...reply, body: body as Json } };
 }
 
 /** Who the replica is told makes the call; a token without the identity its kind needs is refused (fails closed). */

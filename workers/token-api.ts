@@ -4,7 +4,7 @@
  * `{tenant}` is the tenant id or a verified domain. Thin: parse, route, answer.
  */
 import { antiForgeryCookieName, readCookie } from '../core/token/anti-forgery.js';
-import { openidConfiguration } from '../core/token/discovery.js';
+import { openidConfiguration, openidConfigurationV1 } from '../core/token/discovery.js';
 import { oauthErrorResponse, type OAuthReason } from '../core/token/oauth-errors.js';
 import type { TokenCall } from '../durable-objects/replica-protocol.js';
 import type { ClientLocation } from '../core/regions.js';
@@ -59,6 +59,14 @@ export async function discovery(request: Routed, env: Env): Promise<Response> {
   const placement = await tenantOf(request, env, info);
   if (placement instanceof Response) return placement;
   return json(openidConfiguration(originOf(request.url), placement.tenant.id, request.params!.tenant!), 200, { 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
+}
+
+/** Entra's v1 metadata (`/{tenant}/.well-known/openid-configuration`): the v1 issuer of access tokens. */
+export async function discoveryV1(request: Routed, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  const placement = await tenantOf(request, env, info);
+  if (placement instanceof Response) return placement;
+  return json(openidConfigurationV1(originOf(request.url), placement.tenant.id, request.params!.tenant!), 200, { 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
 }
 
 const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth', 'v2.0/adminconsent': 'adminconsent' };

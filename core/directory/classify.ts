@@ -26,6 +26,10 @@ export interface Classification {
   readonly secrets: readonly SecretField[];
   /** Reached through `/me`: the caller's own object. */
   readonly self: boolean;
+  /** The write creates a client secret, generated at the edge (secrets.ts `mintSecret`). */
+  readonly mintsSecret: boolean;
+  /** The body's `keyCredentials` certificates are parsed at the edge (key-credentials.ts). */
+  readonly parsesCertificates: boolean;
 }
 
 const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
@@ -89,7 +93,8 @@ export function classify(method: string, path: string, me: string | null): Resul
     const secrets = write && m !== 'DELETE' ? (route.secrets ?? []) : [];
     return ok({
       method: m as GraphMethod, routeId: route.id, params, path: canonical(route.pattern, params),
-      area: self && route.area === 'users' ? 'me' : route.area, write, secrets, self,
+      area: self && route.area === 'users' ? 'me' : route.area, write, secrets, self, mintsSecret: write && route.mintsSecret === true,
+      parsesCertificates: m === 'PATCH' && route.parsesCertificates === true,
     });
   }
   return err(badRequest(`Resource not found for the segment '${clip(segments[0] ?? '')}'.`, 'BadRequest'));

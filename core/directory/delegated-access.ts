@@ -35,7 +35,7 @@ interface Rights {
   readonly all?: Level;
 }
 
-const READS: Partial<Record<Area, Level>> = { users: 'read', groups: 'read', applications: 'read', organization: 'read', roleManagement: 'read', permissionGrants: 'read', directoryObjects: 'read' };
+const READS: Partial<Record<Area, Level>> = { users: 'read', groups: 'read', applications: 'read', organization: 'read', roleManagement: 'read', permissionGrants: 'read', appRoleAssignments: 'read', directoryObjects: 'read' };
 
 const RIGHTS: Readonly<Record<string, Rights>> = {
   [ROLE.globalAdministrator]: { areas: {}, all: 'write', reach: 'any' },
@@ -46,13 +46,13 @@ const RIGHTS: Readonly<Record<string, Rights>> = {
   [ROLE.authenticationAdministrator]: { areas: READS, reach: 'helpdesk' },
   [ROLE.privilegedAuthenticationAdministrator]: { areas: READS, reach: 'any' },
   [ROLE.groupsAdministrator]: { areas: { ...READS, groups: 'write' } },
-  [ROLE.applicationAdministrator]: { areas: { ...READS, applications: 'write', permissionGrants: 'write' } },
-  [ROLE.cloudApplicationAdministrator]: { areas: { ...READS, applications: 'write', permissionGrants: 'write' } },
+  [ROLE.applicationAdministrator]: { areas: { ...READS, applications: 'write', permissionGrants: 'write', appRoleAssignments: 'write' } },
+  [ROLE.cloudApplicationAdministrator]: { areas: { ...READS, applications: 'write', permissionGrants: 'write', appRoleAssignments: 'write' } },
   [ROLE.conditionalAccessAdministrator]: { areas: { ...READS, conditionalAccess: 'write', authorizationPolicy: 'read', authenticationMethodsPolicy: 'read' } },
   [ROLE.securityAdministrator]: { areas: { ...READS, conditionalAccess: 'write', auditLogs: 'read', authorizationPolicy: 'read', authenticationMethodsPolicy: 'write', settings: 'read' } },
   [ROLE.securityReader]: { areas: { ...READS, conditionalAccess: 'read', auditLogs: 'read', authorizationPolicy: 'read', authenticationMethodsPolicy: 'read', settings: 'read' } },
   [ROLE.reportsReader]: { areas: { ...READS, auditLogs: 'read' } },
-  [ROLE.privilegedRoleAdministrator]: { areas: { ...READS, roleManagement: 'write', permissionGrants: 'write', authorizationPolicy: 'write' } },
+  [ROLE.privilegedRoleAdministrator]: { areas: { ...READS, roleManagement: 'write', permissionGrants: 'write', appRoleAssignments: 'write', authorizationPolicy: 'write' } },
 };
 
 /** Roles a target may hold and still be managed by a role of this reach (Entra's "limited admins"). */

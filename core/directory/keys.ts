@@ -95,3 +95,14 @@ export const permissionGrantKey = (tenantId: string, grantId: string): string =>
  */
 export const permissionGrantIndexKey = (tenantId: string, clientId: string, resourceId: string, principalId: string | null): string =>
   `${t(tenantId)}pgx/${id(clientId)}/${id(resourceId)}/${principalId === null ? '~all' : id(principalId)}`;
+
+/** App role assignments (Graph `appRoleAssignment`, app-role-assignments.ts): the record, by id. */
+export const appRoleAssignmentKey = (tenantId: string, assignmentId: string): string => `${t(tenantId)}apa/${id(assignmentId)}`;
+/** Per-principal index `{appRoleId, resourceId, resourceAppId}`: what the token service reads for `roles`. */
+export const principalAssignmentPrefix = (tenantId: string, principalId: string): string => `${t(tenantId)}apr/${id(principalId)}/`;
+export const principalAssignmentKey = (tenantId: string, principalId: string, assignmentId: string): string =>
+  principalAssignmentPrefix(tenantId, principalId) + id(assignmentId);
+/** Per-resource index `{principalId}`: `/servicePrincipals/{id}/appRoleAssignedTo`. */
+export const resourceAssignmentPrefix = (tenantId: string, resourceId: string): string => `${t(tenantId)}aps/${id(resourceId)}/`;
+export const resourceAssignmentKey = (tenantId: string, resourceId: string, assignmentId: string): string =>
+  resourceAssignmentPrefix(tenantId, resourceId) + id(assignmentId);

@@ -20,6 +20,8 @@ export type Area =
   | 'roleManagement'
   | 'permissionGrants'
   | 'settings'
+  /** App role assignments (application permissions and user/group roles on an API). */
+  | 'appRoleAssignments'
   /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
   | 'directoryObjects'
   /** `$batch` itself needs no permission: each request inside it is checked as a direct one. */
@@ -53,6 +55,7 @@ const APPLICATION: Readonly<Record<Area, Grant>> = {
   roleManagement: { read: ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', ...DIR_READ], write: ['RoleManagement.ReadWrite.Directory'] },
   permissionGrants: app(['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All'], ['DelegatedPermissionGrant.ReadWrite.All']),
   settings: app([], []),
+  appRoleAssignments: app(['AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.All'], ['AppRoleAssignment.ReadWrite.All']),
   directoryObjects: app([], []),
   batch: { read: [], write: [] },
 };
@@ -75,6 +78,7 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   roleManagement: delegated('roleManagement', [], []),
   permissionGrants: delegated('permissionGrants', [], []),
   settings: delegated('settings', [], []),
+  appRoleAssignments: delegated('appRoleAssignments', [], []),
   directoryObjects: delegated('directoryObjects', [], []),
   batch: { read: [], write: [] },
 };

@@ -14,7 +14,9 @@ import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
+import { APP_ROLE_ROUTES } from './app-role-routes.js';
 import { delta } from './delta.js';
+import { addPassword, patchApplication, removePassword } from './app-credentials.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
@@ -32,6 +34,10 @@ export interface RouteSpec {
   readonly pattern: readonly string[];
   readonly area: Area;
   readonly secrets?: readonly SecretField[];
+  /** The write creates a client secret: the edge generates it and passes only its hash (secrets.ts). */
+  readonly mintsSecret?: true;
+  /** The body may carry `keyCredentials` certificates: the edge parses them (key-credentials.ts). */
+  readonly parsesCertificates?: true;
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;
@@ -132,7 +138,11 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   { pattern: ['groups', ':id', 'members', '$ref'], area: 'groups', POST: (s, r, c, x) => addMember(s, r, c, p(x, 'id')) },
   { pattern: ['groups', ':id', 'members', ':member', '$ref'], area: 'groups', DELETE: (s, r, c, x) => removeMember(s, r, c, p(x, 'id'), p(x, 'member')) },
   { pattern: ['groups', ':id', 'memberOf'], area: 'groups', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.group, p(x, 'id')) },
-  ...collectionRoutes('applications', SPECS.application, 'applications'),
+  // PATCH also takes keyCredentials (certificates, parsed at the edge): app-credentials.ts.
+  ...collectionRoutes('applications', SPECS.application, 'applications').map((r): RouteSpec =>
+    r.pattern.length === 2 ? { ...r, parsesCertificates: true, PATCH: (s, q, c, x) => patchApplication(s, q, c, p(x, 'id')) } : r),
+  { pattern: ['applications', ':id', 'addPassword'], area: 'applications', mintsSecret: true, POST: (s, r, c, x) => addPassword(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'removePassword'], area: 'applications', POST: (s, r, c, x) => removePassword(s, r, c, p(x, 'id')) },
   ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   { pattern: ['servicePrincipals', ':id', 'memberOf'], area: 'applications', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
   // CA deleted items before the collection routes so "deletedItems" is never taken as an id.
@@ -181,6 +191,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     PATCH: (s, r, c, x) => (p(x, 'id') === c.tenantId ? patchSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),
   },
   ...ROLE_ROUTES,
+  ...APP_ROLE_ROUTES,
 ];
 
 export const ROUTES: readonly Route[] = SPECS_TABLE.map((r) => ({ ...r, id: r.pattern.join('/') }));

@@ -6,9 +6,10 @@
  * step fails instead of storing a clear text.
  */
 import { err, ok, type Result } from '../result.js';
+import { b64urlEncode, randomBytes, sha256b64url, type Random } from '../token/encoding.js';
 import type { Classification } from './classify.js';
 import { badRequest } from './errors.js';
-import type { GraphError } from './types.js';
+import type { GraphError, MintedSecret } from './types.js';
 import { isPlainObject } from './validation.js';
 
 const MIN_CHARS = 8;
@@ -45,4 +46,22 @@ export function withoutSecrets(c: Classification, body: unknown): unknown {
   const profile = body['passwordProfile'];
   if (!isPlainObject(profile) || !Object.hasOwn(profile, 'password')) return body;
   return { ...body, passwordProfile: { ...profile, password: '[secret]' } };
+}
+
+/**
+ * A client secret for a route that mints one (addPassword): 256 random bits, its SHA-256 (what
+ * client authentication compares, core/token/client-auth.ts), its hint, and the clear text
+ * sealed under the write's idempotency ticket (`aad`), so only the edge can show it, and a
+ * retry answered from the idempotency record shows the secret that was stored, not a new one.
+ */
+export async function mintSecret(random: Random, aad: string, seal: (plain: string, aad: string) => Promise<string>): Promise<MintedSecret> {
+  const secret = b64urlEncode(randomBytes(random, 32));
+  return { hash: await sha256b64url(secret), hint: secret.slice(0, 3), sealed: await seal(secret, aad) };
+}
+
+/** The reply body with the minted secret opened into `secretText`; undefined when it cannot be opened. */
+export async function revealSecret(body: unknown, sealed: string, aad: string, unseal: (sealed: string, aad: string) => Promise<string | null>): Promise<Record<string, unknown> | undefined> {
+  const secret = await unseal(sealed, aad);
+  if (secret === null || !isPlainObject(body)) return undefined;
+  return { ...body, secretText: secret };
 }

@@ -21,6 +21,30 @@ export interface GraphRequest {
   eventual?: boolean;
   /** e.g. "http://127.0.0.1:8787/v1.0", used for @odata.context and @odata.nextLink. */
   baseUrl: string;
+  /** A secret the edge generated for a route that mints one (addPassword): only its hash and hint travel. */
+  minted?: MintedSecret;
+  /** The body's `keyCredentials` certificates as the edge parsed them (key-credentials.ts), entry by entry. */
+  certificates?: Array<ParsedCertificate | null>;
+}
+
+/** An X.509 certificate's public RSA key and SHA-1 / SHA-256 thumbprints. */
+export interface ParsedCertificate {
+  jwk: { kty: 'RSA'; n: string; e: string };
+  x5t: string;
+  x5tS256: string;
+  /** SHA-1 thumbprint in hex, Graph's `customKeyIdentifier`. */
+  thumbprint: string;
+}
+
+/**
+ * A client secret generated at the edge (secrets.ts): the replica stores `hash`, and the reply
+ * carries `sealed` (the clear text sealed under the write's idempotency ticket) for the edge to
+ * open, so a retry answered from the idempotency record shows the secret that was stored.
+ */
+export interface MintedSecret {
+  hash: string;
+  hint: string;
+  sealed: string;
 }
 
 export interface GraphContext {
@@ -40,6 +64,8 @@ export interface GraphReply {
   status: number;
   body?: Json;
   headers?: Record<string, string>;
+  /** MintedSecret.sealed of the write: the edge opens it into the body's `secretText`. */
+  sealedSecret?: string;
 }
 
 export interface WritePlan {

@@ -5,7 +5,7 @@
  *
  * - managed-identity service principals (other service principals become deletes: a type
  *   change must revoke), applications (resource resolution: appId, identifierUris, appRoles),
- *   app-role grants (`roles` claim), token settings (lifetime), workloads and attachments;
+ *   app-role grants and assignments by principal (`roles` claim), token settings (lifetime), workloads and attachments;
  * - regional signing keys: the private (wrapped) half only for this store's own region;
  * - global signing keys: public half only, so the regional JWKS can publish the whole set.
  */
@@ -35,9 +35,10 @@ export function feedMutation(m: Mutation, region: string): Mutation | undefined 
   if (rest.startsWith('o/application/')) {
     if (v === null || !isObj(v)) return { key: m.key, value: null };
     const api = isObj(v['api'] ?? null) ? (v['api'] as Obj) : {};
-    return { key: m.key, value: { ...pick(v, ['id', 'appId', 'identifierUris', 'appRoles']), api: pick(api, ['oauth2PermissionScopes']) } };
+    return { key: m.key, value: { ...pick(v, ['id', 'appId', 'identifierUris', 'appRoles']), api: pick(api, ['oauth2PermissionScopes', 'requestedAccessTokenVersion']) } };
   }
-  if (rest.startsWith('mi/') || rest.startsWith('ara/') || rest === 'token/settings') return { key: m.key, value: v };
+  // `apr/`: app role assignments by principal (the `roles` claim), core/directory/app-role-assignments.ts.
+  if (rest.startsWith('mi/') || rest.startsWith('ara/') || rest.startsWith('apr/') || rest === 'token/settings') return { key: m.key, value: v };
   if (rest.startsWith('rsk/')) {
     if (v === null || !isObj(v) || rest.startsWith(`rsk/${region}/`)) return { key: m.key, value: v };
     return { key: m.key, value: { ...v, wrappedPrivateKey: 'AA' } };

@@ -7,8 +7,8 @@ import type { StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { grantedAppRoleIds, loadResources } from '../token/directory-view.js';
 import { constantTimeEqual, randomGuid, sha256, type Random } from '../token/encoding.js';
-import { audienceOf } from '../token/flows/issue.js';
-import { issuerFor, type AccessTokenClaims } from '../token/jwt.js';
+import type { AccessTokenClaims } from '../token/jwt.js';
+import { accessTokenAudience, accessTokenVersion, issuerForVersion } from '../token/token-version.js';
 import { resourceFinder, type ResourceApp } from '../token/scopes.js';
 import { selectActiveKey, type KeyRecord } from '../token/signing-keys.js';
 import { loadTokenSettings } from '../token/token-keys.js';
@@ -71,21 +71,24 @@ export function decide(reader: StateReader, tid: string, w: Workload, req: Parse
   const name = req.resource.replace(/\/\.default$/i, '');
   const resource = resourceFinder(loadResources(reader, tid))(name);
   if (resource === undefined) return err({ kind: 'invalid_resource', detail: name.slice(0, 128) });
-  const granted = new Set(grantedAppRoleIds(reader, tid, identity.value.clientId, resource.appId));
-  const roles = resource.appRoles.filter((r) => granted.has(r.id) && r.isEnabled !== false).map((r) => r.value);
+  const granted = new Set(grantedAppRoleIds(reader, tid, identity.value.clientId, resource.appId, identity.value.principalId));
+  const roles = resource.appRoles.filter((r) => granted.has(r.id.toLowerCase()) && r.isEnabled !== false && r.allowedMemberTypes.includes('Application')).map((r) => r.value);
   const key = selectActiveKey(loadRegionalKeys(reader, tid, region), now);
   if (key === undefined) return err({ kind: 'not_ready' });
   const lifetimeSec = loadTokenSettings(reader, tid).accessTokenLifetimeSec;
-  return ok({ identity: identity.value, resource, requested: req.resource, audience: audienceOf(resource.appId), roles, key, lifetimeSec });
+  return ok({ identity: identity.value, resource, requested: req.resource, audience: accessTokenAudience(resource, name), roles, key, lifetimeSec });
 }
 
 /** App-only claims of a managed identity (Entra adds `xms_mirid`, the identity's resource id). */
 export function managedIdentityClaims(d: Decision, issuerOrigin: string, tid: string, region: string, now: number, random: Random): AccessTokenClaims {
   const iat = Math.floor(now / 1000);
-  return {
-    iss: issuerFor(issuerOrigin, tid), aud: d.audience, sub: d.identity.principalId, oid: d.identity.principalId, tid, azp: d.identity.clientId,
+  const ver = accessTokenVersion(d.resource);
+  const claims: AccessTokenClaims & { xms_mirid: string; xms_region: string } = {
+    iss: issuerForVersion(issuerOrigin, tid, ver), aud: d.audience, sub: d.identity.principalId, oid: d.identity.principalId, tid,
+    ...(ver === '1.0' ? { appid: d.identity.clientId } : { azp: d.identity.clientId }),
     ...(d.roles.length > 0 ? { roles: d.roles } : {}),
-    iat, nbf: iat, exp: iat + d.lifetimeSec, ver: '2.0', jti: randomGuid(random),
-    appid: d.identity.clientId, idtyp: 'app', xms_mirid: d.identity.resourceId, xms_region: region,
-  } as AccessTokenClaims;
+    iat, nbf: iat, exp: iat + d.lifetimeSec, ver, jti: randomGuid(random),
+    idtyp: 'app', xms_mirid: d.identity.resourceId, xms_region: region,
+  };
+  return claims;
 }

@@ -5,6 +5,7 @@
  */
 import { derived, type Json, type StateReader } from '../kv.js';
 import { applicationByAppId } from '../directory/applications.js';
+import { assignmentsOf } from '../directory/app-role-assignments.js';
 import { objectKey, objectPrefix, reversePrefix, uniqueKey } from '../directory/keys.js';
 import type { ClientApp, ClientKeyCredential, ClientSecretRecord } from './client-auth.js';
 import type { ConditionalAccessPolicy, NamedLocation } from './conditional-access.js';
@@ -86,13 +87,34 @@ function readResources(reader: StateReader, tid: string): ResourceApp[] {
       identifierUris: strs(a['identifierUris']),
       oauth2PermissionScopes: (Array.isArray(api?.['oauth2PermissionScopes']) ? api['oauth2PermissionScopes'] : []) as unknown as ResourceApp['oauth2PermissionScopes'],
       appRoles: (Array.isArray(a['appRoles']) ? a['appRoles'] : []) as unknown as ResourceApp['appRoles'],
+      requestedAccessTokenVersion: api?.['requestedAccessTokenVersion'] === 2 ? 2 : api?.['requestedAccessTokenVersion'] === 1 ? 1 : null,
     });
   }
   return apps;
 }
 
-export function grantedAppRoleIds(reader: StateReader, tid: string, clientAppId: string, resourceAppId: string): string[] {
-  return strs(obj(reader.get(appRoleGrantKey(tid, clientAppId, resourceAppId)))?.['appRoleIds']);
+/**
+ * Ids (lowercase) of the app roles a client holds on a resource: the operator's grant record
+ * (`ara/`, provisioning and POST /admin/.../credentials) and the Graph appRoleAssignments of its
+ * service principal `principalId` (core/directory/app-role-assignments.ts).
+ */
+export function grantedAppRoleIds(reader: StateReader, tid: string, clientAppId: string, resourceAppId: string, principalId?: string): string[] {
+  const granted = strs(obj(reader.get(appRoleGrantKey(tid, clientAppId, resourceAppId)))?.['appRoleIds']);
+  const resource = resourceAppId.toLowerCase();
+  const assigned = principalId === undefined ? [] : assignmentsOf(reader, tid, principalId).filter((a) => a.resourceAppId === resource).map((a) => a.appRoleId);
+  return [...new Set([...granted, ...assigned].map((id) => id.toLowerCase()))];
+}
+
+/**
+ * Values of the app roles a user holds on a resource, directly or through a group they are a
+ * direct member of (Entra's `roles` claim in delegated tokens); roles not offered to users are ignored.
+ */
+export function userAppRoles(reader: StateReader, tid: string, userId: string, resource: ResourceApp): string[] {
+  const target = resource.appId.toLowerCase();
+  const ids = new Set(
+    [userId, ...groupIdsOf(reader, tid, userId)].flatMap((p) => assignmentsOf(reader, tid, p)).filter((a) => a.resourceAppId === target).map((a) => a.appRoleId),
+  );
+  return resource.appRoles.filter((r) => r.isEnabled !== false && r.allowedMemberTypes.includes('User') && ids.has(r.id.toLowerCase())).map((r) => r.value);
 }
 
 export interface UserView {

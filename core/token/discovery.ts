@@ -1,5 +1,6 @@
-/** The OpenID Provider metadata of one tenant, in Entra v2's shape. */
+/** The OpenID Provider metadata of one tenant, in Entra v2's shape (and v1's, for v1 access tokens). */
 import { issuerFor } from './jwt.js';
+import { v1IssuerFor } from './token-version.js';
 
 export function openidConfiguration(origin: string, tenantId: string, tenantSegment: string): Record<string, unknown> {
   const base = `${origin}/${tenantSegment}`;
@@ -13,7 +14,7 @@ export function openidConfiguration(origin: string, tenantId: string, tenantSegm
     userinfo_endpoint: null,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
-    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'device_code'],
     subject_types_supported: ['pairwise'],
     id_token_signing_alg_values_supported: ['RS256', 'ES256'],
     token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt', 'none'],
@@ -25,4 +26,13 @@ export function openidConfiguration(origin: string, tenantId: string, tenantSegm
     tenant_region_scope: null,
     cloud_instance_name: 'tessera',
   };
+}
+
+/**
+ * Entra's v1 metadata: the issuer of v1 access tokens (`{origin}/{tenant}/`) and the same keys.
+ * Tessera has no v1 protocol endpoints, so the endpoints are the v2 ones (the same grants).
+ */
+export function openidConfigurationV1(origin: string, tenantId: string, tenantSegment: string): Record<string, unknown> {
+  const v2 = openidConfiguration(origin, tenantId, tenantSegment);
+  return { ...v2, issuer: v1IssuerFor(origin, tenantId), jwks_uri: `${origin}/${tenantSegment}/discovery/keys` };
 }

@@ -62,6 +62,7 @@ const PERMISSIONS: readonly GraphPermission[] = [
   p('AuditLog.Read.All', ['e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20', 'Admin', 'Read audit log data'], 'b0afded3-3588-46d8-8b3d-9842eff778da'),
   p('Organization.Read.All', ['4908d5b9-3fb2-4b1e-9336-1888b7937185', 'Admin', 'Read organization information'], '498476ce-e0fe-48b0-b801-37ba7e2685c6'),
   p('Organization.ReadWrite.All', ['46ca0847-7e6b-426e-9775-ea810a948356', 'Admin', 'Read and write organization information'], '292d869f-3427-49a8-9dab-8c70152b74e9'),
+  p('AppRoleAssignment.ReadWrite.All', ['84bccea3-f856-4a8a-967b-dbe0a3d53a64', 'Admin', 'Manage app role assignments'], '06b708a9-e830-4db3-a914-8e69da51d44f'),
   p('DelegatedPermissionGrant.ReadWrite.All', ['41ce6ca6-6826-4807-84f1-1c82854f7ee5', 'Admin', 'Manage all delegated permission grants'], '8e8e4742-1d95-4f68-9d56-6ee75648c72a'),
 ];
 

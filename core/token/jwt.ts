@@ -8,6 +8,7 @@ import { compactVerify, decodeProtectedHeader, errors as joseErrors, importJWK }
 import { signCompact } from './jws-sign.js';
 import { assert, err, ok, type Result } from '../result.js';
 import { keyPhase, SIGNING_ALGS, type KeyRecord, type SigningAlg } from './signing-keys.js';
+import { issuerForVersion, v2IssuerFor, type TokenVersion } from './token-version.js';
 
 export interface AccessTokenClaims {
   iss: string;
@@ -15,7 +16,12 @@ export interface AccessTokenClaims {
   sub: string;
   oid?: string;
   tid: string;
-  azp: string;
+  /** v2 tokens: the client's appId. */
+  azp?: string;
+  /** v1 tokens: the client's appId. */
+  appid?: string;
+  /** `app` on app-only tokens (Entra's optional claim, always sent by Tessera). */
+  idtyp?: 'app';
   /** Space-separated delegated scopes; absent for app-only tokens. */
   scp?: string;
   /** App roles (app-only) or user app-role assignments. */
@@ -23,7 +29,7 @@ export interface AccessTokenClaims {
   iat: number;
   nbf: number;
   exp: number;
-  ver: '2.0';
+  ver: '1.0' | '2.0';
   jti: string;
   /** Client capabilities, e.g. ['cp1'] for CAE-capable clients. */
   xms_cc?: string[];
@@ -57,7 +63,8 @@ export interface ValidatedToken {
 export interface ValidateOptions {
   /** Keys the validator may use; may contain other tenants' keys (they are rejected, not used). */
   keys: readonly KeyRecord[];
-  expectedIssuer: string;
+  /** One issuer, or the tenant's v1 and v2 issuers (token-version.ts `tenantIssuers`). */
+  expectedIssuer: string | readonly string[];
   expectedAudience: string | readonly string[];
   expectedTenantId: string;
   now: number;
@@ -67,8 +74,9 @@ export interface ValidateOptions {
 export const DEFAULT_SKEW_MS = 300_000;
 const MAX_TOKEN_CHARS = 16_384;
 
+/** The v2 issuer (discovery, ID tokens, v2 access tokens); v1 in token-version.ts. */
 export function issuerFor(baseUrl: string, tenantId: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/${tenantId}/v2.0`;
+  return v2IssuerFor(baseUrl, tenantId);
 }
 
 export interface AccessTokenInput {
@@ -83,28 +91,34 @@ export interface AccessTokenInput {
   lifetimeMs: number;
   jti: string;
   clientCapabilities?: readonly string[];
+  /** Token format (token-version.ts); v2 unless the resource asks otherwise. */
+  version?: TokenVersion;
 }
 
-/** Builds the claim set; a token with neither scp nor roles would authorize nothing and is a bug. */
+/**
+ * Builds the claim set. A delegated token without scopes would authorize nothing and is a bug;
+ * an app-only token (`roles` given, possibly empty) may carry no role, as in Entra: the API decides.
+ */
 export function buildAccessTokenClaims(input: AccessTokenInput, now: number): AccessTokenClaims {
   const hasScopes = (input.scopes?.length ?? 0) > 0;
   const hasRoles = (input.roles?.length ?? 0) > 0;
-  assert(hasScopes || hasRoles, 'access token needs scopes or roles');
+  assert(hasScopes || input.roles !== undefined, 'a delegated access token needs scopes');
   assert(input.lifetimeMs > 0, 'token lifetime must be positive');
   const iat = Math.floor(now / 1000);
+  const version = input.version ?? '2.0';
   return {
-    iss: issuerFor(input.baseUrl, input.tenantId),
+    iss: issuerForVersion(input.baseUrl, input.tenantId, version),
     aud: input.audience,
     sub: input.subject,
     ...(input.objectId !== undefined ? { oid: input.objectId } : {}),
     tid: input.tenantId,
-    azp: input.clientId,
+    ...(version === '1.0' ? { appid: input.clientId } : { azp: input.clientId }),
     ...(hasScopes ? { scp: input.scopes!.join(' ') } : {}),
     ...(hasRoles ? { roles: [...input.roles!] } : {}),
     iat,
     nbf: iat,
     exp: iat + Math.floor(input.lifetimeMs / 1000),
-    ver: '2.0',
+    ver: version,
     jti: input.jti,
     ...(input.clientCapabilities?.length ? { xms_cc: [...input.clientCapabilities] } : {}),
   };
@@ -117,7 +131,7 @@ export function buildAccessTokenClaims(input: AccessTokenInput, now: number): Ac
 export async function issueToken(key: CryptoKey, record: KeyRecord, claims: AccessTokenClaims, now: number): Promise<string> {
   assert(keyPhase(record, now) === 'active', `key ${record.kid} is not active`);
   assert(claims.tid === record.tenantId, `key ${record.kid} belongs to tenant ${record.tenantId}, not ${claims.tid}`);
-  assert(claims.iss.endsWith(`/${record.tenantId}/v2.0`), 'issuer does not name the key tenant');
+  assert(claims.iss.endsWith(`/${record.tenantId}/v2.0`) || claims.iss.endsWith(`/${record.tenantId}/`), 'issuer does not name the key tenant');
   return signCompact(key, { alg: record.alg, kid: record.kid, typ: 'JWT' }, claims);
 }
 
@@ -191,7 +205,8 @@ export async function validateToken(token: unknown, opts: ValidateOptions): Prom
   if (claims.iat * 1000 < record.activateAt - skew) return reject('key_not_yet_valid', 'token predates key activation');
   if (claims.iat * 1000 > record.retireAt + skew) return reject('key_retired_expired', 'token signed after key retirement');
 
-  if (claims.iss !== opts.expectedIssuer) return reject('bad_issuer', `issuer ${String(claims.iss)}`);
+  const issuers = typeof opts.expectedIssuer === 'string' ? [opts.expectedIssuer] : opts.expectedIssuer;
+  if (typeof claims.iss !== 'string' || !issuers.includes(claims.iss)) return reject('bad_issuer', `issuer ${String(claims.iss)}`);
   if (claims.tid !== opts.expectedTenantId) return reject('bad_issuer', `tid ${claims.tid}`);
   const expected = typeof opts.expectedAudience === 'string' ? [opts.expectedAudience] : opts.expectedAudience;
   const aud = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];

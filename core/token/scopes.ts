@@ -16,6 +16,8 @@ export interface ResourceApp {
   /** `type`: who may consent (Graph's oauth2PermissionScope.type; absent = "User", as Graph defaults). */
   oauth2PermissionScopes: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean; type?: 'User' | 'Admin'; adminConsentDisplayName?: string | null }>;
   appRoles: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean; allowedMemberTypes: ReadonlyArray<'Application' | 'User'> }>;
+  /** `api.requestedAccessTokenVersion` (token-version.ts): null/1 → v1 tokens, 2 → v2. */
+  requestedAccessTokenVersion?: 1 | 2 | null;
 }
 
 export type ScopeError =
@@ -89,9 +91,9 @@ export function resolveScopes(raw: unknown, opts: ResolveOptions): Result<ScopeR
 
   if (opts.grant === 'client_credentials') {
     if (!resource || !isDefault || oidc.length > 0) return err(isDefault ? 'default_mixed' : 'default_scope_required');
-    const granted = new Set(opts.grantedAppRoleIds?.(resource.appId) ?? []);
+    const granted = new Set((opts.grantedAppRoleIds?.(resource.appId) ?? []).map((id) => id.toLowerCase()));
     const roles = resource.appRoles
-      .filter((r) => r.isEnabled !== false && r.allowedMemberTypes.includes('Application') && granted.has(r.id))
+      .filter((r) => r.isEnabled !== false && r.allowedMemberTypes.includes('Application') && granted.has(r.id.toLowerCase()))
       .map((r) => r.value);
     return ok({ kind: 'app_only', resource, roles });
   }

@@ -18,9 +18,10 @@ describe('@azure/identity ManagedIdentityCredential over the App Service protoco
     expect(token.token.split('.')).toHaveLength(3);
     expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now() + 30 * 60_000);
 
-    const issuer = `${baseUrl()}/${tenant.tenantId}/v2.0`;
+    // Graph access tokens are v1, as in Entra (issuer without /v2.0, `appid`).
+    const issuer = `${baseUrl()}/${tenant.tenantId}/`;
     const jwks = createRemoteJWKSet(new URL(`${baseUrl()}/${tenant.tenantId}/discovery/v2.0/keys`));
     const { payload } = await jwtVerify(token.token, jwks, { issuer, audience: 'https://graph.microsoft.com' });
-    expect(payload).toMatchObject({ tid: tenant.tenantId, oid: w.systemAssignedIdentity!.principalId, azp: w.systemAssignedIdentity!.clientId, xms_region: 'eeur' });
+    expect(payload).toMatchObject({ tid: tenant.tenantId, oid: w.systemAssignedIdentity!.principalId, appid: w.systemAssignedIdentity!.clientId, ver: '1.0', xms_region: 'eeur' });
   });
 });

@@ -16,8 +16,8 @@ describe('@azure/identity ManagedIdentityCredential over IMDS (AZURE_POD_IDENTIT
     const credential = new ManagedIdentityCredential({ clientId: b.appId });
     const token = await credential.getToken(GRAPH_SCOPE);
     const jwks = createRemoteJWKSet(new URL(`${baseUrl()}/mi/weur/${tenant.tenantId}/discovery/v2.0/keys`));
-    const { payload } = await jwtVerify(token.token, jwks, { issuer: `${baseUrl()}/${tenant.tenantId}/v2.0`, audience: 'https://graph.microsoft.com' });
-    expect(payload).toMatchObject({ oid: b.id, azp: b.appId });
+    const { payload } = await jwtVerify(token.token, jwks, { issuer: `${baseUrl()}/${tenant.tenantId}/`, audience: 'https://graph.microsoft.com' });
+    expect(payload).toMatchObject({ oid: b.id, appid: b.appId });
 
     // Two user-assigned identities and none selected: Azure's "multiple user assigned identities" error, surfaced by the SDK.
     await expect(new ManagedIdentityCredential().getToken(GRAPH_SCOPE)).rejects.toThrow(/Multiple user assigned identities/);

@@ -21,7 +21,7 @@ describe('@azure/identity ManagedIdentityCredential with the global path cut off
     process.env.IDENTITY_HEADER = w.IDENTITY_HEADER;
     const token = await new ManagedIdentityCredential().getToken(GRAPH_SCOPE);
     const jwks = createRemoteJWKSet(new URL(`${baseUrl()}/mi/apac/${tenant.tenantId}/discovery/v2.0/keys`));
-    const { payload } = await jwtVerify(token.token, jwks, { issuer: `${baseUrl()}/${tenant.tenantId}/v2.0`, audience: 'https://graph.microsoft.com' });
+    const { payload } = await jwtVerify(token.token, jwks, { issuer: `${baseUrl()}/${tenant.tenantId}/`, audience: 'https://graph.microsoft.com' });
     expect(payload).toMatchObject({ oid: w.systemAssignedIdentity!.principalId, xms_region: 'apac' });
 
     // Attached after the cut: committed by the primary, unknown to apac → a clear error, quickly.

@@ -13,9 +13,10 @@ describe('openid-client + jose: client credentials', () => {
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
 
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
-    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: issuer.toString(), audience: 'https://graph.microsoft.com' });
+    // Graph access tokens are v1, as in Entra: the v1 issuer, `appid`, ver 1.0.
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: `${baseUrl()}/${tenant.tenantId}/`, audience: 'https://graph.microsoft.com' });
     expect(protectedHeader.alg).toBe('RS256');
-    expect(payload).toMatchObject({ tid: tenant.tenantId, azp: tenant.adminClientId, roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory'], ver: '2.0' });
+    expect(payload).toMatchObject({ tid: tenant.tenantId, appid: tenant.adminClientId, roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory'], ver: '1.0' });
 
     const users = await fetch(`${baseUrl()}/v1.0/users`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(users.status).toBe(200);

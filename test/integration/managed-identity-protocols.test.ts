@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, clearFaults, newTenant } from './helpers.js';
+import { decodeJwt } from 'jose';
+import { BASE, call, clearFaults, newTenant } from './helpers.js';
 import { appService, eventually, GRAPH, imds, newUserAssigned, newWorkload, verify } from './mi-helpers.js';
 
 afterEach(clearFaults);
@@ -18,11 +19,36 @@ describe('managed identity: App Service and IMDS protocols', () => {
     expect(Number(body.expires_on)).toBeGreaterThan(Date.now() / 1000 + 3000);
     expect(r.headers.get('tessera-cross-region-calls')).toBe('0');
     const global = await verify(body.access_token!, t, `/${t.tenantId}/discovery/v2.0/keys`);
-    expect(global.payload).toMatchObject({ tid: t.tenantId, sub: w.systemAssignedIdentity!.principalId, oid: w.systemAssignedIdentity!.principalId, azp: w.systemAssignedIdentity!.clientId, idtyp: 'app' });
+    expect(global.payload).toMatchObject({ tid: t.tenantId, sub: w.systemAssignedIdentity!.principalId, oid: w.systemAssignedIdentity!.principalId, appid: w.systemAssignedIdentity!.clientId, ver: '1.0', idtyp: 'app' });
     await verify(body.access_token!, t, `/mi/weur/${t.tenantId}/discovery/v2.0/keys`);
     const again = await appService(w);
     expect(again.headers.get('tessera-token-cache')).toBe('hit');
     expect(((await again.json()) as { access_token: string }).access_token).toBe(body.access_token);
+  });
+
+  it('carries the roles assigned to the identity through Graph appRoleAssignments, once the region has them', async () => {
+    const t = await newTenant('weur');
+    const mi = await newUserAssigned(t, 'id-roles');
+    const w = await newWorkload(t, { region: 'weur', userAssigned: [mi.id] });
+    const roleId = crypto.randomUUID();
+    const g = (method: string, path: string, body?: unknown) => call(method, `/v1.0${path}`, { body, headers: { 'x-tessera-tenant': t.tenantId } });
+    const uri = `api://mi-demo-${crypto.randomUUID().slice(0, 8)}`;
+    const api = (await (await g('POST', '/applications', { displayName: 'MI API', identifierUris: [uri], appRoles: [{ id: roleId, allowedMemberTypes: ['Application'], value: 'Jobs.Run', isEnabled: true }] })).json()) as { appId: string };
+    const apiSp = (await (await g('POST', '/servicePrincipals', { appId: api.appId })).json()) as { id: string };
+    let r = await imds(w, { resource: uri });
+    await eventually(async () => (r = await imds(w, { resource: uri })).status === 200);
+    expect((await verify(((await r.json()) as { access_token: string }).access_token, t, `/${t.tenantId}/discovery/v2.0/keys`, uri)).payload.roles).toBeUndefined();
+    const assigned = await g('POST', `/servicePrincipals/${mi.id}/appRoleAssignments`, { principalId: mi.id, resourceId: apiSp.id, appRoleId: roleId });
+    expect(assigned.status).toBe(201);
+    let roles: unknown;
+    await eventually(async () => {
+      // The region's store is fed asynchronously; the token cached before the assignment must not be served after it.
+      const res = await imds(w, { resource: uri });
+      if (res.status !== 200) return false;
+      roles = (await verify(((await res.json()) as { access_token: string }).access_token, t, `/${t.tenantId}/discovery/v2.0/keys`, uri)).payload.roles;
+      return Array.isArray(roles);
+    });
+    expect(roles).toEqual(['Jobs.Run']);
   });
 
   it('issues over IMDS with expires_in, selecting a user-assigned identity by client_id, object_id or msi_res_id', async () => {
@@ -74,15 +100,23 @@ describe('managed identity: App Service and IMDS protocols', () => {
     expect(await as(await appService(w, { client_id: a.appId, object_id: a.id }))).toMatchObject({ status: 400 });
   });
 
-  it('issues tokens for the tenant’s own API (audience = its appId), resolved by identifier URI', async () => {
+  it('issues tokens for the tenant’s own API, resolved by identifier URI: v1 (aud = the URI) unless the API asks for v2 (aud = its appId)', async () => {
     const t = await newTenant('weur');
     const w = await newWorkload(t, { region: 'weur', systemAssigned: true });
     await eventually(async () => (await appService(w)).status === 200);
-    const app = (await (await call('POST', '/v1.0/applications', { headers: { 'x-tessera-tenant': t.tenantId }, body: { displayName: 'Orders', identifierUris: ['api://orders'] } })).json()) as { appId: string };
+    const g = (method: string, path: string, body?: unknown) => call(method, `/v1.0${path}`, { headers: { 'x-tessera-tenant': t.tenantId }, body });
+    const app = (await (await g('POST', '/applications', { displayName: 'Orders', identifierUris: ['api://orders'] })).json()) as { id: string; appId: string };
     let r = await appService(w, { resource: 'api://orders' });
     await eventually(async () => (r = await appService(w, { resource: 'api://orders' })).status === 200);
-    const token = ((await r.json()) as { access_token: string }).access_token;
-    expect((await verify(token, t, `/mi/weur/${t.tenantId}/discovery/v2.0/keys`, app.appId)).payload.aud).toBe(app.appId);
+    const v1 = (await verify(((await r.json()) as { access_token: string }).access_token, t, `/mi/weur/${t.tenantId}/discovery/v2.0/keys`, 'api://orders')).payload;
+    expect(v1).toMatchObject({ aud: 'api://orders', ver: '1.0', iss: `${BASE}/${t.tenantId}/`, appid: w.systemAssignedIdentity!.clientId });
+    expect((await g('PATCH', `/applications/${app.id}`, { api: { requestedAccessTokenVersion: 2 } })).status).toBe(204);
+    let v2: Record<string, unknown> = {};
+    await eventually(async () => {
+      v2 = decodeJwt(((await (await appService(w, { resource: 'api://orders' })).json()) as { access_token: string }).access_token);
+      return v2['ver'] === '2.0';
+    });
+    expect(v2).toMatchObject({ aud: app.appId, iss: `${BASE}/${t.tenantId}/v2.0`, azp: w.systemAssignedIdentity!.clientId });
   });
 
   it('rotates the identity secret: the old one stops, the new one works', async () => {

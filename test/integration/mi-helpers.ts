@@ -62,5 +62,6 @@ export async function jwks(path: string): Promise<ReturnType<typeof createLocalJ
 }
 
 export async function verify(token: string, t: TenantInfo, keysPath: string, audience = GRAPH) {
-  return jwtVerify(token, await jwks(keysPath), { issuer: `${BASE}/${t.tenantId}/v2.0`, audience });
+  // Either issuer of the tenant: Graph tokens are v1, an API may ask for v2.
+  return jwtVerify(token, await jwks(keysPath), { issuer: [`${BASE}/${t.tenantId}/`, `${BASE}/${t.tenantId}/v2.0`], audience });
 }

@@ -20,6 +20,18 @@ describe('discovery and JWKS', () => {
     expect(ecKeys.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
   });
 
+  it('publishes v1 metadata at /{tenant}/.well-known/openid-configuration: the v1 issuer and the same keys', async () => {
+    const t = await newTokenTenant();
+    const r = await raw('GET', `/${t.tenantId}/.well-known/openid-configuration`);
+    expect(r.status).toBe(200);
+    const meta = (await r.json()) as { issuer: string; jwks_uri: string; token_endpoint: string };
+    expect(meta.issuer).toBe(`${BASE}/${t.tenantId}/`);
+    expect(meta.token_endpoint).toBe(`${BASE}/${t.tenantId}/oauth2/v2.0/token`);
+    const v1Keys = (await (await raw('GET', new URL(meta.jwks_uri).pathname)).json()) as { keys: Array<{ kid: string }> };
+    const v2Keys = (await (await raw('GET', `/${t.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Array<{ kid: string }> };
+    expect(v1Keys.keys.map((k) => k.kid)).toEqual(v2Keys.keys.map((k) => k.kid));
+  });
+
   it('accepts a verified domain in place of the tenant id', async () => {
     const t = await newTokenTenant({ domain: `d${crypto.randomUUID().slice(0, 8)}.example.com` });
     const domain = ((await (await raw('GET', `/${t.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as { issuer: string }).issuer;
@@ -45,7 +57,9 @@ describe('client_credentials', () => {
     expect(b.token_type).toBe('Bearer');
     const { header, payload } = decodeJwt(b.access_token);
     expect(header.alg).toBe('RS256');
-    expect(payload).toMatchObject({ iss: `${BASE}/${t.tenantId}/v2.0`, aud: 'https://graph.microsoft.com', tid: t.tenantId, azp: t.adminClientId, ver: '2.0', roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory'], xms_cc: ['cp1'] });
+    // Graph access tokens are v1, as in Entra: v1 issuer, `appid`, ver 1.0.
+    expect(payload).toMatchObject({ iss: `${BASE}/${t.tenantId}/`, aud: 'https://graph.microsoft.com', tid: t.tenantId, appid: t.adminClientId, ver: '1.0', idtyp: 'app', roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory'], xms_cc: ['cp1'] });
+    expect(payload.azp).toBeUndefined();
     expect(typeof payload.jti).toBe('string');
 
     const viaPost = await form(`/${t.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', scope, client_id: t.adminClientId, client_secret: t.adminClientSecret });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appToken, basic, call, codeFor, decodeJwt, form, graphAs, newTokenTenant, raw, redeem, sample } from './token-helpers.js';
+import { appToken, basic, BASE, call, codeFor, decodeJwt, form, graphAs, newTokenTenant, raw, redeem, sample } from './token-helpers.js';
 
 describe('Graph API with bearer access tokens', () => {
   it('accepts the admin app token for reads and writes', async () => {
@@ -16,7 +16,8 @@ describe('Graph API with bearer access tokens', () => {
     const r = await redeem(s, code);
     expect(r.status).toBe(200);
     const apiToken = ((await r.json()) as { access_token: string }).access_token;
-    expect(decodeJwt(apiToken).payload.aud).toBe(s.apiAppId);
+    // The API asks for no token version: v1, whose audience is the identifier URI as requested.
+    expect(decodeJwt(apiToken).payload).toMatchObject({ aud: 'api://orders', ver: '1.0', iss: `${BASE}/${s.t.tenantId}/`, upn: s.upn, unique_name: s.upn });
     const wrongAud = await graphAs(apiToken, 'GET', '/users');
     expect(wrongAud.status).toBe(401);
     expect(((await wrongAud.json()) as { error: { code: string } }).error.code).toBe('InvalidAuthenticationToken');

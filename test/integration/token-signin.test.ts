@@ -154,4 +154,18 @@ describe('device code', () => {
     expect(done.status).toBe(200);
     expect(((await done.json()) as { refresh_token?: string }).refresh_token).toBeTruthy();
   });
+
+  it('accepts grant_type=device_code, the name MSAL and Azure Identity send, like the RFC 8628 URN', async () => {
+    const s = await sample();
+    const dc = await form(`/${s.t.tenantId}/oauth2/v2.0/devicecode`, { client_id: s.appId, scope: 'openid User.Read' });
+    const d = (await dc.json()) as { device_code: string; user_code: string; verification_uri: string };
+    const poll = () => form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'device_code', client_id: s.appId, device_code: d.device_code });
+    expect(((await (await poll()).json()) as { error: string }).error).toBe('authorization_pending');
+    const page = await raw('GET', new URL(d.verification_uri).pathname);
+    const { action, fields } = formFields(await page.text());
+    await answerConsent(await form(action, { ...fields, user_code: d.user_code, username: s.upn, password: s.password }));
+    const done = await poll();
+    expect(done.status).toBe(200);
+    expect(((await done.json()) as { access_token?: string }).access_token).toBeTruthy();
+  });
 });

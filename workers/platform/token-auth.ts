@@ -6,7 +6,8 @@
  */
 import { decodeJwt } from 'jose';
 import { GRAPH_AUDIENCES } from '../../core/token/graph-resource.js';
-import { issuerFor, validateToken } from '../../core/token/jwt.js';
+import { validateToken } from '../../core/token/jwt.js';
+import { tenantIssuers } from '../../core/token/token-version.js';
 import type { KeyRecord } from '../../core/token/signing-keys.js';
 import type { TokenCall } from '../../durable-objects/replica-protocol.js';
 import type { AuthFailure, Principal } from './auth.js';
@@ -54,7 +55,8 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
   // Only tenant ids name an issuer: a domain in `tid` is not a tenant.
   if (placement === null || placement.tenant.id !== tid) return invalid('Access token validation failure. Invalid issuer.');
   const origin = new URL(request.url).origin;
-  const opts = { expectedIssuer: issuerFor(origin, tid), expectedAudience: [...GRAPH_AUDIENCES, origin], expectedTenantId: tid };
+  // Graph tokens are v1 (as in Entra); a v2 token of the tenant is as good.
+  const opts = { expectedIssuer: tenantIssuers(origin, tid), expectedAudience: [...GRAPH_AUDIENCES, origin], expectedTenantId: tid };
   let keys = await tenantKeys(request, env, placement, false);
   if (keys === null) return invalid('Access token validation failure: signing keys unavailable.');
   let result = await validateToken(token, { ...opts, keys, now: Date.now() });

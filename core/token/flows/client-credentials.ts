@@ -14,14 +14,14 @@ export async function clientCredentialsGrant(env: FlowEnv, form: URLSearchParams
   if (isFlowResult(client)) return client;
   if (!client.confidential) return oauthError(env, 'client_credentials_required', { clientId: client.app.appId });
   if (p.scope === undefined) return oauthError(env, 'missing_parameter', { detail: 'scope' });
+  const sp = servicePrincipalId(env.reader, env.tenantId, client.app.appId);
   const resolved = resolveScopes(p.scope, {
     grant: 'client_credentials',
     findResource: resourceFinder(loadResources(env.reader, env.tenantId)),
-    grantedAppRoleIds: (resourceAppId) => grantedAppRoleIds(env.reader, env.tenantId, client.app.appId, resourceAppId),
+    grantedAppRoleIds: (resourceAppId) => grantedAppRoleIds(env.reader, env.tenantId, client.app.appId, resourceAppId, sp),
   });
   if (!resolved.ok) return scopeError(env, resolved.error, p.scope);
   if (resolved.value.kind !== 'app_only') return oauthError(env, 'default_scope_required');
-  const sp = servicePrincipalId(env.reader, env.tenantId, client.app.appId);
   const ca = evaluateWorkloadCa(env, sp, resolved.value.resource.appId);
   if (ca.decision !== 'allow') return oauthError(env, 'blocked_by_conditional_access', { clientId: client.app.appId });
   return issueAppOnly(env, client.app.appId, sp, resolved.value, p.scope, clientCapabilities(p.claims), client.mutations);

@@ -18,6 +18,8 @@ import { scopeError } from './scope-errors.js';
 import { jsonResult, oauthError, single, type FlowEnv, type FlowResult } from './types.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/** What MSAL and Azure Identity send to Entra (which accepts it as RFC 8628's URN). */
+export const DEVICE_GRANT_ALIAS = 'device_code';
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 
 const deviceSchema = z.object({

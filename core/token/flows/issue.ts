@@ -5,18 +5,18 @@
 import type { Json, Mutation, StateReader } from '../../kv.js';
 import { uniqueKey } from '../../directory/keys.js';
 import { b64urlEncode, randomGuid } from '../encoding.js';
-import { GRAPH_APP_ID, GRAPH_URI } from '../graph-resource.js';
+import { GRAPH_RESOURCE } from '../graph-resource.js';
+import { accessTokenAudience, accessTokenVersion, requestedIdentifier, userNameClaims } from '../token-version.js';
 import { buildAccessTokenClaims, issuerFor, type AccessTokenClaims } from '../jwt.js';
 import { planIssueFamily } from '../refresh-tokens.js';
 import type { ScopeResolution } from '../scopes.js';
-import type { UserView } from '../directory-view.js';
+import { userAppRoles, type UserView } from '../directory-view.js';
 import { directoryRoleClaims } from './wids.js';
 import { jsonResult, oauthError, type FlowEnv, type FlowResult } from './types.js';
 
 /** Extra facts about a refresh family (the core family record has a fixed schema). */
 export const familyExtraKey = (tid: string, familyId: string) => `t/${tid}/rtx/${familyId}`;
 
-export const audienceOf = (resourceAppId: string) => (resourceAppId === GRAPH_APP_ID ? GRAPH_URI : resourceAppId);
 
 /** `claims` request parameter: only the CAE capability `cp1` is echoed back as xms_cc. */
 export function clientCapabilities(raw: string | undefined): string[] {
@@ -38,13 +38,15 @@ export function servicePrincipalId(reader: StateReader, tid: string, appId: stri
 
 /** `sp`: the client's service principal id (the token's sub and oid). */
 export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, caps: string[], mutations: Mutation[]): Promise<FlowResult> {
-  if (resolution.roles.length === 0) return oauthError(env, 'invalid_scope', { detail: 'The application has no application permissions on this resource.' });
+  // No app role on the resource is no reason to refuse (Entra issues the token without `roles`).
   const lifetimeMs = env.settings.accessTokenLifetimeSec * 1000;
+  const r = resolution.resource;
+  const version = accessTokenVersion(r);
   const claims = buildAccessTokenClaims({
-    baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resolution.resource.appId), subject: sp, objectId: sp, clientId,
-    roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: caps,
+    baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(r, requestedIdentifier(scope.split(' '))), subject: sp, objectId: sp, clientId,
+    roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: caps, version,
   }, env.now);
-  const token = await env.sign(claims);
+  const token = await env.sign({ ...claims, idtyp: 'app' } as AccessTokenClaims);
   if (token === null) return oauthError(env, 'no_signing_key');
   return jsonResult({ token_type: 'Bearer', expires_in: env.settings.accessTokenLifetimeSec, ext_expires_in: env.settings.accessTokenLifetimeSec, access_token: token, scope }, mutations);
 }
@@ -68,16 +70,20 @@ export interface DelegatedGrant {
 export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations: Mutation[]): Promise<FlowResult> {
   const s = env.settings;
   const { resolution: r, user } = g;
-  const resourceAppId = r.resource?.appId ?? GRAPH_APP_ID;
   // OIDC-only requests get a Graph token carrying just the OIDC scopes, like Entra's userinfo token.
+  const resource = r.resource ?? GRAPH_RESOURCE;
   const scopes = r.scopes.length > 0 ? r.scopes : r.oidc;
+  // App roles the user holds on a tenant API (directly or through a group): Entra's delegated `roles`.
+  const roles = r.resource !== null ? userAppRoles(env.reader, env.tenantId, user.id, r.resource) : [];
+  const version = accessTokenVersion(resource);
   const claims = buildAccessTokenClaims({
-    baseUrl: env.origin, tenantId: env.tenantId, audience: audienceOf(resourceAppId), subject: user.id, objectId: user.id, clientId: g.clientId,
-    scopes, lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random), clientCapabilities: g.caps,
+    baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(resource, requestedIdentifier(g.scopeTokens)), subject: user.id, objectId: user.id,
+    clientId: g.clientId, scopes, ...(roles.length > 0 ? { roles } : {}), lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random),
+    clientCapabilities: g.caps, version,
   }, env.now);
-  const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resourceAppId);
+  const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resource.appId);
   const access = await env.sign({
-    ...claims, name: user.displayName, preferred_username: user.userPrincipalName, amr: g.mfa ? ['pwd', 'mfa'] : ['pwd'], ...(w.accessToken ? { wids: w.wids } : {}),
+    ...claims, ...userNameClaims(version, user), amr: g.mfa ? ['pwd', 'mfa'] : ['pwd'], ...(w.accessToken ? { wids: w.wids } : {}),
   } as AccessTokenClaims);
   if (access === null) return oauthError(env, 'no_signing_key');
   const body: Record<string, Json> = {

@@ -1,7 +1,7 @@
 /** POST /oauth2/v2.0/token: dispatch on grant_type. */
 import { authorizationCodeGrant } from './auth-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
-import { DEVICE_GRANT, deviceCodeGrant } from './device.js';
+import { DEVICE_GRANT, DEVICE_GRANT_ALIAS, deviceCodeGrant } from './device.js';
 import { refreshTokenGrant } from './refresh.js';
 import { oauthError, type FlowEnv, type FlowResult } from './types.js';
 
@@ -18,7 +18,8 @@ export function tokenRequest(env: FlowEnv, form: URLSearchParams, authorization:
     case 'client_credentials': return clientCredentialsGrant(env, form, authorization);
     case 'authorization_code': return authorizationCodeGrant(env, form, authorization);
     case 'refresh_token': return refreshTokenGrant(env, form, authorization);
-    case DEVICE_GRANT: return deviceCodeGrant(env, form, authorization);
+    // MSAL and Azure Identity send Entra's short name; Entra accepts both.
+    case DEVICE_GRANT: case DEVICE_GRANT_ALIAS: return deviceCodeGrant(env, form, authorization);
     default: return Promise.resolve(oauthError(env, 'unsupported_grant_type'));
   }
 }
