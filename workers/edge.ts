@@ -7,11 +7,13 @@ import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
+import { adminSla } from './reports-api.js';
 import { handleManagedIdentity } from './managed-identity/handler.js';
 
 export { CellReplica } from '../durable-objects/cell-replica.js';
 export { ControlPlane } from '../durable-objects/control-plane.js';
 export { RegionalIdentityStore } from '../durable-objects/regional-identity-store.js';
+export { OutcomeStore } from '../durable-objects/outcome-store.js';
 
 const missing = (request: Request): Response => oauthStyleError(requestInfo(request), 404, 'not_found', 'No such endpoint.');
 
@@ -56,6 +58,7 @@ router
   .get('/', () => json({ service: 'tessera', docs: 'see README.md' }))
   .post('/admin/tenants', createTenant)
   .all('/admin/faults', faults)
+  .get('/admin/sla', adminSla)
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)
   .post('/admin/cells/:cell/failover', failover)

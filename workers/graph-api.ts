@@ -12,6 +12,7 @@ import { callPrimary, callNearest } from './platform/cell-calls.js';
 import { ticketFor } from './platform/idempotency.js';
 import { lookupTenant } from './platform/topology.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
+import { handleReport } from './reports-api.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
 
@@ -58,6 +59,7 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   if (!allowed(principal, c)) return graphError(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
   const query = parseQuery(url);
   if (typeof query === 'string') return graphError(info, { kind: 'bad_request', message: query });
+  if (c.edge !== undefined) return handleReport(info, env, tenantId, c, version[1]!, `${url.origin}/${version[1]}`);
   const body = write ? await readJsonBody(request) : { ok: true as const, body: undefined };
   if (!body.ok) return graphError(info, body.error);
   if (principal.kind === 'user') {

@@ -20,6 +20,8 @@ export type Area =
   | 'roleManagement'
   | 'permissionGrants'
   | 'settings'
+  /** Reports served at the edge (SLA attainment, service activity): Reports.Read.All, app-only. */
+  | 'reports'
   /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
   | 'directoryObjects';
 
@@ -51,6 +53,7 @@ const APPLICATION: Readonly<Record<Area, Grant>> = {
   roleManagement: { read: ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', ...DIR_READ], write: ['RoleManagement.ReadWrite.Directory'] },
   permissionGrants: app(['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All'], ['DelegatedPermissionGrant.ReadWrite.All']),
   settings: app([], []),
+  reports: app(['Reports.Read.All'], [], false),
   directoryObjects: app([], []),
 };
 
@@ -72,6 +75,9 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   roleManagement: delegated('roleManagement', [], []),
   permissionGrants: delegated('permissionGrants', [], []),
   settings: delegated('settings', [], []),
+  // Graph also allows delegated Reports.Read.All for a user holding a reports role; edge-served
+  // routes do not check directory roles (the replica does), so delegated access is refused.
+  reports: { read: [], write: [] },
   directoryObjects: delegated('directoryObjects', [], []),
 };
 

@@ -28,9 +28,21 @@ export type WriteFn = (s: StateReader, req: GraphRequest, ctx: GraphContext, p: 
 /** A body field holding a secret: validated, then replaced by its hash before anything else sees it. */
 export type SecretField = 'passwordProfile.password';
 
+/**
+ * A route answered by the edge from a service other than the tenant's cell (the regional
+ * outcome stores): the edge dispatches on its id. `betaOnly`: absent from v1.0, as in Graph.
+ */
+export type EdgeService = 'slaAttainment' | 'serviceActivityMetric';
+export interface EdgeRoute {
+  readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
+  readonly service: EdgeService;
+  readonly betaOnly?: boolean;
+}
+
 export interface RouteSpec {
   readonly pattern: readonly string[];
   readonly area: Area;
+  readonly edge?: EdgeRoute;
   readonly secrets?: readonly SecretField[];
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
@@ -167,6 +179,9 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     PATCH: (s, r, c, x) => (p(x, 'id') === c.tenantId ? patchSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),
   },
   ...ROLE_ROUTES,
+  // Reports over authentication outcomes (issue 16), answered at the edge.
+  { pattern: ['reports', 'sla', 'azureADAuthentication'], area: 'reports', edge: { methods: ['GET'], service: 'slaAttainment', betaOnly: true } },
+  { pattern: ['reports', 'serviceActivity', ':fn'], area: 'reports', edge: { methods: ['GET'], service: 'serviceActivityMetric', betaOnly: true } },
 ];
 
 export const ROUTES: readonly Route[] = SPECS_TABLE.map((r) => ({ ...r, id: r.pattern.join('/') }));
