@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   // whether something else was competing with the run.
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, node ${process.version}; 1-min load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
   const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
-  const extras: Extra[] = [...feedExtras(rows), ...tokenExtras(rows, paced), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : [])];
+  const extras: Extra[] = [...feedExtras(rows), ...outcomeExtras(rows), ...tokenExtras(rows, paced), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : [])];
   const table = [renderTable(rows, lag), paced !== undefined ? renderPaced(paced) : '', renderExtras(extras), feed !== undefined ? renderFeedBench(feed) : ''].filter((t) => t !== '').join('\n\n');
   const report = `# Tessera bench ${new Date().toISOString()}\n\nMachine: ${machine}\n\nLoad: ${setup}\n\n${table}\n`;
   console.log(`\nMachine: ${machine}\nLoad: ${setup}\n\n${table}\n`);
@@ -155,6 +155,15 @@ function feedExtras(rows: readonly Row[]): Extra[] {
   if (on === undefined || off === undefined) return [];
   const ratio = on.result.rps / off.result.rps;
   return [{ metric: 'PATCH throughput, change feed on ÷ off (sync-replicated writes)', value: `${ratio.toFixed(3)}× (${on.result.rps.toFixed(0)} vs ${off.result.rps.toFixed(0)} req/s; p50 ${on.result.p50ms.toFixed(1)} vs ${off.result.p50ms.toFixed(1)} ms)`, target: '≥ 0.90×', met: ratio >= 0.9 }];
+}
+
+/** Outcome recording's cost on the token endpoint: client_credentials req/s with recording on ÷ off, same run. */
+function outcomeExtras(rows: readonly Row[]): Extra[] {
+  const on = rows.find((r) => r.id === 'token');
+  const off = rows.find((r) => r.id === 'token-nooutcomes');
+  if (on === undefined || off === undefined) return [];
+  const ratio = on.result.rps / off.result.rps;
+  return [{ metric: 'token throughput, outcome recording on ÷ off (client_credentials)', value: `${ratio.toFixed(3)}× (${on.result.rps.toFixed(0)} vs ${off.result.rps.toFixed(0)} req/s; p50 ${on.result.p50ms.toFixed(1)} vs ${off.result.p50ms.toFixed(1)} ms)`, target: '≥ 0.97×', met: ratio >= 0.97 }];
 }
 
 let code = 1;

@@ -133,7 +133,7 @@ function tesseraDurableObjects(): Record<string, { className: string; useSQLite:
   return out;
 }
 
-export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Server; hello: Server; singleDo: Server; tokenFloor: Server }> {
+export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Server; tesseraNoOutcomes: Server; hello: Server; singleDo: Server; tokenFloor: Server }> {
   const scripts = await bundleAll();
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
   /** One Tessera Worker; `bindings` adds to the bench's configuration (FEED_RECORDS for the baseline). */
@@ -156,15 +156,17 @@ export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Serv
         ...bindings,
       },
     });
-  const [tessera, tesseraNoFeed, hello, singleDo, tokenFloor] = await Promise.all([
+  const [tessera, tesseraNoFeed, tesseraNoOutcomes, hello, singleDo, tokenFloor] = await Promise.all([
     startTessera('tessera'),
     // The same service with change-feed records off (dev-only switch): the feed-cost baseline.
     startTessera('tessera-nofeed', { FEED_RECORDS: 'off' }),
+    // The same service with outcome recording off (dev-only switch): the SLA-recording baseline.
+    startTessera('tessera-nooutcomes', { OUTCOME_RECORDING: 'off' }),
     startWorker('hello-world', { ...common, scriptPath: scripts.hello }),
     startWorker('single-do', { ...common, scriptPath: scripts.singleDo, durableObjects: { COUNTER: { className: 'Counter', useSQLite: true } } }),
     startWorker('token-floor', { ...common, scriptPath: scripts.tokenFloor }),
   ]);
-  return { tessera, tesseraNoFeed, hello, singleDo, tokenFloor };
+  return { tessera, tesseraNoFeed, tesseraNoOutcomes, hello, singleDo, tokenFloor };
 }
 
 export type Servers = Awaited<ReturnType<typeof startAll>>;

@@ -51,9 +51,9 @@ router
     request.params = { ...request.params, endpoint: 'v2.0/adminconsent' };
     return tokenEndpoint(request, env, ctx);
   })
-  .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env) => {
+  .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) => {
     const prefix = `/mi/${request.params.region}`;
-    return handleManagedIdentity(request, env, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));
+    return handleManagedIdentity(request, env, ctx, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));
   })
   .get('/', () => json({ service: 'tessera', docs: 'see README.md' }))
   .post('/admin/tenants', createTenant)
