@@ -14,6 +14,7 @@ export { CellReplica } from '../durable-objects/cell-replica.js';
 export { ControlPlane } from '../durable-objects/control-plane.js';
 export { RegionalIdentityStore } from '../durable-objects/regional-identity-store.js';
 export { OutcomeStore } from '../durable-objects/outcome-store.js';
+export { HealthMonitor } from '../durable-objects/health-monitor.js';
 
 const missing = (request: Request): Response => oauthStyleError(requestInfo(request), 404, 'not_found', 'No such endpoint.');
 

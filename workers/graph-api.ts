@@ -13,6 +13,8 @@ import { ticketFor } from './platform/idempotency.js';
 import { lookupTenant } from './platform/topology.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
 import { handleReport } from './reports-api.js';
+import { handleHealth } from './health-api.js';
+import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
 
@@ -59,7 +61,7 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   if (!allowed(principal, c)) return graphError(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
   const query = parseQuery(url);
   if (typeof query === 'string') return graphError(info, { kind: 'bad_request', message: query });
-  if (c.edge !== undefined) return handleReport(info, env, tenantId, c, version[1]!, `${url.origin}/${version[1]}`);
+  if (c.edge !== undefined) return edgeRoute(request, info, env, tenantId, c, version[1]!, url.origin);
   const body = write ? await readJsonBody(request) : { ok: true as const, body: undefined };
   if (!body.ok) return graphError(info, body.error);
   if (principal.kind === 'user') {
@@ -95,6 +97,20 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
   return respond(info, routed.outcome, routed.region, key);
+}
+
+/** A route served at the edge (core/directory/router.ts `edge`), not by the tenant's cell. */
+function edgeRoute(request: Request, info: RequestInfo, env: Env, tenantId: string, c: Classification, version: string, origin: string): Promise<Response> {
+  if (c.edge!.betaOnly === true && version !== 'beta') {
+    return Promise.resolve(graphError(info, { kind: 'bad_request', message: `Resource not found for the segment '${c.path.split('/')[1] ?? ''}'.`, code: 'BadRequest' }));
+  }
+  switch (c.edge!.service) {
+    case 'slaAttainment':
+    case 'serviceActivityMetric':
+      return handleReport(info, env, tenantId, c, `${origin}/${version}`);
+    default:
+      return handleHealth(request, info, env, tenantId, c, origin);
+  }
 }
 
 /** Who the replica is told makes the call; a token without the identity its kind needs is refused (fails closed). */

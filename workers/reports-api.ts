@@ -29,10 +29,8 @@ async function fromEveryRegion<T>(env: Env, read: (stub: ReturnType<typeof outco
 const unavailable = (info: RequestInfo) => graphError(info, { kind: 'unavailable', message: 'Outcome counters of a region are unavailable. Retry after the interval given.' }, RETRY);
 
 /** A classified Graph request whose route is served here (`c.edge`). */
-export async function handleReport(info: RequestInfo, env: Env, tenantId: string, c: Classification, version: string, baseUrl: string): Promise<Response> {
-  const edge = c.edge!;
-  if (edge.betaOnly === true && version !== 'beta') return graphError(info, { kind: 'bad_request', message: `Resource not found for the segment '${c.path.split('/')[1] ?? ''}'.`, code: 'BadRequest' });
-  if (edge.service === 'slaAttainment') {
+export async function handleReport(info: RequestInfo, env: Env, tenantId: string, c: Classification, baseUrl: string): Promise<Response> {
+  if (c.edge!.service === 'slaAttainment') {
     const { values, missing } = await fromEveryRegion(env, (s) => s.months(tenantId) as Promise<MonthRow[]>);
     if (missing.length > 0) return unavailable(info);
     return json({ '@odata.context': `${baseUrl}/$metadata#reports/sla/azureADAuthentication/$entity`, attainments: attainments(values.flat()) });

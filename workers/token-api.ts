@@ -16,6 +16,7 @@ import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 import { classifySignIn, classifyTokenReply, type Outcome, type SignInSummary } from '../core/outcomes/classify.js';
 import { recordOutcome } from './platform/outcomes.js';
+import { parseClientAuthentication } from '../core/token/client-auth.js';
 
 type Routed = Request & { params?: Record<string, string> };
 const UTF8 = new TextDecoder();
@@ -73,6 +74,8 @@ interface Tally {
   /** An error answer's body (only error bodies are looked at). */
   body?: string;
   signIn?: SignInSummary;
+  /** The client of a token request (form or Basic credentials), for a failure's impact. */
+  clientId?: () => string | undefined;
 }
 
 /** The outcome of an authentication request (issue 16), or null for an endpoint that is none. */
@@ -91,7 +94,7 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
   const response = await serveToken(request, env, ctx, tally);
   if (tally.tenantId !== undefined && tally.region !== undefined) {
     const outcome = outcomeOf(OPS[request.params?.endpoint ?? 'keys'], request.method, response.status, tally);
-    if (outcome !== null) recordOutcome(env, ctx, tally.tenantId, tally.region(), outcome);
+    if (outcome !== null) recordOutcome(env, ctx, tally.tenantId, tally.region(), outcome, () => tally.signIn?.userId ?? tally.clientId?.());
   }
   return response;
 }
@@ -114,6 +117,10 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
   const read = await readParams(request, url);
   if (read === 'bad_content_type') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
   if (read === 'too_large') return oauthFailure(request, info, 'request_too_large', { tenantId: placement.tenant.id, detail: String(MAX_FORM_BYTES) });
+  tally.clientId = () => {
+    const p = parseClientAuthentication({ authorization: request.headers.get('authorization'), form: read.form });
+    return p.ok ? p.value.clientId : undefined;
+  };
   const edge: EdgeTokenRequest = {
     tenantId: placement.tenant.id, origin: originOf(request.url), tenantSegment: request.params!.tenant!, authorization: request.headers.get('authorization'),
     traceId: info.requestId, correlationId: info.clientRequestId, client: clientOnce,

@@ -22,6 +22,9 @@ export type Area =
   | 'settings'
   /** Reports served at the edge (SLA attainment, service activity): Reports.Read.All, app-only. */
   | 'reports'
+  /** Health monitoring alerts and their configurations (edge-served, app-only). */
+  | 'healthAlerts'
+  | 'healthAlertConfig'
   /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
   | 'directoryObjects';
 
@@ -54,6 +57,8 @@ const APPLICATION: Readonly<Record<Area, Grant>> = {
   permissionGrants: app(['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All'], ['DelegatedPermissionGrant.ReadWrite.All']),
   settings: app([], []),
   reports: app(['Reports.Read.All'], [], false),
+  healthAlerts: app(['HealthMonitoringAlert.Read.All', 'HealthMonitoringAlert.ReadWrite.All'], ['HealthMonitoringAlert.ReadWrite.All'], false),
+  healthAlertConfig: app(['HealthMonitoringAlertConfig.Read.All', 'HealthMonitoringAlertConfig.ReadWrite.All'], ['HealthMonitoringAlertConfig.ReadWrite.All'], false),
   directoryObjects: app([], []),
 };
 
@@ -78,6 +83,8 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   // Graph also allows delegated Reports.Read.All for a user holding a reports role; edge-served
   // routes do not check directory roles (the replica does), so delegated access is refused.
   reports: { read: [], write: [] },
+  healthAlerts: { read: [], write: [] },
+  healthAlertConfig: { read: [], write: [] },
   directoryObjects: delegated('directoryObjects', [], []),
 };
 

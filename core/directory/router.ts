@@ -32,7 +32,7 @@ export type SecretField = 'passwordProfile.password';
  * A route answered by the edge from a service other than the tenant's cell (the regional
  * outcome stores): the edge dispatches on its id. `betaOnly`: absent from v1.0, as in Graph.
  */
-export type EdgeService = 'slaAttainment' | 'serviceActivityMetric';
+export type EdgeService = 'slaAttainment' | 'serviceActivityMetric' | 'healthAlerts' | 'healthAlert' | 'healthAlertConfigs' | 'healthAlertConfig';
 export interface EdgeRoute {
   readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
   readonly service: EdgeService;
@@ -182,6 +182,14 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   // Reports over authentication outcomes (issue 16), answered at the edge.
   { pattern: ['reports', 'sla', 'azureADAuthentication'], area: 'reports', edge: { methods: ['GET'], service: 'slaAttainment', betaOnly: true } },
   { pattern: ['reports', 'serviceActivity', ':fn'], area: 'reports', edge: { methods: ['GET'], service: 'serviceActivityMetric', betaOnly: true } },
+  { pattern: ['reports', 'healthMonitoring', 'alerts'], area: 'healthAlerts', edge: { methods: ['GET'], service: 'healthAlerts', betaOnly: true } },
+  { pattern: ['reports', 'healthMonitoring', 'alerts', ':id'], area: 'healthAlerts', edge: { methods: ['GET', 'PATCH'], service: 'healthAlert', betaOnly: true } },
+  { pattern: ['reports', 'healthMonitoring', 'alertConfigurations'], area: 'healthAlertConfig', edge: { methods: ['GET'], service: 'healthAlertConfigs', betaOnly: true } },
+  {
+    pattern: ['reports', 'healthMonitoring', 'alertConfigurations', ':alertType'],
+    area: 'healthAlertConfig',
+    edge: { methods: ['GET', 'PATCH'], service: 'healthAlertConfig', betaOnly: true },
+  },
 ];
 
 export const ROUTES: readonly Route[] = SPECS_TABLE.map((r) => ({ ...r, id: r.pattern.join('/') }));

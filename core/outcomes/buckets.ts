@@ -23,7 +23,11 @@ export interface BucketRow extends Counts {
   scenario: Scenario;
   /** Start of the bucket, ms since the epoch, a multiple of BUCKET_MS. */
   start: number;
+  /** Distinct callers (app or user ids) with a failed attempt, at most MAX_SUBJECTS: alert impact. */
+  subjects: string[];
 }
+
+export const MAX_SUBJECTS = 20;
 
 export const bucketStart = (at: number): number => at - (at % BUCKET_MS);
 
@@ -55,18 +59,20 @@ export class OutcomeBatch {
     return this.oldest;
   }
 
-  add(tenantId: string, region: string, o: Outcome, now: number): void {
+  /** `subject`: who failed (an app or user id), for a failed outcome when known. */
+  add(tenantId: string, region: string, o: Outcome, now: number, subject?: string): void {
     const start = bucketStart(now);
     const key = `${tenantId}|${region}|${o.scenario}|${start}`;
     let row = this.rows.get(key);
     if (row === undefined) {
       // Bounded: past maxRows distinct buckets, further new ones are dropped (counted as loss).
       if (this.rows.size >= this.maxRows) return;
-      row = { tenantId, region, scenario: o.scenario, start, ...zero() };
+      row = { tenantId, region, scenario: o.scenario, start, ...zero(), subjects: [] };
       this.rows.set(key, row);
     }
     row[o.outcome]++;
     if (o.caBlocked) row.caBlocked++;
+    if (subject !== undefined && o.outcome !== 'success' && row.subjects.length < MAX_SUBJECTS && !row.subjects.includes(subject)) row.subjects.push(subject);
     this.oldest ??= now;
   }
 

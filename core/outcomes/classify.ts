@@ -29,6 +29,8 @@ export interface SignInSummary {
   /** 0 on success, the AADSTS number otherwise. */
   errorCode: number;
   mfa: boolean;
+  /** The user the record names, when the attempt got as far as one. */
+  userId?: string;
 }
 
 const CA_BLOCKED = 53003;

@@ -69,7 +69,7 @@ export async function handleManagedIdentity(request: Request, env: Env, ctx: Pic
   );
   counters.requests++;
   // The one place managed-identity outcomes are recorded (issue 16): the store's status, or 503.
-  recordOutcome(env, ctx, r.tid, region, classifyManagedIdentity(value?.status ?? 503));
+  recordOutcome(env, ctx, r.tid, region, classifyManagedIdentity(value?.status ?? 503), () => r.wid);
   if (value === undefined) {
     const w = renderMiError(r.protocol, { kind: 'not_ready' }, info.clientRequestId);
     return json({ ...w.body, ...(r.protocol === 'imds' ? { error: 'temporarily_unavailable' } : { statusCode: 503 }) }, 503, { 'retry-after': '1' });

@@ -39,11 +39,14 @@ function recording(env: Env): boolean {
   return setting !== 'off' || env.TESSERA_ENV === 'production';
 }
 
-/** Counts one outcome of `tenantId` entering in `region`. Cheap: a map update. */
-export function recordOutcome(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, tenantId: string, region: string, outcome: Outcome | null): void {
+/**
+ * Counts one outcome of `tenantId` entering in `region`. Cheap: a map update. `subject` (who
+ * failed: an app or user id) is only asked for when the outcome is a failure.
+ */
+export function recordOutcome(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, tenantId: string, region: string, outcome: Outcome | null, subject?: () => string | undefined): void {
   if (outcome === null || !recording(env)) return;
   const now = Date.now();
-  batch.add(tenantId, region, outcome, now);
+  batch.add(tenantId, region, outcome, now, outcome.outcome === 'success' ? undefined : subject?.());
   if (armed) return;
   const delay = flushDelay(batch, now, FLUSH_AFTER_MS, FULL_AT);
   if (delay === undefined) return;
