@@ -8,6 +8,13 @@ import { oauthStyleError } from './platform/admin-errors.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
 import { adminSla } from './reports-api.js';
+import { consumeDeadLetters, consumeNotifications } from './platform/delivery.js';
+import type { DeliveryMessage } from '../core/notifications/delivery.js';
+import { deliverAlert } from './platform/alert-notifications.js';
+import { onAlertRaised } from '../durable-objects/health-monitor.js';
+
+// Alerts a health monitor raises go to the tenant's webhook subscriptions.
+onAlertRaised(deliverAlert);
 import { handleManagedIdentity } from './managed-identity/handler.js';
 
 export { CellReplica } from '../durable-objects/cell-replica.js';
@@ -92,4 +99,6 @@ export default {
     const hot = request.method === 'POST' ? TOKEN_POST.exec(request.url) : null;
     return hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx);
   },
-} satisfies ExportedHandler<Env>;
+  // Outbound notifications and their dead letters (wrangler.toml [[queues.consumers]]).
+  queue: (batch: MessageBatch<DeliveryMessage>, env: Env) => (batch.queue.endsWith('-dlq') ? consumeDeadLetters(batch, env) : consumeNotifications(batch, env)),
+} satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -14,6 +14,8 @@ import { lookupTenant } from './platform/topology.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
 import { handleReport } from './reports-api.js';
 import { handleHealth } from './health-api.js';
+import { subscribePermissions, validateNew } from '../core/notifications/subscriptions.js';
+import { handshake } from './platform/delivery.js';
 import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
@@ -69,6 +71,10 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
     const self = authorizeSelfScope(c, principal.scopes, body.body);
     if (!self.ok) return graphError(info, self.error);
   }
+  if (c.handshake === true) {
+    const refused = await subscriptionPrecheck(env, info, principal, body.body);
+    if (refused !== undefined) return refused;
+  }
   const protectedBody = await protectSecrets(c, body.body, hash);
   if (!protectedBody.ok) return graphError(info, protectedBody.error);
   const graphRequest = classifiedRequest(c, protectedBody.value, query, `${url.origin}/${version[1]}`, request.headers.get('if-match') ?? undefined);
@@ -97,6 +103,25 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
   return respond(info, routed.outcome, routed.region, key);
+}
+
+/**
+ * A subscription POST before it is written: the whole body (SSRF rule included), the
+ * resource's own permission for an app caller, then the validation handshake with the
+ * notification URL (and the lifecycle URL), as Graph does: 400 if a receiver fails it.
+ */
+async function subscriptionPrecheck(env: Env, info: RequestInfo, principal: Principal, body: unknown): Promise<Response | undefined> {
+  const v = validateNew(body, info.now, env.TESSERA_ENV === 'production');
+  if (!v.ok) return graphError(info, v.error);
+  if (principal.kind === 'application' && !principal.roles.some((r) => subscribePermissions(v.value.resource).includes(r))) {
+    return graphError(info, { kind: 'forbidden', message: `Insufficient privileges to subscribe to '${v.value.resource}'.` });
+  }
+  for (const url of [v.value.notificationUrl, v.value.lifecycleNotificationUrl]) {
+    if (url !== null && !(await handshake(env, url))) {
+      return graphError(info, { kind: 'bad_request', code: 'ValidationError', message: 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.' });
+    }
+  }
+  return undefined;
 }
 
 /** A route served at the edge (core/directory/router.ts `edge`), not by the tenant's cell. */

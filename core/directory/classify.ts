@@ -28,6 +28,8 @@ export interface Classification {
   readonly self: boolean;
   /** Answered at the edge by this service, not by the tenant's cell. */
   readonly edge?: EdgeRoute;
+  /** A subscription POST: the edge runs the notification URL's validation handshake first. */
+  readonly handshake?: boolean;
 }
 
 const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
@@ -93,6 +95,7 @@ export function classify(method: string, path: string, me: string | null): Resul
     return ok({
       method: m as GraphMethod, routeId: route.id, params, path: canonical(route.pattern, params),
       area: self && route.area === 'users' ? 'me' : route.area, write, secrets, self, ...(route.edge !== undefined ? { edge: route.edge } : {}),
+      ...(route.handshake === true && m === 'POST' ? { handshake: true } : {}),
     });
   }
   return err(badRequest(`Resource not found for the segment '${clip(segments[0] ?? '')}'.`, 'BadRequest'));

@@ -25,6 +25,8 @@ export type Area =
   /** Health monitoring alerts and their configurations (edge-served, app-only). */
   | 'healthAlerts'
   | 'healthAlertConfig'
+  /** Change-notification subscriptions: any subscribable resource's permission; the edge then checks the resource's own. */
+  | 'subscriptions'
   /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
   | 'directoryObjects';
 
@@ -34,6 +36,7 @@ interface Grant {
 }
 
 const DIR_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'];
+const SUBSCRIBE = ['User.Read.All', 'User.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'HealthMonitoringAlert.Read.All', 'HealthMonitoringAlert.ReadWrite.All'];
 const DIR_WRITE = ['Directory.ReadWrite.All'];
 /** Delegated-only superset: acts as the user, so the user's roles decide. */
 const AS_USER = ['Directory.AccessAsUser.All'];
@@ -59,6 +62,7 @@ const APPLICATION: Readonly<Record<Area, Grant>> = {
   reports: app(['Reports.Read.All'], [], false),
   healthAlerts: app(['HealthMonitoringAlert.Read.All', 'HealthMonitoringAlert.ReadWrite.All'], ['HealthMonitoringAlert.ReadWrite.All'], false),
   healthAlertConfig: app(['HealthMonitoringAlertConfig.Read.All', 'HealthMonitoringAlertConfig.ReadWrite.All'], ['HealthMonitoringAlertConfig.ReadWrite.All'], false),
+  subscriptions: app(SUBSCRIBE, SUBSCRIBE),
   directoryObjects: app([], []),
 };
 
@@ -85,6 +89,7 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   reports: { read: [], write: [] },
   healthAlerts: { read: [], write: [] },
   healthAlertConfig: { read: [], write: [] },
+  subscriptions: { read: [], write: [] },
   directoryObjects: delegated('directoryObjects', [], []),
 };
 

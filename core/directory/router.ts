@@ -14,6 +14,7 @@ import { DIRECTORY_TYPES, SPECS } from './resources.js';
 import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './singletons.js';
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
+import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
@@ -43,6 +44,8 @@ export interface RouteSpec {
   readonly pattern: readonly string[];
   readonly area: Area;
   readonly edge?: EdgeRoute;
+  /** POST creates a change-notification subscription: the edge validates its URL and runs the handshake first. */
+  readonly handshake?: boolean;
   readonly secrets?: readonly SecretField[];
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
@@ -179,6 +182,15 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     PATCH: (s, r, c, x) => (p(x, 'id') === c.tenantId ? patchSingleton(s, r, c, SINGLETONS.organization) : err(notFound(p(x, 'id')))),
   },
   ...ROLE_ROUTES,
+  // Change notifications (webhooks): kept in the tenant's replicated state.
+  { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, null) },
+  {
+    pattern: ['subscriptions', ':id'],
+    area: 'subscriptions',
+    GET: (s, r, c, x) => getSubscription(s, r, c, p(x, 'id')),
+    PATCH: (s, r, c, x) => patchSubscription(s, r, c, p(x, 'id')),
+    DELETE: (s, r, c, x) => deleteSubscription(s, r, c, p(x, 'id')),
+  },
   // Reports over authentication outcomes (issue 16), answered at the edge.
   { pattern: ['reports', 'sla', 'azureADAuthentication'], area: 'reports', edge: { methods: ['GET'], service: 'slaAttainment', betaOnly: true } },
   { pattern: ['reports', 'serviceActivity', ':fn'], area: 'reports', edge: { methods: ['GET'], service: 'serviceActivityMetric', betaOnly: true } },
