@@ -22,6 +22,7 @@ export { ControlPlane } from '../durable-objects/control-plane.js';
 export { RegionalIdentityStore } from '../durable-objects/regional-identity-store.js';
 export { OutcomeStore } from '../durable-objects/outcome-store.js';
 export { HealthMonitor } from '../durable-objects/health-monitor.js';
+export { ChangeNotifier } from '../durable-objects/change-notifier.js';
 
 const missing = (request: Request): Response => oauthStyleError(requestInfo(request), 404, 'not_found', 'No such endpoint.');
 

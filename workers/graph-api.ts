@@ -16,6 +16,7 @@ import { handleReport } from './reports-api.js';
 import { handleHealth } from './health-api.js';
 import { subscribePermissions, validateNew } from '../core/notifications/subscriptions.js';
 import { handshake } from './platform/delivery.js';
+import { changeNotifierStub } from '../durable-objects/change-notifier.js';
 import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
@@ -36,6 +37,7 @@ function parseQuery(url: URL): Record<string, string> | string {
   return out;
 }
 
+const NOTIFYING_AREAS = new Set(['users', 'me', 'groups']);
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
@@ -44,7 +46,7 @@ const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new 
  * write or read, secret fields), check the caller's permissions, hash secrets, and send the
  * classified request to the right replica.
  */
-export async function handleGraph(request: Request, env: Env): Promise<Response> {
+export async function handleGraph(request: Request, env: Env, ctx?: Pick<ExecutionContext, 'waitUntil'>): Promise<Response> {
   const info = requestInfo(request);
   const principal = await authenticate(request, env);
   if (principal.kind === 'unauthorized') return graphError(info, principal);
@@ -102,6 +104,10 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   const routed = write ? await callPrimary(env, tenantId, call) : await callNearest(request, env, placement, call);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
+  // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
+  if (write && ctx !== undefined && NOTIFYING_AREAS.has(c.area) && routed.outcome.kind === 'reply') {
+    ctx.waitUntil(changeNotifierStub(env, tenantId).poke(tenantId).catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
+  }
   return respond(info, routed.outcome, routed.region, key);
 }
 

@@ -30,6 +30,8 @@ export interface Subscription {
   expirationDateTime: string;
   notificationQueryOptions: string | null;
   creatorId: string | null;
+  /** Epoch ms of creation (not shown): directory changes committed before it are not notified. */
+  createdAt: number;
 }
 
 const subPrefix = (tid: string) => `${tenantPrefix(tid)}sub/`;
@@ -58,7 +60,7 @@ function expiry(raw: unknown, resource: string, now: number): Result<string, Gra
  * A POST body checked in full. `production`: the SSRF rule of core/notifications/ssrf.ts;
  * null skips the URL check (the replica re-checks the structure; the edge checked the URL).
  */
-export function validateNew(body: unknown, now: number, production: boolean | null): Result<Omit<Subscription, 'id' | 'creatorId'>, GraphError> {
+export function validateNew(body: unknown, now: number, production: boolean | null): Result<Omit<Subscription, 'id' | 'creatorId' | 'createdAt'>, GraphError> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return err(badRequest('The request body must be a JSON object.'));
   const b = body as Record<string, unknown>;
   const allowed = ['changeType', 'notificationUrl', 'lifecycleNotificationUrl', 'resource', 'expirationDateTime', 'clientState', 'notificationQueryOptions', 'latestSupportedTlsVersion', 'includeResourceData', '@odata.type'];
@@ -102,7 +104,7 @@ function load(s: StateReader, tid: string, id: string): Subscription | undefined
   return v === undefined || v === null ? undefined : (v as unknown as Subscription);
 }
 
-const view = (sub: Subscription, req: GraphRequest): Json => ({
+const view = ({ createdAt: _createdAt, ...sub }: Subscription, req: GraphRequest): Json => ({
   '@odata.context': `${req.baseUrl}/$metadata#subscriptions/$entity`,
   ...sub, applicationId: null, latestSupportedTlsVersion: 'v1_2', includeResourceData: false, encryptionCertificate: null, encryptionCertificateId: null,
 } as unknown as Json);
@@ -110,15 +112,29 @@ const view = (sub: Subscription, req: GraphRequest): Json => ({
 export function createSubscription(s: StateReader, req: GraphRequest, ctx: GraphContext, creatorId: string | null): Result<WritePlan, GraphError> {
   const v = validateNew(req.body, ctx.now, null);
   if (!v.ok) return v;
-  const sub: Subscription = { id: ctx.newId(), ...v.value, creatorId };
+  const sub: Subscription = { id: ctx.newId(), ...v.value, creatorId, createdAt: ctx.now };
   // Kept until it expires (the primary's alarm purges expiring keys).
   const expiresAt = Date.parse(sub.expirationDateTime);
   return ok({ mutations: [{ key: subscriptionKey(ctx.tenantId, sub.id), value: sub as unknown as Json, expiresAt }], reply: { status: 201, body: view(sub, req) } });
 }
 
+/** The service's own reads (`internalQuery`) also get `createdAt`, which the Graph shape does not have. */
+export const INTERNAL_QUERY = '$tesseraInternal';
+
 export function listSubscriptions(s: StateReader, req: GraphRequest, ctx: GraphContext): Result<GraphReply, GraphError> {
   const subs = loadSubscriptions(s, ctx.tenantId).filter((x) => Date.parse(x.expirationDateTime) > ctx.now);
-  return ok({ status: 200, body: { '@odata.context': `${req.baseUrl}/$metadata#subscriptions`, value: subs.map((x) => { const { '@odata.context': _c, ...rest } = view(x, req) as Record<string, Json>; return rest; }) } });
+  const internal = req.query[INTERNAL_QUERY] === 'true';
+  const shown = subs.map((x) => {
+    const { '@odata.context': _c, ...rest } = view(x, req) as Record<string, Json>;
+    return internal ? { ...rest, createdAt: x.createdAt } : rest;
+  });
+  return ok({ status: 200, body: { '@odata.context': `${req.baseUrl}/$metadata#subscriptions`, value: shown } });
+}
+
+/** Subscriptions from an internal list reply. */
+export function loadSubscriptionsFromReply(body: unknown): Subscription[] {
+  const value = (body as { value?: unknown } | null)?.value;
+  return Array.isArray(value) ? (value as Subscription[]) : [];
 }
 
 export function getSubscription(s: StateReader, req: GraphRequest, ctx: GraphContext, id: string): Result<GraphReply, GraphError> {

@@ -43,10 +43,10 @@ export async function startReceiver(): Promise<Receiver> {
   return receiver;
 }
 
-/** Polls until `done` holds (deliveries are asynchronous), at most ~30 s. */
+/** Polls until `done` holds (deliveries are asynchronous), at most ~60 s. */
 export async function until<T>(read: () => T | Promise<T>, done: (v: T) => boolean): Promise<T> {
   let v = await read();
-  for (let i = 0; i < 120 && !done(v); i++) {
+  for (let i = 0; i < 240 && !done(v); i++) {
     await new Promise((r) => setTimeout(r, 250));
     v = await read();
   }

@@ -3,20 +3,11 @@
  * to `/reports/healthMonitoring/alerts` (`created`). Subscriptions are read from the tenant's
  * cell (its primary, so a subscription just created is seen).
  */
-import { internalRequest } from '../../core/directory/classify.js';
 import type { StoredAlert } from '../../core/health/alerts.js';
 import { changeNotification, deliveryFor } from '../../core/notifications/delivery.js';
-import { ALERTS_RESOURCE, subscribers, type Subscription } from '../../core/notifications/subscriptions.js';
-import { callPrimary } from './cell-calls.js';
+import { ALERTS_RESOURCE, subscribers } from '../../core/notifications/subscriptions.js';
+import { tenantSubscriptions } from './tenant-subscriptions.js';
 import { enqueue } from './delivery.js';
-
-/** The tenant's live subscriptions, read from its cell (operator call). */
-export async function tenantSubscriptions(env: Env, tenantId: string): Promise<Subscription[]> {
-  const routed = await callPrimary(env, tenantId, { tenantId, request: internalRequest('GET', '/subscriptions'), caller: { kind: 'operator' }, correlationId: crypto.randomUUID() });
-  const o = routed.outcome;
-  if (o.kind !== 'reply' || o.reply.status !== 200) throw new Error(`subscriptions unreadable: ${o.kind}`);
-  return ((o.reply.body as { value?: Subscription[] }).value ?? []);
-}
 
 export async function deliverAlert(env: Env, tenantId: string, alert: StoredAlert): Promise<void> {
   const subs = subscribers(await tenantSubscriptions(env, tenantId), ALERTS_RESOURCE, 'created', Date.now());
