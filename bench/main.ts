@@ -5,7 +5,7 @@
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
  * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed), BENCH_FEED_USERS (100000),
- * BENCH_FEED_AUDIT (1000000), WRK.
+ * BENCH_FEED_AUDIT (1000000), BENCH_NOTIFY_SAMPLES (50), WRK.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -28,12 +28,13 @@ import { errorRate, failoverExtras, renderExtras, renderPaced, renderTable, simE
 import { measurePaced } from './paced.js';
 import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
+import { measureNotifications, notifyExtras, type NotifyResult } from './notifications.js';
 import type { Load } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim', 'feed'] as const;
+const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'notify'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -101,6 +102,13 @@ async function main(): Promise<number> {
     lag = await measureLag(servers.tessera.url, tenant, userId, lagWrites);
   }
 
+  let notify: NotifyResult | undefined;
+  if (runs('notify')) {
+    const samples = intEnv('BENCH_NOTIFY_SAMPLES', 50);
+    console.log(`measuring change-notification delivery latency over ${samples} created users …`);
+    notify = await measureNotifications(servers.tessera.url, tenant, samples);
+  }
+
   // Last among the Tessera measurements: it moves cell primaries.
   let failover: FailoverResult | undefined;
   if (failoverTrials > 0) {
@@ -126,7 +134,7 @@ async function main(): Promise<number> {
   // whether something else was competing with the run.
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, node ${process.version}; 1-min load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
   const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
-  const extras: Extra[] = [...feedExtras(rows), ...outcomeExtras(rows), ...tokenExtras(rows, paced), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : [])];
+  const extras: Extra[] = [...feedExtras(rows), ...outcomeExtras(rows), ...tokenExtras(rows, paced), ...(await miExtras(rows, ctx)), ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []), ...(sim !== undefined ? simExtras(sim) : []), ...(notify !== undefined ? notifyExtras(notify) : [])];
   const table = [renderTable(rows, lag), paced !== undefined ? renderPaced(paced) : '', renderExtras(extras), feed !== undefined ? renderFeedBench(feed) : ''].filter((t) => t !== '').join('\n\n');
   const report = `# Tessera bench ${new Date().toISOString()}\n\nMachine: ${machine}\n\nLoad: ${setup}\n\n${table}\n`;
   console.log(`\nMachine: ${machine}\nLoad: ${setup}\n\n${table}\n`);

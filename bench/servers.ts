@@ -133,6 +133,23 @@ function tesseraDurableObjects(): Record<string, { className: string; useSQLite:
   return out;
 }
 
+/** Tessera's queues as wrangler.toml declares them (producers and consumers, dead-letter queue included). */
+function tesseraQueues(): Pick<MiniflareOptions, 'queueProducers' | 'queueConsumers'> {
+  const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') }, { hideWarnings: true });
+  const queueProducers: Record<string, { queueName: string }> = {};
+  for (const p of config.queues.producers ?? []) queueProducers[p.binding] = { queueName: p.queue };
+  const queueConsumers: Record<string, { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number; deadLetterQueue?: string }> = {};
+  for (const c of config.queues.consumers ?? []) {
+    queueConsumers[c.queue] = {
+      ...(c.max_batch_size !== undefined ? { maxBatchSize: c.max_batch_size } : {}),
+      ...(c.max_batch_timeout !== undefined ? { maxBatchTimeout: c.max_batch_timeout } : {}),
+      ...(c.max_retries !== undefined ? { maxRetries: c.max_retries } : {}),
+      ...(c.dead_letter_queue !== undefined ? { deadLetterQueue: c.dead_letter_queue } : {}),
+    };
+  }
+  return { queueProducers, queueConsumers };
+}
+
 export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Server; tesseraNoOutcomes: Server; hello: Server; singleDo: Server; tokenFloor: Server }> {
   const scripts = await bundleAll();
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
@@ -142,6 +159,7 @@ export async function startAll(): Promise<{ tessera: Server; tesseraNoFeed: Serv
       ...common,
       scriptPath: scripts.tessera,
       durableObjects: tesseraDurableObjects(),
+      ...tesseraQueues(),
       // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
       r2Buckets: ['FEED_ARCHIVE'],
       bindings: {
