@@ -1,11 +1,16 @@
 import { DurableObject } from 'cloudflare:workers';
 import { directoryNotifications, hasDirectorySubscriptions, missedNotifications } from '../core/notifications/directory-changes.js';
 import { enqueue } from '../workers/platform/delivery.js';
+import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
+import type { Subscription } from '../core/notifications/subscriptions.js';
 import { onPrimary } from '../workers/platform/cell-calls.js';
 import { tenantSubscriptions } from '../workers/platform/tenant-subscriptions.js';
 
-const PAGE = 200;
-const MAX_PAGES_PER_RUN = 20;
+const PAGE = MAX_FEED_PAGE;
+/** A run catches up through at most this many pages (a tenant's first directory subscription may find a long feed behind its cursor). */
+const MAX_PAGES_PER_RUN = 1_000;
+/** How long the subscription list is reused when no subscription changed through the edge. */
+const SUBSCRIPTIONS_TTL_MS = 60_000;
 /** While the tenant has directory subscriptions, a lost poke is repaired by this alarm. */
 const RECHECK_MS = 60_000;
 
@@ -20,6 +25,7 @@ export class ChangeNotifier extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private running: Promise<void> | undefined;
   private again = false;
+  private subs: { list: Subscription[]; at: number } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -35,9 +41,13 @@ export class ChangeNotifier extends DurableObject<Env> {
     this.sql.exec(`INSERT OR REPLACE INTO cn_meta VALUES (?, ?)`, key, value);
   }
 
-  /** Runs (or re-runs after the current run) the notifier for `tenantId`. */
-  poke(tenantId: string): Promise<void> {
+  /**
+   * Runs (or re-runs after the current run) the notifier for `tenantId`. `subscriptionsChanged`:
+   * a subscription was written, so the cached list is stale.
+   */
+  poke(tenantId: string, subscriptionsChanged = false): Promise<void> {
     this.set('tenant', tenantId);
+    if (subscriptionsChanged) this.subs = undefined;
     if (this.running !== undefined) {
       this.again = true;
       return this.running;
@@ -57,12 +67,16 @@ export class ChangeNotifier extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const tid = this.get('tenant');
-    if (tid !== undefined) await this.poke(tid);
+    if (tid !== undefined) await this.poke(tid, true);
   }
 
   private async run(tenantId: string): Promise<void> {
     const now = Date.now();
-    const subs = await tenantSubscriptions(this.env, tenantId);
+    if (this.subs === undefined || this.subs.at < now - SUBSCRIPTIONS_TTL_MS) this.subs = { list: await tenantSubscriptions(this.env, tenantId), at: now };
+    const subs = this.subs.list;
+    // No directory subscription: nothing to read (the cursor waits; later subscriptions only
+    // get changes committed after their creation).
+    if (!hasDirectorySubscriptions(subs, now)) return;
     let cursor = Number(this.get('cursor') ?? '0');
     for (let i = 0; i < MAX_PAGES_PER_RUN; i++) {
       const routed = await onPrimary(this.env, tenantId, (stub, topology) => stub.feed(topology, tenantId, cursor, PAGE));

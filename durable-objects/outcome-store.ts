@@ -74,7 +74,11 @@ export class OutcomeStore extends DurableObject<Env> {
     if ((this.woken.get(tenantId) ?? 0) > now - WAKE_EVERY_MS) return;
     if (this.woken.size > 10_000) this.woken.clear();
     this.woken.set(tenantId, now);
-    this.ctx.waitUntil(healthMonitorStub(this.env, tenantId).touch(tenantId).catch((e: unknown) => console.warn('health monitor wake failed', e instanceof Error ? e.message : String(e))));
+    // A failed wake is forgotten, so the next flush of the tenant tries again.
+    this.ctx.waitUntil(healthMonitorStub(this.env, tenantId).touch(tenantId).catch((e: unknown) => {
+      this.woken.delete(tenantId);
+      console.warn('health monitor wake failed', e instanceof Error ? e.message : String(e));
+    }));
   }
 
   /**

@@ -105,8 +105,9 @@ export async function handleGraph(request: Request, env: Env, ctx?: Pick<Executi
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
   // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
-  if (write && ctx !== undefined && NOTIFYING_AREAS.has(c.area) && routed.outcome.kind === 'reply') {
-    ctx.waitUntil(changeNotifierStub(env, tenantId).poke(tenantId).catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
+  if (write && ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
+    const poke = changeNotifierStub(env, tenantId).poke(tenantId, c.area === 'subscriptions');
+    ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
   }
   return respond(info, routed.outcome, routed.region, key);
 }

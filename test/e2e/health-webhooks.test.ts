@@ -45,7 +45,7 @@ describe('health alerts delivered as Graph change notifications (webhook via Clo
     const alert = (await (await graph(t, 'GET', `/beta/reports/healthMonitoring/alerts/${alertId}`, undefined, { prefer: 'include-unknown-enum-members' })).json()) as Record<string, unknown>;
     expect(alert).toMatchObject({ id: alertId, alertType: 'tokenIssuanceFailure', category: 'authentication', state: 'active', enrichment: { state: 'enriched' } });
     expect((alert.enrichment as { impacts: unknown[] }).impacts[0]).toMatchObject({ resourceType: 'application', impactedCount: 1 });
-  });
+  }, 90_000);
 
   it('refuses a subscription whose receiver fails the handshake, and bad requests, with 400', async () => {
     const t = await createTenant('weur');
