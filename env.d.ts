@@ -15,6 +15,8 @@ declare namespace Cloudflare {
     REGION?: string;
     /** Public origin of the token service, used as the issuer of managed-identity tokens (default: the request origin). */
     ISSUER_ORIGIN?: string;
+    /** Health monitors: evaluation interval while a tenant is active (default 60000 ms). */
+    HEALTH_EVAL_INTERVAL_MS?: string;
     /** Base URL of each region's managed-identity endpoint, with `{region}` (default: `{origin}/mi/{region}` on the edge). */
     MI_ENDPOINT_BASE?: string;
   }

@@ -30,6 +30,7 @@ export default defineConfig({
                 REGIONS: 'weur,eeur,enam,apac',
                 FAULTS_ENABLED: 'true',
                 FAILOVER_PROBE_INTERVAL_MS: '200',
+                HEALTH_EVAL_INTERVAL_MS: '500',
               },
             },
           }),

@@ -4,9 +4,9 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query), BENCH_FEED_USERS (100000),
+ * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify), BENCH_FEED_USERS (100000),
  * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), BENCH_QUERY_CORE_USERS
- * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), WRK.
+ * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), WRK.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -31,12 +31,13 @@ import { alternate, type AbResult } from './ab.js';
 import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { queryExtras, renderQueryBench, runQueryBench, type QueryBenchRow } from './graph-query.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
+import { measureNotifications, notifyExtras, type NotifyResult } from './notifications.js';
 import type { Load, WrkResult } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query'] as const;
+const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -113,6 +114,13 @@ async function main(): Promise<number> {
     lag = await measureLag(servers.tessera.url, tenant, userId, lagWrites);
   }
 
+  let notify: NotifyResult | undefined;
+  if (runs('notify')) {
+    const samples = intEnv('BENCH_NOTIFY_SAMPLES', 50);
+    console.log(`measuring change-notification delivery latency over ${samples} created users …`);
+    notify = await measureNotifications(servers.tessera.url, tenant, samples);
+  }
+
   // Last among the Tessera measurements: it moves cell primaries.
   let failover: FailoverResult | undefined;
   let failoverOtherDown: FailoverResult | undefined;
@@ -152,12 +160,14 @@ async function main(): Promise<number> {
   const extras: Extra[] = [
     ...writeExtras(rows),
     ...feedExtras(rows, feedAb),
+    ...outcomeExtras(rows),
     ...queryExtras(rows),
     ...tokenExtras(rows, paced),
     ...(await miExtras(rows, ctx)),
     ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []),
     ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
     ...(sim !== undefined ? simExtras(sim) : []),
+    ...(notify !== undefined ? notifyExtras(notify) : []),
   ];
   const table = [
     renderTable(rows, lag),
@@ -223,6 +233,15 @@ function feedExtras(rows: readonly Row[], ab: AbResult | undefined): Extra[] {
     out.push({ metric: 'PATCH throughput, change feed on ÷ off, alternating rounds', value, target: '≥ 0.90×', met: ab.median >= 0.9 });
   }
   return out;
+}
+
+/** Outcome recording's cost on the token endpoint: client_credentials req/s with recording on ÷ off, same run. */
+function outcomeExtras(rows: readonly Row[]): Extra[] {
+  const on = rows.find((r) => r.id === 'token');
+  const off = rows.find((r) => r.id === 'token-nooutcomes');
+  if (on === undefined || off === undefined) return [];
+  const ratio = on.result.rps / off.result.rps;
+  return [{ metric: 'token throughput, outcome recording on ÷ off (client_credentials)', value: `${ratio.toFixed(3)}× (${on.result.rps.toFixed(0)} vs ${off.result.rps.toFixed(0)} req/s; p50 ${on.result.p50ms.toFixed(1)} vs ${off.result.p50ms.toFixed(1)} ms)`, target: '≥ 0.97×', met: ratio >= 0.97 }];
 }
 
 let code = 1;

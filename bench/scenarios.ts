@@ -40,6 +40,8 @@ let noFeed: { tenant: Tenant; userId: string } | undefined;
 /** The tenant and user of the five-voter cell (write-5voters). */
 let fiveVoters: { tenant: Tenant; userId: string } | undefined;
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+/** The tenant of the outcome-recording-off Worker (token-nooutcomes). */
+let noOutcomes: Tenant | undefined;
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -153,6 +155,19 @@ export const SCENARIOS: Scenario[] = [
       headers: formHeaders,
       body: tokenForm(tenant),
     }),
+  },
+  {
+    // The same token request on a second Tessera Worker whose outcome recording is off (dev-only switch).
+    id: 'token-nooutcomes',
+    name: 'Tessera token, client_credentials, outcome recording off (SLA-recording baseline)',
+    write: false,
+    async prepare({ servers, tenant }) {
+      noOutcomes = await createTenant(servers.tesseraNoOutcomes.url, tenant.homeRegion);
+    },
+    target: ({ servers }) => {
+      if (noOutcomes === undefined) throw new Error('token-nooutcomes: prepare did not run');
+      return { url: `${servers.tesseraNoOutcomes.url}/${noOutcomes.tenantId}/oauth2/v2.0/token`, method: 'POST', headers: formHeaders, body: tokenForm(noOutcomes) };
+    },
   },
   {
     // The platform's floor for a signed token: read the form, sign one ES256 JWT (bench/token-floor.ts).

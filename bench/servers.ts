@@ -133,9 +133,27 @@ function tesseraDurableObjects(): Record<string, { className: string; useSQLite:
   return out;
 }
 
+/** Tessera's queues as wrangler.toml declares them (producers and consumers, dead-letter queue included). */
+function tesseraQueues(): Pick<MiniflareOptions, 'queueProducers' | 'queueConsumers'> {
+  const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') }, { hideWarnings: true });
+  const queueProducers: Record<string, { queueName: string }> = {};
+  for (const p of config.queues.producers ?? []) queueProducers[p.binding] = { queueName: p.queue };
+  const queueConsumers: Record<string, { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number; deadLetterQueue?: string }> = {};
+  for (const c of config.queues.consumers ?? []) {
+    queueConsumers[c.queue] = {
+      ...(c.max_batch_size !== undefined ? { maxBatchSize: c.max_batch_size } : {}),
+      ...(c.max_batch_timeout !== undefined ? { maxBatchTimeout: c.max_batch_timeout } : {}),
+      ...(c.max_retries !== undefined ? { maxRetries: c.max_retries } : {}),
+      ...(c.dead_letter_queue !== undefined ? { deadLetterQueue: c.dead_letter_queue } : {}),
+    };
+  }
+  return { queueProducers, queueConsumers };
+}
+
 export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
   tessera: Server;
   tesseraNoFeed: Server;
+  tesseraNoOutcomes: Server;
   hello: Server;
   singleDo: Server;
   tokenFloor: Server;
@@ -149,6 +167,7 @@ export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
       ...(inspectorPort !== undefined ? { inspectorPort } : {}),
       scriptPath: scripts.tessera,
       durableObjects: tesseraDurableObjects(),
+      ...tesseraQueues(),
       // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
       r2Buckets: ['FEED_ARCHIVE'],
       bindings: {
@@ -163,15 +182,17 @@ export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
         ...bindings,
       },
     });
-  const [tessera, tesseraNoFeed, hello, singleDo, tokenFloor] = await Promise.all([
+  const [tessera, tesseraNoFeed, tesseraNoOutcomes, hello, singleDo, tokenFloor] = await Promise.all([
     startTessera('tessera', {}, opts.inspectorPort),
     // The same service with change-feed records off (dev-only switch): the feed-cost baseline.
     startTessera('tessera-nofeed', { FEED_RECORDS: 'off' }),
+    // The same service with outcome recording off (dev-only switch): the SLA-recording baseline.
+    startTessera('tessera-nooutcomes', { OUTCOME_RECORDING: 'off' }),
     startWorker('hello-world', { ...common, scriptPath: scripts.hello }),
     startWorker('single-do', { ...common, scriptPath: scripts.singleDo, durableObjects: { COUNTER: { className: 'Counter', useSQLite: true }, NODE: { className: 'ReplicaNode', useSQLite: true } } }),
     startWorker('token-floor', { ...common, scriptPath: scripts.tokenFloor }),
   ]);
-  return { tessera, tesseraNoFeed, hello, singleDo, tokenFloor };
+  return { tessera, tesseraNoFeed, tesseraNoOutcomes, hello, singleDo, tokenFloor };
 }
 
 export type Servers = Awaited<ReturnType<typeof startAll>>;

@@ -8,6 +8,7 @@ import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { FeedPage } from '../core/feed/cursor.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { WorkloadOutcome } from './mi-glue.js';
+import type { SignInSummary } from '../core/outcomes/classify.js';
 
 /** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
 export const NOT_DURABLE = 'no out-of-region replica acknowledged the write';
@@ -72,7 +73,7 @@ export interface TokenCall {
 }
 
 export type TokenOutcome =
-  | { kind: 'reply'; status: number; headers: Record<string, string>; body: string; readSet?: ReadSet }
+  | { kind: 'reply'; status: number; headers: Record<string, string>; body: string; readSet?: ReadSet; signIn?: SignInSummary }
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string }
   | { kind: 'behind'; appliedPos: number };

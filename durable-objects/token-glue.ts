@@ -4,7 +4,8 @@
  * mutations only if everything it read is unchanged (re-planning otherwise).
  */
 import { recorded, tokenWriteActor, type WriteOrigin } from '../core/feed/record.js';
-import type { StateReader } from '../core/kv.js';
+import type { Mutation, StateReader } from '../core/kv.js';
+import { signInSummaryOf } from '../core/token/sign-in-events.js';
 import { isPrior, recall, sealedAad, withIdempotency, type IdempotencyTicket, type KeptOutcome, type Prior } from '../core/idempotency.js';
 import { tokenPrior } from './idempotent-replies.js';
 import { ok, err } from '../core/result.js';
@@ -80,7 +81,7 @@ export class TokenGlue {
       const plan = (state: StateReader) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const }));
       // The feed record is planned with the write; a retry answered from its idempotency record writes none.
       const committed = await replica.write(recorded(withIdempotency(ticket, now, plan, () => kept ?? { kind: 'dropped' }), { ...origin, actor }));
-      if (committed.ok) return reply(result.status, result.headers, result.body);
+      if (committed.ok) return withSignIn(reply(result.status, result.headers, result.body), call.tenantId, result.mutations);
       const e = committed.error;
       if (e.kind === 'conflict') continue;
       if (isPrior(e) && ticket !== undefined) return this.answerPrior(e, ticket);
@@ -174,6 +175,13 @@ function needsPrimary(call: TokenCall, form: URLSearchParams): boolean {
 
 export function tokenCallNeedsPrimary(call: TokenCall): boolean {
   return needsPrimary(call, new URLSearchParams(call.params));
+}
+
+/** An interactive sign-in step tells the edge what its sign-in record says (outcome recording). */
+function withSignIn(outcome: TokenOutcome, tenantId: string, mutations: readonly Mutation[]): TokenOutcome {
+  if (outcome.kind !== 'reply') return outcome;
+  const signIn = signInSummaryOf(tenantId, mutations);
+  return signIn === undefined ? outcome : { ...outcome, signIn };
 }
 
 function reply(status: number, headers: Record<string, string>, body: string): TokenOutcome {

@@ -7,11 +7,22 @@ import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
+import { adminSla } from './reports-api.js';
+import { consumeDeadLetters, consumeNotifications } from './platform/delivery.js';
+import type { DeliveryMessage } from '../core/notifications/delivery.js';
+import { deliverAlert } from './platform/alert-notifications.js';
+import { onAlertRaised } from '../durable-objects/health-monitor.js';
+
+// Alerts a health monitor raises go to the tenant's webhook subscriptions.
+onAlertRaised(deliverAlert);
 import { handleManagedIdentity } from './managed-identity/handler.js';
 
 export { CellReplica } from '../durable-objects/cell-replica.js';
 export { ControlPlane } from '../durable-objects/control-plane.js';
 export { RegionalIdentityStore } from '../durable-objects/regional-identity-store.js';
+export { OutcomeStore } from '../durable-objects/outcome-store.js';
+export { HealthMonitor } from '../durable-objects/health-monitor.js';
+export { ChangeNotifier } from '../durable-objects/change-notifier.js';
 
 const missing = (request: Request): Response => oauthStyleError(requestInfo(request), 404, 'not_found', 'No such endpoint.');
 
@@ -52,13 +63,14 @@ router
     request.params = { ...request.params, endpoint: 'v2.0/adminconsent' };
     return tokenEndpoint(request, env, ctx);
   })
-  .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env) => {
+  .all('/mi/:region/*', (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) => {
     const prefix = `/mi/${request.params.region}`;
-    return handleManagedIdentity(request, env, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));
+    return handleManagedIdentity(request, env, ctx, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));
   })
   .get('/', () => json({ service: 'tessera', docs: 'see README.md' }))
   .post('/admin/tenants', createTenant)
   .all('/admin/faults', faults)
+  .get('/admin/sla', adminSla)
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)
   .post('/admin/cells/:cell/failover', failover)
@@ -92,4 +104,6 @@ export default {
     const hot = request.method === 'POST' ? TOKEN_POST.exec(request.url) : null;
     return hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx);
   },
-} satisfies ExportedHandler<Env>;
+  // Outbound notifications and their dead letters (wrangler.toml [[queues.consumers]]).
+  queue: (batch: MessageBatch<DeliveryMessage>, env: Env) => (batch.queue.endsWith('-dlq') ? consumeDeadLetters(batch, env) : consumeNotifications(batch, env)),
+} satisfies ExportedHandler<Env, DeliveryMessage>;

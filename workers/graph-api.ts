@@ -19,6 +19,12 @@ import { ticketForKey } from './platform/idempotency.js';
 import { serveBatch } from './graph-batch.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 import { forgetTenantReadSets } from './platform/token-fast-path.js';
+import { handleReport } from './reports-api.js';
+import { handleHealth } from './health-api.js';
+import { subscribePermissions, validateNew } from '../core/notifications/subscriptions.js';
+import { handshake } from './platform/delivery.js';
+import { changeNotifierStub } from '../durable-objects/change-notifier.js';
+import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
 
@@ -38,6 +44,7 @@ function parseQuery(params: URLSearchParams): Record<string, string> | string {
   return out;
 }
 
+const NOTIFYING_AREAS = new Set(['users', 'me', 'groups']);
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
@@ -62,6 +69,8 @@ export interface GraphSession {
   readonly principal: Principal;
   readonly placement: TenantPlacement;
   readonly baseUrl: string;
+  /** For background work after the answer (a change-notifier poke). */
+  readonly ctx?: Pick<ExecutionContext, 'waitUntil'>;
 }
 
 export interface Served {
@@ -81,7 +90,7 @@ const toResponse = (s: Served): Response => json(s.body, s.status, s.headers);
  * `/v1.0/*` and `/beta/*`: authenticate and find the tenant once, then serve the request, or
  * each request of a `$batch`, through `serve`.
  */
-export async function handleGraph(request: Request, env: Env): Promise<Response> {
+export async function handleGraph(request: Request, env: Env, ctx?: Pick<ExecutionContext, 'waitUntil'>): Promise<Response> {
   const info = requestInfo(request);
   const principal = await authenticate(request, env);
   if (principal.kind === 'unauthorized') return graphError(info, principal);
@@ -92,7 +101,7 @@ export async function handleGraph(request: Request, env: Env): Promise<Response>
   const url = new URL(request.url);
   const version = VERSION.exec(url.pathname);
   if (version === null) return graphError(info, { kind: 'bad_request', message: 'Invalid version.' });
-  const session: GraphSession = { request, env, info, principal, placement, baseUrl: `${url.origin}/${version[1]}` };
+  const session: GraphSession = { request, env, info, principal, placement, baseUrl: `${url.origin}/${version[1]}`, ...(ctx !== undefined ? { ctx } : {}) };
   const call: GraphCall = {
     method: request.method, path: url.pathname.slice(version[0].length), search: url.searchParams,
     header: (name) => request.headers.get(name), body: () => readJsonBody(request), idempotencyKey: request.headers.get('client-request-id'),
@@ -120,12 +129,22 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (!allowed(principal, c)) return failed(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
   const query = parseQuery(call.search);
   if (typeof query === 'string') return failed(info, { kind: 'bad_request', message: query });
+  if (c.edge !== undefined) {
+    // Edge-served routes read the incoming request itself: not inside a $batch.
+    if (inBatch) return failed(info, { kind: 'bad_request', message: `The request '${c.path}' is not supported in a $batch.` });
+    const origin = new URL(session.baseUrl).origin;
+    return servedOf(await edgeRoute(session.request, info, env, tenantId, c, session.baseUrl.slice(origin.length + 1), origin));
+  }
   const body = write ? await call.body() : { ok: true as const, body: undefined };
   if (!body.ok) return failed(info, body.error);
   if (principal.kind === 'user') {
     // What the scopes allow on the caller's own object, before any role is considered.
     const self = authorizeSelfScope(c, principal.scopes, body.body);
     if (!self.ok) return failed(info, self.error);
+  }
+  if (c.handshake === true) {
+    const refused = await subscriptionPrecheck(env, info, principal, body.body);
+    if (refused !== undefined) return servedOf(refused);
   }
   const protectedBody = await protectSecrets(c, body.body, hash);
   if (!protectedBody.ok) return failed(info, protectedBody.error);
@@ -164,8 +183,19 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   const routed = write ? await callPrimary(env, tenantId, replicaCall) : await callNearest(session.request, env, placement, replicaCall);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
+  // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
+  if (write && session.ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
+    const poke = changeNotifierStub(env, tenantId).poke(tenantId, c.area === 'subscriptions');
+    session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
+  }
   const outcome = await withSecretShown(routed.outcome, idempotency, box);
   return respond(info, outcome, routed.region, key);
+}
+
+/** A Response made at the edge (reports, alerts, subscription checks) as a served reply. */
+async function servedOf(r: Response): Promise<Served> {
+  const text = await r.text();
+  return { status: r.status, headers: Object.fromEntries(r.headers), body: text === '' ? undefined : (JSON.parse(text) as Json) };
 }
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
@@ -177,6 +207,39 @@ async function withSecretShown(outcome: GraphOutcome, ticket: IdempotencyTicket 
   const body = ticket === undefined ? undefined : await revealSecret(reply.body, sealedSecret, sealedAad(ticket), async (sealed, aad) => unseal(await box(), sealed, aad));
   if (body === undefined) return { kind: 'error', error: { kind: 'conflict', message: 'This request was already processed; its result is no longer available.' } };
   return { ...outcome, reply: { ...reply, body: body as Json } };
+}
+
+/**
+ * A subscription POST before it is written: the whole body (SSRF rule included), the
+ * resource's own permission for an app caller, then the validation handshake with the
+ * notification URL (and the lifecycle URL), as Graph does: 400 if a receiver fails it.
+ */
+async function subscriptionPrecheck(env: Env, info: RequestInfo, principal: Principal, body: unknown): Promise<Response | undefined> {
+  const v = validateNew(body, info.now, env.TESSERA_ENV === 'production');
+  if (!v.ok) return graphError(info, v.error);
+  if (principal.kind === 'application' && !principal.roles.some((r) => subscribePermissions(v.value.resource).includes(r))) {
+    return graphError(info, { kind: 'forbidden', message: `Insufficient privileges to subscribe to '${v.value.resource}'.` });
+  }
+  for (const url of [v.value.notificationUrl, v.value.lifecycleNotificationUrl]) {
+    if (url !== null && !(await handshake(env, url))) {
+      return graphError(info, { kind: 'bad_request', code: 'ValidationError', message: 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.' });
+    }
+  }
+  return undefined;
+}
+
+/** A route served at the edge (core/directory/router.ts `edge`), not by the tenant's cell. */
+function edgeRoute(request: Request, info: RequestInfo, env: Env, tenantId: string, c: Classification, version: string, origin: string): Promise<Response> {
+  if (c.edge!.betaOnly === true && version !== 'beta') {
+    return Promise.resolve(graphError(info, { kind: 'bad_request', message: `Resource not found for the segment '${c.path.split('/')[1] ?? ''}'.`, code: 'BadRequest' }));
+  }
+  switch (c.edge!.service) {
+    case 'slaAttainment':
+    case 'serviceActivityMetric':
+      return handleReport(info, env, tenantId, c, `${origin}/${version}`);
+    default:
+      return handleHealth(request, info, env, tenantId, c, origin);
+  }
 }
 
 /** Who the replica is told makes the call; a token without the identity its kind needs is refused (fails closed). */

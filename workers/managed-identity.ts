@@ -8,11 +8,11 @@ import { handleManagedIdentity } from './managed-identity/handler.js';
 import { json } from './platform/http.js';
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const region = env.REGION;
     if (region === undefined || region === '') return json({ error: 'server_error', error_description: 'REGION is not configured.' }, 503);
     const path = new URL(request.url).pathname;
     if (path === '/') return json({ service: 'tessera-managed-identity', region });
-    return handleManagedIdentity(request, env, region, path);
+    return handleManagedIdentity(request, env, ctx, region, path);
   },
 } satisfies ExportedHandler<Env>;

@@ -14,6 +14,9 @@ import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
+import { classifySignIn, classifyTokenReply, type Outcome, type SignInSummary } from '../core/outcomes/classify.js';
+import { recordOutcome } from './platform/outcomes.js';
+import { parseClientAuthentication } from '../core/token/client-auth.js';
 
 type Routed = Request & { params?: Record<string, string> };
 const UTF8 = new TextDecoder();
@@ -72,8 +75,39 @@ export async function discoveryV1(request: Routed, env: Env): Promise<Response> 
 const OPS: Record<string, TokenCall['op']> = { keys: 'jwks', token: 'token', authorize: 'authorize', logout: 'logout', devicecode: 'devicecode', deviceauth: 'deviceauth', 'v2.0/adminconsent': 'adminconsent' };
 const POST_ONLY = new Set(['token', 'devicecode']);
 
-/** Every per-tenant endpoint that needs the tenant's state goes through here. */
+/** What one token-service request tells outcome recording (filled while it is served). */
+interface Tally {
+  tenantId?: string;
+  region?: () => string;
+  /** An error answer's body (only error bodies are looked at). */
+  body?: string;
+  signIn?: SignInSummary;
+  /** The client of a token request (form or Basic credentials), for a failure's impact. */
+  clientId?: () => string | undefined;
+}
+
+/** The outcome of an authentication request (issue 16), or null for an endpoint that is none. */
+function outcomeOf(op: TokenCall['op'] | undefined, method: string, status: number, tally: Tally): Outcome | null {
+  if (op === 'token') return classifyTokenReply(status, status >= 200 && status < 300 ? '' : (tally.body ?? ''));
+  if ((op === 'authorize' || op === 'deviceauth') && method === 'POST') return classifySignIn(status, tally.signIn);
+  return null;
+}
+
+/**
+ * Every per-tenant endpoint that needs the tenant's state goes through here, and it is the one
+ * place the token service's outcomes are recorded (every grant, interactive sign-in).
+ */
 export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const tally: Tally = {};
+  const response = await serveToken(request, env, ctx, tally);
+  if (tally.tenantId !== undefined && tally.region !== undefined) {
+    const outcome = outcomeOf(OPS[request.params?.endpoint ?? 'keys'], request.method, response.status, tally);
+    if (outcome !== null) recordOutcome(env, ctx, tally.tenantId, tally.region(), outcome, () => tally.signIn?.userId ?? tally.clientId?.());
+  }
+  return response;
+}
+
+async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tally: Tally): Promise<Response> {
   const info = requestInfo(request);
   const name = request.params?.endpoint ?? 'keys';
   const op = OPS[name];
@@ -82,15 +116,22 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
   if (POST_ONLY.has(name) && request.method !== 'POST') return oauthFailure(request, info, 'method_not_allowed', { detail: 'POST' }, { Allow: 'POST' });
   const placement = await tenantOf(request, env, info);
   if (placement instanceof Response) return placement;
+  let client: TokenCall['client'] | undefined;
+  const clientOnce = () => (client ??= clientOf(request, env, placement));
+  tally.tenantId = placement.tenant.id;
+  tally.region = () => clientOnce().region;
   let parsed: URL | undefined;
   const url = () => (parsed ??= new URL(request.url));
   const read = await readParams(request, url);
   if (read === 'bad_content_type') return oauthFailure(request, info, 'malformed_request', { tenantId: placement.tenant.id });
   if (read === 'too_large') return oauthFailure(request, info, 'request_too_large', { tenantId: placement.tenant.id, detail: String(MAX_FORM_BYTES) });
-  let client: TokenCall['client'] | undefined;
+  tally.clientId = () => {
+    const p = parseClientAuthentication({ authorization: request.headers.get('authorization'), form: read.form });
+    return p.ok ? p.value.clientId : undefined;
+  };
   const edge: EdgeTokenRequest = {
     tenantId: placement.tenant.id, origin: originOf(request.url), tenantSegment: request.params!.tenant!, authorization: request.headers.get('authorization'),
-    traceId: info.requestId, correlationId: info.clientRequestId, client: () => (client ??= clientOf(request, env, placement)),
+    traceId: info.requestId, correlationId: info.clientRequestId, client: clientOnce,
   };
   const cacheKey = op === 'token' ? fastPathKey(edge, read.form, read.body) : undefined;
   if (cacheKey !== undefined) {
@@ -105,6 +146,7 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
       const headers = replayed.result.headers;
       headers['request-id'] = info.requestId;
       headers['tessera-served-by'] = 'edge';
+      if (replayed.result.status !== 200) tally.body = replayed.result.body;
       return new Response(replayed.result.body, { status: replayed.result.status, headers });
     }
   }
@@ -119,6 +161,8 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
   }
   const o = routed.outcome;
   if (o.kind !== 'reply') return oauthFailure(request, info, 'service_unavailable', { tenantId: placement.tenant.id }, { 'Retry-After': '2' });
+  if (o.status !== 200) tally.body = o.body;
+  if (o.signIn !== undefined) tally.signIn = o.signIn;
   return new Response(o.body === '' ? null : o.body, { status: o.status, headers: { ...o.headers, 'request-id': info.requestId, 'tessera-served-by': routed.region } });
 }
 

@@ -9,7 +9,7 @@
 import { err, ok, type Result } from '../result.js';
 import { badRequest, clip, methodNotAllowed } from './errors.js';
 import type { Area } from './permissions.js';
-import { ROUTES, type Params, type SecretField } from './router.js';
+import { ROUTES, type EdgeRoute, type Params, type SecretField } from './router.js';
 import type { GraphError, GraphRequest } from './types.js';
 
 export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -30,6 +30,10 @@ export interface Classification {
   readonly mintsSecret: boolean;
   /** The body's `keyCredentials` certificates are parsed at the edge (key-credentials.ts). */
   readonly parsesCertificates: boolean;
+  /** Answered at the edge by this service, not by the tenant's cell. */
+  readonly edge?: EdgeRoute;
+  /** A subscription POST: the edge runs the notification URL's validation handshake first. */
+  readonly handshake?: boolean;
 }
 
 const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
@@ -88,13 +92,16 @@ export function classify(method: string, path: string, me: string | null): Resul
   for (const route of ROUTES) {
     const params = match(route.pattern, segments);
     if (!params) continue;
-    if (!METHODS.includes(m) || route[m as GraphMethod] === undefined) return err(methodNotAllowed(m));
+    const served = route.edge !== undefined ? route.edge.methods.includes(m as GraphMethod) : route[m as GraphMethod] !== undefined;
+    if (!METHODS.includes(m) || !served) return err(methodNotAllowed(m));
     const write = isWrite({ method: m });
     const secrets = write && m !== 'DELETE' ? (route.secrets ?? []) : [];
     return ok({
       method: m as GraphMethod, routeId: route.id, params, path: canonical(route.pattern, params),
       area: self && route.area === 'users' ? 'me' : route.area, write, secrets, self, mintsSecret: write && route.mintsSecret === true,
       parsesCertificates: m === 'PATCH' && route.parsesCertificates === true,
+      ...(route.edge !== undefined ? { edge: route.edge } : {}),
+      ...(route.handshake === true && m === 'POST' ? { handshake: true } : {}),
     });
   }
   return err(badRequest(`Resource not found for the segment '${clip(segments[0] ?? '')}'.`, 'BadRequest'));

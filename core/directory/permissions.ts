@@ -22,6 +22,13 @@ export type Area =
   | 'settings'
   /** App role assignments (application permissions and user/group roles on an API). */
   | 'appRoleAssignments'
+  /** Reports served at the edge (SLA attainment, service activity): Reports.Read.All, app-only. */
+  | 'reports'
+  /** Health monitoring alerts and their configurations (edge-served, app-only). */
+  | 'healthAlerts'
+  | 'healthAlertConfig'
+  /** Change-notification subscriptions: any subscribable resource's permission; the edge then checks the resource's own. */
+  | 'subscriptions'
   /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
   | 'directoryObjects'
   /** `$batch` itself needs no permission: each request inside it is checked as a direct one. */
@@ -33,6 +40,7 @@ interface Grant {
 }
 
 const DIR_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'];
+const SUBSCRIBE = ['User.Read.All', 'User.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'HealthMonitoringAlert.Read.All', 'HealthMonitoringAlert.ReadWrite.All'];
 const DIR_WRITE = ['Directory.ReadWrite.All'];
 /** Delegated-only superset: acts as the user, so the user's roles decide. */
 const AS_USER = ['Directory.AccessAsUser.All'];
@@ -56,6 +64,10 @@ const APPLICATION: Readonly<Record<Area, Grant>> = {
   permissionGrants: app(['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All'], ['DelegatedPermissionGrant.ReadWrite.All']),
   settings: app([], []),
   appRoleAssignments: app(['AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.All'], ['AppRoleAssignment.ReadWrite.All']),
+  reports: app(['Reports.Read.All'], [], false),
+  healthAlerts: app(['HealthMonitoringAlert.Read.All', 'HealthMonitoringAlert.ReadWrite.All'], ['HealthMonitoringAlert.ReadWrite.All'], false),
+  healthAlertConfig: app(['HealthMonitoringAlertConfig.Read.All', 'HealthMonitoringAlertConfig.ReadWrite.All'], ['HealthMonitoringAlertConfig.ReadWrite.All'], false),
+  subscriptions: app(SUBSCRIBE, SUBSCRIBE),
   directoryObjects: app([], []),
   batch: { read: [], write: [] },
 };
@@ -79,6 +91,12 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   permissionGrants: delegated('permissionGrants', [], []),
   settings: delegated('settings', [], []),
   appRoleAssignments: delegated('appRoleAssignments', [], []),
+  // Graph also allows delegated Reports.Read.All for a user holding a reports role; edge-served
+  // routes do not check directory roles (the replica does), so delegated access is refused.
+  reports: { read: [], write: [] },
+  healthAlerts: { read: [], write: [] },
+  healthAlertConfig: { read: [], write: [] },
+  subscriptions: { read: [], write: [] },
   directoryObjects: delegated('directoryObjects', [], []),
   batch: { read: [], write: [] },
 };

@@ -15,6 +15,7 @@ import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './si
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
 import { APP_ROLE_ROUTES } from './app-role-routes.js';
+import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
@@ -30,9 +31,23 @@ export type WriteFn = (s: StateReader, req: GraphRequest, ctx: GraphContext, p: 
 /** A body field holding a secret: validated, then replaced by its hash before anything else sees it. */
 export type SecretField = 'passwordProfile.password';
 
+/**
+ * A route answered by the edge from a service other than the tenant's cell (the regional
+ * outcome stores): the edge dispatches on its id. `betaOnly`: absent from v1.0, as in Graph.
+ */
+export type EdgeService = 'slaAttainment' | 'serviceActivityMetric' | 'healthAlerts' | 'healthAlert' | 'healthAlertConfigs' | 'healthAlertConfig';
+export interface EdgeRoute {
+  readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
+  readonly service: EdgeService;
+  readonly betaOnly?: boolean;
+}
+
 export interface RouteSpec {
   readonly pattern: readonly string[];
   readonly area: Area;
+  readonly edge?: EdgeRoute;
+  /** POST creates a change-notification subscription: the edge validates its URL and runs the handshake first. */
+  readonly handshake?: boolean;
   readonly secrets?: readonly SecretField[];
   /** The write creates a client secret: the edge generates it and passes only its hash (secrets.ts). */
   readonly mintsSecret?: true;
@@ -192,6 +207,26 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   },
   ...ROLE_ROUTES,
   ...APP_ROLE_ROUTES,
+  // Change notifications (webhooks): kept in the tenant's replicated state.
+  { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, null) },
+  {
+    pattern: ['subscriptions', ':id'],
+    area: 'subscriptions',
+    GET: (s, r, c, x) => getSubscription(s, r, c, p(x, 'id')),
+    PATCH: (s, r, c, x) => patchSubscription(s, r, c, p(x, 'id')),
+    DELETE: (s, r, c, x) => deleteSubscription(s, r, c, p(x, 'id')),
+  },
+  // Reports over authentication outcomes (issue 16), answered at the edge.
+  { pattern: ['reports', 'sla', 'azureADAuthentication'], area: 'reports', edge: { methods: ['GET'], service: 'slaAttainment', betaOnly: true } },
+  { pattern: ['reports', 'serviceActivity', ':fn'], area: 'reports', edge: { methods: ['GET'], service: 'serviceActivityMetric', betaOnly: true } },
+  { pattern: ['reports', 'healthMonitoring', 'alerts'], area: 'healthAlerts', edge: { methods: ['GET'], service: 'healthAlerts', betaOnly: true } },
+  { pattern: ['reports', 'healthMonitoring', 'alerts', ':id'], area: 'healthAlerts', edge: { methods: ['GET', 'PATCH'], service: 'healthAlert', betaOnly: true } },
+  { pattern: ['reports', 'healthMonitoring', 'alertConfigurations'], area: 'healthAlertConfig', edge: { methods: ['GET'], service: 'healthAlertConfigs', betaOnly: true } },
+  {
+    pattern: ['reports', 'healthMonitoring', 'alertConfigurations', ':alertType'],
+    area: 'healthAlertConfig',
+    edge: { methods: ['GET', 'PATCH'], service: 'healthAlertConfig', betaOnly: true },
+  },
 ];
 
 export const ROUTES: readonly Route[] = SPECS_TABLE.map((r) => ({ ...r, id: r.pattern.join('/') }));

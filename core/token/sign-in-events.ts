@@ -60,3 +60,20 @@ export function signInEvent(e: SignInEventInput): Mutation {
   const key = `${signInEventPrefix(e.tenantId)}${String(MAX_MS - e.now).padStart(13, '0')}-${e.id}`;
   return { key, value, expiresAt: e.now + RETENTION_MS };
 }
+
+/**
+ * What outcome recording needs of an interactive sign-in step: the sign-in record among the
+ * step's writes (core/outcomes/classify.ts); undefined when the step wrote none.
+ */
+export function signInSummaryOf(tenantId: string, mutations: readonly Mutation[]): { errorCode: number; mfa: boolean; userId?: string } | undefined {
+  const prefix = signInEventPrefix(tenantId);
+  for (const m of mutations) {
+    if (!m.key.startsWith(prefix) || typeof m.value !== 'object' || m.value === null || Array.isArray(m.value)) continue;
+    const status = m.value.status;
+    const errorCode = typeof status === 'object' && status !== null && !Array.isArray(status) && typeof status.errorCode === 'number' ? status.errorCode : undefined;
+    if (errorCode === undefined || m.value.isInteractive !== true) continue;
+    const userId = typeof m.value.userId === 'string' ? m.value.userId : undefined;
+    return { errorCode, mfa: m.value.authenticationRequirement === 'multiFactorAuthentication', ...(userId !== undefined ? { userId } : {}) };
+  }
+  return undefined;
+}

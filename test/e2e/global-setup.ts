@@ -28,7 +28,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       '--var', `OPERATOR_KEY:${E2E_OPERATOR_KEY}`, '--var', 'REPLICA_TOKEN_SECRET:e2e-replica-secret-0123456789',
       '--var', 'KEY_ENCRYPTION_KEY:ZTJlLWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE', '--var', 'REGIONS:weur,eeur,enam,apac',
       // Change-feed records expire after ~17 s here, so the delta test can see a token outlive them (410).
-      '--var', `FEED_RETENTION_DAYS:${E2E_FEED_RETENTION_DAYS}`],
+      '--var', `FEED_RETENTION_DAYS:${E2E_FEED_RETENTION_DAYS}`,
+      // Health monitors evaluate every 500 ms while a tenant is active (default one minute).
+      '--var', 'HEALTH_EVAL_INTERVAL_MS:500'],
     { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';

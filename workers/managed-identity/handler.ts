@@ -9,6 +9,8 @@
  * Every call it makes stays in `region` (the identity store of that region); the number of
  * cross-region calls is measured per request and returned in `tessera-cross-region-calls`.
  */
+import { classifyManagedIdentity } from '../../core/outcomes/classify.js';
+import { recordOutcome } from '../platform/outcomes.js';
 import { parseRegionList } from '../../core/regions.js';
 import { renderMiError, type MiProtocol } from '../../core/managed-identity/protocol.js';
 import { identityStoreStub, type MiIssueCall, type MiReply } from '../../durable-objects/regional-identity-store.js';
@@ -39,7 +41,7 @@ function route(path: string): { kind: 'token'; protocol: MiProtocol; tid: string
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
-export async function handleManagedIdentity(request: Request, env: Env, region: string, path: string): Promise<Response> {
+export async function handleManagedIdentity(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, region: string, path: string): Promise<Response> {
   const info = requestInfo(request);
   if (!parseRegionList(env.REGIONS).includes(region as never)) return json({ error: 'invalid_request', error_description: 'Unknown region.' }, 404);
   const r = route(path);
@@ -66,6 +68,8 @@ export async function handleManagedIdentity(request: Request, env: Env, region: 
     crossCall(region, region, STORE_TIMEOUT_MS, () => identityStoreStub(env, region).issue(call)).catch((): MiReply | undefined => undefined),
   );
   counters.requests++;
+  // The one place managed-identity outcomes are recorded (issue 16): the store's status, or 503.
+  recordOutcome(env, ctx, r.tid, region, classifyManagedIdentity(value?.status ?? 503), () => r.wid);
   if (value === undefined) {
     const w = renderMiError(r.protocol, { kind: 'not_ready' }, info.clientRequestId);
     return json({ ...w.body, ...(r.protocol === 'imds' ? { error: 'temporarily_unavailable' } : { statusCode: 503 }) }, 503, { 'retry-after': '1' });

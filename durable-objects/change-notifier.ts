@@ -1,0 +1,103 @@
+import { DurableObject } from 'cloudflare:workers';
+import { directoryNotifications, hasDirectorySubscriptions, missedNotifications } from '../core/notifications/directory-changes.js';
+import { enqueue } from '../workers/platform/delivery.js';
+import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
+import type { Subscription } from '../core/notifications/subscriptions.js';
+import { onPrimary } from '../workers/platform/cell-calls.js';
+import { tenantSubscriptions } from '../workers/platform/tenant-subscriptions.js';
+
+const PAGE = MAX_FEED_PAGE;
+/** A run catches up through at most this many pages (a tenant's first directory subscription may find a long feed behind its cursor). */
+const MAX_PAGES_PER_RUN = 1_000;
+/** How long the subscription list is reused when no subscription changed through the edge. */
+const SUBSCRIPTIONS_TTL_MS = 60_000;
+/** While the tenant has directory subscriptions, a lost poke is repaired by this alarm. */
+const RECHECK_MS = 60_000;
+
+/**
+ * A tenant's directory change notifier (one object per tenant, `notify:{tenantId}`; SQLite):
+ * reads the tenant's change feed (core/feed) from its cursor and queues a Graph notification
+ * per user/group change and subscription (core/notifications/directory-changes.ts). The edge
+ * pokes it after each users/groups write; an alarm repairs lost pokes. The cursor moves only
+ * after the page's notifications were queued: at least once.
+ */
+export class ChangeNotifier extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private subs: { list: Subscription[]; at: number } | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS cn_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+  }
+
+  private get(key: string): string | undefined {
+    return this.sql.exec<{ value: string }>(`SELECT value FROM cn_meta WHERE key = ?`, key).toArray()[0]?.value;
+  }
+
+  private set(key: string, value: string): void {
+    this.sql.exec(`INSERT OR REPLACE INTO cn_meta VALUES (?, ?)`, key, value);
+  }
+
+  /**
+   * Runs (or re-runs after the current run) the notifier for `tenantId`. `subscriptionsChanged`:
+   * a subscription was written, so the cached list is stale.
+   */
+  poke(tenantId: string, subscriptionsChanged = false): Promise<void> {
+    this.set('tenant', tenantId);
+    if (subscriptionsChanged) this.subs = undefined;
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.run(tenantId);
+        } while (this.again);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  override async alarm(): Promise<void> {
+    const tid = this.get('tenant');
+    if (tid !== undefined) await this.poke(tid, true);
+  }
+
+  private async run(tenantId: string): Promise<void> {
+    const now = Date.now();
+    if (this.subs === undefined || this.subs.at < now - SUBSCRIPTIONS_TTL_MS) this.subs = { list: await tenantSubscriptions(this.env, tenantId), at: now };
+    const subs = this.subs.list;
+    // No directory subscription: nothing to read (the cursor waits; later subscriptions only
+    // get changes committed after their creation).
+    if (!hasDirectorySubscriptions(subs, now)) return;
+    let cursor = Number(this.get('cursor') ?? '0');
+    for (let i = 0; i < MAX_PAGES_PER_RUN; i++) {
+      const routed = await onPrimary(this.env, tenantId, (stub, topology) => stub.feed(topology, tenantId, cursor, PAGE));
+      const page = routed.outcome;
+      if (page.kind === 'expired') {
+        await enqueue(this.env, missedNotifications(subs, tenantId, now));
+        cursor = page.oldest - 1;
+        this.set('cursor', String(cursor));
+        continue;
+      }
+      if (page.kind !== 'page') throw new Error(`feed unavailable: ${page.kind}`);
+      await enqueue(this.env, directoryNotifications(page.records, subs, tenantId, now));
+      cursor = page.next;
+      this.set('cursor', String(cursor));
+      if (!page.more) break;
+    }
+    if (hasDirectorySubscriptions(subs, now) && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + RECHECK_MS);
+  }
+}
+
+export function changeNotifierStub(env: Env, tenantId: string): DurableObjectStub<ChangeNotifier> {
+  const ns = env.NOTIFIER;
+  return ns.get(ns.idFromName(`notify:${tenantId}`));
+}
