@@ -8,7 +8,7 @@ export const APPLY_BOUND_MS = 30_000;
 const SAMPLE_MS = 1_000;
 
 /**
- * Replication liveness: a secondary that is up and connected to the cell's primary (same
+ * Replication liveness: a secondary of the primary's membership that is up and connected to it (same
  * primary incarnation, no cut, no downed region, no slow link between them) applies every entry
  * the primary had committed within `APPLY_BOUND_MS` of simulated time. Sampled every second: the
  * primary's applied position is remembered per sample, and a secondary connected since before a
@@ -27,7 +27,10 @@ export function watchApplyLag(clock: SimClock, net: SimNetwork, cells: ReadonlyA
       if (primary !== undefined && key !== undefined) list.push({ at: clock.now, primary: key, pos: primary.replica!.meta.appliedPos });
       while (list.length > 0 && list[0]!.at < clock.now - APPLY_BOUND_MS - 2 * SAMPLE_MS) list.shift();
       for (const n of cell.nodes) {
-        const connected = primary !== undefined && n !== primary && n.alive() && connectedTo(net, primary, n);
+        // Only the primary's current members are shipped to (a region added or removed by a
+        // membership change has a node before, or after, it is one).
+        const member = primary?.replica?.meta.regions.includes(n.region) === true;
+        const connected = primary !== undefined && n !== primary && member && n.alive() && connectedTo(net, primary, n);
         const prev = state.get(n);
         if (!connected || key === undefined) {
           state.delete(n);
