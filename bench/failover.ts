@@ -87,13 +87,21 @@ async function settle(base: string, cell: string): Promise<void> {
 }
 
 async function trial(base: string, n: number, log: (s: string) => void, fault: PrimaryFault, alsoDown?: 'learner'): Promise<FailoverTrial> {
-  const tenant: Tenant = await createTenant(base, HOME_REGIONS[n % HOME_REGIONS.length]!);
+  // A learner is the only other region a three-voter cell may lose with its primary (two voters
+  // would be a majority). Tenants may land in a cell where every region votes (the bench's
+  // write-5voters cell): then the next home region's tenant is tried.
+  let tenant: Tenant | undefined;
+  let before: Awaited<ReturnType<typeof cellInfo>> | undefined;
+  let extra: string | undefined;
+  for (let k = 0; k < HOME_REGIONS.length; k++) {
+    tenant = await createTenant(base, HOME_REGIONS[(n + k) % HOME_REGIONS.length]!);
+    before = await cellInfo(base, tenant.cell);
+    extra = alsoDown === 'learner' ? before.regions.find((r) => !before!.voters.includes(r)) : undefined;
+    if (alsoDown === undefined || extra !== undefined) break;
+  }
+  if (tenant === undefined || before === undefined || (alsoDown !== undefined && extra === undefined)) throw new Error(`failover trial ${n}: no cell with a learner`);
   const userId = await createUser(base, tenant, `failover.${n}`);
-  const before = await cellInfo(base, tenant.cell);
   const lostRegion = before.primaryRegion;
-  // A learner is the only other region a three-voter cell may lose with its primary (two voters would be a majority).
-  const extra = alsoDown === 'learner' ? before.regions.find((r) => !before.voters.includes(r)) : undefined;
-  if (alsoDown !== undefined && extra === undefined) throw new Error(`failover trial ${n}: cell ${tenant.cell} has no learner`);
   const readRegion = [...before.regions].reverse().find((r) => r !== lostRegion && r !== extra)!;
   const path = `/v1.0/users/${userId}`;
   const writeHeaders = operatorHeaders(tenant);
