@@ -1,24 +1,9 @@
-import { Client } from '@microsoft/microsoft-graph-client';
 import type { PageCollection } from '@microsoft/microsoft-graph-client';
 import { describe, expect, it } from 'vitest';
-import { baseUrl, createTenant, operatorKey } from './service.js';
+import { graphClient, type User } from './graph-fixtures.js';
+import { baseUrl, createTenant } from './service.js';
 
-interface User {
-  id: string;
-  displayName: string;
-  userPrincipalName: string;
-}
 
-/** The SDK as an app would configure it for a non-Microsoft host. */
-function graphClient(tenantId: string): Client {
-  return Client.init({
-    baseUrl: baseUrl(),
-    defaultVersion: 'v1.0',
-    customHosts: new Set(['127.0.0.1']),
-    authProvider: (done) => done(null, operatorKey()),
-    fetchOptions: { headers: { 'X-Tessera-Tenant': tenantId } },
-  });
-}
 
 describe('@microsoft/microsoft-graph-client against the running service', () => {
   it('creates, pages through, deletes and restores users and groups', async () => {

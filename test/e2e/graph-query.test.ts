@@ -7,23 +7,10 @@
 import { BatchRequestContent, BatchResponseContent, Client, PageIterator } from '@microsoft/microsoft-graph-client';
 import type { PageCollection } from '@microsoft/microsoft-graph-client';
 import { describe, expect, it } from 'vitest';
-import { baseUrl, createTenant, operatorKey } from './service.js';
+import { graphClient, type User } from './graph-fixtures.js';
+import { baseUrl, createTenant } from './service.js';
 
-interface User {
-  id: string;
-  displayName: string;
-  userPrincipalName: string;
-}
 
-function graphClient(tenantId: string): Client {
-  return Client.init({
-    baseUrl: baseUrl(),
-    defaultVersion: 'v1.0',
-    customHosts: new Set(['127.0.0.1']),
-    authProvider: (done) => done(null, operatorKey()),
-    fetchOptions: { headers: { 'X-Tessera-Tenant': tenantId } },
-  });
-}
 
 const NAMES = ['Ann Lee', 'bob Stone', 'Carol Diaz', 'Dave Ng', 'Eve Smith', 'Fay Stone', 'Gus Park'];
 
