@@ -33,12 +33,13 @@ export interface FaultContext {
 }
 
 /** How many compound faults `compoundFault` chooses among. */
-export const COMPOUND_FAULTS = 4;
+export const COMPOUND_FAULTS = 5;
 
 export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
   if (which === 0) lateCopyOfBurntRound(ctx, cell);
   else if (which === 1) splitControlPlane(ctx, cell);
   else if (which === 2) duelingCoordinators(ctx, cell);
+  else if (which === 3) pauseReplica(ctx, cell);
   else pauseControlPlane(ctx, cell);
 }
 
@@ -122,8 +123,6 @@ function pauseControlPlane({ rng, log }: FaultContext, cell: FaultCell): void {
   log(`control plane of ${cell.id} paused ${pause} ms`);
 }
 
-let duels = 0;
-
 /**
  * Two coordinators with different suspects fail the cell over at once, each cut off from the
  * region it suspects (two control-plane instances in different places, each seeing part of the
@@ -132,13 +131,14 @@ let duels = 0;
  * second candidate for that epoch (secondary.ts, acceptFence) keeps both from promoting: each
  * candidate heard only its own coordinator's fence, so `promote` alone would accept both.
  */
-function duelingCoordinators({ net, rng, log }: FaultContext, cell: FaultCell): void {
+function duelingCoordinators({ clock, net, rng, log }: FaultContext, cell: FaultCell): void {
   const { ctl } = cell;
   const p = ctl.primaryRegion;
   const others = ctl.voters.filter((r) => r !== p);
   if (others.length < 2) return;
   const [a, b] = rng.shuffle(others);
-  const duel = ++duels;
+  // Per-run names (latency depends on them): the schedule stays a function of the seed.
+  const duel = `${cell.id}t${clock.now}`;
   const coordinator = (name: string, unreachable: string): Transport => {
     const region = `duel${duel}${name}`;
     net.faults.cut.add(SimNetwork.pair(region, unreachable));
@@ -155,4 +155,17 @@ function duelingCoordinators({ net, rng, log }: FaultContext, cell: FaultCell): 
       log(`duel ${cell.id} suspecting ${suspect}: ${JSON.stringify(r)}`),
     );
   }
+}
+
+/**
+ * A replica's process stops for longer than every timeout with its memory kept (a long GC, CPU
+ * starvation), often the primary's: it resumes mid-round with stale knowledge — a primary may
+ * meanwhile have been fenced and replaced — and its late messages and replies land then.
+ */
+function pauseReplica({ rng, log }: FaultContext, cell: FaultCell): void {
+  const primary = cell.nodes.find((n) => n.region === cell.ctl.primaryRegion);
+  const node = primary !== undefined && rng.chance(0.5) ? primary : rng.pick(cell.nodes);
+  const ms = rng.int(2_500, 9_000);
+  node.pause(ms);
+  log(`pause ${node.address} ${ms} ms (memory kept)`);
 }
