@@ -12,6 +12,19 @@ async function expectTooLarge(r: Response): Promise<void> {
   expect(body.error_description).toContain('65536');
 }
 
+/** A body that never ends, and how many chunks of it were pulled. */
+function endlessBody(chunkBytes: number, fill = 'a'): { endless: ReadableStream<Uint8Array>; pulled: () => number } {
+  let pulled = 0;
+  const chunk = new TextEncoder().encode(fill.repeat(chunkBytes));
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(chunk);
+    },
+  });
+  return { endless, pulled: () => pulled };
+}
+
 describe('form body limit of the /oauth2/v2.0/* endpoints (workers/platform/body-limit.ts)', () => {
   it('refuses a 100 KB token body with 413 in the OAuth error shape', async () => {
     const t = await newTokenTenant();
@@ -22,34 +35,20 @@ describe('form body limit of the /oauth2/v2.0/* endpoints (workers/platform/body
 
   it('stops reading an endless chunked body once it passes the limit', async () => {
     const t = await newTokenTenant();
-    let pulled = 0;
-    const chunk = new TextEncoder().encode('a'.repeat(16 * 1024));
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled++;
-        controller.enqueue(chunk);
-      },
-    });
+    const { endless, pulled } = endlessBody(16 * 1024);
     const r = await exports.default.fetch(new Request(`${BASE}/${t.tenantId}/oauth2/v2.0/token`, { method: 'POST', headers: FORM, body: endless, duplex: 'half' } as RequestInit));
     await expectTooLarge(r);
     // The stream never ends: answering at all proves the reader gave up; it stopped near 64 KiB.
-    expect(pulled).toBeLessThan(16);
+    expect(pulled()).toBeLessThan(16);
   });
 
   it('a Content-Length within the limit cannot smuggle a longer body past it', async () => {
     const t = await newTokenTenant();
-    let pulled = 0;
-    const chunk = new TextEncoder().encode('a'.repeat(16 * 1024));
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled++;
-        controller.enqueue(chunk);
-      },
-    });
+    const { endless, pulled } = endlessBody(16 * 1024);
     const headers = { ...FORM, 'content-length': '20' };
     const r = await exports.default.fetch(new Request(`${BASE}/${t.tenantId}/oauth2/v2.0/token`, { method: 'POST', headers, body: endless, duplex: 'half' } as RequestInit));
     expect([400, 413]).toContain(r.status);
-    expect(pulled).toBeLessThan(16);
+    expect(pulled()).toBeLessThan(16);
   });
 
   it('still accepts a form just under the limit', async () => {
@@ -64,19 +63,12 @@ describe('form body limit of the /oauth2/v2.0/* endpoints (workers/platform/body
 describe('JSON body limit of Graph and admin calls (workers/platform/http.ts)', () => {
   it('cuts an endless chunked Graph body off at 256 KiB with 413', async () => {
     const t = await newTokenTenant();
-    let pulled = 0;
-    const chunk = new TextEncoder().encode(' '.repeat(64 * 1024));
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled++;
-        controller.enqueue(chunk);
-      },
-    });
+    const { endless, pulled } = endlessBody(64 * 1024, ' ');
     const r = await exports.default.fetch(new Request(`${BASE}/v1.0/users`, {
       method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'x-tessera-tenant': t.tenantId, 'content-type': 'application/json' }, body: endless, duplex: 'half',
     } as RequestInit));
     expect(r.status).toBe(413);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('Request_EntityTooLarge');
-    expect(pulled).toBeLessThan(16);
+    expect(pulled()).toBeLessThan(16);
   });
 });
