@@ -2,6 +2,7 @@ import { classifiedRequest, classify, graphErrorBody, type EdgeError, type Graph
 import { BATCH_ROUTE_ID } from '../core/directory/router.js';
 import { mintSecret, protectSecrets, revealSecret, withoutSecrets } from '../core/directory/secrets.js';
 import { parseCertificates } from '../core/directory/key-credentials.js';
+import { parseProof } from '../core/directory/key-proof.js';
 import { sealedAad, type IdempotencyTicket } from '../core/idempotency.js';
 import { seal, unseal } from '../core/token/secret-box.js';
 import { isolateKeys } from './platform/isolate-keys.js';
@@ -154,6 +155,9 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
     const certificates = await parseCertificates(body.body);
     if (!certificates.ok) return failed(info, certificates.error);
     if (certificates.value !== undefined) graphRequest.certificates = certificates.value;
+    const proof = await parseProof(body.body);
+    if (!proof.ok) return failed(info, proof.error);
+    if (proof.value !== undefined) graphRequest.proof = proof.value;
   }
 
   const key = await replicaTokenKey(env);

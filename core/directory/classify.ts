@@ -28,7 +28,7 @@ export interface Classification {
   readonly self: boolean;
   /** The write creates a client secret, generated at the edge (secrets.ts `mintSecret`). */
   readonly mintsSecret: boolean;
-  /** The body's `keyCredentials` certificates are parsed at the edge (key-credentials.ts). */
+  /** The body's certificates and proof of possession are parsed at the edge (key-credentials.ts, key-proof.ts). */
   readonly parsesCertificates: boolean;
   /** Answered at the edge by this service, not by the tenant's cell. */
   readonly edge?: EdgeRoute;
@@ -99,7 +99,7 @@ export function classify(method: string, path: string, me: string | null): Resul
     return ok({
       method: m as GraphMethod, routeId: route.id, params, path: canonical(route.pattern, params),
       area: self && route.area === 'users' ? 'me' : route.area, write, secrets, self, mintsSecret: write && route.mintsSecret === true,
-      parsesCertificates: m === 'PATCH' && route.parsesCertificates === true,
+      parsesCertificates: (m === 'PATCH' || m === 'POST') && route.parsesCertificates === true,
       ...(route.edge !== undefined ? { edge: route.edge } : {}),
       ...(route.handshake === true && m === 'POST' ? { handshake: true } : {}),
     });

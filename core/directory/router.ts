@@ -18,6 +18,7 @@ import { APP_ROLE_ROUTES } from './app-role-routes.js';
 import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
+import { addKey, removeKey } from './app-keys.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
@@ -51,7 +52,7 @@ export interface RouteSpec {
   readonly secrets?: readonly SecretField[];
   /** The write creates a client secret: the edge generates it and passes only its hash (secrets.ts). */
   readonly mintsSecret?: true;
-  /** The body may carry `keyCredentials` certificates: the edge parses them (key-credentials.ts). */
+  /** The body may carry certificates and a proof of possession: the edge parses them (key-credentials.ts, key-proof.ts). */
   readonly parsesCertificates?: true;
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
@@ -158,6 +159,8 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     r.pattern.length === 2 ? { ...r, parsesCertificates: true, PATCH: (s, q, c, x) => patchApplication(s, q, c, p(x, 'id')) } : r),
   { pattern: ['applications', ':id', 'addPassword'], area: 'applications', mintsSecret: true, POST: (s, r, c, x) => addPassword(s, r, c, p(x, 'id')) },
   { pattern: ['applications', ':id', 'removePassword'], area: 'applications', POST: (s, r, c, x) => removePassword(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'addKey'], area: 'applications', parsesCertificates: true, POST: (s, r, c, x) => addKey(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'removeKey'], area: 'applications', parsesCertificates: true, POST: (s, r, c, x) => removeKey(s, r, c, p(x, 'id')) },
   ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   { pattern: ['servicePrincipals', ':id', 'memberOf'], area: 'applications', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
   // CA deleted items before the collection routes so "deletedItems" is never taken as an id.
