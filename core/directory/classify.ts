@@ -12,7 +12,7 @@ import type { Area } from './permissions.js';
 import { ROUTES, type EdgeRoute, type Params, type SecretField } from './router.js';
 import type { GraphError, GraphRequest } from './types.js';
 
-export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 export interface Classification {
   readonly method: GraphMethod;
@@ -36,7 +36,7 @@ export interface Classification {
   readonly handshake?: boolean;
 }
 
-const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
+const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'];
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
 /** The one read/write rule of a Graph method. */

@@ -15,6 +15,7 @@ import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './si
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
 import { APP_ROLE_ROUTES } from './app-role-routes.js';
+import { RELATION_ROUTES } from './relation-routes.js';
 import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
@@ -38,7 +39,7 @@ export type SecretField = 'passwordProfile.password';
  */
 export type EdgeService = 'slaAttainment' | 'serviceActivityMetric' | 'healthAlerts' | 'healthAlert' | 'healthAlertConfigs' | 'healthAlertConfig';
 export interface EdgeRoute {
-  readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
+  readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE')[];
   readonly service: EdgeService;
   readonly betaOnly?: boolean;
 }
@@ -57,6 +58,7 @@ export interface RouteSpec {
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;
+  readonly PUT?: WriteFn;
   readonly DELETE?: WriteFn;
 }
 
@@ -210,6 +212,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   },
   ...ROLE_ROUTES,
   ...APP_ROLE_ROUTES,
+  ...RELATION_ROUTES,
   // Change notifications (webhooks): kept in the tenant's replicated state.
   { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, null) },
   {
