@@ -130,7 +130,7 @@ function storedKey(v: Json): StoredKey | undefined {
 
 /**
  * Checks the proof against the application's certificate keys valid at `now`: the key it names
- * (`x5t`, or `kid` = thumbprint) or, without a name, any of them. Returns the proving key's id.
+ * (`x5t`, or `kid` = hex thumbprint) or, without such a name, any of them. Returns the proving key's id.
  */
 export function verifyProof(proof: ParsedProof | undefined, appObjectId: string, keys: readonly Json[], now: number): Result<string, GraphError> {
   if (proof === undefined || proof.alg !== 'RS256') return err(badProof());
@@ -142,11 +142,12 @@ export function verifyProof(proof: ParsedProof | undefined, appObjectId: string,
   const digest = b64urlDecode(proof.digest);
   const signature = b64urlDecode(proof.signature);
   if (digest === null || signature === null) return err(badProof());
-  const named = proof.x5t ?? proof.kid;
+  // The key the proof names: `x5t`, or a `kid` that is the hex thumbprint (.NET's signing credentials); another `kid` names nothing.
+  const named = proof.x5t ?? (proof.kid !== undefined ? thumbprintAsX5t(proof.kid) : undefined);
   for (const raw of keys) {
     const key = storedKey(raw);
     if (key === undefined || (key.startAt !== null && now < key.startAt) || (key.expiresAt !== null && now >= key.expiresAt)) continue;
-    if (named !== undefined && key.x5t !== named && key.x5t !== thumbprintAsX5t(named)) continue;
+    if (named !== undefined && key.x5t !== named) continue;
     if (rsaSha256Verify(key.jwk, digest, signature)) return ok(key.kid);
   }
   return err(badProof());

@@ -9,8 +9,8 @@ const APP = '0a0b0c0d-0000-4000-8000-000000000001';
 const der = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 const NOW = Date.UTC(2027, 0, 1);
 
-async function storedKey(kid: string, x5t: string, extra: Record<string, number | null> = {}) {
-  const jwk = await exportJWK(await importX509(TEST_CERT_PEM, 'RS256', { extractable: true }));
+async function storedKey(kid: string, x5t: string, extra: Record<string, number | null> = {}, pem = TEST_CERT_PEM) {
+  const jwk = await exportJWK(await importX509(pem, 'RS256', { extractable: true }));
   return { kid, x5t, jwk: { kty: 'RSA', n: jwk.n ?? '', e: jwk.e ?? '' }, startAt: null, expiresAt: null, ...extra };
 }
 
@@ -64,6 +64,14 @@ describe('verifyProof (Graph application: addKey)', () => {
     const key = await storedKey('k1', 'thumb');
     expect(await check(await proof(), [key])).toEqual({ ok: true, value: 'k1' });
     expect(await check(await proof({ header: { x5t: 'thumb' } }), [key])).toEqual({ ok: true, value: 'k1' });
+    // .NET's X509SigningCredentials: kid = the hex SHA-1 thumbprint, the same key as x5t.
+    const hex = '2F5BA627861767FA55E56222923A603B671CE6AE';
+    const x5t = Buffer.from(hex, 'hex').toString('base64url');
+    expect(await check(await proof({ header: { kid: hex } }), [await storedKey('k1', x5t)])).toEqual({ ok: true, value: 'k1' });
+    expect((await check(await proof({ header: { kid: hex } }), [key])).ok).toBe(false);
+    // Any other kid names nothing: every current key is tried.
+    const cert2 = `-----BEGIN CERTIFICATE-----\n${TEST_CERT2_BASE64}\n-----END CERTIFICATE-----`;
+    expect(await check(await proof({ header: { kid: 'my-key' } }), [await storedKey('k0', 'other-thumb', {}, cert2), key])).toEqual({ ok: true, value: 'k1' });
   });
 
   it('refuses a proof signed by another key, for another app or audience, or naming a key the app lacks', async () => {
