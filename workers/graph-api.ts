@@ -127,7 +127,9 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
     return serveBatch(session, call, (s, step) => serve(s, step, true));
   }
   const write = c.write;
-  if (!allowed(principal, c)) return failed(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
+  // Graph: an application rolls its own keys without any permission (the replica checks it is its own).
+  const ownKeysOnly = !allowed(principal, c) && c.ownKeys && principal.kind === 'application' && principal.appId !== null ? principal.appId : undefined;
+  if (!allowed(principal, c) && ownKeysOnly === undefined) return failed(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
   const query = parseQuery(call.search);
   if (typeof query === 'string') return failed(info, { kind: 'bad_request', message: query });
   if (c.edge !== undefined) {
@@ -159,6 +161,7 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
     if (!proof.ok) return failed(info, proof.error);
     if (proof.value !== undefined) graphRequest.proof = proof.value;
   }
+  if (ownKeysOnly !== undefined) graphRequest.onlyOwnApp = ownKeysOnly;
 
   const key = await replicaTokenKey(env);
   let minPosition: ReplicaPosition | undefined;

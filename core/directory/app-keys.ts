@@ -12,7 +12,7 @@ import { credentialsOf, credentialWrite, listOf, MAX_CREDENTIALS, targetApp } fr
 import { badRequest, notFound } from './errors.js';
 import { planKeyCredentials } from './key-credentials.js';
 import { verifyProof } from './key-proof.js';
-import type { GraphContext, GraphError, GraphRequest, WritePlan } from './types.js';
+import type { GraphContext, GraphError, GraphRequest, JsonObject, WritePlan } from './types.js';
 import { GUID, isPlainObject } from './validation.js';
 
 const addBody = z.strictObject({
@@ -25,8 +25,16 @@ const removeBody = z.strictObject({ keyId: z.string().regex(GUID), proof: z.stri
 
 const sameKeyId = (a: unknown, b: string): boolean => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
 
-export function addKey(state: StateReader, req: GraphRequest, ctx: GraphContext, ref: string): Result<WritePlan, GraphError> {
+/** The application named by the path; a caller without permissions may only name itself. */
+function keyTarget(state: StateReader, req: GraphRequest, ctx: GraphContext, ref: string): Result<{ id: string; obj: JsonObject }, GraphError> {
   const app = targetApp(state, req, ctx, ref);
+  if (!app.ok || req.onlyOwnApp === undefined) return app;
+  const own = String(app.value.obj['appId']).toLowerCase() === req.onlyOwnApp.toLowerCase();
+  return own ? app : err({ kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
+}
+
+export function addKey(state: StateReader, req: GraphRequest, ctx: GraphContext, ref: string): Result<WritePlan, GraphError> {
+  const app = keyTarget(state, req, ctx, ref);
   if (!app.ok) return app;
   const parsed = addBody.safeParse(req.body);
   if (!parsed.success) {
@@ -56,7 +64,7 @@ export function addKey(state: StateReader, req: GraphRequest, ctx: GraphContext,
 }
 
 export function removeKey(state: StateReader, req: GraphRequest, ctx: GraphContext, ref: string): Result<WritePlan, GraphError> {
-  const app = targetApp(state, req, ctx, ref);
+  const app = keyTarget(state, req, ctx, ref);
   if (!app.ok) return app;
   const parsed = removeBody.safeParse(req.body);
   if (!parsed.success) return err(badRequest('removeKey takes {keyId: "<guid>", proof}.'));

@@ -30,6 +30,8 @@ export interface Classification {
   readonly mintsSecret: boolean;
   /** The body's certificates and proof of possession are parsed at the edge (key-credentials.ts, key-proof.ts). */
   readonly parsesCertificates: boolean;
+  /** An application may call this on itself without permissions: the replica then checks it is its own (app-keys.ts). */
+  readonly ownKeys: boolean;
   /** Answered at the edge by this service, not by the tenant's cell. */
   readonly edge?: EdgeRoute;
   /** A subscription POST: the edge runs the notification URL's validation handshake first. */
@@ -99,7 +101,7 @@ export function classify(method: string, path: string, me: string | null): Resul
     return ok({
       method: m as GraphMethod, routeId: route.id, params, path: canonical(route.pattern, params),
       area: self && route.area === 'users' ? 'me' : route.area, write, secrets, self, mintsSecret: write && route.mintsSecret === true,
-      parsesCertificates: (m === 'PATCH' || m === 'POST') && route.parsesCertificates === true,
+      parsesCertificates: (m === 'PATCH' || m === 'POST') && route.parsesCertificates === true, ownKeys: route.ownKeys === true,
       ...(route.edge !== undefined ? { edge: route.edge } : {}),
       ...(route.handshake === true && m === 'POST' ? { handshake: true } : {}),
     });

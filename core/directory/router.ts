@@ -55,6 +55,8 @@ export interface RouteSpec {
   readonly mintsSecret?: true;
   /** The body may carry certificates and a proof of possession: the edge parses them (key-credentials.ts, key-proof.ts). */
   readonly parsesCertificates?: true;
+  /** An application may call this on itself without any Graph permission (Graph: "roll its own keys"). */
+  readonly ownKeys?: true;
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;
@@ -161,8 +163,8 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     r.pattern.length === 2 ? { ...r, parsesCertificates: true, PATCH: (s, q, c, x) => patchApplication(s, q, c, p(x, 'id')) } : r),
   { pattern: ['applications', ':id', 'addPassword'], area: 'applications', mintsSecret: true, POST: (s, r, c, x) => addPassword(s, r, c, p(x, 'id')) },
   { pattern: ['applications', ':id', 'removePassword'], area: 'applications', POST: (s, r, c, x) => removePassword(s, r, c, p(x, 'id')) },
-  { pattern: ['applications', ':id', 'addKey'], area: 'applications', parsesCertificates: true, POST: (s, r, c, x) => addKey(s, r, c, p(x, 'id')) },
-  { pattern: ['applications', ':id', 'removeKey'], area: 'applications', parsesCertificates: true, POST: (s, r, c, x) => removeKey(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'addKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => addKey(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'removeKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => removeKey(s, r, c, p(x, 'id')) },
   ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   { pattern: ['servicePrincipals', ':id', 'memberOf'], area: 'applications', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
   // CA deleted items before the collection routes so "deletedItems" is never taken as an id.

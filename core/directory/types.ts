@@ -28,6 +28,11 @@ export interface GraphRequest {
   certificates?: Array<ParsedCertificate | null>;
   /** addKey / removeKey's proof of possession as the edge decoded and hashed it (key-proof.ts). */
   proof?: ParsedProof;
+  /**
+   * Set when an application without Graph permissions calls addKey/removeKey: its appId. The
+   * write is allowed only on that application itself (Graph: an app rolls its own keys).
+   */
+  onlyOwnApp?: string;
 }
 
 /** An X.509 certificate's public RSA key and SHA-1 / SHA-256 thumbprints. */

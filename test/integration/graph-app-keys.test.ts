@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { importPKCS8, SignJWT } from 'jose';
-import { BASE, form, newTokenTenant, type TokenTenant } from './token-helpers.js';
+import { BASE, form, graphAs, newTokenTenant, type TokenTenant } from './token-helpers.js';
 import { graph, js } from './helpers.js';
 import { TEST_CERT2_BASE64, TEST_CERT_BASE64, TEST_KEY2_PEM, TEST_KEY_PEM } from './cert-fixture.js';
 
@@ -102,5 +102,23 @@ describe('POST /applications/{id}/addKey and removeKey', () => {
       body: { keyCredential: cert(TEST_CERT_BASE64), passwordCredential: null, proof: await proofFor(app.id, TEST_KEY_PEM, await thumb(TEST_CERT_BASE64)) }, region: t.homeRegion,
     });
     expect(res.status).toBe(401);
+  });
+
+  it('an application with no Graph permission rolls its own keys, and only its own (Graph: "roll its own keys")', async () => {
+    const t = await newTokenTenant();
+    const app = await appWithFirstKey(t);
+    const other = await appWithFirstKey(t);
+    const [x5t1, x5t2] = [await thumb(TEST_CERT_BASE64), await thumb(TEST_CERT2_BASE64)];
+    // The app's own token for Graph: it holds no Graph app role, so no `roles`.
+    const own = await tokenWith(t, app.appId, TEST_KEY_PEM, x5t1);
+    expect(own.access_token).toBeTruthy();
+    const token = own.access_token!;
+    expect((await graphAs(token, 'GET', `/applications/${app.id}`)).status).toBe(403);
+    const foreign = await graphAs(token, 'POST', `/applications/${other.id}/addKey`, { keyCredential: cert(TEST_CERT2_BASE64), passwordCredential: null, proof: await proofFor(other.id, TEST_KEY_PEM, x5t1) });
+    expect(foreign.status).toBe(403);
+    expect((await js(foreign)).error.code).toBe('Authorization_RequestDenied');
+    const rolled = await graphAs(token, 'POST', `/applications/${app.id}/addKey`, { keyCredential: cert(TEST_CERT2_BASE64), passwordCredential: null, proof: await proofFor(app.id, TEST_KEY_PEM, x5t1) });
+    expect(rolled.status).toBe(200);
+    expect((await tokenWith(t, app.appId, TEST_KEY2_PEM, x5t2)).access_token).toBeTruthy();
   });
 });
