@@ -2,6 +2,7 @@ import { classifiedRequest, classify, graphErrorBody, type EdgeError, type Graph
 import { BATCH_ROUTE_ID } from '../core/directory/router.js';
 import { mintSecret, protectSecrets, revealSecret, withoutSecrets } from '../core/directory/secrets.js';
 import { parseCertificates } from '../core/directory/key-credentials.js';
+import { parseProof } from '../core/directory/key-proof.js';
 import { sealedAad, type IdempotencyTicket } from '../core/idempotency.js';
 import { seal, unseal } from '../core/token/secret-box.js';
 import { isolateKeys } from './platform/isolate-keys.js';
@@ -126,7 +127,9 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
     return serveBatch(session, call, (s, step) => serve(s, step, true));
   }
   const write = c.write;
-  if (!allowed(principal, c)) return failed(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
+  // Graph: an application rolls its own keys without any permission (the replica checks it is its own).
+  const ownKeysOnly = !allowed(principal, c) && c.ownKeys && principal.kind === 'application' && principal.appId !== null ? principal.appId : undefined;
+  if (!allowed(principal, c) && ownKeysOnly === undefined) return failed(info, { kind: 'forbidden', message: 'Insufficient privileges to complete the operation.' });
   const query = parseQuery(call.search);
   if (typeof query === 'string') return failed(info, { kind: 'bad_request', message: query });
   if (c.edge !== undefined) {
@@ -154,7 +157,11 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
     const certificates = await parseCertificates(body.body);
     if (!certificates.ok) return failed(info, certificates.error);
     if (certificates.value !== undefined) graphRequest.certificates = certificates.value;
+    const proof = await parseProof(body.body);
+    if (!proof.ok) return failed(info, proof.error);
+    if (proof.value !== undefined) graphRequest.proof = proof.value;
   }
+  if (ownKeysOnly !== undefined) graphRequest.onlyOwnApp = ownKeysOnly;
 
   const key = await replicaTokenKey(env);
   let minPosition: ReplicaPosition | undefined;

@@ -22,7 +22,7 @@ import { GUID, isPlainObject } from './validation.js';
 /** Graph's default lifetime of a secret added without `endDateTime`: two years. */
 export const DEFAULT_SECRET_LIFETIME_MS = 2 * 365 * 86_400_000;
 /** Entra's limit on credentials of one application. */
-const MAX_CREDENTIALS = 100;
+export const MAX_CREDENTIALS = 100;
 
 const dateTime = z.iso.datetime({ offset: true });
 const addBody = z.strictObject({
@@ -37,18 +37,18 @@ const addBody = z.strictObject({
 });
 const removeBody = z.strictObject({ keyId: z.string().regex(GUID) });
 
-interface StoredCredentials {
+export interface StoredCredentials {
   secrets: Json[];
   keyCredentials: Json[];
 }
 
-function credentialsOf(state: StateReader, tenantId: string, appId: string): StoredCredentials {
+export function credentialsOf(state: StateReader, tenantId: string, appId: string): StoredCredentials {
   const v = state.get(credKey(tenantId, appId));
   const o = v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {};
   return { secrets: Array.isArray(o['secrets']) ? o['secrets'] : [], keyCredentials: Array.isArray(o['keyCredentials']) ? o['keyCredentials'] : [] };
 }
 
-const listOf = (obj: JsonObject, prop: string): JsonObject[] =>
+export const listOf = (obj: JsonObject, prop: string): JsonObject[] =>
   (Array.isArray(obj[prop]) ? obj[prop] : []).filter((x): x is JsonObject => x !== null && typeof x === 'object' && !Array.isArray(x));
 
 /** The application's new version plus its credential record: always written together. */
@@ -120,7 +120,7 @@ export function patchApplication(state: StateReader, req: GraphRequest, ctx: Gra
   const app = targetApp(state, req, ctx, ref);
   if (!app.ok) return app;
   const creds = credentialsOf(state, ctx.tenantId, String(app.value.obj['appId']));
-  const planned = planKeyCredentials(raw, req.certificates, listOf(app.value.obj, 'keyCredentials'), creds.keyCredentials, ctx.now, ctx.newId);
+  const planned = planKeyCredentials(raw, req.certificates, listOf(app.value.obj, 'keyCredentials'), creds.keyCredentials, ctx.newId);
   if (!planned.ok) return planned;
   const base = patchObject(state, { ...req, body: rest }, ctx, SPECS.application, ref);
   if (!base.ok) return base;

@@ -13,7 +13,7 @@ import { GRAPH_APP_ID, GRAPH_RESOURCE } from '../token/graph-resource.js';
 import { asObject, present } from './etag.js';
 import { badRequest, invalidId, notFound } from './errors.js';
 import {
-  appRoleAssignmentKey, isValidId, objectKey, principalAssignmentKey, principalAssignmentPrefix, resourceAssignmentKey, resourceAssignmentPrefix,
+  appRoleAssignmentKey, isValidId, lastSegment, objectKey, principalAssignmentKey, principalAssignmentPrefix, resourceAssignmentKey, resourceAssignmentPrefix,
 } from './keys.js';
 import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, TypeName, WritePlan } from './types.js';
@@ -207,4 +207,37 @@ export function deleteAssignment(state: StateReader, _req: GraphRequest, ctx: Gr
   const a = owned(state, ctx, side, ref, aid);
   if (!a.ok) return a;
   return ok({ mutations: unstore(ctx.tenantId, a.value), reply: { status: 204 } });
+}
+
+/**
+ * Removes the assignments `id` holds and, for a service principal, those granted on it as a
+ * resource (it is being deleted: a deleted principal keeps no roles, and lists no longer show
+ * it). The records go into its recycle-bin entry for a restore.
+ */
+export function detachAssignments(state: StateReader, tenantId: string, id: string): { mutations: Mutation[]; records: Json[] } {
+  const ids = new Set([...state.list(principalAssignmentPrefix(tenantId, id)), ...state.list(resourceAssignmentPrefix(tenantId, id))].map(([k]) => lastSegment(k)));
+  const mutations: Mutation[] = [];
+  const records: Json[] = [];
+  for (const aid of ids) {
+    const a = loadAssignment(state, tenantId, aid);
+    if (a === undefined) continue;
+    const index = asObject(state.get(principalAssignmentKey(tenantId, a.principalId, a.id)));
+    mutations.push(...unstore(tenantId, a));
+    records.push({ ...a, resourceAppId: typeof index?.['resourceAppId'] === 'string' ? index['resourceAppId'] : '' } as unknown as Json);
+  }
+  return { mutations, records };
+}
+
+/** Re-creates remembered assignments whose principal and resource are both live again. */
+export function reattachAssignments(state: StateReader, tenantId: string, records: Json | undefined): Mutation[] {
+  const out: Mutation[] = [];
+  for (const raw of Array.isArray(records) ? records : []) {
+    const a = recordSchema.safeParse(raw);
+    const resourceAppId = asObject(raw)?.['resourceAppId'];
+    if (!a.success || typeof resourceAppId !== 'string' || !isValidId(a.data.id)) continue;
+    if (state.get(appRoleAssignmentKey(tenantId, a.data.id)) !== undefined) continue;
+    if (!live(state, tenantId, PRINCIPAL_TYPES[a.data.principalType], a.data.principalId) || !live(state, tenantId, 'servicePrincipal', a.data.resourceId)) continue;
+    out.push(...store(tenantId, a.data, resourceAppId));
+  }
+  return out;
 }

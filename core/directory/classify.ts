@@ -12,7 +12,7 @@ import type { Area } from './permissions.js';
 import { ROUTES, type EdgeRoute, type Params, type SecretField } from './router.js';
 import type { GraphError, GraphRequest } from './types.js';
 
-export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 export interface Classification {
   readonly method: GraphMethod;
@@ -28,15 +28,17 @@ export interface Classification {
   readonly self: boolean;
   /** The write creates a client secret, generated at the edge (secrets.ts `mintSecret`). */
   readonly mintsSecret: boolean;
-  /** The body's `keyCredentials` certificates are parsed at the edge (key-credentials.ts). */
+  /** The body's certificates and proof of possession are parsed at the edge (key-credentials.ts, key-proof.ts). */
   readonly parsesCertificates: boolean;
+  /** An application may call this on itself without permissions: the replica then checks it is its own (app-keys.ts). */
+  readonly ownKeys: boolean;
   /** Answered at the edge by this service, not by the tenant's cell. */
   readonly edge?: EdgeRoute;
   /** A subscription POST: the edge runs the notification URL's validation handshake first. */
   readonly handshake?: boolean;
 }
 
-const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'DELETE'];
+const METHODS: readonly string[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'];
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
 /** The one read/write rule of a Graph method. */
@@ -99,7 +101,7 @@ export function classify(method: string, path: string, me: string | null): Resul
     return ok({
       method: m as GraphMethod, routeId: route.id, params, path: canonical(route.pattern, params),
       area: self && route.area === 'users' ? 'me' : route.area, write, secrets, self, mintsSecret: write && route.mintsSecret === true,
-      parsesCertificates: m === 'PATCH' && route.parsesCertificates === true,
+      parsesCertificates: (m === 'PATCH' || m === 'POST') && route.parsesCertificates === true, ownKeys: route.ownKeys === true,
       ...(route.edge !== undefined ? { edge: route.edge } : {}),
       ...(route.handshake === true && m === 'POST' ? { handshake: true } : {}),
     });

@@ -2,8 +2,9 @@
  * Query options of directory-object collections beyond the basic ones (odata-query.ts):
  * `$orderby`, `$search`, `$expand`, the `/$count` segment, and which scan serves a `$filter`
  * (a property index when one covers it, property-index.ts). As in Graph, "advanced" queries
- * (`$search`, `/$count`, `$orderby` with `$filter` or `$search`) need `ConsistencyLevel:
- * eventual`, else 400 `Request_UnsupportedQuery`.
+ * (`$search`, `$orderby` with `$filter` or `$search`) need `ConsistencyLevel: eventual`, else
+ * 400 `Request_UnsupportedQuery`; without it the `/$count` segment is Graph's 400 "$count is not
+ * currently supported." and `$count=true` is ignored (Graph's "Error handling for advanced queries").
  */
 import type { Json, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
@@ -103,12 +104,13 @@ export function parseDirectoryQuery(
     else if (/^[0-9]{1,9}$/.test(suffix)) offset = Number(suffix);
     else return err(badRequest('The $skiptoken value is invalid or has expired.'));
   }
-  return ok({ opts: { ...parsed.value, after }, orderby: orderby.value, search: search.value, expand: expand.value, scanPrefix, tokenPrefix, offset });
+  // Graph counts directory objects only in advanced queries: without the header `$count=true` is silently ignored.
+  return ok({ opts: { ...parsed.value, after, count: parsed.value.count && eventual }, orderby: orderby.value, search: search.value, expand: expand.value, scanPrefix, tokenPrefix, offset });
 }
 
-/** `/$count`: advanced, so `ConsistencyLevel: eventual` only. */
+/** `/$count`: advanced, so `ConsistencyLevel: eventual` only; without it Graph answers this 400. */
 export function requireEventualForCount(req: GraphRequest): Result<void, GraphError> {
-  return req.eventual === true ? ok(undefined) : err(eventualRequired('$count'));
+  return req.eventual === true ? ok(undefined) : err(badRequest('$count is not currently supported.', 'Request_BadRequest'));
 }
 
 function compare(a: JsonObject, b: JsonObject, keys: readonly OrderKey[]): number {

@@ -44,7 +44,7 @@ export function planWrite(
     if (!allowed.ok) return allowed;
   }
   const method = req.method.toUpperCase();
-  const writer = method === 'POST' ? route.value.POST : method === 'PATCH' ? route.value.PATCH : method === 'DELETE' ? route.value.DELETE : undefined;
+  const writer = method === 'POST' ? route.value.POST : method === 'PATCH' ? route.value.PATCH : method === 'PUT' ? route.value.PUT : method === 'DELETE' ? route.value.DELETE : undefined;
   if (writer === undefined) return err(methodNotAllowed(req.method));
   const planned = writer(state, req, ctx, req.params);
   if (!planned.ok) return planned;

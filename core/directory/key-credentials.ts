@@ -15,6 +15,7 @@ import { b64urlEncode } from '../token/encoding.js';
 import { badRequest } from './errors.js';
 import type { GraphError, JsonObject, ParsedCertificate } from './types.js';
 import { GUID, isPlainObject } from './validation.js';
+import { certificateValidity } from './certificate-validity.js';
 
 const MAX_KEYS = 20;
 const MAX_CERT_CHARS = 16_384;
@@ -32,6 +33,8 @@ const entry = z.strictObject({
 });
 export const keyCredentialsSchema = z.array(entry).max(MAX_KEYS);
 
+const outsideValidity = (): GraphError =>
+  badRequest('Key credential start and end dates must lie within the certificate\'s validity period.');
 const invalid = (): GraphError => badRequest('Invalid value specified for property \'keyCredentials\' of resource \'Application\'.');
 
 function derOf(base64: string): Uint8Array | null {
@@ -42,10 +45,34 @@ function derOf(base64: string): Uint8Array | null {
   }
 }
 
-/** Public JWK and thumbprints of each certificate in the body's `keyCredentials` (entries without `key` get null). */
+async function parseOne(base64: string): Promise<ParsedCertificate | null> {
+  const der = derOf(base64);
+  const validity = der === null ? null : certificateValidity(der);
+  if (der === null || validity === null) return null;
+  const pem = `-----BEGIN CERTIFICATE-----\n${btoa(String.fromCharCode(...der)).replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----`;
+  try {
+    const jwk = await exportJWK(await importX509(pem, 'RS256', { extractable: true }));
+    if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return null;
+    const sha1 = new Uint8Array(await crypto.subtle.digest('SHA-1', der));
+    const sha256 = new Uint8Array(await crypto.subtle.digest('SHA-256', der));
+    return {
+      jwk: { kty: 'RSA', n: jwk.n, e: jwk.e }, x5t: b64urlEncode(sha1), x5tS256: b64urlEncode(sha256),
+      thumbprint: [...sha1].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase(), ...validity,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Public JWK, thumbprints and validity of each certificate in the body: `keyCredentials` (PATCH,
+ * entries without `key` get null) or addKey's single `keyCredential`.
+ */
 export async function parseCertificates(body: unknown): Promise<Result<Array<ParsedCertificate | null> | undefined, GraphError>> {
-  if (!isPlainObject(body) || !Object.hasOwn(body, 'keyCredentials')) return ok(undefined);
-  const parsed = keyCredentialsSchema.safeParse(body['keyCredentials']);
+  if (!isPlainObject(body)) return ok(undefined);
+  const single = Object.hasOwn(body, 'keyCredential');
+  if (!single && !Object.hasOwn(body, 'keyCredentials')) return ok(undefined);
+  const parsed = keyCredentialsSchema.safeParse(single ? [body['keyCredential']] : body['keyCredentials']);
   if (!parsed.success) return err(invalid());
   const out: Array<ParsedCertificate | null> = [];
   for (const k of parsed.data) {
@@ -53,21 +80,9 @@ export async function parseCertificates(body: unknown): Promise<Result<Array<Par
       out.push(null);
       continue;
     }
-    const der = derOf(k.key);
-    if (der === null) return err(invalid());
-    const pem = `-----BEGIN CERTIFICATE-----\n${btoa(String.fromCharCode(...der)).replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----`;
-    try {
-      const jwk = await exportJWK(await importX509(pem, 'RS256', { extractable: true }));
-      if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return err(invalid());
-      const sha1 = new Uint8Array(await crypto.subtle.digest('SHA-1', der));
-      const sha256 = new Uint8Array(await crypto.subtle.digest('SHA-256', der));
-      out.push({
-        jwk: { kty: 'RSA', n: jwk.n, e: jwk.e }, x5t: b64urlEncode(sha1), x5tS256: b64urlEncode(sha256),
-        thumbprint: [...sha1].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase(),
-      });
-    } catch {
-      return err(invalid());
-    }
+    const cert = await parseOne(k.key);
+    if (cert === null) return err(invalid());
+    out.push(cert);
   }
   return ok(out);
 }
@@ -77,7 +92,7 @@ export async function parseCertificates(body: unknown): Promise<Result<Array<Par
  * record's keys. An entry without `key` keeps the existing credential with that `keyId`.
  */
 export function planKeyCredentials(
-  raw: unknown, certs: ReadonlyArray<ParsedCertificate | null> | undefined, existing: readonly JsonObject[], storedKeys: readonly Json[], now: number, newId: () => string,
+  raw: unknown, certs: ReadonlyArray<ParsedCertificate | null> | undefined, existing: readonly JsonObject[], storedKeys: readonly Json[], newId: () => string,
 ): Result<{ meta: JsonObject[]; keys: Json[] }, GraphError> {
   const parsed = keyCredentialsSchema.safeParse(raw);
   if (!parsed.success || certs === undefined || certs.length !== parsed.data.length) return err(invalid());
@@ -94,10 +109,12 @@ export function planKeyCredentials(
       continue;
     }
     const keyId = (k.keyId ?? newId()).toLowerCase();
-    const start = k.startDateTime != null ? Date.parse(k.startDateTime) : now;
-    const end = k.endDateTime != null ? Date.parse(k.endDateTime) : null;
+    // As Graph: the dates default to the certificate's own, and may only narrow them.
+    const start = k.startDateTime != null ? Date.parse(k.startDateTime) : cert.notBefore;
+    const end = k.endDateTime != null ? Date.parse(k.endDateTime) : cert.notAfter;
+    if (start < cert.notBefore || end > cert.notAfter || end <= start) return err(outsideValidity());
     meta.push({
-      customKeyIdentifier: cert.thumbprint, displayName: k.displayName ?? null, endDateTime: end === null ? null : new Date(end).toISOString(),
+      customKeyIdentifier: cert.thumbprint, displayName: k.displayName ?? null, endDateTime: new Date(end).toISOString(),
       key: null, keyId, startDateTime: new Date(start).toISOString(), type: 'AsymmetricX509Cert', usage: 'Verify',
     });
     keys.push({ kid: keyId, x5t: cert.x5t, 'x5t#S256': cert.x5tS256, jwk: cert.jwk, startAt: start, expiresAt: end });

@@ -60,6 +60,19 @@ export const reversePrefix = (tenantId: string, memberId: string): string => `${
 export const reverseKey = (tenantId: string, memberId: string, groupId: string): string =>
   reversePrefix(tenantId, memberId) + id(groupId);
 
+/**
+ * Owners (relations.ts): `ow/{objectId}/{ownerId}` → {type: owner's type} and the reverse
+ * `owd/{ownerId}/{objectId}` → {type: owned object's type}, always written together.
+ */
+export const ownerPrefix = (tenantId: string, objectId: string): string => `${t(tenantId)}ow/${id(objectId)}/`;
+export const ownerKey = (tenantId: string, objectId: string, ownerId: string): string => ownerPrefix(tenantId, objectId) + id(ownerId);
+export const ownedPrefix = (tenantId: string, ownerId: string): string => `${t(tenantId)}owd/${id(ownerId)}/`;
+export const ownedKey = (tenantId: string, ownerId: string, objectId: string): string => ownedPrefix(tenantId, ownerId) + id(objectId);
+/** A user's manager `mg/{userId}` → {id} and the reverse `dr/{managerId}/{userId}` → {} (directReports). */
+export const managerKey = (tenantId: string, userId: string): string => `${t(tenantId)}mg/${id(userId)}`;
+export const reportPrefix = (tenantId: string, managerId: string): string => `${t(tenantId)}dr/${id(managerId)}/`;
+export const reportKey = (tenantId: string, managerId: string, userId: string): string => reportPrefix(tenantId, managerId) + id(userId);
+
 export const binPrefix = (tenantId: string, type: TypeName): string => `${t(tenantId)}d/${type}/`;
 export const binKey = (tenantId: string, type: TypeName, objectId: string): string =>
   binPrefix(tenantId, type) + id(objectId);

@@ -37,7 +37,7 @@ export function directoryObject(state: StateReader, tenantId: string, ref: Membe
 }
 
 /** Finds which member type a bare id belongs to. */
-function locate(state: StateReader, tenantId: string, id: string, types: readonly TypeName[]): MemberRef | undefined {
+export function locate(state: StateReader, tenantId: string, id: string, types: readonly TypeName[]): MemberRef | undefined {
   for (const type of types) if (state.get(objectKey(tenantId, type, id)) !== undefined) return { id, type };
   return undefined;
 }
@@ -50,7 +50,7 @@ const REF_COLLECTIONS: Readonly<Record<string, readonly TypeName[]>> = {
 };
 
 /** `.../directoryObjects/{id}` (or users/groups/servicePrincipals): the id and the types it may name. */
-function parseRefUrl(url: string): Result<{ id: string; types: readonly TypeName[] }, GraphError> {
+export function parseRefUrl(url: string): Result<{ id: string; types: readonly TypeName[] }, GraphError> {
   const segments = url.split('?')[0]!.split('/').filter((s) => s.length > 0);
   const id = segments[segments.length - 1] ?? '';
   const collection = segments[segments.length - 2] ?? '';
@@ -60,7 +60,7 @@ function parseRefUrl(url: string): Result<{ id: string; types: readonly TypeName
 }
 
 /** Parses `{"@odata.id": ".../directoryObjects/{id}"}`. */
-function parseRef(body: unknown): Result<{ id: string; types: readonly TypeName[] }, GraphError> {
+export function parseRef(body: unknown): Result<{ id: string; types: readonly TypeName[] }, GraphError> {
   if (!isPlainObject(body) || Object.keys(body).length !== 1 || typeof body['@odata.id'] !== 'string') {
     return err(badRequest("A reference body with a single '@odata.id' property is required."));
   }
@@ -158,7 +158,7 @@ export function listMemberOf(state: StateReader, req: GraphRequest, ctx: GraphCo
   return relationReply(state, req, reversePrefix(ctx.tenantId, found.value.id), groupSpec, resolve, countOnly);
 }
 
-function relationReply(state: StateReader, req: GraphRequest, prefix: string, shape: QueryShape, resolve: (key: string, value: Json) => JsonObject | undefined, countOnly: boolean): Result<GraphReply, GraphError> {
+export function relationReply(state: StateReader, req: GraphRequest, prefix: string, shape: QueryShape, resolve: (key: string, value: Json) => JsonObject | undefined, countOnly: boolean): Result<GraphReply, GraphError> {
   if (countOnly) {
     const eventual = requireEventualForCount(req);
     if (!eventual.ok) return eventual;
@@ -172,13 +172,6 @@ function relationReply(state: StateReader, req: GraphRequest, prefix: string, sh
 
 /** Graph inlines at most 20 related objects per `$expand`. */
 const EXPAND_LIMIT = 20;
-
-/** The relations `$expand` may name, per member type. */
-export const NAVIGATIONS: Readonly<Partial<Record<TypeName, readonly string[]>>> = {
-  user: ['memberOf'],
-  group: ['members', 'memberOf'],
-  servicePrincipal: ['memberOf'],
-};
 
 /** The first 20 `members` or `memberOf` of an object, for `$expand`. */
 export function relatedObjects(state: StateReader, tenantId: string, id: string, nav: string): JsonObject[] {

@@ -12,7 +12,8 @@ import { indexMutations, indexScanFor } from './property-index.js';
 import { claimUnique, releaseUnique } from './unique-index.js';
 import { applySelect, listBody, parseEntityQuery } from './odata-query.js';
 import { countMatches, countReply, directoryPage, parseDirectoryQuery, parseExpand, requireEventualForCount, type DirectoryQuery, type Expansion } from './directory-query.js';
-import { bindMembers, NAVIGATIONS, relatedObjects } from './memberships.js';
+import { bindMembers } from './memberships.js';
+import { bindOwners, expandRelation, NAVIGATIONS } from './relations.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, WritePlan } from './types.js';
 
 export interface Found {
@@ -62,7 +63,11 @@ function directoryQuery(state: StateReader, req: GraphRequest, ctx: GraphContext
 /** Adds each expanded relation (Graph inlines it whatever `$select` says). */
 function expanded(state: StateReader, tenantId: string, items: JsonObject[], expand: Expansion | undefined): JsonObject[] {
   if (expand === undefined) return items;
-  return items.map((o) => ({ ...o, [expand.nav]: relatedObjects(state, tenantId, String(o['id']), expand.nav).map((r) => applySelect(r, expand.select)) }));
+  return items.map((o) => {
+    const related = expandRelation(state, tenantId, String(o['id']), expand.nav);
+    if (related === undefined) return o;
+    return { ...o, [expand.nav]: Array.isArray(related) ? related.map((r) => applySelect(r, expand.select)) : applySelect(related, expand.select) };
+  });
 }
 
 export function listObjects(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<GraphReply, GraphError> {
@@ -95,19 +100,21 @@ export function getObject(state: StateReader, req: GraphRequest, ctx: GraphConte
 }
 
 /**
- * Splits `{prop}@odata.bind` references off a create body. Only groups take one
- * (`members@odata.bind`); Tessera keeps no owners, so `owners@odata.bind` is refused.
+ * Splits `{prop}@odata.bind` references off a create body: groups take `members@odata.bind`
+ * and `owners@odata.bind` (as Graph documents for group creation); nothing else takes one.
  */
-function splitBinds(spec: ResourceSpec, body: unknown): Result<{ body: unknown; members: unknown }, GraphError> {
-  if (!isPlainObject(body)) return ok({ body, members: undefined });
+function splitBinds(spec: ResourceSpec, body: unknown): Result<{ body: unknown; members: unknown; owners: unknown }, GraphError> {
+  if (!isPlainObject(body)) return ok({ body, members: undefined, owners: undefined });
   const rest: Record<string, unknown> = {};
   let members: unknown;
+  let owners: unknown;
   for (const [k, v] of Object.entries(body)) {
     if (!k.endsWith('@odata.bind')) rest[k] = v;
     else if (k === 'members@odata.bind' && spec.type === 'group') members = v;
+    else if (k === 'owners@odata.bind' && spec.type === 'group') owners = v;
     else return err(badRequest(`Property '${clip(k)}' is not supported on type '${spec.odataType}'.`));
   }
-  return ok({ body: rest, members });
+  return ok({ body: rest, members, owners });
 }
 
 export function createObject(state: StateReader, req: GraphRequest, ctx: GraphContext, spec: ResourceSpec): Result<WritePlan, GraphError> {
@@ -122,11 +129,14 @@ export function createObject(state: StateReader, req: GraphRequest, ctx: GraphCo
   if (!claims.ok) return claims;
   const edges = split.value.members === undefined ? ok([]) : bindMembers(state, ctx.tenantId, id, split.value.members);
   if (!edges.ok) return edges;
+  const owners = split.value.owners === undefined ? ok([]) : bindOwners(state, ctx.tenantId, { id, type: spec.type }, split.value.owners);
+  if (!owners.ok) return owners;
   const mutations: Mutation[] = [
     { key: objectKey(ctx.tenantId, spec.type, id), value: stored },
     ...claims.value,
     ...indexMutations(ctx.tenantId, spec, id, undefined, stored),
     ...edges.value,
+    ...owners.value,
   ];
   const location = `${req.baseUrl}/${spec.collection}/${id}`;
   return ok({

@@ -4,7 +4,7 @@
  * are freed). Bin entries carry `expiresAt` = deletion + 30 days; the replication layer's alarm
  * purges them, using `purgeMutations`.
  */
-import type { Json, Mutation, StateReader } from '../kv.js';
+import { OverlayReader, type Json, type Mutation, type StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { badRequest, conflict, invalidId, notFound } from './errors.js';
@@ -13,7 +13,9 @@ import { BIN_KEY, binKey, binPrefix, isValidId, objectKey } from './keys.js';
 import { attach, detachAll, isMemberType, type MemberRef } from './memberships.js';
 import { findLive } from './objects.js';
 import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
-import { MEMBER_TYPES, SPECS } from './resources.js';
+import { DIRECTORY_TYPES, MEMBER_TYPES, SPECS } from './resources.js';
+import { detachRelations, reattachRelations } from './relations.js';
+import { detachAssignments, reattachAssignments } from './app-role-assignments.js';
 import { iso } from './resource-spec.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, TypeName, WritePlan } from './types.js';
 import { claimUnique, releaseUnique } from './unique-index.js';
@@ -25,22 +27,33 @@ export interface BinEntry {
   readonly deletedDateTime: string;
   readonly memberOf: Json[];
   readonly members: Json[];
+  /** Owners / owned objects / manager / reports (relations.ts) and app role assignments, for a restore. */
+  readonly relations?: Json;
+  readonly appRoleAssignments?: Json;
 }
 
 export function softDelete(state: StateReader, ctx: GraphContext, spec: ResourceSpec, stored: JsonObject): Mutation[] {
   const id = String(stored['id']);
   const edges = MEMBER_TYPES.includes(spec.type) ? detachAll(state, ctx.tenantId, id) : { mutations: [], memberOf: [], members: [] };
+  // Owners, manager and app role assignments go with the object too, and come back on restore.
+  const directory = DIRECTORY_TYPES.includes(spec.type);
+  const relations = directory ? detachRelations(state, ctx.tenantId, { id, type: spec.type }) : undefined;
+  const assignments = directory ? detachAssignments(state, ctx.tenantId, id) : undefined;
   const entry: JsonObject = {
     object: stored,
     deletedDateTime: iso(ctx.now),
     memberOf: edges.memberOf,
     members: edges.members.map((m) => ({ id: m.id, type: m.type })),
+    ...(relations !== undefined ? { relations: relations.record as unknown as Json } : {}),
+    ...(assignments !== undefined && assignments.records.length > 0 ? { appRoleAssignments: assignments.records } : {}),
   };
   return [
     { key: objectKey(ctx.tenantId, spec.type, id), value: null },
     ...releaseUnique(state, ctx.tenantId, spec, id, stored),
     ...indexMutations(ctx.tenantId, spec, id, stored, undefined),
     ...edges.mutations,
+    ...(relations?.mutations ?? []),
+    ...(assignments?.mutations ?? []),
     { key: binKey(ctx.tenantId, spec.type, id), value: entry, expiresAt: ctx.now + RETENTION_MS },
   ];
 }
@@ -50,7 +63,10 @@ function readEntry(v: Json | undefined): BinEntry | undefined {
   const object = asObject(e?.['object']);
   if (!e || !object || typeof e['deletedDateTime'] !== 'string') return undefined;
   const list = (x: Json | undefined): Json[] => (Array.isArray(x) ? x : []);
-  return { object, deletedDateTime: e['deletedDateTime'], memberOf: list(e['memberOf']), members: list(e['members']) };
+  return {
+    object, deletedDateTime: e['deletedDateTime'], memberOf: list(e['memberOf']), members: list(e['members']),
+    ...(e['relations'] !== undefined ? { relations: e['relations'] } : {}), ...(e['appRoleAssignments'] !== undefined ? { appRoleAssignments: e['appRoleAssignments'] } : {}),
+  };
 }
 
 interface Located {
@@ -118,6 +134,10 @@ export function restoreDeleted(state: StateReader, req: GraphRequest, ctx: Graph
     ...edges,
     { key: binKey(ctx.tenantId, spec.type, id), value: null },
   ];
+  // Relations and assignments need the restored object live: planned against the state after it.
+  const after = new OverlayReader(state);
+  for (const m of mutations) after.stage(m);
+  mutations.push(...reattachRelations(after, ctx.tenantId, { id, type: spec.type }, entry.relations), ...reattachAssignments(after, ctx.tenantId, entry.appRoleAssignments));
   const body = { '@odata.context': `${req.baseUrl}/$metadata#${contextPath}/$entity`, '@odata.type': `#${spec.odataType}`, ...present(restored, spec.hidden) };
   return ok({ mutations, reply: { status: 200, body, headers: { ETag: etagOf(restored) } } });
 }

@@ -15,9 +15,11 @@ import { getSingleton, listOrganization, patchSingleton, SINGLETONS } from './si
 import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
 import { APP_ROLE_ROUTES } from './app-role-routes.js';
+import { RELATION_ROUTES } from './relation-routes.js';
 import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
+import { addKey, removeKey } from './app-keys.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
@@ -37,7 +39,7 @@ export type SecretField = 'passwordProfile.password';
  */
 export type EdgeService = 'slaAttainment' | 'serviceActivityMetric' | 'healthAlerts' | 'healthAlert' | 'healthAlertConfigs' | 'healthAlertConfig';
 export interface EdgeRoute {
-  readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
+  readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE')[];
   readonly service: EdgeService;
   readonly betaOnly?: boolean;
 }
@@ -51,11 +53,14 @@ export interface RouteSpec {
   readonly secrets?: readonly SecretField[];
   /** The write creates a client secret: the edge generates it and passes only its hash (secrets.ts). */
   readonly mintsSecret?: true;
-  /** The body may carry `keyCredentials` certificates: the edge parses them (key-credentials.ts). */
+  /** The body may carry certificates and a proof of possession: the edge parses them (key-credentials.ts, key-proof.ts). */
   readonly parsesCertificates?: true;
+  /** An application may call this on itself without any Graph permission (Graph: "roll its own keys"). */
+  readonly ownKeys?: true;
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;
+  readonly PUT?: WriteFn;
   readonly DELETE?: WriteFn;
 }
 
@@ -158,6 +163,8 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     r.pattern.length === 2 ? { ...r, parsesCertificates: true, PATCH: (s, q, c, x) => patchApplication(s, q, c, p(x, 'id')) } : r),
   { pattern: ['applications', ':id', 'addPassword'], area: 'applications', mintsSecret: true, POST: (s, r, c, x) => addPassword(s, r, c, p(x, 'id')) },
   { pattern: ['applications', ':id', 'removePassword'], area: 'applications', POST: (s, r, c, x) => removePassword(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'addKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => addKey(s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'removeKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => removeKey(s, r, c, p(x, 'id')) },
   ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   { pattern: ['servicePrincipals', ':id', 'memberOf'], area: 'applications', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
   // CA deleted items before the collection routes so "deletedItems" is never taken as an id.
@@ -207,6 +214,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   },
   ...ROLE_ROUTES,
   ...APP_ROLE_ROUTES,
+  ...RELATION_ROUTES,
   // Change notifications (webhooks): kept in the tenant's replicated state.
   { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, null) },
   {

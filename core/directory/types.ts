@@ -4,6 +4,7 @@
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
+import type { ParsedProof } from './key-proof.js';
 
 export type JsonObject = { [key: string]: Json };
 
@@ -25,6 +26,13 @@ export interface GraphRequest {
   minted?: MintedSecret;
   /** The body's `keyCredentials` certificates as the edge parsed them (key-credentials.ts), entry by entry. */
   certificates?: Array<ParsedCertificate | null>;
+  /** addKey / removeKey's proof of possession as the edge decoded and hashed it (key-proof.ts). */
+  proof?: ParsedProof;
+  /**
+   * Set when an application without Graph permissions calls addKey/removeKey: its appId. The
+   * write is allowed only on that application itself (Graph: an app rolls its own keys).
+   */
+  onlyOwnApp?: string;
 }
 
 /** An X.509 certificate's public RSA key and SHA-1 / SHA-256 thumbprints. */
@@ -34,6 +42,9 @@ export interface ParsedCertificate {
   x5tS256: string;
   /** SHA-1 thumbprint in hex, Graph's `customKeyIdentifier`. */
   thumbprint: string;
+  /** The certificate's validity period (epoch ms). */
+  notBefore: number;
+  notAfter: number;
 }
 
 /**
@@ -55,7 +66,7 @@ export interface GraphContext {
 }
 
 export type GraphError = {
-  kind: 'bad_request' | 'not_found' | 'conflict' | 'precondition_failed' | 'method_not_allowed' | 'forbidden' | 'gone' | 'behind';
+  kind: 'bad_request' | 'not_found' | 'conflict' | 'precondition_failed' | 'method_not_allowed' | 'forbidden' | 'unauthorized' | 'gone' | 'behind';
   message: string;
   code?: string;
 };

@@ -11,7 +11,7 @@ import type { RefreshRejectReason } from './refresh-tokens.js';
 
 export type OAuthErrorCode =
   | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
-  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'expired_token' | 'access_denied' | 'interaction_required' | 'consent_required'
+  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'expired_token' | 'access_denied' | 'interaction_required' | 'consent_required' | 'login_required'
   | 'unsupported_response_type' | 'temporarily_unavailable' | 'server_error';
 
 type Entry = [OAuthErrorCode, number, string];
@@ -44,6 +44,7 @@ const TABLE = {
   refresh_token_revoked: ['invalid_grant', 50173, 'The provided grant has expired due to it being revoked, a fresh auth token is needed.'],
   invalid_credentials: ['invalid_grant', 50126, 'Error validating credentials due to invalid username or password.'],
   account_locked: ['invalid_grant', 50053, 'Your account is locked because you tried to sign in too many times with an incorrect user ID or password.'],
+  login_required: ['login_required', 50058, 'A silent sign-in request was sent but no user is signed in.'],
   mfa_required: ['interaction_required', 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{detail}'."],
   blocked_by_conditional_access: ['access_denied', 53003, 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.'],
   consent_required: ['invalid_grant', 65001, "The user or administrator has not consented to use the application with ID '{clientId}' named '{detail}'. Send an interactive authorization request for this user and resource."],

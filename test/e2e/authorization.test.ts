@@ -57,15 +57,16 @@ describe('delegated authorization: consent and directory roles (issue 9)', () =>
     const f = await fixture();
     const megan = ((await (await operator(f, 'GET', `/v1.0/users/${f.upn}`)).json()) as { id: string }).id;
 
-    // A member asking for an admin-only scope: approval required, no code; prompt=none: consent_required.
+    // A member asking for an admin-only scope: approval required, no code; a silent request
+    // (prompt=none) gets login_required at once (no SSO session), never the sign-in form.
     let fl = await flow(f);
     const asked = await signIn(fl, f.upn, f.password);
     expect(asked.r.status).toBe(403);
     expect(await asked.r.text()).toContain('AADSTS90094');
     fl = await flow(f, { prompt: 'none' });
-    const silent = await signIn(fl, f.upn, f.password);
-    expect(silent.r.status).toBe(302);
-    expect(new URL(silent.r.headers.get('location')!).searchParams.get('error')).toBe('consent_required');
+    const silent = await fetch(fl.url, { redirect: 'manual' });
+    expect(silent.status).toBe(302);
+    expect(new URL(silent.headers.get('location')!).searchParams.get('error')).toBe('login_required');
 
     // A Global Administrator consents for the organization and works as before.
     const boss = { upn: 'boss@fabrikam.com', password: 'Boss-Passw0rd!' };

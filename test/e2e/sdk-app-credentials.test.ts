@@ -1,12 +1,12 @@
 import { ClientSecretCredential, DeviceCodeCredential, type TokenCredential } from '@azure/identity';
 import { ConfidentialClientApplication, PublicClientApplication } from '@azure/msal-node';
 import { Client } from '@microsoft/microsoft-graph-client';
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, importPKCS8, jwtVerify, SignJWT } from 'jose';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { baseUrl } from './service.js';
 import { acceptConsent, cookiesFrom, fixture, parseForm } from './token-fixtures.js';
-import { TEST_CERT_BASE64, TEST_KEY_PEM } from '../integration/cert-fixture.js';
+import { TEST_CERT2_BASE64, TEST_CERT_BASE64, TEST_KEY2_PEM, TEST_KEY_PEM } from '../integration/cert-fixture.js';
 
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 /** How each SDK is pointed at a non-Microsoft authority (as the README describes). */
@@ -71,7 +71,7 @@ describe('an app registered and credentialed entirely through Graph', () => {
   });
 });
 
-describe('a certificate set through Graph (PATCH keyCredentials)', () => {
+describe('certificates through Graph (PATCH keyCredentials, addKey, removeKey)', () => {
   it('@azure/msal-node authenticates with the certificate (client assertion, x5t#S256) and gets a Graph token', async () => {
     const f = await fixture();
     const graph = graphClient(new ClientSecretCredential(f.tenant.tenantId, f.tenant.adminClientId, f.tenant.adminClientSecret, identityOptions()));
@@ -84,6 +84,33 @@ describe('a certificate set through Graph (PATCH keyCredentials)', () => {
     });
     const result = await msal.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
     expect(decodeJwt(result!.accessToken)).toMatchObject({ aud: 'https://graph.microsoft.com', appid: app.appId, ver: '1.0' });
+  });
+
+  it('the app rolls to a second certificate with addKey / removeKey (proof of possession), and MSAL follows', async () => {
+    const f = await fixture();
+    const graph = graphClient(new ClientSecretCredential(f.tenant.tenantId, f.tenant.adminClientId, f.tenant.adminClientSecret, identityOptions()));
+    const app = (await graph.api('/applications').post({ displayName: 'Rolling daemon' })) as { id: string; appId: string };
+    await graph.api(`/applications/${app.id}`).patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: TEST_CERT_BASE64 }] });
+    const digest = async (b64: string, alg: 'SHA-1' | 'SHA-256') => Buffer.from(await crypto.subtle.digest(alg, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+    // Graph's proof: aud 00000002-…, iss = the application's object id, at most 10 minutes.
+    const proof = async (keyPem: string, certB64: string) => new SignJWT({ aud: '00000002-0000-0000-c000-000000000000', iss: app.id })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', x5t: (await digest(certB64, 'SHA-1')).toString('base64url') })
+      .setNotBefore(Math.floor(Date.now() / 1000)).setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(await importPKCS8(keyPem, 'RS256'));
+    const added = (await graph.api(`/applications/${app.id}/addKey`).post({
+      keyCredential: { type: 'AsymmetricX509Cert', usage: 'Verify', key: TEST_CERT2_BASE64 }, passwordCredential: null, proof: await proof(TEST_KEY_PEM, TEST_CERT_BASE64),
+    })) as { keyId: string };
+    const withCert = (keyPem: string, certB64: string) => digest(certB64, 'SHA-256').then((t) => new ConfidentialClientApplication({
+      auth: { clientId: app.appId, clientCertificate: { thumbprintSha256: t.toString('hex'), privateKey: keyPem }, ...msalAuth(f.tenant.tenantId) },
+    }));
+    expect((await (await withCert(TEST_KEY2_PEM, TEST_CERT2_BASE64)).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] }))?.accessToken).toBeTruthy();
+    const listed = (await graph.api(`/applications/${app.id}`).get()) as { keyCredentials: Array<{ keyId: string }> };
+    const first = listed.keyCredentials.find((k) => k.keyId !== added.keyId)!;
+    await graph.api(`/applications/${app.id}/removeKey`).post({ keyId: first.keyId, proof: await proof(TEST_KEY2_PEM, TEST_CERT2_BASE64) });
+    await expect((await withCert(TEST_KEY_PEM, TEST_CERT_BASE64)).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] })).rejects.toMatchObject({ errorCode: 'invalid_client' });
+    // A proof from the removed certificate is refused as Graph refuses one (401).
+    await expect(graph.api(`/applications/${app.id}/addKey`).post({
+      keyCredential: { type: 'AsymmetricX509Cert', usage: 'Verify', key: TEST_CERT_BASE64 }, passwordCredential: null, proof: await proof(TEST_KEY_PEM, TEST_CERT_BASE64),
+    })).rejects.toMatchObject({ statusCode: 401, code: 'Authentication_MissingOrMalformed' });
   });
 });
 

@@ -136,7 +136,7 @@ describe('OData query errors', () => {
       '$orderby=passwordProfile',
       '$orderby=displayName sideways',
       `$orderby=displayName&$filter=${q("startswith(displayName,'a')")}`,
-      '$expand=manager',
+      '$expand=owners',
       '$expand=members',
       `$search=${q('"displayName:a"')}`,
       '$skip=1',

@@ -72,15 +72,27 @@ describe('interactive consent (/authorize)', () => {
     expect(await grantsOf(s)).toEqual([]);
   });
 
-  it('answers prompt=none without consent with consent_required (AADSTS65001), and prompt=consent shows the page even when granted', async () => {
+  it('answers a silent request (prompt=none) with login_required (AADSTS50058), never the sign-in form: there is no SSO session', async () => {
     const s = await sample();
-    const none = await signIn(s, 'openid User.Read', { prompt: 'none' });
+    const silent = await raw('GET', authorizeUrl(s, 'openid User.Read', await s256(VERIFIER), { prompt: 'none' }));
+    expect(silent.status).toBe(302);
+    const loc = location(silent);
+    expect(loc.searchParams.get('error')).toBe('login_required');
+    expect(loc.searchParams.get('error_description')).toContain('AADSTS50058');
+    expect(loc.searchParams.get('state')).toBe('st-1');
+    expect(loc.searchParams.get('code')).toBeNull();
+  });
+
+  it('a sign-in posted with prompt=none and no consent is consent_required (AADSTS65001), and prompt=consent shows the page even when granted', async () => {
+    const s = await sample();
+    const page = await raw('GET', authorizeUrl(s, 'openid User.Read', await s256(VERIFIER)));
+    const { action, fields } = formFields(await page.text());
+    const none = await form(action, { ...fields, prompt: 'none', username: s.upn, password: s.password });
     expect(none.status).toBe(302);
     expect(location(none).searchParams.get('error')).toBe('consent_required');
     expect(location(none).searchParams.get('error_description')).toContain('AADSTS65001');
 
     expect((await answerConsent(await signIn(s, 'openid User.Read'))).status).toBe(302);
-    expect((await signIn(s, 'openid User.Read', { prompt: 'none' })).status).toBe(302);
     const forced = await signIn(s, 'openid User.Read', { prompt: 'consent' });
     expect(isConsentPage(await forced.clone().text())).toBe(true);
     expect((await answerConsent(forced)).status).toBe(302);

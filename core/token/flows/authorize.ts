@@ -10,7 +10,7 @@ import { loadApp, type UserView } from '../directory-view.js';
 import { readAuthorizeParams, validateAuthorizeRequest, type AuthRequest, type AuthorizeFailure } from './authorize-request.js';
 import { deviceByUserCode } from './device.js';
 import { afterSignIn, consentStage } from './consent-step.js';
-import { authorizeConsentTarget, deviceConsentTarget } from './consent-targets.js';
+import { authorizeConsentTarget, deviceConsentTarget, errorRedirect } from './consent-targets.js';
 import { redirectWith } from './redirect.js';
 import { passwordStage, totpStage, type SignInTarget } from './sign-in.js';
 import { htmlResult, type FlowEnv, type FlowResult } from './types.js';
@@ -42,6 +42,9 @@ export async function authorize(env: FlowEnv, method: string, form: URLSearchPar
   const req = validateAuthorizeRequest(env, params);
   if ('where' in req) return failure(env, req);
   const target = authorizeTarget(env, req, action);
+  // Tessera keeps no SSO session, so a silent request (MSAL's hidden iframe) can never sign in
+  // without a page: Entra's answer to prompt=none without a signed-in user, not the form.
+  if (method === 'GET' && (req.params.prompt ?? '').split(' ').includes('none')) return errorRedirect(env, req, 'login_required');
   if (method === 'GET' || refusesPost(env, form)) {
     // A POST without this browser's anti-forgery pair (login CSRF) gets the sign-in page again.
     const error = method === 'GET' ? {} : { error: FORGED_POST_MESSAGE };

@@ -70,7 +70,8 @@ describe('$search', () => {
 describe('/$count', () => {
   it('is text/plain, needs eventual, and honours $filter and $search', () => {
     const h = seed();
-    expect(h.get('/users/$count').error).toMatchObject({ kind: 'bad_request', code: 'Request_UnsupportedQuery' });
+    // Graph's "Error handling for advanced queries": the segment without the header is this 400.
+    expect(h.get('/users/$count').error).toMatchObject({ kind: 'bad_request', code: 'Request_BadRequest', message: '$count is not currently supported.' });
     h.eventual = true;
     const r = h.get('/users/$count');
     expect(r.body).toBe(5);
@@ -102,7 +103,7 @@ describe('$expand', () => {
 
   it('names what is not a relation of the type', () => {
     const h = seed();
-    expect(h.get('/users', { $expand: 'manager' }).error?.message).toContain("navigation property named 'manager'");
+    expect(h.get('/users', { $expand: 'owners' }).error?.message).toContain("navigation property named 'owners'");
     expect(h.get('/users', { $expand: 'members' }).error?.kind).toBe('bad_request');
   });
 });

@@ -137,13 +137,20 @@ describe('$select', () => {
 });
 
 describe('$count', () => {
-  it('adds @odata.count of all filtered results, not just the page', () => {
+  it('adds @odata.count of all filtered results, not just the page (with ConsistencyLevel: eventual)', () => {
     const h = seed(30);
+    h.eventual = true;
     const page = h.getOk('/users', { $count: 'true', $top: '5', $filter: "department eq 'sales'" });
     expect(page['@odata.count']).toBe(10);
     expect(values(page)).toHaveLength(5);
     expect(h.getOk('/users', { $count: 'true' })['@odata.count']).toBe(30);
     expect(h.getOk('/users', { $count: 'false' })['@odata.count']).toBeUndefined();
+  });
+  it('is silently ignored without ConsistencyLevel: eventual, as Graph does for directory objects', () => {
+    const h = seed(3);
+    const page = h.getOk('/users', { $count: 'true' });
+    expect(page).not.toHaveProperty('@odata.count');
+    expect(values(page)).toHaveLength(3);
   });
   it('rejects non-boolean values', () => {
     expect(seed(1).get('/users', { $count: 'yes' }).error?.kind).toBe('bad_request');
