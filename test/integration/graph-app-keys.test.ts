@@ -41,9 +41,9 @@ describe('keyCredential dates', () => {
     const t = await newTokenTenant();
     const app = await appWithFirstKey(t);
     const got = await js(await graph(t, 'GET', `/applications/${app.id}`, { region: t.homeRegion }));
-    // openssl x509 -dates of the fixture: Dec 2 12:30:39 2026 GMT / Nov 29 12:30:39 2036 GMT
-    expect(got.keyCredentials[0]).toMatchObject({ startDateTime: '2026-12-02T12:30:39.000Z', endDateTime: '2036-11-29T12:30:39.000Z' });
-    const beyond = await graph(t, 'PATCH', `/applications/${app.id}`, { body: { keyCredentials: [{ ...cert(TEST_CERT_BASE64), endDateTime: '2040-01-01T00:00:00Z' }] }, region: t.homeRegion });
+    // openssl x509 -dates of the fixture: Jan 1 00:00:00 2020 GMT / Dec 31 00:00:00 2045 GMT
+    expect(got.keyCredentials[0]).toMatchObject({ startDateTime: '2020-01-01T00:00:00.000Z', endDateTime: '2045-12-31T00:00:00.000Z' });
+    const beyond = await graph(t, 'PATCH', `/applications/${app.id}`, { body: { keyCredentials: [{ ...cert(TEST_CERT_BASE64), endDateTime: '2050-01-01T00:00:00Z' }] }, region: t.homeRegion });
     expect(beyond.status).toBe(400);
     expect((await js(beyond)).error.code).toBe('Request_BadRequest');
   });

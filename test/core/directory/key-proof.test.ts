@@ -32,8 +32,8 @@ async function check(jwt: string, keys: unknown[], now = NOW) {
 
 describe('certificateValidity (RFC 5280 §4.1.2.5)', () => {
   it('reads notBefore and notAfter from the DER (UTCTime)', () => {
-    // openssl x509 -dates: Dec 2 12:30:39 2026 GMT / Nov 29 12:30:39 2036 GMT
-    expect(certificateValidity(der(TEST_CERT_BASE64))).toEqual({ notBefore: Date.UTC(2026, 11, 2, 12, 30, 39), notAfter: Date.UTC(2036, 10, 29, 12, 30, 39) });
+    // openssl x509 -dates: Jan 1 00:00:00 2020 GMT / Dec 31 00:00:00 2045 GMT
+    expect(certificateValidity(der(TEST_CERT_BASE64))).toEqual({ notBefore: Date.UTC(2020, 0, 1), notAfter: Date.UTC(2045, 11, 31) });
   });
 
   it('answers null for bytes that are not a certificate, or a truncated one', () => {
