@@ -270,8 +270,8 @@ export class CellReplica extends DurableObject<Env> {
     const tenants = tokenTenantIds(replica.state);
     const cfg = this.backupConfig();
     const deps = { replica, cfg, origin: (job: string) => this.origin({ kind: 'system' }, job), feed: (tid: string, after: number, limit: number) => this.feedOf(replica, tid, after, limit) };
-    const more = await runRecoveryJobs(deps, tenants);
-    if (more) await this.scheduleAt(Date.now() + 50);
+    const left = await runRecoveryJobs(deps, tenants);
+    if (left !== undefined) await this.scheduleAt(Date.now() + (left === 'now' ? 50 : 5_000));
     const due = await snapshotsDue(replica, cfg, tenants, Date.now());
     if (due !== undefined) await this.scheduleAt(due);
   }

@@ -22,6 +22,8 @@ import { readTail, streamSnapshot, tenantDataKey, type BackupConfig } from './ba
 
 /** Batches applied per alarm run before yielding (the alarm is set again at once). */
 const BATCHES_PER_RUN = 40;
+/** Attempts at calculating a report before the job fails (an R2 outage is retried by later alarms). */
+const MAX_ATTEMPTS = 5;
 
 export interface RunnerDeps {
   readonly replica: Replica;
@@ -47,10 +49,11 @@ async function recordsToTarget(d: RunnerDeps, tid: string, base: SnapshotInfo, t
   }
 }
 
-async function calculate(d: RunnerDeps, tid: string, job: Job): Promise<void> {
+/** True when the calculation should be tried again by a later alarm. */
+async function calculate(d: RunnerDeps, tid: string, job: Job): Promise<boolean> {
   const started = await d.replica.write((s) => planStartAttempt(s, tid, job.id));
   const attempt = started.ok ? started.value.reply?.attempt : undefined;
-  if (attempt === undefined) return;
+  if (attempt === undefined) return !started.ok;
   try {
     const base = baseSnapshotFor(d.replica.state, tid, job.targetMs);
     if (base === undefined) throw new Error('no snapshot is kept for the target time');
@@ -65,41 +68,53 @@ async function calculate(d: RunnerDeps, tid: string, job: Job): Promise<void> {
     for (; page * CHANGE_PAGE < entries.length; page++) {
       const slice = entries.slice(page * CHANGE_PAGE, (page + 1) * CHANGE_PAGE);
       const r = await d.replica.write((s) => planReportPage(s, tid, job.id, attempt, page, slice));
-      if (!r.ok || r.value.reply === undefined) return; // cancelled, or superseded by a newer attempt
+      if (!r.ok) return true;
+      if (r.value.reply === undefined) return false; // cancelled, or superseded by a newer attempt
     }
-    await d.replica.write((s) => planReportDone(s, tid, job.id, attempt, { changed: entries.length, links: totalLinks(entries), pages: page }, Date.now()));
+    const done = await d.replica.write((s) => planReportDone(s, tid, job.id, attempt, { changed: entries.length, links: totalLinks(entries), pages: page }, Date.now()));
+    return !done.ok;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    console.error('recovery job calculation failed', job.id, message);
+    if (attempt < MAX_ATTEMPTS) {
+      console.warn('recovery job calculation failed; retrying', job.id, message);
+      return true;
+    }
     await d.replica.write((s) => planJobFailed(s, tid, job.id, message, Date.now()));
+    return false;
   }
 }
 
-/** Applies up to BATCHES_PER_RUN batches; true when more remain. */
-async function apply(d: RunnerDeps, tid: string, job: Job): Promise<boolean> {
+/** Applies up to BATCHES_PER_RUN batches; what is left. */
+async function apply(d: RunnerDeps, tid: string, job: Job): Promise<RunnerLeft> {
   let { applyPage, applyIndex } = job;
   for (let n = 0; n < BATCHES_PER_RUN; n++) {
     const ctx = { tenantId: tid, now: Date.now(), newId: () => crypto.randomUUID() };
     const plan = recorded((s) => planApplyBatch(s, ctx, job.id, applyPage, applyIndex), d.origin(job.id));
     const r = await d.replica.write(plan);
-    if (!r.ok) return true; // not durable / not primary: the next alarm (or the new primary's) resumes
-    if (!r.value.reply.applied || r.value.reply.done) return false;
+    if (!r.ok) return 'later'; // not durable / not primary: a later alarm (or the new primary's) resumes
+    if (!r.value.reply.applied || r.value.reply.done) return undefined;
     const next = activeJob(d.replica.state, tid);
-    if (next === undefined || next.id !== job.id) return false;
+    if (next === undefined || next.id !== job.id) return undefined;
     ({ applyPage, applyIndex } = next);
   }
-  return true;
+  return 'now';
 }
 
-/** Runs the unfinished job of each tenant; true when a job has work left (the caller sets the alarm again soon). */
-export async function runRecoveryJobs(d: RunnerDeps, tenantIds: readonly string[]): Promise<boolean> {
+/** What is left after a run: `now` (more batches: set the alarm at once), `later` (retry a failed calculation), or nothing. */
+export type RunnerLeft = 'now' | 'later' | undefined;
+
+/** Runs the unfinished job of each tenant. */
+export async function runRecoveryJobs(d: RunnerDeps, tenantIds: readonly string[]): Promise<RunnerLeft> {
   let more = false;
+  let retry = false;
   for (const tid of tenantIds) {
     const job = activeJob(d.replica.state, tid);
     if (job === undefined) continue;
-    if (job.status !== 'running') await calculate(d, tid, job);
+    if (job.status !== 'running') retry = (await calculate(d, tid, job)) || retry;
     const now = activeJob(d.replica.state, tid);
-    if (now?.status === 'running') more = (await apply(d, tid, now)) || more;
+    const left = now?.status === 'running' ? await apply(d, tid, now) : undefined;
+    more = more || left === 'now';
+    retry = retry || left === 'later';
   }
-  return more;
+  return more ? 'now' : retry ? 'later' : undefined;
 }
