@@ -53,7 +53,8 @@ export function snapshotJson(s: SnapshotInfo): Json {
 
 /** Records a written snapshot and drops those past retention (their R2 objects are deleted after this commits). */
 export function planRecordSnapshot(state: StateReader, tid: string, info: Omit<SnapshotInfo, 'id'>, retentionDays: number): { mutations: Mutation[]; dropped: SnapshotInfo[] } {
-  const cutoff = info.at - retentionDays * DAY_MS;
+  // Daily snapshots drift by minutes: an hour's margin keeps exactly `retentionDays` of them.
+  const cutoff = info.at - retentionDays * DAY_MS + 3_600_000;
   const dropped = listSnapshots(state, tid).filter((s) => s.at < cutoff);
   const full: SnapshotInfo = { ...info, id: snapshotIdOf(info.at) };
   const status: SnapshotStatus = { lastAttemptAt: info.at, lastSuccessAt: info.at, failures: 0, lastError: null };
