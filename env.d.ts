@@ -5,6 +5,12 @@ declare namespace Cloudflare {
     OPERATOR_KEY: string;
     REPLICA_TOKEN_SECRET: string;
     KEY_ENCRYPTION_KEY: string;
+    /** Backup: the secret the tenants' backup data keys are wrapped under (required in production). */
+    BACKUP_KEY_ENCRYPTION_KEY?: string;
+    /** Backup: days snapshots are kept (default 5). */
+    SNAPSHOT_RETENTION_DAYS?: string;
+    /** Backup: snapshots in object storage (durable-objects/backup.ts). */
+    BACKUPS: R2Bucket;
     /** Failure-detector probe interval for cell primaries (default 1000 ms). */
     FAILOVER_PROBE_INTERVAL_MS?: string;
     /** How long the edge reuses a client_credentials read set (default 10000 ms; 0 disables). */

@@ -4,7 +4,8 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify), BENCH_FEED_USERS (100000),
+ * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify, recovery), BENCH_FEED_USERS (100000),
+ * BENCH_RECOVERY_SIZES (10000,100000),
  * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), BENCH_QUERY_CORE_USERS
  * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), WRK.
  */
@@ -32,13 +33,14 @@ import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { measureFeedAb } from './feed-ab.js';
 import { queryExtras, renderQueryBench, runQueryBench, type QueryBenchRow } from './graph-query.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
+import { renderRecoveryBench, runRecoveryBench, type RecoveryBenchRow } from './recovery.js';
 import { measureNotifications, notifyExtras, type NotifyResult } from './notifications.js';
 import type { Load, WrkResult } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify'] as const;
+const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify', 'recovery'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -147,6 +149,13 @@ async function main(): Promise<number> {
     query = { rows: runQueryBench(users), users };
   }
 
+  let recovery: RecoveryBenchRow[] | undefined;
+  if (runs('recovery')) {
+    const sizes = (process.env.BENCH_RECOVERY_SIZES ?? '10000,100000').split(',').map(Number);
+    console.log(`measuring backup and recovery on the core (${sizes.join(', ')} users) …`);
+    recovery = await runRecoveryBench(sizes);
+  }
+
   let sim: SimResult | undefined;
   if (simSeeds > 0) {
     // The servers are idle now, so they compete little with the simulator for CPU.
@@ -177,6 +186,7 @@ async function main(): Promise<number> {
     renderExtras(extras),
     feed !== undefined ? renderFeedBench(feed) : '',
     query !== undefined ? renderQueryBench(query.rows, query.users) : '',
+    recovery !== undefined ? renderRecoveryBench(recovery) : '',
   ]
     .filter((t) => t !== '')
     .join('\n\n');

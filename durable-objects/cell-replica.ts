@@ -12,7 +12,7 @@ import { crossCall } from '../workers/platform/faults.js';
 import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
 import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
-import { NOT_DURABLE, replicaStub } from './replica-protocol.js';
+import { NOT_DURABLE, replicaStub, type BackupStatusOutcome, type SnapshotOutcome } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
@@ -22,6 +22,10 @@ import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, type Actor, type WriteO
 import type { GraphCaller } from './replica-protocol.js';
 import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
 import { archiveFeeds, readArchive } from './feed-archive.js';
+import { snapshotsDue, takeSnapshot, type BackupConfig } from './backup.js';
+import { runRecoveryJobs } from './recovery-runner.js';
+import { JOB_START_SEGMENT } from '../core/recovery/routes.js';
+import { DEFAULT_RETENTION_DAYS, listSnapshots, readStatus } from '../core/recovery/snapshots.js';
 
 function actorOf(caller: GraphCaller): Actor {
   return caller.kind === 'user' ? { kind: 'user', id: caller.userId } : caller.kind === 'application' ? { kind: 'app', appId: caller.appId } : { kind: 'operator' };
@@ -88,7 +92,10 @@ export class CellReplica extends DurableObject<Env> {
       const origin = this.origin(actorOf(call.caller), call.correlationId);
       // Passwords were hashed at the edge (core/directory/secrets.ts); the feed record commits with the write.
       const plan = withIdempotency(call.idempotency, ctx.now, (state) => planWrite(state, call.request, ctx, asUser), keepGraphReply);
-      return this.commit(replica, this.feedRecords() ? recorded(plan, origin) : plan);
+      const outcome = await this.commit(replica, this.feedRecords() ? recorded(plan, origin) : plan);
+      // A new recovery job runs from the alarm: wake it now.
+      if (outcome.kind === 'reply' && JOB_START_SEGMENT.has(call.request.routeId.split('/').pop() ?? '')) await this.scheduleAt(Date.now());
+      return outcome;
     }
     if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {
       const caught = await replica.catchUp(call.minPosition.pos);
@@ -229,9 +236,53 @@ export class CellReplica extends DurableObject<Env> {
     if (replica.meta.role === 'primary') await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
   }
 
+  /** Backup: the R2 bucket, the key-encryption secret (a development value derived from KEY_ENCRYPTION_KEY outside production) and the retention. */
+  private backupConfig(): BackupConfig {
+    const days = Number(this.env.SNAPSHOT_RETENTION_DAYS ?? '');
+    const dev = this.env.TESSERA_ENV === 'production' ? undefined : `${this.env.KEY_ENCRYPTION_KEY}/backup-development`;
+    const kekSecret = this.env.BACKUP_KEY_ENCRYPTION_KEY ?? dev;
+    if (kekSecret === undefined) throw new Error('BACKUP_KEY_ENCRYPTION_KEY is not set');
+    return { bucket: this.env.BACKUPS, kekSecret, retentionDays: Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS };
+  }
+
+  /** `POST /admin/tenants/{id}/snapshots`: a snapshot of the tenant now (primary only). */
+  async snapshot(t: CellTopology, tenantId: string): Promise<SnapshotOutcome> {
+    const replica = this.open(t);
+    if (replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
+    const before = replica.meta.appliedPos;
+    try {
+      return { kind: 'snapshot', snapshot: await takeSnapshot(replica, this.backupConfig(), tenantId) };
+    } catch (e) {
+      return { kind: 'unavailable', reason: e instanceof Error ? e.message : String(e) };
+    } finally {
+      await this.afterCommit(replica, before);
+    }
+  }
+
+  /** `GET /admin/tenants/{id}/snapshots`: kept snapshots and the last scheduled attempt (failures included). */
+  async backupStatus(t: CellTopology, tenantId: string): Promise<BackupStatusOutcome> {
+    const state = this.open(t).state;
+    return { kind: 'status', snapshots: listSnapshots(state, tenantId), status: readStatus(state, tenantId) ?? null };
+  }
+
+  /** The alarm's backup duties: unfinished recovery jobs, then snapshots that are due. */
+  private async backups(replica: Replica): Promise<void> {
+    const tenants = tokenTenantIds(replica.state);
+    const cfg = this.backupConfig();
+    const deps = { replica, cfg, origin: (job: string) => this.origin({ kind: 'system' }, job), feed: (tid: string, after: number, limit: number) => this.feedOf(replica, tid, after, limit) };
+    const left = await runRecoveryJobs(deps, tenants);
+    if (left !== undefined) await this.scheduleAt(Date.now() + (left === 'now' ? 50 : 5_000));
+    const due = await snapshotsDue(replica, cfg, tenants, Date.now());
+    if (due !== undefined) await this.scheduleAt(due);
+  }
+
   /** The change feed from `after` (core/feed/cursor.ts), falling back to the R2 archive for records no longer in the cell. */
   async feed(t: CellTopology, tenantId: string, after: number, limit: number): Promise<FeedPage> {
-    const page = readFeed(this.open(t).state, tenantId, after, limit);
+    return this.feedOf(this.open(t), tenantId, after, limit);
+  }
+
+  private async feedOf(replica: Replica, tenantId: string, after: number, limit: number): Promise<FeedPage> {
+    const page = readFeed(replica.state, tenantId, after, limit);
     if (page.kind === 'page') return page;
     const archived = await readArchive(this.env.FEED_ARCHIVE, tenantId, after, Math.min(limit, MAX_FEED_PAGE));
     if (archived[0]?.seq !== after + 1) return page;
@@ -291,6 +342,7 @@ export class CellReplica extends DurableObject<Env> {
       console.error('feed archive failed; retrying', e instanceof Error ? e.message : String(e));
       await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
     });
+    await this.backups(replica).catch((e: unknown) => console.error('backup duties failed', e instanceof Error ? e.message : String(e)));
     const behind = await replica.pushAll();
     if (behind.length > 0) {
       this.pushFailures = Math.min(this.pushFailures + 1, RETRY_BACKOFF_MS.length - 1);

@@ -15,7 +15,8 @@ const RETRY_MS = [100, 500, 2_000];
 
 class ArchiveDown extends Error {}
 
-async function withRetry<T>(op: () => Promise<T>): Promise<T> {
+/** An R2 call retried with backoff (100 ms, 0.5 s, 2 s); `objectStoreDown` in the fault plan fails it. */
+export async function withRetry<T>(op: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       if (currentFaults().objectStoreDown) throw new ArchiveDown('object storage unavailable (injected)');

@@ -1,3 +1,4 @@
+import type { SnapshotInfo, SnapshotStatus } from '../core/recovery/snapshots.js';
 import type { IdempotencyTicket } from '../core/idempotency.js';
 import type { ReadSet } from '../core/read-set.js';
 import type { GraphError, GraphReply, GraphRequest } from '../core/directory/index.js';
@@ -82,6 +83,9 @@ export type TokenOutcome =
  * The RPC surface of `CellReplica`. Declared by hand because the generated stub types lose
  * discriminated unions (every member of a union return becomes a Promise-wrapped variant).
  */
+export type SnapshotOutcome = { kind: 'snapshot'; snapshot: SnapshotInfo } | { kind: 'not_primary'; primaryRegion: string; epoch: number } | { kind: 'unavailable'; reason: string };
+export type BackupStatusOutcome = { kind: 'status'; snapshots: SnapshotInfo[]; status: SnapshotStatus | null };
+
 export interface ReplicaRpc {
   replicate(t: CellTopology, message: ReplicaMessage): Promise<ReplicaReply>;
   status(t: CellTopology): Promise<ReplicaReply>;
@@ -92,6 +96,9 @@ export interface ReplicaRpc {
   workloads(t: CellTopology, tenantId: string, op: WorkloadOp, idempotency?: IdempotencyTicket): Promise<WorkloadOutcome>;
   /** The tenant's change feed after a position (core/feed), with the archive behind it. */
   feed(t: CellTopology, tenantId: string, after: number, limit: number): Promise<FeedPage>;
+  /** Backup: a snapshot of the tenant now, and the kept snapshots (durable-objects/backup.ts). */
+  snapshot(t: CellTopology, tenantId: string): Promise<SnapshotOutcome>;
+  backupStatus(t: CellTopology, tenantId: string): Promise<BackupStatusOutcome>;
   /** Managed identity: the projected change feed for this region's identity store. */
   identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
 }

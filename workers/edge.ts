@@ -7,6 +7,7 @@ import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
+import { tenantSnapshots } from './admin-backup.js';
 import { adminSla } from './reports-api.js';
 import { consumeDeadLetters, consumeNotifications } from './platform/delivery.js';
 import type { DeliveryMessage } from '../core/notifications/delivery.js';
@@ -76,6 +77,8 @@ router
   .post('/admin/cells/:cell/failover', failover)
   .post('/admin/cells/:cell/members', members)
   .get('/admin/tenants/:id/feed', tenantFeed)
+  .post('/admin/tenants/:id/snapshots', tenantSnapshots)
+  .get('/admin/tenants/:id/snapshots', tenantSnapshots)
   .post('/admin/tenants/:id/keys/rotate', tenantTokenAdmin)
   .post('/admin/tenants/:id/keys/:kid/revoke', tenantTokenAdmin)
   .post('/admin/tenants/:id/credentials', tenantTokenAdmin)

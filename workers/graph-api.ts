@@ -153,6 +153,8 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (!protectedBody.ok) return failed(info, protectedBody.error);
   const eventual = call.header('consistencylevel')?.toLowerCase() === 'eventual';
   const graphRequest = classifiedRequest(c, protectedBody.value, query, session.baseUrl, call.header('if-match') ?? undefined, eventual);
+  const prefer = call.header('prefer');
+  if (prefer !== null) graphRequest.prefer = prefer;
   if (c.parsesCertificates) {
     const certificates = await parseCertificates(body.body);
     if (!certificates.ok) return failed(info, certificates.error);

@@ -31,6 +31,11 @@ export type Area =
   | 'subscriptions'
   /** Recycle-bin calls that do not name a type: only the tenant-wide Directory.* permissions. */
   | 'directoryObjects'
+  /** Backup and recovery: snapshots and job reads; difference reports; recoveries; cancelling a job. */
+  | 'recovery'
+  | 'recoveryPreview'
+  | 'recoveryJobs'
+  | 'recoveryCancel'
   /** `$batch` itself needs no permission: each request inside it is checked as a direct one. */
   | 'batch';
 
@@ -44,6 +49,15 @@ const SUBSCRIBE = ['User.Read.All', 'User.ReadWrite.All', 'Group.Read.All', 'Gro
 const DIR_WRITE = ['Directory.ReadWrite.All'];
 /** Delegated-only superset: acts as the user, so the user's roles decide. */
 const AS_USER = ['Directory.AccessAsUser.All'];
+
+/** EntraBackup.* (no Directory.* superset, as in Entra): reads with any of them, each job kind with its own. */
+const BACKUP_READ = ['EntraBackup.Read.All', 'EntraBackup.ReadWrite.Preview', 'EntraBackup.ReadWrite.Recovery'];
+const BACKUP: Readonly<Record<'recovery' | 'recoveryPreview' | 'recoveryJobs' | 'recoveryCancel', Grant>> = {
+  recovery: { read: BACKUP_READ, write: [] },
+  recoveryPreview: { read: BACKUP_READ, write: ['EntraBackup.ReadWrite.Preview', 'EntraBackup.ReadWrite.Recovery'] },
+  recoveryJobs: { read: BACKUP_READ, write: ['EntraBackup.ReadWrite.Recovery'] },
+  recoveryCancel: { read: BACKUP_READ, write: ['EntraBackup.ReadWrite.Preview', 'EntraBackup.ReadWrite.Recovery'] },
+};
 
 const app = (read: readonly string[], write: readonly string[], superset = true): Grant => ({
   read: [...read, ...(superset ? DIR_READ : [])],
@@ -69,6 +83,7 @@ const APPLICATION: Readonly<Record<Area, Grant>> = {
   healthAlertConfig: app(['HealthMonitoringAlertConfig.Read.All', 'HealthMonitoringAlertConfig.ReadWrite.All'], ['HealthMonitoringAlertConfig.ReadWrite.All'], false),
   subscriptions: app(SUBSCRIBE, SUBSCRIBE),
   directoryObjects: app([], []),
+  ...BACKUP,
   batch: { read: [], write: [] },
 };
 
@@ -98,6 +113,8 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   healthAlertConfig: { read: [], write: [] },
   subscriptions: { read: [], write: [] },
   directoryObjects: delegated('directoryObjects', [], []),
+  // Delegated as in Entra; the user's directory roles then decide (delegated-access.ts).
+  ...BACKUP,
   batch: { read: [], write: [] },
 };
 

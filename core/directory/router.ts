@@ -16,6 +16,7 @@ import { listSignIns } from './sign-ins.js';
 import { ROLE_ROUTES } from './role-routes.js';
 import { APP_ROLE_ROUTES } from './app-role-routes.js';
 import { RELATION_ROUTES } from './relation-routes.js';
+import { RECOVERY_ROUTES } from './recovery-routes.js';
 import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
@@ -215,6 +216,8 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   ...ROLE_ROUTES,
   ...APP_ROLE_ROUTES,
   ...RELATION_ROUTES,
+  // Backup and recovery (issue 15): snapshots, difference reports, recovery jobs.
+  ...RECOVERY_ROUTES,
   // Change notifications (webhooks): kept in the tenant's replicated state.
   { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, null) },
   {

@@ -22,6 +22,8 @@ export interface GraphRequest {
   eventual?: boolean;
   /** e.g. "http://127.0.0.1:8787/v1.0", used for @odata.context and @odata.nextLink. */
   baseUrl: string;
+  /** The client's `Prefer` header (evolvable enums: `include-unknown-enum-members`). */
+  prefer?: string;
   /** A secret the edge generated for a route that mints one (addPassword): only its hash and hint travel. */
   minted?: MintedSecret;
   /** The body's `keyCredentials` certificates as the edge parsed them (key-credentials.ts), entry by entry. */

@@ -19,6 +19,12 @@ export const GRAPH_AUDIENCES: readonly string[] = [GRAPH_URI, `${GRAPH_URI}/`, G
 export const DIRECTORY_READ_ALL_ROLE = '7ab1d382-f21e-4acd-a863-ba3e13f7da61';
 export const DIRECTORY_READWRITE_ALL_ROLE = '19dbc75e-c2e2-444c-a770-ec69d8559fc7';
 export const ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE = '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8';
+/**
+ * EntraBackup.* (backup and recovery). Entra offers them delegated only; Tessera also offers
+ * them as application roles (automation). These ids are Tessera's own (UUIDv5 of the name),
+ * not ids published by Microsoft.
+ */
+export const ENTRA_BACKUP_ROLES = ['0db08f8c-2afb-5d3c-a944-7e3a3a7d833e', '4797ce56-f4a2-5b5a-a930-befc864aee33', '45f22ddb-ec79-54c7-96af-a6672049b4b9'] as const;
 
 interface GraphPermission {
   value: string;
@@ -63,6 +69,9 @@ const PERMISSIONS: readonly GraphPermission[] = [
   p('Organization.Read.All', ['4908d5b9-3fb2-4b1e-9336-1888b7937185', 'Admin', 'Read organization information'], '498476ce-e0fe-48b0-b801-37ba7e2685c6'),
   p('Organization.ReadWrite.All', ['46ca0847-7e6b-426e-9775-ea810a948356', 'Admin', 'Read and write organization information'], '292d869f-3427-49a8-9dab-8c70152b74e9'),
   p('AppRoleAssignment.ReadWrite.All', ['84bccea3-f856-4a8a-967b-dbe0a3d53a64', 'Admin', 'Manage app role assignments'], '06b708a9-e830-4db3-a914-8e69da51d44f'),
+  p('EntraBackup.Read.All', ['640802d1-748a-569a-b5f5-3f72b0ffb85f', 'Admin', 'Read Microsoft Entra backups'], ENTRA_BACKUP_ROLES[0]),
+  p('EntraBackup.ReadWrite.Preview', ['fe59f2e4-64fd-5f48-bb00-ae483c69dd27', 'Admin', 'Create difference reports of Microsoft Entra backups'], ENTRA_BACKUP_ROLES[1]),
+  p('EntraBackup.ReadWrite.Recovery', ['9ff4ccdb-d245-5f9c-af28-52642bb88f17', 'Admin', 'Recover Microsoft Entra objects from backups'], ENTRA_BACKUP_ROLES[2]),
   p('DelegatedPermissionGrant.ReadWrite.All', ['41ce6ca6-6826-4807-84f1-1c82854f7ee5', 'Admin', 'Manage all delegated permission grants'], '8e8e4742-1d95-4f68-9d56-6ee75648c72a'),
 ];
 

@@ -1,0 +1,155 @@
+/**
+ * Applying a recovery job, one batch per replicated write. Each entry of the difference
+ * report is re-planned against the state when it is applied (an object edited since the
+ * report gets its delta recomputed) through the ordinary Graph write rules (validation,
+ * unique values, indexes, recycle bin), so recovery can do nothing a Graph client could not.
+ * The job's progress commits in the same write as the batch's changes: a batch whose write
+ * is retried after an unknown outcome finds the progress moved and does nothing (idempotent),
+ * and a runner that restarts (eviction, failover) resumes where the last commit left off.
+ */
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { OverlayReader } from '../kv.js';
+import { ok, type Result } from '../result.js';
+import { internalRequest, planWrite } from '../directory/index.js';
+import type { GraphContext, GraphError, GraphRequest } from '../directory/types.js';
+import type { ChangeEntry } from './diff.js';
+import { moved, readJob, type Job } from './jobs.js';
+import { activeJobKey, changePageKey, failedPageKey, jobKey } from './keys.js';
+import { currentRecord, isSingleton, type EntityType } from './model.js';
+import { CHANGE_PAGE } from './routes.js';
+
+type Obj = { [k: string]: Json };
+
+const COLLECTION: Readonly<Record<Exclude<EntityType, 'authorizationPolicy' | 'authenticationMethodPolicy' | 'organization'>, string>> = {
+  user: '/users', group: '/groups', application: '/applications', servicePrincipal: '/servicePrincipals',
+  conditionalAccessPolicy: '/identity/conditionalAccess/policies', namedLocationPolicy: '/identity/conditionalAccess/namedLocations',
+};
+
+function binPath(t: EntityType, id: string): string {
+  if (t === 'conditionalAccessPolicy') return `/identity/conditionalAccess/deletedItems/policies/${id}/restore`;
+  if (t === 'namedLocationPolicy') return `/identity/conditionalAccess/deletedItems/namedLocations/${id}/restore`;
+  return `/directory/deletedItems/${id}/restore`;
+}
+
+function objectPath(t: EntityType, id: string, tid: string): string {
+  if (t === 'authorizationPolicy') return '/policies/authorizationPolicy';
+  if (t === 'authenticationMethodPolicy') return '/policies/authenticationMethodsPolicy';
+  if (t === 'organization') return `/organization/${tid}`;
+  return `${COLLECTION[t]}/${id}`;
+}
+
+const same = (a: Json | undefined, b: Json | undefined): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const asObj = (v: Json | undefined): Obj | undefined => (v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
+
+interface Step {
+  readonly request: GraphRequest;
+  readonly link: boolean;
+  readonly restore?: true;
+}
+
+/** The Graph writes that bring the object to the entry's target, computed against `state` now. */
+export function stepsFor(state: StateReader, tid: string, e: ChangeEntry): Step[] {
+  const t = e.entityTypeName;
+  const now = currentRecord(state, tid, t, e.id);
+  if (now === undefined) return [];
+  const path = objectPath(t, e.id, tid);
+  if (e.recoveryAction === 'softDelete') return now.deleted || isSingleton(t) ? [] : [{ request: internalRequest('DELETE', path), link: false }];
+  // Restore first, alone: the rest is planned against the restored object (memberships back).
+  if (now.deleted) return e.recoveryAction === 'restore' ? [{ request: internalRequest('POST', binPath(t, e.id), {}), link: false, restore: true }] : [];
+  const steps: Step[] = [];
+  const body: Obj = {};
+  for (const [k, v] of Object.entries(e.deltaFromCurrent)) {
+    if (k === '@odata.type' || k === 'members@delta') continue;
+    if (!same(v, now.props[k])) body[k] = v;
+  }
+  if (Object.keys(body).length > 0) steps.push({ request: internalRequest('PATCH', path, body), link: false });
+  const links = e.deltaFromCurrent['members@delta'];
+  const members = new Set((now.members ?? []).map((m) => m.id));
+  for (const l of Array.isArray(links) ? links : []) {
+    const link = asObj(l);
+    const mid = link?.['id'];
+    if (link === undefined || typeof mid !== 'string') continue;
+    const removed = link['@removed'] !== undefined;
+    if (removed && members.has(mid)) steps.push({ request: internalRequest('DELETE', `/groups/${e.id}/members/${mid}/$ref`), link: true });
+    if (!removed && !members.has(mid)) steps.push({ request: internalRequest('POST', `/groups/${e.id}/members/$ref`, { '@odata.id': `https://graph.invalid/v1.0/directoryObjects/${mid}` }), link: true });
+  }
+  return steps;
+}
+
+/** How much of the job one batch covers (entries, and writes planned). */
+export const APPLY_BATCH = 25;
+
+export interface BatchOutcome {
+  /** False when the job had moved on (applied by an earlier attempt, cancelled): nothing done. */
+  readonly applied: boolean;
+  readonly done: boolean;
+}
+
+const asEntries = (v: Json | undefined): ChangeEntry[] => (Array.isArray(v) ? (v as unknown as ChangeEntry[]) : []);
+
+/**
+ * The next batch of job `jobId`, planned only if the job still stands at (`page`, `index`).
+ * Steps that fail (a value taken meanwhile, a member gone) are listed in getFailedChanges.
+ */
+export function planApplyBatch(state: StateReader, ctx: GraphContext, jobId: string, page: number, index: number): Result<{ mutations: Mutation[]; reply: BatchOutcome }, GraphError> {
+  const tid = ctx.tenantId;
+  const job = readJob(state, tid, jobId);
+  if (job === undefined || job.status !== 'running' || job.applyPage !== page || job.applyIndex !== index) return ok({ mutations: [], reply: { applied: false, done: true } });
+  const overlay = new OverlayReader(state);
+  const mutations: Mutation[] = [];
+  const failures: ChangeEntry[] = [];
+  let modified = 0;
+  let links = 0;
+  let p = page;
+  let i = index;
+  let taken = 0;
+  while (taken < APPLY_BATCH && p * CHANGE_PAGE + i < job.changed) {
+    const entries = asEntries(state.get(changePageKey(tid, jobId, p)));
+    const e = entries[i];
+    if (e === undefined) break;
+    let changedObject = false;
+    let steps = stepsFor(overlay, tid, e);
+    while (steps.length > 0) {
+      let failed = false;
+      for (const step of steps) {
+        const planned = planWrite(overlay, step.request, ctx);
+        if (!planned.ok) {
+          failures.push({ ...e, failureMessage: planned.error.message });
+          failed = true;
+          break;
+        }
+        for (const m of planned.value.mutations) overlay.stage(m);
+        mutations.push(...planned.value.mutations);
+        if (step.link) links++;
+        else changedObject = true;
+      }
+      steps = !failed && steps.length === 1 && steps[0]!.restore === true ? stepsFor(overlay, tid, e) : [];
+    }
+    if (changedObject) modified++;
+    taken++;
+    i++;
+    if (i >= CHANGE_PAGE) {
+      p++;
+      i = 0;
+    }
+  }
+  const done = p * CHANGE_PAGE + i >= job.changed;
+  let next: Job = { ...job, applyPage: p, applyIndex: i, modified: job.modified + modified, linksModified: job.linksModified + links, failed: job.failed + failures.length };
+  if (done) next = moved(next, 'successful', ctx.now);
+  mutations.push({ key: jobKey(tid, jobId), value: next as unknown as Json }, ...failedPages(state, tid, job, failures));
+  if (done) mutations.push({ key: activeJobKey(tid), value: null });
+  return ok({ mutations, reply: { applied: true, done } });
+}
+
+/** Appends failures to the job's failed-change pages. */
+function failedPages(state: StateReader, tid: string, job: Job, failures: readonly ChangeEntry[]): Mutation[] {
+  const pages = new Map<number, ChangeEntry[]>();
+  let n = job.failed;
+  for (const f of failures) {
+    const page = Math.floor(n / CHANGE_PAGE);
+    if (!pages.has(page)) pages.set(page, [...asEntries(state.get(failedPageKey(tid, job.id, page)))]);
+    pages.get(page)!.push(f);
+    n++;
+  }
+  return [...pages].map(([page, list]) => ({ key: failedPageKey(tid, job.id, page), value: list as unknown as Json }));
+}

@@ -1,0 +1,26 @@
+/** Replicated keys of backup and recovery (docs/storage-schema.md), all under `t/{tid}/bk/`. */
+const DIGITS = 6;
+const pad = (n: number) => String(n).padStart(DIGITS, '0');
+const base = (tid: string) => `t/${tid}/bk/`;
+
+/** Snapshot index entry (`SnapshotInfo`), one per snapshot kept; the id sorts by time. */
+export const snapshotPrefix = (tid: string) => `${base(tid)}snap/`;
+export const snapshotKey = (tid: string, iso: string) => `${snapshotPrefix(tid)}${iso}`;
+/** The tenant's backup data key, wrapped under BACKUP_KEY_ENCRYPTION_KEY. */
+export const dataKeyKey = (tid: string) => `${base(tid)}key`;
+/** Outcome of the last scheduled snapshot attempt (`SnapshotStatus`), for the operator. */
+export const snapshotStatusKey = (tid: string) => `${base(tid)}status`;
+export const jobPrefix = (tid: string) => `${base(tid)}job/`;
+export const jobKey = (tid: string, jobId: string) => `${jobPrefix(tid)}${jobId}`;
+/** The id of the tenant's job that is not finished (one at a time). */
+export const activeJobKey = (tid: string) => `${base(tid)}active`;
+/** Pages of a job's difference report (`ChangeEntry[]`, at most CHANGE_PAGE each). */
+export const changePageKey = (tid: string, jobId: string, page: number) => `${base(tid)}chg/${jobId}/${pad(page)}`;
+export const failedPageKey = (tid: string, jobId: string, page: number) => `${base(tid)}fail/${jobId}/${pad(page)}`;
+
+/** R2 layout (bucket BACKUPS): `snap/{tid}/{iso}/manifest.json`, `.../{n}.bin` chunks, `.../tail.bin`. */
+export const r2SnapshotPrefix = (tid: string, iso: string) => `snap/${tid}/${iso}/`;
+export const r2TenantPrefix = (tid: string) => `snap/${tid}/`;
+export const r2ChunkKey = (tid: string, iso: string, n: number) => `${r2SnapshotPrefix(tid, iso)}${pad(n)}.bin`;
+export const r2TailKey = (tid: string, iso: string) => `${r2SnapshotPrefix(tid, iso)}tail.bin`;
+export const r2ManifestKey = (tid: string, iso: string) => `${r2SnapshotPrefix(tid, iso)}manifest.json`;

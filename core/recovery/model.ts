@@ -1,0 +1,175 @@
+/**
+ * What backup and recovery see of a tenant: one record per recoverable object, with the
+ * properties recovery may set back (an allow-list per type, as Entra has; secrets such as
+ * passwords are never on it), whether it sits in the recycle bin, and for groups the static
+ * members. Snapshots store these records; difference reports compare them.
+ */
+import type { Json, StateReader } from '../kv.js';
+import { binKey, binPrefix, memberPrefix, objectKey, objectPrefix, singletonKey } from '../directory/keys.js';
+import type { TypeName } from '../directory/types.js';
+
+type Obj = { [k: string]: Json };
+
+/** Graph's `resourceTypeName` values Tessera keeps (named locations are Entra's namedLocationPolicy). */
+export const ENTITY_TYPES = [
+  'user', 'group', 'application', 'servicePrincipal', 'conditionalAccessPolicy', 'namedLocationPolicy',
+  'authorizationPolicy', 'authenticationMethodPolicy', 'organization',
+] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+/** Graph's names that Tessera has no such object for (oAuth2PermissionGrant, appRoleAssignment, authenticationStrengthPolicy): accepted in filters, never changed. */
+export const KNOWN_UNSUPPORTED = ['oAuth2PermissionGrant', 'appRoleAssignment', 'authenticationStrengthPolicy'] as const;
+
+export const isEntityType = (t: string): t is EntityType => (ENTITY_TYPES as readonly string[]).includes(t);
+
+export type SingletonEntity = 'authorizationPolicy' | 'authenticationMethodPolicy' | 'organization';
+export const OBJECT_TYPE: Readonly<Record<Exclude<EntityType, SingletonEntity>, TypeName>> = {
+  user: 'user', group: 'group', application: 'application', servicePrincipal: 'servicePrincipal',
+  conditionalAccessPolicy: 'conditionalAccessPolicy', namedLocationPolicy: 'namedLocation',
+};
+const SINGLETON_KEY = { authorizationPolicy: 'authorizationPolicy', authenticationMethodPolicy: 'authenticationMethodsPolicy', organization: 'organization' } as const;
+export const isSingleton = (t: EntityType): t is SingletonEntity => t in SINGLETON_KEY;
+/** A singleton's id as the change feed names it: the tenant id for the organization, else its key name. */
+export const singletonId = (tid: string, t: SingletonEntity): string => (t === 'organization' ? tid : SINGLETON_KEY[t]);
+/** The feed's type name (core/feed/changes.ts) → the entity type. */
+export function entityOfFeedType(type: string): EntityType | undefined {
+  if (type === 'namedLocation') return 'namedLocationPolicy';
+  if (type === 'authenticationMethodsPolicy') return 'authenticationMethodPolicy';
+  return isEntityType(type) ? type : undefined;
+}
+
+export const ODATA_TYPE: Readonly<Record<EntityType, string>> = {
+  user: '#microsoft.graph.user', group: '#microsoft.graph.group', application: '#microsoft.graph.application',
+  servicePrincipal: '#microsoft.graph.servicePrincipal', conditionalAccessPolicy: '#microsoft.graph.conditionalAccessPolicy',
+  namedLocationPolicy: '#microsoft.graph.namedLocation', authorizationPolicy: '#microsoft.graph.authorizationPolicy',
+  authenticationMethodPolicy: '#microsoft.graph.authenticationMethodsPolicy', organization: '#microsoft.graph.organization',
+};
+
+/** Properties recovery sets back (writable through PATCH; no secrets, no server-kept values). */
+export const RECOVERABLE: Readonly<Record<EntityType, readonly string[]>> = {
+  user: ['displayName', 'userPrincipalName', 'accountEnabled', 'mail', 'mailNickname', 'givenName', 'surname', 'jobTitle', 'department', 'usageLocation', 'businessPhones', 'mobilePhone', 'officeLocation', 'preferredLanguage'],
+  group: ['displayName', 'description', 'mailEnabled', 'mailNickname', 'securityEnabled', 'visibility'],
+  application: ['displayName', 'description', 'notes', 'signInAudience', 'appRoles', 'requiredResourceAccess', 'web', 'spa', 'publicClient', 'identifierUris', 'api', 'tags', 'isFallbackPublicClient', 'groupMembershipClaims'],
+  servicePrincipal: ['displayName', 'description', 'accountEnabled', 'appRoleAssignmentRequired', 'appRoles', 'tags', 'notes'],
+  conditionalAccessPolicy: ['displayName', 'state', 'conditions', 'grantControls', 'sessionControls'],
+  namedLocationPolicy: ['displayName', 'ipRanges', 'isTrusted', 'countriesAndRegions', 'includeUnknownCountriesAndRegions', 'countryLookupMethod'],
+  authorizationPolicy: ['displayName', 'description', 'allowInvitesFrom', 'allowedToSignUpEmailBasedSubscriptions', 'allowedToUseSSPR', 'allowEmailVerifiedUsersToJoinOrganization', 'allowUserConsentForRiskyApps', 'blockMsolPowerShell', 'guestUserRoleId', 'defaultUserRolePermissions'],
+  authenticationMethodPolicy: ['policyMigrationState', 'registrationEnforcement', 'reportSuspiciousActivitySettings', 'systemCredentialPreferences', 'authenticationMethodConfigurations'],
+  organization: ['marketingNotificationEmails', 'technicalNotificationMails', 'securityComplianceNotificationMails', 'securityComplianceNotificationPhones', 'privacyProfile'],
+};
+
+export interface MemberLink {
+  readonly id: string;
+  readonly type: string;
+}
+
+/** One object as backup keeps it. `props` holds only allow-listed properties (plus displayName for reports). */
+export interface ObjectRecord {
+  readonly t: EntityType;
+  readonly id: string;
+  readonly deleted: boolean;
+  readonly props: Obj;
+  /** Groups only: direct static members, sorted by id. */
+  readonly members?: readonly MemberLink[];
+}
+
+export const recordKey = (t: EntityType, id: string): string => `${t}/${id}`;
+
+const asObj = (v: Json | undefined): Obj | undefined => (v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
+
+/** Only what recovery may set back (and the name reports show). */
+export function keptProps(t: EntityType, o: Obj): Obj {
+  const out: Obj = {};
+  // A null property reads as absent (Graph shows unset properties as null).
+  for (const name of RECOVERABLE[t]) if (o[name] !== undefined && o[name] !== null) out[name] = o[name];
+  if (typeof o['displayName'] === 'string') out['displayName'] = o['displayName'];
+  if (t === 'namedLocationPolicy' && typeof o['@odata.type'] === 'string') out['@odata.type'] = o['@odata.type'];
+  return out;
+}
+
+const sortMembers = (ms: MemberLink[]): MemberLink[] => ms.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+function liveMembers(state: StateReader, tid: string, groupId: string): MemberLink[] {
+  return sortMembers(state.list(memberPrefix(tid, groupId)).map(([k, v]) => ({ id: k.slice(k.lastIndexOf('/') + 1), type: String(asObj(v)?.['type'] ?? 'directoryObject') })));
+}
+
+function binMembers(entry: Obj): MemberLink[] {
+  const list = Array.isArray(entry['members']) ? entry['members'] : [];
+  return sortMembers(list.map(asObj).filter((m): m is Obj => m !== undefined && typeof m['id'] === 'string').map((m) => ({ id: String(m['id']), type: String(m['type'] ?? 'directoryObject') })));
+}
+
+/** The record of a live object row. */
+export function liveRecord(state: StateReader, tid: string, t: EntityType, id: string, value: Json): ObjectRecord | undefined {
+  const o = asObj(value);
+  if (o === undefined) return undefined;
+  return { t, id, deleted: false, props: keptProps(t, o), ...(t === 'group' ? { members: liveMembers(state, tid, id) } : {}) };
+}
+
+/** The record of a recycle-bin row (the object as deleted, and the members it had). */
+export function binRecord(t: EntityType, id: string, value: Json): ObjectRecord | undefined {
+  const entry = asObj(value);
+  const o = asObj(entry?.['object']);
+  if (entry === undefined || o === undefined) return undefined;
+  return { t, id, deleted: true, props: keptProps(t, o), ...(t === 'group' ? { members: binMembers(entry) } : {}) };
+}
+
+/** The object as it is now: live, in the bin, or absent (never created, or purged). */
+export function currentRecord(state: StateReader, tid: string, t: EntityType, id: string): ObjectRecord | undefined {
+  if (isSingleton(t)) {
+    const v = state.get(singletonKey(tid, SINGLETON_KEY[t]));
+    return v === undefined ? undefined : liveRecord(state, tid, t, id, v);
+  }
+  const type = OBJECT_TYPE[t];
+  const live = state.get(objectKey(tid, type, id));
+  if (live !== undefined) return liveRecord(state, tid, t, id, live);
+  const bin = state.get(binKey(tid, type, id));
+  return bin === undefined ? undefined : binRecord(t, id, bin);
+}
+
+/**
+ * Where a copy of the tenant stands: the index of the source (live objects per type, then
+ * bin entries per type, then the singletons) and the last key read in it.
+ */
+export interface CopyCursor {
+  readonly source: number;
+  readonly after: string | null;
+}
+
+interface Source {
+  readonly prefix: string;
+  readonly t: EntityType;
+  readonly bin: boolean;
+}
+
+function sources(tid: string): Source[] {
+  const objects = Object.entries(OBJECT_TYPE) as Array<[EntityType, TypeName]>;
+  return [
+    ...objects.map(([t, type]) => ({ prefix: objectPrefix(tid, type), t, bin: false })),
+    ...objects.map(([t, type]) => ({ prefix: binPrefix(tid, type), t, bin: true })),
+    ...(Object.entries(SINGLETON_KEY) as Array<[EntityType, string]>).map(([t, name]) => ({ prefix: singletonKey(tid, name as 'organization'), t, bin: false })),
+  ];
+}
+
+/** The next page of records (at most `limit`), read synchronously: one consistent view per page. */
+export function copyPage(state: StateReader, tid: string, cursor: CopyCursor, limit: number): { records: ObjectRecord[]; next: CopyCursor | null } {
+  const all = sources(tid);
+  const records: ObjectRecord[] = [];
+  let { source, after } = cursor;
+  while (source < all.length && records.length < limit) {
+    const s = all[source]!;
+    const want = limit - records.length;
+    const rows = state.list(s.prefix, { ...(after !== null ? { after } : {}), limit: want });
+    for (const [k, v] of rows) {
+      if (isSingleton(s.t) && k !== s.prefix) continue;
+      const id = isSingleton(s.t) ? singletonId(tid, s.t) : k.slice(k.lastIndexOf('/') + 1);
+      const r = s.bin ? binRecord(s.t, id, v) : liveRecord(state, tid, s.t, id, v);
+      if (r !== undefined) records.push(r);
+    }
+    if (rows.length < want) {
+      source++;
+      after = null;
+    } else {
+      after = rows[rows.length - 1]![0];
+    }
+  }
+  return { records, next: source < all.length ? { source, after } : null };
+}

@@ -1,0 +1,159 @@
+/**
+ * Glue of snapshots (core/recovery decides what and when): copies a tenant's records page by
+ * page into R2 while writes continue, then stores the feed records written meanwhile (the
+ * tail), so a reader rolls the copy forward to one feed position. Chunks are compressed and
+ * encrypted (core/recovery/chunks.ts). R2 calls are retried with backoff; a snapshot that
+ * still fails is recorded as failed for the operator, and the next alarm tries again.
+ */
+import { readFeed } from '../core/feed/cursor.js';
+import { lastSeq, type FeedRecord } from '../core/feed/record.js';
+import { backupKek, decodeChunk, encodeChunk, newDataKey, openDataKey } from '../core/recovery/chunks.js';
+import { dataKeyKey, r2ChunkKey, r2ManifestKey, r2SnapshotPrefix, r2TailKey } from '../core/recovery/keys.js';
+import { copyPage, type CopyCursor, type ObjectRecord } from '../core/recovery/model.js';
+import { isoSeconds } from '../core/recovery/snapshot-id.js';
+import { listSnapshots, nextDueAt, planRecordSnapshot, planSnapshotFailure, type SnapshotInfo } from '../core/recovery/snapshots.js';
+import type { Replica } from '../core/replication/replica.js';
+import { ok } from '../core/result.js';
+import { withRetry } from './feed-archive.js';
+
+export const COPY_PAGE = 1000;
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+
+export interface BackupConfig {
+  readonly bucket: R2Bucket;
+  /** BACKUP_KEY_ENCRYPTION_KEY (outside production, a development value derived from KEY_ENCRYPTION_KEY). */
+  readonly kekSecret: string;
+  readonly retentionDays: number;
+}
+
+/** The tenant's backup data key, created (and stored wrapped) on first use. */
+export async function tenantDataKey(replica: Replica, cfg: BackupConfig, tid: string): Promise<{ key: CryptoKey; wrapped: string }> {
+  const kek = await backupKek(cfg.kekSecret);
+  let wrapped = replica.state.get(dataKeyKey(tid));
+  if (typeof wrapped !== 'string') {
+    const fresh = await newDataKey(kek, tid, random);
+    // Only the first writer's key is kept: a concurrent creation reads the winner back.
+    const r = await replica.write((s) => ok({ mutations: typeof s.get(dataKeyKey(tid)) === 'string' ? [] : [{ key: dataKeyKey(tid), value: fresh.wrapped }], reply: undefined }));
+    if (!r.ok) throw new Error('data key not stored (the write did not commit)');
+    wrapped = replica.state.get(dataKeyKey(tid));
+  }
+  if (typeof wrapped !== 'string') throw new Error('data key missing');
+  const key = await openDataKey(kek, tid, wrapped);
+  if (key === null) throw new Error('the backup data key does not open with BACKUP_KEY_ENCRYPTION_KEY');
+  return { key, wrapped };
+}
+
+/** Feed records after `after` up to `upTo` from the cell. */
+function feedRange(replica: Replica, tid: string, after: number, upTo: number): FeedRecord[] {
+  const out: FeedRecord[] = [];
+  for (let pos = after; pos < upTo; ) {
+    const page = readFeed(replica.state, tid, pos);
+    if (page.kind !== 'page' || page.records.length === 0) break;
+    for (const r of page.records) if (r.seq <= upTo) out.push(r);
+    pos = page.next;
+  }
+  return out;
+}
+
+const changedObjects = (records: readonly FeedRecord[]): number => new Set(records.flatMap((r) => r.changes.map((c) => `${c.type}/${c.id}`))).size;
+
+/** Takes one snapshot of `tid` now; records it (or the failure) in the cell. */
+export async function takeSnapshot(replica: Replica, cfg: BackupConfig, tid: string): Promise<SnapshotInfo> {
+  try {
+    const { key, wrapped } = await tenantDataKey(replica, cfg, tid);
+    const fromSeq = lastSeq(replica.state, tid);
+    const started = Date.now();
+    // The name is fixed before the copy; the snapshot is as of the feed position read at its end.
+    const iso = isoSeconds(started);
+    let chunks = 0;
+    let objects = 0;
+    let bytes = 0;
+    for (let c: CopyCursor | null = { source: 0, after: null }; c !== null; ) {
+      const page = copyPage(replica.state, tid, c, COPY_PAGE);
+      c = page.next;
+      if (page.records.length === 0 && c === null && chunks > 0) break;
+      const name = r2ChunkKey(tid, iso, chunks);
+      const body = await encodeChunk(key, name, page.records, random);
+      await withRetry(() => cfg.bucket.put(name, body));
+      chunks++;
+      objects += page.records.length;
+      bytes += body.length;
+    }
+    const seq = lastSeq(replica.state, tid);
+    const tailName = r2TailKey(tid, iso);
+    const tail = await encodeChunk(key, tailName, feedRange(replica, tid, fromSeq, seq), random);
+    await withRetry(() => cfg.bucket.put(tailName, tail));
+    bytes += tail.length;
+    const at = Date.parse(iso);
+    const previous = listSnapshots(replica.state, tid).pop();
+    const totalChangedObjects = previous === undefined ? objects : changedObjects(feedRange(replica, tid, previous.seq, seq));
+    const manifest = { version: 1, tenantId: tid, at: iso, fromSeq, seq, chunks, objects, bytes, wrappedKey: wrapped };
+    await withRetry(() => cfg.bucket.put(r2ManifestKey(tid, iso), JSON.stringify(manifest), { httpMetadata: { contentType: 'application/json' } }));
+    const info = { at, fromSeq, seq, chunks, objects, bytes, totalChangedObjects };
+    let dropped: SnapshotInfo[] = [];
+    const r = await replica.write((s) => {
+      const planned = planRecordSnapshot(s, tid, info, cfg.retentionDays);
+      dropped = planned.dropped;
+      return ok({ mutations: planned.mutations, reply: undefined });
+    });
+    if (!r.ok) throw new Error('snapshot not recorded (the write did not commit)');
+    for (const d of dropped) await deleteSnapshotObjects(cfg.bucket, tid, isoSeconds(d.at)).catch(() => undefined);
+    return { ...info, id: btoa(iso) };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    await replica.write((s) => ok({ mutations: [planSnapshotFailure(s, tid, Date.now(), message)], reply: undefined })).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Removes a snapshot's objects from R2 (retention; a left-over is removed by the next run). */
+export async function deleteSnapshotObjects(bucket: R2Bucket, tid: string, iso: string): Promise<void> {
+  for (let cursor: string | undefined; ; ) {
+    const listed = await withRetry(() => bucket.list({ prefix: r2SnapshotPrefix(tid, iso), ...(cursor !== undefined ? { cursor } : {}) }));
+    if (listed.objects.length > 0) await withRetry(() => bucket.delete(listed.objects.map((o) => o.key)));
+    if (!listed.truncated) return;
+    cursor = listed.cursor;
+  }
+}
+
+async function getChunk(bucket: R2Bucket, key: CryptoKey, name: string): Promise<unknown[]> {
+  const obj = await withRetry(() => bucket.get(name));
+  if (obj === null) throw new Error(`snapshot object ${name} is missing`);
+  const items = await decodeChunk(key, name, new Uint8Array(await obj.arrayBuffer()));
+  if (items === null) throw new Error(`snapshot object ${name} does not decrypt`);
+  return items;
+}
+
+/** A snapshot's tail: the feed records written during its copy (replayed onto it first). */
+export async function readTail(key: CryptoKey, cfg: BackupConfig, tid: string, s: SnapshotInfo): Promise<FeedRecord[]> {
+  return (await getChunk(cfg.bucket, key, r2TailKey(tid, isoSeconds(s.at)))) as FeedRecord[];
+}
+
+/** Streams a snapshot's records chunk by chunk (one chunk in memory at a time). */
+export async function streamSnapshot(key: CryptoKey, cfg: BackupConfig, tid: string, s: SnapshotInfo, onPage: (records: ObjectRecord[]) => void): Promise<void> {
+  const iso = isoSeconds(s.at);
+  for (let n = 0; n < s.chunks; n++) onPage((await getChunk(cfg.bucket, key, r2ChunkKey(tid, iso, n))) as ObjectRecord[]);
+}
+
+/**
+ * The alarm's snapshot duty: takes the snapshots that are due (one tenant after another) and
+ * returns when the next one is due. A failure is recorded for the operator and retried an
+ * hour later (the schedule moves on only after a success).
+ */
+export async function snapshotsDue(replica: Replica, cfg: BackupConfig, tenantIds: readonly string[], now: number): Promise<number | undefined> {
+  let next: number | undefined;
+  for (const tid of tenantIds) {
+    let due = nextDueAt(replica.state, tid, now);
+    if (due <= now) {
+      due = await takeSnapshot(replica, cfg, tid).then(
+        () => nextDueAt(replica.state, tid, Date.now()),
+        (e: unknown) => {
+          console.error('scheduled snapshot failed; retrying in an hour', tid, e instanceof Error ? e.message : String(e));
+          return Date.now() + 3_600_000;
+        },
+      );
+    }
+    next = next === undefined ? due : Math.min(next, due);
+  }
+  return next;
+}
