@@ -19,6 +19,7 @@ import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { identityStoreStub } from './regional-identity-store.js';
 import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
+import { isCaeKey } from '../core/cae/event-store.js';
 import type { GraphCaller } from './replica-protocol.js';
 import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
 import { archiveFeeds, readArchive } from './feed-archive.js';
@@ -281,8 +282,8 @@ export class CellReplica extends DurableObject<Env> {
     if (replica === undefined || replica.meta.role !== 'primary') return;
     await this.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
-    // Keys with no recycle bin (token service, change feed, idempotency records) go in one write; bin entries one by one (purge records).
-    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isIdempotencyKey(key));
+    // Keys with no recycle bin (token service, change feed, critical events, idempotency records) go in one write; bin entries one by one (purge records).
+    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isCaeKey(key) || isIdempotencyKey(key));
     if (plain.length > 0) await replica.write(() => ok({ mutations: plain.map((key) => ({ key, value: null })), reply: undefined }));
     for (const key of expired.filter((k) => !plain.includes(k))) {
       await replica.write(recorded((state: StateReader) => ok({ mutations: purgeMutations(state, key), reply: undefined }), this.origin({ kind: 'system' }, '')));

@@ -12,6 +12,7 @@ import { planIssueFamily } from '../refresh-tokens.js';
 import type { ScopeResolution } from '../scopes.js';
 import { userAppRoles, type UserView } from '../directory-view.js';
 import { directoryRoleClaims } from './wids.js';
+import { issueTime } from '../../cae/grant-checks.js';
 import { jsonResult, oauthError, type FlowEnv, type FlowResult } from './types.js';
 
 /** Extra facts about a refresh family (the core family record has a fixed schema). */
@@ -45,7 +46,7 @@ export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, r
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(r, requestedIdentifier(scope.split(' '))), subject: sp, objectId: sp, clientId,
     roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: caps, version,
-  }, env.now);
+  }, issueTime(env.reader, env.tenantId, { appId: clientId }, env.now));
   const token = await env.sign({ ...claims, idtyp: 'app' } as AccessTokenClaims);
   if (token === null) return oauthError(env, 'no_signing_key');
   return jsonResult({ token_type: 'Bearer', expires_in: env.settings.accessTokenLifetimeSec, ext_expires_in: env.settings.accessTokenLifetimeSec, access_token: token, scope }, mutations);
@@ -76,11 +77,13 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   // App roles the user holds on a tenant API (directly or through a group): Entra's delegated `roles`.
   const roles = r.resource !== null ? userAppRoles(env.reader, env.tenantId, user.id, r.resource) : [];
   const version = accessTokenVersion(resource);
+  // Right after a critical event the token starts in the next second (core/cae/grant-checks.ts).
+  const issuedAt = issueTime(env.reader, env.tenantId, { userId: user.id, appId: g.clientId }, env.now);
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(resource, requestedIdentifier(g.scopeTokens)), subject: user.id, objectId: user.id,
     clientId: g.clientId, scopes, ...(roles.length > 0 ? { roles } : {}), lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random),
     clientCapabilities: g.caps, version,
-  }, env.now);
+  }, issuedAt);
   const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resource.appId);
   const access = await env.sign({
     ...claims, ...userNameClaims(version, user), amr: g.mfa ? ['pwd', 'mfa'] : ['pwd'], ...(w.accessToken ? { wids: w.wids } : {}),
@@ -92,7 +95,7 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   };
   const out = [...mutations];
   if (r.oidc.includes('openid')) {
-    const iat = Math.floor(env.now / 1000);
+    const iat = Math.floor(issuedAt / 1000);
     const id = {
       iss: issuerFor(env.origin, env.tenantId), aud: g.clientId, sub: user.id, oid: user.id, tid: env.tenantId, iat, nbf: iat,
       exp: iat + s.idTokenLifetimeSec, ver: '2.0', auth_time: Math.floor(g.authTime / 1000), jti: randomGuid(env.random),

@@ -8,6 +8,7 @@ import { loadResources, loadUserById } from '../directory-view.js';
 import { GRAPH_URI } from '../graph-resource.js';
 import { fromRefresh } from '../oauth-errors.js';
 import { planRedeem } from '../refresh-tokens.js';
+import { grantErrorFor, revokingMark } from '../../cae/grant-checks.js';
 import { resolveScopes, resourceFinder } from '../scopes.js';
 import { evaluateCa } from './ca-check.js';
 import { consentedScopesFor, consentMissing } from './consent-check.js';
@@ -28,6 +29,9 @@ export async function refreshTokenGrant(env: FlowEnv, form: URLSearchParams, aut
   // A replay revokes the whole family: those writes are committed even though the request fails.
   if (!redeemed.ok) return oauthError(env, fromRefresh(redeemed.error.reason), {}, redeemed.error.mutations);
   const family = redeemed.value.family;
+  // Continuous access evaluation: a family that predates its user's or client's latest critical event is dead.
+  const revoked = revokingMark(env.reader, env.tenantId, { userId: family.userId, appId: client.app.appId }, family.createdAt);
+  if (revoked !== undefined) return oauthError(env, grantErrorFor(revoked));
   const extra = env.reader.get(familyExtraKey(env.tenantId, family.familyId)) as { [k: string]: Json } | undefined;
   const mfa = extra?.['mfa'] === true;
   const user = loadUserById(env.reader, env.tenantId, family.userId);
