@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { call, codeFor, decodeJwt, form, redeem, sample, type Sample } from './token-helpers.js';
+import { answerConsent, authorizeUrl, call, codeFor, decodeJwt, form, raw, redeem, s256, sample, submitPassword, VERIFIER, type Sample } from './token-helpers.js';
+
+const CP1 = JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] } } });
+
+async function codeWith(s: Sample, scope: string, extra: Record<string, string>): Promise<string> {
+  const r = await answerConsent(await submitPassword(s, authorizeUrl(s, scope, await s256(VERIFIER), extra), s.password));
+  const loc = r.headers.get('location');
+  if (r.status !== 302 || !loc) throw new Error(`sign-in: ${r.status} ${await r.text()}`);
+  return new URL(loc).searchParams.get('code')!;
+}
+
+const lifetime = (jwt: string) => {
+  const p = decodeJwt(jwt).payload;
+  return Number(p['exp']) - Number(p['iat']);
+};
 
 const SCOPE = 'openid profile offline_access User.Read';
 const g = (s: Sample, method: string, path: string, body?: unknown) => call(method, `/v1.0${path}`, { body, headers: { 'x-tessera-tenant': s.t.tenantId } });
@@ -51,5 +65,46 @@ describe('critical events and the token endpoint (core/cae/grant-checks.ts)', ()
     expect(r2.status).toBe(200);
     expect((await refresh(s, t1.refresh_token)).status).toBe(400); // the replay
     expect(await refused(await refresh(s, other.refresh_token))).toEqual({ error: 'invalid_grant', code: 50173 });
+  });
+});
+
+describe('the claims parameter and token lifetimes (core/cae/claims-request.ts)', () => {
+  it('a CAE-capable client gets a 24 h Graph token with xms_cc; a non-capable one keeps 1 h without it', async () => {
+    const s = await sample();
+    const capable = (await (await redeem(s, await codeWith(s, SCOPE, { claims: CP1 }))).json()) as { access_token: string; expires_in: number };
+    expect(lifetime(capable.access_token)).toBe(86_400);
+    expect(capable.expires_in).toBe(86_400);
+    expect(decodeJwt(capable.access_token).payload['xms_cc']).toEqual(['cp1']);
+    const plain = await signIn(s);
+    expect(lifetime(plain.access_token)).toBe(3600);
+    expect(decodeJwt(plain.access_token).payload['xms_cc']).toBeUndefined();
+    // The capability may also come with the refresh (MSAL sends it on every token request).
+    const refreshed = (await (await form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: s.appId, refresh_token: plain.refresh_token, claims: CP1 })).json()) as { access_token: string };
+    expect(lifetime(refreshed.access_token)).toBe(86_400);
+  });
+
+  it('a third-party API keeps 1 h tokens and gets xms_cc only when it asks for it as an optional claim', async () => {
+    const s = await sample();
+    const scope = 'openid offline_access api://orders/Orders.Read';
+    const t1 = (await (await redeem(s, await codeWith(s, scope, { claims: CP1 }))).json()) as { access_token: string };
+    expect(lifetime(t1.access_token)).toBe(3600);
+    expect(decodeJwt(t1.access_token).payload['xms_cc']).toBeUndefined();
+    const api = (await (await g(s, 'GET', `/applications?$filter=${encodeURIComponent(`appId eq '${s.apiAppId}'`)}`)).json()) as { value: Array<{ id: string }> };
+    expect((await g(s, 'PATCH', `/applications/${api.value[0]!.id}`, { optionalClaims: { accessToken: [{ name: 'xms_cc' }] } })).status).toBe(204);
+    const t2 = (await (await redeem(s, await codeWith(s, scope, { claims: CP1 }))).json()) as { access_token: string };
+    expect(lifetime(t2.access_token)).toBe(3600);
+    expect(decodeJwt(t2.access_token).payload['xms_cc']).toEqual(['cp1']);
+  });
+
+  it('a malformed claims parameter is invalid_request at the token endpoint and at authorize', async () => {
+    const s = await sample();
+    const t = await signIn(s);
+    const r = await form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: s.appId, refresh_token: t.refresh_token, claims: '{"access_token":' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ error: 'invalid_request', error_codes: [90014] });
+    const page = await raw('GET', authorizeUrl(s, SCOPE, await s256(VERIFIER), { claims: '[1]' }));
+    expect(page.status).toBe(302);
+    const loc = new URL(page.headers.get('location')!);
+    expect(loc.searchParams.get('error')).toBe('invalid_request');
   });
 });
