@@ -10,7 +10,7 @@ import type { Result } from '../core/result.js';
 import { ok } from '../core/result.js';
 import { crossCall } from '../workers/platform/faults.js';
 import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
-import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
+import type { CaeOutcome, CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
 import { NOT_DURABLE, replicaStub } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
@@ -19,7 +19,8 @@ import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { identityStoreStub } from './regional-identity-store.js';
 import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
-import { isCaeKey } from '../core/cae/event-store.js';
+import { eventsSince, isCaeKey } from '../core/cae/event-store.js';
+import { singletonKey } from '../core/directory/keys.js';
 import type { GraphCaller } from './replica-protocol.js';
 import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
 import { archiveFeeds, readArchive } from './feed-archive.js';
@@ -228,6 +229,14 @@ export class CellReplica extends DurableObject<Env> {
     if (next !== undefined) await this.scheduleAt(next);
     // The alarm archives new change-feed records (and finds nothing to do if there are none).
     if (replica.meta.role === 'primary') await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
+  }
+
+  /** Critical events after feed position `after`, from this replica's applied state (edges pull them: workers/platform/cae-state.ts). */
+  async caeEvents(t: CellTopology, tenantId: string, after: number): Promise<CaeOutcome> {
+    const state = this.open(t).state;
+    if (state.get(singletonKey(tenantId, 'organization')) === undefined) return { kind: 'behind' };
+    const since = eventsSince(state, tenantId, after);
+    return { kind: 'events', watermark: since.watermark, events: [...since.events] };
   }
 
   /** The change feed from `after` (core/feed/cursor.ts), falling back to the R2 archive for records no longer in the cell. */

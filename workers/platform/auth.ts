@@ -19,7 +19,8 @@ export interface Principal {
   readonly appId: string | null;
 }
 
-export type AuthFailure = { kind: 'unauthorized'; message: string };
+/** `challenge`: a claims challenge for the WWW-Authenticate header (continuous access evaluation). */
+export type AuthFailure = { kind: 'unauthorized'; message: string; challenge?: string };
 
 const enc = new TextEncoder();
 

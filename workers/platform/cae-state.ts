@@ -1,0 +1,90 @@
+/**
+ * Continuous access evaluation at the edge. Edges cannot be pushed to, so each isolate pulls
+ * its tenants' critical events (core/cae/event-store.ts) from the nearest replica — its own
+ * region's, falling back region by region — after its watermark, and caches the folded state
+ * for `CAE_POLL_MS` (default 1000 ms). A request that finds the state older than that waits for
+ * one pull, shared by every request of the tenant in the isolate; so there is no cross-region
+ * call per request, and an event reaches every edge within the interval plus the replication
+ * lag to its region.
+ *
+ * Faults: a pull that finds no replica (all down, or the tenant not yet replicated) keeps the
+ * last state and is retried by the next request after `RETRY_MS`: tokens are then judged by
+ * older state (fail open, as Entra's CAE does in an outage: long-lived tokens exist to survive
+ * it). A replica that is behind answers an older watermark; folding never moves back.
+ * Duplicate answers fold to the same state (core/cae/critical-events.ts `foldEvents`).
+ */
+import { EMPTY_CAE_STATE, foldEvents, pruneCaeState, type CaeState, type CriticalEvent } from '../../core/cae/critical-events.js';
+import { CAE_EVENT_LOG_MS } from '../../core/cae/event-store.js';
+import type { CaeOutcome } from '../../durable-objects/replica-protocol.js';
+import { onNearest } from './cell-calls.js';
+import type { TenantPlacement } from './topology.js';
+
+const DEFAULT_POLL_MS = 1_000;
+const RETRY_MS = 250;
+const MAX_TENANTS = 10_000;
+
+interface Cached {
+  state: CaeState;
+  /** When the state was last confirmed (or a failed pull last gave up). */
+  checkedAt: number;
+  pulling?: Promise<CaeState> | undefined;
+}
+
+const tenants = new Map<string, Cached>();
+const listeners: Array<(tenantId: string, events: readonly CriticalEvent[]) => void> = [];
+
+export function pollInterval(env: Env): number {
+  const v = Number(env.CAE_POLL_MS ?? DEFAULT_POLL_MS);
+  return Number.isFinite(v) && v >= 0 ? v : DEFAULT_POLL_MS;
+}
+
+/** Enforcement can be switched off outside production only (the bench's baseline). */
+export const caeEnforced = (env: Env): boolean => env.TESSERA_ENV === 'production' || env.CAE_ENFORCEMENT !== 'off';
+
+/** Called with the new events of each pull that brings some (the client_credentials cache drops what an app event invalidates). */
+export function onCaeEvents(listener: (tenantId: string, events: readonly CriticalEvent[]) => void): void {
+  listeners.push(listener);
+}
+
+async function pull(request: Request, env: Env, placement: TenantPlacement, entry: Cached): Promise<CaeState> {
+  const tid = placement.tenant.id;
+  const after = entry.state.watermark;
+  const routed = await onNearest<CaeOutcome>(request, env, placement, (stub, t) => stub.caeEvents(t, tid, after), (o) => o.kind === 'events');
+  const now = Date.now();
+  const o = routed.outcome;
+  if (o.kind !== 'events') {
+    // Keep judging by the last state; try again soon rather than on every request.
+    entry.checkedAt = now - pollInterval(env) + RETRY_MS;
+    return entry.state;
+  }
+  const folded = foldEvents(entry.state, o.events, o.watermark);
+  // Marks older than the longest token can revoke nothing: dropped whenever new ones arrive.
+  entry.state = o.events.length > 0 ? pruneCaeState(folded, now, CAE_EVENT_LOG_MS) : folded;
+  entry.checkedAt = now;
+  if (o.events.length > 0) for (const l of listeners) l(tid, o.events);
+  return entry.state;
+}
+
+/** The tenant's critical-event state, no older than the poll interval (unless no replica answers). */
+export async function caeStateFor(request: Request, env: Env, placement: TenantPlacement): Promise<CaeState> {
+  const tid = placement.tenant.id;
+  let entry = tenants.get(tid);
+  if (entry === undefined) {
+    if (tenants.size >= MAX_TENANTS) tenants.clear();
+    entry = { state: EMPTY_CAE_STATE, checkedAt: -Infinity };
+    tenants.set(tid, entry);
+  }
+  if (Date.now() - entry.checkedAt < pollInterval(env)) return entry.state;
+  let pulling = entry.pulling;
+  if (pulling === undefined) {
+    const e = entry;
+    pulling = e.pulling = pull(request, env, placement, e)
+      .catch((err: unknown) => {
+        console.warn('cae pull failed', err instanceof Error ? err.message : String(err));
+        e.checkedAt = Date.now() - pollInterval(env) + RETRY_MS;
+        return e.state;
+      })
+      .finally(() => (e.pulling = undefined));
+  }
+  return pulling;
+}
