@@ -11,7 +11,7 @@ declare namespace Cloudflare {
     TOKEN_CACHE_TTL_MS?: string;
     /** Continuous access evaluation: how long an edge isolate trusts its pulled critical-event state (default 1000 ms). */
     CAE_POLL_MS?: string;
-    /** `off` disables CAE enforcement at the edge outside production (the bench's baseline). */
+    /** `off` disables CAE enforcement at the edge outside production (as does an `X-Tessera-CAE: off` request header there: the bench's baseline). */
     CAE_ENFORCEMENT?: string;
     /** Managed identity: the per-region identity stores (durable-objects/regional-identity-store.ts). */
     MI_STORE: DurableObjectNamespace<import('./durable-objects/regional-identity-store').RegionalIdentityStore>;

@@ -4,9 +4,9 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify), BENCH_FEED_USERS (100000),
+ * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify, cae), BENCH_FEED_USERS (100000),
  * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), BENCH_QUERY_CORE_USERS
- * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), WRK.
+ * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), BENCH_CAE_SAMPLES (50), WRK.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -32,12 +32,13 @@ import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { queryExtras, renderQueryBench, runQueryBench, type QueryBenchRow } from './graph-query.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
 import { measureNotifications, notifyExtras, type NotifyResult } from './notifications.js';
+import { caeExtras, measureCaePropagation, type CaeResult } from './cae.js';
 import type { Load, WrkResult } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify'] as const;
+const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify', 'cae'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -121,6 +122,13 @@ async function main(): Promise<number> {
     notify = await measureNotifications(servers.tessera.url, tenant, samples);
   }
 
+  let cae: CaeResult | undefined;
+  if (runs('cae')) {
+    const samples = intEnv('BENCH_CAE_SAMPLES', 50);
+    console.log(`measuring CAE event propagation to an edge reading from ${secondaryRegion} over ${samples} events …`);
+    cae = await measureCaePropagation(servers.tessera.url, tenant, userId, secondaryRegion, samples);
+  }
+
   // Last among the Tessera measurements: it moves cell primaries.
   let failover: FailoverResult | undefined;
   let failoverOtherDown: FailoverResult | undefined;
@@ -168,6 +176,7 @@ async function main(): Promise<number> {
     ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
     ...(sim !== undefined ? simExtras(sim) : []),
     ...(notify !== undefined ? notifyExtras(notify) : []),
+    ...caeExtras(rows, cae),
   ];
   const table = [
     renderTable(rows, lag),

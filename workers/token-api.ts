@@ -136,7 +136,7 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
   };
   const cacheKey = op === 'token' ? fastPathKey(edge, read.form, read.body) : undefined;
   // A fresh critical-event state first: an app event pulled now drops that tenant's read sets.
-  if (cacheKey !== undefined && caeEnforced(env)) await caeStateFor(request, env, placement);
+  if (cacheKey !== undefined && caeEnforced(env, request)) await caeStateFor(request, env, placement);
   if (cacheKey !== undefined) {
     let replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
     const fill = replayed === undefined ? pendingFill(cacheKey) : undefined;

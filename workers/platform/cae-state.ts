@@ -38,8 +38,9 @@ export function pollInterval(env: Env): number {
   return Number.isFinite(v) && v >= 0 ? v : DEFAULT_POLL_MS;
 }
 
-/** Enforcement can be switched off outside production only (the bench's baseline). */
-export const caeEnforced = (env: Env): boolean => env.TESSERA_ENV === 'production' || env.CAE_ENFORCEMENT !== 'off';
+/** Enforcement can be switched off outside production only (the bench's baseline: `CAE_ENFORCEMENT=off` or `X-Tessera-CAE: off`). */
+export const caeEnforced = (env: Env, request: Request): boolean =>
+  env.TESSERA_ENV === 'production' || (env.CAE_ENFORCEMENT !== 'off' && request.headers.get('x-tessera-cae') !== 'off');
 
 /** Called with the new events of each pull that brings some (the client_credentials cache drops what an app event invalidates). */
 export function onCaeEvents(listener: (tenantId: string, events: readonly CriticalEvent[]) => void): void {

@@ -73,7 +73,7 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
   const appId = typeof c.azp === 'string' ? c.azp : typeof c.appid === 'string' ? c.appid : null;
   // Delegated: the user is the token's oid (sub is pairwise in Entra; ours equals oid).
   const userId = scopes.length > 0 ? (typeof c.oid === 'string' ? c.oid : c.sub) : null;
-  if (caeEnforced(env)) {
+  if (caeEnforced(env, request)) {
     // Continuous access evaluation: issued before its user's or client's latest critical event → refused.
     const capable = Array.isArray(c.xms_cc) && c.xms_cc.includes('cp1');
     const verdict = evaluateToken(await caeStateFor(request, env, placement), { userId: userId ?? undefined, appId: appId ?? undefined, iat: Number(c.iat), capable });
