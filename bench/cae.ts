@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Context, Scenario } from './scenarios.js';
 import type { Extra, Row } from './table.js';
+import type { AbResult } from './ab.js';
 import { operatorHeaders, tokenForm, type Tenant } from './tessera.js';
 
 /** The admin app's Graph token for the read scenarios (prepare fills it). */
@@ -73,7 +74,10 @@ export async function measureCaePropagation(base: string, tenant: Tenant, userId
       const r = await edge();
       await r.arrayBuffer();
       if (r.status === 401) break;
-      if (performance.now() - acked > 30_000) throw new Error('the event did not reach the edge in 30 s');
+      if (performance.now() - acked > 30_000) {
+        const cell = await (await fetch(`${base}/admin/cells/${tenant.cell}`, { headers: operatorHeaders() })).text();
+        throw new Error(`the event did not reach the edge in 30 s; cell: ${cell.slice(0, 2000)}`);
+      }
       await new Promise((done) => setTimeout(done, 10));
     }
     out.push(performance.now() - acked);
@@ -81,7 +85,7 @@ export async function measureCaePropagation(base: string, tenant: Tenant, userId
   return { samples: out, region };
 }
 
-export function caeExtras(rows: readonly Row[], prop: CaeResult | undefined): Extra[] {
+export function caeExtras(rows: readonly Row[], prop: CaeResult | undefined, ab?: AbResult): Extra[] {
   const out: Extra[] = [];
   const on = rows.find((r) => r.id === 'graph-read-cae');
   const off = rows.find((r) => r.id === 'graph-read-nocae');
@@ -92,6 +96,14 @@ export function caeExtras(rows: readonly Row[], prop: CaeResult | undefined): Ex
       value: `${ratio.toFixed(3)}× (${on.result.rps.toFixed(0)} vs ${off.result.rps.toFixed(0)} req/s; p50 ${on.result.p50ms.toFixed(1)} vs ${off.result.p50ms.toFixed(1)} ms)`,
       target: '≥ 0.90×',
       met: ratio >= 0.9,
+    });
+  }
+  if (ab !== undefined) {
+    out.push({
+      metric: 'Graph read throughput with a bearer token, CAE enforcement on ÷ off, alternating rounds',
+      value: `${ab.median.toFixed(3)}× median of ${ab.ratios.length} rounds (${ab.ratios.map((r) => r.toFixed(2)).join(', ')}; ${ab.bRps.toFixed(0)} vs ${ab.aRps.toFixed(0)} req/s overall)`,
+      target: '≥ 0.90×',
+      met: ab.median >= 0.9,
     });
   }
   if (prop !== undefined && prop.samples.length > 0) {

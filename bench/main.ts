@@ -106,6 +106,15 @@ async function main(): Promise<number> {
     feedAb = await alternate('feed', writeOff.target(ctx), writeOn.target(ctx), rounds, { ...load, durationSec: Math.max(2, Math.round(load.durationSec / 2)) });
   }
 
+  // CAE enforcement's cost the same way: alternating off/on rounds of the bearer read.
+  let caeAb: AbResult | undefined;
+  const [caeOn, caeOff] = ['graph-read-cae', 'graph-read-nocae'].map((id) => scenarios.find((s) => s.id === id));
+  if (caeOn !== undefined && caeOff !== undefined) {
+    const rounds = intEnv('BENCH_AB_ROUNDS', 4);
+    console.log(`measuring bearer Graph reads with CAE enforcement off then on in ${rounds} alternating rounds …`);
+    caeAb = await alternate('cae', caeOff.target(ctx), caeOn.target(ctx), rounds, { ...load, durationSec: Math.max(2, Math.round(load.durationSec / 2)) });
+  }
+
   // Latency at one offered load for the token endpoint and its references (bench/paced.ts).
   const paced = await measurePaced(rows, scenarios, ctx, load);
 
@@ -176,7 +185,7 @@ async function main(): Promise<number> {
     ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
     ...(sim !== undefined ? simExtras(sim) : []),
     ...(notify !== undefined ? notifyExtras(notify) : []),
-    ...caeExtras(rows, cae),
+    ...caeExtras(rows, cae, caeAb),
   ];
   const table = [
     renderTable(rows, lag),

@@ -7,6 +7,10 @@
  * call per request, and an event reaches every edge within the interval plus the replication
  * lag to its region.
  *
+ * The nearest replica may lag far behind (asynchronous replication retries with backoff), so at
+ * most every `PRIMARY_CHECK_MS` a pull asks the cell's primary instead: one cross-region call
+ * per tenant and isolate every few seconds bounds how stale a lagging region makes the state.
+ *
  * Faults: a pull that finds no replica (all down, or the tenant not yet replicated) keeps the
  * last state and is retried by the next request after `RETRY_MS`: tokens are then judged by
  * older state (fail open, as Entra's CAE does in an outage: long-lived tokens exist to survive
@@ -16,17 +20,23 @@
 import { EMPTY_CAE_STATE, foldEvents, pruneCaeState, type CaeState, type CriticalEvent } from '../../core/cae/critical-events.js';
 import { CAE_EVENT_LOG_MS } from '../../core/cae/event-store.js';
 import type { CaeOutcome } from '../../durable-objects/replica-protocol.js';
-import { onNearest } from './cell-calls.js';
+import { onNearest, topologyFor } from './cell-calls.js';
+import { crossCall } from './faults.js';
+import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import type { TenantPlacement } from './topology.js';
 
 const DEFAULT_POLL_MS = 1_000;
 const RETRY_MS = 250;
+const PRIMARY_CHECK_MS = 5_000;
+const PRIMARY_TIMEOUT_MS = 2_000;
 const MAX_TENANTS = 10_000;
 
 interface Cached {
   state: CaeState;
   /** When the state was last confirmed (or a failed pull last gave up). */
   checkedAt: number;
+  /** When the primary was last asked. */
+  primaryAt: number;
   pulling?: Promise<CaeState> | undefined;
 }
 
@@ -50,9 +60,15 @@ export function onCaeEvents(listener: (tenantId: string, events: readonly Critic
 async function pull(request: Request, env: Env, placement: TenantPlacement, entry: Cached): Promise<CaeState> {
   const tid = placement.tenant.id;
   const after = entry.state.watermark;
-  const routed = await onNearest<CaeOutcome>(request, env, placement, (stub, t) => stub.caeEvents(t, tid, after), (o) => o.kind === 'events');
+  let o: CaeOutcome | { kind: 'unavailable' } | undefined;
+  if (Date.now() - entry.primaryAt >= PRIMARY_CHECK_MS) {
+    entry.primaryAt = Date.now();
+    const cell = placement.cell;
+    const region = cell.primaryRegion;
+    o = await crossCall('edge', region, PRIMARY_TIMEOUT_MS, () => replicaStub(env, cell.id, region).caeEvents(topologyFor(cell, region), tid, after)).catch(() => undefined);
+  }
+  if (o?.kind !== 'events') o = (await onNearest<CaeOutcome>(request, env, placement, (stub, t) => stub.caeEvents(t, tid, after), (x) => x.kind === 'events')).outcome;
   const now = Date.now();
-  const o = routed.outcome;
   if (o.kind !== 'events') {
     // Keep judging by the last state; try again soon rather than on every request.
     entry.checkedAt = now - pollInterval(env) + RETRY_MS;
@@ -72,7 +88,7 @@ export async function caeStateFor(request: Request, env: Env, placement: TenantP
   let entry = tenants.get(tid);
   if (entry === undefined) {
     if (tenants.size >= MAX_TENANTS) tenants.clear();
-    entry = { state: EMPTY_CAE_STATE, checkedAt: -Infinity };
+    entry = { state: EMPTY_CAE_STATE, checkedAt: -Infinity, primaryAt: -Infinity };
     tenants.set(tid, entry);
   }
   if (Date.now() - entry.checkedAt < pollInterval(env)) return entry.state;
