@@ -62,7 +62,10 @@ export async function measureCaePropagation(base: string, tenant: Tenant, userId
   const graphSp = (await ok<{ value: Array<{ id: string }> }>(await graph('GET', `/servicePrincipals?$filter=${encodeURIComponent("appId eq '00000003-0000-0000-c000-000000000000'")}`), 'graph sp', 200)).value[0]!.id;
   await ok(await graph('POST', `/servicePrincipals/${sp.id}/appRoleAssignments`, { principalId: sp.id, resourceId: graphSp, appRoleId: 'df021288-bdef-4463-88db-98f22de89214' }), 'User.Read.All', 201);
   const out: number[] = [];
+  let last = 0;
   for (let i = 0; i < samples; i++) {
+    // A token issued in the previous event's second counts as issued before it: start in the next one.
+    while (Date.now() < (Math.floor(last / 1000) + 1) * 1000) await new Promise((done) => setTimeout(done, 20));
     const secret = await ok<{ keyId: string; secretText: string }>(await graph('POST', `/applications/${app.id}/addPassword`, {}), 'addPassword', 200);
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: app.appId, client_secret: secret.secretText, scope: 'https://graph.microsoft.com/.default' }).toString();
     const token = await appToken(base, tenant, form);
@@ -70,6 +73,7 @@ export async function measureCaePropagation(base: string, tenant: Tenant, userId
     await ok(await edge(), 'read before the event', 200);
     await ok(await graph('POST', `/applications/${app.id}/removePassword`, { keyId: secret.keyId }), 'removePassword', 204);
     const acked = performance.now();
+    last = Date.now();
     for (;;) {
       const r = await edge();
       await r.arrayBuffer();

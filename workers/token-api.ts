@@ -14,6 +14,7 @@ import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, readSetEpoch, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { caeEnforced, caeStateFor } from './platform/cae-state.js';
+import { claimsWaitMs } from '../core/cae/claims-request.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 import { classifySignIn, classifyTokenReply, type Outcome, type SignInSummary } from '../core/outcomes/classify.js';
 import { recordOutcome } from './platform/outcomes.js';
@@ -134,6 +135,9 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
     tenantId: placement.tenant.id, origin: originOf(request.url), tenantSegment: request.params!.tenant!, authorization: request.headers.get('authorization'),
     traceId: info.requestId, correlationId: info.clientRequestId, client: clientOnce,
   };
+  // A claims challenge replayed in its event's own second: issue once that second is over (core/cae).
+  const wait = op === 'token' ? claimsWaitMs(read.form.get('claims') ?? undefined, Date.now()) : 0;
+  if (wait > 0) await new Promise((done) => setTimeout(done, wait));
   const cacheKey = op === 'token' ? fastPathKey(edge, read.form, read.body) : undefined;
   // A fresh critical-event state first: an app event pulled now drops that tenant's read sets.
   if (cacheKey !== undefined && caeEnforced(env, request)) await caeStateFor(request, env, placement);

@@ -65,13 +65,31 @@ export function accessTokenLifetimeSec(settings: { accessTokenLifetimeSec: numbe
   return Math.min(settings.caeAccessTokenLifetimeSec ?? CAE_DEFAULT_LIFETIME_SEC, CAE_MAX_LIFETIME_SEC);
 }
 
+/** How far ahead a requested `nbf` is followed: a challenge replayed within a second or two of its event. */
+const MAX_NBF_AHEAD_MS = 5_000;
+
 /**
- * When the token may start: issuance time, or the requested `nbf` when it is at most a few
- * seconds ahead (a challenge replayed right after an event); a far-future request is not
- * followed (it would only mint a token nobody can use yet).
+ * The token's `nbf` (epoch seconds) when the request asks for a later one than its issuance,
+ * at most a few seconds ahead (a far-future request would only mint a token nobody can use yet).
+ * `iat` stays the true issuance time.
  */
-export function startFor(c: ClaimsRequest, issuedAtMs: number): number {
-  if (c.notBefore === undefined) return issuedAtMs;
+export function notBeforeFor(c: ClaimsRequest, nowMs: number): number | undefined {
+  if (c.notBefore === undefined) return undefined;
   const wanted = c.notBefore * 1000;
-  return wanted > issuedAtMs && wanted - issuedAtMs <= 5_000 ? wanted : issuedAtMs;
+  return wanted > nowMs && wanted - nowMs <= MAX_NBF_AHEAD_MS ? c.notBefore : undefined;
+}
+
+/** Far enough to reach the next second, short enough for a request to wait on. */
+const MAX_WAIT_MS = 2_000;
+
+/**
+ * How long the token endpoint waits before issuing for a request whose `claims` asks for an
+ * `nbf` just ahead (a challenge replayed in the event's own second): then the token's `iat` is
+ * past the event and the resource accepts it. 0 when there is nothing to wait for.
+ */
+export function claimsWaitMs(raw: string | undefined, nowMs: number): number {
+  const parsed = parseClaimsRequest(raw);
+  if (!parsed.ok || parsed.value.notBefore === undefined) return 0;
+  const wait = parsed.value.notBefore * 1000 - nowMs;
+  return wait > 0 && wait <= MAX_WAIT_MS ? wait : 0;
 }

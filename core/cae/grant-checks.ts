@@ -1,13 +1,14 @@
 /**
  * The token service's side of continuous access evaluation: a refresh-token family or a
  * sign-in session created before its user's (or client app's) latest critical event is no
- * longer honoured, with Entra's error for the event; and a token issued right after an event
- * starts in the next whole second, since validators treat a token whose `iat` is in the
- * event's second as issued before it.
+ * longer honoured, with Entra's error for the event. (Access tokens are judged by `iat` at the
+ * resource, core/cae/enforce.ts: one issued in the event's second is refused like an earlier
+ * one, so issuance never moves `iat` forward: a token backdated into the future would escape a
+ * later event of the same second.)
  */
 import type { StateReader } from '../kv.js';
 import type { OAuthReason } from '../token/oauth-errors.js';
-import { firstSecondAfter, type EventMark } from './critical-events.js';
+import type { EventMark } from './critical-events.js';
 import { appEventMark, userEventMark } from './event-store.js';
 
 export interface GrantSubject {
@@ -32,19 +33,4 @@ export function grantErrorFor(mark: EventMark): OAuthReason {
     default:
       return 'refresh_token_revoked';
   }
-}
-
-/**
- * When a token issued at `now` for `subject` starts: `now`, or the first second after the
- * subject's latest event when that is later (an event in this very second). Never more than
- * a second ahead.
- */
-export function issueTime(reader: StateReader, tid: string, subject: GrantSubject, now: number): number {
-  let at = now;
-  for (const m of [subject.userId !== undefined ? userEventMark(reader, tid, subject.userId) : undefined, subject.appId !== undefined ? appEventMark(reader, tid, subject.appId) : undefined]) {
-    // Only an event in this very second moves it (a clock far behind the event's is not followed).
-    const start = m === undefined ? 0 : firstSecondAfter(m.at) * 1000;
-    if (start > at && start - now <= 1000) at = start;
-  }
-  return at;
 }

@@ -52,7 +52,8 @@ describe('continuous access evaluation with openid-client and MSAL', () => {
     const asked = JSON.parse(Buffer.from(/claims="([^"]+)"/.exec(challenge)![1]!, 'base64').toString()) as { access_token: { nbf: { essential: boolean; value: string } } };
     expect(asked.access_token.nbf.essential).toBe(true);
     await expect(client.refreshTokenGrant(config, t.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant', cause: { error_codes: [50173] } });
-    // The challenge replayed as the claims parameter gets a token Graph accepts.
+    // The challenge replayed as the claims parameter (from its nbf second on) gets a token Graph accepts.
+    while (Date.now() < Number(asked.access_token.nbf.value) * 1000) await new Promise((done) => setTimeout(done, 50));
     t = await signIn(config, f, f.password, JSON.stringify({ access_token: { ...asked.access_token, xms_cc: { values: ['cp1'] } } }));
     expect(Number(decodeJwt(t.access_token).nbf)).toBeGreaterThanOrEqual(Number(asked.access_token.nbf.value));
     expect((await me(t.access_token)).status).toBe(200);
@@ -64,7 +65,8 @@ describe('continuous access evaluation with openid-client and MSAL', () => {
     expect(r.headers.get('www-authenticate')).toContain('error="insufficient_claims"');
     await expect(client.refreshTokenGrant(config, t.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant', cause: { error_codes: [50133] } });
 
-    // Account disabled
+    // Account disabled (signing in from the second after the reset: a token of that second counts as before it)
+    await new Promise((done) => setTimeout(done, 1000));
     t = await signIn(config, f, 'Another-Passw0rd!', CP1);
     expect((await me(t.access_token)).status).toBe(200);
     expect((await operator(f, 'PATCH', `/users/${userId}`, { accountEnabled: false })).status).toBe(204);

@@ -12,8 +12,7 @@ import { planIssueFamily } from '../refresh-tokens.js';
 import type { ScopeResolution } from '../scopes.js';
 import { userAppRoles, type UserView } from '../directory-view.js';
 import { directoryRoleClaims } from './wids.js';
-import { issueTime, type GrantSubject } from '../../cae/grant-checks.js';
-import { accessTokenLifetimeSec, capabilities, startFor, type ClaimsRequest } from '../../cae/claims-request.js';
+import { accessTokenLifetimeSec, capabilities, notBeforeFor, type ClaimsRequest } from '../../cae/claims-request.js';
 import { isCaeResource } from '../graph-resource.js';
 import type { ResourceApp } from '../scopes.js';
 import { jsonResult, oauthError, type FlowEnv, type FlowResult } from './types.js';
@@ -24,16 +23,16 @@ export const familyExtraKey = (tid: string, familyId: string) => `t/${tid}/rtx/$
 
 /**
  * The access token's claims request (core/cae/claims-request.ts) applied to one resource: its
- * lifetime (long for a CAE-capable client of a CAE-enabled resource), start (`nbf` asked for
- * by a claims challenge, or the second after a critical event) and `xms_cc` (when the resource
- * asks for it as an optional claim; Graph does).
+ * lifetime (long for a CAE-capable client of a CAE-enabled resource), `nbf` (asked for by a
+ * claims challenge) and `xms_cc` (when the resource asks for it as an optional claim; Graph does).
  */
-function accessTokenTerms(env: FlowEnv, resource: ResourceApp, claims: ClaimsRequest, subject: GrantSubject): { lifetimeSec: number; issuedAt: number; caps: string[] } {
+function accessTokenTerms(env: FlowEnv, resource: ResourceApp, claims: ClaimsRequest): { lifetimeSec: number; notBefore?: number; caps: string[] } {
   const cae = isCaeResource(resource);
   const wantsCc = cae || (resource.accessTokenOptionalClaims ?? []).includes('xms_cc');
+  const nbf = notBeforeFor(claims, env.now);
   return {
     lifetimeSec: accessTokenLifetimeSec(env.settings, claims.capable, cae),
-    issuedAt: startFor(claims, issueTime(env.reader, env.tenantId, subject, env.now)),
+    ...(nbf !== undefined ? { notBefore: nbf } : {}),
     caps: wantsCc ? capabilities(claims) : [],
   };
 }
@@ -48,13 +47,14 @@ export function servicePrincipalId(reader: StateReader, tid: string, appId: stri
 export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, claimsRequest: ClaimsRequest, mutations: Mutation[]): Promise<FlowResult> {
   // No app role on the resource is no reason to refuse (Entra issues the token without `roles`).
   const r = resolution.resource;
-  const terms = accessTokenTerms(env, r, claimsRequest, { appId: clientId });
+  const terms = accessTokenTerms(env, r, claimsRequest);
   const lifetimeMs = terms.lifetimeSec * 1000;
   const version = accessTokenVersion(r);
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(r, requestedIdentifier(scope.split(' '))), subject: sp, objectId: sp, clientId,
     roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: terms.caps, version,
-  }, terms.issuedAt);
+    ...(terms.notBefore !== undefined ? { notBefore: terms.notBefore } : {}),
+  }, env.now);
   const token = await env.sign({ ...claims, idtyp: 'app' } as AccessTokenClaims);
   if (token === null) return oauthError(env, 'no_signing_key');
   return jsonResult({ token_type: 'Bearer', expires_in: terms.lifetimeSec, ext_expires_in: terms.lifetimeSec, access_token: token, scope }, mutations);
@@ -86,14 +86,12 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   // App roles the user holds on a tenant API (directly or through a group): Entra's delegated `roles`.
   const roles = r.resource !== null ? userAppRoles(env.reader, env.tenantId, user.id, r.resource) : [];
   const version = accessTokenVersion(resource);
-  // Right after a critical event the token starts in the next second (core/cae/grant-checks.ts).
-  const terms = accessTokenTerms(env, resource, g.claims, { userId: user.id, appId: g.clientId });
-  const issuedAt = terms.issuedAt;
+  const terms = accessTokenTerms(env, resource, g.claims);
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(resource, requestedIdentifier(g.scopeTokens)), subject: user.id, objectId: user.id,
     clientId: g.clientId, scopes, ...(roles.length > 0 ? { roles } : {}), lifetimeMs: terms.lifetimeSec * 1000, jti: randomGuid(env.random),
-    clientCapabilities: terms.caps, version,
-  }, issuedAt);
+    clientCapabilities: terms.caps, version, ...(terms.notBefore !== undefined ? { notBefore: terms.notBefore } : {}),
+  }, env.now);
   const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resource.appId);
   const access = await env.sign({
     ...claims, ...userNameClaims(version, user), amr: g.mfa ? ['pwd', 'mfa'] : ['pwd'], ...(w.accessToken ? { wids: w.wids } : {}),
@@ -105,7 +103,7 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   };
   const out = [...mutations];
   if (r.oidc.includes('openid')) {
-    const iat = Math.floor(issuedAt / 1000);
+    const iat = Math.floor(env.now / 1000);
     const id = {
       iss: issuerFor(env.origin, env.tenantId), aud: g.clientId, sub: user.id, oid: user.id, tid: env.tenantId, iat, nbf: iat,
       exp: iat + s.idTokenLifetimeSec, ver: '2.0', auth_time: Math.floor(g.authTime / 1000), jti: randomGuid(env.random),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accessTokenLifetimeSec, mergeClaims, parseClaimsRequest, startFor } from '../../../core/cae/claims-request.js';
+import { accessTokenLifetimeSec, claimsWaitMs, mergeClaims, notBeforeFor, parseClaimsRequest } from '../../../core/cae/claims-request.js';
 
 const CP1 = JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] } } });
 
@@ -33,10 +33,20 @@ describe('access token terms (core/cae/claims-request.ts)', () => {
     expect(accessTokenLifetimeSec({ accessTokenLifetimeSec: 3600, caeAccessTokenLifetimeSec: 200_000 }, true, true)).toBe(28 * 3600);
   });
 
-  it('starts at a requested nbf a few seconds ahead, never far ahead', () => {
-    expect(startFor({ capable: true, notBefore: 1001 }, 1_000_500)).toBe(1_001_000);
-    expect(startFor({ capable: true, notBefore: 999 }, 1_000_500)).toBe(1_000_500);
-    expect(startFor({ capable: true, notBefore: 2000 }, 1_000_500)).toBe(1_000_500);
+  it('sets a requested nbf a few seconds ahead as the token nbf, never a far one or a past one', () => {
+    expect(notBeforeFor({ capable: true, notBefore: 1001 }, 1_000_500)).toBe(1001);
+    expect(notBeforeFor({ capable: true, notBefore: 999 }, 1_000_500)).toBeUndefined();
+    expect(notBeforeFor({ capable: true, notBefore: 2000 }, 1_000_500)).toBeUndefined();
+    expect(notBeforeFor({ capable: true }, 1_000_500)).toBeUndefined();
+  });
+
+  it('makes the token endpoint wait for a challenge nbf at most two seconds ahead', () => {
+    const nbf = (v: number) => JSON.stringify({ access_token: { nbf: { essential: true, value: String(v) } } });
+    expect(claimsWaitMs(nbf(1001), 1_000_500)).toBe(500);
+    expect(claimsWaitMs(nbf(1000), 1_000_500)).toBe(0);
+    expect(claimsWaitMs(nbf(1010), 1_000_500)).toBe(0);
+    expect(claimsWaitMs('{', 1_000_500)).toBe(0);
+    expect(claimsWaitMs(undefined, 1_000_500)).toBe(0);
   });
 
   it('merges the authorization and token requests', () => {
