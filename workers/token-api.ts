@@ -140,7 +140,7 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
   if (wait > 0) await new Promise((done) => setTimeout(done, wait));
   const cacheKey = op === 'token' ? fastPathKey(edge, read.form, read.body) : undefined;
   // A fresh critical-event state first: an app event pulled now drops that tenant's read sets.
-  if (cacheKey !== undefined && caeEnforced(env, request)) await caeStateFor(request, env, placement);
+  if (cacheKey !== undefined && caeEnforced(env, request)) await caeStateFor(request, env, placement, (p) => ctx.waitUntil(p));
   if (cacheKey !== undefined) {
     let replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
     const fill = replayed === undefined ? pendingFill(cacheKey) : undefined;

@@ -1,11 +1,13 @@
 /**
  * Continuous access evaluation at the edge. Edges cannot be pushed to, so each isolate pulls
  * its tenants' critical events (core/cae/event-store.ts) from the nearest replica — its own
- * region's, falling back region by region — after its watermark, and caches the folded state
- * for `CAE_POLL_MS` (default 1000 ms). A request that finds the state older than that waits for
- * one pull, shared by every request of the tenant in the isolate; so there is no cross-region
- * call per request, and an event reaches every edge within the interval plus the replication
- * lag to its region.
+ * region's, falling back region by region — after its watermark, and caches the folded state.
+ * A request that finds the state older than `CAE_POLL_MS` (default 500 ms) starts one pull in the
+ * background (shared by every request of the tenant in the isolate) and is judged by the state
+ * it has; one that finds it older than twice that waits for the pull. So a busy edge never
+ * stalls on a pull (the replica it asks may be queueing reads), there is no cross-region call per
+ * request, and an event reaches every edge within 2 × CAE_POLL_MS plus a pull plus the
+ * replication lag to its region.
  *
  * The nearest replica may lag far behind (asynchronous replication retries with backoff), so at
  * most every `PRIMARY_CHECK_MS` a pull asks the cell's primary instead: one cross-region call
@@ -18,14 +20,14 @@
  * Duplicate answers fold to the same state (core/cae/critical-events.ts `foldEvents`).
  */
 import { EMPTY_CAE_STATE, foldEvents, pruneCaeState, type CaeState, type CriticalEvent } from '../../core/cae/critical-events.js';
-import { CAE_EVENT_LOG_MS } from '../../core/cae/event-store.js';
+import { CAE_EVENT_LOG_MS, MAX_EVENTS_PAGE } from '../../core/cae/event-store.js';
 import type { CaeOutcome } from '../../durable-objects/replica-protocol.js';
 import { onNearest, topologyFor } from './cell-calls.js';
 import { crossCall } from './faults.js';
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import type { TenantPlacement } from './topology.js';
 
-const DEFAULT_POLL_MS = 1_000;
+const DEFAULT_POLL_MS = 500;
 const RETRY_MS = 250;
 const PRIMARY_CHECK_MS = 5_000;
 const PRIMARY_TIMEOUT_MS = 2_000;
@@ -77,13 +79,17 @@ async function pull(request: Request, env: Env, placement: TenantPlacement, entr
   const folded = foldEvents(entry.state, o.events, o.watermark);
   // Marks older than the longest token can revoke nothing: dropped whenever new ones arrive.
   entry.state = o.events.length > 0 ? pruneCaeState(folded, now, CAE_EVENT_LOG_MS) : folded;
-  entry.checkedAt = now;
+  // A full page (a cold isolate of a tenant with many recent events): the next request pulls the rest.
+  entry.checkedAt = o.events.length >= MAX_EVENTS_PAGE ? -Infinity : now;
   if (o.events.length > 0) for (const l of listeners) l(tid, o.events);
   return entry.state;
 }
 
-/** The tenant's critical-event state, no older than the poll interval (unless no replica answers). */
-export async function caeStateFor(request: Request, env: Env, placement: TenantPlacement): Promise<CaeState> {
+/**
+ * The tenant's critical-event state, no older than twice the poll interval (unless no replica
+ * answers). `waitUntil` keeps a background pull alive past this request; without it, it waits.
+ */
+export async function caeStateFor(request: Request, env: Env, placement: TenantPlacement, waitUntil?: (p: Promise<unknown>) => void): Promise<CaeState> {
   const tid = placement.tenant.id;
   let entry = tenants.get(tid);
   if (entry === undefined) {
@@ -91,7 +97,9 @@ export async function caeStateFor(request: Request, env: Env, placement: TenantP
     entry = { state: EMPTY_CAE_STATE, checkedAt: -Infinity, primaryAt: -Infinity };
     tenants.set(tid, entry);
   }
-  if (Date.now() - entry.checkedAt < pollInterval(env)) return entry.state;
+  const age = Date.now() - entry.checkedAt;
+  if (age < pollInterval(env)) return entry.state;
+  const background = age < 2 * pollInterval(env) && waitUntil !== undefined;
   let pulling = entry.pulling;
   if (pulling === undefined) {
     const e = entry;
@@ -102,6 +110,7 @@ export async function caeStateFor(request: Request, env: Env, placement: TenantP
         return e.state;
       })
       .finally(() => (e.pulling = undefined));
+    if (background) waitUntil(pulling);
   }
-  return pulling;
+  return background ? entry.state : pulling;
 }

@@ -42,7 +42,7 @@ async function tenantKeys(request: Request, env: Env, placement: TenantPlacement
 
 const invalid = (message: string): AuthFailure => ({ kind: 'unauthorized', message });
 
-export async function authenticateBearer(request: Request, env: Env, token: string): Promise<Principal | AuthFailure> {
+export async function authenticateBearer(request: Request, env: Env, token: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Principal | AuthFailure> {
   let tid: unknown;
   try {
     tid = decodeJwt(token).tid;
@@ -76,7 +76,7 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
   if (caeEnforced(env, request)) {
     // Continuous access evaluation: issued before its user's or client's latest critical event → refused.
     const capable = Array.isArray(c.xms_cc) && c.xms_cc.includes('cp1');
-    const verdict = evaluateToken(await caeStateFor(request, env, placement), { userId: userId ?? undefined, appId: appId ?? undefined, iat: Number(c.iat), capable });
+    const verdict = evaluateToken(await caeStateFor(request, env, placement, waitUntil), { userId: userId ?? undefined, appId: appId ?? undefined, iat: Number(c.iat), capable });
     if (verdict.kind === 'revoked') {
       return verdict.challenge
         ? { kind: 'unauthorized', message: REVOKED_MESSAGE, challenge: claimsChallenge(origin, tid, verdict.notBefore) }

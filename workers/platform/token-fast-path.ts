@@ -7,7 +7,7 @@
  * unwrapped here under the same KEK. No Durable Object hop on the hot path.
  * A removed credential, disabled or deleted service principal (critical events of continuous
  * access evaluation) drops the app's tenant entries as soon as this isolate pulls the event
- * (workers/platform/cae-state.ts: within CAE_POLL_MS plus replication lag), and a fill that was
+ * (workers/platform/cae-state.ts: within 2 × CAE_POLL_MS plus replication lag), and a fill that was
  * under way when it arrived is not kept. Other changes (a new role grant, a policy) are seen
  * within TOKEN_CACHE_TTL_MS (default 10 s), at once in the isolate that changed them.
  * Validators reject a revoked key's tokens at once.
