@@ -15,6 +15,10 @@ declare namespace Cloudflare {
     FAILOVER_PROBE_INTERVAL_MS?: string;
     /** How long the edge reuses a client_credentials read set (default 10000 ms; 0 disables). */
     TOKEN_CACHE_TTL_MS?: string;
+    /** Continuous access evaluation: age at which an edge refreshes its critical-event state in the background; requests wait at twice it (default 500 ms). */
+    CAE_POLL_MS?: string;
+    /** `off` disables CAE enforcement at the edge outside production (as does an `X-Tessera-CAE: off` request header there: the bench's baseline). */
+    CAE_ENFORCEMENT?: string;
     /** Managed identity: the per-region identity stores (durable-objects/regional-identity-store.ts). */
     MI_STORE: DurableObjectNamespace<import('./durable-objects/regional-identity-store').RegionalIdentityStore>;
     /** Managed-identity Worker (wrangler.mi.toml): the region it serves. */

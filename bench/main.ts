@@ -4,10 +4,10 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify, recovery), BENCH_FEED_USERS (100000),
+ * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify, cae, recovery), BENCH_FEED_USERS (100000),
  * BENCH_RECOVERY_SIZES (10000,100000),
  * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), BENCH_QUERY_CORE_USERS
- * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), WRK.
+ * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), BENCH_CAE_SAMPLES (50), WRK.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -28,19 +28,20 @@ import { runSim } from './sim.js';
 import type { Extra, Row } from './table.js';
 import { errorRate, failoverExtras, renderExtras, renderPaced, renderTable, simExtras, tokenExtras } from './table.js';
 import { measurePaced } from './paced.js';
-import type { AbResult } from './ab.js';
+import { alternate, type AbResult } from './ab.js';
 import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { measureFeedAb } from './feed-ab.js';
 import { queryExtras, renderQueryBench, runQueryBench, type QueryBenchRow } from './graph-query.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
 import { renderRecoveryBench, runRecoveryBench, type RecoveryBenchRow } from './recovery.js';
 import { measureNotifications, notifyExtras, type NotifyResult } from './notifications.js';
+import { caeExtras, measureCaePropagation, type CaeResult } from './cae.js';
 import type { Load, WrkResult } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify', 'recovery'] as const;
+const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify', 'cae', 'recovery'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -109,6 +110,15 @@ async function main(): Promise<number> {
     feedAb = await measureFeedAb(servers.startTessera, tenant.homeRegion, rounds, roundLoad, warmupSec);
   }
 
+  // CAE enforcement's cost the same way: alternating off/on rounds of the bearer read.
+  let caeAb: AbResult | undefined;
+  const [caeOn, caeOff] = ['graph-read-cae', 'graph-read-nocae'].map((id) => scenarios.find((s) => s.id === id));
+  if (caeOn !== undefined && caeOff !== undefined) {
+    const rounds = intEnv('BENCH_AB_ROUNDS', 4);
+    console.log(`measuring bearer Graph reads with CAE enforcement off then on in ${rounds} alternating rounds …`);
+    caeAb = await alternate('cae', caeOff.target(ctx), caeOn.target(ctx), rounds, { ...load, durationSec: Math.max(2, Math.round(load.durationSec / 2)) });
+  }
+
   // Latency at one offered load for the token endpoint and its references (bench/paced.ts).
   const paced = await measurePaced(rows, scenarios, ctx, load);
 
@@ -123,6 +133,13 @@ async function main(): Promise<number> {
     const samples = intEnv('BENCH_NOTIFY_SAMPLES', 50);
     console.log(`measuring change-notification delivery latency over ${samples} created users …`);
     notify = await measureNotifications(servers.tessera.url, tenant, samples);
+  }
+
+  let cae: CaeResult | undefined;
+  if (runs('cae')) {
+    const samples = intEnv('BENCH_CAE_SAMPLES', 50);
+    console.log(`measuring CAE event propagation to an edge reading from ${secondaryRegion} over ${samples} events …`);
+    cae = await measureCaePropagation(servers.tessera.url, tenant, userId, secondaryRegion, samples);
   }
 
   // Last among the Tessera measurements: it moves cell primaries.
@@ -179,6 +196,7 @@ async function main(): Promise<number> {
     ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
     ...(sim !== undefined ? simExtras(sim) : []),
     ...(notify !== undefined ? notifyExtras(notify) : []),
+    ...caeExtras(rows, cae, caeAb),
   ];
   const table = [
     renderTable(rows, lag),

@@ -11,6 +11,7 @@ import { REGIONS } from './servers.js';
 import type { Target } from './wrk.js';
 import { MI_SCENARIOS } from './managed-identity.js';
 import { QUERY_SCENARIOS } from './graph-query.js';
+import { CAE_SCENARIOS } from './cae.js';
 
 export interface Context {
   servers: Servers;
@@ -190,6 +191,8 @@ export const SCENARIOS: Scenario[] = [
   ...MI_SCENARIOS,
   // Graph queries: index-backed $filter and $batch, next to the single-user GET (bench/graph-query.ts).
   ...QUERY_SCENARIOS,
+  // Continuous access evaluation: bearer reads with enforcement on and off (bench/cae.ts).
+  ...CAE_SCENARIOS,
 ];
 
 /** The ids listed in BENCH_SCENARIOS, or undefined when it is unset (run everything). */

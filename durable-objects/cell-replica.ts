@@ -10,7 +10,7 @@ import type { Result } from '../core/result.js';
 import { ok } from '../core/result.js';
 import { crossCall } from '../workers/platform/faults.js';
 import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
-import type { CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
+import type { CaeOutcome, CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
 import { NOT_DURABLE, replicaStub, type BackupStatusOutcome, type SnapshotOutcome } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
@@ -19,6 +19,8 @@ import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { identityStoreStub } from './regional-identity-store.js';
 import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
+import { eventsSince, isCaeKey } from '../core/cae/event-store.js';
+import { singletonKey } from '../core/directory/keys.js';
 import type { GraphCaller } from './replica-protocol.js';
 import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
 import { archiveFeeds, readArchive } from './feed-archive.js';
@@ -276,6 +278,14 @@ export class CellReplica extends DurableObject<Env> {
     if (due !== undefined) await this.scheduleAt(due);
   }
 
+  /** Critical events after feed position `after`, from this replica's applied state (edges pull them: workers/platform/cae-state.ts). */
+  async caeEvents(t: CellTopology, tenantId: string, after: number): Promise<CaeOutcome> {
+    const state = this.open(t).state;
+    if (state.get(singletonKey(tenantId, 'organization')) === undefined) return { kind: 'behind' };
+    const since = eventsSince(state, tenantId, after);
+    return { kind: 'events', watermark: since.watermark, events: [...since.events] };
+  }
+
   /** The change feed from `after` (core/feed/cursor.ts), falling back to the R2 archive for records no longer in the cell. */
   async feed(t: CellTopology, tenantId: string, after: number, limit: number): Promise<FeedPage> {
     return this.feedOf(this.open(t), tenantId, after, limit);
@@ -332,8 +342,8 @@ export class CellReplica extends DurableObject<Env> {
     if (replica === undefined || replica.meta.role !== 'primary') return;
     await this.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
-    // Keys with no recycle bin (token service, change feed, idempotency records) go in one write; bin entries one by one (purge records).
-    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isIdempotencyKey(key));
+    // Keys with no recycle bin (token service, change feed, critical events, idempotency records) go in one write; bin entries one by one (purge records).
+    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isCaeKey(key) || isIdempotencyKey(key));
     if (plain.length > 0) await replica.write(() => ok({ mutations: plain.map((key) => ({ key, value: null })), reply: undefined }));
     for (const key of expired.filter((k) => !plain.includes(k))) {
       await replica.write(recorded((state: StateReader) => ok({ mutations: purgeMutations(state, key), reply: undefined }), this.origin({ kind: 'system' }, '')));

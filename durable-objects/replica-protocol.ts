@@ -9,6 +9,7 @@ import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { FeedPage } from '../core/feed/cursor.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { WorkloadOutcome } from './mi-glue.js';
+import type { CriticalEvent } from '../core/cae/critical-events.js';
 import type { SignInSummary } from '../core/outcomes/classify.js';
 
 /** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
@@ -99,9 +100,14 @@ export interface ReplicaRpc {
   /** Backup: a snapshot of the tenant now, and the kept snapshots (durable-objects/backup.ts). */
   snapshot(t: CellTopology, tenantId: string): Promise<SnapshotOutcome>;
   backupStatus(t: CellTopology, tenantId: string): Promise<BackupStatusOutcome>;
+  /** Critical events after a feed position (core/cae/event-store.ts): what edges pull for continuous access evaluation. */
+  caeEvents(t: CellTopology, tenantId: string, after: number): Promise<CaeOutcome>;
   /** Managed identity: the projected change feed for this region's identity store. */
   identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
 }
+
+/** `behind`: this replica has not received the tenant yet (the edge asks another region). */
+export type CaeOutcome = { kind: 'events'; watermark: number; events: CriticalEvent[] } | { kind: 'behind' };
 
 export function replicaStub(env: Env, cell: string, region: string): ReplicaRpc {
   const ns = env.REPLICA;

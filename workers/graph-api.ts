@@ -93,8 +93,8 @@ const toResponse = (s: Served): Response => json(s.body, s.status, s.headers);
  */
 export async function handleGraph(request: Request, env: Env, ctx?: Pick<ExecutionContext, 'waitUntil'>): Promise<Response> {
   const info = requestInfo(request);
-  const principal = await authenticate(request, env);
-  if (principal.kind === 'unauthorized') return graphError(info, principal);
+  const principal = await authenticate(request, env, ctx !== undefined ? (p) => ctx.waitUntil(p) : undefined);
+  if (principal.kind === 'unauthorized') return graphError(info, principal, principal.challenge !== undefined ? { 'WWW-Authenticate': principal.challenge } : {});
   if (principal.tenantId === null) return graphError(info, { kind: 'bad_request', message: 'The tenant for this request could not be determined.' });
   const placement = await lookupTenant(env, principal.tenantId);
   if (placement === null) return graphError(info, { kind: 'unauthorized', message: 'The tenant for this token does not exist.' });

@@ -12,7 +12,9 @@ import { clientAddress, entryRegion } from './platform/client-region.js';
 import { MAX_FORM_BYTES, readBodyWithin } from './platform/body-limit.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
-import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
+import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, readSetEpoch, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
+import { caeEnforced, caeStateFor } from './platform/cae-state.js';
+import { claimsWaitMs } from '../core/cae/claims-request.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 import { classifySignIn, classifyTokenReply, type Outcome, type SignInSummary } from '../core/outcomes/classify.js';
 import { recordOutcome } from './platform/outcomes.js';
@@ -133,7 +135,12 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
     tenantId: placement.tenant.id, origin: originOf(request.url), tenantSegment: request.params!.tenant!, authorization: request.headers.get('authorization'),
     traceId: info.requestId, correlationId: info.clientRequestId, client: clientOnce,
   };
+  // A claims challenge replayed in its event's own second: issue once that second is over (core/cae).
+  const wait = op === 'token' ? claimsWaitMs(read.form.get('claims') ?? undefined, Date.now()) : 0;
+  if (wait > 0) await new Promise((done) => setTimeout(done, wait));
   const cacheKey = op === 'token' ? fastPathKey(edge, read.form, read.body) : undefined;
+  // A fresh critical-event state first: an app event pulled now drops that tenant's read sets.
+  if (cacheKey !== undefined && caeEnforced(env, request)) await caeStateFor(request, env, placement, (p) => ctx.waitUntil(p));
   if (cacheKey !== undefined) {
     let replayed = await replayClientCredentials(env, cacheKey, edge, read.form);
     const fill = replayed === undefined ? pendingFill(cacheKey) : undefined;
@@ -152,10 +159,11 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
   }
   const call = tokenCall(request, env, info, edge, op, read.form, url, cacheKey !== undefined);
   const filled = cacheKey !== undefined ? beginFill(cacheKey) : undefined;
+  const epoch = readSetEpoch(placement.tenant.id);
   let routed: RoutedToken;
   try {
     routed = await callToken(request, env, placement, call);
-    if (cacheKey !== undefined) rememberReply(env, cacheKey, placement, routed);
+    if (cacheKey !== undefined) rememberReply(env, cacheKey, placement, routed, epoch);
   } finally {
     filled?.();
   }
@@ -184,15 +192,16 @@ function antiForgeryOf(request: Request, env: Env, origin: string): NonNullable<
   return { secure, ...(cookie !== undefined ? { cookie } : {}) };
 }
 
-function rememberReply(env: Env, key: string, placement: TenantPlacement, routed: RoutedToken): void {
+function rememberReply(env: Env, key: string, placement: TenantPlacement, routed: RoutedToken, epoch: number): void {
   const o = routed.outcome;
-  if (o.kind === 'reply' && o.readSet !== undefined && o.status === 200) remember(env, key, placement.tenant.id, o.readSet);
+  if (o.kind === 'reply' && o.readSet !== undefined && o.status === 200) remember(env, key, placement.tenant.id, o.readSet, epoch);
 }
 
 /** Replaces a cache entry past half its life while it keeps serving (its token is discarded). */
 async function refreshReadSet(request: Request, env: Env, placement: TenantPlacement, call: TokenCall, key: string): Promise<void> {
+  const epoch = readSetEpoch(placement.tenant.id);
   try {
-    rememberReply(env, key, placement, await callToken(request, env, placement, call));
+    rememberReply(env, key, placement, await callToken(request, env, placement, call), epoch);
   } catch (e) {
     console.warn('token cache refresh failed', e instanceof Error ? e.message : String(e));
   } finally {

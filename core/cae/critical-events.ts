@@ -93,28 +93,31 @@ export function criticalEvents(record: FeedRecord): CriticalEvent[] {
 const later = (prev: EventMark | undefined, at: number) => prev === undefined || at >= prev.at;
 
 /**
- * Folds records into the state. Records at or below the watermark are skipped, so folding the
- * same page twice (a retried pull, two replicas answering) changes nothing.
+ * Folds events known complete up to feed position `watermark` into the state. Events at or
+ * below the state's watermark are skipped, so folding the same answer twice (a retried pull,
+ * two replicas answering) changes nothing; the watermark never goes back.
  */
-export function foldRecords(state: CaeState, records: readonly FeedRecord[]): CaeState {
-  let watermark = state.watermark;
+export function foldEvents(state: CaeState, events: readonly CriticalEvent[], watermark: number): CaeState {
   let users: Record<string, EventMark> | undefined;
   let apps: Record<string, EventMark> | undefined;
-  for (const record of records) {
-    if (record.seq <= watermark) continue;
-    watermark = record.seq;
-    for (const e of criticalEvents(record)) {
-      if (e.subject === 'user') {
-        users ??= { ...state.users };
-        if (later(users[e.id], e.at)) users[e.id] = { at: e.at, reason: e.reason };
-      } else {
-        apps ??= { ...state.apps };
-        if (later(apps[e.id], e.at)) apps[e.id] = { at: e.at, reason: e.reason };
-      }
+  for (const e of events) {
+    if (e.seq <= state.watermark) continue;
+    if (e.subject === 'user') {
+      users ??= { ...state.users };
+      if (later(users[e.id], e.at)) users[e.id] = { at: e.at, reason: e.reason };
+    } else {
+      apps ??= { ...state.apps };
+      if (later(apps[e.id], e.at)) apps[e.id] = { at: e.at, reason: e.reason };
     }
   }
-  if (watermark === state.watermark) return state;
-  return { watermark, users: users ?? state.users, apps: apps ?? state.apps };
+  if (watermark <= state.watermark && users === undefined && apps === undefined) return state;
+  return { watermark: Math.max(watermark, state.watermark), users: users ?? state.users, apps: apps ?? state.apps };
+}
+
+/** Folds feed records (read with core/feed/cursor.ts) into the state: their events, up to the last record's position. */
+export function foldRecords(state: CaeState, records: readonly FeedRecord[]): CaeState {
+  const last = records.reduce((m, r) => Math.max(m, r.seq), state.watermark);
+  return foldEvents(state, records.flatMap(criticalEvents), last);
 }
 
 /**

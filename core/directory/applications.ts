@@ -67,6 +67,18 @@ const api = z.strictObject({
   requestedAccessTokenVersion: z.union([z.literal(1), z.literal(2)]).nullable().default(null),
 });
 
+const optionalClaim = z.strictObject({
+  name: z.string().min(1).max(256),
+  source: z.string().max(256).nullable().optional(),
+  essential: z.boolean().optional(),
+  additionalProperties: z.array(z.string().max(256)).max(20).optional(),
+});
+const optionalClaims = z.strictObject({
+  idToken: z.array(optionalClaim).max(50).optional(),
+  accessToken: z.array(optionalClaim).max(50).optional(),
+  saml2Token: z.array(optionalClaim).max(50).optional(),
+});
+
 const appFields: Fields = {
   appId: { schema: guid, kind: 'string', readOnly: true },
   createdDateTime: { schema: text(), kind: 'string', readOnly: true },
@@ -87,6 +99,8 @@ const appFields: Fields = {
   api: { schema: api, kind: 'complex', default: api.parse({}) },
   tags: { schema: strings(256), kind: 'complex', default: [] },
   isFallbackPublicClient: { schema: bool, kind: 'boolean', nullable: true, default: false },
+  /** Claims the app asks for in tokens issued to it (e.g. `xms_cc` in access tokens: core/cae). */
+  optionalClaims: { schema: optionalClaims, kind: 'complex', nullable: true },
   groupMembershipClaims: { schema: z.enum(['None', 'SecurityGroup', 'DirectoryRole', 'ApplicationGroup', 'All']), kind: 'string', nullable: true },
   // Secrets are minted by the credential flow (token service), never accepted in a body.
   passwordCredentials: { schema: json, kind: 'complex', readOnly: true },

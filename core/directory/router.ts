@@ -24,6 +24,7 @@ import { addKey, removeKey } from './app-keys.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
+import { revokeSignInSessions } from './sign-in-sessions.js';
 import { createGrant, deleteGrant, getGrant, listGrants, patchGrant } from './permission-grants.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, ResourceSpec, TypeName, WritePlan } from './types.js';
 
@@ -151,6 +152,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   countRoute('applications', SPECS.application, 'applications'),
   countRoute('servicePrincipals', SPECS.servicePrincipal, 'applications'),
   ...collectionRoutes(USERS, SPECS.user, 'users', ['passwordProfile.password']),
+  { pattern: [USERS, ':id', 'revokeSignInSessions'], area: 'users', POST: (s, r, c, x) => revokeSignInSessions(s, r, c, p(x, 'id')) },
   { pattern: [USERS, ':id', 'memberOf'], area: 'users', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id')) },
   { pattern: [USERS, ':id', 'memberOf', '$count'], area: 'users', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.user, p(x, 'id'), true) },
   ...collectionRoutes('groups', SPECS.group, 'groups'),

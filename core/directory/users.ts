@@ -38,6 +38,8 @@ const fields: Fields = {
   officeLocation: { schema: text(128), kind: 'string', nullable: true },
   preferredLanguage: { schema: text(16), kind: 'string', nullable: true },
   passwordProfile: { schema: passwordProfile, kind: 'complex', hidden: true },
+  /** Set by revokeSignInSessions (sign-in-sessions.ts): tokens and sessions issued before it are refused. */
+  signInSessionsValidFromDateTime: { schema: text(), kind: 'string', readOnly: true, nullable: true },
 };
 
 export const userSpec = defineResource({

@@ -9,6 +9,7 @@
 import type { Json, Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
 import { changesOf, type Change } from './changes.js';
+import { caeMutations } from '../cae/event-store.js';
 
 export type Actor =
   | { readonly kind: 'user'; readonly id: string; readonly userPrincipalName?: string | null }
@@ -93,6 +94,8 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     // Every object a record touches is a target, members of a changed group included.
     const targets = new Set(changes.flatMap((c) => [c.id, ...c.links.map((l) => l.id)]));
     for (const id of targets) out.push({ key: feedTargetKey(tid, id, seq), value: 1, expiresAt });
+    // Critical events (continuous access evaluation) commit with the record that carries them.
+    out.push(...caeMutations(tid, record));
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { appRoleGrantKey, credKey, mfaRequirementKey } from './token-keys.js';
 type Obj = Record<string, Json>;
 const obj = (v: Json | undefined): Obj | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
 const strs = (v: Json | undefined): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const optionalClaimNames = (v: Json | undefined): string[] => (Array.isArray(v) ? v.map((c) => obj(c)?.['name']).filter((n): n is string => typeof n === 'string') : []);
 const uris = (v: Json | undefined): string[] => strs(obj(v)?.['redirectUris']);
 
 export interface AppView {
@@ -88,6 +89,7 @@ function readResources(reader: StateReader, tid: string): ResourceApp[] {
       oauth2PermissionScopes: (Array.isArray(api?.['oauth2PermissionScopes']) ? api['oauth2PermissionScopes'] : []) as unknown as ResourceApp['oauth2PermissionScopes'],
       appRoles: (Array.isArray(a['appRoles']) ? a['appRoles'] : []) as unknown as ResourceApp['appRoles'],
       requestedAccessTokenVersion: api?.['requestedAccessTokenVersion'] === 2 ? 2 : api?.['requestedAccessTokenVersion'] === 1 ? 1 : null,
+      accessTokenOptionalClaims: optionalClaimNames(obj(a['optionalClaims'])?.['accessToken']),
     });
   }
   return apps;

@@ -13,6 +13,8 @@ export const GRAPH_URI = 'https://graph.microsoft.com';
 export const GRAPH_DISPLAY_NAME = 'Microsoft Graph';
 /** Microsoft's own tenant: Graph's service principal names it as the app's owner organization. */
 export const MICROSOFT_TENANT_ID = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
+/** Our Graph API enforces continuous access evaluation (core/cae), as Microsoft's own resources do in Entra. */
+export const isCaeResource = (r: { appId: string }): boolean => r.appId === GRAPH_APP_ID;
 /** Audiences our Graph API accepts in a bearer token. */
 export const GRAPH_AUDIENCES: readonly string[] = [GRAPH_URI, `${GRAPH_URI}/`, GRAPH_APP_ID];
 

@@ -91,6 +91,8 @@ export interface AccessTokenInput {
   lifetimeMs: number;
   jti: string;
   clientCapabilities?: readonly string[];
+  /** A later `nbf` than issuance (epoch seconds), asked for by a claims challenge (core/cae). */
+  notBefore?: number;
   /** Token format (token-version.ts); v2 unless the resource asks otherwise. */
   version?: TokenVersion;
 }
@@ -116,7 +118,7 @@ export function buildAccessTokenClaims(input: AccessTokenInput, now: number): Ac
     ...(hasScopes ? { scp: input.scopes!.join(' ') } : {}),
     ...(hasRoles ? { roles: [...input.roles!] } : {}),
     iat,
-    nbf: iat,
+    nbf: Math.max(iat, input.notBefore ?? iat),
     exp: iat + Math.floor(input.lifetimeMs / 1000),
     ver: version,
     jti: input.jti,

@@ -61,6 +61,8 @@ const TABLE = {
   unsupported_response_type: ['unsupported_response_type', 700054, "response_type '{detail}' is not enabled for the application."],
   method_not_allowed: ['invalid_request', 900561, 'The endpoint only accepts {detail} requests.'],
   user_disabled: ['invalid_grant', 50057, 'The user account is disabled.'],
+  password_changed: ['invalid_grant', 50133, 'Session is invalid due to expiration or recent password change.'],
+  invalid_claims: ['invalid_request', 90014, "The provided value for the input parameter 'claims' is not valid. {detail}"], // (approx: Entra answers a malformed claims JSON with AADSTS90014-class invalid_request)
   no_signing_key: ['temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'], // (approx)
   service_unavailable: ['temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'], // (approx)
   not_found: ['invalid_request', 90056, 'The endpoint does not exist.'], // (approx)

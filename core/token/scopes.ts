@@ -18,6 +18,8 @@ export interface ResourceApp {
   appRoles: ReadonlyArray<{ id: string; value: string; isEnabled?: boolean; allowedMemberTypes: ReadonlyArray<'Application' | 'User'> }>;
   /** `api.requestedAccessTokenVersion` (token-version.ts): null/1 → v1 tokens, 2 → v2. */
   requestedAccessTokenVersion?: 1 | 2 | null;
+  /** Names in the application's `optionalClaims.accessToken` (e.g. `xms_cc`). */
+  accessTokenOptionalClaims?: readonly string[];
 }
 
 export type ScopeError =

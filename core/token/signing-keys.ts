@@ -61,7 +61,8 @@ const DAY = 86_400_000;
 export const DEFAULT_ROTATION_POLICY: RotationPolicy = {
   rotateEveryMs: 42 * DAY,
   prePublishMs: 7 * DAY,
-  maxTokenLifetimeMs: DAY,
+  // CAE-capable clients get tokens of up to 28 h (core/cae/claims-request.ts), plus an hour of skew.
+  maxTokenLifetimeMs: 29 * 3_600_000,
   alg: 'RS256',
 };
 

@@ -41,6 +41,8 @@ export interface TokenSettings {
   deviceCodeIntervalSec: number;
   refreshInactivitySec: number;
   refreshMaxLifetimeSec: number;
+  /** Access tokens of CAE-capable clients to a CAE-enabled resource (core/cae/claims-request.ts): 24 h, at most 28 h. */
+  caeAccessTokenLifetimeSec: number;
 }
 
 export const DEFAULT_TOKEN_SETTINGS: TokenSettings = {
@@ -51,6 +53,7 @@ export const DEFAULT_TOKEN_SETTINGS: TokenSettings = {
   deviceCodeIntervalSec: 5,
   refreshInactivitySec: 90 * 86_400,
   refreshMaxLifetimeSec: 365 * 86_400,
+  caeAccessTokenLifetimeSec: 24 * 3600,
 };
 
 const sec = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -63,6 +66,7 @@ export const tokenSettingsSchema = z.strictObject({
   deviceCodeIntervalSec: sec(1, 60).optional(),
   refreshInactivitySec: sec(3600, 365 * 86_400).optional(),
   refreshMaxLifetimeSec: sec(3600, 5 * 365 * 86_400).optional(),
+  caeAccessTokenLifetimeSec: sec(3600, 28 * 3600).optional(),
 });
 
 export function loadTokenSettings(reader: StateReader, tid: string): TokenSettings {

@@ -19,7 +19,8 @@ export interface Principal {
   readonly appId: string | null;
 }
 
-export type AuthFailure = { kind: 'unauthorized'; message: string };
+/** `challenge`: a claims challenge for the WWW-Authenticate header (continuous access evaluation). */
+export type AuthFailure = { kind: 'unauthorized'; message: string; challenge?: string };
 
 const enc = new TextEncoder();
 
@@ -51,7 +52,8 @@ export async function isOperator(request: Request, env: Env): Promise<boolean> {
 }
 
 /** Resolves the caller of a directory request; operators name the tenant in `X-Tessera-Tenant`. */
-export async function authenticate(request: Request, env: Env): Promise<Principal | AuthFailure> {
+/** `waitUntil`: lets continuous access evaluation refresh its state after the answer (cae-state.ts). */
+export async function authenticate(request: Request, env: Env, waitUntil?: (p: Promise<unknown>) => void): Promise<Principal | AuthFailure> {
   if (tooLarge(request)) return { kind: 'unauthorized', message: 'Access token is too large.' };
   if (bearer(request) === null) return { kind: 'unauthorized', message: 'Access token is empty.' };
   if (await isOperator(request, env)) {
@@ -59,7 +61,7 @@ export async function authenticate(request: Request, env: Env): Promise<Principa
     return { kind: 'operator', tenantId: tenant, roles: [], scopes: [], userId: null, appId: null };
   }
   // Otherwise a bearer access token from the token service (the tenant comes from its tid).
-  return authenticateBearer(request, env, bearer(request)!);
+  return authenticateBearer(request, env, bearer(request)!, waitUntil);
 }
 
 /**

@@ -28,7 +28,7 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 export function graphError(info: RequestInfo, error: GraphError | EdgeError, headers: Record<string, string> = {}): Response {
   const { status, body } = graphErrorBody(error, info.requestId, info.now, info.clientRequestId);
   const extra: Record<string, string> = { 'request-id': info.requestId, 'client-request-id': info.clientRequestId, ...headers };
-  if (status === 401) extra['WWW-Authenticate'] = 'Bearer realm="tessera"';
+  if (status === 401 && headers['WWW-Authenticate'] === undefined) extra['WWW-Authenticate'] = 'Bearer realm="tessera"';
   return json(body, status, extra);
 }
 

@@ -13,6 +13,8 @@ import type { TokenCall } from '../../durable-objects/replica-protocol.js';
 import type { AuthFailure, Principal } from './auth.js';
 import { callToken } from './token-calls.js';
 import { lookupTenant, type TenantPlacement } from './topology.js';
+import { claimsChallenge, evaluateToken, REVOKED_MESSAGE } from '../../core/cae/enforce.js';
+import { caeEnforced, caeStateFor } from './cae-state.js';
 
 const KEYS_TTL_MS = 30_000;
 const cache = new Map<string, { keys: KeyRecord[]; at: number }>();
@@ -40,7 +42,7 @@ async function tenantKeys(request: Request, env: Env, placement: TenantPlacement
 
 const invalid = (message: string): AuthFailure => ({ kind: 'unauthorized', message });
 
-export async function authenticateBearer(request: Request, env: Env, token: string): Promise<Principal | AuthFailure> {
+export async function authenticateBearer(request: Request, env: Env, token: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Principal | AuthFailure> {
   let tid: unknown;
   try {
     tid = decodeJwt(token).tid;
@@ -69,10 +71,18 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
   const scopes = typeof c.scp === 'string' ? c.scp.split(' ').filter(Boolean) : [];
   const roles = Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [];
   const appId = typeof c.azp === 'string' ? c.azp : typeof c.appid === 'string' ? c.appid : null;
-  if (scopes.length > 0) {
-    // Delegated: the user is the token's oid (sub is pairwise in Entra; ours equals oid).
-    const oid = typeof c.oid === 'string' ? c.oid : c.sub;
-    return { kind: 'user', tenantId: tid, roles: [], scopes, userId: oid, appId };
+  // Delegated: the user is the token's oid (sub is pairwise in Entra; ours equals oid).
+  const userId = scopes.length > 0 ? (typeof c.oid === 'string' ? c.oid : c.sub) : null;
+  if (caeEnforced(env, request)) {
+    // Continuous access evaluation: issued before its user's or client's latest critical event → refused.
+    const capable = Array.isArray(c.xms_cc) && c.xms_cc.includes('cp1');
+    const verdict = evaluateToken(await caeStateFor(request, env, placement, waitUntil), { userId: userId ?? undefined, appId: appId ?? undefined, iat: Number(c.iat), capable });
+    if (verdict.kind === 'revoked') {
+      return verdict.challenge
+        ? { kind: 'unauthorized', message: REVOKED_MESSAGE, challenge: claimsChallenge(origin, tid, verdict.notBefore) }
+        : invalid('Access token validation failure: the token was issued before a revocation event.');
+    }
   }
+  if (userId !== null) return { kind: 'user', tenantId: tid, roles: [], scopes, userId, appId };
   return { kind: 'application', tenantId: tid, roles, scopes: [], userId: null, appId };
 }

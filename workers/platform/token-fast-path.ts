@@ -5,9 +5,12 @@
  * authentication with the secret's expiry, scope resolution and conditional access for workload
  * identities, with this caller's IP and country, run again), signing with the tenant's key
  * unwrapped here under the same KEK. No Durable Object hop on the hot path.
- * A removed credential, disabled app or revoked key stops being used within TOKEN_CACHE_TTL_MS
- * (default 10 s) plus replication lag in other isolates, at once in the isolate that changed it:
- * the same trade Entra makes with its caches. Validators reject a revoked key's tokens at once.
+ * A removed credential, disabled or deleted service principal (critical events of continuous
+ * access evaluation) drops the app's tenant entries as soon as this isolate pulls the event
+ * (workers/platform/cae-state.ts: within 2 × CAE_POLL_MS plus replication lag), and a fill that was
+ * under way when it arrived is not kept. Other changes (a new role grant, a policy) are seen
+ * within TOKEN_CACHE_TTL_MS (default 10 s), at once in the isolate that changed them.
+ * Validators reject a revoked key's tokens at once.
  *
  * No stampede: past half its life an entry is refreshed once in the background while it keeps
  * serving, and concurrent misses of one key wait for the first one's replica call instead of
@@ -22,6 +25,7 @@ import { issueToken, type AccessTokenClaims } from '../../core/token/jwt.js';
 import { loadSigningKeys, selectActiveKey } from '../../core/token/signing-keys.js';
 import { isolateKeys } from './isolate-keys.js';
 import { loadTokenSettings } from '../../core/token/token-keys.js';
+import { onCaeEvents } from './cae-state.js';
 
 const DEFAULT_TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
@@ -42,6 +46,15 @@ interface Entry {
 }
 
 const entries = new Map<string, Entry>();
+/** Per tenant, how many times its entries were dropped: a fill started before a drop is not kept. */
+const epochs = new Map<string, number>();
+
+/** The tenant's current epoch: read before a replica call whose answer may fill the cache. */
+export const readSetEpoch = (tenantId: string): number => epochs.get(tenantId) ?? 0;
+
+onCaeEvents((tenantId, events) => {
+  if (events.some((e) => e.subject === 'app')) forgetTenantReadSets(tenantId);
+});
 /** Replica calls under way that will fill an entry, by key: other misses of the key wait for them. */
 const filling = new Map<string, Promise<void>>();
 
@@ -72,8 +85,8 @@ export function fastPathKey(req: EdgeTokenRequest, form: URLSearchParams, body: 
   return `${req.tenantId}\n${req.origin}\n${req.tenantSegment}\n${req.authorization ?? ''}\n${body}`;
 }
 
-export function remember(env: Env, key: string, tenantId: string, set: ReadSet): void {
-  if (ttl(env) === 0) return;
+export function remember(env: Env, key: string, tenantId: string, set: ReadSet, epoch: number): void {
+  if (ttl(env) === 0 || epoch !== readSetEpoch(tenantId)) return;
   if (entries.size >= MAX_ENTRIES) entries.clear();
   const now = Date.now();
   entries.set(key, { tenantId, until: now + ttl(env), refreshAt: now + ttl(env) / 2, refreshing: false, reader: new ReplayReader(set) });
@@ -110,6 +123,8 @@ export function endRefresh(key: string): void {
 
 /** Drops every cached read set of a tenant (its keys or credentials changed through this isolate). */
 export function forgetTenantReadSets(tenantId: string): void {
+  epochs.set(tenantId, readSetEpoch(tenantId) + 1);
+  if (epochs.size > MAX_ENTRIES) epochs.clear();
   for (const [key, entry] of entries) if (entry.tenantId === tenantId) entries.delete(key);
 }
 

@@ -19,7 +19,8 @@ import type { AuthRequest } from './authorize-request.js';
 import { evaluateCa } from './ca-check.js';
 import { consentedScopesFor, consentMissing } from './consent-check.js';
 import { authenticateClient, isFlowResult } from './client.js';
-import { clientCapabilities, issueDelegated, randomCode } from './issue.js';
+import { issueDelegated, randomCode } from './issue.js';
+import { mergeClaims, NO_CLAIMS, parseClaimsRequest, type ClaimsRequest } from '../../cae/claims-request.js';
 import { oauthError, single, type FlowEnv, type FlowResult } from './types.js';
 
 const codeSchema = z.object({
@@ -41,12 +42,14 @@ export async function planAuthCode(env: FlowEnv, req: AuthRequest, userId: strin
 
 /** grant_type=authorization_code */
 export async function authorizationCodeGrant(env: FlowEnv, form: URLSearchParams, authorization: string | null): Promise<FlowResult> {
-  const p = single(form, ['code', 'redirect_uri', 'code_verifier', 'scope']);
+  const p = single(form, ['code', 'redirect_uri', 'code_verifier', 'scope', 'claims']);
   if (p === 'duplicate') return oauthError(env, 'malformed_request');
   const client = await authenticateClient(env, form, authorization);
   if (isFlowResult(client)) return client;
   if (p.code === undefined || p.code.length > 512) return oauthError(env, 'missing_parameter', { detail: 'code' });
   if (p.redirect_uri === undefined) return oauthError(env, 'missing_parameter', { detail: 'redirect_uri' });
+  const asked = parseClaimsRequest(p.claims);
+  if (!asked.ok) return oauthError(env, 'invalid_claims', { detail: asked.error });
   const key = authCodeKey(env.tenantId, await sha256b64url(p.code));
   const parsed = codeSchema.safeParse(env.reader.get(key));
   if (!parsed.success) return oauthError(env, 'invalid_grant', { detail: 'Unknown authorization code.' });
@@ -80,7 +83,13 @@ export async function authorizationCodeGrant(env: FlowEnv, form: URLSearchParams
   if (ca.decision === 'mfa_required' && !c.mfa) return oauthError(env, 'mfa_required', { detail: c.clientId }, [redeemed]);
   return issueDelegated(env, {
     clientId: c.clientId, user, resolution: resolved.value, scopeTokens: c.scope.split(' ').filter(Boolean), authTime: c.authTime, mfa: c.mfa,
-    ...(c.nonce !== null ? { nonce: c.nonce } : {}), caps: clientCapabilities(c.claims ?? undefined),
+    ...(c.nonce !== null ? { nonce: c.nonce } : {}), claims: mergeClaims(asked.value, authorized(c.claims)),
     afterIssue: (familyId) => [familyId === undefined ? redeemed : { ...redeemed, value: { ...c, redeemedAt: env.now, familyId } as Json }],
   }, client.mutations);
+}
+
+/** The authorization request's claims, validated when the code was issued. */
+function authorized(raw: string | null): ClaimsRequest {
+  const parsed = parseClaimsRequest(raw ?? undefined);
+  return parsed.ok ? parsed.value : NO_CLAIMS;
 }

@@ -9,6 +9,7 @@ import { resolveScopes, resourceFinder, type ScopeResolution } from '../scopes.j
 import type { OAuthReason } from '../oauth-errors.js';
 import { GRAPH_URI } from '../graph-resource.js';
 import type { FlowEnv } from './types.js';
+import { parseClaimsRequest } from '../../cae/claims-request.js';
 
 export const AUTHORIZE_PARAMS = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'response_mode', 'prompt', 'login_hint', 'claims'] as const;
 export type AuthorizeParams = Partial<Record<(typeof AUTHORIZE_PARAMS)[number], string>>;
@@ -56,6 +57,8 @@ export function validateAuthorizeRequest(env: FlowEnv, p: AuthorizeParams): Auth
   if (p.response_type === undefined) return fail('missing_parameter', 'response_type');
   if (p.response_type !== 'code') return fail('unsupported_response_type', p.response_type);
   if (p.scope === undefined) return fail('missing_parameter', 'scope');
+  const claims = parseClaimsRequest(p.claims);
+  if (!claims.ok) return fail('invalid_claims', claims.error);
   const resolved = resolveScopes(p.scope, { grant: 'delegated', findResource: resourceFinder(loadResources(env.reader, env.tenantId)), defaultResource: GRAPH_URI });
   if (!resolved.ok || resolved.value.kind !== 'delegated') return fail('invalid_scope', `Scope '${p.scope}' is not valid.`);
   // `.default` resolves to the consented scopes only once the user is known (consent-check.ts).

@@ -2,7 +2,8 @@
 import { resolveScopes, resourceFinder } from '../scopes.js';
 import { grantedAppRoleIds, loadResources } from '../directory-view.js';
 import { authenticateClient, isFlowResult } from './client.js';
-import { clientCapabilities, issueAppOnly, servicePrincipalId } from './issue.js';
+import { issueAppOnly, servicePrincipalId } from './issue.js';
+import { parseClaimsRequest } from '../../cae/claims-request.js';
 import { evaluateWorkloadCa } from './ca-check.js';
 import { oauthError, single, type FlowEnv, type FlowResult } from './types.js';
 import { scopeError } from './scope-errors.js';
@@ -12,6 +13,8 @@ export async function clientCredentialsGrant(env: FlowEnv, form: URLSearchParams
   if (p === 'duplicate') return oauthError(env, 'malformed_request');
   const client = await authenticateClient(env, form, authorization);
   if (isFlowResult(client)) return client;
+  const claims = parseClaimsRequest(p.claims);
+  if (!claims.ok) return oauthError(env, 'invalid_claims', { detail: claims.error });
   if (!client.confidential) return oauthError(env, 'client_credentials_required', { clientId: client.app.appId });
   if (p.scope === undefined) return oauthError(env, 'missing_parameter', { detail: 'scope' });
   const sp = servicePrincipalId(env.reader, env.tenantId, client.app.appId);
@@ -24,5 +27,5 @@ export async function clientCredentialsGrant(env: FlowEnv, form: URLSearchParams
   if (resolved.value.kind !== 'app_only') return oauthError(env, 'default_scope_required');
   const ca = evaluateWorkloadCa(env, sp, resolved.value.resource.appId);
   if (ca.decision !== 'allow') return oauthError(env, 'blocked_by_conditional_access', { clientId: client.app.appId });
-  return issueAppOnly(env, client.app.appId, sp, resolved.value, p.scope, clientCapabilities(p.claims), client.mutations);
+  return issueAppOnly(env, client.app.appId, sp, resolved.value, p.scope, claims.value, client.mutations);
 }

@@ -15,6 +15,7 @@ import { consentedScopesFor, consentMissing } from './consent-check.js';
 import { authenticateClient, isFlowResult } from './client.js';
 import { issueDelegated, randomCode } from './issue.js';
 import { scopeError } from './scope-errors.js';
+import { parseClaimsRequest } from '../../cae/claims-request.js';
 import { jsonResult, oauthError, single, type FlowEnv, type FlowResult } from './types.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -84,6 +85,8 @@ export async function deviceCodeGrant(env: FlowEnv, form: URLSearchParams, autho
   const client = await authenticateClient(env, form, authorization);
   if (isFlowResult(client)) return client;
   if (p.device_code === undefined || p.device_code.length > 256) return oauthError(env, 'missing_parameter', { detail: 'device_code' });
+  const claims = parseClaimsRequest(p.claims);
+  if (!claims.ok) return oauthError(env, 'invalid_claims', { detail: claims.error });
   const key = deviceCodeKey(env.tenantId, await sha256b64url(p.device_code));
   const parsed = deviceSchema.safeParse(env.reader.get(key));
   if (!parsed.success || parsed.data.clientId !== client.app.appId) return oauthError(env, 'invalid_grant', { detail: 'Unknown device code.' });
@@ -108,6 +111,6 @@ export async function deviceCodeGrant(env: FlowEnv, form: URLSearchParams, autho
   if (ca.decision === 'block') return oauthError(env, 'blocked_by_conditional_access', {}, consumed);
   return issueDelegated(env, {
     clientId: client.app.appId, user, resolution: resolved.value, scopeTokens: d.scope.split(' ').filter(Boolean), authTime: d.authTime ?? env.now,
-    mfa: d.mfa === true, caps: [],
+    mfa: d.mfa === true, claims: claims.value,
   }, [...client.mutations, ...consumed]);
 }

@@ -12,22 +12,29 @@ import { planIssueFamily } from '../refresh-tokens.js';
 import type { ScopeResolution } from '../scopes.js';
 import { userAppRoles, type UserView } from '../directory-view.js';
 import { directoryRoleClaims } from './wids.js';
+import { accessTokenLifetimeSec, capabilities, notBeforeFor, type ClaimsRequest } from '../../cae/claims-request.js';
+import { isCaeResource } from '../graph-resource.js';
+import type { ResourceApp } from '../scopes.js';
 import { jsonResult, oauthError, type FlowEnv, type FlowResult } from './types.js';
 
 /** Extra facts about a refresh family (the core family record has a fixed schema). */
 export const familyExtraKey = (tid: string, familyId: string) => `t/${tid}/rtx/${familyId}`;
 
 
-/** `claims` request parameter: only the CAE capability `cp1` is echoed back as xms_cc. */
-export function clientCapabilities(raw: string | undefined): string[] {
-  if (raw === undefined || raw.length > 4096) return [];
-  try {
-    const v = JSON.parse(raw) as { access_token?: { xms_cc?: { values?: unknown } } };
-    const values = v?.access_token?.xms_cc?.values;
-    return Array.isArray(values) && values.includes('cp1') ? ['cp1'] : [];
-  } catch {
-    return [];
-  }
+/**
+ * The access token's claims request (core/cae/claims-request.ts) applied to one resource: its
+ * lifetime (long for a CAE-capable client of a CAE-enabled resource), `nbf` (asked for by a
+ * claims challenge) and `xms_cc` (when the resource asks for it as an optional claim; Graph does).
+ */
+function accessTokenTerms(env: FlowEnv, resource: ResourceApp, claims: ClaimsRequest): { lifetimeSec: number; notBefore?: number; caps: string[] } {
+  const cae = isCaeResource(resource);
+  const wantsCc = cae || (resource.accessTokenOptionalClaims ?? []).includes('xms_cc');
+  const nbf = notBeforeFor(claims, env.now);
+  return {
+    lifetimeSec: accessTokenLifetimeSec(env.settings, claims.capable, cae),
+    ...(nbf !== undefined ? { notBefore: nbf } : {}),
+    caps: wantsCc ? capabilities(claims) : [],
+  };
 }
 
 /** The service principal (enterprise app) of an application in this tenant; the appId when it has none. */
@@ -37,18 +44,20 @@ export function servicePrincipalId(reader: StateReader, tid: string, appId: stri
 }
 
 /** `sp`: the client's service principal id (the token's sub and oid). */
-export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, caps: string[], mutations: Mutation[]): Promise<FlowResult> {
+export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, resolution: Extract<ScopeResolution, { kind: 'app_only' }>, scope: string, claimsRequest: ClaimsRequest, mutations: Mutation[]): Promise<FlowResult> {
   // No app role on the resource is no reason to refuse (Entra issues the token without `roles`).
-  const lifetimeMs = env.settings.accessTokenLifetimeSec * 1000;
   const r = resolution.resource;
+  const terms = accessTokenTerms(env, r, claimsRequest);
+  const lifetimeMs = terms.lifetimeSec * 1000;
   const version = accessTokenVersion(r);
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(r, requestedIdentifier(scope.split(' '))), subject: sp, objectId: sp, clientId,
-    roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: caps, version,
+    roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: terms.caps, version,
+    ...(terms.notBefore !== undefined ? { notBefore: terms.notBefore } : {}),
   }, env.now);
   const token = await env.sign({ ...claims, idtyp: 'app' } as AccessTokenClaims);
   if (token === null) return oauthError(env, 'no_signing_key');
-  return jsonResult({ token_type: 'Bearer', expires_in: env.settings.accessTokenLifetimeSec, ext_expires_in: env.settings.accessTokenLifetimeSec, access_token: token, scope }, mutations);
+  return jsonResult({ token_type: 'Bearer', expires_in: terms.lifetimeSec, ext_expires_in: terms.lifetimeSec, access_token: token, scope }, mutations);
 }
 
 export interface DelegatedGrant {
@@ -60,7 +69,8 @@ export interface DelegatedGrant {
   authTime: number;
   mfa: boolean;
   nonce?: string;
-  caps: string[];
+  /** The `claims` request (core/cae/claims-request.ts): CAE capability and a challenge's `nbf`. */
+  claims: ClaimsRequest;
   /** A refresh token to return instead of minting a new family (rotation). */
   refreshToken?: string;
   /** Writes that depend on the new refresh family (undefined when none was minted), e.g. the redeemed code remembering it. */
@@ -76,10 +86,11 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   // App roles the user holds on a tenant API (directly or through a group): Entra's delegated `roles`.
   const roles = r.resource !== null ? userAppRoles(env.reader, env.tenantId, user.id, r.resource) : [];
   const version = accessTokenVersion(resource);
+  const terms = accessTokenTerms(env, resource, g.claims);
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(resource, requestedIdentifier(g.scopeTokens)), subject: user.id, objectId: user.id,
-    clientId: g.clientId, scopes, ...(roles.length > 0 ? { roles } : {}), lifetimeMs: s.accessTokenLifetimeSec * 1000, jti: randomGuid(env.random),
-    clientCapabilities: g.caps, version,
+    clientId: g.clientId, scopes, ...(roles.length > 0 ? { roles } : {}), lifetimeMs: terms.lifetimeSec * 1000, jti: randomGuid(env.random),
+    clientCapabilities: terms.caps, version, ...(terms.notBefore !== undefined ? { notBefore: terms.notBefore } : {}),
   }, env.now);
   const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resource.appId);
   const access = await env.sign({
@@ -88,7 +99,7 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   if (access === null) return oauthError(env, 'no_signing_key');
   const body: Record<string, Json> = {
     token_type: 'Bearer', scope: [...r.oidc, ...scopes.filter((x) => !r.oidc.includes(x))].join(' '),
-    expires_in: s.accessTokenLifetimeSec, ext_expires_in: s.accessTokenLifetimeSec, access_token: access,
+    expires_in: terms.lifetimeSec, ext_expires_in: terms.lifetimeSec, access_token: access,
   };
   const out = [...mutations];
   if (r.oidc.includes('openid')) {

@@ -8,11 +8,13 @@ import { loadResources, loadUserById } from '../directory-view.js';
 import { GRAPH_URI } from '../graph-resource.js';
 import { fromRefresh } from '../oauth-errors.js';
 import { planRedeem } from '../refresh-tokens.js';
+import { grantErrorFor, revokingMark } from '../../cae/grant-checks.js';
 import { resolveScopes, resourceFinder } from '../scopes.js';
 import { evaluateCa } from './ca-check.js';
 import { consentedScopesFor, consentMissing } from './consent-check.js';
 import { authenticateClient, isFlowResult } from './client.js';
-import { clientCapabilities, familyExtraKey, issueDelegated } from './issue.js';
+import { familyExtraKey, issueDelegated } from './issue.js';
+import { parseClaimsRequest } from '../../cae/claims-request.js';
 import { oauthError, single, type FlowEnv, type FlowResult } from './types.js';
 
 export async function refreshTokenGrant(env: FlowEnv, form: URLSearchParams, authorization: string | null): Promise<FlowResult> {
@@ -21,6 +23,8 @@ export async function refreshTokenGrant(env: FlowEnv, form: URLSearchParams, aut
   const client = await authenticateClient(env, form, authorization);
   if (isFlowResult(client)) return client;
   if (p.refresh_token === undefined) return oauthError(env, 'missing_parameter', { detail: 'refresh_token' });
+  const claims = parseClaimsRequest(p.claims);
+  if (!claims.ok) return oauthError(env, 'invalid_claims', { detail: claims.error });
   const s = env.settings;
   const redeemed = await planRedeem(env.reader, env.tenantId, p.refresh_token, client.app.appId, env.now, env.random, {
     inactivityMs: s.refreshInactivitySec * 1000, maxFamilyLifetimeMs: s.refreshMaxLifetimeSec * 1000,
@@ -28,6 +32,9 @@ export async function refreshTokenGrant(env: FlowEnv, form: URLSearchParams, aut
   // A replay revokes the whole family: those writes are committed even though the request fails.
   if (!redeemed.ok) return oauthError(env, fromRefresh(redeemed.error.reason), {}, redeemed.error.mutations);
   const family = redeemed.value.family;
+  // Continuous access evaluation: a family that predates its user's or client's latest critical event is dead.
+  const revoked = revokingMark(env.reader, env.tenantId, { userId: family.userId, appId: client.app.appId }, family.createdAt);
+  if (revoked !== undefined) return oauthError(env, grantErrorFor(revoked));
   const extra = env.reader.get(familyExtraKey(env.tenantId, family.familyId)) as { [k: string]: Json } | undefined;
   const mfa = extra?.['mfa'] === true;
   const user = loadUserById(env.reader, env.tenantId, family.userId);
@@ -49,6 +56,6 @@ export async function refreshTokenGrant(env: FlowEnv, form: URLSearchParams, aut
   if (ca.decision === 'mfa_required' && !mfa) return oauthError(env, 'mfa_required', { detail: client.app.appId });
   return issueDelegated(env, {
     clientId: client.app.appId, user, resolution: resolved.value, scopeTokens: family.scopes, authTime: family.authTime, mfa,
-    caps: clientCapabilities(p.claims), refreshToken: redeemed.value.token,
+    claims: claims.value, refreshToken: redeemed.value.token,
   }, [...client.mutations, ...redeemed.value.mutations]);
 }

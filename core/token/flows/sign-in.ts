@@ -14,6 +14,7 @@ import { DUMMY_PASSWORD_HASH, verifyPassword } from '../password.js';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../totp.js';
 import { passwordPage, totpPage } from '../pages.js';
 import { signInEvent } from '../sign-in-events.js';
+import { revokingMark } from '../../cae/grant-checks.js';
 import { familiarKey, signInSessionKey, totpKey, unknownLockoutKey } from '../token-keys.js';
 import type { CaEvaluation } from '../conditional-access.js';
 import { evaluateCa } from './ca-check.js';
@@ -115,7 +116,9 @@ export async function totpStage(env: FlowEnv, target: SignInTarget, form: URLSea
   const s = parsed?.success ? parsed.data : undefined;
   if (!key || !s || env.now >= s.expiresAt || s.target !== target.key) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200);
   const user = loadUserById(env.reader, env.tenantId, s.userId);
-  if (!user) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200, [{ key, value: null }]);
+  // A critical event since the password step (core/cae) ends the half-done sign-in too.
+  const revoked = revokingMark(env.reader, env.tenantId, { userId: s.userId }, s.expiresAt - SESSION_MS) !== undefined;
+  if (!user || revoked) return htmlResult(passwordForm(c, 'Your sign-in session expired. Sign in again.'), 200, [{ key, value: null }]);
   const where = familiarity(c, user.id);
   const policy = lockoutPolicyFor(env.reader, env.tenantId);
   const lockKey = lockoutKey(env.tenantId, user.id);
