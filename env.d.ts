@@ -19,5 +19,7 @@ declare namespace Cloudflare {
     HEALTH_EVAL_INTERVAL_MS?: string;
     /** Base URL of each region's managed-identity endpoint, with `{region}` (default: `{origin}/mi/{region}` on the edge). */
     MI_ENDPOINT_BASE?: string;
+    /** The backup authentication Worker (wrangler.backup.toml, `BackupEntry`); absent: no backup path. */
+    BACKUP?: Fetcher;
   }
 }

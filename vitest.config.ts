@@ -22,6 +22,9 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
+              // The backup authentication Worker is a separate script (wrangler.backup.toml): the
+              // integration pool runs the main Worker alone, its backup binding answers 503.
+              serviceBindings: { BACKUP: () => new Response('no backup Worker in this pool', { status: 503 }) },
               bindings: {
                 TESSERA_ENV: 'test',
                 OPERATOR_KEY: 'test-operator-key-0123456789',

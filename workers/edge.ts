@@ -8,6 +8,7 @@ import { oauthStyleError } from './platform/admin-errors.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
 import { adminSla } from './reports-api.js';
+import { backupDrill, backupState } from './admin-backup.js';
 import { consumeDeadLetters, consumeNotifications } from './platform/delivery.js';
 import type { DeliveryMessage } from '../core/notifications/delivery.js';
 import { deliverAlert } from './platform/alert-notifications.js';
@@ -23,6 +24,8 @@ export { RegionalIdentityStore } from '../durable-objects/regional-identity-stor
 export { OutcomeStore } from '../durable-objects/outcome-store.js';
 export { HealthMonitor } from '../durable-objects/health-monitor.js';
 export { ChangeNotifier } from '../durable-objects/change-notifier.js';
+// The backup authentication Worker's way in (service binding PRIMARY, wrangler.backup.toml).
+export { BackupSource } from './backup-source.js';
 
 const missing = (request: Request): Response => oauthStyleError(requestInfo(request), 404, 'not_found', 'No such endpoint.');
 
@@ -70,6 +73,8 @@ router
   .get('/', () => json({ service: 'tessera', docs: 'see README.md' }))
   .post('/admin/tenants', createTenant)
   .all('/admin/faults', faults)
+  .post('/admin/backup-auth/drill', backupDrill)
+  .get('/admin/backup-auth', backupState)
   .get('/admin/sla', adminSla)
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)

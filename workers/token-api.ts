@@ -12,6 +12,7 @@ import { clientAddress, entryRegion } from './platform/client-region.js';
 import { MAX_FORM_BYTES, readBodyWithin } from './platform/body-limit.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
+import { callTokenWithTakeover } from './platform/backup-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { lookupTenant, type TenantPlacement } from './platform/topology.js';
 import { classifySignIn, classifyTokenReply, type Outcome, type SignInSummary } from '../core/outcomes/classify.js';
@@ -154,7 +155,7 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
   const filled = cacheKey !== undefined ? beginFill(cacheKey) : undefined;
   let routed: RoutedToken;
   try {
-    routed = await callToken(request, env, placement, call);
+    routed = await callTokenWithTakeover(request, env, placement, call, read.form);
     if (cacheKey !== undefined) rememberReply(env, cacheKey, placement, routed);
   } finally {
     filled?.();
