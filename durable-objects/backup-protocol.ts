@@ -38,6 +38,9 @@ export interface BackupTenantStats {
   keyPublished: boolean;
   syncedAt: number | null;
   feedPosition: number;
+  /** Users and apps with a critical event on record (CAE): their sessions and grants are refused. */
+  revokedUsers: number;
+  revokedApps: number;
 }
 
 export interface BackupStats {

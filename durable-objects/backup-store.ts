@@ -168,6 +168,7 @@ export class BackupStore extends DurableObject<BackupEnv> {
         pendingAdoption: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_actions WHERE tenant = ?`, t.tenant).one().n,
         keyPublished: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_keys WHERE tenant = ? AND published = 1`, t.tenant).one().n > 0,
         syncedAt: t.synced_at, feedPosition: this.revocations(t.tenant).watermark,
+        revokedUsers: Object.keys(this.revocations(t.tenant).users).length, revokedApps: Object.keys(this.revocations(t.tenant).apps).length,
       })),
       learningLagMs: lagSummary(this.sync.learningLag),
       revocationLagMs: lagSummary(this.sync.revocationLag),
