@@ -11,6 +11,7 @@ import { REGIONS } from './servers.js';
 import type { Target } from './wrk.js';
 import { MI_SCENARIOS } from './managed-identity.js';
 import { QUERY_SCENARIOS } from './graph-query.js';
+import { BACKUP_SCENARIOS } from './backup-auth.js';
 
 export interface Context {
   servers: Servers;
@@ -190,6 +191,8 @@ export const SCENARIOS: Scenario[] = [
   ...MI_SCENARIOS,
   // Graph queries: index-backed $filter and $batch, next to the single-user GET (bench/graph-query.ts).
   ...QUERY_SCENARIOS,
+  // Backup authentication (issue 14): refresh and client_credentials, primary vs backup path (bench/backup-auth.ts).
+  ...BACKUP_SCENARIOS,
 ];
 
 /** The ids listed in BENCH_SCENARIOS, or undefined when it is unset (run everything). */

@@ -14,7 +14,7 @@ import { onExit } from './cleanup.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const OUT = join(ROOT, 'bench', '.out');
-const COMPATIBILITY_DATE = '2025-09-01';
+export const COMPATIBILITY_DATE = '2025-09-01';
 
 export const SECRETS = {
   OPERATOR_KEY: 'bench-operator-key-0123456789abcdef',
@@ -50,7 +50,7 @@ function run(cmd: string, args: string[]): Promise<void> {
 }
 
 /** `wrangler deploy --dry-run` into bench/.out/<name>; returns the bundled entry script. */
-async function bundle(name: string, configPath: string, entry: string): Promise<string> {
+export async function bundle(name: string, configPath: string, entry: string): Promise<string> {
   const outdir = join(OUT, name);
   rmSync(outdir, { recursive: true, force: true });
   await run('npx', ['wrangler', 'deploy', '--dry-run', '--env', '', '--config', configPath, '--outdir', outdir]);
@@ -121,7 +121,7 @@ export async function startWorker(name: string, options: Omit<MiniflareOptions, 
  * Tessera's Durable Object bindings as wrangler.toml declares them (top level, not [env.*]), so a
  * class added there is served by the bench without editing it.
  */
-function tesseraDurableObjects(): Record<string, { className: string; useSQLite: boolean }> {
+export function tesseraDurableObjects(): Record<string, { className: string; useSQLite: boolean }> {
   const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') }, { hideWarnings: true });
   const sqlite = unstable_getDurableObjectClassNameToUseSQLiteMap(config.migrations);
   const out: Record<string, { className: string; useSQLite: boolean }> = {};
@@ -134,7 +134,7 @@ function tesseraDurableObjects(): Record<string, { className: string; useSQLite:
 }
 
 /** Tessera's queues as wrangler.toml declares them (producers and consumers, dead-letter queue included). */
-function tesseraQueues(): Pick<MiniflareOptions, 'queueProducers' | 'queueConsumers'> {
+export function tesseraQueues(): Pick<MiniflareOptions, 'queueProducers' | 'queueConsumers'> {
   const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') }, { hideWarnings: true });
   const queueProducers: Record<string, { queueName: string }> = {};
   for (const p of config.queues.producers ?? []) queueProducers[p.binding] = { queueName: p.queue };

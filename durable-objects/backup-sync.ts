@@ -7,7 +7,7 @@
 import { backupKeySchedule } from '../core/backup-auth/keys.js';
 import { foldRecords } from '../core/backup-auth/revocation.js';
 import { criticalEvents } from '../core/cae/critical-events.js';
-import { deriveKek, generateSigningKey, type KeyRecord } from '../core/token/signing-keys.js';
+import { deriveKek, generateSigningKey, type KeyRecord, type SigningAlg } from '../core/token/signing-keys.js';
 import type { BackupSourceRpc } from './backup-protocol.js';
 import type { BackupStore } from './backup-store.js';
 
@@ -34,6 +34,16 @@ export function lagSummary(samples: readonly number[]): { n: number; p50: number
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
   return { n: s.length, p50: at(0.5), p99: at(0.99), max: s[s.length - 1]! };
+}
+
+/** The algorithm of the tenant's published keys (RS256 when unknown, Entra's). */
+export function tenantAlg(jwks: string | null): SigningAlg {
+  try {
+    const keys = (JSON.parse(jwks ?? '{}') as { keys?: Array<{ alg?: unknown }> }).keys ?? [];
+    return keys.some((k) => k.alg === 'RS256') || !keys.some((k) => k.alg === 'ES256') ? 'RS256' : 'ES256';
+  } catch {
+    return 'RS256';
+  }
 }
 
 export class BackupSync {
@@ -78,8 +88,10 @@ export class BackupSync {
     const sql = this.store.sql;
     let row = sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_keys WHERE tenant = ?`, tenant).toArray()[0];
     if (row === undefined) {
+      // Same algorithm as the tenant's own keys (validators may pin it): known once the JWKS is synced.
+      if (this.jwksOf(tenant) === null) await this.syncTenant(tenant);
       const now = Date.now();
-      const record = await generateSigningKey(await deriveKek(this.secret()), tenant, 'RS256', now, random, backupKeySchedule(now));
+      const record = await generateSigningKey(await deriveKek(this.secret()), tenant, tenantAlg(this.jwksOf(tenant)), now, random, backupKeySchedule(now));
       sql.exec(`INSERT OR IGNORE INTO ba_keys (tenant, record, published) VALUES (?, ?, 0)`, tenant, JSON.stringify(record));
       row = sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_keys WHERE tenant = ?`, tenant).one();
     }
@@ -92,6 +104,10 @@ export class BackupSync {
     } else {
       await this.schedule(Date.now() + RETRY_MS[0]!);
     }
+  }
+
+  private jwksOf(tenant: string): string | null {
+    return this.store.sql.exec<{ jwks: string | null }>(`SELECT jwks FROM ba_tenants WHERE tenant = ?`, tenant).toArray()[0]?.jwks ?? null;
   }
 
   /** Pulls the tenant's feed until caught up (one pull at a time per tenant; a request during one runs once more after it). */

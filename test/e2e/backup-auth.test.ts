@@ -76,7 +76,7 @@ describe('backup authentication (issue 14): openid-client through a full primary
       return client.authorizationCodeGrant(config, await signInViaForm(url, upn, password), { pkceCodeVerifier: verifier });
     };
     // Megan signs in before the outage; Adele too, and then her account is disabled (a critical event).
-    let megan = await signIn(users[0][0]);
+    let megan: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers = await signIn(users[0][0]);
     megan = await client.refreshTokenGrant(config, megan.refresh_token!);
     const adele = await signIn(users[1][0]);
     await json('PATCH', `/v1.0/users/${ids[1]}`, tid, { accountEnabled: false });
