@@ -14,6 +14,7 @@ import { BackupSync, lagSummary, type BackupEnv } from './backup-sync.js';
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const MAX_ISSUED_LOG = 10_000;
+const MAX_DECODED = 5_000;
 
 /**
  * One region's backup authentication store (issue 14): a SQLite Durable Object of the backup
@@ -51,11 +52,21 @@ export class BackupStore extends DurableObject<BackupEnv> {
 
   private aad = (tenant: string, kind: string, key: string) => `tessera/backup-artifact/v1|${tenant}|${kind}|${key}`;
 
+  /** Decoded artifacts by row, valid while the row's sealed text is unchanged (unsealing and parsing per request was most of a backup token's cost). */
+  private readonly decoded = new Map<string, { sealed: string; artifact: Artifact }>();
+
   async load(tenant: string, kind: string, key: string): Promise<Artifact | undefined> {
     const row = this.sql.exec<{ sealed: string }>(`SELECT sealed FROM ba_artifacts WHERE tenant = ? AND kind = ? AND key = ?`, tenant, kind, key).toArray()[0];
     if (row === undefined) return undefined;
+    const id = `${tenant}|${kind}|${key}`;
+    const hit = this.decoded.get(id);
+    if (hit !== undefined && hit.sealed === row.sealed) return hit.artifact;
     const plain = await unseal(await this.keys.boxKey(this.secret()), row.sealed, this.aad(tenant, kind, key));
-    return plain === null ? undefined : (JSON.parse(plain) as Artifact);
+    if (plain === null) return undefined;
+    const artifact = JSON.parse(plain) as Artifact;
+    if (this.decoded.size >= MAX_DECODED) this.decoded.clear();
+    this.decoded.set(id, { sealed: row.sealed, artifact });
+    return artifact;
   }
 
   private async save(a: Artifact): Promise<void> {

@@ -144,7 +144,8 @@ export class BackupSync {
       const now = Date.now();
       const page = reply.page;
       if (page !== null && page.kind === 'page') {
-        for (const r of page.records) if (criticalEvents(r).length > 0) this.note(this.revocationLag, now - r.at);
+        // Lag counts only records committed while this store was following the tenant (not its first catch-up).
+        if (state.watermark > 0) for (const r of page.records) if (criticalEvents(r).length > 0) this.note(this.revocationLag, now - r.at);
         state = foldRecords(state, page.records);
       } else if (page !== null) {
         // Records were dropped before we read them: resume at the oldest kept (the gap is beyond the feed's retention).

@@ -33,12 +33,14 @@ function tokenCall(tenantId: string, op: TokenCall['op'], body?: BackupAction[])
 export class BackupSource extends WorkerEntrypoint<Env> implements BackupSourceRpc {
   async sync(tenantId: string, after: number): Promise<SyncReply> {
     if (!tenantIdSchema.safeParse(tenantId).success || !Number.isInteger(after) || after < 0) return { placement: null, page: null, jwks: null };
-    const placement = await lookupTenant(this.env, tenantId, true);
+    const placement = await lookupTenant(this.env, tenantId);
     if (placement === null || placement.tenant.id !== tenantId) return { placement: null, page: null, jwks: null };
     const request = internal();
-    const feed = await onNearest(request, this.env, placement, (stub, t) => stub.feed(t, tenantId, after, FEED_PAGE), () => true);
+    const [feed, keys] = await Promise.all([
+      onNearest(request, this.env, placement, (stub, t) => stub.feed(t, tenantId, after, FEED_PAGE), () => true),
+      callToken(request, this.env, placement, tokenCall(tenantId, 'jwks')),
+    ]);
     if (feed.outcome.kind !== 'page' && feed.outcome.kind !== 'expired') throw new Error('change feed unavailable');
-    const keys = await callToken(request, this.env, placement, tokenCall(tenantId, 'jwks'));
     const jwks = keys.outcome.kind === 'reply' && keys.outcome.status === 200 ? keys.outcome.body : null;
     return { placement, page: feed.outcome as FeedPage, jwks };
   }

@@ -62,6 +62,8 @@ const refuse = (req: BackupRequest, deps: BackupDeps, refusal: Refusal, artifact
   return { result, actions: [], refusal, ...(artifact !== undefined ? { artifact } : {}) };
 };
 
+const USE_RECORD_EVERY_MS = 60_000;
+
 const notSealing = () => Promise.reject(new Error('assertion failed: the backup path never seals'));
 
 export async function serveBackupToken(req: BackupRequest, deps: BackupDeps): Promise<BackupAnswer> {
@@ -102,7 +104,8 @@ export async function serveBackupToken(req: BackupRequest, deps: BackupDeps): Pr
 
 /** A flow's writes on the backup path: only a session's refresh-token records change (rotation, reuse revocation). */
 function changed(artifact: Artifact, mutations: readonly Mutation[], now: number): Pick<BackupAnswer, 'updated' | 'actions'> {
-  if (artifact.kind !== 'session') return { actions: [], updated: { ...artifact, lastUsedAt: now } };
+  // An app's grant only records that it is in use; a minute's precision is plenty against a 3-day expiry.
+  if (artifact.kind !== 'session') return now - artifact.lastUsedAt < USE_RECORD_EVERY_MS ? { actions: [] } : { actions: [], updated: { ...artifact, lastUsedAt: now } };
   const actions = actionsOf(artifact.tenantId, artifact.key, mutations, now);
   return { actions, updated: { ...artifact, readSet: applyToReadSet(artifact.readSet, mutations), backupAt: mutations.length > 0 ? now : artifact.backupAt, lastUsedAt: now } };
 }
