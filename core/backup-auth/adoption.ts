@@ -13,11 +13,37 @@
  */
 import { z } from 'zod';
 import { OverlayReader, type Json, type Mutation, type StateReader } from '../kv.js';
+import { loadUserById } from '../token/directory-view.js';
+import { signInEvent } from '../token/sign-in-events.js';
 import { getRefreshFamily, planRevokeFamily, refreshTokenKey, type RefreshTokenRecord } from '../token/refresh-tokens.js';
+
+/** A token the backup path issued: a sign-in record for the tenant's log once the primary is back. */
+export interface BackupSignIn {
+  kind: 'signin';
+  id: string;
+  at: number;
+  userId: string | null;
+  appId: string;
+  correlationId: string;
+  region: string;
+}
 
 export type BackupAction =
   | { kind: 'rotation'; familyId: string; oldId: string; successor: RefreshTokenRecord; at: number }
-  | { kind: 'revocation'; familyId: string; at: number };
+  | { kind: 'revocation'; familyId: string; at: number }
+  | BackupSignIn;
+
+/** Graph's `tokenIssuerType` of sign-ins the backup path served (an evolvable enum member). */
+export const BACKUP_TOKEN_ISSUER = 'AzureADBackupAuth';
+
+function signInRecord(reader: StateReader, tenantId: string, s: BackupSignIn): Mutation {
+  const user = s.userId === null ? undefined : loadUserById(reader, tenantId, s.userId);
+  const m = signInEvent({
+    id: s.id, now: s.at, tenantId, user: user === undefined ? undefined : { id: user.id, userPrincipalName: user.userPrincipalName, displayName: user.displayName },
+    appId: s.appId, ip: '', country: null, region: s.region, errorCode: 0, ca: null, latencyMs: 0, interactive: false, mfa: false, correlationId: s.correlationId,
+  });
+  return { ...m, value: { ...(m.value as { [k: string]: Json }), tokenIssuerType: BACKUP_TOKEN_ISSUER } };
+}
 
 export interface Adoption {
   mutations: Mutation[];
@@ -39,6 +65,10 @@ export function planAdoption(reader: StateReader, tenantId: string, actions: rea
   let revoked = 0;
   let skipped = 0;
   for (const a of actions) {
+    if (a.kind === 'signin') {
+      stage([signInRecord(state, tenantId, a)]);
+      continue;
+    }
     const family = getRefreshFamily(state, tenantId, a.familyId);
     if (family === undefined || family.revokedAt !== undefined) {
       skipped++;
@@ -94,6 +124,10 @@ const recordSchema = z.object({
 const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rotation'), familyId: z.string().min(1).max(64), oldId: z.string().regex(/^[A-Za-z0-9_-]{22}$/), successor: recordSchema, at: z.number() }),
   z.object({ kind: z.literal('revocation'), familyId: z.string().min(1).max(64), at: z.number() }),
+  z.object({
+    kind: z.literal('signin'), id: z.string().uuid(), at: z.number(), userId: z.string().max(64).nullable(), appId: z.string().min(1).max(64),
+    correlationId: z.string().max(128), region: z.string().max(16),
+  }),
 ]);
 const actionsSchema = z.array(actionSchema).max(500);
 

@@ -8,7 +8,7 @@
  */
 import { ReadSetMiss, ReplayReader } from '../read-set.js';
 import type { Mutation } from '../kv.js';
-import type { Random } from '../token/encoding.js';
+import { randomGuid, type Random } from '../token/encoding.js';
 import { parseClientAuthentication } from '../token/client-auth.js';
 import type { AccessTokenClaims } from '../token/jwt.js';
 import { loadTokenSettings } from '../token/token-keys.js';
@@ -95,7 +95,10 @@ export async function serveBackupToken(req: BackupRequest, deps: BackupDeps): Pr
       seal: notSealing, unseal: notSealing, sign: (claims) => deps.sign(claims as AccessTokenClaims),
     };
     const result = await tokenRequest(env, req.form, req.authorization);
-    return { result, ...changed(artifact, result.mutations, deps.now), artifact };
+    const change = changed(artifact, result.mutations, deps.now);
+    // Every token it issues is logged, and shown in the tenant's sign-in log once the primary adopts it.
+    if (result.status === 200) change.actions.push({ kind: 'signin', id: randomGuid(deps.random), at: deps.now, userId: artifact.userId ?? null, appId: artifact.clientId, correlationId: req.correlationId, region: artifact.client.region });
+    return { result, ...change, artifact };
   } catch (e) {
     if (e instanceof ReadSetMiss) return refuse(req, deps, 'undecidable', artifact);
     throw e;

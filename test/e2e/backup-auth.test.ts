@@ -136,6 +136,24 @@ describe('backup authentication (issue 14): openid-client through a full primary
     const atPrimary = await client.refreshTokenGrant(config, last);
     expect(served[beforeReturn]).not.toMatch(/^backup:/);
     await jwtVerify(atPrimary.id_token!, jwks, { issuer: issuer.toString(), audience: String(app.appId) });
+    // The backup path's sign-ins are in the tenant's sign-in log, tokenIssuerType an evolvable enum member.
+    const signIns = async (prefer: boolean) => {
+      const r = await op('GET', `/v1.0/auditLogs/signIns?$filter=userId eq '${ids[0]}'`, tid);
+      if (prefer) {
+        const again = await fetch(`${baseUrl()}/v1.0/auditLogs/signIns?$filter=userId eq '${ids[0]}'`, { headers: { authorization: `Bearer ${operatorKey()}`, 'x-tessera-tenant': tid, prefer: 'include-unknown-enum-members' } });
+        return ((await again.json()) as { value: Array<{ tokenIssuerType: string }> }).value;
+      }
+      return ((await r.json()) as { value: Array<{ tokenIssuerType: string }> }).value;
+    };
+    const withEnums = await until('backup sign-ins adopted', async () => {
+      const v = await signIns(true);
+      return v.filter((x) => x.tokenIssuerType === 'AzureADBackupAuth').length >= 5 ? v : undefined;
+    });
+    expect(withEnums.some((x) => x.tokenIssuerType === 'AzureAD')).toBe(true);
+    const plain = await signIns(false);
+    expect(plain.some((x) => x.tokenIssuerType === 'AzureADBackupAuth')).toBe(false);
+    expect(plain.filter((x) => x.tokenIssuerType === 'unknownFutureValue').length).toBeGreaterThanOrEqual(5);
+
     // Replaying an older token the backup issued trips reuse detection at the primary: the family is revoked.
     await expect(client.refreshTokenGrant(config, issuedDuringOutage[1]!)).rejects.toMatchObject({ error: 'invalid_grant' });
     await expect(client.refreshTokenGrant(config, atPrimary.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });

@@ -101,3 +101,16 @@ describe('core/backup-auth/adoption: the primary adopts the backup path\'s rotat
     expect(adoptBackup(new MemoryState(), TID, [])).toMatchObject({ status: 200, mutations: [] });
   });
 });
+
+describe('core/backup-auth/adoption: sign-ins the backup path served', () => {
+  it('become sign-in log records with tokenIssuerType AzureADBackupAuth', () => {
+    const state = new MemoryState();
+    state.apply([{ key: `t/${TID}/o/user/user-1`, value: { userPrincipalName: 'megan@fabrikam.com', displayName: 'Megan' } }]);
+    const action: BackupAction = { kind: 'signin', id: '6f1c1d6e-5a43-4a0e-9a57-2b7c8f1f4a11', at: T0, userId: 'user-1', appId: 'app-1', correlationId: 'c', region: 'weur' };
+    const plan = planAdoption(state, TID, [action]);
+    expect(plan.mutations).toHaveLength(1);
+    expect(plan.mutations[0]!.key.startsWith(`t/${TID}/sil/`)).toBe(true);
+    expect(plan.mutations[0]!.value).toMatchObject({ tokenIssuerType: 'AzureADBackupAuth', userPrincipalName: 'megan@fabrikam.com', isInteractive: false, status: { errorCode: 0 } });
+    expect(adoptBackup(state, TID, [action]).status).toBe(200);
+  });
+});
