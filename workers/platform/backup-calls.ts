@@ -77,7 +77,23 @@ async function fromBackup(backup: BackupRpc, placement: TenantPlacement, call: T
   }
 }
 
+/** The backup path could not decide (unreachable, or `temporarily_unavailable`: not learned): unlike a revocation, not a final answer. */
+const cannotServe = (answer: RoutedToken): boolean => answer.region === 'backup' || (answer.outcome.kind === 'reply' && answer.outcome.status === 503);
+
 type Attempt = { kind: 'done'; routed: RoutedToken } | { kind: 'error'; error: unknown } | { kind: 'timeout' };
+
+const settle = (p: Promise<RoutedToken>): Promise<Attempt> => p.then((routed) => ({ kind: 'done' as const, routed }), (error: unknown) => ({ kind: 'error' as const, error }));
+
+/** The primary's answer if it comes within the per-request budget (PRIMARY_BUDGET_MS), else `timeout`. */
+async function withBudget(attempt: Promise<Attempt>): Promise<Attempt> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const budget = new Promise<Attempt>((resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout' }), PRIMARY_BUDGET_MS)));
+  try {
+    return await Promise.race([attempt, budget]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function resultOf(a: Attempt): PrimaryResult {
   if (a.kind === 'timeout') return 'timeout';
@@ -96,27 +112,31 @@ export async function callTokenWithTakeover(request: Request, env: Env, placemen
   const drill = drillActive(drills.get(call.tenantId), now);
   const way = drill ? 'backup' : route(viewOf(cellId, now), now);
   if (way === 'backup') {
-    if (!drill) viewOf(cellId, now).servedByBackup++;
-    return servable ? fromBackup(backup, placement, call) : refusal(call);
+    if (!servable) return refusal(call);
+    const answer = await fromBackup(backup, placement, call);
+    if (!cannotServe(answer) || drill) {
+      if (!drill) viewOf(cellId, now).servedByBackup++;
+      return answer;
+    }
+    // The backup path cannot serve it (not learned yet): the primary gets one budget, then the refusal stands.
+    const late = await withBudget(settle(callToken(request, env, placement, call)));
+    return late.kind === 'done' && resultOf(late) === 'ok' ? late.routed : answer;
   }
   const probe = way === 'probe';
   if (probe) views.set(cellId, claimProbe(viewOf(cellId, now), now));
-  const primary: Promise<Attempt> = callToken(request, env, placement, call).then((routed) => ({ kind: 'done' as const, routed }), (error: unknown) => ({ kind: 'error' as const, error }));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const budget = new Promise<Attempt>((resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout' }), PRIMARY_BUDGET_MS)));
-  const attempt = servable ? await Promise.race([primary, budget]) : await primary;
-  clearTimeout(timer);
+  const primary = settle(callToken(request, env, placement, call));
+  const attempt = servable ? await withBudget(primary) : await primary;
   const result = resultOf(attempt);
   views.set(cellId, observe(viewOf(cellId, Date.now()), result, Date.now(), probe));
   if (result === 'ok' && attempt.kind === 'done') return adoptedRetry(request, env, backup, placement, call, form, attempt.routed);
   if (servable) {
     const answer = await fromBackup(backup, placement, call);
     // The backup path cannot serve it (a session it never saw): a slow primary is still the better answer.
-    if (attempt.kind === 'timeout' && answer.region === 'backup') {
+    if (attempt.kind === 'timeout' && cannotServe(answer)) {
       const late = await primary;
       if (late.kind === 'done') return late.routed;
     }
-    if (answer.region !== 'backup') viewOf(cellId, Date.now()).servedByBackup++;
+    if (!cannotServe(answer)) viewOf(cellId, Date.now()).servedByBackup++;
     return answer;
   }
   if (attempt.kind === 'error') throw attempt.error;
