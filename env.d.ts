@@ -21,5 +21,7 @@ declare namespace Cloudflare {
     MI_ENDPOINT_BASE?: string;
     /** The backup authentication Worker (wrangler.backup.toml, `BackupEntry`); absent: no backup path. */
     BACKUP?: Fetcher;
+    /** `off`: behave as if no backup Worker were bound (the integration test pool). */
+    BACKUP_AUTH?: string;
   }
 }

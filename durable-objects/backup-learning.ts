@@ -13,8 +13,9 @@ import type { BackupRpc } from './backup-protocol.js';
 const CALL_TIMEOUT_MS = 5_000;
 const afterReply = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+/** The backup service, unless none is bound or `BACKUP_AUTH=off` (the integration pool, which runs the main Worker alone). */
 export function backupService(env: Env): BackupRpc | undefined {
-  return env.BACKUP === undefined ? undefined : (env.BACKUP as unknown as BackupRpc);
+  return env.BACKUP === undefined || env.BACKUP_AUTH === 'off' ? undefined : (env.BACKUP as unknown as BackupRpc);
 }
 
 export class BackupLearning {

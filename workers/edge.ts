@@ -5,6 +5,7 @@ import { tenantTokenAdmin } from './admin-token.js';
 import { discovery, discoveryV1, tokenEndpoint } from './token-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
+import { Unreachable } from './platform/faults.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
 import { adminSla } from './reports-api.js';
@@ -35,9 +36,15 @@ const missing = (request: Request): Response => oauthStyleError(requestInfo(requ
  * hot paths. Handlers read `request.params` and always return a Response.
  */
 function unhandled(e: unknown, request: Request): Response {
+  const info = requestInfo(request);
+  // A dependency that could not be reached (the control plane, e.g. `primaryPathDown`): unavailable, not a bug.
+  if (e instanceof Unreachable) {
+    return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
+      ? graphError(info, { kind: 'unavailable', message: 'The service is temporarily unavailable.' })
+      : oauthStyleError(info, 503, 'temporarily_unavailable', 'The service is temporarily unavailable.', { 'Retry-After': '2' });
+  }
   // A bug: log it for the operator, answer with a safe, generic message.
   console.error('unhandled', e instanceof Error ? e.stack : String(e));
-  const info = requestInfo(request);
   return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
     ? graphError(info, { kind: 'internal', message: 'An internal error occurred.' })
     : oauthStyleError(info, 500, 'server_error', 'An internal error occurred.');

@@ -68,8 +68,8 @@ export async function onPrimary<O extends RoutableOutcome>(
       if (now !== undefined && now.epoch > cell.epoch) notePrimary(cell.id, now.primaryRegion, now.epoch);
       // A primary that answered but could not replicate, and stays: retrying it now is futile.
       else if (o.reason === NOT_DURABLE) return last;
-      // No new primary (or no control plane): back off, or a fast-failing path spins for the whole budget.
-      else await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
+      // No control plane either: back off, or a path that fails at once spins for the whole budget.
+      else if (now === undefined) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
     } else {
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
     }
