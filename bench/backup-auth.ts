@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
-import { signInViaForm } from '../test/e2e/forms.js';
+import { signInViaForm } from '../test/e2e/sign-in-form.js';
 import { onExit } from './cleanup.js';
 import type { Context, Scenario } from './scenarios.js';
 import { bundle, COMPATIBILITY_DATE, freePort, OUT, REGIONS, ROOT, SECRETS, tesseraDurableObjects, tesseraQueues } from './servers.js';

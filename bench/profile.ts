@@ -124,7 +124,9 @@ async function main(): Promise<void> {
   const load = { threads: 2, connections: 32, durationSec: 2 };
   await runWrk(`${id}-warm`, scenario.target(ctx), load);
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; title?: string; webSocketDebuggerUrl: string }>;
-  const target = targets.find((t) => t.id.includes('tessera') && !t.id.includes('nofeed')) ?? targets[0];
+  // The Worker's own isolate (its Durable Objects run there too), not a queue's or another Worker's.
+  const target = targets.find((t) => /(^|:)tessera$/.test(t.id)) ?? targets.find((t) => t.id.includes('tessera') && !t.id.includes('queue')) ?? targets[0];
+  if (process.env.PROFILE_VERBOSE !== undefined) console.log(targets.map((t) => t.id).join('\n'));
   if (target === undefined) throw new Error('no inspector target');
   const session = await cdp(target.webSocketDebuggerUrl);
   await session.send('Profiler.enable');

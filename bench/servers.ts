@@ -157,6 +157,8 @@ export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
   hello: Server;
   singleDo: Server;
   tokenFloor: Server;
+  /** Starts another Tessera Worker like the first, with extra bindings (fresh storage). */
+  startTessera: (name: string, bindings?: Record<string, string>) => Promise<Server>;
 }> {
   const scripts = await bundleAll();
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
@@ -192,7 +194,7 @@ export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
     startWorker('single-do', { ...common, scriptPath: scripts.singleDo, durableObjects: { COUNTER: { className: 'Counter', useSQLite: true }, NODE: { className: 'ReplicaNode', useSQLite: true } } }),
     startWorker('token-floor', { ...common, scriptPath: scripts.tokenFloor }),
   ]);
-  return { tessera, tesseraNoFeed, tesseraNoOutcomes, hello, singleDo, tokenFloor };
+  return { tessera, tesseraNoFeed, tesseraNoOutcomes, hello, singleDo, tokenFloor, startTessera: (name, bindings) => startTessera(name, bindings) };
 }
 
 export type Servers = Awaited<ReturnType<typeof startAll>>;

@@ -2,6 +2,7 @@
  * The chaos run's record of what clients were told, and the checks over it. Each client owns
  * its users (one writer per key), so "the latest acknowledged value" is well defined.
  */
+import type { RedemptionRecord } from './token-session.js';
 export type Outcome = 'ack' | 'failed' | 'ambiguous';
 
 export interface WriteRecord {
@@ -102,5 +103,22 @@ export function checkCreate(c: CreateRecord, found: number): Violation[] {
   if (c.attempts.slice(1).some((a) => a.status === 409)) out.push({ kind: 'executed_twice', detail: `a retry of the create of ${c.upn} (same client-request-id) was refused as a conflict` });
   if (found > 1) out.push({ kind: 'executed_twice', detail: `${found} users hold ${c.upn}` });
   if (ids.size > 0 && found === 0) out.push({ kind: 'lost_write', detail: `acknowledged create of ${c.upn} is gone` });
+  return out;
+}
+
+/**
+ * Refresh-token redemptions, each retried under one `client-request-id` while indeterminate:
+ * every 200 of one redemption carries the same new token (a retry is answered from the record,
+ * never executed again), and none is refused (each used the newest token its client held, so a
+ * refusal means an earlier redemption ran twice and tripped reuse detection, or a lost write).
+ */
+export function checkRedemptions(records: readonly RedemptionRecord[]): Violation[] {
+  const out: Violation[] = [];
+  for (const r of records) {
+    const tokens = new Set(r.attempts.flatMap((a) => (a.refreshToken !== undefined ? [a.refreshToken] : [])));
+    if (tokens.size > 1) out.push({ kind: 'executed_twice', detail: `redemption ${r.requestId} of client ${r.client} issued ${tokens.size} different refresh tokens` });
+    const refused = r.attempts.find((a) => a.status !== 0 && a.status !== 503 && a.status !== 200);
+    if (refused !== undefined) out.push({ kind: 'lost_write', detail: `redemption ${r.requestId} of client ${r.client} refused: ${refused.status} ${refused.error ?? ''}` });
+  }
   return out;
 }

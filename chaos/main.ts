@@ -6,12 +6,14 @@
  * answer 503 are indeterminate; creates retry them with the same `client-request-id` and are
  * checked to take effect exactly once (acknowledged) or at most once.
  */
-import { bundleAll, startWorker } from '../bench/servers.js';
+import { bundleAll, startWorker, tesseraDurableObjects, tesseraQueues } from '../bench/servers.js';
 import { Prng } from '../sim/prng.js';
 import type { TenantCreated } from '../workers/admin-api.js';
 import { installExitHandlers, runCleanups } from '../bench/cleanup.js';
 import type { CreateRecord, ReadRecord, Violation, WriteRecord } from './history.js';
-import { allowedFinal, checkCreate, checkReads, checkSplitBrain } from './history.js';
+import { allowedFinal, checkCreate, checkReads, checkRedemptions, checkSplitBrain } from './history.js';
+import type { RedemptionRecord, Session } from './token-session.js';
+import { createApp, redeem, signIn } from './token-session.js';
 
 const REGIONS = ['wnam', 'enam', 'weur', 'eeur', 'apac'];
 const OPERATOR_KEY = 'chaos-operator-key-0123456789abcdef';
@@ -47,7 +49,8 @@ function tokenPosition(token: string): { cell: string; epoch: number; pos: numbe
 
 type Tenant = Pick<TenantCreated, 'tenantId' | 'cell'>;
 
-async function setup(): Promise<{ tenants: Tenant[]; users: Array<{ tenant: Tenant; id: string; client: number }> }> {
+async function setup(): Promise<{ tenants: Tenant[]; users: Array<{ tenant: Tenant; id: string; client: number }>; sessions: Session[] }> {
+  const sessions: Session[] = [];
   const tenants: Tenant[] = [];
   for (const region of ['weur', 'enam']) {
     const r = await http('POST', '/admin/tenants', headers(), { displayName: `chaos-${region}`, region });
@@ -55,6 +58,17 @@ async function setup(): Promise<{ tenants: Tenant[]; users: Array<{ tenant: Tena
     tenants.push((await r.json()) as Tenant);
   }
   const users: Array<{ tenant: Tenant; id: string; client: number }> = [];
+  // One signed-in session per client (a user with a password, the tenant's SPA app).
+  const apps = new Map<string, string>();
+  for (const t of tenants) apps.set(t.tenantId, await createApp(http, headers(t.tenantId)));
+  for (let c = 0; c < CLIENTS; c++) {
+    const tenant = tenants[c % tenants.length]!;
+    const upn = `s${c}@chaos.test`;
+    const password = 'Chaos-Passw0rd!';
+    const r = await http('POST', '/v1.0/users', headers(tenant.tenantId), { displayName: upn, userPrincipalName: upn, accountEnabled: true, mailNickname: `s${c}`, passwordProfile: { password } });
+    if (r?.status !== 201) throw new Error(`session user: ${r?.status}`);
+    sessions.push(await signIn(base, tenant.tenantId, apps.get(tenant.tenantId)!, upn, password));
+  }
   for (let c = 0; c < CLIENTS; c++) {
     for (let k = 0; k < 2; k++) {
       const tenant = tenants[(c + k) % tenants.length]!;
@@ -63,7 +77,7 @@ async function setup(): Promise<{ tenants: Tenant[]; users: Array<{ tenant: Tena
       users.push({ tenant, id: ((await r.json()) as { id: string }).id, client: c });
     }
   }
-  return { tenants, users };
+  return { tenants, users, sessions };
 }
 
 async function primaryOf(cell: string): Promise<string | undefined> {
@@ -95,7 +109,9 @@ async function create(c: number, tenant: Tenant, n: number, creates: CreateRecor
   creates.push(rec);
   const h = headers(tenant.tenantId, undefined, { 'client-request-id': crypto.randomUUID() });
   for (let attempt = 0; attempt < 3; attempt++) {
-    const r = await http('POST', '/v1.0/users', h, { displayName: upn, userPrincipalName: upn }, 8_000);
+    // A third of first attempts give up early (a client timeout) while the service may still commit.
+    const timeoutMs = attempt === 0 && rand() < 0.3 ? Math.round(20 + rand() * 400) : 8_000;
+    const r = await http('POST', '/v1.0/users', h, { displayName: upn, userPrincipalName: upn }, timeoutMs);
     const status = r?.status ?? 0;
     const id = status === 201 ? ((await r!.json()) as { id: string }).id : undefined;
     if (r !== undefined && id === undefined) await r.arrayBuffer().catch(() => undefined);
@@ -113,6 +129,8 @@ async function client(
   reads: ReadRecord[],
   creates: CreateRecord[],
   seqCounter: { n: number },
+  session: Session,
+  redemptions: RedemptionRecord[],
 ): Promise<void> {
   const mine = users.filter((u) => u.client === c);
   const lastAck = new Map<string, { value: string; token: string }>();
@@ -122,6 +140,8 @@ async function client(
     const roll = rand();
     if (roll < 0.1) {
       await create(c, u.tenant, ++n, creates);
+    } else if (roll < 0.18) {
+      if (!session.unknown) redemptions.push(await redeem(base, c, session, until, rand));
     } else if (roll < 0.55) {
       const value = `c${c}-${++n}`;
       const seq = ++seqCounter.n;
@@ -169,7 +189,9 @@ async function main(): Promise<void> {
     compatibilityDate: '2025-09-01',
     compatibilityFlags: ['nodejs_compat'],
     scriptPath: scripts.tessera,
-    durableObjects: { REPLICA: { className: 'CellReplica', useSQLite: true }, CONTROL: { className: 'ControlPlane', useSQLite: true } },
+    // Every Durable Object and queue as wrangler.toml declares them (the bench's configuration).
+    durableObjects: tesseraDurableObjects(),
+    ...tesseraQueues(),
     r2Buckets: ['FEED_ARCHIVE'],
     bindings: {
       TESSERA_ENV: 'development', OPERATOR_KEY, REPLICA_TOKEN_SECRET: 'chaos-replica-secret-0123456789', KEY_ENCRYPTION_KEY: 'Y2hhb3Mta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGVzIQ',
@@ -178,18 +200,25 @@ async function main(): Promise<void> {
   });
   base = server.url;
   console.log(`chaos: seed ${SEED}, ${SECONDS}s, ${CLIENTS} clients, regions ${REGIONS.join(',')}`);
-  const { tenants, users } = await setup();
+  const { tenants, users, sessions } = await setup();
+  const redemptions: RedemptionRecord[] = [];
   const writes: WriteRecord[] = [];
   const reads: ReadRecord[] = [];
   const faults: string[] = [];
   const until = Date.now() + SECONDS * 1000;
   const seq = { n: 0 };
   const creates: CreateRecord[] = [];
-  await Promise.all([injectFaults(until, [...new Set(tenants.map((t) => t.cell))], faults), ...Array.from({ length: CLIENTS }, (_, c) => client(c, users, until, writes, reads, creates, seq))]);
+  await Promise.all([injectFaults(until, [...new Set(tenants.map((t) => t.cell))], faults), ...Array.from({ length: CLIENTS }, (_, c) => client(c, users, until, writes, reads, creates, seq, sessions[c]!, redemptions))]);
   await http('DELETE', '/admin/faults', headers());
   const converged = await converge(tenants, Date.now() + 60_000);
 
-  const violations: Violation[] = [...checkSplitBrain(writes), ...checkReads(reads, writes)];
+  const violations: Violation[] = [...checkSplitBrain(writes), ...checkReads(reads, writes), ...checkRedemptions(redemptions)];
+  // After healing, each session's newest refresh token still redeems (its family was never revoked).
+  for (const [c, s] of sessions.entries()) {
+    if (s.unknown) continue;
+    const last = await redeem(base, c, s, Date.now(), rand);
+    if (last.attempts.at(-1)?.status !== 200) violations.push({ kind: 'lost_write', detail: `session of client ${c}: its newest refresh token no longer redeems after healing (${JSON.stringify(last.attempts.at(-1))})` });
+  }
   if (!converged) violations.push({ kind: 'divergence', detail: 'replicas did not converge within 60 s of healing' });
   // Every replica must hold, for every key, its last acknowledged value (or a later attempt).
   for (const u of users) {
@@ -224,6 +253,8 @@ async function main(): Promise<void> {
   const attempts = creates.reduce((n, c) => n + c.attempts.length, 0);
   const createdOk = creates.filter((c) => c.attempts.some((a) => a.status === 201)).length;
   console.log(`creates: ${creates.length} (${attempts} attempts; ${createdOk} acknowledged, ${creates.filter((c) => c.attempts.length > 1).length} retried after an indeterminate attempt)`);
+  const retriedRedemptions = redemptions.filter((r) => r.attempts.length > 1).length;
+  console.log(`refresh-token redemptions: ${redemptions.length} (${retriedRedemptions} retried after an indeterminate attempt; sessions of unknown fate ${sessions.filter((s) => s.unknown).length})`);
   console.log(`executed twice: ${violations.filter((v) => v.kind === 'executed_twice').length}`);
   console.log(`lost: ${violations.filter((v) => v.kind === 'lost_write').length}, stale reads: ${violations.filter((v) => v.kind === 'stale_read').length}, split brain: ${violations.filter((v) => v.kind === 'split_brain').length}, converged: ${converged}`);
   for (const v of violations.slice(0, 20)) console.log(`VIOLATION ${v.kind}: ${v.detail}`);

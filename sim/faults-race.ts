@@ -1,7 +1,10 @@
+import { promote } from '../core/replication/failover.js';
+import type { ReplicaMessage, ReplicaReply, Transport } from '../core/replication/types.js';
 import type { SimClock } from './clock.js';
 import type { Controller } from './control.js';
+import type { Endpoint } from './network.js';
 import { SimNetwork } from './network.js';
-import type { SimNode } from './node.js';
+import { PEER_TIMEOUT_MS, SimNode } from './node.js';
 import type { Prng } from './prng.js';
 
 /**
@@ -30,11 +33,13 @@ export interface FaultContext {
 }
 
 /** How many compound faults `compoundFault` chooses among. */
-export const COMPOUND_FAULTS = 3;
+export const COMPOUND_FAULTS = 5;
 
 export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
   if (which === 0) lateCopyOfBurntRound(ctx, cell);
   else if (which === 1) splitControlPlane(ctx, cell);
+  else if (which === 2) duelingCoordinators(ctx, cell);
+  else if (which === 3) pauseReplica(ctx, cell);
   else pauseControlPlane(ctx, cell);
 }
 
@@ -116,4 +121,51 @@ function pauseControlPlane({ rng, log }: FaultContext, cell: FaultCell): void {
   const pause = rng.int(2_500, 9_000);
   cell.ctl.pause(pause);
   log(`control plane of ${cell.id} paused ${pause} ms`);
+}
+
+/**
+ * Two coordinators with different suspects fail the cell over at once, each cut off from the
+ * region it suspects (two control-plane instances in different places, each seeing part of the
+ * cell): one suspects the primary P and picks its candidate among the others, the other suspects
+ * a voter A and picks P. Both fence the same epoch; a voter B hears both. Only B refusing the
+ * second candidate for that epoch (secondary.ts, acceptFence) keeps both from promoting: each
+ * candidate heard only its own coordinator's fence, so `promote` alone would accept both.
+ */
+function duelingCoordinators({ clock, net, rng, log }: FaultContext, cell: FaultCell): void {
+  const { ctl } = cell;
+  const p = ctl.primaryRegion;
+  const others = ctl.voters.filter((r) => r !== p);
+  if (others.length < 2) return;
+  const [a, b] = rng.shuffle(others);
+  // Per-run names (latency depends on them): the schedule stays a function of the seed.
+  const duel = `${cell.id}t${clock.now}`;
+  const coordinator = (name: string, unreachable: string): Transport => {
+    const region = `duel${duel}${name}`;
+    net.faults.cut.add(SimNetwork.pair(region, unreachable));
+    const endpoint: Endpoint = { address: `${ctl.address}/${region}`, region, incarnation: () => 0, alive: () => true, handle: () => Promise.reject(new Error('no requests')) };
+    return {
+      send: (to: string, msg: ReplicaMessage) =>
+        net.request<ReplicaReply>(endpoint, SimNode.addr(ctl.cell, to), { type: 'replica', msg }, PEER_TIMEOUT_MS),
+    };
+  };
+  const record = { regions: ctl.regions, voters: ctl.voters, membersVersion: ctl.membersVersion, knownEpoch: ctl.epoch };
+  log(`dueling coordinators of ${cell.id}: one suspects ${p}, one suspects ${a!} (${b!} hears both)`);
+  for (const [name, suspect] of [['x', p], ['y', a!]] as const) {
+    void promote(coordinator(name, suspect), { ...record, failedRegion: suspect }).then((r) =>
+      log(`duel ${cell.id} suspecting ${suspect}: ${JSON.stringify(r)}`),
+    );
+  }
+}
+
+/**
+ * A replica's process stops for longer than every timeout with its memory kept (a long GC, CPU
+ * starvation), often the primary's: it resumes mid-round with stale knowledge — a primary may
+ * meanwhile have been fenced and replaced — and its late messages and replies land then.
+ */
+function pauseReplica({ rng, log }: FaultContext, cell: FaultCell): void {
+  const primary = cell.nodes.find((n) => n.region === cell.ctl.primaryRegion);
+  const node = primary !== undefined && rng.chance(0.5) ? primary : rng.pick(cell.nodes);
+  const ms = rng.int(2_500, 9_000);
+  node.pause(ms);
+  log(`pause ${node.address} ${ms} ms (memory kept)`);
 }

@@ -57,7 +57,8 @@ export class History {
    * Value → positions where it was appended (by the primaries that planned it; a client's retry of
    * an ambiguous write may plan it again after the first copy was burnt). Its position is the last.
    */
-  readonly appendedAt = new Map<string, number[]>();
+  /** Where each value was appended, on any replica (a zombie primary's uncommitted copy included). */
+  readonly appendedAt = new Map<string, Array<{ epoch: number; gen: number; pos: number }>>();
   readonly violations: string[] = [];
   private readonly epochRegion = new Map<string, string>();
   private readonly created = new Map<string, string>();
@@ -69,7 +70,7 @@ export class History {
 
   seen(value: string, e: Entry): void {
     const at = this.appendedAt.get(value) ?? [];
-    if (!at.includes(e.pos)) at.push(e.pos);
+    if (!at.some((l) => l.epoch === e.epoch && l.gen === e.gen && l.pos === e.pos)) at.push({ epoch: e.epoch, gen: e.gen, pos: e.pos });
     this.appendedAt.set(value, at);
   }
 
@@ -79,7 +80,8 @@ export class History {
     const prev = this.epochRegion.get(k);
     if (prev !== undefined && prev !== w.region) this.violate(`two primaries acknowledged in ${w.cell} epoch ${w.epoch}: ${prev} and ${w.region}`);
     this.epochRegion.set(k, w.region);
-    if (!(this.appendedAt.get(w.value) ?? []).includes(w.pos)) this.violate(`ack of ${w.value} at pos ${w.pos} but it was appended at ${String(this.appendedAt.get(w.value))}`);
+    const at = this.appendedAt.get(w.value) ?? [];
+    if (!at.some((l) => l.pos === w.pos)) this.violate(`ack of ${w.value} at pos ${w.pos} but it was appended at ${at.map((l) => l.pos).join(',')}`);
   }
 
   /** An acknowledged create-if-absent (also recorded with `ack`). */
@@ -114,9 +116,17 @@ export class History {
     this.seenBy.set(k, seen);
   }
 
-  /** Where a value's write sits in the log (its last planning). */
+  /**
+   * Where a value's write sits in the log: its append under the newest label (epoch, generation,
+   * position). An append under an older label is one that never committed (burnt, or a paused
+   * primary's copy made after a retry of the write committed in a later epoch) — or the write
+   * took effect twice, which the exactly-once check reports.
+   */
   posOf(value: string): number | undefined {
-    return this.appendedAt.get(value)?.at(-1);
+    const newer = (a: { epoch: number; gen: number; pos: number }, b: { epoch: number; gen: number; pos: number }) =>
+      a.epoch - b.epoch || a.gen - b.gen || a.pos - b.pos;
+    const at = this.appendedAt.get(value) ?? [];
+    return at.reduce<(typeof at)[number] | undefined>((best, l) => (best === undefined || newer(l, best) > 0 ? l : best), undefined)?.pos;
   }
 
   violate(message: string): void {

@@ -25,29 +25,6 @@ export interface Mutant {
   readonly equivalent?: string;
 }
 
-/**
- * Why `fenced-while-waiting` is an equivalent mutant (under the commit rule "the primary plus one
- * out-of-region replica"). Without the check, a primary P fenced at epoch e' > e while its round
- * of epoch e was in flight acknowledges the round once an out-of-region replica R acks it.
- * 1. R acked an append of epoch e, so no fence of an epoch above e had reached R yet (acceptAppend
- *    refuses older epochs): R held the round's entries before any later epoch existed for R.
- * 2. Every promotion to an epoch above e waits for the fence answers of every replica outside
- *    its suspect's region, and promotes a log at least as up to date, by (epoch, generation,
- *    position), as each of them. If R was required, R's answer already held the round, so the
- *    promoted log holds it (a log with a greater label holds every entry of a smaller one, by
- *    the Raft argument in core/replication/failover.ts). If R was the suspect (a coordinator
- *    whose record names R as primary, necessarily of an epoch below e), P is required and its
- *    log, which holds the round and has the greatest label of epoch e, bounds the choice.
- * 3. So the round is committed in the Raft sense the moment R acks it: every later primary holds
- *    it, and no later primary holds a different entry at its positions. A newer primary's appends
- *    to P keep entries P holds identically (acceptAppend), so P applies exactly those entries.
- * The only observable change is that the client gets `ok` for a write that is committed, where
- * the rule answers `fenced` (ambiguous; its retry is answered from the idempotency record). This
- * is issue 10's bug 2 seen from the other side: the rule is a conservative choice, not a safety
- * rule. (A quorum commit rule keeps the argument: R's ack makes a quorum, which every later
- * promotion's quorum meets.)
- */
-const FENCED_WHILE_WAITING_IS_EQUIVALENT = 'acknowledging a round an out-of-region replica holds is safe: it is committed (proof above)';
 
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -105,7 +82,6 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'core/replication/primary.ts',
     find: "    const acked = quorum.kind === 'acked' && stillPrimaryOf(m, epoch); // fenced while waiting",
     replace: "    const acked = quorum.kind === 'acked'; // fenced while waiting",
-    equivalent: FENCED_WHILE_WAITING_IS_EQUIVALENT,
   },
   // Issue 11: the majority rules and single-step membership changes.
   {

@@ -96,22 +96,57 @@ export class SimNode implements Endpoint {
   restart(): void {
     if (this.up) return;
     this.up = true;
+    this.pausedUntil = 0; // a new process: the old one's pause ended with it
     this.boot();
+  }
+
+  /** Until when the process is paused (a long GC, CPU starvation): it takes no step before then. */
+  private pausedUntil = 0;
+
+  /**
+   * The process stops for `ms` (longer than timeouts) with its volatile state kept, and resumes:
+   * messages that arrived meanwhile are handled then, replies it got are acted on then, and its
+   * own sends and alarms wait too. Unlike a crash, its pending rounds carry on with what it knew.
+   */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now + ms);
+  }
+
+  /**
+   * Resolves once no pause is in force, for the incarnation `born`; never, if that incarnation
+   * crashed meanwhile (a crashed process takes no further step, even one it was paused before).
+   */
+  private async resumed(born: number): Promise<void> {
+    while (this.clock.now < this.pausedUntil) await this.clock.sleep(this.pausedUntil - this.clock.now);
+    if (this.gen !== born) await new Promise<never>(() => undefined);
+  }
+
+  /** `p`'s outcome, acted on only once a pause is over (a crashed incarnation never acts). */
+  private gate<T>(born: number, p: Promise<T>): Promise<T> {
+    return p.then(
+      async (v) => (await this.resumed(born), v),
+      async (e: unknown) => {
+        await this.resumed(born);
+        throw e;
+      },
+    );
   }
 
   private boot(): void {
     const born = this.gen;
     const transport: Transport = {
       // A crashed incarnation sends nothing (its code is gone, even if a continuation of it was queued).
-      send: (to, message) =>
-        this.gen !== born ? new Promise<never>(() => undefined) : this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS),
+      send: async (to, message) => {
+        await this.resumed(born);
+        return this.gate(born, this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS));
+      },
     };
     this.replica = new Replica(this.store, { cell: this.cell, region: this.region }, { cell: this.cell, regions: this.regions, voters: this.voters, primaryRegion: this.regions[0]!, epoch: 1 }, transport, this.config);
     // The alarm: a primary keeps pushing to secondaries that are behind.
     const tick = () => {
       if (this.gen !== born) return;
       const r = this.replica;
-      if (r?.meta.role === 'primary') void r.pushAll().catch(() => undefined);
+      if (r?.meta.role === 'primary' && this.clock.now >= this.pausedUntil) void r.pushAll().catch(() => undefined);
       this.clock.schedule(this.pushEveryMs, tick);
     };
     this.clock.schedule(this.pushEveryMs, tick);
@@ -131,6 +166,15 @@ export class SimNode implements Endpoint {
   }
 
   async handle(payload: unknown): Promise<unknown> {
+    // The message reached this incarnation: if it crashes while paused, the message is lost with it.
+    const born = this.gen;
+    await this.resumed(born);
+    const reply = await this.serve(payload);
+    await this.resumed(born);
+    return reply;
+  }
+
+  private async serve(payload: unknown): Promise<unknown> {
     const req = payload as NodeRequest;
     const r = this.replica;
     if (r === undefined) throw new Error('down');

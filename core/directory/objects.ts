@@ -151,7 +151,8 @@ export function patchObject(state: StateReader, req: GraphRequest, ctx: GraphCon
   const mutations: Mutation[] = [
     { key: objectKey(ctx.tenantId, spec.type, id), value: next as Json },
     ...released,
-    ...claims.value,
+    // An index entry this object already owns stays as it is: rewriting it would cost a row write on every replica.
+    ...claims.value.filter((m) => state.get(m.key) !== id),
     ...indexMutations(ctx.tenantId, spec, id, obj, next),
   ];
   return ok({ mutations, reply: { status: 204, headers: { ETag: etagOf(next) } } });

@@ -31,12 +31,18 @@ export interface Change {
   readonly displayName: string | null;
   /** Users only: the UPN at the time of the change. */
   readonly userPrincipalName?: string | null;
+  /** Applications and service principals only: the appId (what tokens name the client by). */
+  readonly appId?: string | null;
   readonly props: readonly PropertyChange[];
   readonly links: readonly LinkChange[];
 }
 
 /** Shown instead of a secret's value: a record says that it changed, never what to. */
 export const CHANGED = '[changed]';
+/** Property of an application change whose credential record lost entries: the number removed (never which secret). */
+export const REMOVED_CREDENTIALS = 'removedCredentials';
+/** Type of the change a refresh-token family revoked by reuse detection makes (props: userId, clientId, revokedReason). */
+export const REFRESH_FAMILY = 'refreshTokenFamily';
 const SECRET_PROPS = new Set(['passwordProfile', 'secret', 'secretHash', 'hash']);
 const INTERNAL_PROPS = new Set(['_v']);
 
@@ -49,12 +55,31 @@ const CREDENTIALS = /^t\/([A-Za-z0-9-]{1,64})\/cred\/([A-Za-z0-9-]{1,64})$/;
 const PERMISSION_GRANT = /^t\/([A-Za-z0-9-]{1,64})\/pg\/([A-Za-z0-9-]{1,64})$/;
 const DIRECTORY_SETTING = /^t\/([A-Za-z0-9-]{1,64})\/ds\/([A-Za-z0-9-]{1,64})$/;
 const SECURITY_INFO = /^t\/([A-Za-z0-9-]{1,64})\/(totp|mfareq)\/([A-Za-z0-9-]{1,64})$/;
+const REFRESH_FAMILY_KEY = /^t\/([A-Za-z0-9-]{1,64})\/rtf\/([A-Za-z0-9_-]{1,64})$/;
 
 type Obj = { [k: string]: Json };
 const asObj = (v: Json | undefined | null): Obj | undefined => (v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
 const upnOf = (o: Obj | undefined): string | null => (typeof o?.['userPrincipalName'] === 'string' ? o['userPrincipalName'] : null);
 const nameOf = (o: Obj | undefined): string | null =>
   typeof o?.['displayName'] === 'string' ? o['displayName'] : typeof o?.['userPrincipalName'] === 'string' ? o['userPrincipalName'] : null;
+
+const appIdOf = (type: string, o: Obj | undefined) =>
+  type === 'application' || type === 'servicePrincipal' ? { appId: typeof o?.['appId'] === 'string' ? o['appId'] : null } : {};
+
+/** Identities of the credentials in a `cred/{appId}` record: secret ids and key credential kids/thumbprints. */
+function credentialIds(record: Obj | undefined): Set<string> {
+  const ids = new Set<string>();
+  for (const list of ['secrets', 'keyCredentials']) {
+    const items = record?.[list];
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
+      const o = asObj(item);
+      const id = o?.['id'] ?? o?.['kid'] ?? o?.['x5t'] ?? JSON.stringify(o?.['jwk'] ?? null);
+      ids.add(`${list}:${String(id)}`);
+    }
+  }
+  return ids;
+}
 
 function same(a: Json | undefined, b: Json | undefined): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -94,13 +119,13 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
       const props = op === 'delete' || op === 'restore' ? [] : diffProps(before, after);
       if (op === 'update' && props.length === 0) continue;
       const upn = type === 'user' ? { userPrincipalName: upnOf(after ?? before) } : {};
-      put({ type, id, op, displayName: nameOf(after ?? before), ...upn, props, links: [] });
+      put({ type, id, op, displayName: nameOf(after ?? before), ...upn, ...appIdOf(type, after ?? before), props, links: [] });
     } else if ((x = BIN.exec(m.key)) !== null && x[1] === tenantId) {
       const [, , type, id] = x as unknown as [string, string, string, string];
       // A bin entry removed without its object coming back is a permanent deletion.
       if (m.value === null && writes.get(`t/${tenantId}/o/${type}/${id}`) === undefined) {
         const entry = asObj(asObj(state.get(m.key))?.['object']);
-        put({ type, id, op: 'purge', displayName: nameOf(entry), props: [], links: [] });
+        put({ type, id, op: 'purge', displayName: nameOf(entry), ...appIdOf(type, entry), props: [], links: [] });
       }
     } else if ((x = MEMBER.exec(m.key)) !== null && x[1] === tenantId) {
       const [, , groupId, memberId] = x as unknown as [string, string, string, string];
@@ -130,12 +155,33 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
       const objectId = state.get(uniqueKey(tenantId, 'application', 'appId', x[2]!));
       if (typeof objectId !== 'string') continue;
       const app = asObj(state.get(`t/${tenantId}/o/application/${objectId}`));
-      put({ type: 'application', id: objectId, op: 'update', displayName: nameOf(app), props: [{ name: 'keyCredentials/passwordCredentials', oldValue: null, newValue: CHANGED }], links: [] });
+      const props: PropertyChange[] = [{ name: 'keyCredentials/passwordCredentials', oldValue: null, newValue: CHANGED }];
+      // Continuous access evaluation revokes on removal (core/cae), so say how many went, never which.
+      const kept = credentialIds(asObj(m.value));
+      const removed = [...credentialIds(asObj(state.get(m.key)))].filter((id) => !kept.has(id)).length;
+      if (removed > 0) props.push({ name: REMOVED_CREDENTIALS, oldValue: null, newValue: removed });
+      put({ type: 'application', id: objectId, op: 'update', displayName: nameOf(app), appId: x[2]!, props, links: [] });
     } else if ((x = SECURITY_INFO.exec(m.key)) !== null && x[1] === tenantId) {
       const user = asObj(state.get(`t/${tenantId}/o/user/${x[3]}`));
       // totp/: the user's authenticator (security info); mfareq/: per-user MFA set by an administrator.
-      const name = x[2] === 'totp' ? 'StrongAuthenticationMethod' : 'StrongAuthenticationRequirement';
-      put({ type: 'user', id: x[3]!, op: 'update', displayName: nameOf(user), props: [{ name, oldValue: null, newValue: CHANGED }], links: [] });
+      // The requirement's state is no secret ('enforced'/'disabled'); CAE revokes when it turns on.
+      const prop: PropertyChange =
+        x[2] === 'totp'
+          ? { name: 'StrongAuthenticationMethod', oldValue: null, newValue: CHANGED }
+          : { name: 'StrongAuthenticationRequirement', oldValue: asObj(state.get(m.key))?.['state'] ?? null, newValue: asObj(m.value)?.['state'] ?? null };
+      if (same(prop.oldValue, prop.newValue)) continue;
+      put({ type: 'user', id: x[3]!, op: 'update', displayName: nameOf(user), props: [prop], links: [] });
+    } else if ((x = REFRESH_FAMILY_KEY.exec(m.key)) !== null && x[1] === tenantId) {
+      // Only a revocation by reuse detection is a directory event (a critical event of core/cae).
+      const before = asObj(state.get(m.key));
+      const after = asObj(m.value);
+      if (after?.['revokedReason'] !== 'reuse_detected' || before?.['revokedReason'] !== undefined) continue;
+      const props: PropertyChange[] = [
+        { name: 'userId', oldValue: null, newValue: after['userId'] ?? null },
+        { name: 'clientId', oldValue: null, newValue: after['clientId'] ?? null },
+        { name: 'revokedReason', oldValue: null, newValue: 'reuse_detected' },
+      ];
+      put({ type: REFRESH_FAMILY, id: x[2]!, op: 'update', displayName: null, props, links: [] });
     }
   }
   return [...byObject.values()];

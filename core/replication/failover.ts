@@ -79,19 +79,27 @@ type Answers = Map<string, ReplicaReply | undefined>;
 
 /**
  * Sends to every region but waits only for the required ones: the failed region's answer is
- * used if it is already in, never waited for (it would cost a full timeout when it is down).
+ * used if it is already in, not waited for (it would cost a full timeout when it is down) —
+ * unless the required answers are not `enough`: then the others are awaited too, since without
+ * them the round fails anyway (a two-voter cell always needs its suspect's vote; a failover
+ * that never waited for it would fail forever whenever the suspect answers last).
  */
-export async function askRequired(transport: Transport, regions: readonly string[], required: readonly string[], message: Parameters<Transport['send']>[1]): Promise<Answers> {
+export async function askRequired(
+  transport: Transport,
+  regions: readonly string[],
+  required: readonly string[],
+  message: Parameters<Transport['send']>[1],
+  enough: (answers: Answers) => boolean = () => true,
+): Promise<Answers> {
   const answers: Answers = new Map();
-  await Promise.all(
-    regions.map(async (r) => {
-      const pending = transport.send(r, message).then(
-        (reply) => void answers.set(r, reply),
-        () => undefined,
-      );
-      if (required.includes(r)) await pending;
-    }),
+  const pending = regions.map((r) =>
+    transport.send(r, message).then(
+      (reply) => void answers.set(r, reply),
+      () => undefined,
+    ),
   );
+  await Promise.all(pending.filter((_, i) => required.includes(regions[i]!)));
+  if (!enough(answers)) await Promise.all(pending);
   return answers;
 }
 
@@ -111,12 +119,19 @@ export async function promote(
 
   // Round 1: where everybody stands, to pick an epoch above all of them and a candidate. Only
   // the voters are waited for; the newest membership any replica applied decides who votes.
-  const status = await askRequired(transport, input.regions, votersBut(recorded, failedRegion), { kind: 'status' });
+  // Enough answers of `kind` to decide without the failed region's: else wait for it too.
+  const enoughWithout = (m: Membership, kind: ReplicaReply['kind']) => (answers: Answers) =>
+    isMajority(
+      votersBut(m, failedRegion).filter((r) => answers.get(r)?.kind === kind),
+      m.voters,
+    );
+  const status = await askRequired(transport, input.regions, votersBut(recorded, failedRegion), { kind: 'status' }, enoughWithout(recorded, 'status'));
   const metas = () => [...status.values()].flatMap((r) => (r?.kind === 'status' ? [r.meta] : []));
   let members = newest([recorded, ...metas().map(membershipOf)])!;
   const unasked = members.regions.filter((r) => !input.regions.includes(r));
   if (unasked.length > 0) {
-    for (const [r, reply] of await askRequired(transport, unasked, votersBut(members, failedRegion), { kind: 'status' })) status.set(r, reply);
+    const more = await askRequired(transport, unasked, votersBut(members, failedRegion), { kind: 'status' }, (a) => enoughWithout(members, 'status')(new Map([...status, ...a])));
+    for (const [r, reply] of more) status.set(r, reply);
     members = newest([members, ...metas().map(membershipOf)])!;
   }
   // The promotion quorum: a majority of the newest voting set (never counting the failed region).
@@ -154,7 +169,7 @@ export async function promote(
     // Round 2: the fence, to every replica, waiting for the voters. After it, a majority of
     // voters refuses the old primary's entries: it can never acknowledge again, and a majority's
     // answers are final for every write it could have acknowledged (each was held by a majority).
-    const fenced = await askRequired(transport, members.regions, votersBut(members, failedRegion), { kind: 'fence', epoch, candidateRegion: candidate });
+    const fenced = await askRequired(transport, members.regions, votersBut(members, failedRegion), { kind: 'fence', epoch, candidateRegion: candidate }, enoughWithout(members, 'fenced'));
     const after: LogPosition[] = [];
     const seen: Membership[] = [members];
     for (const [r, reply] of fenced) {

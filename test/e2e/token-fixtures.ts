@@ -32,4 +32,4 @@ export async function fixture(): Promise<Fixture> {
   return { tenant, appId: String(app.appId), redirectUri, upn, password };
 }
 
-export { acceptConsent, cookiesFrom, parseForm, signInViaForm } from './forms.js';
+export { acceptConsent, cookiesFrom, parseForm, signInViaForm } from './sign-in-form.js';

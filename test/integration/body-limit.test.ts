@@ -36,6 +36,22 @@ describe('form body limit of the /oauth2/v2.0/* endpoints (workers/platform/body
     expect(pulled).toBeLessThan(16);
   });
 
+  it('a Content-Length within the limit cannot smuggle a longer body past it', async () => {
+    const t = await newTokenTenant();
+    let pulled = 0;
+    const chunk = new TextEncoder().encode('a'.repeat(16 * 1024));
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(chunk);
+      },
+    });
+    const headers = { ...FORM, 'content-length': '20' };
+    const r = await exports.default.fetch(new Request(`${BASE}/${t.tenantId}/oauth2/v2.0/token`, { method: 'POST', headers, body: endless, duplex: 'half' } as RequestInit));
+    expect([400, 413]).toContain(r.status);
+    expect(pulled).toBeLessThan(16);
+  });
+
   it('still accepts a form just under the limit', async () => {
     const t = await newTokenTenant();
     const body = `grant_type=nope&pad=${'x'.repeat(60_000)}`;

@@ -86,6 +86,18 @@ describe('users', () => {
     expect(h.getOk('/users/bob@contoso.com')['userPrincipalName']).toBe('BOB@contoso.com');
   });
 
+  it('PATCH leaves an unchanged UPN index entry alone (no row rewritten on every replica)', () => {
+    const h = new Harness();
+    const id = idOf(h.user('ann@contoso.com'));
+    const r = h.write('PATCH', `/users/${id}`, { displayName: 'Ann B' });
+    expect(r.mutations.some((m) => m.key.includes('/u/user.userPrincipalName/'))).toBe(false);
+    // A case change keeps the (case-insensitive) entry too, and the user stays addressable by it.
+    const c = h.write('PATCH', `/users/${id}`, { userPrincipalName: 'ANN@contoso.com' });
+    expect(c.mutations.some((m) => m.key.includes('/u/user.userPrincipalName/'))).toBe(false);
+    expect(h.getOk('/users/ann@contoso.com')['userPrincipalName']).toBe('ANN@contoso.com');
+    expect(h.write('POST', '/users', { displayName: 'x', userPrincipalName: 'Ann@contoso.com' }).error?.kind).toBe('bad_request');
+  });
+
   it('PATCH rejects nulling required properties and setting read-only ones', () => {
     const h = new Harness();
     const id = idOf(h.user('ann@contoso.com'));

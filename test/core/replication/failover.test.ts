@@ -70,6 +70,25 @@ describe('promote (unplanned failover)', () => {
     expect(res).toMatchObject({ ok: true, value: { epoch: 6 } });
   });
 
+  it('waits for the suspect when the others are too few for a majority (a two-voter cell)', async () => {
+    const regions = ['weur', 'eeur'];
+    const c = new TestCluster(regions);
+    await c.get('weur').write(put('a', '1'));
+    // The suspect is alive but answers after the other voter: it was never a lost primary's
+    // silence, and without its vote no majority of two exists. Seed 2616 stalled here forever.
+    const direct = c.coordinator();
+    const slowSuspect = {
+      send: async (to: string, msg: Parameters<typeof direct.send>[1]) => {
+        if (to === 'weur') await new Promise((r) => setTimeout(r, 5));
+        return direct.send(to, msg);
+      },
+    };
+    const res = await promote(slowSuspect, { regions, failedRegion: 'weur', knownEpoch: 1 });
+    expect(res).toMatchObject({ ok: true, value: { epoch: 2 } });
+    const primary = res.ok ? res.value.primaryRegion : '';
+    expect((await c.get(primary).write(put('b', '2'))).ok).toBe(true);
+  });
+
   it('orders logs by epoch, generation, position, then region order', () => {
     const regions = ['a', 'b', 'c'];
     const logs = [

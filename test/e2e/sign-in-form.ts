@@ -1,4 +1,7 @@
-/** A browser's part of the HTML sign-in: forms, cookies, consent (no test-runner imports: the bench uses it too). */
+/**
+ * Signing in on Tessera's HTML pages like a browser, with plain fetch (no vitest): the e2e tests
+ * and `npm run chaos` share it.
+ */
 /** The first form on a page: its action and every named input's value. */
 export function parseForm(html: string, base: string): { action: string; fields: Record<string, string> } {
   const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
