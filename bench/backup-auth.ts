@@ -34,6 +34,8 @@ interface Pair {
 }
 
 let pair: Promise<Pair> | undefined;
+/** The same tenant shape on the bench's main Tessera Worker, which has no backup Worker bound: the learning-cost baseline. */
+let plain: Pair | undefined;
 
 async function startPair(): Promise<Pair> {
   const backupScript = await bundle('tessera-backup', join(ROOT, 'wrangler.backup.toml'), 'backup-auth.js');
@@ -57,7 +59,11 @@ async function startPair(): Promise<Pair> {
   } as MiniflareOptions);
   onExit(() => mf.dispose());
   await mf.ready;
-  const url = (await mf.unsafeGetDirectURL('tessera')).toString().replace(/\/$/, '');
+  return withSessionsTenant((await mf.unsafeGetDirectURL('tessera')).toString().replace(/\/$/, ''));
+}
+
+/** A tenant with a user and a public client on the Worker at `url`. */
+async function withSessionsTenant(url: string): Promise<Pair> {
   const tenant = await createTenant(url, 'weur', 'ES256');
   const upn = 'bench.backup@bench.example';
   const post = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'POST', headers: { ...operatorHeaders(tenant), ...jsonHeaders }, body: JSON.stringify(body) });
@@ -154,8 +160,12 @@ function rotatingLua(appId: string, tokens: string[], threads: number, genPath: 
 
 const pools: Record<string, string[]> = {};
 
-async function preparePool(id: string, viaDrill: boolean): Promise<void> {
-  const p = await ensurePair();
+async function preparePool(id: string, viaDrill: boolean, on?: Pair): Promise<void> {
+  const p = on ?? (await ensurePair());
+  if (on !== undefined) {
+    for (let i = 0; i < 2 * SESSIONS; i++) (pools[id] ??= []).push(await signIn(p));
+    return;
+  }
   const tokens: string[] = [];
   const t = (await stores(p)).flatMap((s) => s.tenants).find((x) => x.tenantId === p.tenant.tenantId);
   for (let i = 0; i < 2 * SESSIONS; i++) tokens.push(await signIn(p));
@@ -164,8 +174,8 @@ async function preparePool(id: string, viaDrill: boolean): Promise<void> {
   if (viaDrill) await drill(p, 60);
 }
 
-function refreshTarget(id: string): Target {
-  const p = pairNow();
+function refreshTarget(id: string, on?: Pair): Target {
+  const p = on ?? pairNow();
   const tokens = pools[id];
   if (tokens === undefined) throw new Error(`${id}: prepare did not run`);
   const threads = Math.max(1, Math.min(Number(process.env.BENCH_THREADS ?? 2), Number(process.env.BENCH_CONNECTIONS ?? 32)));
@@ -196,6 +206,17 @@ async function learnApp(): Promise<void> {
 }
 
 export const BACKUP_SCENARIOS: Scenario[] = [
+  {
+    id: 'backup-refresh-nobackup', name: 'refresh_token with rotation, no backup Worker bound (learning-cost baseline)', write: true,
+    prepare: async (ctx) => {
+      plain ??= await withSessionsTenant(ctx.servers.tessera.url);
+      await preparePool('backup-refresh-nobackup', false, plain);
+    },
+    target: () => {
+      if (plain === undefined) throw new Error('backup-refresh-nobackup: prepare did not run');
+      return refreshTarget('backup-refresh-nobackup', plain);
+    },
+  },
   {
     id: 'backup-refresh-primary', name: 'refresh_token with rotation, primary path (backup Worker bound, learning)', write: true,
     prepare: async () => {
@@ -277,6 +298,8 @@ export async function backupExtras(rows: Row[], _ctx: Context): Promise<Extra[]>
   };
   ratio('refresh_token (with rotation)', get('backup-refresh'), get('backup-refresh-primary'));
   ratio('client_credentials', get('backup-cc'), get('backup-cc-primary'));
+  const [learning, none] = [get('backup-refresh-primary'), get('backup-refresh-nobackup')];
+  if (learning !== undefined && none !== undefined) out.push({ metric: 'refresh_token req/s on the primary, backup Worker bound (learning) ÷ none bound', value: `${(learning / none).toFixed(3)}× (${learning.toFixed(0)} vs ${none.toFixed(0)})`, target: '' });
   console.log('measuring a total primary outage (primaryPathDown) and revocation propagation on the backup pair …');
   const o = await outage(p);
   out.push({ metric: `existing-session refreshes served during a total primary outage (${o.served}/${o.total})`, value: `${((o.served / o.total) * 100).toFixed(1)}%`, target: '100%', met: o.served === o.total });
