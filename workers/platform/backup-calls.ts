@@ -18,6 +18,7 @@ import type { BackupRpc } from '../../durable-objects/backup-protocol.js';
 import type { TokenCall } from '../../durable-objects/replica-protocol.js';
 import { backupService } from '../../durable-objects/backup-learning.js';
 import { callToken, type RoutedToken } from './token-calls.js';
+import { crossCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
 
 const views = new Map<string, HealthView>();
@@ -43,11 +44,6 @@ export function takeoverState(now: number): { cells: Array<{ cell: string; mode:
   };
 }
 
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> => {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('backup timeout')), ms)))]).finally(() => clearTimeout(timer));
-};
-
 function refusal(call: TokenCall, status?: number): RoutedToken {
   const interactive = call.op === 'authorize' || call.op === 'deviceauth' || call.op === 'adminconsent' || call.op === 'logout';
   if (interactive) {
@@ -63,14 +59,15 @@ async function fromBackup(backup: BackupRpc, placement: TenantPlacement, call: T
   const region = backupRegionOf(placement.cell.regions);
   try {
     if (call.op === 'jwks') {
-      const jwks = await withTimeout(backup.jwks(region, call.tenantId), BACKUP_CALL_TIMEOUT_MS);
+      const jwks = await crossCall('edge', region, BACKUP_CALL_TIMEOUT_MS, () => backup.jwks(region, call.tenantId));
       if (jwks === null) return refusal(call);
       return { outcome: { kind: 'reply', status: 200, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' }, body: jwks }, region: `backup:${region}` };
     }
-    const reply = await withTimeout(backup.token(region, {
+    // The backup store is regional infrastructure: region faults (down, partitioned, isolated) apply to it; primaryPathDown does not.
+    const reply = await crossCall('edge', region, BACKUP_CALL_TIMEOUT_MS, () => backup.token(region, {
       tenantId: call.tenantId, origin: call.origin, tenantSegment: call.tenantSegment, params: call.params, authorization: call.authorization,
       traceId: call.traceId, correlationId: call.correlationId,
-    }), BACKUP_CALL_TIMEOUT_MS);
+    }));
     return { outcome: { kind: 'reply', ...reply }, region: `backup:${region}` };
   } catch {
     return refusal(call);
@@ -150,7 +147,8 @@ export async function callTokenWithTakeover(request: Request, env: Env, placemen
 async function adoptedRetry(request: Request, env: Env, backup: BackupRpc, placement: TenantPlacement, call: TokenCall, form: URLSearchParams, routed: RoutedToken): Promise<RoutedToken> {
   const o = routed.outcome;
   if (form.get('grant_type') !== 'refresh_token' || o.kind !== 'reply' || o.status !== 400 || !o.body.includes('"invalid_grant"')) return routed;
-  const adopted = await withTimeout(backup.adoptNow(backupRegionOf(placement.cell.regions), call.tenantId), BACKUP_CALL_TIMEOUT_MS).catch(() => 0);
+  const region = backupRegionOf(placement.cell.regions);
+  const adopted = await crossCall('edge', region, BACKUP_CALL_TIMEOUT_MS, () => backup.adoptNow(region, call.tenantId)).catch(() => 0);
   return adopted > 0 ? callToken(request, env, placement, call) : routed;
 }
 
@@ -161,6 +159,6 @@ async function adoptedRetry(request: Request, env: Env, backup: BackupRpc, place
 export async function backupPlacement(env: Env, idOrDomain: string): Promise<TenantPlacement | null> {
   const backup = backupService(env);
   if (backup === undefined) return null;
-  const answers = await Promise.all(parseRegionList(env.REGIONS).map((r) => withTimeout(backup.placement(r, idOrDomain), BACKUP_CALL_TIMEOUT_MS).catch(() => null)));
+  const answers = await Promise.all(parseRegionList(env.REGIONS).map((r) => crossCall('edge', r, BACKUP_CALL_TIMEOUT_MS, () => backup.placement(r, idOrDomain)).catch(() => null)));
   return answers.find((a) => a !== null) ?? null;
 }
