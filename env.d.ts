@@ -29,5 +29,9 @@ declare namespace Cloudflare {
     HEALTH_EVAL_INTERVAL_MS?: string;
     /** Base URL of each region's managed-identity endpoint, with `{region}` (default: `{origin}/mi/{region}` on the edge). */
     MI_ENDPOINT_BASE?: string;
+    /** The backup authentication Worker (wrangler.backup.toml, `BackupEntry`); absent: no backup path. */
+    BACKUP?: Fetcher;
+    /** `off`: behave as if no backup Worker were bound (the integration test pool). */
+    BACKUP_AUTH?: string;
   }
 }

@@ -22,7 +22,11 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
+              // The backup authentication Worker is a separate script (wrangler.backup.toml): the
+              // integration pool runs the main Worker alone (a placeholder binding, switched off).
+              serviceBindings: { BACKUP: () => new Response('no backup Worker in this pool', { status: 503 }) },
               bindings: {
+                BACKUP_AUTH: 'off',
                 TESSERA_ENV: 'test',
                 OPERATOR_KEY: 'test-operator-key-0123456789',
                 REPLICA_TOKEN_SECRET: 'test-replica-secret-0123456789',

@@ -22,6 +22,7 @@ import { startPeer, verifyJwt } from './peer.js';
 import type { Context } from './scenarios.js';
 import { selectedScenarios, wantedIds } from './scenarios.js';
 import { miExtras } from './managed-identity.js';
+import { backupExtras } from './backup-auth.js';
 import { OUT, REGIONS, probeIntervalMs, startAll } from './servers.js';
 import type { SimResult } from './sim.js';
 import { runSim } from './sim.js';
@@ -192,6 +193,7 @@ async function main(): Promise<number> {
     ...queryExtras(rows),
     ...tokenExtras(rows, paced),
     ...(await miExtras(rows, ctx)),
+    ...(await backupExtras(rows, ctx)),
     ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []),
     ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
     ...(sim !== undefined ? simExtras(sim) : []),

@@ -12,6 +12,7 @@ import type { Target } from './wrk.js';
 import { MI_SCENARIOS } from './managed-identity.js';
 import { QUERY_SCENARIOS } from './graph-query.js';
 import { CAE_SCENARIOS } from './cae.js';
+import { BACKUP_SCENARIOS } from './backup-auth.js';
 
 export interface Context {
   servers: Servers;
@@ -193,6 +194,8 @@ export const SCENARIOS: Scenario[] = [
   ...QUERY_SCENARIOS,
   // Continuous access evaluation: bearer reads with enforcement on and off (bench/cae.ts).
   ...CAE_SCENARIOS,
+  // Backup authentication (issue 14): refresh and client_credentials, primary vs backup path (bench/backup-auth.ts).
+  ...BACKUP_SCENARIOS,
 ];
 
 /** The ids listed in BENCH_SCENARIOS, or undefined when it is unset (run everything). */

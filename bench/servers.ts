@@ -14,7 +14,7 @@ import { onExit } from './cleanup.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const OUT = join(ROOT, 'bench', '.out');
-const COMPATIBILITY_DATE = '2025-09-01';
+export const COMPATIBILITY_DATE = '2025-09-01';
 
 export const SECRETS = {
   OPERATOR_KEY: 'bench-operator-key-0123456789abcdef',
@@ -50,7 +50,7 @@ function run(cmd: string, args: string[]): Promise<void> {
 }
 
 /** `wrangler deploy --dry-run` into bench/.out/<name>; returns the bundled entry script. */
-async function bundle(name: string, configPath: string, entry: string): Promise<string> {
+export async function bundle(name: string, configPath: string, entry: string): Promise<string> {
   const outdir = join(OUT, name);
   rmSync(outdir, { recursive: true, force: true });
   await run('npx', ['wrangler', 'deploy', '--dry-run', '--env', '', '--config', configPath, '--outdir', outdir]);

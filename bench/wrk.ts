@@ -26,6 +26,8 @@ export interface Target {
   /** A fixed body, or a Lua expression evaluated per request (e.g. with the counter `n`). */
   body?: string;
   luaBody?: string;
+  /** Raw Lua appended to the script (wrk's setup/init/request/response hooks), for stateful clients. */
+  lua?: string;
 }
 
 export interface WrkResult {
@@ -55,6 +57,7 @@ function script(name: string, t: Target, load: Load): string {
   if (t.luaBody !== undefined) {
     lines.push('local n = 0', 'request = function()', '  n = n + 1', `  return wrk.format(nil, nil, nil, ${t.luaBody})`, 'end');
   }
+  if (t.lua !== undefined) lines.push(t.lua);
   if (load.paceRps !== undefined && load.paceRps > 0) {
     const meanMs = (load.connections * 1000) / load.paceRps;
     lines.push(`function delay() return math.floor(-math.log(1 - math.random()) * ${meanMs.toFixed(3)}) end`);

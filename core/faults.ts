@@ -21,6 +21,12 @@ export interface FaultPlan {
   isolatedRegions: string[];
   /** Object storage (R2: the change-feed archive) refuses every call. */
   objectStoreDown: boolean;
+  /**
+   * The whole primary path is down: every call from the edge to a CellReplica or the
+   * ControlPlane fails (issue 14: the backup authentication path takes over). Replication
+   * between replicas is untouched, so healing is immediate.
+   */
+  primaryPathDown?: boolean;
 }
 
 export const NO_FAULTS: FaultPlan = { downRegions: [], partitions: [], slowRegions: {}, slowEdgeCalls: {}, failureRate: 0, isolatedRegions: [], objectStoreDown: false };
@@ -41,7 +47,7 @@ export function judgeCall(plan: FaultPlan, from: string, to: string, roll: numbe
 export function parseFaultPlan(input: unknown, knownRegions: readonly string[]): FaultPlan | string {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
-  const allowed = new Set(['downRegions', 'partitions', 'slowRegions', 'slowEdgeCalls', 'failureRate', 'isolatedRegions', 'objectStoreDown']);
+  const allowed = new Set(['downRegions', 'partitions', 'slowRegions', 'slowEdgeCalls', 'failureRate', 'isolatedRegions', 'objectStoreDown', 'primaryPathDown']);
   for (const k of Object.keys(o)) if (!allowed.has(k)) return `unknown property '${k}'`;
   const regions = (v: unknown, name: string): string[] | string => {
     if (v === undefined) return [];
@@ -80,5 +86,7 @@ export function parseFaultPlan(input: unknown, knownRegions: readonly string[]):
   if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) return 'failureRate must be in [0, 1)';
   const objectStoreDown = o.objectStoreDown ?? false;
   if (typeof objectStoreDown !== 'boolean') return 'objectStoreDown must be a boolean';
-  return { downRegions: down, partitions, slowRegions: slow, slowEdgeCalls: slowEdge, failureRate: rate, isolatedRegions: isolated, objectStoreDown };
+  const primaryPathDown = o.primaryPathDown ?? false;
+  if (typeof primaryPathDown !== 'boolean') return 'primaryPathDown must be a boolean';
+  return { downRegions: down, partitions, slowRegions: slow, slowEdgeCalls: slowEdge, failureRate: rate, isolatedRegions: isolated, objectStoreDown, ...(primaryPathDown ? { primaryPathDown } : {}) };
 }

@@ -18,7 +18,7 @@ import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { identityStoreStub } from './regional-identity-store.js';
-import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
+import { DEFAULT_FEED_RETENTION_MS, isFeedKey, lastSeq, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
 import { eventsSince, isCaeKey } from '../core/cae/event-store.js';
 import { singletonKey } from '../core/directory/keys.js';
 import type { GraphCaller } from './replica-protocol.js';
@@ -28,6 +28,7 @@ import { snapshotsDue, takeSnapshot, type BackupConfig } from './backup.js';
 import { runRecoveryJobs } from './recovery-runner.js';
 import { JOB_START_SEGMENT } from '../core/recovery/routes.js';
 import { DEFAULT_RETENTION_DAYS, listSnapshots, readStatus } from '../core/recovery/snapshots.js';
+import { BackupLearning } from './backup-learning.js';
 
 function actorOf(caller: GraphCaller): Actor {
   return caller.kind === 'user' ? { kind: 'user', id: caller.userId } : caller.kind === 'application' ? { kind: 'app', appId: caller.appId } : { kind: 'operator' };
@@ -56,6 +57,16 @@ export class CellReplica extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new SqliteReplicaStore(ctx.storage);
+    this.backup = new BackupLearning(env, ctx);
+    if (this.backup.enabled) this.tokens.learner = (job) => this.replica !== undefined && this.backup.learn(this.replica.meta.region, this.replica.meta.regions, job);
+  }
+
+  /** The backup authentication service learns what this replica issues and hears of feed changes (issue 14). */
+  private readonly backup: BackupLearning;
+
+  /** Only when the tenant's change feed moved (or its keys changed): a plain refresh writes no feed record. */
+  private pokeBackup(replica: Replica, tenantId: string, feedBefore: number, keysChanged = false): void {
+    if (keysChanged || lastSeq(replica.state, tenantId) > feedBefore) this.backup.poke(replica.meta.region, replica.meta.regions, tenantId);
   }
 
   private open(t: CellTopology): Replica {
@@ -94,7 +105,9 @@ export class CellReplica extends DurableObject<Env> {
       const origin = this.origin(actorOf(call.caller), call.correlationId);
       // Passwords were hashed at the edge (core/directory/secrets.ts); the feed record commits with the write.
       const plan = withIdempotency(call.idempotency, ctx.now, (state) => planWrite(state, call.request, ctx, asUser), keepGraphReply);
+      const feedBefore = lastSeq(replica.state, call.tenantId);
       const outcome = await this.commit(replica, this.feedRecords() ? recorded(plan, origin) : plan);
+      this.pokeBackup(replica, call.tenantId, feedBefore);
       // A new recovery job runs from the alarm: wake it now.
       if (outcome.kind === 'reply' && JOB_START_SEGMENT.has(call.request.routeId.split('/').pop() ?? '')) await this.scheduleAt(Date.now());
       return outcome;
@@ -119,8 +132,10 @@ export class CellReplica extends DurableObject<Env> {
   async token(t: CellTopology, call: TokenCall): Promise<TokenOutcome> {
     const replica = this.open(t);
     const before = replica.meta.appliedPos;
+    const feedBefore = lastSeq(replica.state, call.tenantId);
     const outcome = await this.tokens.handle(replica, call, this.origin({ kind: 'system' }, call.correlationId));
     await this.afterCommit(replica, before);
+    if (replica.meta.appliedPos > before) this.pokeBackup(replica, call.tenantId, feedBefore, call.op === 'rotate' || call.op === 'revoke_key');
     return outcome;
   }
 

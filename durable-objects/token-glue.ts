@@ -29,12 +29,22 @@ import { jsonResult, type FlowEnv, type FlowResult } from '../core/token/flows/t
 import type { TokenCall, TokenOutcome } from './replica-protocol.js';
 import { NOT_DURABLE } from './replica-protocol.js';
 import { loadRegionalKeys } from '../core/managed-identity/keys.js';
+import { loadBackupKeys } from '../core/backup-auth/keys.js';
+import { adoptBackup } from '../core/backup-auth/adoption.js';
+import { issuedRefreshToken, learnApp, learnSession } from '../core/backup-auth/learn.js';
+import type { Artifact } from '../core/backup-auth/artifacts.js';
+
+/** Hands a learning job to the backup service, to run after the reply (durable-objects/backup-learning.ts). */
+export type Learner = (job: () => Promise<Artifact | undefined>) => void;
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const MAX_ATTEMPTS = 4;
 
 export class TokenGlue {
   private readonly keyCache = new KeyCache();
+
+  /** Set when a backup authentication service is bound: what the primary issues is learned (issue 14). */
+  learner: Learner | undefined;
 
   constructor(private readonly secret: () => string) {}
 
@@ -70,7 +80,11 @@ export class TokenGlue {
     if (!writes && call.wantReadSet === true) {
       const recording = new RecordingReader(replica.state);
       const result = await this.run(recording, call, form, now);
-      if (result.mutations.length === 0) return { kind: 'reply', status: result.status, headers: result.headers, body: result.body, readSet: recording.readSet() };
+      if (result.mutations.length === 0) {
+        const readSet = recording.readSet();
+        if (this.learner !== undefined && result.status === 200) this.learner(async () => learnApp(call.tenantId, form, call.authorization, readSet, call.client, now));
+        return { kind: 'reply', status: result.status, headers: result.headers, body: result.body, readSet };
+      }
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const tracking = new TrackingReader(replica.state);
@@ -81,7 +95,10 @@ export class TokenGlue {
       const plan = (state: StateReader) => (tracking.unchanged(state) ? ok({ mutations: result.mutations, reply: result }) : err({ kind: 'conflict' as const }));
       // The feed record is planned with the write; a retry answered from its idempotency record writes none.
       const committed = await replica.write(recorded(withIdempotency(ticket, now, plan, () => kept ?? { kind: 'dropped' }), { ...origin, actor }));
-      if (committed.ok) return withSignIn(reply(result.status, result.headers, result.body), call.tenantId, result.mutations);
+      if (committed.ok) {
+        if (call.op === 'token' && result.status === 200) this.learnSession(replica, call, form, result.body, now);
+        return withSignIn(reply(result.status, result.headers, result.body), call.tenantId, result.mutations);
+      }
       const e = committed.error;
       if (e.kind === 'conflict') continue;
       if (isPrior(e) && ticket !== undefined) return this.answerPrior(e, ticket);
@@ -89,6 +106,17 @@ export class TokenGlue {
       return { kind: 'unavailable', reason: NOT_DURABLE };
     }
     return { kind: 'unavailable', reason: 'contention' };
+  }
+
+  /** A refresh token was issued: the backup service learns the session (a dry-run refresh, after the reply). */
+  private learnSession(replica: Replica, call: TokenCall, form: URLSearchParams, body: string, now: number): void {
+    const refreshToken = this.learner === undefined ? undefined : issuedRefreshToken(body);
+    if (refreshToken === undefined) return;
+    this.learner!(async () => {
+      const base = await this.flowEnv(replica.state, call, now);
+      const makeEnv = (reader: StateReader): FlowEnv => ({ ...base, reader, settings: loadTokenSettings(reader, call.tenantId) });
+      return learnSession(replica.state, makeEnv, call.tenantId, form, call.authorization, refreshToken, call.client, now);
+    });
   }
 
   /** A token outcome is kept only sealed: it holds tokens, codes or secrets. */
@@ -103,7 +131,8 @@ export class TokenGlue {
 
   private keys(state: StateReader, call: TokenCall, now: number): TokenOutcome {
     // Regional managed-identity keys (core/managed-identity) are published with the global ones.
-    const records = [...loadSigningKeys(state, call.tenantId), ...loadRegionalKeys(state, call.tenantId).map(({ region: _region, ...k }) => k)];
+    // So are the backup authentication service's keys (core/backup-auth/keys.ts): published ahead of use.
+    const records = [...loadSigningKeys(state, call.tenantId), ...loadRegionalKeys(state, call.tenantId).map(({ region: _region, ...k }) => k), ...loadBackupKeys(state, call.tenantId)];
     if (call.op === 'jwks') return reply(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' }, JSON.stringify(publishedKeys(records, now)));
     // For the edge's own validator: public material and lifecycle only, never the wrapped private key.
     const pub: KeyRecord[] = records.map((k) => ({ ...k, wrappedPrivateKey: '' }));
@@ -118,16 +147,11 @@ export class TokenGlue {
         : call.op === 'revoke_key' ? await revokeSigningKey(c, form.get('kid') ?? '')
         : call.op === 'add_credential' ? await addCredential(c, call.body)
         : call.op === 'set_mfa' ? setUserMfa(c, form.get('userId') ?? '', call.body)
+        : call.op === 'adopt_backup' ? adoptBackup(reader, tid, call.body)
         : setTokenSettings(c, call.body);
       return jsonResult(r.body, r.mutations, r.status);
     }
-    const env: FlowEnv = {
-      tenantId: tid, origin: call.origin, tenantSegment: call.tenantSegment, now, random, newId: () => crypto.randomUUID(), reader,
-      settings: loadTokenSettings(reader, tid), client: call.client, traceId: call.traceId, correlationId: call.correlationId,
-      sign: await this.signer(reader, tid, now),
-      seal: async (plain, aad) => seal(await this.keyCache.boxKey(this.secret()), plain, aad, random),
-      unseal: async (sealed, aad) => unseal(await this.keyCache.boxKey(this.secret()), sealed, aad),
-    };
+    const env = await this.flowEnv(reader, call, now);
     const action = call.action ?? '';
     switch (call.op) {
       case 'token': return tokenRequest(env, form, call.authorization);
@@ -137,6 +161,17 @@ export class TokenGlue {
       case 'adminconsent': return this.withAntiForgery(env, call, now, (e) => adminConsent(e, call.method, form, action, call.receivedAt));
       default: return logout(env, form);
     }
+  }
+
+  private async flowEnv(reader: StateReader, call: TokenCall, now: number): Promise<FlowEnv> {
+    const tid = call.tenantId;
+    return {
+      tenantId: tid, origin: call.origin, tenantSegment: call.tenantSegment, now, random, newId: () => crypto.randomUUID(), reader,
+      settings: loadTokenSettings(reader, tid), client: call.client, traceId: call.traceId, correlationId: call.correlationId,
+      sign: await this.signer(reader, tid, now),
+      seal: async (plain, aad) => seal(await this.keyCache.boxKey(this.secret()), plain, aad, random),
+      unseal: async (sealed, aad) => unseal(await this.keyCache.boxKey(this.secret()), sealed, aad),
+    };
   }
 
   /** The one call that gives a form endpoint its anti-forgery pair: on the flow's env, and its cookie on the reply. */
@@ -161,7 +196,7 @@ export class TokenGlue {
   }
 }
 
-const ADMIN_OPS = new Set<TokenCall['op']>(['rotate', 'revoke_key', 'add_credential', 'set_mfa', 'set_settings']);
+const ADMIN_OPS = new Set<TokenCall['op']>(['rotate', 'revoke_key', 'add_credential', 'set_mfa', 'set_settings', 'adopt_backup']);
 const isAdminOp = (op: TokenCall['op']) => ADMIN_OPS.has(op);
 
 function needsPrimary(call: TokenCall, form: URLSearchParams): boolean {

@@ -5,10 +5,12 @@ import { tenantTokenAdmin } from './admin-token.js';
 import { discovery, discoveryV1, tokenEndpoint } from './token-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
+import { Unreachable } from './platform/faults.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
 import { tenantSnapshots } from './admin-backup.js';
 import { adminSla } from './reports-api.js';
+import { backupDrill, backupState } from './admin-backup-auth.js';
 import { consumeDeadLetters, consumeNotifications } from './platform/delivery.js';
 import type { DeliveryMessage } from '../core/notifications/delivery.js';
 import { deliverAlert } from './platform/alert-notifications.js';
@@ -24,6 +26,8 @@ export { RegionalIdentityStore } from '../durable-objects/regional-identity-stor
 export { OutcomeStore } from '../durable-objects/outcome-store.js';
 export { HealthMonitor } from '../durable-objects/health-monitor.js';
 export { ChangeNotifier } from '../durable-objects/change-notifier.js';
+// The backup authentication Worker's way in (service binding PRIMARY, wrangler.backup.toml).
+export { BackupSource } from './backup-source.js';
 
 const missing = (request: Request): Response => oauthStyleError(requestInfo(request), 404, 'not_found', 'No such endpoint.');
 
@@ -33,9 +37,15 @@ const missing = (request: Request): Response => oauthStyleError(requestInfo(requ
  * hot paths. Handlers read `request.params` and always return a Response.
  */
 function unhandled(e: unknown, request: Request): Response {
+  const info = requestInfo(request);
+  // A dependency that could not be reached (the control plane, e.g. `primaryPathDown`): unavailable, not a bug.
+  if (e instanceof Unreachable) {
+    return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
+      ? graphError(info, { kind: 'unavailable', message: 'The service is temporarily unavailable.' })
+      : oauthStyleError(info, 503, 'temporarily_unavailable', 'The service is temporarily unavailable.', { 'Retry-After': '2' });
+  }
   // A bug: log it for the operator, answer with a safe, generic message.
   console.error('unhandled', e instanceof Error ? e.stack : String(e));
-  const info = requestInfo(request);
   return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
     ? graphError(info, { kind: 'internal', message: 'An internal error occurred.' })
     : oauthStyleError(info, 500, 'server_error', 'An internal error occurred.');
@@ -71,6 +81,8 @@ router
   .get('/', () => json({ service: 'tessera', docs: 'see README.md' }))
   .post('/admin/tenants', createTenant)
   .all('/admin/faults', faults)
+  .post('/admin/backup-auth/drill', backupDrill)
+  .get('/admin/backup-auth', backupState)
   .get('/admin/sla', adminSla)
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)

@@ -12,6 +12,7 @@ import { clientAddress, entryRegion } from './platform/client-region.js';
 import { MAX_FORM_BYTES, readBodyWithin } from './platform/body-limit.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
+import { callTokenWithTakeover } from './platform/backup-calls.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, readSetEpoch, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { caeEnforced, caeStateFor } from './platform/cae-state.js';
 import { claimsWaitMs } from '../core/cae/claims-request.js';
@@ -162,7 +163,7 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
   const epoch = readSetEpoch(placement.tenant.id);
   let routed: RoutedToken;
   try {
-    routed = await callToken(request, env, placement, call);
+    routed = await callTokenWithTakeover(request, env, placement, call, read.form);
     if (cacheKey !== undefined) rememberReply(env, cacheKey, placement, routed, epoch);
   } finally {
     filled?.();

@@ -65,6 +65,8 @@ const TABLE = {
   invalid_claims: ['invalid_request', 90014, "The provided value for the input parameter 'claims' is not valid. {detail}"], // (approx: Entra answers a malformed claims JSON with AADSTS90014-class invalid_request)
   no_signing_key: ['temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'], // (approx)
   service_unavailable: ['temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'], // (approx)
+  // The backup authentication path (issue 14) answers only refreshes of sessions and client_credentials of apps it knows.
+  backup_unavailable: ['temporarily_unavailable', 90033, 'Sign-in is temporarily unavailable: the authentication service is recovering from an outage and can only renew existing sessions. Please try again later.'], // (approx)
   not_found: ['invalid_request', 90056, 'The endpoint does not exist.'], // (approx)
 } as const satisfies Record<string, Entry>;
 

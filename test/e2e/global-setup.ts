@@ -24,7 +24,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const state = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
   const child = spawn(
     'npx',
-    ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--local-protocol', 'https', '--persist-to', state,
+    // The main Worker and the backup authentication Worker (issue 14), as `npm start` runs them.
+    ['wrangler', 'dev', '-c', 'wrangler.toml', '-c', 'wrangler.backup.toml', '--ip', '127.0.0.1', '--port', String(port), '--local-protocol', 'https',
+      // With two configs wrangler's proxy hands the Worker an http:// URL unless told the public origin.
+      '--upstream-protocol', 'https', '--local-upstream', `127.0.0.1:${port}`, '--persist-to', state,
       '--var', `OPERATOR_KEY:${E2E_OPERATOR_KEY}`, '--var', 'REPLICA_TOKEN_SECRET:e2e-replica-secret-0123456789',
       '--var', 'KEY_ENCRYPTION_KEY:ZTJlLWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE', '--var', 'REGIONS:weur,eeur,enam,apac',
       // Change-feed records expire after ~17 s here, so the delta test can see a token outlive them (410).

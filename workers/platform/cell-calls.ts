@@ -3,7 +3,7 @@ import type { CellRecord } from '../../durable-objects/control-plane.js';
 import type { CellTopology, GraphOutcome, ReplicaCall } from '../../durable-objects/replica-protocol.js';
 import { NOT_DURABLE, replicaStub } from '../../durable-objects/replica-protocol.js';
 import { candidateRegions, markHealthy, markUnhealthy } from './client-region.js';
-import { crossCall } from './faults.js';
+import { assertPrimaryPathUp, primaryPathCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
 import { controlPlane, lookupTenant, notePrimary } from './topology.js';
 
@@ -49,7 +49,7 @@ export async function onPrimary<O extends RoutableOutcome>(
   for (let attempt = 0; placement !== null; attempt++) {
     const cell = placement.cell;
     const region = cell.primaryRegion;
-    const outcome = await crossCall('edge', region, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region))).catch(
+    const outcome = await primaryPathCall(region, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region))).catch(
       () => ({ kind: 'unavailable' as const, reason: UNREACHABLE }),
     );
     last = { outcome, region };
@@ -64,10 +64,12 @@ export async function onPrimary<O extends RoutableOutcome>(
     if (unreachable) {
       // The control plane confirms the loss and fails over; it answers with the cell as it
       // stands (a new primary once promoted). The call waits for it within the budget.
-      const now = await controlPlane(env).ensurePrimary(cell.id).catch(() => undefined);
+      const now = await Promise.resolve().then(() => (assertPrimaryPathUp(), controlPlane(env).ensurePrimary(cell.id))).catch(() => undefined);
       if (now !== undefined && now.epoch > cell.epoch) notePrimary(cell.id, now.primaryRegion, now.epoch);
       // A primary that answered but could not replicate, and stays: retrying it now is futile.
       else if (o.reason === NOT_DURABLE) return last;
+      // No control plane either: back off, or a path that fails at once spins for the whole budget.
+      else if (now === undefined) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
     } else {
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
     }
@@ -96,7 +98,7 @@ export async function onNearest<O extends RoutableOutcome>(
   let last: { outcome: O | { kind: 'unavailable'; reason: string }; region: string } = { outcome: { kind: 'unavailable', reason: 'no replica answered' }, region: 'none' };
   for (const region of candidateRegions(request, env, cell.regions as Region[])) {
     try {
-      const outcome = await crossCall('edge', region, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region)));
+      const outcome = await primaryPathCall(region, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region)));
       markHealthy(region);
       last = { outcome, region };
       if (settled(outcome)) return last;

@@ -39,6 +39,16 @@ export function verdict(from: string, to: string): CallVerdict {
   return judgeCall(plan, from, to, Math.random());
 }
 
+/** The `primaryPathDown` fault: an edge call into a CellReplica or the ControlPlane fails as unreachable. */
+export function assertPrimaryPathUp(): void {
+  if (plan.primaryPathDown === true) throw new Unreachable('primary_path_down');
+}
+
+/** An edge call into a cell replica: `crossCall`, and refused while the primary path is down. */
+export function primaryPathCall<T>(to: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  return plan.primaryPathDown === true ? Promise.reject(new Unreachable('primary_path_down')) : crossCall('edge', to, timeoutMs, call);
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**

@@ -1,4 +1,6 @@
 import type { CellRecord, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
+import { backupPlacement } from './backup-calls.js';
+import { assertPrimaryPathUp } from './faults.js';
 
 export interface TenantPlacement {
   tenant: TenantRecord;
@@ -20,7 +22,17 @@ export async function lookupTenant(env: Env, idOrDomain: string, fresh = false):
   const key = idOrDomain.toLowerCase();
   const hit = cache.get(key);
   if (!fresh && hit !== undefined && Date.now() - hit.at < TTL_MS) return hit.value;
-  const found = await controlPlane(env).lookup(idOrDomain);
+  let found: TenantPlacement | null;
+  try {
+    assertPrimaryPathUp();
+    found = await controlPlane(env).lookup(idOrDomain);
+  } catch (e) {
+    // Control plane unreachable: a stale entry, else the placement the backup service learned (issue 14).
+    if (hit !== undefined) return hit.value;
+    const learned = await backupPlacement(env, idOrDomain);
+    if (learned !== null) return learned;
+    throw e;
+  }
   if (found === null) {
     cache.delete(key);
     return null;

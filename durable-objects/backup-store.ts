@@ -1,0 +1,203 @@
+import { DurableObject } from 'cloudflare:workers';
+import { isExpired, newerOf, sessionOf, type Artifact } from '../core/backup-auth/artifacts.js';
+import type { BackupAction } from '../core/backup-auth/adoption.js';
+import { serveBackupToken } from '../core/backup-auth/serve.js';
+import { NO_REVOCATIONS, type RevocationState } from '../core/backup-auth/revocation.js';
+import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
+import { KeyCache } from '../core/token/key-cache.js';
+import { oauthErrorResponse } from '../core/token/oauth-errors.js';
+import { seal, unseal } from '../core/token/secret-box.js';
+import type { KeyRecord } from '../core/token/signing-keys.js';
+import type { TenantPlacement } from '../workers/platform/topology.js';
+import type { BackupReply, BackupStats, BackupTokenCall } from './backup-protocol.js';
+import { BackupSync, lagSummary, type BackupEnv } from './backup-sync.js';
+
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+const MAX_ISSUED_LOG = 10_000;
+const MAX_DECODED = 5_000;
+
+/**
+ * One region's backup authentication store (issue 14): a SQLite Durable Object of the backup
+ * Worker only, never bound to the main Worker. It holds the artifacts learned from the primary
+ * (sealed under the backup's own KEK), the tenant's revocation state (CAE critical events from
+ * the change feed), its signing key (wrapped), its JWKS and placement copy, the rotations the
+ * primary has yet to adopt, and a log of every token it issued. Serving reads nothing else:
+ * no cell replica and no control plane is on its path.
+ */
+export class BackupStore extends DurableObject<BackupEnv> {
+  readonly sql: SqlStorage;
+  readonly keys = new KeyCache();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  readonly sync: BackupSync;
+
+  constructor(ctx: DurableObjectState, env: BackupEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_artifacts (tenant TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, sealed TEXT NOT NULL,
+      primary_at INTEGER NOT NULL, backup_at INTEGER NOT NULL, last_used INTEGER NOT NULL, PRIMARY KEY (tenant, kind, key)) WITHOUT ROWID`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_token_ids (tenant TEXT NOT NULL, token_id TEXT NOT NULL, family TEXT NOT NULL, PRIMARY KEY (tenant, token_id)) WITHOUT ROWID`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_tenants (tenant TEXT PRIMARY KEY, placement TEXT, jwks TEXT, revocations TEXT NOT NULL, synced_at INTEGER,
+      served INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_domains (domain TEXT PRIMARY KEY, tenant TEXT NOT NULL) WITHOUT ROWID`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_keys (tenant TEXT PRIMARY KEY, record TEXT NOT NULL, published INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_actions (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, action TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_issued (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, at INTEGER NOT NULL, grant_type TEXT NOT NULL,
+      user_id TEXT, client_id TEXT NOT NULL, correlation_id TEXT NOT NULL)`);
+    this.sync = new BackupSync(this, ctx, env);
+  }
+
+  private secret(): string {
+    return this.sync.secret();
+  }
+
+  private aad = (tenant: string, kind: string, key: string) => `tessera/backup-artifact/v1|${tenant}|${kind}|${key}`;
+
+  /** Decoded artifacts by row, valid while the row's sealed text is unchanged (unsealing and parsing per request was most of a backup token's cost). */
+  private readonly decoded = new Map<string, { sealed: string; artifact: Artifact }>();
+
+  async load(tenant: string, kind: string, key: string): Promise<Artifact | undefined> {
+    const row = this.sql.exec<{ sealed: string }>(`SELECT sealed FROM ba_artifacts WHERE tenant = ? AND kind = ? AND key = ?`, tenant, kind, key).toArray()[0];
+    if (row === undefined) return undefined;
+    const id = `${tenant}|${kind}|${key}`;
+    const hit = this.decoded.get(id);
+    if (hit !== undefined && hit.sealed === row.sealed) return hit.artifact;
+    const plain = await unseal(await this.keys.boxKey(this.secret()), row.sealed, this.aad(tenant, kind, key));
+    if (plain === null) return undefined;
+    const artifact = JSON.parse(plain) as Artifact;
+    if (this.decoded.size >= MAX_DECODED) this.decoded.clear();
+    this.decoded.set(id, { sealed: row.sealed, artifact });
+    return artifact;
+  }
+
+  private async save(a: Artifact): Promise<void> {
+    const sealed = await seal(await this.keys.boxKey(this.secret()), JSON.stringify(a), this.aad(a.tenantId, a.kind, a.key), random);
+    this.sql.exec(`INSERT INTO ba_artifacts (tenant, kind, key, sealed, primary_at, backup_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(tenant, kind, key) DO UPDATE SET sealed = excluded.sealed, primary_at = excluded.primary_at, backup_at = excluded.backup_at, last_used = excluded.last_used`,
+    a.tenantId, a.kind, a.key, sealed, a.primaryAt, a.backupAt, a.lastUsedAt);
+    if (a.kind === 'session') {
+      const s = sessionOf(a.tenantId, a.readSet);
+      if (s !== undefined) this.sql.exec(`INSERT OR IGNORE INTO ba_token_ids (tenant, token_id, family) VALUES (?, ?, ?)`, a.tenantId, s.tokenId, a.key);
+    }
+  }
+
+  /** One change of one artifact at a time: a refresh token must never be rotated twice. */
+  private locked<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(key) ?? Promise.resolve();
+    const next = before.then(run, run);
+    const tail = next.catch(() => undefined);
+    this.locks.set(key, tail);
+    void tail.then(() => this.locks.get(key) === tail && this.locks.delete(key));
+    return next;
+  }
+
+  /** An artifact learned on the primary. Never answers with an error the primary would see as a sign-in failure. */
+  async learn(a: Artifact): Promise<void> {
+    this.sync.noteLearningLag(Date.now() - a.primaryAt);
+    this.sync.ensureTenant(a.tenantId);
+    await this.locked(`${a.tenantId}|${a.kind}|${a.key}`, async () => this.save(newerOf(await this.load(a.tenantId, a.kind, a.key), a)));
+    this.ctx.waitUntil(this.sync.ensureKey(a.tenantId));
+  }
+
+  revocations(tenant: string): RevocationState {
+    const row = this.sql.exec<{ revocations: string }>(`SELECT revocations FROM ba_tenants WHERE tenant = ?`, tenant).toArray()[0];
+    return row === undefined ? NO_REVOCATIONS : (JSON.parse(row.revocations) as RevocationState);
+  }
+
+  private async signer(tenant: string, now: number): Promise<(claims: AccessTokenClaims) => Promise<string | null>> {
+    const row = this.sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_keys WHERE tenant = ?`, tenant).toArray()[0];
+    // Published ahead of use: a key the tenant's JWKS does not list yet never signs.
+    if (row === undefined || row.published !== 1) return () => Promise.resolve(null);
+    const record = JSON.parse(row.record) as KeyRecord;
+    const key = this.keys.signingKey(this.secret(), record);
+    return async (claims) => issueToken(await key, record, claims, now);
+  }
+
+  async token(call: BackupTokenCall): Promise<BackupReply> {
+    const now = Date.now();
+    const form = new URLSearchParams(call.params);
+    const tokenId = /^([A-Za-z0-9_-]{22})\./.exec(form.get('refresh_token') ?? '')?.[1];
+    const family = tokenId === undefined ? undefined
+      : this.sql.exec<{ family: string }>(`SELECT family FROM ba_token_ids WHERE tenant = ? AND token_id = ?`, call.tenantId, tokenId).toArray()[0]?.family;
+    const serve = async (): Promise<BackupReply> => {
+      const answer = await serveBackupToken({ ...call, form }, {
+        now, random, sign: await this.signer(call.tenantId, now), revocations: this.revocations(call.tenantId),
+        session: async () => (family === undefined ? undefined : this.load(call.tenantId, 'session', family)),
+        app: (key) => this.load(call.tenantId, 'app', key),
+      });
+      if (answer.updated !== undefined) await this.save(answer.updated);
+      for (const action of answer.actions) this.sql.exec(`INSERT INTO ba_actions (tenant, action) VALUES (?, ?)`, call.tenantId, JSON.stringify(action));
+      const ok = answer.result.status === 200;
+      this.sql.exec(`UPDATE ba_tenants SET ${ok ? 'served = served + 1' : 'refused = refused + 1'} WHERE tenant = ?`, call.tenantId);
+      if (ok && answer.artifact !== undefined) this.logIssued(call, answer.artifact, form.get('grant_type') ?? '', now);
+      return { status: answer.result.status, headers: answer.result.headers, body: answer.result.body };
+    };
+    return family === undefined ? serve() : this.locked(`${call.tenantId}|session|${family}`, serve);
+  }
+
+  private logIssued(call: BackupTokenCall, a: Artifact, grant: string, now: number): void {
+    this.sql.exec(`INSERT INTO ba_issued (tenant, at, grant_type, user_id, client_id, correlation_id) VALUES (?, ?, ?, ?, ?, ?)`,
+      call.tenantId, now, grant, a.userId ?? null, a.clientId, call.correlationId);
+    this.sql.exec(`DELETE FROM ba_issued WHERE id <= (SELECT MAX(id) FROM ba_issued) - ?`, MAX_ISSUED_LOG);
+  }
+
+  async jwks(tenant: string): Promise<string | null> {
+    return this.sql.exec<{ jwks: string | null }>(`SELECT jwks FROM ba_tenants WHERE tenant = ?`, tenant).toArray()[0]?.jwks ?? null;
+  }
+
+  async placement(idOrDomain: string): Promise<TenantPlacement | null> {
+    const key = idOrDomain.toLowerCase();
+    const tenant = this.sql.exec<{ tenant: string }>(`SELECT tenant FROM ba_domains WHERE domain = ?`, key).toArray()[0]?.tenant ?? idOrDomain;
+    const row = this.sql.exec<{ placement: string | null }>(`SELECT placement FROM ba_tenants WHERE tenant = ?`, tenant).toArray()[0];
+    return row?.placement ? (JSON.parse(row.placement) as TenantPlacement) : null;
+  }
+
+  async poke(tenant: string): Promise<void> {
+    this.sync.ensureTenant(tenant);
+    await this.sync.syncTenant(tenant);
+  }
+
+  async adoptNow(tenant: string): Promise<number> {
+    return this.sync.adopt(tenant);
+  }
+
+  /** Drops artifacts unused for 3 days (either path), and the token ids that pointed at them. */
+  purgeExpired(now: number): void {
+    const rows = this.sql.exec<{ tenant: string; kind: string; key: string; last_used: number }>(`SELECT tenant, kind, key, last_used FROM ba_artifacts`).toArray();
+    for (const r of rows.filter((r) => isExpired({ lastUsedAt: r.last_used }, now))) {
+      this.sql.exec(`DELETE FROM ba_artifacts WHERE tenant = ? AND kind = ? AND key = ?`, r.tenant, r.kind, r.key);
+      if (r.kind === 'session') this.sql.exec(`DELETE FROM ba_token_ids WHERE tenant = ? AND family = ?`, r.tenant, r.key);
+    }
+  }
+
+  async stats(region: string): Promise<BackupStats> {
+    const tenants = this.sql.exec<{ tenant: string; synced_at: number | null; served: number; refused: number }>(`SELECT tenant, synced_at, served, refused FROM ba_tenants ORDER BY tenant`).toArray();
+    const count = (t: string, kind: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_artifacts WHERE tenant = ? AND kind = ?`, t, kind).one().n;
+    return {
+      region,
+      tenants: tenants.map((t) => ({
+        tenantId: t.tenant, sessions: count(t.tenant, 'session'), apps: count(t.tenant, 'app'), served: t.served, refused: t.refused,
+        pendingAdoption: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_actions WHERE tenant = ?`, t.tenant).one().n,
+        keyPublished: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_keys WHERE tenant = ? AND published = 1`, t.tenant).one().n > 0,
+        syncedAt: t.synced_at, feedPosition: this.revocations(t.tenant).watermark,
+        revokedUsers: Object.keys(this.revocations(t.tenant).users).length, revokedApps: Object.keys(this.revocations(t.tenant).apps).length,
+      })),
+      learningLagMs: lagSummary(this.sync.learningLag),
+      revocationLagMs: lagSummary(this.sync.revocationLag),
+    };
+  }
+
+  pendingActions(tenant: string): Array<{ id: number; action: BackupAction }> {
+    return this.sql.exec<{ id: number; action: string }>(`SELECT id, action FROM ba_actions WHERE tenant = ? ORDER BY id LIMIT 200`, tenant).toArray()
+      .map((r) => ({ id: r.id, action: JSON.parse(r.action) as BackupAction }));
+  }
+
+  override async alarm(): Promise<void> {
+    await this.sync.onAlarm();
+  }
+}
+
+/** A refusal answered by the backup Worker itself (bad input at its own boundary). */
+export function backupRefusal(call: Pick<BackupTokenCall, 'traceId' | 'correlationId' | 'origin' | 'tenantId'>): BackupReply {
+  const r = oauthErrorResponse('backup_unavailable', { now: Date.now(), traceId: call.traceId, correlationId: call.correlationId, baseUrl: call.origin, tenantId: call.tenantId });
+  return { status: r.status, headers: r.headers, body: JSON.stringify(r.body) };
+}

@@ -1,0 +1,43 @@
+/**
+ * Operator endpoints of the backup authentication system (issue 14):
+ * `POST /admin/backup-auth/drill {tenantId, minutes}` forces the backup path for a tenant (a
+ * monthly exercise in Entra; minutes 0 ends it), `GET /admin/backup-auth` shows the edge's
+ * takeover state (per cell: mode, since when, requests the backup path answered; drills) and
+ * each region's backup store (per tenant: artifacts, tokens served and refused, rotations
+ * awaiting adoption, key publication, learning and revocation lag).
+ */
+import { parseDrill } from '../core/backup-auth/takeover.js';
+import { parseRegionList } from '../core/regions.js';
+import { backupService } from '../durable-objects/backup-learning.js';
+import { oauthStyleError } from './platform/admin-errors.js';
+import { isOperator } from './platform/auth.js';
+import { setDrill, takeoverState } from './platform/backup-calls.js';
+import { json, readJsonBody, requestInfo } from './platform/http.js';
+
+const STATS_TIMEOUT_MS = 3_000;
+
+export async function backupDrill(request: Request, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  if (backupService(env) === undefined) return oauthStyleError(info, 409, 'invalid_request', 'No backup authentication Worker is bound (BACKUP).');
+  const body = await readJsonBody(request);
+  if (!body.ok) return oauthStyleError(info, 400, 'invalid_request', body.error.message);
+  const drill = parseDrill(body.body, info.now);
+  if (typeof drill === 'string') return oauthStyleError(info, 400, 'invalid_request', drill);
+  setDrill(drill);
+  return json({ tenantId: drill.tenantId, until: new Date(drill.until).toISOString(), active: drill.until > info.now });
+}
+
+export async function backupState(request: Request, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  const backup = backupService(env);
+  const regions = parseRegionList(env.REGIONS);
+  const stores = backup === undefined ? [] : await Promise.all(regions.map(async (region) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS)));
+    const stats = await Promise.race([backup.stats(region).catch(() => null), timeout]).finally(() => clearTimeout(timer));
+    return stats ?? { region, unreachable: true };
+  }));
+  return json({ bound: backup !== undefined, edge: takeoverState(info.now), stores: stores.filter((s) => !('tenants' in s) || s.tenants.length > 0) });
+}
