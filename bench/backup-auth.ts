@@ -45,14 +45,14 @@ async function startPair(): Promise<Pair> {
     log: new Log(LogLevel.WARN), logRequests: false, cf: false, durableObjectsPersist: false, host: '127.0.0.1', port,
     workers: [
       {
-        name: 'tessera', ...common, scriptPath: join(OUT, 'tessera', 'edge.js'), durableObjects: tesseraDurableObjects(), ...tesseraQueues(), r2Buckets: ['FEED_ARCHIVE'],
+        name: 'tessera', ...common, scriptPath: join(OUT, 'tessera', 'edge.js'), durableObjects: tesseraDurableObjects(), ...tesseraQueues(), r2Buckets: ['FEED_ARCHIVE', 'BACKUPS'],
         bindings: { TESSERA_ENV: 'development', ...SECRETS, REGIONS, FAULTS_ENABLED: 'true', CELL_MAX_SHARE: '0.02', CELL_MIN_CAPACITY: '10' },
         serviceBindings: { BACKUP: { name: 'tessera-backup', entrypoint: 'BackupEntry' } },
         unsafeDirectSockets: [{ host: '127.0.0.1', port: directPort }],
       },
       {
         name: 'tessera-backup', ...common, scriptPath: backupScript, durableObjects: { BACKUP_STORE: { className: 'BackupStore', useSQLite: true } },
-        bindings: { TESSERA_ENV: 'development', BACKUP_KEY_ENCRYPTION_KEY: 'bench-backup-key-encryption-key-0123456789' },
+        bindings: { TESSERA_ENV: 'development', BACKUP_AUTH_KEY_ENCRYPTION_KEY: 'bench-backup-key-encryption-key-0123456789' },
         serviceBindings: { PRIMARY: { name: 'tessera', entrypoint: 'BackupSource' } },
       },
     ],

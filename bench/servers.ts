@@ -171,7 +171,7 @@ export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
       durableObjects: tesseraDurableObjects(),
       ...tesseraQueues(),
       // The change-feed archive (wrangler.toml's [[r2_buckets]]), in miniflare's fresh storage.
-      r2Buckets: ['FEED_ARCHIVE'],
+      r2Buckets: ['FEED_ARCHIVE', 'BACKUPS'],
       bindings: {
         TESSERA_ENV: 'development',
         ...SECRETS,

@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     // Every Durable Object and queue as wrangler.toml declares them (the bench's configuration).
     durableObjects: tesseraDurableObjects(),
     ...tesseraQueues(),
-    r2Buckets: ['FEED_ARCHIVE'],
+    r2Buckets: ['FEED_ARCHIVE', 'BACKUPS'],
     bindings: {
       TESSERA_ENV: 'development', OPERATOR_KEY, REPLICA_TOKEN_SECRET: 'chaos-replica-secret-0123456789', KEY_ENCRYPTION_KEY: 'Y2hhb3Mta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGVzIQ',
       REGIONS: REGIONS.join(','), FAULTS_ENABLED: 'true', CELL_MAX_SHARE: '0.02', CELL_MIN_CAPACITY: '10', FAILOVER_PROBE_INTERVAL_MS: '500',

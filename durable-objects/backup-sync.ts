@@ -16,7 +16,7 @@ export interface BackupEnv {
   /** Service binding to the main Worker's `BackupSource` entrypoint. */
   PRIMARY: Fetcher;
   /** The backup's own key-encryption key (never KEY_ENCRYPTION_KEY); a development default outside production. */
-  BACKUP_KEY_ENCRYPTION_KEY?: string;
+  BACKUP_AUTH_KEY_ENCRYPTION_KEY?: string;
   TESSERA_ENV?: string;
   /** This Worker's region label when it serves one region (default: the store named in each call). */
   REGION?: string;
@@ -56,9 +56,9 @@ export class BackupSync {
   constructor(private readonly store: BackupStore, private readonly ctx: DurableObjectState, private readonly env: BackupEnv) {}
 
   secret(): string {
-    const s = this.env.BACKUP_KEY_ENCRYPTION_KEY;
+    const s = this.env.BACKUP_AUTH_KEY_ENCRYPTION_KEY;
     if (s !== undefined && s.length >= 32) return s;
-    if (this.env.TESSERA_ENV === 'production') throw new Error('BACKUP_KEY_ENCRYPTION_KEY is not set');
+    if (this.env.TESSERA_ENV === 'production') throw new Error('BACKUP_AUTH_KEY_ENCRYPTION_KEY is not set');
     return DEV_BACKUP_KEK;
   }
 

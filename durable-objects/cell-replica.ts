@@ -287,7 +287,10 @@ export class CellReplica extends DurableObject<Env> {
     const tenants = tokenTenantIds(replica.state);
     const cfg = this.backupConfig();
     const deps = { replica, cfg, origin: (job: string) => this.origin({ kind: 'system' }, job), feed: (tid: string, after: number, limit: number) => this.feedOf(replica, tid, after, limit) };
+    const feedBefore = new Map(tenants.map((tid) => [tid, lastSeq(replica.state, tid)]));
     const left = await runRecoveryJobs(deps, tenants);
+    // Recovery writes may disable users or remove credentials: the backup store learns at once, as after a Graph write.
+    for (const [tid, before] of feedBefore) this.pokeBackup(replica, tid, before);
     if (left !== undefined) await this.scheduleAt(Date.now() + (left === 'now' ? 50 : 5_000));
     const due = await snapshotsDue(replica, cfg, tenants, Date.now());
     if (due !== undefined) await this.scheduleAt(due);
@@ -361,7 +364,11 @@ export class CellReplica extends DurableObject<Env> {
     const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isCaeKey(key) || isIdempotencyKey(key));
     if (plain.length > 0) await replica.write(() => ok({ mutations: plain.map((key) => ({ key, value: null })), reply: undefined }));
     for (const key of expired.filter((k) => !plain.includes(k))) {
+      const tid = /^t\/([^/]+)\//.exec(key)?.[1];
+      const before = tid === undefined ? 0 : lastSeq(replica.state, tid);
       await replica.write(recorded((state: StateReader) => ok({ mutations: purgeMutations(state, key), reply: undefined }), this.origin({ kind: 'system' }, '')));
+      // A purge is a deletion (a revoking event): the backup store hears of it at once.
+      if (tid !== undefined) this.pokeBackup(replica, tid, before);
     }
     await archiveFeeds(replica, this.env.FEED_ARCHIVE, tokenTenantIds(replica.state)).catch(async (e: unknown) => {
       console.error('feed archive failed; retrying', e instanceof Error ? e.message : String(e));

@@ -23,7 +23,7 @@ import { EMPTY_CAE_STATE, foldEvents, pruneCaeState, type CaeState, type Critica
 import { CAE_EVENT_LOG_MS, MAX_EVENTS_PAGE } from '../../core/cae/event-store.js';
 import type { CaeOutcome } from '../../durable-objects/replica-protocol.js';
 import { onNearest, topologyFor } from './cell-calls.js';
-import { crossCall } from './faults.js';
+import { primaryPathCall } from './faults.js';
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import type { TenantPlacement } from './topology.js';
 
@@ -67,7 +67,7 @@ async function pull(request: Request, env: Env, placement: TenantPlacement, entr
     entry.primaryAt = Date.now();
     const cell = placement.cell;
     const region = cell.primaryRegion;
-    o = await crossCall('edge', region, PRIMARY_TIMEOUT_MS, () => replicaStub(env, cell.id, region).caeEvents(topologyFor(cell, region), tid, after)).catch(() => undefined);
+    o = await primaryPathCall(region, PRIMARY_TIMEOUT_MS, () => replicaStub(env, cell.id, region).caeEvents(topologyFor(cell, region), tid, after)).catch(() => undefined);
   }
   if (o?.kind !== 'events') o = (await onNearest<CaeOutcome>(request, env, placement, (stub, t) => stub.caeEvents(t, tid, after), (x) => x.kind === 'events')).outcome;
   const now = Date.now();
