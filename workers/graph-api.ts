@@ -1,4 +1,3 @@
-import { wantsUnknownMembers } from '../core/health/alerts.js';
 import { classifiedRequest, classify, graphErrorBody, type EdgeError, type GraphError } from '../core/directory/index.js';
 import { BATCH_ROUTE_ID } from '../core/directory/router.js';
 import { mintSecret, protectSecrets, revealSecret, withoutSecrets } from '../core/directory/secrets.js';
@@ -156,8 +155,6 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   const graphRequest = classifiedRequest(c, protectedBody.value, query, session.baseUrl, call.header('if-match') ?? undefined, eventual);
   const prefer = call.header('prefer');
   if (prefer !== null) graphRequest.prefer = prefer;
-  // Evolvable enums (e.g. a sign-in's tokenIssuerType AzureADBackupAuth) are shown as such only on request.
-  if (wantsUnknownMembers(call.header('prefer') ?? null)) graphRequest.includeUnknownEnumMembers = true;
   if (c.parsesCertificates) {
     const certificates = await parseCertificates(body.body);
     if (!certificates.ok) return failed(info, certificates.error);

@@ -2,6 +2,7 @@
  * GET /auditLogs/signIns: the tenant's sign-in log, written by the token service
  * (core/token/sign-in-events.ts), newest first, with $top / $filter / @odata.nextLink paging.
  */
+import { wantsUnknownEnumMembers } from './evolvable-enums.js';
 import type { StateReader } from '../kv.js';
 import { ok, type Result } from '../result.js';
 import { asObject } from './etag.js';
@@ -35,6 +36,6 @@ export function listSignIns(state: StateReader, req: GraphRequest, ctx: GraphCon
   const prefix = `${tenantPrefix(ctx.tenantId)}sil/`;
   const opts = parseListOptions(req.query, SHAPE, prefix);
   if (!opts.ok) return opts;
-  const page = scanPage(state, prefix, opts.value, (_k, v) => withIssuer(asObject(v), req.includeUnknownEnumMembers === true));
+  const page = scanPage(state, prefix, opts.value, (_k, v) => withIssuer(asObject(v), wantsUnknownEnumMembers(req.prefer)));
   return ok({ status: 200, body: listBody(req, 'auditLogs/signIns', prefix, opts.value, page) });
 }

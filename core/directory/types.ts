@@ -20,8 +20,6 @@ export interface GraphRequest {
   ifMatch?: string;
   /** The client sent `ConsistencyLevel: eventual`: advanced queries ($search, /$count, ...) are allowed. */
   eventual?: boolean;
-  /** The client sent `Prefer: include-unknown-enum-members`: evolvable enum members after unknownFutureValue are returned as such. */
-  includeUnknownEnumMembers?: boolean;
   /** e.g. "http://127.0.0.1:8787/v1.0", used for @odata.context and @odata.nextLink. */
   baseUrl: string;
   /** The client's `Prefer` header (evolvable enums: `include-unknown-enum-members`). */

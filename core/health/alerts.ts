@@ -4,6 +4,7 @@
  * `unknownFutureValue`, so they are returned as such only to a caller that sent
  * `Prefer: include-unknown-enum-members`, else as `unknownFutureValue`.
  */
+import { wantsUnknownEnumMembers } from '../directory/evolvable-enums.js';
 import type { Json } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { GRAPH_ALERT_TYPES, SIGNALS, type AlertType, type Detection } from './monitors.js';
@@ -23,8 +24,8 @@ export interface StoredAlert {
 const GRAPH_SCENARIOS = new Set(['mfa', 'devices', 'conditionalAccess']);
 const DOCS = 'https://learn.microsoft.com/entra/identity/monitoring-health/concept-microsoft-entra-health';
 
-export const wantsUnknownMembers = (prefer: string | null): boolean =>
-  (prefer ?? '').split(',').some((p) => p.trim().toLowerCase() === 'include-unknown-enum-members');
+/** The `Prefer: include-unknown-enum-members` check (core/directory/evolvable-enums.ts), under the name the health API uses. */
+export const wantsUnknownMembers = wantsUnknownEnumMembers;
 
 export function alertJson(a: StoredAlert, graphBase: string, includeUnknown: boolean): Record<string, Json> {
   const own = !(GRAPH_ALERT_TYPES as readonly string[]).includes(a.alertType);

@@ -79,8 +79,7 @@ export function moved(job: Job, to: JobStatus, now: number, error: string | null
   return { ...job, status: to, ...(isTerminal(to) ? { endMs: now } : {}), ...(error !== null ? { error } : {}) };
 }
 
-export const wantsUnknownEnumMembers = (prefer: string | undefined): boolean =>
-  (prefer ?? '').split(',').some((p) => p.trim().toLowerCase() === 'include-unknown-enum-members');
+export { wantsUnknownEnumMembers } from '../directory/evolvable-enums.js';
 
 /** `status` as the caller may see it. */
 export function wireStatus(s: JobStatus, includeUnknown: boolean): string {

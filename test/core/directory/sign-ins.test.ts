@@ -24,6 +24,6 @@ describe('core/directory/sign-ins: tokenIssuerType (evolvable enum)', () => {
   });
 
   it('shows AzureADBackupAuth to a caller that sent Prefer: include-unknown-enum-members', () => {
-    expect(issuers(request({ includeUnknownEnumMembers: true }))).toEqual([['a', 'AzureAD'], ['b', 'AzureADBackupAuth']]);
+    expect(issuers(request({ prefer: 'include-unknown-enum-members' }))).toEqual([['a', 'AzureAD'], ['b', 'AzureADBackupAuth']]);
   });
 });
