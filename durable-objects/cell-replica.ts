@@ -26,7 +26,6 @@ import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
 import { archiveFeeds, readArchive } from './feed-archive.js';
 import { snapshotsDue, takeSnapshot, type BackupConfig } from './backup.js';
 import { runRecoveryJobs } from './recovery-runner.js';
-import { JOB_START_SEGMENT } from '../core/recovery/routes.js';
 import { DEFAULT_RETENTION_DAYS, listSnapshots, readStatus } from '../core/recovery/snapshots.js';
 import { BackupLearning } from './backup-learning.js';
 
@@ -109,7 +108,7 @@ export class CellReplica extends DurableObject<Env> {
       const outcome = await this.commit(replica, this.feedRecords() ? recorded(plan, origin) : plan);
       this.pokeBackup(replica, call.tenantId, feedBefore);
       // A new recovery job runs from the alarm: wake it now.
-      if (outcome.kind === 'reply' && JOB_START_SEGMENT.has(call.request.routeId.split('/').pop() ?? '')) await this.scheduleAt(Date.now());
+      if (outcome.kind === 'reply' && call.request.startsJob === true) await this.scheduleAt(Date.now());
       return outcome;
     }
     if (call.minPosition !== undefined && replica.meta.appliedPos < call.minPosition.pos) {

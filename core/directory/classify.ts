@@ -32,6 +32,8 @@ export interface Classification {
   readonly parsesCertificates: boolean;
   /** An application may call this on itself without permissions: the replica then checks it is its own (app-keys.ts). */
   readonly ownKeys: boolean;
+  /** A POST that starts a background job (RouteSpec.startsJob). */
+  readonly startsJob?: boolean;
   /** Answered at the edge by this service, not by the tenant's cell. */
   readonly edge?: EdgeRoute;
   /** A subscription POST: the edge runs the notification URL's validation handshake first. */
@@ -104,6 +106,7 @@ export function classify(method: string, path: string, me: string | null): Resul
       parsesCertificates: (m === 'PATCH' || m === 'POST') && route.parsesCertificates === true, ownKeys: route.ownKeys === true,
       ...(route.edge !== undefined ? { edge: route.edge } : {}),
       ...(route.handshake === true && m === 'POST' ? { handshake: true } : {}),
+      ...(route.startsJob === true && m === 'POST' ? { startsJob: true } : {}),
     });
   }
   return err(badRequest(`Resource not found for the segment '${clip(segments[0] ?? '')}'.`, 'BadRequest'));
@@ -113,7 +116,7 @@ export function classify(method: string, path: string, me: string | null): Resul
 export function classifiedRequest(c: Classification, body: unknown, query: Record<string, string>, baseUrl: string, ifMatch?: string, eventual = false): GraphRequest {
   return {
     method: c.method, path: c.path, routeId: c.routeId, params: c.params, query, body, baseUrl,
-    ...(ifMatch !== undefined ? { ifMatch } : {}), ...(eventual ? { eventual } : {}),
+    ...(ifMatch !== undefined ? { ifMatch } : {}), ...(eventual ? { eventual } : {}), ...(c.startsJob === true ? { startsJob: true } : {}),
   };
 }
 

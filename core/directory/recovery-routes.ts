@@ -13,6 +13,7 @@ export const RECOVERY_ROUTES: readonly RouteSpec[] = [
   {
     pattern: [...SNAP, ':sid', 'recoveryPreviewJobs'],
     area: 'recoveryPreview',
+    startsJob: true,
     GET: (s, r, c, x) => listJobsRoute('preview')(s, r, c, p(x, 'sid')),
     POST: (s, r, c, x) => createJobRoute('preview')(s, r, c, p(x, 'sid')),
   },
@@ -21,6 +22,7 @@ export const RECOVERY_ROUTES: readonly RouteSpec[] = [
   {
     pattern: [...SNAP, ':sid', 'recoveryJobs'],
     area: 'recoveryJobs',
+    startsJob: true,
     GET: (s, r, c, x) => listJobsRoute('recovery')(s, r, c, p(x, 'sid')),
     POST: (s, r, c, x) => createJobRoute('recovery')(s, r, c, p(x, 'sid')),
   },

@@ -59,6 +59,8 @@ export interface RouteSpec {
   readonly parsesCertificates?: true;
   /** An application may call this on itself without any Graph permission (Graph: "roll its own keys"). */
   readonly ownKeys?: true;
+  /** A POST here starts a background job (recovery): the cell wakes its alarm once the write commits. */
+  readonly startsJob?: true;
   readonly GET?: ReadFn;
   readonly POST?: WriteFn;
   readonly PATCH?: WriteFn;

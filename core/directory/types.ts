@@ -24,6 +24,8 @@ export interface GraphRequest {
   baseUrl: string;
   /** The client's `Prefer` header (evolvable enums: `include-unknown-enum-members`). */
   prefer?: string;
+  /** Classified as a POST that starts a background job: the cell wakes its alarm after the commit. */
+  startsJob?: boolean;
   /** A secret the edge generated for a route that mints one (addPassword): only its hash and hint travel. */
   minted?: MintedSecret;
   /** The body's `keyCredentials` certificates as the edge parsed them (key-credentials.ts), entry by entry. */

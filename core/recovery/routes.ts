@@ -18,8 +18,6 @@ export const CHANGE_PAGE = 100;
 const DEFAULT_TOP = 100;
 const MAX_TOP = 999;
 const ENTRY_PROPS = ['id', 'entityTypeName', 'displayName', 'recoveryAction', 'failureMessage', 'deltaFromCurrent', 'currentState'];
-/** Route ids whose successful POST starts a job (the replica then wakes its runner). */
-export const JOB_START_SEGMENT = new Set(['recoveryPreviewJobs', 'recoveryJobs']);
 
 const invalidSnapshot = (id: string): GraphError => ({ kind: 'not_found', message: `'${id.slice(0, 80)}' is not a valid timestamp for recovery.`, code: 'ResourceNotFound' });
 const jobNotFound = (id: string): GraphError => ({ kind: 'not_found', message: `Recovery job '${id.slice(0, 80)}' was not found.`, code: 'ResourceNotFound' });

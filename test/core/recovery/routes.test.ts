@@ -5,7 +5,7 @@ import { moved, wireStatus, type JobStatus } from '../../../core/recovery/jobs.j
 import { readJob } from '../../../core/recovery/jobs.js';
 import { planStartAttempt } from '../../../core/recovery/job-plans.js';
 import { FeedHarness } from './helpers.js';
-import { read } from '../../../core/directory/index.js';
+import { classifiedRequest, classify, read } from '../../../core/directory/index.js';
 
 function withSnapshot() {
   const h = new FeedHarness();
@@ -66,5 +66,20 @@ describe('recovery Graph routes (core/recovery/routes.ts)', () => {
     const done = moved(moved(moved(job, 'loadingData', 1), 'calculating', 2), 'successful', 3);
     expect(done).toMatchObject({ status: 'successful', endMs: 3 });
     expect(moved(done, 'running', 4)).toBe(done);
+  });
+});
+
+describe('recovery job routes are classified once (core/directory/recovery-routes.ts)', () => {
+  it('marks a POST of a job collection as starting a job, and nothing else', () => {
+    const base = '/directory/recovery/snapshots/MjAyNC0wOC0yNlQwMjozMDowMFo=';
+    const req = (method: string, path: string) => {
+      const c = classify(method, path, null);
+      if (!c.ok) throw new Error(`${method} ${path} does not classify`);
+      return classifiedRequest(c.value, undefined, {}, 'https://graph.invalid/beta');
+    };
+    expect(req('POST', `${base}/recoveryJobs`).startsJob).toBe(true);
+    expect(req('POST', `${base}/recoveryPreviewJobs`).startsJob).toBe(true);
+    expect(req('GET', `${base}/recoveryJobs`).startsJob).toBeUndefined();
+    expect(req('POST', '/users').startsJob).toBeUndefined();
   });
 });
