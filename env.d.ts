@@ -23,7 +23,7 @@ declare namespace Cloudflare {
     MI_STORE: DurableObjectNamespace<import('./durable-objects/regional-identity-store').RegionalIdentityStore>;
     /** Managed-identity Worker (wrangler.mi.toml): the region it serves. */
     REGION?: string;
-    /** Public origin of the token service, used as the issuer of managed-identity tokens (default: the request origin). */
+    /** Public origin of the service (`https://login.example.com`): issuers, discovery and endpoint URLs use it, not the request's (default: the request origin). */
     ISSUER_ORIGIN?: string;
     /** Health monitors: evaluation interval while a tenant is active (default 60000 ms). */
     HEALTH_EVAL_INTERVAL_MS?: string;

@@ -19,6 +19,7 @@ import { onAlertRaised } from '../durable-objects/health-monitor.js';
 // Alerts a health monitor raises go to the tenant's webhook subscriptions.
 onAlertRaised(deliverAlert);
 import { handleManagedIdentity } from './managed-identity/handler.js';
+import { atPublicOrigin } from './platform/public-origin.js';
 
 export { CellReplica } from '../durable-objects/cell-replica.js';
 export { ControlPlane } from '../durable-objects/control-plane.js';
@@ -115,7 +116,8 @@ async function tokenPost(request: Request & { params?: Record<string, string> },
 }
 
 export default {
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => {
+  fetch: (incoming: Request, env: Env, ctx: ExecutionContext) => {
+    const request = atPublicOrigin(incoming, env.ISSUER_ORIGIN);
     const hot = request.method === 'POST' ? TOKEN_POST.exec(request.url) : null;
     return hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx);
   },

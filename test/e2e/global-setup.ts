@@ -26,9 +26,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     'npx',
     // The main Worker and the backup authentication Worker (issue 14), as `npm start` runs them.
     ['wrangler', 'dev', '-c', 'wrangler.toml', '-c', 'wrangler.backup.toml', '--ip', '127.0.0.1', '--port', String(port), '--local-protocol', 'https',
-      // With two configs wrangler's proxy hands the Worker an http:// URL unless told the protocol (not
-      // --local-upstream: the proxy then rewrites our own origin in response headers to a broken one).
-      '--upstream-protocol', 'https', '--persist-to', state,
+      // The public origin clients use: wrangler's dev proxy may hand the Worker http:// URLs under
+      // --local-protocol https (it did on CI with two configs, even with --upstream-protocol https),
+      // and OIDC clients reject an issuer other than the one they asked for.
+      '--var', `ISSUER_ORIGIN:https://127.0.0.1:${port}`, '--upstream-protocol', 'https', '--persist-to', state,
       '--var', `OPERATOR_KEY:${E2E_OPERATOR_KEY}`, '--var', 'REPLICA_TOKEN_SECRET:e2e-replica-secret-0123456789',
       '--var', 'KEY_ENCRYPTION_KEY:ZTJlLWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE', '--var', 'REGIONS:weur,eeur,enam,apac',
       // Change-feed records expire after ~17 s here, so the delta test can see a token outlive them (410).

@@ -1,4 +1,7 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import worker from '../../workers/edge.js';
 import { BASE, decodeJwt, form, basic, newTokenTenant, raw } from './token-helpers.js';
 
 describe('discovery and JWKS', () => {
@@ -69,5 +72,21 @@ describe('client_credentials', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/);
     expect(((await wrong.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
+  it('names the configured public origin (ISSUER_ORIGIN), not the scheme a proxy handed the Worker', async () => {
+    const t = await newTokenTenant();
+    const ctx = createExecutionContext();
+    // The request arrives as http:// (a TLS-terminating proxy); clients discovered https://.
+    const r = await worker.fetch(new Request(`http://127.0.0.1:8787/${t.tenantId}/v2.0/.well-known/openid-configuration`), { ...env, ISSUER_ORIGIN: 'https://login.example.com' }, ctx);
+    await waitOnExecutionContext(ctx);
+    const meta = (await r.json()) as { issuer: string; token_endpoint: string; jwks_uri: string };
+    expect(meta.issuer).toBe(`https://login.example.com/${t.tenantId}/v2.0`);
+    expect(meta.token_endpoint).toBe(`https://login.example.com/${t.tenantId}/oauth2/v2.0/token`);
+    expect(meta.jwks_uri).toBe(`https://login.example.com/${t.tenantId}/discovery/v2.0/keys`);
+    const ctx2 = createExecutionContext();
+    const plain = await worker.fetch(new Request(`http://127.0.0.1:8787/${t.tenantId}/v2.0/.well-known/openid-configuration`), env, ctx2);
+    await waitOnExecutionContext(ctx2);
+    expect(((await plain.json()) as { issuer: string }).issuer).toBe(`http://127.0.0.1:8787/${t.tenantId}/v2.0`);
   });
 });
