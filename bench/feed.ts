@@ -51,7 +51,7 @@ export interface FeedBenchRow {
 
 function writes(withFeed: boolean, ids: readonly string[], state: MemoryState): number {
   const ctx = { tenantId: TID, now: 1, newId: () => crypto.randomUUID() };
-  const origin = { actor: { kind: 'operator' as const }, correlationId: 'bench', now: 1, retentionMs: 1e9 };
+  const origin = { actor: { kind: 'operator' as const }, correlationId: 'bench', now: 1 };
   return timeIt(() => {
     for (let i = 0; i < ids.length; i++) {
       const plan = (s: StateReader) => planWrite(s, req('PATCH', `/users/${ids[i]}`, { jobTitle: `t${i}` }), ctx);

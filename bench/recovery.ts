@@ -89,7 +89,7 @@ async function one(n: number): Promise<RecoveryBenchRow[]> {
   // 1% of the users change after the snapshot (with their feed records, as in production).
   const changed = Math.max(1, Math.floor(n / 100));
   const ctx = { tenantId: TID, now: 2, newId: () => crypto.randomUUID() };
-  const origin = { actor: { kind: 'operator' as const }, correlationId: 'bench', now: 2, retentionMs: 1e12 };
+  const origin = { actor: { kind: 'operator' as const }, correlationId: 'bench', now: 2 };
   for (let i = 0; i < changed; i++) {
     const r = recorded((s) => planWrite(s, req('PATCH', `/users/${ids[i * 100]}`, { displayName: `Changed ${i}` }), ctx), origin)(state);
     if (!r.ok) throw new Error(r.error.message);

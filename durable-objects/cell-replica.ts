@@ -23,7 +23,7 @@ import { eventsSince, isCaeKey } from '../core/cae/event-store.js';
 import { singletonKey } from '../core/directory/keys.js';
 import type { GraphCaller } from './replica-protocol.js';
 import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
-import { archiveFeeds, readArchive } from './feed-archive.js';
+import { feedDuties, readArchive } from './feed-archive.js';
 import { snapshotsDue, takeSnapshot, type BackupConfig } from './backup.js';
 import { runRecoveryJobs } from './recovery-runner.js';
 import { DEFAULT_RETENTION_DAYS, listSnapshots, readStatus } from '../core/recovery/snapshots.js';
@@ -213,11 +213,15 @@ export class CellReplica extends DurableObject<Env> {
     return this.env.TESSERA_ENV === 'production' || setting !== 'off';
   }
 
-  /** Who a write is recorded as in the change feed (core/feed), with the deployment's retention. */
+  /** Who a write is recorded as in the change feed (core/feed). */
   private origin(actor: Actor, correlationId: string): WriteOrigin {
+    return { actor, correlationId, now: Date.now() };
+  }
+
+  /** How long change-feed records stay in the cell (`FEED_RETENTION_DAYS`, default 30 days). */
+  private feedRetentionMs(): number {
     const days = Number(this.env.FEED_RETENTION_DAYS ?? '');
-    const retentionMs = Number.isFinite(days) && days > 0 ? days * 86_400_000 : DEFAULT_FEED_RETENTION_MS;
-    return { actor, correlationId, now: Date.now(), retentionMs };
+    return Number.isFinite(days) && days > 0 ? days * 86_400_000 : DEFAULT_FEED_RETENTION_MS;
   }
 
   private async commit(replica: Replica, plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: GraphReply }, GraphError | Prior>): Promise<GraphOutcome> {
@@ -369,10 +373,8 @@ export class CellReplica extends DurableObject<Env> {
       // A purge is a deletion (a revoking event): the backup store hears of it at once.
       if (tid !== undefined) this.pokeBackup(replica, tid, before);
     }
-    await archiveFeeds(replica, this.env.FEED_ARCHIVE, tokenTenantIds(replica.state)).catch(async (e: unknown) => {
-      console.error('feed archive failed; retrying', e instanceof Error ? e.message : String(e));
-      await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
-    });
+    const feedAgain = await feedDuties(replica, this.env.FEED_ARCHIVE, tokenTenantIds(replica.state), Date.now(), this.feedRetentionMs(), ARCHIVE_DELAY_MS);
+    if (feedAgain !== undefined) await this.scheduleAt(feedAgain);
     await this.backups(replica).catch((e: unknown) => console.error('backup duties failed', e instanceof Error ? e.message : String(e)));
     const behind = await replica.pushAll();
     if (behind.length > 0) {

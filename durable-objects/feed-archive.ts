@@ -5,6 +5,7 @@
  * archive stays down past the feed's retention.
  */
 import { archivePrefix, chunkFor, nextArchiveChunk } from '../core/feed/archive.js';
+import { planFeedPurge } from '../core/feed/retention.js';
 import type { FeedRecord } from '../core/feed/record.js';
 import { asRecord } from '../core/feed/cursor.js';
 import type { Replica } from '../core/replication/replica.js';
@@ -42,6 +43,52 @@ export async function archiveFeeds(replica: Replica, bucket: R2Bucket, tenantIds
     }
   }
   return chunks;
+}
+
+const PURGE_BATCH = 200;
+
+/**
+ * Drops each tenant's records that are archived and past the retention (core/feed/retention.ts),
+ * one replicated write per tenant and batch; returns when the next purge is due (undefined:
+ * none is, or it waits on the archive, whose retry owns the alarm). Not primary any more (the
+ * write fails): stops; the new primary's alarm carries on. A purge planned twice deletes keys
+ * already gone: harmless.
+ */
+export async function purgeFeeds(replica: Replica, tenantIds: readonly string[], now: number, retentionMs: number): Promise<number | undefined> {
+  let next: number | undefined;
+  for (const tid of tenantIds) {
+    for (let round = 0; ; round++) {
+      let purge = planFeedPurge(replica.state, tid, now, retentionMs, PURGE_BATCH);
+      if (purge.mutations.length > 0) {
+        const r = await replica.write((state) => {
+          purge = planFeedPurge(state, tid, now, retentionMs, PURGE_BATCH);
+          return ok({ mutations: purge.mutations, reply: undefined });
+        });
+        if (!r.ok) return undefined;
+      }
+      // More are due at once: another batch (bounded per alarm; the alarm comes back for the rest).
+      if (purge.nextDueAt === now && round < 9) continue;
+      if (purge.nextDueAt !== undefined) next = Math.min(next ?? purge.nextDueAt, purge.nextDueAt);
+      break;
+    }
+  }
+  return next;
+}
+
+/**
+ * The alarm's feed duties: archive new records, then purge what is archived and past the
+ * retention. Returns when the alarm should come back for them (undefined: only after the next
+ * commit): the archive's retry after `retryMs` if R2 failed, else the next purge (≥ 1 s away).
+ */
+export async function feedDuties(replica: Replica, bucket: R2Bucket, tenantIds: readonly string[], now: number, retentionMs: number, retryMs: number): Promise<number | undefined> {
+  let retry: number | undefined;
+  await archiveFeeds(replica, bucket, tenantIds).catch((e: unknown) => {
+    console.error('feed archive failed; retrying', e instanceof Error ? e.message : String(e));
+    retry = now + retryMs;
+  });
+  const due = await purgeFeeds(replica, tenantIds, now, retentionMs);
+  const purge = due === undefined ? undefined : Math.max(due, now + 1_000);
+  return retry === undefined ? purge : purge === undefined ? retry : Math.min(retry, purge);
 }
 
 /** Archived records after `after` (at most `limit`), from the chunk holding the next position. */

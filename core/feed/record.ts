@@ -3,8 +3,9 @@
  * that changed directory data. A record is planned inside the write it describes (same
  * mutations, same log entry), so it commits atomically with the change, replicates with it,
  * survives log compaction and snapshots (it is state, not log), and its position comes from a
- * replicated per-tenant counter, so it is stable across failover. Records expire after the
- * retention; the primary archives them to object storage first (archive.ts).
+ * replicated per-tenant counter, so it is stable across failover. The primary archives records
+ * to object storage (archive.ts), and drops them once archived and past the retention
+ * (retention.ts).
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
@@ -31,7 +32,6 @@ export interface WriteOrigin {
   readonly actor: Actor;
   readonly correlationId: string;
   readonly now: number;
-  readonly retentionMs: number;
 }
 
 export const DEFAULT_FEED_RETENTION_MS = 30 * 86_400_000;
@@ -45,6 +45,11 @@ export const feedTargetPrefix = (tid: string, objectId: string) => `t/${tid}/fdx
 export const feedTargetKey = (tid: string, objectId: string, seq: number) => `${feedTargetPrefix(tid, objectId)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
 export const isFeedKey = (key: string) => /^t\/[A-Za-z0-9-]{1,64}\/fdx?\//.test(key);
 export const seqOfKey = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
+
+/** Every object a record touches is a target (members of a changed group included): the `fdx` index rows. */
+export function targetsOf(changes: readonly Change[]): Set<string> {
+  return new Set(changes.flatMap((c) => [c.id, ...c.links.map((l) => l.id)]));
+}
 
 /** The last position written for the tenant (0 before any record). */
 export function lastSeq(reader: StateReader, tid: string): number {
@@ -89,11 +94,10 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     if (changes.length === 0) continue;
     const seq = lastSeq(state, tid) + 1;
     const record: FeedRecord = { seq, at: origin.now, actor: named(state, tid, origin.actor), correlationId: origin.correlationId, changes };
-    const expiresAt = origin.now + origin.retentionMs;
-    out.push({ key: feedKey(tid, seq), value: record as unknown as Json, expiresAt }, { key: feedSeqKey(tid), value: seq });
-    // Every object a record touches is a target, members of a changed group included.
-    const targets = new Set(changes.flatMap((c) => [c.id, ...c.links.map((l) => l.id)]));
-    for (const id of targets) out.push({ key: feedTargetKey(tid, id, seq), value: 1, expiresAt });
+    // No per-row expiry: records leave by range once archived and past the retention
+    // (retention.ts), which spares every replica two expiry-index entries per write.
+    out.push({ key: feedKey(tid, seq), value: record as unknown as Json }, { key: feedSeqKey(tid), value: seq });
+    for (const id of targetsOf(changes)) out.push({ key: feedTargetKey(tid, id, seq), value: 1 });
     // Critical events (continuous access evaluation) commit with the record that carries them.
     out.push(...caeMutations(tid, record));
   }

@@ -16,7 +16,7 @@ import {
 import { Harness, idOf, type Body } from '../directory/harness.js';
 
 const HASH = 'pbkdf2-sha256$100000$c2FsdA$aGFzaA';
-const origin = (h: Harness) => ({ actor: { kind: 'operator' as const }, correlationId: 'c', now: h.now, retentionMs: 86_400_000 });
+const origin = (h: Harness) => ({ actor: { kind: 'operator' as const }, correlationId: 'c', now: h.now });
 
 function graph(h: Harness, method: string, path: string, body?: unknown): Body {
   const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), origin(h))(h.state);

@@ -6,7 +6,7 @@ import { EMPTY_CAE_STATE, foldEvents } from '../../../core/cae/critical-events.j
 import { Harness, idOf, type Body } from '../directory/harness.js';
 
 function graph(h: Harness, method: string, path: string, body?: unknown): Body {
-  const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now, retentionMs: 86_400_000 })(h.state);
+  const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
   if (!r.ok) throw new Error(JSON.stringify(r.error));
   h.state.apply(r.value.mutations);
   return (r.value.reply.body ?? {}) as Body;
@@ -17,7 +17,7 @@ describe('critical events in replicated state (core/cae/event-store.ts)', () => 
     const h = new Harness();
     const id = idOf(graph(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' }));
     h.now += 1000;
-    const r = recorded((s) => planWrite(s, h.req('PATCH', `/users/${id}`, { accountEnabled: false }), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now, retentionMs: 1 })(h.state);
+    const r = recorded((s) => planWrite(s, h.req('PATCH', `/users/${id}`, { accountEnabled: false }), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
     if (!r.ok) throw new Error('plan');
     const log = r.value.mutations.find((m) => m.key.includes('/cae/e/'));
     expect(log?.expiresAt).toBe(h.now + CAE_EVENT_LOG_MS);

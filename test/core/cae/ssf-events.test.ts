@@ -9,7 +9,7 @@ const HASH = 'pbkdf2-sha256$100000$c2FsdA$aGFzaA';
 const ISS = 'https://tessera.example/tid-1';
 
 function graph(h: Harness, method: string, path: string, body?: unknown): Body {
-  const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now, retentionMs: 86_400_000 })(h.state);
+  const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
   if (!r.ok) throw new Error(JSON.stringify(r.error));
   h.state.apply(r.value.mutations);
   return (r.value.reply.body ?? {}) as Body;

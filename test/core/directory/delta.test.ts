@@ -4,7 +4,7 @@ import { feedKey, recorded } from '../../../core/feed/record.js';
 import { Harness, idOf, type Body } from './harness.js';
 
 function write(h: Harness, method: string, path: string, body?: unknown): Body {
-  const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now, retentionMs: 1000 })(h.state);
+  const r = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
   if (!r.ok) throw new Error(JSON.stringify(r.error));
   h.state.apply(r.value.mutations);
   return (r.value.reply.body ?? {}) as Body;

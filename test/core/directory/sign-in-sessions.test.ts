@@ -26,7 +26,7 @@ describe('POST /users/{id}/revokeSignInSessions (core/directory/sign-in-sessions
     const h = new Harness();
     const id = idOf(h.user('ann@contoso.com'));
     h.now += 1_000;
-    const plan = recorded((s) => planWrite(s, h.req('POST', `/users/${id}/revokeSignInSessions`), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now, retentionMs: 1000 });
+    const plan = recorded((s) => planWrite(s, h.req('POST', `/users/${id}/revokeSignInSessions`), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now });
     const r = plan(h.state);
     if (!r.ok) throw new Error('plan');
     h.state.apply(r.value.mutations);

@@ -10,7 +10,7 @@ const HASH = 'pbkdf2-sha256$100000$c2FsdA$aGFzaA';
 
 /** Plans a Graph write with its feed records, as the primary does, and applies it. */
 function write(h: Harness, method: string, path: string, body?: unknown, actor: Actor = { kind: 'operator' }): Body {
-  const plan = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor, correlationId: 'corr-1', now: h.now, retentionMs: 1000 });
+  const plan = recorded((s) => planWrite(s, h.req(method, path, body), h.ctx), { actor, correlationId: 'corr-1', now: h.now });
   const r = plan(h.state);
   if (!r.ok) throw new Error(JSON.stringify(r.error));
   h.state.apply(r.value.mutations);
@@ -76,7 +76,7 @@ describe('change records for credentials and grants (review regressions)', () =>
     const h = new Harness();
     const app = write(h, 'POST', '/applications', { displayName: 'App' });
     const appId = String(app['appId']);
-    const origin = { actor: { kind: 'operator' as const }, correlationId: 'c', now: h.now, retentionMs: 1000 };
+    const origin = { actor: { kind: 'operator' as const }, correlationId: 'c', now: h.now };
     const credKey = `t/${h.tenantId}/cred/${appId}`;
     const grantKey = `t/${h.tenantId}/pg/00000000-0000-4000-8000-00000000abcd`;
     const mutations: Mutation[] = [{ key: credKey, value: { secrets: [] } }, { key: grantKey, value: { scope: 'User.Read' } }];

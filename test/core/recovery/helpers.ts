@@ -8,7 +8,7 @@ import { Harness, type Body } from '../directory/harness.js';
 export class FeedHarness extends Harness {
   /** Plans a Graph write with its feed record and applies it. */
   fw(method: string, path: string, body?: unknown): Body {
-    const plan = recorded((s) => planWrite(s, this.req(method, path, body), this.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: this.now, retentionMs: 86_400_000 });
+    const plan = recorded((s) => planWrite(s, this.req(method, path, body), this.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: this.now });
     const r = plan(this.state);
     if (!r.ok) throw new Error(`${method} ${path}: ${JSON.stringify(r.error)}`);
     this.state.apply(r.value.mutations);

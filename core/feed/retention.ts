@@ -1,0 +1,44 @@
+/**
+ * The feed's retention, by range: records leave the cell oldest first, once archived (so the
+ * archive never misses one, whatever R2 did meanwhile) and past the retention. Positions only
+ * grow and commit times follow them, so the oldest record decides when the next purge is due.
+ * The record's own target-index rows go with it (their keys come from its changes).
+ *
+ * Why not a per-row expiry: the expiry index costs every replica an index entry for each record
+ * and each target row, on every write; the range needs none.
+ */
+import type { Mutation, StateReader } from '../kv.js';
+import { archivedUpTo } from './archive.js';
+import { asRecord } from './cursor.js';
+import { feedKey, feedPrefix, feedTargetKey, targetsOf } from './record.js';
+
+export interface FeedPurge {
+  /** Deletes of the records due (and their index rows), oldest first. */
+  readonly mutations: Mutation[];
+  /** When the oldest record left becomes due (epoch ms); undefined when none is left. */
+  readonly nextDueAt: number | undefined;
+}
+
+/** At most `limit` records of tenant `tid` that are archived and older than `retentionMs` at `now`. */
+export function planFeedPurge(reader: StateReader, tid: string, now: number, retentionMs: number, limit: number): FeedPurge {
+  const archived = archivedUpTo(reader, tid);
+  const mutations: Mutation[] = [];
+  let taken = 0;
+  for (const [key, value] of reader.list(feedPrefix(tid), { limit: limit + 1 })) {
+    if (taken === limit) return { mutations, nextDueAt: now };
+    const record = asRecord(value);
+    if (record === undefined) {
+      mutations.push({ key, value: null });
+      taken++;
+      continue;
+    }
+    const dueAt = record.at + retentionMs;
+    if (dueAt > now) return { mutations, nextDueAt: dueAt };
+    // Due but not archived: the archive's own retry (and the purge after it) owns the next alarm.
+    if (record.seq > archived) return { mutations, nextDueAt: undefined };
+    mutations.push({ key: feedKey(tid, record.seq), value: null });
+    for (const id of targetsOf(record.changes)) mutations.push({ key: feedTargetKey(tid, id, record.seq), value: null });
+    taken++;
+  }
+  return { mutations, nextDueAt: undefined };
+}
