@@ -13,7 +13,7 @@ import type { CriticalEvent } from '../core/cae/critical-events.js';
 import type { SignInSummary } from '../core/outcomes/classify.js';
 
 /** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
-export const NOT_DURABLE = 'no out-of-region replica acknowledged the write';
+export { NOT_DURABLE } from '../core/replication/primary-routing.js';
 
 /** What a caller tells a replica about its cell: enough to initialise a fresh one. */
 export interface CellTopology {

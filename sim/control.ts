@@ -76,7 +76,7 @@ export class Controller implements Endpoint {
 
   private newInstance(): Instance {
     const inst: Instance = { id: ++this.instances, dead: false, zombie: undefined, pausedUntil: 0, busy: false, endpoint: undefined as unknown as Endpoint };
-    inst.endpoint = { address: `${this.address}#${inst.id}`, region: 'client', incarnation: () => (inst.dead ? -1 : 0), alive: () => true, handle: () => this.handle() };
+    inst.endpoint = { address: `${this.address}#${inst.id}`, region: 'client', incarnation: () => (inst.dead ? -1 : 0), alive: () => true, handle: (payload: unknown) => this.handle(payload) };
     return inst;
   }
 
@@ -115,8 +115,24 @@ export class Controller implements Endpoint {
   alive(): boolean {
     return true;
   }
-  handle(): Promise<unknown> {
-    return Promise.reject(new Error('the controller takes no requests'));
+  /**
+   * The edge's `ensurePrimary` (core/replication/primary-routing.ts), as the ControlPlane
+   * answers it: join the watch already running, else start one now (the same watch a failed
+   * probe starts), then answer with the record. The running instance serves it, paused or not.
+   */
+  handle(payload: unknown): Promise<unknown> {
+    if ((payload as { type?: string } | null)?.type !== 'ensure') return Promise.reject(new Error('the controller takes no such request'));
+    const inst = this.instance;
+    return this.gate(inst, this.ensure(inst));
+  }
+
+  private async ensure(inst: Instance): Promise<{ primaryRegion: string; epoch: number }> {
+    if (inst.busy) {
+      while (inst.busy && !inst.dead) await this.clock.sleep(50);
+    } else {
+      await this.watch(inst, { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch });
+    }
+    return { primaryRegion: this.primaryRegion, epoch: this.epoch };
   }
 
   /**
@@ -137,6 +153,12 @@ export class Controller implements Endpoint {
       this.epoch = Math.max(this.epoch, verdict.epoch);
       return;
     }
+    await this.watch(inst, watched);
+  }
+
+  /** The cell's watch (core/replication/detector.ts), which decides and fails over, then the record follows. */
+  private async watch(inst: Instance, watched: WatchedCell): Promise<void> {
+    const deps = this.deps(inst);
     inst.busy = true;
     try {
       const outcome = await watchCell(deps, watched, this.health);

@@ -19,7 +19,7 @@ export type NodeRequest =
   | { type: 'create'; key: string; value: string; ticket: IdempotencyTicket }
   | { type: 'read'; key: string; minPos: number };
 
-export type WriteOutcome = { ok: true; epoch: number; pos: number } | { ok: false; kind: string };
+export type WriteOutcome = { ok: true; epoch: number; pos: number } | { ok: false; kind: string; primaryRegion?: string; epoch?: number };
 export type ReadOutcome = { ok: true; value: Json | undefined; appliedPos: number } | { ok: false; kind: 'behind' | 'not_ready' };
 
 /** The durable part of a replica; it records where each written value was first appended. */
@@ -204,7 +204,11 @@ export class SimNode implements Endpoint {
         const plan = (state: StateReader): Result<{ mutations: Mutation[]; reply: string }, { kind: 'exists' }> =>
           req.type === 'create' && state.get(key) !== undefined ? err({ kind: 'exists' }) : ok({ mutations: [{ key, value }], reply: value });
         const res = await r.write(withIdempotency(req.ticket, this.clock.now, plan, (reply) => ({ kind: 'clear', outcome: reply })));
-        if (!res.ok) return { ok: false, kind: res.error.kind } satisfies WriteOutcome;
+        if (!res.ok) {
+          const e = res.error;
+          // Where the primary went, when the replica knows (the edge follows it, as from the Durable Object).
+          return 'primaryRegion' in e && 'epoch' in e ? ({ ok: false, kind: e.kind, primaryRegion: e.primaryRegion, epoch: e.epoch } satisfies WriteOutcome) : ({ ok: false, kind: e.kind } satisfies WriteOutcome);
+        }
         void r.pushAll().catch(() => undefined);
         const strike = this.afterAck;
         this.afterAck = undefined;

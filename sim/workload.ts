@@ -6,8 +6,20 @@ import type { Endpoint, SimNetwork } from './network.js';
 import type { NodeRequest, ReadOutcome, WriteOutcome } from './node.js';
 import { SimNode } from './node.js';
 import type { Prng } from './prng.js';
+import { NOT_DURABLE, PRIMARY_CALL_TIMEOUT_MS, routeToPrimary, WRITE_RETRY_BUDGET_MS, type PrimaryView, type RoutableOutcome } from '../core/replication/primary-routing.js';
 
 export const CLIENT_TIMEOUT_MS = 5_000;
+
+/** A node's answer as the routing reads it (as cell-replica.ts maps a write's failure), with the answer itself. */
+type SimRoutable = RoutableOutcome & { readonly sim: WriteOutcome };
+
+function routable(res: WriteOutcome): SimRoutable {
+  if (res.ok) return { kind: 'ok', sim: res };
+  // A fenced primary's write may be held by a peer: followed like a moved primary (same ticket).
+  if ((res.kind === 'not_primary' || res.kind === 'fenced') && res.primaryRegion !== undefined) return { kind: 'not_primary', primaryRegion: res.primaryRegion, epoch: res.epoch ?? 0, sim: res };
+  if (res.kind === 'not_durable') return { kind: 'unavailable', reason: NOT_DURABLE, sim: res };
+  return { kind: res.kind, sim: res };
+}
 
 export interface WorkloadStats {
   ops: number;
@@ -46,6 +58,8 @@ export class Client implements Endpoint {
    * the applied positions of its reads). It presents it on every read, so its reads never go back.
    */
   private latest = 0;
+  /** A primary newer than the controller's record, learnt from a replica's `not_primary`. */
+  private known: PrimaryView = { primaryRegion: '', epoch: 0 };
 
   constructor(
     readonly id: string,
@@ -115,11 +129,30 @@ export class Client implements Endpoint {
     }
   }
 
+  /**
+   * One operation's call on the primary by production's routing rule (core/replication/
+   * primary-routing.ts): follow a moved primary, have the controller confirm a lost one, retry
+   * within the budget with the same ticket.
+   */
   private async attempt(key: string, value: string, create: boolean, ticket: IdempotencyTicket, attempt: number): Promise<'acked' | 'failed' | 'ambiguous'> {
-    const region = this.ctl.primaryRegion;
     const invokedAt = this.clock.now;
-    const res = await this.send<WriteOutcome>(region, { type: create ? 'create' : 'write', key, value, ticket });
-    if (attempt > 0) this.trace(`${this.id} retried ${key}=${value}`);
+    const req: NodeRequest = { type: create ? 'create' : 'write', key, value, ticket };
+    const routed = await routeToPrimary<PrimaryView, SimRoutable>(
+      {
+        now: () => this.clock.now,
+        sleep: (ms) => this.clock.sleep(ms),
+        lookup: () => Promise.resolve(this.view()),
+        call: (v) => this.net.request<WriteOutcome>(this, SimNode.addr(this.ctl.cell, v.primaryRegion), req, PRIMARY_CALL_TIMEOUT_MS).then(routable),
+        ensurePrimary: () => this.net.request<PrimaryView>(this, this.ctl.address, { type: 'ensure' }, PRIMARY_CALL_TIMEOUT_MS),
+        notePrimary: (_v, newer) => {
+          if (newer.epoch > this.known.epoch) this.known = newer;
+        },
+      },
+      WRITE_RETRY_BUDGET_MS,
+    );
+    const region = routed.region;
+    const res = 'sim' in routed.outcome ? routed.outcome.sim : undefined;
+    if (attempt > 0 || routed.attempts > 1) this.trace(`${this.id} retried ${key}=${value} (${routed.attempts} calls)`);
     if (res?.ok === false && (res.kind === 'replay' || res.kind === 'already_processed')) {
       // An earlier attempt committed: the write took effect once (its position is not known here).
       this.stats.replayed++;
@@ -135,7 +168,7 @@ export class Client implements Endpoint {
       this.latest = Math.max(this.latest, res.pos);
       this.trace(`${this.id} put ${key}=${value} at ${region}: ok e${res.epoch} p${res.pos}`);
       return 'acked';
-    } else if (res?.kind === 'not_primary' || res?.kind === 'exists') {
+    } else if (!routed.uncertain && (res?.kind === 'not_primary' || res?.kind === 'exists')) {
       this.stats.failedCleanly++;
       if (res.kind === 'exists') {
         this.stats.exists++;
@@ -148,8 +181,13 @@ export class Client implements Endpoint {
     }
     this.stats.ambiguous++;
     this.history.ambiguous.add(value);
-    this.trace(`${this.id} put ${key}=${value} at ${region}: ambiguous (${res === undefined ? 'timeout' : res.kind})`);
+    this.trace(`${this.id} put ${key}=${value} at ${region}: ambiguous (${res === undefined ? 'timeout' : res.kind}${routed.uncertain ? ', an earlier call unresolved' : ''})`);
     return 'ambiguous';
+  }
+
+  /** The primary as this client knows it: the controller's record, or a newer one a replica named. */
+  private view(): PrimaryView {
+    return this.known.epoch > this.ctl.epoch ? this.known : { primaryRegion: this.ctl.primaryRegion, epoch: this.ctl.epoch };
   }
 
   private async read(): Promise<void> {
