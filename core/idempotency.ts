@@ -6,8 +6,9 @@
  * all, and a retry (after a timeout, `fenced`, a failover, an edge re-send) finds the record
  * and gets the original outcome instead of running again.
  *
- * Records live 24 h in replicated state (`Mutation.expiresAt`), so they survive compaction,
- * snapshots and promotions. An outcome that carries a secret (a client secret, a token
+ * Records live 24 h in replicated state (`Mutation.expiresAt`: the primary's purge removes
+ * them), so they survive compaction, snapshots and promotions; a record counts as long as it
+ * is there, whatever the reader's clock says. An outcome that carries a secret (a client secret, a token
  * response) is never stored in clear: it is sealed (AES-GCM under a key derived from the
  * deployment secret, by the caller) and kept only 10 min; after that a retry learns only that
  * the write was processed (409).
@@ -74,7 +75,9 @@ export const sealedAad = (ticket: IdempotencyTicket) => `idem|${ticket.id}`;
 /** The record of an earlier write with this ticket's key, if any (read through the write's state). */
 export function recall(state: StateReader, ticket: IdempotencyTicket, now: number): Prior | undefined {
   const rec = state.get(recordKey(ticket.id)) as RecordValue | undefined;
-  if (rec === undefined || rec.at + IDEMPOTENCY_TTL_MS <= now) return undefined;
+  // Presence decides, never the clock: the purge removes a record at its expiry, and a primary
+  // whose clock stepped ahead (or a new primary with a fast clock) must not run a write twice.
+  if (rec === undefined) return undefined;
   if (rec.bodyHash !== ticket.bodyHash) return { kind: 'key_reused' };
   const sameRequest = rec.attempt === ticket.attempt;
   if (rec.kept === 'clear') return { kind: 'replay', outcome: rec.outcome, sameRequest };

@@ -33,14 +33,15 @@ export interface FaultContext {
 }
 
 /** How many compound faults `compoundFault` chooses among. */
-export const COMPOUND_FAULTS = 5;
+export const COMPOUND_FAULTS = 6;
 
 export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
   if (which === 0) lateCopyOfBurntRound(ctx, cell);
   else if (which === 1) splitControlPlane(ctx, cell);
   else if (which === 2) duelingCoordinators(ctx, cell);
   else if (which === 3) pauseReplica(ctx, cell);
-  else pauseControlPlane(ctx, cell);
+  else if (which === 4) pauseControlPlane(ctx, cell);
+  else clockStep(ctx, cell);
 }
 
 /**
@@ -168,4 +169,34 @@ function pauseReplica({ rng, log }: FaultContext, cell: FaultCell): void {
   const ms = rng.int(2_500, 9_000);
   node.pause(ms);
   log(`pause ${node.address} ${ms} ms (memory kept)`);
+}
+
+/** More than the idempotency records' 24 h: a step that makes every record look expired. */
+const DAY_AND_MORE_MS = 25 * 3_600_000;
+
+/**
+ * The primary's wall clock steps (a bad NTP source, a VM restored from a snapshot): ahead by more
+ * than a day, or back by minutes, while its clients' link is slower than their call timeout, so
+ * writes commit after their callers gave up and the retries (same idempotency ticket) reach it
+ * after the step. A retry must still find its record: clock time never decides whether a write
+ * already took effect.
+ */
+function clockStep({ clock, net, rng, log }: FaultContext, cell: FaultCell): void {
+  const p = cell.ctl.primaryRegion;
+  const primary = cell.nodes.find((n) => n.region === p);
+  if (primary === undefined) return;
+  const link = SimNetwork.pair('client', p);
+  const lateMs = rng.int(8_200, 10_000);
+  net.faults.slow.set(link, lateMs);
+  const step = rng.chance(0.7) ? DAY_AND_MORE_MS : -rng.int(60_000, 600_000);
+  log(`slow ${link} (${lateMs} ms), then ${p}'s clock steps ${step > 0 ? 'ahead' : 'back'} ${Math.abs(step)} ms`);
+  clock.schedule(lateMs + rng.int(100, 1_500), () => {
+    primary.skewMs += step;
+    log(`${p}'s clock stepped`);
+    clock.schedule(rng.int(5_000, 15_000), () => {
+      primary.skewMs -= step;
+      log(`${p}'s clock back`);
+    });
+  });
+  clock.schedule(lateMs + rng.int(1_000, 4_000), () => net.faults.slow.delete(link) && log(`fast ${link}`));
 }

@@ -47,6 +47,8 @@ export class SimNode implements Endpoint {
   readonly address: string;
   private gen = 0;
   private up = true;
+  /** How far this node's wall clock is off true time (a clock-step fault sets it); only its time stamps read it. */
+  skewMs = 0;
   replica: Replica | undefined;
   /** Observes every replication message this replica answered (the run's invariants). */
   onReply: ((node: SimNode, msg: ReplicaMessage, reply: ReplicaReply) => void) | undefined;
@@ -203,7 +205,7 @@ export class SimNode implements Endpoint {
         const { key, value } = req;
         const plan = (state: StateReader): Result<{ mutations: Mutation[]; reply: string }, { kind: 'exists' }> =>
           req.type === 'create' && state.get(key) !== undefined ? err({ kind: 'exists' }) : ok({ mutations: [{ key, value }], reply: value });
-        const res = await r.write(withIdempotency(req.ticket, this.clock.now, plan, (reply) => ({ kind: 'clear', outcome: reply })));
+        const res = await r.write(withIdempotency(req.ticket, this.clock.now + this.skewMs, plan, (reply) => ({ kind: 'clear', outcome: reply })));
         if (!res.ok) {
           const e = res.error;
           // Where the primary went, when the replica knows (the edge follows it, as from the Durable Object).

@@ -36,7 +36,16 @@ describe('idempotency records', () => {
     state.apply(muts);
     expect(recall(state, t, NOW + 599_999)).toMatchObject({ kind: 'replay_sealed', sealed: 'sb1.x.y' });
     expect(recall(state, t, NOW + 600_000)).toMatchObject({ kind: 'already_processed' });
+    // The purge (at expiresAt) frees the key.
+    state.apply(muts.map((m) => ({ key: m.key, value: null })));
     expect(recall(state, t, NOW + 24 * 3_600_000)).toBeUndefined();
+  });
+
+  it('finds a record the purge has not removed, whatever the clock says (a clock stepped a day ahead must not run a write twice)', async () => {
+    const t = await ticket();
+    const state = new MemoryState();
+    state.apply(remember(t, NOW, { kind: 'clear', outcome: { status: 201 } }));
+    expect(recall(state, t, NOW + 25 * 3_600_000)).toMatchObject({ kind: 'replay', outcome: { status: 201 } });
   });
 
   it('finds secrets anywhere in an outcome', () => {
