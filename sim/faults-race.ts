@@ -33,7 +33,7 @@ export interface FaultContext {
 }
 
 /** How many compound faults `compoundFault` chooses among. */
-export const COMPOUND_FAULTS = 6;
+export const COMPOUND_FAULTS = 7;
 
 export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
   if (which === 0) lateCopyOfBurntRound(ctx, cell);
@@ -41,7 +41,8 @@ export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number)
   else if (which === 2) duelingCoordinators(ctx, cell);
   else if (which === 3) pauseReplica(ctx, cell);
   else if (which === 4) pauseControlPlane(ctx, cell);
-  else clockStep(ctx, cell);
+  else if (which === 5) clockStep(ctx, cell);
+  else replaceVoterUnseen(ctx, cell);
 }
 
 /**
@@ -199,4 +200,53 @@ function clockStep({ clock, net, rng, log }: FaultContext, cell: FaultCell): voi
     });
   });
   clock.schedule(lateMs + rng.int(1_000, 4_000), () => net.faults.slow.delete(link) && log(`fast ${link}`));
+}
+
+/**
+ * A voter is replaced by a learner while the change's reply is lost (the control plane's record
+ * keeps the old voters), and the replica that carried the change is cut off the instant the
+ * primary applies it, before it hears that the change committed. The primary goes on committing
+ * with the new voter, then dies with it. The control plane fails over with the old voters it
+ * recorded, and the only newer membership it can hear of is the cut replica's. Only single-step
+ * changes keep that replica's view and the new voters' quorums intersecting (membership.ts).
+ */
+function replaceVoterUnseen({ clock, net, rng, log, restartLater, activeMs }: FaultContext, cell: FaultCell): void {
+  const p = cell.ctl.primaryRegion;
+  const primary = cell.nodes.find((n) => n.region === p);
+  const meta = primary?.replica?.meta;
+  if (primary === undefined || meta === undefined || meta.role !== 'primary') return;
+  const voters = meta.voters ?? meta.regions;
+  const learners = meta.regions.filter((r) => !voters.includes(r));
+  const [b, x] = rng.shuffle(voters.filter((r) => r !== p));
+  if (voters.length !== 3 || learners.length === 0 || b === undefined || x === undefined) return;
+  const y = rng.pick(learners);
+  const learner = cell.nodes.find((n) => n.region === y)!;
+  const from = meta.membersVersion ?? 0;
+  const toX = SimNetwork.pair(p, x);
+  const toB = SimNetwork.pair(p, b);
+  net.faults.cut.add(toX);
+  log(`cut ${toX}; replace voter ${x} of ${cell.id} by ${y}, the reply lost; cut ${toB} once ${p} applies it`);
+  const operator: Endpoint = { address: `${cell.ctl.address}/operator${clock.now}`, region: 'client', incarnation: () => 0, alive: () => true, handle: () => Promise.reject(new Error('no requests')) };
+  void net.request(operator, SimNode.addr(cell.id, p), { type: 'replica', msg: { kind: 'members', change: { remove: x, add: y, voter: true } } }, 3 * PEER_TIMEOUT_MS).catch(() => undefined);
+  // Watch the primary apply the change (every millisecond, for up to 3 s).
+  const watch = (left: number) => {
+    if (left === 0 || primary.replica?.meta.role !== 'primary') return;
+    if ((primary.replica.meta.membersVersion ?? 0) === from) {
+      clock.schedule(1, () => watch(left - 1));
+      return;
+    }
+    net.faults.cut.add(toB);
+    log(`${p} applied members v${primary.replica.meta.membersVersion}: cut ${toB}`);
+    clock.schedule(rng.int(1_000, 2_500), () => {
+      if (clock.now >= activeMs) return; // healing has begun
+      primary.crash();
+      learner.crash();
+      log(`crash ${primary.address} and ${learner.address}`);
+      restartLater(primary, rng.int(8_000, 14_000));
+      restartLater(learner, rng.int(8_000, 14_000));
+    });
+    clock.schedule(rng.int(6_000, 10_000), () => net.faults.cut.delete(toB) && log(`heal ${toB}`));
+  };
+  watch(3_000);
+  clock.schedule(rng.int(10_000, 12_000), () => net.faults.cut.delete(toX) && log(`heal ${toX}`));
 }

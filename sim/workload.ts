@@ -137,12 +137,23 @@ export class Client implements Endpoint {
   private async attempt(key: string, value: string, create: boolean, ticket: IdempotencyTicket, attempt: number): Promise<'acked' | 'failed' | 'ambiguous'> {
     const invokedAt = this.clock.now;
     const req: NodeRequest = { type: create ? 'create' : 'write', key, value, ticket };
+    // Whether each call's fate is known: a timeout, `fenced` (followed like a moved primary) or
+    // `not_durable` may have taken effect, whatever a later call answers.
+    const unresolved: boolean[] = [];
+    const called = (res: WriteOutcome): SimRoutable => {
+      unresolved.push(!res.ok && (res.kind === 'fenced' || res.kind === 'not_durable'));
+      return routable(res);
+    };
     const routed = await routeToPrimary<PrimaryView, SimRoutable>(
       {
         now: () => this.clock.now,
         sleep: (ms) => this.clock.sleep(ms),
         lookup: () => Promise.resolve(this.view()),
-        call: (v) => this.net.request<WriteOutcome>(this, SimNode.addr(this.ctl.cell, v.primaryRegion), req, PRIMARY_CALL_TIMEOUT_MS).then(routable),
+        call: (v) =>
+          this.net.request<WriteOutcome>(this, SimNode.addr(this.ctl.cell, v.primaryRegion), req, PRIMARY_CALL_TIMEOUT_MS).then(called, (e: unknown) => {
+            unresolved.push(true);
+            throw e;
+          }),
         ensurePrimary: () => this.net.request<PrimaryView>(this, this.ctl.address, { type: 'ensure' }, PRIMARY_CALL_TIMEOUT_MS),
         notePrimary: (_v, newer) => {
           if (newer.epoch > this.known.epoch) this.known = newer;
@@ -151,6 +162,7 @@ export class Client implements Endpoint {
       WRITE_RETRY_BUDGET_MS,
     );
     const region = routed.region;
+    const uncertain = routed.uncertain || unresolved.slice(0, -1).some((u) => u);
     const res = 'sim' in routed.outcome ? routed.outcome.sim : undefined;
     if (attempt > 0 || routed.attempts > 1) this.trace(`${this.id} retried ${key}=${value} (${routed.attempts} calls)`);
     if (res?.ok === false && (res.kind === 'replay' || res.kind === 'already_processed')) {
@@ -168,7 +180,7 @@ export class Client implements Endpoint {
       this.latest = Math.max(this.latest, res.pos);
       this.trace(`${this.id} put ${key}=${value} at ${region}: ok e${res.epoch} p${res.pos}`);
       return 'acked';
-    } else if (!routed.uncertain && (res?.kind === 'not_primary' || res?.kind === 'exists')) {
+    } else if (!uncertain && (res?.kind === 'not_primary' || res?.kind === 'exists')) {
       this.stats.failedCleanly++;
       if (res.kind === 'exists') {
         this.stats.exists++;
@@ -181,7 +193,7 @@ export class Client implements Endpoint {
     }
     this.stats.ambiguous++;
     this.history.ambiguous.add(value);
-    this.trace(`${this.id} put ${key}=${value} at ${region}: ambiguous (${res === undefined ? 'timeout' : res.kind}${routed.uncertain ? ', an earlier call unresolved' : ''})`);
+    this.trace(`${this.id} put ${key}=${value} at ${region}: ambiguous (${res === undefined ? 'timeout' : res.kind}${uncertain ? ', an earlier call unresolved' : ''})`);
     return 'ambiguous';
   }
 
