@@ -15,6 +15,7 @@ import { planJobFailed, planReportDone, planReportPage, planStartAttempt } from 
 import { activeJob, type Job } from '../core/recovery/jobs.js';
 import { Overlay } from '../core/recovery/replay.js';
 import { ReportBuilder, totalLinks } from '../core/recovery/report.js';
+import { expiredJobs, planPurgeJobs } from '../core/recovery/retention.js';
 import { CHANGE_PAGE } from '../core/recovery/routes.js';
 import { baseSnapshotFor, type SnapshotInfo } from '../core/recovery/snapshots.js';
 import type { Replica } from '../core/replication/replica.js';
@@ -103,11 +104,28 @@ async function apply(d: RunnerDeps, tid: string, job: Job): Promise<RunnerLeft> 
 /** What is left after a run: `now` (more batches: set the alarm at once), `later` (retry a failed calculation), or nothing. */
 export type RunnerLeft = 'now' | 'later' | undefined;
 
-/** Runs the unfinished job of each tenant. */
+/** Purge writes per tenant per alarm run (each bounded: core/recovery/retention.ts). */
+const PURGE_WRITES_PER_RUN = 10;
+
+/**
+ * Deletes the tenant's jobs past retention. A write that does not commit (not primary, not
+ * durable) stops the purge: the next alarm plans it again against committed state.
+ */
+async function purgeExpired(d: RunnerDeps, tid: string): Promise<boolean> {
+  for (let n = 0; n < PURGE_WRITES_PER_RUN; n++) {
+    if (expiredJobs(d.replica.state, tid, Date.now()).length === 0) return false;
+    const r = await d.replica.write((s) => planPurgeJobs(s, tid, Date.now()));
+    if (!r.ok || !r.value.reply.more) return false;
+  }
+  return true;
+}
+
+/** Runs the unfinished job of each tenant, and purges finished ones past retention. */
 export async function runRecoveryJobs(d: RunnerDeps, tenantIds: readonly string[]): Promise<RunnerLeft> {
   let more = false;
   let retry = false;
   for (const tid of tenantIds) {
+    more = (await purgeExpired(d, tid)) || more;
     const job = activeJob(d.replica.state, tid);
     if (job === undefined) continue;
     if (job.status !== 'running') retry = (await calculate(d, tid, job)) || retry;
