@@ -14,9 +14,8 @@ import { planApplyBatch } from '../core/recovery/apply.js';
 import { planJobFailed, planReportDone, planReportPage, planStartAttempt } from '../core/recovery/job-plans.js';
 import { activeJob, type Job } from '../core/recovery/jobs.js';
 import { Overlay } from '../core/recovery/replay.js';
-import { ReportBuilder, totalLinks } from '../core/recovery/report.js';
+import { ReportBuilder, type ReportPage } from '../core/recovery/report.js';
 import { expiredJobs, planPurgeJobs } from '../core/recovery/retention.js';
-import { CHANGE_PAGE } from '../core/recovery/routes.js';
 import { baseSnapshotFor, type SnapshotInfo } from '../core/recovery/snapshots.js';
 import type { Replica } from '../core/replication/replica.js';
 import { readTail, streamSnapshot, tenantDataKey, type BackupConfig } from './backup.js';
@@ -63,16 +62,21 @@ async function calculate(d: RunnerDeps, tid: string, job: Job): Promise<boolean>
     overlay.add(await readTail(key, d.cfg, tid, base));
     overlay.add(await recordsToTarget(d, tid, base, job.targetMs));
     const builder = new ReportBuilder(d.replica.state, tid, job.criteria, overlay);
-    await streamSnapshot(key, d.cfg, tid, base, (records) => builder.add(records));
-    const entries = builder.finish();
-    let page = 0;
-    for (; page * CHANGE_PAGE < entries.length; page++) {
-      const slice = entries.slice(page * CHANGE_PAGE, (page + 1) * CHANGE_PAGE);
-      const r = await d.replica.write((s) => planReportPage(s, tid, job.id, attempt, page, slice));
-      if (!r.ok) return true;
-      if (r.value.reply === undefined) return false; // cancelled, or superseded by a newer attempt
-    }
-    const done = await d.replica.write((s) => planReportDone(s, tid, job.id, attempt, { changed: entries.length, links: totalLinks(entries), pages: page }, Date.now()));
+    // Each full page is written before the builder goes on (memory: a few pages, not the report).
+    let stop: 'retry' | 'superseded' | undefined;
+    const write = async (pages: Iterable<ReportPage>): Promise<boolean> => {
+      for (const p of pages) {
+        const r = await d.replica.write((s) => planReportPage(s, tid, job.id, attempt, p.bucket, p.page, p.entries));
+        if (!r.ok) stop = 'retry';
+        else if (r.value.reply === undefined) stop = 'superseded'; // cancelled, or a newer attempt runs
+        if (stop !== undefined) return false;
+      }
+      return true;
+    };
+    await streamSnapshot(key, d.cfg, tid, base, (records) => write(builder.add(records)));
+    if (stop === undefined) await write(builder.finish());
+    if (stop !== undefined) return stop === 'retry';
+    const done = await d.replica.write((s) => planReportDone(s, tid, job.id, attempt, builder.totals(), Date.now()));
     return !done.ok;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

@@ -14,9 +14,9 @@ export const jobPrefix = (tid: string) => `${base(tid)}job/`;
 export const jobKey = (tid: string, jobId: string) => `${jobPrefix(tid)}${jobId}`;
 /** The id of the tenant's job that is not finished (one at a time). */
 export const activeJobKey = (tid: string) => `${base(tid)}active`;
-/** Pages of a job's difference report (`ChangeEntry[]`, at most CHANGE_PAGE each). */
+/** Pages of a job's difference report (`ChangeEntry[]`, at most CHANGE_PAGE each), one run of pages per bucket (report-pages.ts). */
 export const changePagePrefix = (tid: string, jobId: string) => `${base(tid)}chg/${jobId}/`;
-export const changePageKey = (tid: string, jobId: string, page: number) => `${changePagePrefix(tid, jobId)}${pad(page)}`;
+export const changePageKey = (tid: string, jobId: string, bucket: number, page: number) => `${changePagePrefix(tid, jobId)}${bucket}/${pad(page)}`;
 export const failedPagePrefix = (tid: string, jobId: string) => `${base(tid)}fail/${jobId}/`;
 export const failedPageKey = (tid: string, jobId: string, page: number) => `${failedPagePrefix(tid, jobId)}${pad(page)}`;
 

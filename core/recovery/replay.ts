@@ -10,7 +10,7 @@ import type { Json } from '../kv.js';
 import type { Change } from '../feed/changes.js';
 import { CHANGED } from '../feed/changes.js';
 import type { FeedRecord } from '../feed/record.js';
-import { entityOfFeedType, keptProps, recordKey, RECOVERABLE, type EntityType, type MemberLink, type ObjectRecord } from './model.js';
+import { entityOfFeedType, isRelationship, keptProps, recordKey, RECOVERABLE, type EntityType, type MemberLink, type ObjectRecord } from './model.js';
 
 type Obj = { [k: string]: Json };
 
@@ -88,7 +88,8 @@ function applyChange(t: EntityType, id: string, r: ObjectRecord | undefined, c: 
       // Link removals that come with a deletion are the bin's bookkeeping; the bin remembers them.
       return { ...r, props: withProps(t, r.props, c), ...(group && !r.deleted ? { members: withLinks(r.members, c) } : {}) };
     case 'delete':
-      return r === undefined ? undefined : { ...r, deleted: true };
+      // A relationship's deletion is for good (no recycle bin).
+      return r === undefined || isRelationship(t) ? undefined : { ...r, deleted: true };
     case 'restore':
       if (r === undefined) return undefined;
       return { ...r, deleted: false, ...(group ? { members: c.links.length > 0 ? withLinks([], c) : (r.members ?? []) } : {}) };

@@ -17,7 +17,7 @@ function withJob(state: MemoryState, id: string, end: number | null, pages: numb
   const job = end === null ? started : moved(started, 'successful', end);
   state.apply([
     { key: jobKey(TID, id), value: job as unknown as Json },
-    ...Array.from({ length: pages }, (_, p) => ({ key: changePageKey(TID, id, p), value: [] })),
+    ...Array.from({ length: pages }, (_, p) => ({ key: changePageKey(TID, id, 1, p), value: [] })),
     { key: failedPageKey(TID, id, 0), value: [] },
   ]);
   return job;
