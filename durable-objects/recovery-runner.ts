@@ -63,6 +63,11 @@ async function calculate(d: RunnerDeps, tid: string, job: Job): Promise<boolean>
     overlay.add(await recordsToTarget(d, tid, base, job.targetMs));
     const builder = new ReportBuilder(d.replica.state, tid, job.criteria, overlay);
     // Each full page is written before the builder goes on (memory: a few pages, not the report).
+    // A page write that does not commit (not primary, not durable, DO restarting) stops this
+    // attempt: a later alarm starts a new one, whose pages replace these (the attempt number in
+    // each plan refuses the older one's late writes). A page written twice is the same value.
+    // R2 down or slow mid-stream: the read is retried with backoff, then the attempt fails and is
+    // retried by a later alarm (MAX_ATTEMPTS, then the job fails with why).
     let stop: 'retry' | 'superseded' | undefined;
     const write = async (pages: Iterable<ReportPage>): Promise<boolean> => {
       for (const p of pages) {

@@ -6,6 +6,9 @@
  * The job's progress commits in the same write as the batch's changes: a batch whose write
  * is retried after an unknown outcome finds the progress moved and does nothing (idempotent),
  * and a runner that restarts (eviction, failover) resumes where the last commit left off.
+ * A grant or app role assignment is re-created with its own id: one already back (an earlier
+ * attempt, or its service principal's restore reattached it) is found and left alone, never
+ * created twice; one whose client, resource or principal is gone for good is a failed change.
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { OverlayReader } from '../kv.js';
