@@ -17,6 +17,8 @@ export const activeJobKey = (tid: string) => `${base(tid)}active`;
 /** Pages of a job's difference report (`ChangeEntry[]`, at most CHANGE_PAGE each), one run of pages per bucket (report-pages.ts). */
 export const changePagePrefix = (tid: string, jobId: string) => `${base(tid)}chg/${jobId}/`;
 export const changePageKey = (tid: string, jobId: string, bucket: number, page: number) => `${changePagePrefix(tid, jobId)}${bucket}/${pad(page)}`;
+/** A page of a report written before buckets (one run of pages): still read for a job recorded then. */
+export const legacyChangePageKey = (tid: string, jobId: string, page: number) => `${changePagePrefix(tid, jobId)}${pad(page)}`;
 export const failedPagePrefix = (tid: string, jobId: string) => `${base(tid)}fail/${jobId}/`;
 export const failedPageKey = (tid: string, jobId: string, page: number) => `${failedPagePrefix(tid, jobId)}${pad(page)}`;
 

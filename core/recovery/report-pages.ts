@@ -10,7 +10,7 @@
 import type { Json, StateReader } from '../kv.js';
 import type { ChangeEntry } from './diff.js';
 import type { Job } from './jobs.js';
-import { changePageKey, failedPageKey } from './keys.js';
+import { changePageKey, failedPageKey, legacyChangePageKey } from './keys.js';
 import { isRelationship } from './model.js';
 
 export const CHANGE_PAGE = 100;
@@ -23,8 +23,10 @@ export function bucketOf(e: Pick<ChangeEntry, 'entityTypeName' | 'recoveryAction
 
 const asEntries = (v: Json | undefined): ChangeEntry[] => (Array.isArray(v) ? (v as unknown as ChangeEntry[]) : []);
 
-/** Entries per bucket (a job written before buckets: all of them in bucket 0). */
-export const bucketCounts = (job: Job): readonly number[] => job.buckets ?? [job.changed];
+/** Entries per bucket (a job recorded before buckets: one run of pages, in the legacy layout). */
+const bucketCounts = (job: Job): readonly number[] => job.buckets ?? [job.changed];
+const pageKey = (tid: string, job: Job, bucket: number, page: number): string =>
+  job.buckets === undefined ? legacyChangePageKey(tid, job.id, page) : changePageKey(tid, job.id, bucket, page);
 
 /** Up to `count` report entries from position `from`, in report order (reads at most a few pages). */
 export function readReport(state: StateReader, tid: string, job: Job, from: number, count: number): ChangeEntry[] {
@@ -35,7 +37,7 @@ export function readReport(state: StateReader, tid: string, job: Job, from: numb
     const n = counts[b]!;
     for (let i = Math.max(from + out.length, start) - start; i < n && out.length < count; ) {
       const page = Math.floor(i / CHANGE_PAGE);
-      const entries = asEntries(state.get(changePageKey(tid, job.id, b, page)));
+      const entries = asEntries(state.get(pageKey(tid, job, b, page)));
       const take = entries.slice(i - page * CHANGE_PAGE, i - page * CHANGE_PAGE + Math.min(count - out.length, n - i));
       if (take.length === 0) return out; // a page missing: the report is damaged; read what is there
       out.push(...take);

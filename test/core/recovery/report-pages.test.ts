@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { lastSeq } from '../../../core/feed/record.js';
 import { readJob } from '../../../core/recovery/jobs.js';
-import { BUCKETS, CHANGE_PAGE } from '../../../core/recovery/report-pages.js';
+import { jobKey, legacyChangePageKey } from '../../../core/recovery/keys.js';
+import { BUCKETS, CHANGE_PAGE, readReport } from '../../../core/recovery/report-pages.js';
 import { idOf } from '../directory/harness.js';
 import { FeedHarness, runJob } from './helpers.js';
 
@@ -55,5 +56,20 @@ describe('difference report in pages (core/recovery/report.ts, report-pages.ts)'
     expect(h.getOk(`/users/${ids[0]}`)['displayName']).toBe('U0');
     expect(h.getOk(`/users/${ids[519]}`)['displayName']).toBe('U519');
     expect(h.getOk('/directory/deletedItems/microsoft.graph.user', { $top: '999' })['value']).toHaveLength(120);
+  });
+});
+
+describe('a job recorded before report buckets (core/recovery/report-pages.ts)', () => {
+  it('still reads its report from the one run of pages it was written in', () => {
+    const { h, snapshot, seq, at } = manyChanges();
+    const { jobId } = runJob(h, 'preview', snapshot, at, seq);
+    const tid = h.tenantId;
+    const entries = h.getOk(`/directory/recovery/snapshots/x/recoveryPreviewJobs/${jobId}/getChanges`, { $top: '999' })['value'] as unknown[];
+    // The same report as the old layout stored it: pages chg/{job}/{page}, no per-bucket counts.
+    const { buckets: _buckets, ...legacy } = readJob(h.state, tid, jobId)!;
+    const pages = Array.from({ length: Math.ceil(entries.length / CHANGE_PAGE) }, (_, p) => ({ key: legacyChangePageKey(tid, jobId, p), value: entries.slice(p * CHANGE_PAGE, (p + 1) * CHANGE_PAGE) as never }));
+    h.state.apply([...h.state.list(`t/${tid}/bk/chg/${jobId}/`).map(([key]) => ({ key, value: null })), ...pages, { key: jobKey(tid, jobId), value: legacy as never }]);
+    const read = readReport(h.state, tid, readJob(h.state, tid, jobId)!, 95, 10);
+    expect(read).toEqual(entries.slice(95, 105));
   });
 });
