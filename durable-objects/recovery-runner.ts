@@ -9,7 +9,7 @@
  * continues from the last committed batch.
  */
 import type { FeedPage } from '../core/feed/cursor.js';
-import { recorded, type FeedRecord, type WriteOrigin } from '../core/feed/record.js';
+import { recorded, type WriteOrigin } from '../core/feed/record.js';
 import { planApplyBatch } from '../core/recovery/apply.js';
 import { planJobFailed, planReportDone, planReportPage, planStartAttempt } from '../core/recovery/job-plans.js';
 import { activeJob, type Job } from '../core/recovery/jobs.js';
@@ -33,18 +33,19 @@ export interface RunnerDeps {
   readonly feed: (tid: string, after: number, limit: number) => Promise<FeedPage>;
 }
 
-/** Feed records after the snapshot up to the end of the target second (none when the target is the snapshot itself). */
-async function recordsToTarget(d: RunnerDeps, tid: string, base: SnapshotInfo, targetMs: number): Promise<FeedRecord[]> {
-  if (targetMs === base.at) return [];
-  const out: FeedRecord[] = [];
+/**
+ * Adds the feed records after the snapshot up to the end of the target second to the overlay,
+ * page by page (none when the target is the snapshot itself): the records themselves are not
+ * kept, only their recoverable values (core/recovery/replay.ts).
+ */
+async function replayToTarget(d: RunnerDeps, tid: string, base: SnapshotInfo, targetMs: number, overlay: Overlay): Promise<void> {
+  if (targetMs === base.at) return;
   for (let pos = base.seq; ; ) {
     const page = await d.feed(tid, pos, 500);
     if (page.kind !== 'page') throw new Error('the change feed no longer holds the records after the snapshot');
-    for (const r of page.records) {
-      if (r.at >= targetMs + 1000) return out;
-      out.push(r);
-    }
-    if (!page.more || page.records.length === 0) return out;
+    const upTo = page.records.findIndex((r) => r.at >= targetMs + 1000);
+    overlay.add(upTo === -1 ? page.records : page.records.slice(0, upTo));
+    if (upTo !== -1 || !page.more || page.records.length === 0) return;
     pos = page.next;
   }
 }
@@ -60,7 +61,7 @@ async function calculate(d: RunnerDeps, tid: string, job: Job): Promise<boolean>
     const { key } = await tenantDataKey(d.replica, d.cfg, tid);
     const overlay = new Overlay();
     overlay.add(await readTail(key, d.cfg, tid, base));
-    overlay.add(await recordsToTarget(d, tid, base, job.targetMs));
+    await replayToTarget(d, tid, base, job.targetMs, overlay);
     const builder = new ReportBuilder(d.replica.state, tid, job.criteria, overlay);
     // Each full page is written before the builder goes on (memory: a few pages, not the report).
     // A page write that does not commit (not primary, not durable, DO restarting) stops this

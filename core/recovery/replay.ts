@@ -26,9 +26,10 @@ export class Overlay {
         const t = entityOfFeedType(c.type);
         if (t === undefined) continue;
         const k = recordKey(t, c.id);
+        const kept = slim(t, c);
         const list = this.byObject.get(k);
-        if (list === undefined) this.byObject.set(k, [c]);
-        else list.push(c);
+        if (list === undefined) this.byObject.set(k, [kept]);
+        else list.push(kept);
       }
       this.lastSeq = Math.max(this.lastSeq, r.seq);
     }
@@ -54,6 +55,16 @@ export class Overlay {
       return { t: k.slice(0, i) as EntityType, id: k.slice(i + 1) };
     });
   }
+}
+
+/**
+ * What replay needs of a change: its op, the new values of recoverable properties, its links.
+ * Old values, other properties and the record's envelope are dropped, so the overlay's memory
+ * follows the recoverable changes, not the size of the feed records.
+ */
+function slim(t: EntityType, c: Change): Change {
+  const allowed = new Set([...RECOVERABLE[t], 'displayName']);
+  return { type: c.type, id: c.id, op: c.op, displayName: null, props: c.props.filter((p) => allowed.has(p.name) && p.newValue !== CHANGED).map((p) => ({ name: p.name, oldValue: null, newValue: p.newValue })), links: c.links };
 }
 
 function withProps(t: EntityType, props: Obj, c: Change): Obj {
