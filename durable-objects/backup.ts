@@ -129,10 +129,10 @@ export async function readTail(key: CryptoKey, cfg: BackupConfig, tid: string, s
   return (await getChunk(cfg.bucket, key, r2TailKey(tid, isoSeconds(s.at)))) as FeedRecord[];
 }
 
-/** Streams a snapshot's records chunk by chunk (one chunk in memory at a time). */
-export async function streamSnapshot(key: CryptoKey, cfg: BackupConfig, tid: string, s: SnapshotInfo, onPage: (records: ObjectRecord[]) => void): Promise<void> {
+/** Streams a snapshot's records chunk by chunk (one chunk in memory at a time); `onPage` false stops it. */
+export async function streamSnapshot(key: CryptoKey, cfg: BackupConfig, tid: string, s: SnapshotInfo, onPage: (records: ObjectRecord[]) => Promise<boolean>): Promise<void> {
   const iso = isoSeconds(s.at);
-  for (let n = 0; n < s.chunks; n++) onPage((await getChunk(cfg.bucket, key, r2ChunkKey(tid, iso, n))) as ObjectRecord[]);
+  for (let n = 0; n < s.chunks; n++) if (!(await onPage((await getChunk(cfg.bucket, key, r2ChunkKey(tid, iso, n))) as ObjectRecord[]))) return;
 }
 
 /**

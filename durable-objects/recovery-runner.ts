@@ -9,13 +9,13 @@
  * continues from the last committed batch.
  */
 import type { FeedPage } from '../core/feed/cursor.js';
-import { recorded, type FeedRecord, type WriteOrigin } from '../core/feed/record.js';
+import { recorded, type WriteOrigin } from '../core/feed/record.js';
 import { planApplyBatch } from '../core/recovery/apply.js';
 import { planJobFailed, planReportDone, planReportPage, planStartAttempt } from '../core/recovery/job-plans.js';
 import { activeJob, type Job } from '../core/recovery/jobs.js';
 import { Overlay } from '../core/recovery/replay.js';
-import { ReportBuilder, totalLinks } from '../core/recovery/report.js';
-import { CHANGE_PAGE } from '../core/recovery/routes.js';
+import { ReportBuilder, type ReportPage } from '../core/recovery/report.js';
+import { expiredJobs, planPurgeJobs } from '../core/recovery/retention.js';
 import { baseSnapshotFor, type SnapshotInfo } from '../core/recovery/snapshots.js';
 import type { Replica } from '../core/replication/replica.js';
 import { readTail, streamSnapshot, tenantDataKey, type BackupConfig } from './backup.js';
@@ -33,18 +33,19 @@ export interface RunnerDeps {
   readonly feed: (tid: string, after: number, limit: number) => Promise<FeedPage>;
 }
 
-/** Feed records after the snapshot up to the end of the target second (none when the target is the snapshot itself). */
-async function recordsToTarget(d: RunnerDeps, tid: string, base: SnapshotInfo, targetMs: number): Promise<FeedRecord[]> {
-  if (targetMs === base.at) return [];
-  const out: FeedRecord[] = [];
+/**
+ * Adds the feed records after the snapshot up to the end of the target second to the overlay,
+ * page by page (none when the target is the snapshot itself): the records themselves are not
+ * kept, only their recoverable values (core/recovery/replay.ts).
+ */
+async function replayToTarget(d: RunnerDeps, tid: string, base: SnapshotInfo, targetMs: number, overlay: Overlay): Promise<void> {
+  if (targetMs === base.at) return;
   for (let pos = base.seq; ; ) {
     const page = await d.feed(tid, pos, 500);
     if (page.kind !== 'page') throw new Error('the change feed no longer holds the records after the snapshot');
-    for (const r of page.records) {
-      if (r.at >= targetMs + 1000) return out;
-      out.push(r);
-    }
-    if (!page.more || page.records.length === 0) return out;
+    const upTo = page.records.findIndex((r) => r.at >= targetMs + 1000);
+    overlay.add(upTo === -1 ? page.records : page.records.slice(0, upTo));
+    if (upTo !== -1 || !page.more || page.records.length === 0) return;
     pos = page.next;
   }
 }
@@ -60,18 +61,28 @@ async function calculate(d: RunnerDeps, tid: string, job: Job): Promise<boolean>
     const { key } = await tenantDataKey(d.replica, d.cfg, tid);
     const overlay = new Overlay();
     overlay.add(await readTail(key, d.cfg, tid, base));
-    overlay.add(await recordsToTarget(d, tid, base, job.targetMs));
+    await replayToTarget(d, tid, base, job.targetMs, overlay);
     const builder = new ReportBuilder(d.replica.state, tid, job.criteria, overlay);
-    await streamSnapshot(key, d.cfg, tid, base, (records) => builder.add(records));
-    const entries = builder.finish();
-    let page = 0;
-    for (; page * CHANGE_PAGE < entries.length; page++) {
-      const slice = entries.slice(page * CHANGE_PAGE, (page + 1) * CHANGE_PAGE);
-      const r = await d.replica.write((s) => planReportPage(s, tid, job.id, attempt, page, slice));
-      if (!r.ok) return true;
-      if (r.value.reply === undefined) return false; // cancelled, or superseded by a newer attempt
-    }
-    const done = await d.replica.write((s) => planReportDone(s, tid, job.id, attempt, { changed: entries.length, links: totalLinks(entries), pages: page }, Date.now()));
+    // Each full page is written before the builder goes on (memory: a few pages, not the report).
+    // A page write that does not commit (not primary, not durable, DO restarting) stops this
+    // attempt: a later alarm starts a new one, whose pages replace these (the attempt number in
+    // each plan refuses the older one's late writes). A page written twice is the same value.
+    // R2 down or slow mid-stream: the read is retried with backoff, then the attempt fails and is
+    // retried by a later alarm (MAX_ATTEMPTS, then the job fails with why).
+    let stop: 'retry' | 'superseded' | undefined;
+    const write = async (pages: Iterable<ReportPage>): Promise<boolean> => {
+      for (const p of pages) {
+        const r = await d.replica.write((s) => planReportPage(s, tid, job.id, attempt, p.bucket, p.page, p.entries));
+        if (!r.ok) stop = 'retry';
+        else if (r.value.reply === undefined) stop = 'superseded'; // cancelled, or a newer attempt runs
+        if (stop !== undefined) return false;
+      }
+      return true;
+    };
+    await streamSnapshot(key, d.cfg, tid, base, (records) => write(builder.add(records)));
+    if (stop === undefined) await write(builder.finish());
+    if (stop !== undefined) return stop === 'retry';
+    const done = await d.replica.write((s) => planReportDone(s, tid, job.id, attempt, builder.totals(), Date.now()));
     return !done.ok;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -103,11 +114,28 @@ async function apply(d: RunnerDeps, tid: string, job: Job): Promise<RunnerLeft> 
 /** What is left after a run: `now` (more batches: set the alarm at once), `later` (retry a failed calculation), or nothing. */
 export type RunnerLeft = 'now' | 'later' | undefined;
 
-/** Runs the unfinished job of each tenant. */
+/** Purge writes per tenant per alarm run (each bounded: core/recovery/retention.ts). */
+const PURGE_WRITES_PER_RUN = 10;
+
+/**
+ * Deletes the tenant's jobs past retention. A write that does not commit (not primary, not
+ * durable) stops the purge: the next alarm plans it again against committed state.
+ */
+async function purgeExpired(d: RunnerDeps, tid: string): Promise<boolean> {
+  for (let n = 0; n < PURGE_WRITES_PER_RUN; n++) {
+    if (expiredJobs(d.replica.state, tid, Date.now()).length === 0) return false;
+    const r = await d.replica.write((s) => planPurgeJobs(s, tid, Date.now()));
+    if (!r.ok || !r.value.reply.more) return false;
+  }
+  return true;
+}
+
+/** Runs the unfinished job of each tenant, and purges finished ones past retention. */
 export async function runRecoveryJobs(d: RunnerDeps, tenantIds: readonly string[]): Promise<RunnerLeft> {
   let more = false;
   let retry = false;
   for (const tid of tenantIds) {
+    more = (await purgeExpired(d, tid)) || more;
     const job = activeJob(d.replica.state, tid);
     if (job === undefined) continue;
     if (job.status !== 'running') retry = (await calculate(d, tid, job)) || retry;

@@ -35,6 +35,7 @@ const TYPE_NAMES: Readonly<Record<string, [string, string, string]>> = {
   organization: ['company', 'Directory', 'DirectoryManagement'],
   directorySetting: ['directory setting', 'Directory', 'DirectoryManagement'],
   oAuth2PermissionGrant: ['delegated permission grant', 'Other', 'ApplicationManagement'],
+  appRoleAssignment: ['app role assignment', 'Other', 'ApplicationManagement'],
 };
 
 const VERB: Readonly<Record<Change['op'], string>> = { add: 'Add', update: 'Update', delete: 'Delete', restore: 'Restore', purge: 'Hard delete' };
@@ -42,7 +43,8 @@ const OPERATION: Readonly<Record<Change['op'], string>> = { add: 'Add', update: 
 
 /** The change that names the activity: object lifecycle first, then updates, then member links. */
 function mainChange(r: FeedRecord): Change {
-  const rank = (c: Change) => (c.op !== 'update' ? 0 : c.links.length === 0 ? 1 : 2);
+  // App role assignments go with their principal's deletion or restore: they name the activity only alone.
+  const rank = (c: Change) => (c.type === 'appRoleAssignment' ? 3 : c.op !== 'update' ? 0 : c.links.length === 0 ? 1 : 2);
   return [...r.changes].sort((a, b) => rank(a) - rank(b))[0]!;
 }
 
@@ -52,6 +54,11 @@ function activity(c: Change): { name: string; category: string; operationType: s
   if (c.type === 'group' && c.op === 'update' && c.links.length > 0 && c.props.length === 0) {
     const added = c.links.some((l) => l.op === 'add');
     return { name: added ? 'Add member to group' : 'Remove member from group', category, operationType: added ? 'Assign' : 'Unassign' };
+  }
+  if (c.type === 'appRoleAssignment') {
+    const p = c.props.find((x) => x.name === 'principalType');
+    const to = String(p?.newValue ?? p?.oldValue ?? 'ServicePrincipal') === 'ServicePrincipal' ? 'service principal' : 'user';
+    return c.op === 'delete' ? { name: `Remove app role assignment from ${to}`, category, operationType: 'Unassign' } : { name: `Add app role assignment ${to === 'user' ? 'grant to user' : 'to service principal'}`, category, operationType: 'Assign' };
   }
   if (c.type === 'oAuth2PermissionGrant') return { name: `${c.op === 'add' ? 'Add' : c.op === 'delete' ? 'Remove' : 'Update'} delegated permission grant`, category, operationType: OPERATION[c.op] };
   const names = c.props.map((p) => p.name);

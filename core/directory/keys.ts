@@ -110,7 +110,8 @@ export const permissionGrantIndexKey = (tenantId: string, clientId: string, reso
   `${t(tenantId)}pgx/${id(clientId)}/${id(resourceId)}/${principalId === null ? '~all' : id(principalId)}`;
 
 /** App role assignments (Graph `appRoleAssignment`, app-role-assignments.ts): the record, by id. */
-export const appRoleAssignmentKey = (tenantId: string, assignmentId: string): string => `${t(tenantId)}apa/${id(assignmentId)}`;
+export const appRoleAssignmentPrefix = (tenantId: string): string => `${t(tenantId)}apa/`;
+export const appRoleAssignmentKey = (tenantId: string, assignmentId: string): string => appRoleAssignmentPrefix(tenantId) + id(assignmentId);
 /** Per-principal index `{appRoleId, resourceId, resourceAppId}`: what the token service reads for `roles`. */
 export const principalAssignmentPrefix = (tenantId: string, principalId: string): string => `${t(tenantId)}apr/${id(principalId)}/`;
 export const principalAssignmentKey = (tenantId: string, principalId: string, assignmentId: string): string =>

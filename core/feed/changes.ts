@@ -53,6 +53,7 @@ const ROLE_ASSIGNMENT = /^t\/([A-Za-z0-9-]{1,64})\/ra\/([A-Za-z0-9-]{1,64})$/;
 const SINGLETON = /^t\/([A-Za-z0-9-]{1,64})\/s\/([A-Za-z]+)$/;
 const CREDENTIALS = /^t\/([A-Za-z0-9-]{1,64})\/cred\/([A-Za-z0-9-]{1,64})$/;
 const PERMISSION_GRANT = /^t\/([A-Za-z0-9-]{1,64})\/pg\/([A-Za-z0-9-]{1,64})$/;
+const APP_ROLE_ASSIGNMENT = /^t\/([A-Za-z0-9-]{1,64})\/apa\/([A-Za-z0-9-]{1,64})$/;
 const DIRECTORY_SETTING = /^t\/([A-Za-z0-9-]{1,64})\/ds\/([A-Za-z0-9-]{1,64})$/;
 const SECURITY_INFO = /^t\/([A-Za-z0-9-]{1,64})\/(totp|mfareq)\/([A-Za-z0-9-]{1,64})$/;
 const REFRESH_FAMILY_KEY = /^t\/([A-Za-z0-9-]{1,64})\/rtf\/([A-Za-z0-9_-]{1,64})$/;
@@ -150,6 +151,12 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
       const after = asObj(m.value);
       const op: ChangeOp = before === undefined ? 'add' : after === undefined ? 'delete' : 'update';
       put({ type: 'oAuth2PermissionGrant', id: x[2]!, op, displayName: null, props: diffProps(before, after), links: [] });
+    } else if ((x = APP_ROLE_ASSIGNMENT.exec(m.key)) !== null && x[1] === tenantId) {
+      // Absolute values, as for grants: backup replays them (core/recovery/replay.ts).
+      const before = asObj(state.get(m.key));
+      const after = asObj(m.value);
+      const op: ChangeOp = before === undefined ? 'add' : after === undefined ? 'delete' : 'update';
+      put({ type: 'appRoleAssignment', id: x[2]!, op, displayName: null, props: diffProps(before, after), links: [] });
     } else if ((x = CREDENTIALS.exec(m.key)) !== null && x[1] === tenantId) {
       // Keyed by appId: the change is the application object's (its id, for delta and the audit log).
       const objectId = state.get(uniqueKey(tenantId, 'application', 'appId', x[2]!));

@@ -6,6 +6,9 @@
  * The job's progress commits in the same write as the batch's changes: a batch whose write
  * is retried after an unknown outcome finds the progress moved and does nothing (idempotent),
  * and a runner that restarts (eviction, failover) resumes where the last commit left off.
+ * A grant or app role assignment is re-created with its own id: one already back (an earlier
+ * attempt, or its service principal's restore reattached it) is found and left alone, never
+ * created twice; one whose client, resource or principal is gone for good is a failed change.
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { OverlayReader } from '../kv.js';
@@ -14,13 +17,14 @@ import { internalRequest, planWrite } from '../directory/index.js';
 import type { GraphContext, GraphError, GraphRequest } from '../directory/types.js';
 import type { ChangeEntry } from './diff.js';
 import { moved, readJob, type Job } from './jobs.js';
-import { activeJobKey, changePageKey, failedPageKey, jobKey } from './keys.js';
-import { currentRecord, isSingleton, type EntityType } from './model.js';
-import { CHANGE_PAGE } from './routes.js';
+import { activeJobKey, failedPageKey, jobKey } from './keys.js';
+import { currentRecord, isRelationship, isSingleton, type EntityType, type ObjectRecord } from './model.js';
+import { CHANGE_PAGE, readReport } from './report-pages.js';
 
 type Obj = { [k: string]: Json };
 
-const COLLECTION: Readonly<Record<Exclude<EntityType, 'authorizationPolicy' | 'authenticationMethodPolicy' | 'organization'>, string>> = {
+const COLLECTION: Readonly<Record<Exclude<EntityType, 'authorizationPolicy' | 'authenticationMethodPolicy' | 'organization' | 'appRoleAssignment'>, string>> = {
+  oAuth2PermissionGrant: '/oauth2PermissionGrants',
   user: '/users', group: '/groups', application: '/applications', servicePrincipal: '/servicePrincipals',
   conditionalAccessPolicy: '/identity/conditionalAccess/policies', namedLocationPolicy: '/identity/conditionalAccess/namedLocations',
 };
@@ -31,7 +35,9 @@ function binPath(t: EntityType, id: string): string {
   return `/directory/deletedItems/${id}/restore`;
 }
 
-function objectPath(t: EntityType, id: string, tid: string): string {
+function objectPath(t: EntityType, id: string, tid: string, now: ObjectRecord): string {
+  // An assignment is reached from its resource (Graph's appRoleAssignedTo).
+  if (t === 'appRoleAssignment') return `/servicePrincipals/${String(now.props['resourceId'])}/appRoleAssignedTo/${id}`;
   if (t === 'authorizationPolicy') return '/policies/authorizationPolicy';
   if (t === 'authenticationMethodPolicy') return '/policies/authenticationMethodsPolicy';
   if (t === 'organization') return `/organization/${tid}`;
@@ -45,14 +51,25 @@ interface Step {
   readonly request: GraphRequest;
   readonly link: boolean;
   readonly restore?: true;
+  /** The id a re-created relationship gets back (its own). */
+  readonly id?: string;
+}
+
+/** Re-creating a relationship deleted since the target, with its id and values, through its Graph POST. */
+function recreate(e: ChangeEntry): Step[] {
+  const d = e.deltaFromCurrent;
+  const body: Obj = {};
+  for (const [k, v] of Object.entries(d)) if (k !== '@odata.type') body[k] = v;
+  const path = e.entityTypeName === 'appRoleAssignment' ? `/servicePrincipals/${String(d['resourceId'])}/appRoleAssignedTo` : '/oauth2PermissionGrants';
+  return [{ request: internalRequest('POST', path, body), link: false, id: e.id }];
 }
 
 /** The Graph writes that bring the object to the entry's target, computed against `state` now. */
 export function stepsFor(state: StateReader, tid: string, e: ChangeEntry): Step[] {
   const t = e.entityTypeName;
   const now = currentRecord(state, tid, t, e.id);
-  if (now === undefined) return [];
-  const path = objectPath(t, e.id, tid);
+  if (now === undefined) return isRelationship(t) && e.recoveryAction === 'restore' ? recreate(e) : [];
+  const path = objectPath(t, e.id, tid, now);
   if (e.recoveryAction === 'softDelete') return now.deleted || isSingleton(t) ? [] : [{ request: internalRequest('DELETE', path), link: false }];
   // Restore first, alone: the rest is planned against the restored object (memberships back).
   if (now.deleted) return e.recoveryAction === 'restore' ? [{ request: internalRequest('POST', binPath(t, e.id), {}), link: false, restore: true }] : [];
@@ -60,6 +77,8 @@ export function stepsFor(state: StateReader, tid: string, e: ChangeEntry): Step[
   const body: Obj = {};
   for (const [k, v] of Object.entries(e.deltaFromCurrent)) {
     if (k === '@odata.type' || k === 'members@delta') continue;
+    // Of a relationship only a grant's scope changes in place (the rest names it: it was re-created or is as it was).
+    if (isRelationship(t) && k !== 'scope') continue;
     if (!same(v, now.props[k])) body[k] = v;
   }
   if (Object.keys(body).length > 0) steps.push({ request: internalRequest('PATCH', path, body), link: false });
@@ -100,19 +119,15 @@ export function planApplyBatch(state: StateReader, ctx: GraphContext, jobId: str
   const failures: ChangeEntry[] = [];
   let modified = 0;
   let links = 0;
-  let p = page;
-  let i = index;
-  let taken = 0;
-  while (taken < APPLY_BATCH && p * CHANGE_PAGE + i < job.changed) {
-    const entries = asEntries(state.get(changePageKey(tid, jobId, p)));
-    const e = entries[i];
-    if (e === undefined) break;
+  const from = page * CHANGE_PAGE + index;
+  const batch = readReport(state, tid, job, from, APPLY_BATCH);
+  for (const e of batch) {
     let changedObject = false;
     let steps = stepsFor(overlay, tid, e);
     while (steps.length > 0) {
       let failed = false;
       for (const step of steps) {
-        const planned = planWrite(overlay, step.request, ctx);
+        const planned = planWrite(overlay, step.request, step.id === undefined ? ctx : { ...ctx, newId: () => step.id! });
         if (!planned.ok) {
           failures.push({ ...e, failureMessage: planned.error.message });
           failed = true;
@@ -126,13 +141,11 @@ export function planApplyBatch(state: StateReader, ctx: GraphContext, jobId: str
       steps = !failed && steps.length === 1 && steps[0]!.restore === true ? stepsFor(overlay, tid, e) : [];
     }
     if (changedObject) modified++;
-    taken++;
-    i++;
-    if (i >= CHANGE_PAGE) {
-      p++;
-      i = 0;
-    }
   }
+  // A damaged report (a page missing) ends the job rather than looping on it.
+  const pos = batch.length === 0 ? job.changed : from + batch.length;
+  const p = Math.floor(pos / CHANGE_PAGE);
+  const i = pos - p * CHANGE_PAGE;
   const done = p * CHANGE_PAGE + i >= job.changed;
   let next: Job = { ...job, applyPage: p, applyIndex: i, modified: job.modified + modified, linksModified: job.linksModified + links, failed: job.failed + failures.length };
   if (done) next = moved(next, 'successful', ctx.now);

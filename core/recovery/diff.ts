@@ -6,7 +6,7 @@
  * gone) and never a hard deletion; singletons (policies, organization) are only updated.
  */
 import type { Json } from '../kv.js';
-import { isSingleton, ODATA_TYPE, RECOVERABLE, type EntityType, type MemberLink, type ObjectRecord } from './model.js';
+import { isRelationship, isSingleton, ODATA_TYPE, RECOVERABLE, type EntityType, type MemberLink, type ObjectRecord } from './model.js';
 
 type Obj = { [k: string]: Json };
 
@@ -44,16 +44,22 @@ export function memberDelta(target: readonly MemberLink[], current: readonly Mem
 
 const nameOf = (r: ObjectRecord): string | null => (typeof r.props['displayName'] === 'string' ? r.props['displayName'] : null);
 
-function entry(r: ObjectRecord, action: RecoveryAction, delta: Obj, current: ObjectRecord): ChangeEntry {
+function entry(r: ObjectRecord, action: RecoveryAction, delta: Obj, current: ObjectRecord | undefined): ChangeEntry {
   return {
-    id: r.id, entityTypeName: r.t, displayName: nameOf(current), recoveryAction: action, failureMessage: null,
-    deltaFromCurrent: { '@odata.type': ODATA_TYPE[r.t], ...delta }, currentState: { '@odata.type': ODATA_TYPE[r.t], id: r.id, ...current.props },
+    id: r.id, entityTypeName: r.t, displayName: nameOf(current ?? r), recoveryAction: action, failureMessage: null,
+    deltaFromCurrent: { '@odata.type': ODATA_TYPE[r.t], ...delta },
+    currentState: current === undefined ? null : { '@odata.type': ODATA_TYPE[r.t], id: r.id, ...current.props },
   };
 }
 
 /** What recovery does to `current` to reach `target` (undefined: nothing, or nothing allowed). */
 export function diffRecord(target: ObjectRecord | undefined, current: ObjectRecord | undefined): ChangeEntry | undefined {
-  if (current === undefined) return undefined; // purged (or never existed): recovery never creates
+  if (current === undefined) {
+    // A relationship deleted since is re-created with its values (it has no recycle bin);
+    // an object gone for good stays gone: recovery never creates objects.
+    if (target === undefined || target.deleted || !isRelationship(target.t)) return undefined;
+    return entry(target, 'restore', propertyDelta(target.t, target.props, {}), undefined);
+  }
   const liveNow = !current.deleted;
   if (target === undefined || target.deleted) {
     if (!liveNow || isSingleton(current.t)) return undefined;

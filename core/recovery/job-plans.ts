@@ -27,15 +27,15 @@ const current = (state: StateReader, tid: string, jobId: string, attempt: number
 };
 
 /** One page of the difference report (the job shows `calculating` from the first one). */
-export function planReportPage(state: StateReader, tid: string, jobId: string, attempt: number, page: number, entries: readonly ChangeEntry[]): Plan {
+export function planReportPage(state: StateReader, tid: string, jobId: string, attempt: number, bucket: number, page: number, entries: readonly ChangeEntry[]): Plan {
   const job = current(state, tid, jobId, attempt);
   if (job === undefined) return none;
   const next = job.status === 'calculating' ? job : moved(job, 'calculating', 0);
-  return ok({ mutations: [{ key: changePageKey(tid, jobId, page), value: entries as unknown as Json }, ...(next !== job ? [put(tid, next)] : [])], reply: next });
+  return ok({ mutations: [{ key: changePageKey(tid, jobId, bucket, page), value: entries as unknown as Json }, ...(next !== job ? [put(tid, next)] : [])], reply: next });
 }
 
 /** The report is complete: a preview succeeds; a recovery starts applying it. */
-export function planReportDone(state: StateReader, tid: string, jobId: string, attempt: number, totals: { changed: number; links: number; pages: number }, now: number): Plan {
+export function planReportDone(state: StateReader, tid: string, jobId: string, attempt: number, totals: { changed: number; links: number; pages: number; buckets: readonly number[] }, now: number): Plan {
   const job = current(state, tid, jobId, attempt);
   if (job === undefined) return none;
   const counted: Job = { ...(job.status === 'calculating' ? job : moved(job, 'calculating', now)), ...totals, applyPage: 0, applyIndex: 0 };

@@ -42,6 +42,8 @@ export interface Job {
   readonly changed: number;
   readonly links: number;
   readonly pages: number;
+  /** Entries per bucket (core/recovery/report-pages.ts), set when the report is complete. */
+  readonly buckets?: readonly number[];
   /** Recovery progress: the next entry to apply (page, index in page). */
   readonly applyPage: number;
   readonly applyIndex: number;

@@ -14,9 +14,13 @@ export const jobPrefix = (tid: string) => `${base(tid)}job/`;
 export const jobKey = (tid: string, jobId: string) => `${jobPrefix(tid)}${jobId}`;
 /** The id of the tenant's job that is not finished (one at a time). */
 export const activeJobKey = (tid: string) => `${base(tid)}active`;
-/** Pages of a job's difference report (`ChangeEntry[]`, at most CHANGE_PAGE each). */
-export const changePageKey = (tid: string, jobId: string, page: number) => `${base(tid)}chg/${jobId}/${pad(page)}`;
-export const failedPageKey = (tid: string, jobId: string, page: number) => `${base(tid)}fail/${jobId}/${pad(page)}`;
+/** Pages of a job's difference report (`ChangeEntry[]`, at most CHANGE_PAGE each), one run of pages per bucket (report-pages.ts). */
+export const changePagePrefix = (tid: string, jobId: string) => `${base(tid)}chg/${jobId}/`;
+export const changePageKey = (tid: string, jobId: string, bucket: number, page: number) => `${changePagePrefix(tid, jobId)}${bucket}/${pad(page)}`;
+/** A page of a report written before buckets (one run of pages): still read for a job recorded then. */
+export const legacyChangePageKey = (tid: string, jobId: string, page: number) => `${changePagePrefix(tid, jobId)}${pad(page)}`;
+export const failedPagePrefix = (tid: string, jobId: string) => `${base(tid)}fail/${jobId}/`;
+export const failedPageKey = (tid: string, jobId: string, page: number) => `${failedPagePrefix(tid, jobId)}${pad(page)}`;
 
 /** R2 layout (bucket BACKUPS): `snap/{tid}/{iso}/manifest.json`, `.../{n}.bin` chunks, `.../tail.bin`. */
 export const r2SnapshotPrefix = (tid: string, iso: string) => `snap/${tid}/${iso}/`;

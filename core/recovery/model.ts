@@ -5,7 +5,7 @@
  * members. Snapshots store these records; difference reports compare them.
  */
 import type { Json, StateReader } from '../kv.js';
-import { binKey, binPrefix, memberPrefix, objectKey, objectPrefix, singletonKey } from '../directory/keys.js';
+import { appRoleAssignmentKey, appRoleAssignmentPrefix, binKey, binPrefix, memberPrefix, objectKey, objectPrefix, permissionGrantKey, permissionGrantPrefix, singletonKey } from '../directory/keys.js';
 import type { TypeName } from '../directory/types.js';
 
 type Obj = { [k: string]: Json };
@@ -13,16 +13,26 @@ type Obj = { [k: string]: Json };
 /** Graph's `resourceTypeName` values Tessera keeps (named locations are Entra's namedLocationPolicy). */
 export const ENTITY_TYPES = [
   'user', 'group', 'application', 'servicePrincipal', 'conditionalAccessPolicy', 'namedLocationPolicy',
-  'authorizationPolicy', 'authenticationMethodPolicy', 'organization',
+  'authorizationPolicy', 'authenticationMethodPolicy', 'organization', 'oAuth2PermissionGrant', 'appRoleAssignment',
 ] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
-/** Graph's names that Tessera has no such object for (oAuth2PermissionGrant, appRoleAssignment, authenticationStrengthPolicy): accepted in filters, never changed. */
-export const KNOWN_UNSUPPORTED = ['oAuth2PermissionGrant', 'appRoleAssignment', 'authenticationStrengthPolicy'] as const;
+/** Graph's names that Tessera has no such object for (authenticationStrengthPolicy): accepted in filters, never changed. */
+export const KNOWN_UNSUPPORTED = ['authenticationStrengthPolicy'] as const;
 
 export const isEntityType = (t: string): t is EntityType => (ENTITY_TYPES as readonly string[]).includes(t);
 
 export type SingletonEntity = 'authorizationPolicy' | 'authenticationMethodPolicy' | 'organization';
-export const OBJECT_TYPE: Readonly<Record<Exclude<EntityType, SingletonEntity>, TypeName>> = {
+/**
+ * Grants and app role assignments: records relating objects, with no recycle bin (Graph deletes
+ * them for good). Recovery re-creates one deleted since the target with its id and values
+ * (`restore`), deletes one added since (`softDelete`, its only deletion) and sets a grant's
+ * `scope` back (`update`), as it adds and removes group members.
+ */
+export type RelationshipEntity = 'oAuth2PermissionGrant' | 'appRoleAssignment';
+export const isRelationship = (t: string): t is RelationshipEntity => t === 'oAuth2PermissionGrant' || t === 'appRoleAssignment';
+/** Objects with a live row (`o/`) and a recycle bin (`d/`). */
+export type BinnedEntity = Exclude<EntityType, SingletonEntity | RelationshipEntity>;
+export const OBJECT_TYPE: Readonly<Record<BinnedEntity, TypeName>> = {
   user: 'user', group: 'group', application: 'application', servicePrincipal: 'servicePrincipal',
   conditionalAccessPolicy: 'conditionalAccessPolicy', namedLocationPolicy: 'namedLocation',
 };
@@ -42,6 +52,7 @@ export const ODATA_TYPE: Readonly<Record<EntityType, string>> = {
   servicePrincipal: '#microsoft.graph.servicePrincipal', conditionalAccessPolicy: '#microsoft.graph.conditionalAccessPolicy',
   namedLocationPolicy: '#microsoft.graph.namedLocation', authorizationPolicy: '#microsoft.graph.authorizationPolicy',
   authenticationMethodPolicy: '#microsoft.graph.authenticationMethodsPolicy', organization: '#microsoft.graph.organization',
+  oAuth2PermissionGrant: '#microsoft.graph.oAuth2PermissionGrant', appRoleAssignment: '#microsoft.graph.appRoleAssignment',
 };
 
 /** Properties recovery sets back (writable through PATCH; no secrets, no server-kept values). */
@@ -55,7 +66,18 @@ export const RECOVERABLE: Readonly<Record<EntityType, readonly string[]>> = {
   authorizationPolicy: ['displayName', 'description', 'allowInvitesFrom', 'allowedToSignUpEmailBasedSubscriptions', 'allowedToUseSSPR', 'allowEmailVerifiedUsersToJoinOrganization', 'allowUserConsentForRiskyApps', 'blockMsolPowerShell', 'guestUserRoleId', 'defaultUserRolePermissions'],
   authenticationMethodPolicy: ['policyMigrationState', 'registrationEnforcement', 'reportSuspiciousActivitySettings', 'systemCredentialPreferences', 'authenticationMethodConfigurations'],
   organization: ['marketingNotificationEmails', 'technicalNotificationMails', 'securityComplianceNotificationMails', 'securityComplianceNotificationPhones', 'privacyProfile'],
+  // All of a relationship's values (what re-creating it needs); of these only a grant's scope can change in place.
+  oAuth2PermissionGrant: ['clientId', 'consentType', 'principalId', 'resourceId', 'scope'],
+  appRoleAssignment: ['appRoleId', 'principalId', 'principalType', 'resourceId'],
 };
+
+const RELATIONSHIP_KEY: Readonly<Record<RelationshipEntity, { prefix: (tid: string) => string; key: (tid: string, id: string) => string }>> = {
+  oAuth2PermissionGrant: { prefix: permissionGrantPrefix, key: permissionGrantKey },
+  appRoleAssignment: { prefix: appRoleAssignmentPrefix, key: appRoleAssignmentKey },
+};
+
+/** Where the live rows of a non-singleton type are (objects and relationships), to scan for ones added since. */
+export const livePrefix = (tid: string, t: Exclude<EntityType, SingletonEntity>): string => (isRelationship(t) ? RELATIONSHIP_KEY[t].prefix(tid) : objectPrefix(tid, OBJECT_TYPE[t]));
 
 export interface MemberLink {
   readonly id: string;
@@ -118,6 +140,10 @@ export function currentRecord(state: StateReader, tid: string, t: EntityType, id
     const v = state.get(singletonKey(tid, SINGLETON_KEY[t]));
     return v === undefined ? undefined : liveRecord(state, tid, t, id, v);
   }
+  if (isRelationship(t)) {
+    const v = state.get(RELATIONSHIP_KEY[t].key(tid, id));
+    return v === undefined ? undefined : liveRecord(state, tid, t, id, v);
+  }
   const type = OBJECT_TYPE[t];
   const live = state.get(objectKey(tid, type, id));
   if (live !== undefined) return liveRecord(state, tid, t, id, live);
@@ -142,9 +168,11 @@ interface Source {
 
 function sources(tid: string): Source[] {
   const objects = Object.entries(OBJECT_TYPE) as Array<[EntityType, TypeName]>;
+  const relationships = Object.entries(RELATIONSHIP_KEY) as Array<[EntityType, { prefix: (tid: string) => string }]>;
   return [
     ...objects.map(([t, type]) => ({ prefix: objectPrefix(tid, type), t, bin: false })),
     ...objects.map(([t, type]) => ({ prefix: binPrefix(tid, type), t, bin: true })),
+    ...relationships.map(([t, r]) => ({ prefix: r.prefix(tid), t, bin: false })),
     ...(Object.entries(SINGLETON_KEY) as Array<[EntityType, string]>).map(([t, name]) => ({ prefix: singletonKey(tid, name as 'organization'), t, bin: false })),
   ];
 }

@@ -10,7 +10,7 @@ import type { Json } from '../kv.js';
 import type { Change } from '../feed/changes.js';
 import { CHANGED } from '../feed/changes.js';
 import type { FeedRecord } from '../feed/record.js';
-import { entityOfFeedType, keptProps, recordKey, RECOVERABLE, type EntityType, type MemberLink, type ObjectRecord } from './model.js';
+import { entityOfFeedType, isRelationship, keptProps, recordKey, RECOVERABLE, type EntityType, type MemberLink, type ObjectRecord } from './model.js';
 
 type Obj = { [k: string]: Json };
 
@@ -26,9 +26,10 @@ export class Overlay {
         const t = entityOfFeedType(c.type);
         if (t === undefined) continue;
         const k = recordKey(t, c.id);
+        const kept = slim(t, c);
         const list = this.byObject.get(k);
-        if (list === undefined) this.byObject.set(k, [c]);
-        else list.push(c);
+        if (list === undefined) this.byObject.set(k, [kept]);
+        else list.push(kept);
       }
       this.lastSeq = Math.max(this.lastSeq, r.seq);
     }
@@ -54,6 +55,16 @@ export class Overlay {
       return { t: k.slice(0, i) as EntityType, id: k.slice(i + 1) };
     });
   }
+}
+
+/**
+ * What replay needs of a change: its op, the new values of recoverable properties, its links.
+ * Old values, other properties and the record's envelope are dropped, so the overlay's memory
+ * follows the recoverable changes, not the size of the feed records.
+ */
+function slim(t: EntityType, c: Change): Change {
+  const allowed = new Set([...RECOVERABLE[t], 'displayName']);
+  return { type: c.type, id: c.id, op: c.op, displayName: null, props: c.props.filter((p) => allowed.has(p.name) && p.newValue !== CHANGED).map((p) => ({ name: p.name, oldValue: null, newValue: p.newValue })), links: c.links };
 }
 
 function withProps(t: EntityType, props: Obj, c: Change): Obj {
@@ -88,7 +99,8 @@ function applyChange(t: EntityType, id: string, r: ObjectRecord | undefined, c: 
       // Link removals that come with a deletion are the bin's bookkeeping; the bin remembers them.
       return { ...r, props: withProps(t, r.props, c), ...(group && !r.deleted ? { members: withLinks(r.members, c) } : {}) };
     case 'delete':
-      return r === undefined ? undefined : { ...r, deleted: true };
+      // A relationship's deletion is for good (no recycle bin).
+      return r === undefined || isRelationship(t) ? undefined : { ...r, deleted: true };
     case 'restore':
       if (r === undefined) return undefined;
       return { ...r, deleted: false, ...(group ? { members: c.links.length > 0 ? withLinks([], c) : (r.members ?? []) } : {}) };

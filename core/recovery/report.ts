@@ -1,24 +1,41 @@
 /**
  * Building a difference report from a stream of target records (a snapshot's pages, rolled
- * forward by the overlay) against the current state. Memory holds the ids seen (to find
- * objects added since the target) and the entries, never the whole target state. Entries
- * come out in the order recovery applies them: restores (so memberships can come back),
- * then updates, then soft deletions.
+ * forward by the overlay) against the current state, in bounded memory: entries leave the
+ * builder as full pages (report-pages.ts) as soon as a bucket fills, so it never holds more
+ * than BUCKETS × CHANGE_PAGE entries, however many objects changed. Besides those it holds the
+ * ids seen (to find objects added since the target: ~100 bytes per object of the tenant); the
+ * overlay holds the feed changes between the snapshot and the target. The target state itself
+ * is never held.
  */
 import type { StateReader } from '../kv.js';
-import { objectPrefix } from '../directory/keys.js';
 import { selects, typesOf, type Criteria } from './criteria.js';
 import { diffRecord, linksOf, type ChangeEntry } from './diff.js';
-import { currentRecord, ENTITY_TYPES, isSingleton, OBJECT_TYPE, recordKey, type ObjectRecord } from './model.js';
+import { currentRecord, ENTITY_TYPES, isSingleton, livePrefix, recordKey, type ObjectRecord } from './model.js';
 import type { Overlay } from './replay.js';
+import { BUCKETS, bucketOf, CHANGE_PAGE } from './report-pages.js';
 
 const SCAN_PAGE = 500;
 
+/** A full (or, at the end, the last) page of one bucket, to write before the builder goes on. */
+export interface ReportPage {
+  readonly bucket: number;
+  readonly page: number;
+  readonly entries: readonly ChangeEntry[];
+}
+
+export interface ReportTotals {
+  readonly changed: number;
+  readonly links: number;
+  readonly pages: number;
+  readonly buckets: readonly number[];
+}
+
 export class ReportBuilder {
   private readonly seen = new Set<string>();
-  private readonly restores: ChangeEntry[] = [];
-  private readonly updates: ChangeEntry[] = [];
-  private readonly deletes: ChangeEntry[] = [];
+  private readonly open: ChangeEntry[][] = Array.from({ length: BUCKETS }, () => []);
+  private readonly counts: number[] = new Array<number>(BUCKETS).fill(0);
+  private links = 0;
+  private pages = 0;
 
   constructor(
     private readonly state: StateReader,
@@ -27,36 +44,65 @@ export class ReportBuilder {
     private readonly overlay: Overlay,
   ) {}
 
-  /** Records of the target's base copy (a snapshot page), in any order. */
-  add(records: readonly ObjectRecord[]): void {
-    for (const r of records) this.consider(r.t, r.id, r);
+  /** Entries held now (the bound: BUCKETS × CHANGE_PAGE). */
+  get held(): number {
+    return this.open.reduce((n, b) => n + b.length, 0);
   }
 
-  private consider(t: ObjectRecord['t'], id: string, base: ObjectRecord | undefined): void {
+  /** Records of the target's base copy (a snapshot page), in any order; yields pages as they fill. */
+  *add(records: readonly ObjectRecord[]): Generator<ReportPage> {
+    for (const r of records) {
+      const full = this.consider(r.t, r.id, r);
+      if (full !== undefined) yield full;
+    }
+  }
+
+  private consider(t: ObjectRecord['t'], id: string, base: ObjectRecord | undefined): ReportPage | undefined {
     const k = recordKey(t, id);
-    if (this.seen.has(k)) return;
+    if (this.seen.has(k)) return undefined;
     this.seen.add(k);
-    if (!selects(this.criteria, t, id)) return;
+    if (!selects(this.criteria, t, id)) return undefined;
     const e = diffRecord(this.overlay.apply(t, id, base), currentRecord(this.state, this.tid, t, id));
-    if (e === undefined) return;
-    (e.recoveryAction === 'restore' ? this.restores : e.recoveryAction === 'update' ? this.updates : this.deletes).push(e);
+    if (e === undefined) return undefined;
+    const b = bucketOf(e);
+    this.open[b]!.push(e);
+    this.links += linksOf(e);
+    return this.open[b]!.length >= CHANGE_PAGE ? this.flush(b) : undefined;
   }
 
-  /** Objects only the overlay knows (created after the copy), then objects added since the target. */
-  finish(): ChangeEntry[] {
-    for (const { t, id } of this.overlay.keys()) this.consider(t, id, undefined);
+  private flush(b: number): ReportPage {
+    const entries = this.open[b]!;
+    this.open[b] = [];
+    const page = { bucket: b, page: Math.floor(this.counts[b]! / CHANGE_PAGE), entries };
+    this.counts[b]! += entries.length;
+    this.pages++;
+    return page;
+  }
+
+  /** Objects only the overlay knows (created after the copy), then those added since the target; then the last pages. */
+  *finish(): Generator<ReportPage> {
+    for (const { t, id } of this.overlay.keys()) {
+      const full = this.consider(t, id, undefined);
+      if (full !== undefined) yield full;
+    }
     for (const t of typesOf(this.criteria, ENTITY_TYPES)) {
       if (isSingleton(t)) continue;
-      const prefix = objectPrefix(this.tid, OBJECT_TYPE[t]);
+      const prefix = livePrefix(this.tid, t);
       for (let after: string | undefined; ; ) {
         const rows = this.state.list(prefix, { ...(after !== undefined ? { after } : {}), limit: SCAN_PAGE });
-        for (const [key] of rows) this.consider(t, key.slice(key.lastIndexOf('/') + 1), undefined);
+        for (const [key] of rows) {
+          const full = this.consider(t, key.slice(key.lastIndexOf('/') + 1), undefined);
+          if (full !== undefined) yield full;
+        }
         if (rows.length < SCAN_PAGE) break;
         after = rows[rows.length - 1]![0];
       }
     }
-    return [...this.restores, ...this.updates, ...this.deletes];
+    for (let b = 0; b < BUCKETS; b++) if (this.open[b]!.length > 0) yield this.flush(b);
+  }
+
+  /** The report's totals, once finish() has run to the end. */
+  totals(): ReportTotals {
+    return { changed: this.counts.reduce((a, b) => a + b, 0), links: this.links, pages: this.pages, buckets: [...this.counts] };
   }
 }
-
-export const totalLinks = (entries: readonly ChangeEntry[]): number => entries.reduce((n, e) => n + linksOf(e), 0);

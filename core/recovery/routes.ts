@@ -10,11 +10,13 @@ import { badRequest } from '../directory/errors.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, WritePlan } from '../directory/types.js';
 import { parseCriteria } from './criteria.js';
 import { activeJob, isTerminal, jobJson, moved, newJob, readJob, wantsUnknownEnumMembers, type Job, type JobKind } from './jobs.js';
-import { activeJobKey, changePageKey, failedPageKey, jobKey, jobPrefix } from './keys.js';
+import type { ChangeEntry } from './diff.js';
+import { activeJobKey, jobKey, jobPrefix } from './keys.js';
+import { readFailed, readReport } from './report-pages.js';
 import { baseSnapshotFor, listSnapshots, snapshotAt, snapshotJson } from './snapshots.js';
 import { timeOfSnapshotId } from './snapshot-id.js';
 
-export const CHANGE_PAGE = 100;
+export { CHANGE_PAGE } from './report-pages.js';
 const DEFAULT_TOP = 100;
 const MAX_TOP = 999;
 const ENTRY_PROPS = ['id', 'entityTypeName', 'displayName', 'recoveryAction', 'failureMessage', 'deltaFromCurrent', 'currentState'];
@@ -112,18 +114,11 @@ function parsePaging(query: Record<string, string>): Result<Paging, GraphError> 
   return ok({ top, skip, select });
 }
 
-const asEntries = (v: Json | undefined): JsonObject[] => (Array.isArray(v) ? (v.filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e)) as JsonObject[]) : []);
-
-function pageOf(s: StateReader, req: GraphRequest, keyOf: (page: number) => string, total: number, paging: Paging): JsonObject {
+function pageOf(req: GraphRequest, read: (from: number, count: number) => readonly ChangeEntry[], total: number, paging: Paging): JsonObject {
   const value: Json[] = [];
-  for (let i = paging.skip; i < Math.min(total, paging.skip + paging.top); ) {
-    const page = Math.floor(i / CHANGE_PAGE);
-    const entries = asEntries(s.get(keyOf(page)));
-    const from = i - page * CHANGE_PAGE;
-    const take = entries.slice(from, from + Math.min(paging.skip + paging.top, total) - i);
-    if (take.length === 0) break;
-    for (const e of take) value.push(paging.select === undefined ? e : Object.fromEntries(Object.entries(e).filter(([k]) => k === 'id' || paging.select!.includes(k))));
-    i += take.length;
+  for (const e of read(paging.skip, Math.max(0, Math.min(total, paging.skip + paging.top) - paging.skip))) {
+    const entry = e as unknown as JsonObject;
+    value.push(paging.select === undefined ? entry : Object.fromEntries(Object.entries(entry).filter(([k]) => k === 'id' || paging.select!.includes(k))));
   }
   const body: JsonObject = { '@odata.context': `${req.baseUrl}/$metadata#Collection(microsoft.graph.entraRecoveryServices.directoryObjectChange)`, value };
   const next = paging.skip + paging.top;
@@ -141,7 +136,7 @@ export function getChangesRoute(s: StateReader, req: GraphRequest, ctx: GraphCon
   if (job.value.status !== 'successful') return err(badRequest(`The difference report of job '${jobId}' is available once the job is successful (it is ${job.value.status}).`, 'BadRequest'));
   const paging = parsePaging(req.query);
   if (!paging.ok) return paging;
-  return ok({ status: 200, body: pageOf(s, req, (p) => changePageKey(ctx.tenantId, jobId, p), job.value.changed, paging.value) });
+  return ok({ status: 200, body: pageOf(req, (from, n) => readReport(s, ctx.tenantId, job.value, from, n), job.value.changed, paging.value) });
 }
 
 /** GET .../recoveryJobs/{id}/getFailedChanges: changes recovery could not apply, with why. */
@@ -150,5 +145,5 @@ export function getFailedChangesRoute(s: StateReader, req: GraphRequest, ctx: Gr
   if (!job.ok) return job;
   const paging = parsePaging(req.query);
   if (!paging.ok) return paging;
-  return ok({ status: 200, body: pageOf(s, req, (p) => failedPageKey(ctx.tenantId, jobId, p), job.value.failed, paging.value) });
+  return ok({ status: 200, body: pageOf(req, (from, n) => readFailed(s, ctx.tenantId, job.value, from, n), job.value.failed, paging.value) });
 }

@@ -23,6 +23,18 @@ describe('directoryAudits (core/directory/directory-audits.ts)', () => {
     expect(added['userPrincipalName']).toBe('ann@contoso.com');
   });
 
+  it('names app role assignments as Entra does, and a service principal deletion by the principal, not its assignments', () => {
+    const h = new Harness();
+    const role = 'bbbbbbbb-0000-4000-8000-00000000000a';
+    const api = write(h, 'POST', '/applications', { displayName: 'API', appRoles: [{ id: role, allowedMemberTypes: ['Application'], value: 'Run' }] });
+    const resource = idOf(write(h, 'POST', '/servicePrincipals', { appId: api['appId'] }));
+    const client = idOf(write(h, 'POST', '/servicePrincipals', { appId: write(h, 'POST', '/applications', { displayName: 'C' })['appId'] }));
+    write(h, 'POST', `/servicePrincipals/${resource}/appRoleAssignedTo`, { principalId: client, resourceId: resource, appRoleId: role });
+    write(h, 'DELETE', `/servicePrincipals/${client}`);
+    const names = (h.getOk('/auditLogs/directoryAudits')['value'] as Body[]).map((e) => e['activityDisplayName']);
+    expect(names.slice(0, 2)).toEqual(['Delete service principal', 'Add app role assignment to service principal']);
+  });
+
   it('accepts an activity name that contains "and" in a quoted filter literal', () => {
     const h = new Harness();
     write(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' });

@@ -41,6 +41,19 @@ describe('hasPermission', () => {
     expect(may(['RoleManagement.ReadWrite.Directory'], 'POST', '/roleManagement/directory/roleAssignments')).toBe(true);
     expect(may(['Directory.Read.All'], 'GET', '/roleManagement/directory/roleAssignments')).toBe(true);
   });
+  it('gates backup and recovery on EntraBackup.* only: reads with any, previews and recoveries each with their own', () => {
+    const snap = '/directory/recovery/snapshots/MjAyNC0wOC0yNlQwMjozMDowMFo=';
+    for (const kind of ['application', 'delegated'] as const) {
+      expect(may(['EntraBackup.Read.All'], 'GET', '/directory/recovery/snapshots', kind)).toBe(true);
+      expect(may(['EntraBackup.Read.All'], 'POST', `${snap}/recoveryPreviewJobs`, kind)).toBe(false);
+      expect(may(['EntraBackup.ReadWrite.Preview'], 'POST', `${snap}/recoveryPreviewJobs`, kind)).toBe(true);
+      expect(may(['EntraBackup.ReadWrite.Preview'], 'POST', `${snap}/recoveryJobs`, kind)).toBe(false);
+      expect(may(['EntraBackup.ReadWrite.Recovery'], 'POST', `${snap}/recoveryJobs`, kind)).toBe(true);
+      // No Directory.* superset, as in Entra.
+      expect(may(['Directory.ReadWrite.All'], 'POST', `${snap}/recoveryJobs`, kind)).toBe(false);
+      expect(may(['Directory.ReadWrite.All'], 'GET', '/directory/recovery/jobs', kind)).toBe(false);
+    }
+  });
   it('lets delegated User.Read read /me but not other users', () => {
     expect(may(['User.Read'], 'GET', '/me', 'delegated')).toBe(true);
     expect(may(['User.Read'], 'GET', '/me/memberOf', 'delegated')).toBe(true);

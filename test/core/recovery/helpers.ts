@@ -3,6 +3,14 @@ import { planWrite } from '../../../core/directory/index.js';
 import { readFeed } from '../../../core/feed/cursor.js';
 import { recorded, type FeedRecord } from '../../../core/feed/record.js';
 import { copyPage, type CopyCursor, type ObjectRecord } from '../../../core/recovery/model.js';
+import { planApplyBatch } from '../../../core/recovery/apply.js';
+import { parseCriteria } from '../../../core/recovery/criteria.js';
+import { planReportDone, planReportPage, planStartAttempt } from '../../../core/recovery/job-plans.js';
+import { readJob } from '../../../core/recovery/jobs.js';
+import { Overlay } from '../../../core/recovery/replay.js';
+import { ReportBuilder, type ReportPage } from '../../../core/recovery/report.js';
+import { planRecordSnapshot } from '../../../core/recovery/snapshots.js';
+import { snapshotIdOf } from '../../../core/recovery/snapshot-id.js';
 import { Harness, type Body } from '../directory/harness.js';
 
 export class FeedHarness extends Harness {
@@ -38,4 +46,38 @@ export class FeedHarness extends Harness {
     }
     return out;
   }
+}
+
+/** A job of `kind` run to its end as the runner does it: pages written as the builder hands them out, then applied batch by batch. */
+export function runJob(h: FeedHarness, kind: 'preview' | 'recovery', snapshot: readonly ObjectRecord[], at: number, seq: number, body?: unknown, overlay = new Overlay()): { jobId: string; maxHeld: number } {
+  const tid = h.tenantId;
+  h.state.apply(planRecordSnapshot(h.state, tid, { at, fromSeq: seq, seq, chunks: 1, objects: snapshot.length, bytes: 1, totalChangedObjects: 0 }, 5).mutations);
+  const created = h.ok('POST', `/directory/recovery/snapshots/${snapshotIdOf(at)}/${kind === 'preview' ? 'recoveryPreviewJobs' : 'recoveryJobs'}`, body);
+  const jobId = String(created['id']);
+  const start = planStartAttempt(h.state, tid, jobId);
+  h.state.apply(start.ok ? start.value.mutations : []);
+  const attempt = readJob(h.state, tid, jobId)!.attempt;
+  const criteria = parseCriteria(body);
+  if (!criteria.ok) throw new Error(criteria.error);
+  const b = new ReportBuilder(h.state, tid, criteria.value, overlay);
+  let maxHeld = 0;
+  const write = (pages: Iterable<ReportPage>) => {
+    for (const p of pages) {
+      maxHeld = Math.max(maxHeld, b.held + p.entries.length);
+      const r = planReportPage(h.state, tid, jobId, attempt, p.bucket, p.page, p.entries);
+      h.state.apply(r.ok ? r.value.mutations : []);
+    }
+  };
+  for (let i = 0; i < snapshot.length; i += 1000) write(b.add(snapshot.slice(i, i + 1000)));
+  write(b.finish());
+  const done = planReportDone(h.state, tid, jobId, attempt, b.totals(), h.now);
+  h.state.apply(done.ok ? done.value.mutations : []);
+  for (let guard = 0; guard < 10_000; guard++) {
+    const job = readJob(h.state, tid, jobId)!;
+    if (job.status !== 'running') break;
+    const r = planApplyBatch(h.state, h.ctx, jobId, job.applyPage, job.applyIndex);
+    if (!r.ok) throw new Error('plan failed');
+    h.state.apply(r.value.mutations);
+  }
+  return { jobId, maxHeld };
 }

@@ -5,7 +5,7 @@ import { planReportDone, planReportPage, planStartAttempt } from '../../../core/
 import { readJob } from '../../../core/recovery/jobs.js';
 import { lastSeq } from '../../../core/feed/record.js';
 import { Overlay } from '../../../core/recovery/replay.js';
-import { ReportBuilder } from '../../../core/recovery/report.js';
+import { ReportBuilder, type ReportPage, type ReportTotals } from '../../../core/recovery/report.js';
 import { planRecordSnapshot } from '../../../core/recovery/snapshots.js';
 import { snapshotIdOf } from '../../../core/recovery/snapshot-id.js';
 import type { ChangeEntry } from '../../../core/recovery/diff.js';
@@ -34,12 +34,19 @@ function scenario() {
   return { h, ann, bob, cat, g, p, snapshot, seq, at };
 }
 
-function report(h: FeedHarness, snapshot: readonly ObjectRecord[], overlay = new Overlay(), body?: unknown): ChangeEntry[] {
+/** The report's pages as the builder hands them out, and its totals. */
+function build(h: FeedHarness, snapshot: readonly ObjectRecord[], overlay = new Overlay(), body?: unknown): { pages: ReportPage[]; totals: ReportTotals } {
   const criteria = parseCriteria(body);
   if (!criteria.ok) throw new Error(criteria.error);
   const b = new ReportBuilder(h.state, h.tenantId, criteria.value, overlay);
-  b.add(snapshot);
-  return b.finish();
+  const pages = [...b.add(snapshot), ...b.finish()];
+  return { pages, totals: b.totals() };
+}
+
+/** The report's entries in the order recovery applies them (bucket by bucket). */
+function report(h: FeedHarness, snapshot: readonly ObjectRecord[], overlay = new Overlay(), body?: unknown): ChangeEntry[] {
+  const { pages } = build(h, snapshot, overlay, body);
+  return [...pages].sort((a, b) => a.bucket - b.bucket || a.page - b.page).flatMap((p) => p.entries);
 }
 
 describe('difference report (core/recovery/report.ts, diff.ts)', () => {
@@ -141,13 +148,13 @@ describe('recovery jobs applied in batches (core/recovery/apply.ts, job-plans.ts
     const jobId = String(created['id']);
     const start = planStartAttempt(h.state, tid, jobId);
     h.state.apply(start.ok ? start.value.mutations : []);
-    const entries = report(h, s.snapshot, new Overlay(), body);
+    const { pages, totals } = build(h, s.snapshot, new Overlay(), body);
     const attempt = readJob(h.state, tid, jobId)!.attempt;
-    for (let i = 0; i * 100 < entries.length; i++) {
-      const page = planReportPage(h.state, tid, jobId, attempt, i, entries.slice(i * 100, i * 100 + 100));
+    for (const p of pages) {
+      const page = planReportPage(h.state, tid, jobId, attempt, p.bucket, p.page, p.entries);
       h.state.apply(page.ok ? page.value.mutations : []);
     }
-    const done = planReportDone(h.state, tid, jobId, attempt, { changed: entries.length, links: 0, pages: 1 }, h.now);
+    const done = planReportDone(h.state, tid, jobId, attempt, totals, h.now);
     h.state.apply(done.ok ? done.value.mutations : []);
     return { ...s, jobId };
   }
