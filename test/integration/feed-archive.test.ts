@@ -5,6 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { archivePrefix } from '../../core/feed/archive.js';
 import { call, clearFaults, home, js, newTenant, setFaults, type Any } from './helpers.js';
 
+/** Runs the cell's alarm now; it is first set far ahead, so it runs only when triggered, not on its own first (under load). */
+async function triggerAlarm(stub: DurableObjectStub): Promise<void> {
+  await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now() + 3_600_000));
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+}
+
 describe('change-feed archive (R2)', () => {
   it('copies records to the archive, survives an object-store outage, and serves records the cell no longer holds', async () => {
     const t = await newTenant();
@@ -12,10 +18,10 @@ describe('change-feed archive (R2)', () => {
     const primary = env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${t.homeRegion}`));
 
     await setFaults({ objectStoreDown: true });
-    await runDurableObjectAlarm(primary);
+    await triggerAlarm(primary);
     expect((await env.FEED_ARCHIVE.list({ prefix: archivePrefix(t.tenantId) })).objects).toHaveLength(0);
     await clearFaults();
-    await runDurableObjectAlarm(primary);
+    await triggerAlarm(primary);
     const chunks = (await env.FEED_ARCHIVE.list({ prefix: archivePrefix(t.tenantId) })).objects.map((o) => o.key);
     expect(chunks).toEqual([`${archivePrefix(t.tenantId)}000000000001-000000000004.json`]);
 
@@ -36,18 +42,13 @@ describe('change-feed archive (R2)', () => {
     const primary = env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${t.homeRegion}`));
     const cellRows = (prefix: string) =>
       runInDurableObject(primary, (_i, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM kv WHERE key LIKE ?`, `t/${t.tenantId}/${prefix}/%`).one().n);
-    // Scheduled far ahead so the alarm runs only when triggered below, not on its own first.
-    const triggerAlarm = async () => {
-      await runInDurableObject(primary, (_i, state) => state.storage.setAlarm(Date.now() + 3_600_000));
-      expect(await runDurableObjectAlarm(primary)).toBe(true);
-    };
     // The records look older than the 30-day retention; the archive is down, so they must stay.
     await runInDurableObject(primary, (_i, state) => state.storage.sql.exec(`UPDATE kv SET value = json_set(value, '$.at', 0) WHERE key LIKE ?`, `t/${t.tenantId}/fd/%`));
     await setFaults({ objectStoreDown: true });
-    await triggerAlarm();
+    await triggerAlarm(primary);
     expect(await cellRows('fd')).toBe(3);
     await clearFaults();
-    await triggerAlarm();
+    await triggerAlarm(primary);
     expect(await cellRows('fd')).toBe(0);
     expect(await cellRows('fdx')).toBe(0);
     // Readers past the cell's copy get them from the archive.
