@@ -1,7 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { isExpired, newerOf, sessionOf, type Artifact } from '../core/backup-auth/artifacts.js';
 import type { BackupAction } from '../core/backup-auth/adoption.js';
-import { serveBackupToken } from '../core/backup-auth/serve.js';
+import { replayedAnswer, serveBackupToken } from '../core/backup-auth/serve.js';
+import type { SeenJti } from '../core/backup-auth/assertions.js';
 import { NO_REVOCATIONS, type RevocationState } from '../core/backup-auth/revocation.js';
 import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
 import { KeyCache } from '../core/token/key-cache.js';
@@ -41,6 +42,8 @@ export class BackupStore extends DurableObject<BackupEnv> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_domains (domain TEXT PRIMARY KEY, tenant TEXT NOT NULL) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_keys (tenant TEXT PRIMARY KEY, record TEXT NOT NULL, published INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_actions (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, action TEXT NOT NULL)`);
+    // Client assertion jtis accepted by either path, until the assertion expires (replay protection; keys are hashes).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_jti (tenant TEXT NOT NULL, key TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_issued (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, at INTEGER NOT NULL, grant_type TEXT NOT NULL,
       user_id TEXT, client_id TEXT NOT NULL, correlation_id TEXT NOT NULL)`);
     this.sync = new BackupSync(this, ctx, env);
@@ -91,11 +94,25 @@ export class BackupStore extends DurableObject<BackupEnv> {
   }
 
   /** An artifact learned on the primary. Never answers with an error the primary would see as a sign-in failure. */
-  async learn(a: Artifact): Promise<void> {
+  async learn(learned: Artifact): Promise<void> {
+    const { seenJti, ...a } = learned;
     this.sync.noteLearningLag(Date.now() - a.primaryAt);
     this.sync.ensureTenant(a.tenantId);
+    // Recorded first and idempotently (a repeated learn call changes nothing): a replay of the primary's assertion here is refused.
+    for (const g of seenJti ?? []) this.recordJti(a.tenantId, g);
     await this.locked(`${a.tenantId}|${a.kind}|${a.key}`, async () => this.save(newerOf(await this.load(a.tenantId, a.kind, a.key), a)));
     this.ctx.waitUntil(this.sync.ensureKey(a.tenantId));
+  }
+
+  /** Until when a jti guard is remembered, unless it has expired. */
+  seenJti(tenant: string, key: string, now: number): number | undefined {
+    const until = this.sql.exec<{ until: number }>(`SELECT until FROM ba_jti WHERE tenant = ? AND key = ?`, tenant, key).toArray()[0]?.until;
+    return until !== undefined && until > now ? until : undefined;
+  }
+
+  private recordJti(tenant: string, g: SeenJti): void {
+    if (!g.key.startsWith(`t/${tenant}/jti/`)) return;
+    this.sql.exec(`INSERT INTO ba_jti (tenant, key, until) VALUES (?, ?, ?) ON CONFLICT(tenant, key) DO UPDATE SET until = MAX(until, excluded.until)`, tenant, g.key, g.until);
   }
 
   revocations(tenant: string): RevocationState {
@@ -119,11 +136,15 @@ export class BackupStore extends DurableObject<BackupEnv> {
     const family = tokenId === undefined ? undefined
       : this.sql.exec<{ family: string }>(`SELECT family FROM ba_token_ids WHERE tenant = ? AND token_id = ?`, call.tenantId, tokenId).toArray()[0]?.family;
     const serve = async (): Promise<BackupReply> => {
-      const answer = await serveBackupToken({ ...call, form }, {
+      let answer = await serveBackupToken({ ...call, form }, {
         now, random, sign: await this.signer(call.tenantId, now), revocations: this.revocations(call.tenantId),
         session: async () => (family === undefined ? undefined : this.load(call.tenantId, 'session', family)),
         app: (key) => this.load(call.tenantId, 'app', key),
+        seenJti: (key) => this.seenJti(call.tenantId, key, now),
       });
+      // Check and record in one synchronous step: of two concurrent requests with one assertion, the second is refused here.
+      if (answer.guards.some((g) => this.seenJti(call.tenantId, g.key, now) !== undefined)) answer = replayedAnswer({ ...call, form }, now);
+      for (const g of answer.guards) this.recordJti(call.tenantId, g);
       if (answer.updated !== undefined) await this.save(answer.updated);
       for (const action of answer.actions) this.sql.exec(`INSERT INTO ba_actions (tenant, action) VALUES (?, ?)`, call.tenantId, JSON.stringify(action));
       const ok = answer.result.status === 200;
@@ -167,6 +188,7 @@ export class BackupStore extends DurableObject<BackupEnv> {
       this.sql.exec(`DELETE FROM ba_artifacts WHERE tenant = ? AND kind = ? AND key = ?`, r.tenant, r.kind, r.key);
       if (r.kind === 'session') this.sql.exec(`DELETE FROM ba_token_ids WHERE tenant = ? AND family = ?`, r.tenant, r.key);
     }
+    this.sql.exec(`DELETE FROM ba_jti WHERE until <= ?`, now);
   }
 
   async stats(region: string): Promise<BackupStats> {
