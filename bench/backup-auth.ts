@@ -19,8 +19,16 @@ import type { Extra, Row } from './table.js';
 import { createTenant, operatorHeaders, tokenForm, type Tenant } from './tessera.js';
 import type { Target } from './wrk.js';
 
-/** Sessions per run (warm-up and measured run each get their own): at least one per connection. */
-const SESSIONS = Math.max(Number(process.env.BENCH_BACKUP_SESSIONS ?? 32), Number(process.env.BENCH_CONNECTIONS ?? 32));
+const CONNECTIONS = Math.max(1, Number(process.env.BENCH_CONNECTIONS ?? 32));
+const THREADS = Math.max(1, Math.min(Number(process.env.BENCH_THREADS ?? 2), CONNECTIONS));
+/**
+ * Sessions per run (warm-up and measured run each get their own): one per connection plus one
+ * spare per thread. wrk calls `request()` once on thread 0 before the run to check the request
+ * (script_verify_request in wrk.c) and never sends it: without the spare, that token was gone,
+ * one of 32 connections had none and sent `refresh_token=none` all run long (the ~3.1 % non-2xx,
+ * invalid_grant on the primary, temporarily_unavailable on the backup path, both thread 0 only).
+ */
+const SESSIONS = THREADS * (Math.ceil(Math.max(Number(process.env.BENCH_BACKUP_SESSIONS ?? 32), CONNECTIONS) / THREADS) + 1);
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
 const jsonHeaders = { 'content-type': 'application/json' };
 const REDIRECT = 'https://bench.example/cb';
@@ -178,11 +186,10 @@ function refreshTarget(id: string, on?: Pair): Target {
   const p = on ?? pairNow();
   const tokens = pools[id];
   if (tokens === undefined) throw new Error(`${id}: prepare did not run`);
-  const threads = Math.max(1, Math.min(Number(process.env.BENCH_THREADS ?? 2), Number(process.env.BENCH_CONNECTIONS ?? 32)));
   const genPath = join(OUT, 'lua', `${id}.gen`);
   mkdirSync(join(OUT, 'lua'), { recursive: true });
   writeFileSync(genPath, '0');
-  return { url: `${p.url}/${p.tenant.tenantId}/oauth2/v2.0/token`, method: 'POST', headers: formHeaders, lua: rotatingLua(p.appId, tokens, threads, genPath) };
+  return { url: `${p.url}/${p.tenant.tenantId}/oauth2/v2.0/token`, method: 'POST', headers: formHeaders, lua: rotatingLua(p.appId, tokens, THREADS, genPath) };
 }
 
 let resolved: Pair | undefined;
