@@ -46,6 +46,8 @@ export interface BackupTenantStats {
 export interface BackupStats {
   region: string;
   tenants: BackupTenantStats[];
+  /** Drills in force, as stored in this region (the tenants whose backup store this is). */
+  drills: Array<{ tenantId: string; until: string }>;
   /** Learning lag (primary issuance → artifact stored), ms: recent samples' p50/p99/max. */
   learningLagMs: { n: number; p50: number; p99: number; max: number };
   /** Revocation lag (critical feed record committed → applied here), ms. */
@@ -62,6 +64,9 @@ export interface BackupRpc {
   /** Sends the tenant's pending rotations to the primary now; how many it took. */
   adoptNow(region: string, tenantId: string): Promise<number>;
   stats(region: string): Promise<BackupStats>;
+  /** Sets or ends (until ≤ now) the tenant's drill in its backup store; the drill's end in force, or null. */
+  setDrill(region: string, tenantId: string, until: number): Promise<number | null>;
+  drill(region: string, tenantId: string): Promise<number | null>;
 }
 
 export interface SyncReply {

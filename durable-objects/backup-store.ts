@@ -44,6 +44,8 @@ export class BackupStore extends DurableObject<BackupEnv> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_actions (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, action TEXT NOT NULL)`);
     // Client assertion jtis accepted by either path, until the assertion expires (replay protection; keys are hashes).
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_jti (tenant TEXT NOT NULL, key TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID`);
+    // Operator drills (POST /admin/backup-auth/drill): every edge isolate reads them here, and they outlive any isolate.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_drills (tenant TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_issued (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, at INTEGER NOT NULL, grant_type TEXT NOT NULL,
       user_id TEXT, client_id TEXT NOT NULL, correlation_id TEXT NOT NULL)`);
     this.sync = new BackupSync(this, ctx, env);
@@ -172,6 +174,18 @@ export class BackupStore extends DurableObject<BackupEnv> {
     return row?.placement ? (JSON.parse(row.placement) as TenantPlacement) : null;
   }
 
+  /** Sets (or with `until` in the past, ends) a drill; the same call twice leaves the same state. Returns the drill in force. */
+  async setDrill(tenant: string, until: number): Promise<number | null> {
+    if (until <= Date.now()) this.sql.exec(`DELETE FROM ba_drills WHERE tenant = ?`, tenant);
+    else this.sql.exec(`INSERT INTO ba_drills (tenant, until) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET until = excluded.until`, tenant, until);
+    return this.drill(tenant);
+  }
+
+  async drill(tenant: string): Promise<number | null> {
+    const until = this.sql.exec<{ until: number }>(`SELECT until FROM ba_drills WHERE tenant = ?`, tenant).toArray()[0]?.until;
+    return until !== undefined && until > Date.now() ? until : null;
+  }
+
   async poke(tenant: string): Promise<void> {
     this.sync.ensureTenant(tenant);
     await this.sync.syncTenant(tenant);
@@ -189,6 +203,7 @@ export class BackupStore extends DurableObject<BackupEnv> {
       if (r.kind === 'session') this.sql.exec(`DELETE FROM ba_token_ids WHERE tenant = ? AND family = ?`, r.tenant, r.key);
     }
     this.sql.exec(`DELETE FROM ba_jti WHERE until <= ?`, now);
+    this.sql.exec(`DELETE FROM ba_drills WHERE until <= ?`, now);
   }
 
   async stats(region: string): Promise<BackupStats> {
@@ -203,6 +218,8 @@ export class BackupStore extends DurableObject<BackupEnv> {
         syncedAt: t.synced_at, feedPosition: this.revocations(t.tenant).watermark,
         revokedUsers: Object.keys(this.revocations(t.tenant).users).length, revokedApps: Object.keys(this.revocations(t.tenant).apps).length,
       })),
+      drills: this.sql.exec<{ tenant: string; until: number }>(`SELECT tenant, until FROM ba_drills WHERE until > ? ORDER BY tenant`, Date.now()).toArray()
+        .map((d) => ({ tenantId: d.tenant, until: new Date(d.until).toISOString() })),
       learningLagMs: lagSummary(this.sync.learningLag),
       revocationLagMs: lagSummary(this.sync.revocationLag),
     };
