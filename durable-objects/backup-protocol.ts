@@ -35,7 +35,10 @@ export interface BackupTenantStats {
   served: number;
   refused: number;
   pendingAdoption: number;
+  /** Whether a published key can sign now. */
   keyPublished: boolean;
+  /** The tenant's backup signing keys (two during a rotation's overlap). */
+  keys: Array<{ kid: string; published: boolean; activateAt: string; retireAt: string }>;
   syncedAt: number | null;
   feedPosition: number;
   /** Users and apps with a critical event on record (CAE): their sessions and grants are refused. */

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { isExpired, newerOf, sessionOf, type Artifact } from '../core/backup-auth/artifacts.js';
+import { backupSigningKey } from '../core/backup-auth/keys.js';
 import type { BackupAction } from '../core/backup-auth/adoption.js';
 import { replayedAnswer, serveBackupToken } from '../core/backup-auth/serve.js';
 import type { SeenJti } from '../core/backup-auth/assertions.js';
@@ -40,7 +41,16 @@ export class BackupStore extends DurableObject<BackupEnv> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_tenants (tenant TEXT PRIMARY KEY, placement TEXT, jwks TEXT, revocations TEXT NOT NULL, synced_at INTEGER,
       served INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_domains (domain TEXT PRIMARY KEY, tenant TEXT NOT NULL) WITHOUT ROWID`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_keys (tenant TEXT PRIMARY KEY, record TEXT NOT NULL, published INTEGER NOT NULL)`);
+    // The tenant's backup signing keys, current and successor/retiring during a rotation's overlap (core/backup-auth/keys.ts).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_signing_keys (tenant TEXT NOT NULL, kid TEXT NOT NULL, record TEXT NOT NULL, published INTEGER NOT NULL,
+      PRIMARY KEY (tenant, kid)) WITHOUT ROWID`);
+    // Stores from before rotation kept one key per tenant in ba_keys: carried over once.
+    if (this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'ba_keys'`).one().n > 0) {
+      for (const r of this.sql.exec<{ tenant: string; record: string; published: number }>(`SELECT tenant, record, published FROM ba_keys`).toArray()) {
+        this.sql.exec(`INSERT OR IGNORE INTO ba_signing_keys (tenant, kid, record, published) VALUES (?, ?, ?, ?)`, r.tenant, (JSON.parse(r.record) as KeyRecord).kid, r.record, r.published);
+      }
+      this.sql.exec(`DROP TABLE ba_keys`);
+    }
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_actions (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, action TEXT NOT NULL)`);
     // Client assertion jtis accepted by either path, until the assertion expires (replay protection; keys are hashes).
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_jti (tenant TEXT NOT NULL, key TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID`);
@@ -123,10 +133,9 @@ export class BackupStore extends DurableObject<BackupEnv> {
   }
 
   private async signer(tenant: string, now: number): Promise<(claims: AccessTokenClaims) => Promise<string | null>> {
-    const row = this.sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_keys WHERE tenant = ?`, tenant).toArray()[0];
     // Published ahead of use: a key the tenant's JWKS does not list yet never signs.
-    if (row === undefined || row.published !== 1) return () => Promise.resolve(null);
-    const record = JSON.parse(row.record) as KeyRecord;
+    const record = backupSigningKey(this.sync.keyRows(tenant), now);
+    if (record === undefined) return () => Promise.resolve(null);
     const key = this.keys.signingKey(this.secret(), record);
     return async (claims) => issueToken(await key, record, claims, now);
   }
@@ -214,7 +223,8 @@ export class BackupStore extends DurableObject<BackupEnv> {
       tenants: tenants.map((t) => ({
         tenantId: t.tenant, sessions: count(t.tenant, 'session'), apps: count(t.tenant, 'app'), served: t.served, refused: t.refused,
         pendingAdoption: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_actions WHERE tenant = ?`, t.tenant).one().n,
-        keyPublished: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_keys WHERE tenant = ? AND published = 1`, t.tenant).one().n > 0,
+        keyPublished: backupSigningKey(this.sync.keyRows(t.tenant), Date.now()) !== undefined,
+        keys: this.sync.keyRows(t.tenant).map((k) => ({ kid: k.record.kid, published: k.published, activateAt: new Date(k.record.activateAt).toISOString(), retireAt: new Date(k.record.retireAt).toISOString() })),
         syncedAt: t.synced_at, feedPosition: this.revocations(t.tenant).watermark,
         revokedUsers: Object.keys(this.revocations(t.tenant).users).length, revokedApps: Object.keys(this.revocations(t.tenant).apps).length,
       })),
