@@ -316,6 +316,6 @@ export async function backupExtras(rows: Row[], _ctx: Context): Promise<Extra[]>
   const rev = s.map((x) => x.revocationLagMs).filter((l) => l.n > 0);
   const lrn = s.map((x) => x.learningLagMs).filter((l) => l.n > 0);
   if (rev.length > 0) out.push({ metric: `revocation propagation to the backup path, p99 (commit → applied; ${rev.reduce((a, b) => a + b.n, 0)} critical records)`, value: `${Math.max(...rev.map((l) => l.p99)).toFixed(0)} ms`, target: '≤ 2000 ms', met: Math.max(...rev.map((l) => l.p99)) <= 2_000 });
-  if (lrn.length > 0) out.push({ metric: `learning lag, p99 (primary issuance → stored by the backup; ${lrn.reduce((a, b) => a + b.n, 0)} artifacts)`, value: `${Math.max(...lrn.map((l) => l.p99)).toFixed(0)} ms`, target: '≤ 2000 ms', met: Math.max(...lrn.map((l) => l.p99)) <= 2_000 });
+  if (lrn.length > 0) out.push({ metric: `learning lag, p99 (primary answer committed → stored by the backup; ${lrn.reduce((a, b) => a + b.n, 0)} artifacts, those of the saturating wrk rows included)`, value: `${Math.max(...lrn.map((l) => l.p99)).toFixed(0)} ms`, target: '≤ 2000 ms', met: Math.max(...lrn.map((l) => l.p99)) <= 2_000 });
   return out;
 }

@@ -51,7 +51,7 @@ export interface BackupStats {
   tenants: BackupTenantStats[];
   /** Drills in force, as stored in this region (the tenants whose backup store this is). */
   drills: Array<{ tenantId: string; until: string }>;
-  /** Learning lag (primary issuance → artifact stored), ms: recent samples' p50/p99/max. */
+  /** Learning lag (primary answer committed → artifact stored), ms: recent samples' p50/p99/max. */
   learningLagMs: { n: number; p50: number; p99: number; max: number };
   /** Revocation lag (critical feed record committed → applied here), ms. */
   revocationLagMs: { n: number; p50: number; p99: number; max: number };

@@ -107,8 +107,8 @@ export class BackupStore extends DurableObject<BackupEnv> {
 
   /** An artifact learned on the primary. Never answers with an error the primary would see as a sign-in failure. */
   async learn(learned: Artifact): Promise<void> {
-    const { seenJti, ...a } = learned;
-    this.sync.noteLearningLag(Date.now() - a.primaryAt);
+    const { seenJti, issuedAt, ...a } = learned;
+    this.sync.noteLearningLag(Date.now() - (issuedAt ?? a.primaryAt));
     this.sync.ensureTenant(a.tenantId);
     // Recorded first and idempotently (a repeated learn call changes nothing): a replay of the primary's assertion here is refused.
     for (const g of seenJti ?? []) this.recordJti(a.tenantId, g);

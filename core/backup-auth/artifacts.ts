@@ -36,6 +36,8 @@ export interface Artifact {
   readSet: ReadSet;
   /** Client assertion jtis the primary accepted in this issuance: the backup's seen-set takes them (never replayed from the read set). */
   seenJti?: SeenJti[];
+  /** When the primary's answer was committed (learning lag is measured from it; `primaryAt` is the flow's clock, before the commit). Not stored. */
+  issuedAt?: number;
 }
 
 const SIGNING_KEYS = /^t\/[^/]+\/sk\//;
