@@ -19,8 +19,16 @@ import type { Extra, Row } from './table.js';
 import { createTenant, operatorHeaders, tokenForm, type Tenant } from './tessera.js';
 import type { Target } from './wrk.js';
 
-/** Sessions per run (warm-up and measured run each get their own): at least one per connection. */
-const SESSIONS = Math.max(Number(process.env.BENCH_BACKUP_SESSIONS ?? 32), Number(process.env.BENCH_CONNECTIONS ?? 32));
+const CONNECTIONS = Math.max(1, Number(process.env.BENCH_CONNECTIONS ?? 32));
+const THREADS = Math.max(1, Math.min(Number(process.env.BENCH_THREADS ?? 2), CONNECTIONS));
+/**
+ * Sessions per run (warm-up and measured run each get their own): one per connection plus one
+ * spare per thread. wrk calls `request()` once on thread 0 before the run to check the request
+ * (script_verify_request in wrk.c) and never sends it: without the spare, that token was gone,
+ * one of 32 connections had none and sent `refresh_token=none` all run long (the ~3.1 % non-2xx,
+ * invalid_grant on the primary, temporarily_unavailable on the backup path, both thread 0 only).
+ */
+const SESSIONS = THREADS * (Math.ceil(Math.max(Number(process.env.BENCH_BACKUP_SESSIONS ?? 32), CONNECTIONS) / THREADS) + 1);
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
 const jsonHeaders = { 'content-type': 'application/json' };
 const REDIRECT = 'https://bench.example/cb';
@@ -178,11 +186,10 @@ function refreshTarget(id: string, on?: Pair): Target {
   const p = on ?? pairNow();
   const tokens = pools[id];
   if (tokens === undefined) throw new Error(`${id}: prepare did not run`);
-  const threads = Math.max(1, Math.min(Number(process.env.BENCH_THREADS ?? 2), Number(process.env.BENCH_CONNECTIONS ?? 32)));
   const genPath = join(OUT, 'lua', `${id}.gen`);
   mkdirSync(join(OUT, 'lua'), { recursive: true });
   writeFileSync(genPath, '0');
-  return { url: `${p.url}/${p.tenant.tenantId}/oauth2/v2.0/token`, method: 'POST', headers: formHeaders, lua: rotatingLua(p.appId, tokens, threads, genPath) };
+  return { url: `${p.url}/${p.tenant.tenantId}/oauth2/v2.0/token`, method: 'POST', headers: formHeaders, lua: rotatingLua(p.appId, tokens, THREADS, genPath) };
 }
 
 let resolved: Pair | undefined;
@@ -273,6 +280,34 @@ async function outage(p: Pair): Promise<{ served: number; total: number; firstMs
   return { served, total: tokens.length, firstMs };
 }
 
+/**
+ * Learning lag at rest (no wrk load): sign-ins one at a time, each timed from its token answer
+ * to the backup store counting the new session (polled every 20 ms, so up to 20 ms over).
+ */
+async function learningAtRest(p: Pair, n: number): Promise<number[]> {
+  // After the outage the edge probes the primary (JWKS requests carry the probes) and moves back; sign-ins are refused until then.
+  for (let i = 0; ; i++) {
+    await (await fetch(`${p.url}/${p.tenant.tenantId}/discovery/v2.0/keys`)).arrayBuffer();
+    const edge = ((await (await fetch(`${p.url}/admin/backup-auth`, { headers: operatorHeaders() })).json()) as { edge: { cells: Array<{ mode: string }> } }).edge;
+    if (edge.cells.every((c) => c.mode === 'primary')) break;
+    if (i > 300) throw new Error('backup bench: the edge did not return to the primary path');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const count = async () => (await stores(p)).flatMap((s) => s.tenants).find((x) => x.tenantId === p.tenant.tenantId)?.sessions ?? 0;
+  const lags: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const before = await count();
+    await signIn(p);
+    const answered = performance.now();
+    while ((await count()) <= before) {
+      if (performance.now() - answered > 30_000) throw new Error('backup bench: a session was not learned within 30 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    lags.push(performance.now() - answered);
+  }
+  return lags.sort((a, b) => a - b);
+}
+
 /** Disables and re-enables a user `n` times; the backup stores then report revocation lag (commit → applied). */
 async function revocations(p: Pair, n: number): Promise<void> {
   const mk = await fetch(`${p.url}/v1.0/users`, { method: 'POST', headers: { ...operatorHeaders(p.tenant), ...jsonHeaders }, body: JSON.stringify({ displayName: 'Rev', userPrincipalName: `rev${Date.now()}@bench.example`, accountEnabled: true, mailNickname: 'rev', passwordProfile: { password: PASSWORD } }) });
@@ -304,11 +339,16 @@ export async function backupExtras(rows: Row[], _ctx: Context): Promise<Extra[]>
   const o = await outage(p);
   out.push({ metric: `existing-session refreshes served during a total primary outage (${o.served}/${o.total})`, value: `${((o.served / o.total) * 100).toFixed(1)}%`, target: '100%', met: o.served === o.total });
   out.push({ metric: 'outage start → first backup-issued token', value: `${o.firstMs.toFixed(0)} ms`, target: '< 2000 ms', met: o.firstMs < 2_000 });
+  const atRest = await learningAtRest(p, Number(process.env.BENCH_BACKUP_LEARN_SAMPLES ?? 10));
+  if (atRest.length > 0) {
+    const max = atRest[atRest.length - 1]!;
+    out.push({ metric: `learning lag at rest, max of ${atRest.length} (sign-in answered → session counted by the backup store; p50 ${atRest[Math.floor(atRest.length / 2)]!.toFixed(0)} ms)`, value: `${max.toFixed(0)} ms`, target: '≤ 2000 ms', met: max <= 2_000 });
+  }
   await revocations(p, Number(process.env.BENCH_BACKUP_REVOCATIONS ?? 20));
   const s = await stores(p);
   const rev = s.map((x) => x.revocationLagMs).filter((l) => l.n > 0);
   const lrn = s.map((x) => x.learningLagMs).filter((l) => l.n > 0);
   if (rev.length > 0) out.push({ metric: `revocation propagation to the backup path, p99 (commit → applied; ${rev.reduce((a, b) => a + b.n, 0)} critical records)`, value: `${Math.max(...rev.map((l) => l.p99)).toFixed(0)} ms`, target: '≤ 2000 ms', met: Math.max(...rev.map((l) => l.p99)) <= 2_000 });
-  if (lrn.length > 0) out.push({ metric: `learning lag, p99 (primary issuance → stored by the backup; ${lrn.reduce((a, b) => a + b.n, 0)} artifacts)`, value: `${Math.max(...lrn.map((l) => l.p99)).toFixed(0)} ms`, target: '≤ 2000 ms', met: Math.max(...lrn.map((l) => l.p99)) <= 2_000 });
+  if (lrn.length > 0) out.push({ metric: `learning lag, p99 (primary answer committed → stored by the backup; ${lrn.reduce((a, b) => a + b.n, 0)} artifacts, those of the saturating wrk rows included)`, value: `${Math.max(...lrn.map((l) => l.p99)).toFixed(0)} ms`, target: '≤ 2000 ms', met: Math.max(...lrn.map((l) => l.p99)) <= 2_000 });
   return out;
 }

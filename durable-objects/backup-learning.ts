@@ -39,7 +39,9 @@ export class BackupLearning {
     const backup = backupService(this.env);
     if (backup === undefined) return;
     const to = backupRegionOf(regions);
-    this.ctx.waitUntil(afterReply().then(job).then((a) => (a === undefined ? undefined : crossCall(from, to, CALL_TIMEOUT_MS, () => backup.learn(to, a)))).catch(this.failed));
+    // Called once the primary's answer is decided (committed): learning lag runs from here.
+    const issuedAt = Date.now();
+    this.ctx.waitUntil(afterReply().then(job).then((a) => (a === undefined ? undefined : crossCall(from, to, CALL_TIMEOUT_MS, () => backup.learn(to, { ...a, issuedAt })))).catch(this.failed));
   }
 
   poke(from: string, regions: readonly string[], tenantId: string): void {

@@ -35,7 +35,10 @@ export interface BackupTenantStats {
   served: number;
   refused: number;
   pendingAdoption: number;
+  /** Whether a published key can sign now. */
   keyPublished: boolean;
+  /** The tenant's backup signing keys (two during a rotation's overlap). */
+  keys: Array<{ kid: string; published: boolean; activateAt: string; retireAt: string }>;
   syncedAt: number | null;
   feedPosition: number;
   /** Users and apps with a critical event on record (CAE): their sessions and grants are refused. */
@@ -46,7 +49,9 @@ export interface BackupTenantStats {
 export interface BackupStats {
   region: string;
   tenants: BackupTenantStats[];
-  /** Learning lag (primary issuance → artifact stored), ms: recent samples' p50/p99/max. */
+  /** Drills in force, as stored in this region (the tenants whose backup store this is). */
+  drills: Array<{ tenantId: string; until: string }>;
+  /** Learning lag (primary answer committed → artifact stored), ms: recent samples' p50/p99/max. */
   learningLagMs: { n: number; p50: number; p99: number; max: number };
   /** Revocation lag (critical feed record committed → applied here), ms. */
   revocationLagMs: { n: number; p50: number; p99: number; max: number };
@@ -62,6 +67,9 @@ export interface BackupRpc {
   /** Sends the tenant's pending rotations to the primary now; how many it took. */
   adoptNow(region: string, tenantId: string): Promise<number>;
   stats(region: string): Promise<BackupStats>;
+  /** Sets or ends (until ≤ now) the tenant's drill in its backup store; the drill's end in force, or null. */
+  setDrill(region: string, tenantId: string, until: number): Promise<number | null>;
+  drill(region: string, tenantId: string): Promise<number | null>;
 }
 
 export interface SyncReply {

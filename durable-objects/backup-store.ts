@@ -1,7 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { isExpired, newerOf, sessionOf, type Artifact } from '../core/backup-auth/artifacts.js';
+import { backupSigningKey } from '../core/backup-auth/keys.js';
 import type { BackupAction } from '../core/backup-auth/adoption.js';
-import { serveBackupToken } from '../core/backup-auth/serve.js';
+import { replayedAnswer, serveBackupToken } from '../core/backup-auth/serve.js';
+import type { SeenJti } from '../core/backup-auth/assertions.js';
 import { NO_REVOCATIONS, type RevocationState } from '../core/backup-auth/revocation.js';
 import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
 import { KeyCache } from '../core/token/key-cache.js';
@@ -39,8 +41,21 @@ export class BackupStore extends DurableObject<BackupEnv> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_tenants (tenant TEXT PRIMARY KEY, placement TEXT, jwks TEXT, revocations TEXT NOT NULL, synced_at INTEGER,
       served INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_domains (domain TEXT PRIMARY KEY, tenant TEXT NOT NULL) WITHOUT ROWID`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_keys (tenant TEXT PRIMARY KEY, record TEXT NOT NULL, published INTEGER NOT NULL)`);
+    // The tenant's backup signing keys, current and successor/retiring during a rotation's overlap (core/backup-auth/keys.ts).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_signing_keys (tenant TEXT NOT NULL, kid TEXT NOT NULL, record TEXT NOT NULL, published INTEGER NOT NULL,
+      PRIMARY KEY (tenant, kid)) WITHOUT ROWID`);
+    // Stores from before rotation kept one key per tenant in ba_keys: carried over once.
+    if (this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'ba_keys'`).one().n > 0) {
+      for (const r of this.sql.exec<{ tenant: string; record: string; published: number }>(`SELECT tenant, record, published FROM ba_keys`).toArray()) {
+        this.sql.exec(`INSERT OR IGNORE INTO ba_signing_keys (tenant, kid, record, published) VALUES (?, ?, ?, ?)`, r.tenant, (JSON.parse(r.record) as KeyRecord).kid, r.record, r.published);
+      }
+      this.sql.exec(`DROP TABLE ba_keys`);
+    }
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_actions (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, action TEXT NOT NULL)`);
+    // Client assertion jtis accepted by either path, until the assertion expires (replay protection; keys are hashes).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_jti (tenant TEXT NOT NULL, key TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID`);
+    // Operator drills (POST /admin/backup-auth/drill): every edge isolate reads them here, and they outlive any isolate.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_drills (tenant TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_issued (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, at INTEGER NOT NULL, grant_type TEXT NOT NULL,
       user_id TEXT, client_id TEXT NOT NULL, correlation_id TEXT NOT NULL)`);
     this.sync = new BackupSync(this, ctx, env);
@@ -91,11 +106,25 @@ export class BackupStore extends DurableObject<BackupEnv> {
   }
 
   /** An artifact learned on the primary. Never answers with an error the primary would see as a sign-in failure. */
-  async learn(a: Artifact): Promise<void> {
-    this.sync.noteLearningLag(Date.now() - a.primaryAt);
+  async learn(learned: Artifact): Promise<void> {
+    const { seenJti, issuedAt, ...a } = learned;
+    this.sync.noteLearningLag(Date.now() - (issuedAt ?? a.primaryAt));
     this.sync.ensureTenant(a.tenantId);
+    // Recorded first and idempotently (a repeated learn call changes nothing): a replay of the primary's assertion here is refused.
+    for (const g of seenJti ?? []) this.recordJti(a.tenantId, g);
     await this.locked(`${a.tenantId}|${a.kind}|${a.key}`, async () => this.save(newerOf(await this.load(a.tenantId, a.kind, a.key), a)));
     this.ctx.waitUntil(this.sync.ensureKey(a.tenantId));
+  }
+
+  /** Until when a jti guard is remembered, unless it has expired. */
+  seenJti(tenant: string, key: string, now: number): number | undefined {
+    const until = this.sql.exec<{ until: number }>(`SELECT until FROM ba_jti WHERE tenant = ? AND key = ?`, tenant, key).toArray()[0]?.until;
+    return until !== undefined && until > now ? until : undefined;
+  }
+
+  private recordJti(tenant: string, g: SeenJti): void {
+    if (!g.key.startsWith(`t/${tenant}/jti/`)) return;
+    this.sql.exec(`INSERT INTO ba_jti (tenant, key, until) VALUES (?, ?, ?) ON CONFLICT(tenant, key) DO UPDATE SET until = MAX(until, excluded.until)`, tenant, g.key, g.until);
   }
 
   revocations(tenant: string): RevocationState {
@@ -104,10 +133,9 @@ export class BackupStore extends DurableObject<BackupEnv> {
   }
 
   private async signer(tenant: string, now: number): Promise<(claims: AccessTokenClaims) => Promise<string | null>> {
-    const row = this.sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_keys WHERE tenant = ?`, tenant).toArray()[0];
     // Published ahead of use: a key the tenant's JWKS does not list yet never signs.
-    if (row === undefined || row.published !== 1) return () => Promise.resolve(null);
-    const record = JSON.parse(row.record) as KeyRecord;
+    const record = backupSigningKey(this.sync.keyRows(tenant), now);
+    if (record === undefined) return () => Promise.resolve(null);
     const key = this.keys.signingKey(this.secret(), record);
     return async (claims) => issueToken(await key, record, claims, now);
   }
@@ -119,11 +147,15 @@ export class BackupStore extends DurableObject<BackupEnv> {
     const family = tokenId === undefined ? undefined
       : this.sql.exec<{ family: string }>(`SELECT family FROM ba_token_ids WHERE tenant = ? AND token_id = ?`, call.tenantId, tokenId).toArray()[0]?.family;
     const serve = async (): Promise<BackupReply> => {
-      const answer = await serveBackupToken({ ...call, form }, {
+      let answer = await serveBackupToken({ ...call, form }, {
         now, random, sign: await this.signer(call.tenantId, now), revocations: this.revocations(call.tenantId),
         session: async () => (family === undefined ? undefined : this.load(call.tenantId, 'session', family)),
         app: (key) => this.load(call.tenantId, 'app', key),
+        seenJti: (key) => this.seenJti(call.tenantId, key, now),
       });
+      // Check and record in one synchronous step: of two concurrent requests with one assertion, the second is refused here.
+      if (answer.guards.some((g) => this.seenJti(call.tenantId, g.key, now) !== undefined)) answer = replayedAnswer({ ...call, form }, now);
+      for (const g of answer.guards) this.recordJti(call.tenantId, g);
       if (answer.updated !== undefined) await this.save(answer.updated);
       for (const action of answer.actions) this.sql.exec(`INSERT INTO ba_actions (tenant, action) VALUES (?, ?)`, call.tenantId, JSON.stringify(action));
       const ok = answer.result.status === 200;
@@ -151,6 +183,18 @@ export class BackupStore extends DurableObject<BackupEnv> {
     return row?.placement ? (JSON.parse(row.placement) as TenantPlacement) : null;
   }
 
+  /** Sets (or with `until` in the past, ends) a drill; the same call twice leaves the same state. Returns the drill in force. */
+  async setDrill(tenant: string, until: number): Promise<number | null> {
+    if (until <= Date.now()) this.sql.exec(`DELETE FROM ba_drills WHERE tenant = ?`, tenant);
+    else this.sql.exec(`INSERT INTO ba_drills (tenant, until) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET until = excluded.until`, tenant, until);
+    return this.drill(tenant);
+  }
+
+  async drill(tenant: string): Promise<number | null> {
+    const until = this.sql.exec<{ until: number }>(`SELECT until FROM ba_drills WHERE tenant = ?`, tenant).toArray()[0]?.until;
+    return until !== undefined && until > Date.now() ? until : null;
+  }
+
   async poke(tenant: string): Promise<void> {
     this.sync.ensureTenant(tenant);
     await this.sync.syncTenant(tenant);
@@ -167,6 +211,8 @@ export class BackupStore extends DurableObject<BackupEnv> {
       this.sql.exec(`DELETE FROM ba_artifacts WHERE tenant = ? AND kind = ? AND key = ?`, r.tenant, r.kind, r.key);
       if (r.kind === 'session') this.sql.exec(`DELETE FROM ba_token_ids WHERE tenant = ? AND family = ?`, r.tenant, r.key);
     }
+    this.sql.exec(`DELETE FROM ba_jti WHERE until <= ?`, now);
+    this.sql.exec(`DELETE FROM ba_drills WHERE until <= ?`, now);
   }
 
   async stats(region: string): Promise<BackupStats> {
@@ -177,10 +223,13 @@ export class BackupStore extends DurableObject<BackupEnv> {
       tenants: tenants.map((t) => ({
         tenantId: t.tenant, sessions: count(t.tenant, 'session'), apps: count(t.tenant, 'app'), served: t.served, refused: t.refused,
         pendingAdoption: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_actions WHERE tenant = ?`, t.tenant).one().n,
-        keyPublished: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_keys WHERE tenant = ? AND published = 1`, t.tenant).one().n > 0,
+        keyPublished: backupSigningKey(this.sync.keyRows(t.tenant), Date.now()) !== undefined,
+        keys: this.sync.keyRows(t.tenant).map((k) => ({ kid: k.record.kid, published: k.published, activateAt: new Date(k.record.activateAt).toISOString(), retireAt: new Date(k.record.retireAt).toISOString() })),
         syncedAt: t.synced_at, feedPosition: this.revocations(t.tenant).watermark,
         revokedUsers: Object.keys(this.revocations(t.tenant).users).length, revokedApps: Object.keys(this.revocations(t.tenant).apps).length,
       })),
+      drills: this.sql.exec<{ tenant: string; until: number }>(`SELECT tenant, until FROM ba_drills WHERE until > ? ORDER BY tenant`, Date.now()).toArray()
+        .map((d) => ({ tenantId: d.tenant, until: new Date(d.until).toISOString() })),
       learningLagMs: lagSummary(this.sync.learningLag),
       revocationLagMs: lagSummary(this.sync.revocationLag),
     };

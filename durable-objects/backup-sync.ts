@@ -4,7 +4,7 @@
  * key, and handing its rotations to the primary for adoption. Nothing here is on a sign-in's
  * path: a failure is retried by the alarm with backoff, never surfaced to a client.
  */
-import { backupKeySchedule } from '../core/backup-auth/keys.js';
+import { planBackupKeys, type BackupKeyRow } from '../core/backup-auth/keys.js';
 import { foldRecords } from '../core/backup-auth/revocation.js';
 import { criticalEvents } from '../core/cae/critical-events.js';
 import { deriveKek, generateSigningKey, type KeyRecord, type SigningAlg } from '../core/token/signing-keys.js';
@@ -51,6 +51,7 @@ export class BackupSync {
   readonly revocationLag: number[] = [];
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  private readonly keyJobs = new Map<string, Promise<void>>();
   private failures = 0;
 
   constructor(private readonly store: BackupStore, private readonly ctx: DurableObjectState, private readonly env: BackupEnv) {}
@@ -83,27 +84,49 @@ export class BackupSync {
     this.ctx.waitUntil(this.syncTenant(tenant).then(() => this.schedule(Date.now() + RESYNC_EVERY_MS)));
   }
 
-  /** Generates the tenant's backup key once (wrapped under the backup KEK) and publishes it through the primary. */
-  async ensureKey(tenant: string): Promise<void> {
+  /** The tenant's backup keys (records hold the private key wrapped under the backup KEK). */
+  keyRows(tenant: string): BackupKeyRow[] {
+    return this.store.sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_signing_keys WHERE tenant = ?`, tenant).toArray()
+      .map((r) => ({ record: JSON.parse(r.record) as KeyRecord, published: r.published === 1 }));
+  }
+
+  /**
+   * One lifecycle step of the tenant's backup keys (core/backup-auth/keys.ts decides): generate
+   * the first key or the due successor, forget expired ones, publish unpublished ones through the
+   * primary. One step per tenant at a time (learning and the alarm both call it); a failed
+   * publication is retried by the alarm, and publishing twice writes the same record.
+   */
+  ensureKey(tenant: string, now = Date.now()): Promise<void> {
+    const running = this.keyJobs.get(tenant);
+    if (running !== undefined) return running;
+    const job = this.keyStep(tenant, now).finally(() => this.keyJobs.delete(tenant));
+    this.keyJobs.set(tenant, job);
+    return job;
+  }
+
+  private async keyStep(tenant: string, now: number): Promise<void> {
     const sql = this.store.sql;
-    let row = sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_keys WHERE tenant = ?`, tenant).toArray()[0];
-    if (row === undefined) {
-      // Same algorithm as the tenant's own keys (validators may pin it): known once the JWKS is synced.
-      if (this.jwksOf(tenant) === null) await this.syncTenant(tenant);
-      const now = Date.now();
-      const record = await generateSigningKey(await deriveKek(this.secret()), tenant, tenantAlg(this.jwksOf(tenant)), now, random, backupKeySchedule(now));
-      sql.exec(`INSERT OR IGNORE INTO ba_keys (tenant, record, published) VALUES (?, ?, 0)`, tenant, JSON.stringify(record));
-      row = sql.exec<{ record: string; published: number }>(`SELECT record, published FROM ba_keys WHERE tenant = ?`, tenant).one();
+    // Same algorithm as the tenant's own keys (validators may pin it): known once the JWKS is synced.
+    if (this.keyRows(tenant).length === 0 && this.jwksOf(tenant) === null) await this.syncTenant(tenant);
+    const step = planBackupKeys(this.keyRows(tenant), now, tenantAlg(this.jwksOf(tenant)));
+    for (const kid of step.drop) sql.exec(`DELETE FROM ba_signing_keys WHERE tenant = ? AND kid = ?`, tenant, kid);
+    if (step.create !== null) {
+      const { alg, ...schedule } = step.create;
+      const record = await generateSigningKey(await deriveKek(this.secret()), tenant, alg, now, random, schedule);
+      sql.exec(`INSERT INTO ba_signing_keys (tenant, kid, record, published) VALUES (?, ?, ?, 0)`, tenant, record.kid, JSON.stringify(record));
+      step.publish.push(record.kid);
     }
-    if (row.published === 1) return;
-    const { wrappedPrivateKey: _private, ...published } = JSON.parse(row.record) as KeyRecord;
-    const ok = await this.primary().publishKey(tenant, published).catch(() => false);
-    if (ok) {
-      sql.exec(`UPDATE ba_keys SET published = 1 WHERE tenant = ?`, tenant);
-      await this.syncTenant(tenant); // the JWKS copy now lists the key
-    } else {
-      await this.schedule(Date.now() + RETRY_MS[0]!);
+    let published = 0;
+    for (const row of this.keyRows(tenant).filter((r) => step.publish.includes(r.record.kid))) {
+      const { wrappedPrivateKey: _private, ...pub } = row.record;
+      if (!(await this.primary().publishKey(tenant, pub).catch(() => false))) {
+        await this.schedule(Date.now() + RETRY_MS[0]!);
+        break;
+      }
+      sql.exec(`UPDATE ba_signing_keys SET published = 1 WHERE tenant = ? AND kid = ?`, tenant, row.record.kid);
+      published++;
     }
+    if (published > 0) await this.syncTenant(tenant); // the JWKS copy now lists the key
   }
 
   private jwksOf(tenant: string): string | null {

@@ -31,7 +31,7 @@ import { NOT_DURABLE } from './replica-protocol.js';
 import { loadRegionalKeys } from '../core/managed-identity/keys.js';
 import { loadBackupKeys } from '../core/backup-auth/keys.js';
 import { adoptBackup } from '../core/backup-auth/adoption.js';
-import { issuedRefreshToken, learnApp, learnSession } from '../core/backup-auth/learn.js';
+import { dryRunReadSet, issuedRefreshToken, learnApp, learnSession } from '../core/backup-auth/learn.js';
 import type { Artifact } from '../core/backup-auth/artifacts.js';
 
 /** Hands a learning job to the backup service, to run after the reply (durable-objects/backup-learning.ts). */
@@ -96,7 +96,7 @@ export class TokenGlue {
       // The feed record is planned with the write; a retry answered from its idempotency record writes none.
       const committed = await replica.write(recorded(withIdempotency(ticket, now, plan, () => kept ?? { kind: 'dropped' }), { ...origin, actor }));
       if (committed.ok) {
-        if (call.op === 'token' && result.status === 200) this.learnSession(replica, call, form, result.body, now);
+        if (call.op === 'token' && result.status === 200) this.learnIssued(replica, call, form, result, now);
         return withSignIn(reply(result.status, result.headers, result.body), call.tenantId, result.mutations);
       }
       const e = committed.error;
@@ -108,15 +108,27 @@ export class TokenGlue {
     return { kind: 'unavailable', reason: 'contention' };
   }
 
-  /** A refresh token was issued: the backup service learns the session (a dry-run refresh, after the reply). */
-  private learnSession(replica: Replica, call: TokenCall, form: URLSearchParams, body: string, now: number): void {
-    const refreshToken = this.learner === undefined ? undefined : issuedRefreshToken(body);
-    if (refreshToken === undefined) return;
-    this.learner!(async () => {
+  /**
+   * A write issued tokens: the backup service learns the session (a dry-run refresh), or the app
+   * of a client_credentials grant with a client assertion (a dry run of the same request), after the reply.
+   */
+  private learnIssued(replica: Replica, call: TokenCall, form: URLSearchParams, result: FlowResult, now: number): void {
+    const learner = this.learner;
+    if (learner === undefined) return;
+    const makeEnv = async () => {
       const base = await this.flowEnv(replica.state, call, now);
-      const makeEnv = (reader: StateReader): FlowEnv => ({ ...base, reader, settings: loadTokenSettings(reader, call.tenantId) });
-      return learnSession(replica.state, makeEnv, call.tenantId, form, call.authorization, refreshToken, call.client, now);
-    });
+      return (reader: StateReader): FlowEnv => ({ ...base, reader, settings: loadTokenSettings(reader, call.tenantId) });
+    };
+    if (form.get('grant_type') === 'client_credentials') {
+      learner(async () => {
+        const readSet = await dryRunReadSet(replica.state, await makeEnv(), form, call.authorization);
+        return readSet === undefined ? undefined : learnApp(call.tenantId, form, call.authorization, readSet, call.client, now, result.mutations);
+      });
+      return;
+    }
+    const refreshToken = issuedRefreshToken(result.body);
+    if (refreshToken === undefined) return;
+    learner(async () => learnSession(replica.state, await makeEnv(), call.tenantId, form, call.authorization, refreshToken, call.client, now, result.mutations));
   }
 
   /** A token outcome is kept only sealed: it holds tokens, codes or secrets. */

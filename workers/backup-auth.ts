@@ -27,6 +27,8 @@ interface StoreRpc {
   placement(idOrDomain: string): Promise<TenantPlacement | null>;
   adoptNow(tenant: string): Promise<number>;
   stats(region: string): Promise<BackupStats>;
+  setDrill(tenant: string, until: number): Promise<number | null>;
+  drill(tenant: string): Promise<number | null>;
 }
 
 function store(env: BackupEnv, region: string): StoreRpc {
@@ -66,6 +68,15 @@ export class BackupEntry extends WorkerEntrypoint<BackupEnv> implements BackupRp
 
   async stats(region: string): Promise<BackupStats> {
     return store(this.env, region).stats(region);
+  }
+
+  async setDrill(region: string, tenantId: string, until: number): Promise<number | null> {
+    if (!validTenant(tenantId) || !Number.isFinite(until)) throw new Error('bad drill');
+    return store(this.env, region).setDrill(tenantId, until);
+  }
+
+  async drill(region: string, tenantId: string): Promise<number | null> {
+    return validTenant(tenantId) ? store(this.env, region).drill(tenantId) : null;
   }
 }
 

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { OverlayReader, type Json, type Mutation, type StateReader } from '../kv.js';
 import { loadUserById } from '../token/directory-view.js';
 import { signInEvent } from '../token/sign-in-events.js';
+import { isJtiKey, jtiGuardMutation } from './assertions.js';
 import { getRefreshFamily, planRevokeFamily, refreshTokenKey, type RefreshTokenRecord } from '../token/refresh-tokens.js';
 
 /** A token the backup path issued: a sign-in record for the tenant's log once the primary is back. */
@@ -31,6 +32,8 @@ export interface BackupSignIn {
 export type BackupAction =
   | { kind: 'rotation'; familyId: string; oldId: string; successor: RefreshTokenRecord; at: number }
   | { kind: 'revocation'; familyId: string; at: number }
+  /** A client assertion the backup accepted: the primary remembers its jti until `until`, so it is not accepted twice. */
+  | { kind: 'jti'; key: string; until: number }
   | BackupSignIn;
 
 /** Graph's `tokenIssuerType` of sign-ins the backup path served (an evolvable enum member). */
@@ -67,6 +70,12 @@ export function planAdoption(reader: StateReader, tenantId: string, actions: rea
   for (const a of actions) {
     if (a.kind === 'signin') {
       stage([signInRecord(state, tenantId, a)]);
+      continue;
+    }
+    if (a.kind === 'jti') {
+      // Another tenant's key is never written; a guard already there (adopted before) is kept.
+      if (!a.key.startsWith(`t/${tenantId}/jti/`) || !isJtiKey(a.key) || state.get(a.key) !== undefined) skipped++;
+      else stage([jtiGuardMutation(a)]);
       continue;
     }
     const family = getRefreshFamily(state, tenantId, a.familyId);
@@ -124,6 +133,7 @@ const recordSchema = z.object({
 const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rotation'), familyId: z.string().min(1).max(64), oldId: z.string().regex(/^[A-Za-z0-9_-]{22}$/), successor: recordSchema, at: z.number() }),
   z.object({ kind: z.literal('revocation'), familyId: z.string().min(1).max(64), at: z.number() }),
+  z.object({ kind: z.literal('jti'), key: z.string().max(128), until: z.number() }),
   z.object({
     kind: z.literal('signin'), id: z.string().uuid(), at: z.number(), userId: z.string().max(64).nullable(), appId: z.string().min(1).max(64),
     correlationId: z.string().max(128), region: z.string().max(16),

@@ -11,6 +11,7 @@ import type { Json, Mutation } from '../kv.js';
 import type { ReadSet } from '../read-set.js';
 import type { ClientContext } from '../token/flows/types.js';
 import { refreshFamilyKey, refreshTokenKey } from '../token/refresh-tokens.js';
+import { isJtiKey, type SeenJti } from './assertions.js';
 
 /** Artifacts not used (by either path) for this long are dropped (Entra: sessions seen in the last 3 days). */
 export const BACKUP_RETENTION_MS = 3 * 86_400_000;
@@ -33,6 +34,10 @@ export interface Artifact {
   /** The client's context at the primary issuance: conditions needing live evaluation use it (resilience defaults). */
   client: ClientContext;
   readSet: ReadSet;
+  /** Client assertion jtis the primary accepted in this issuance: the backup's seen-set takes them (never replayed from the read set). */
+  seenJti?: SeenJti[];
+  /** When the primary's answer was committed (learning lag is measured from it; `primaryAt` is the flow's clock, before the commit). Not stored. */
+  issuedAt?: number;
 }
 
 const SIGNING_KEYS = /^t\/[^/]+\/sk\//;
@@ -44,10 +49,10 @@ function withoutPassword(value: Json | null): Json | null {
   return rest;
 }
 
-/** The read set without anything replayable: signing-key records (wrapped private keys) and password hashes. */
+/** The read set without anything replayable (signing-key records: wrapped private keys; password hashes) or per-request (jti guards). */
 export function withoutSecrets(set: ReadSet): ReadSet {
   return {
-    gets: set.gets.filter(([k]) => !SIGNING_KEYS.test(k)).map(([k, v]) => [k, USER_OBJECT.test(k) ? withoutPassword(v) : v] as const),
+    gets: set.gets.filter(([k]) => !SIGNING_KEYS.test(k) && !isJtiKey(k)).map(([k, v]) => [k, USER_OBJECT.test(k) ? withoutPassword(v) : v] as const),
     lists: set.lists.filter(([k]) => !SIGNING_KEYS.test(listPrefix(k))).map(([k, rows]) => [k, stripRows(listPrefix(k), rows)] as const),
   };
 }

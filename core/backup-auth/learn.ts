@@ -7,11 +7,12 @@
  * client_credentials flow itself. Both are stripped of replayable secrets (artifacts.ts).
  */
 import { RecordingReader, type ReadSet } from '../read-set.js';
-import type { StateReader } from '../kv.js';
+import type { Mutation, StateReader } from '../kv.js';
 import { parseClientAuthentication } from '../token/client-auth.js';
 import { tokenRequest } from '../token/flows/token-request.js';
 import type { ClientContext, FlowEnv } from '../token/flows/types.js';
 import { appArtifactKey, sessionOf, withoutSecrets, type Artifact } from './artifacts.js';
+import { JtiBlindReader, splitJtiGuards } from './assertions.js';
 
 /** The refresh token in a successful token response body, if any. */
 export function issuedRefreshToken(body: string): string | undefined {
@@ -24,10 +25,15 @@ export function issuedRefreshToken(body: string): string | undefined {
   }
 }
 
-/** The client authentication parameters a refresh by this client would carry (a client assertion cannot be replayed). */
+const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion_type', 'client_assertion'];
+
+/**
+ * The client authentication parameters a refresh by this client would carry. A client assertion
+ * is reused as is: the dry run reads its jti as unseen (JtiBlindReader), and nothing is written.
+ */
 function refreshForm(form: URLSearchParams, refreshToken: string): URLSearchParams {
   const out = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
-  for (const name of ['client_id', 'client_secret']) {
+  for (const name of CLIENT_AUTH_PARAMS) {
     const v = form.get(name);
     if (v !== null) out.set(name, v);
   }
@@ -42,23 +48,47 @@ const DRY_RUN_SIGNATURE = 'dry-run.not-signed.learning';
  */
 export async function learnSession(
   state: StateReader, makeEnv: (reader: StateReader) => FlowEnv, tenantId: string, form: URLSearchParams, authorization: string | null,
-  refreshToken: string, client: ClientContext, now: number,
+  refreshToken: string, client: ClientContext, now: number, issued: readonly Mutation[] = [],
 ): Promise<Artifact | undefined> {
-  const recording = new RecordingReader(state);
+  const recording = new RecordingReader(new JtiBlindReader(state));
   const env: FlowEnv = { ...makeEnv(recording), sign: () => Promise.resolve(DRY_RUN_SIGNATURE) };
   const result = await tokenRequest(env, refreshForm(form, refreshToken), authorization);
   if (result.status !== 200) return undefined;
   const readSet = withoutSecrets(recording.readSet());
   const s = sessionOf(tenantId, readSet);
   if (s === undefined) return undefined;
-  return { kind: 'session', tenantId, key: s.familyId, userId: s.userId, clientId: s.clientId, primaryAt: now, backupAt: 0, lastUsedAt: now, client, readSet };
+  const seenJti = splitJtiGuards(issued).guards;
+  return {
+    kind: 'session', tenantId, key: s.familyId, userId: s.userId, clientId: s.clientId, primaryAt: now, backupAt: 0, lastUsedAt: now, client, readSet,
+    ...(seenJti.length > 0 ? { seenJti } : {}),
+  };
 }
 
-/** The app artifact of a successful client_credentials request, from the read set the flow recorded. */
-export function learnApp(tenantId: string, form: URLSearchParams, authorization: string | null, readSet: ReadSet, client: ClientContext, now: number): Artifact | undefined {
+/**
+ * The read set of a client_credentials request with a client assertion, which the primary ran
+ * as a write (its jti guard): the same request once more as a dry run over the committed state.
+ */
+export async function dryRunReadSet(state: StateReader, makeEnv: (reader: StateReader) => FlowEnv, form: URLSearchParams, authorization: string | null): Promise<ReadSet | undefined> {
+  const recording = new RecordingReader(new JtiBlindReader(state));
+  const result = await tokenRequest({ ...makeEnv(recording), sign: () => Promise.resolve(DRY_RUN_SIGNATURE) }, form, authorization);
+  return result.status === 200 ? recording.readSet() : undefined;
+}
+
+/**
+ * The app artifact of a successful client_credentials request, from the read set the flow
+ * recorded; `issued`: the primary's writes for it (an assertion's jti guard, which the backup's
+ * seen-set takes).
+ */
+export function learnApp(
+  tenantId: string, form: URLSearchParams, authorization: string | null, readSet: ReadSet, client: ClientContext, now: number, issued: readonly Mutation[] = [],
+): Artifact | undefined {
   const presented = parseClientAuthentication({ authorization, form });
   const scope = form.get('scope');
-  if (!presented.ok || presented.value.method === 'private_key_jwt' || scope === null) return undefined;
+  if (!presented.ok || scope === null) return undefined;
   const clientId = presented.value.clientId.toLowerCase();
-  return { kind: 'app', tenantId, key: appArtifactKey(clientId, scope), clientId, primaryAt: now, backupAt: 0, lastUsedAt: now, client, readSet: withoutSecrets(readSet) };
+  const seenJti = splitJtiGuards(issued).guards;
+  return {
+    kind: 'app', tenantId, key: appArtifactKey(clientId, scope), clientId, primaryAt: now, backupAt: 0, lastUsedAt: now, client, readSet: withoutSecrets(readSet),
+    ...(seenJti.length > 0 ? { seenJti } : {}),
+  };
 }

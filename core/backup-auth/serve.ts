@@ -7,6 +7,7 @@
  * Revoked sessions and apps (CAE critical events, core/cae) are refused as revoked.
  */
 import { ReadSetMiss, ReplayReader } from '../read-set.js';
+import { fromClientAuth } from '../token/oauth-errors.js';
 import type { Mutation } from '../kv.js';
 import { randomGuid, type Random } from '../token/encoding.js';
 import { parseClientAuthentication } from '../token/client-auth.js';
@@ -16,6 +17,7 @@ import { tokenRequest } from '../token/flows/token-request.js';
 import { servicePrincipalId } from '../token/flows/issue.js';
 import { oauthError, type FlowEnv, type FlowResult } from '../token/flows/types.js';
 import { actionsOf, type BackupAction } from './adoption.js';
+import { SeenJtiReader, splitJtiGuards, type SeenJti } from './assertions.js';
 import { appArtifactKey, applyToReadSet, isExpired, refreshTokenId, type Artifact } from './artifacts.js';
 import { resilienceOptOut } from './resilience.js';
 import { revokedArtifact, type RevocationState } from './revocation.js';
@@ -38,6 +40,8 @@ export interface BackupDeps {
   session(tokenId: string): Promise<Artifact | undefined>;
   app(key: string): Promise<Artifact | undefined>;
   revocations: RevocationState;
+  /** Until when a client assertion's jti guard (`t/{tid}/jti/{hash}`) is remembered, if it was seen and has not expired. */
+  seenJti(key: string): number | undefined;
 }
 
 export type Refusal = 'not_served' | 'unknown' | 'expired' | 'revoked' | 'resilience_disabled' | 'undecidable';
@@ -52,6 +56,12 @@ export interface BackupAnswer {
   refusal?: Refusal;
   /** The artifact the request was decided on. */
   artifact?: Artifact;
+  /**
+   * Client assertion jtis this answer accepted. The caller records them before answering, and
+   * must answer `replayedAnswer` instead if one was recorded meanwhile (a concurrent request
+   * with the same assertion): check and record together, with nothing awaited between.
+   */
+  guards: SeenJti[];
 }
 
 const refuse = (req: BackupRequest, deps: BackupDeps, refusal: Refusal, artifact?: Artifact): BackupAnswer => {
@@ -59,8 +69,14 @@ const refuse = (req: BackupRequest, deps: BackupDeps, refusal: Refusal, artifact
   const result = refusal === 'revoked' ? oauthError(ctx, artifact?.kind === 'app' ? 'client_auth_failed' : 'refresh_token_revoked')
     : refusal === 'resilience_disabled' ? oauthError(ctx, 'blocked_by_conditional_access')
       : oauthError(ctx, 'backup_unavailable');
-  return { result, actions: [], refusal, ...(artifact !== undefined ? { artifact } : {}) };
+  return { result, actions: [], guards: [], refusal, ...(artifact !== undefined ? { artifact } : {}) };
 };
+
+/** The answer when an accepted assertion's jti turned out to be taken at commit (a replay racing its original). */
+export function replayedAnswer(req: BackupRequest, now: number): BackupAnswer {
+  const ctx = { now, traceId: req.traceId, correlationId: req.correlationId, origin: req.origin, tenantId: req.tenantId };
+  return { result: oauthError(ctx, fromClientAuth('assertion_replayed')), actions: [], guards: [] };
+}
 
 const USE_RECORD_EVERY_MS = 60_000;
 
@@ -76,14 +92,14 @@ export async function serveBackupToken(req: BackupRequest, deps: BackupDeps): Pr
   } else {
     const presented = parseClientAuthentication({ authorization: req.authorization, form: req.form });
     const scope = req.form.get('scope');
-    // A client assertion's jti must be remembered once: only the primary can.
-    if (!presented.ok || presented.value.method === 'private_key_jwt' || scope === null) return refuse(req, deps, 'unknown');
+    if (!presented.ok || scope === null) return refuse(req, deps, 'unknown');
     artifact = await deps.app(appArtifactKey(presented.value.clientId, scope));
   }
   if (artifact === undefined || artifact.tenantId !== req.tenantId) return refuse(req, deps, 'unknown');
   if (isExpired(artifact, deps.now)) return refuse(req, deps, 'expired', artifact);
   if (revokedArtifact(deps.revocations, artifact) !== undefined) return refuse(req, deps, 'revoked', artifact);
-  const reader = new ReplayReader(artifact.readSet);
+  // Assertions are verified by the primary's own code; only their jti guards come from the backup's seen-set.
+  const reader = new SeenJtiReader(new ReplayReader(artifact.readSet), deps.seenJti);
   try {
     const subject = artifact.kind === 'session'
       ? { kind: 'user' as const, userId: artifact.userId ?? '', appId: artifact.clientId }
@@ -95,10 +111,13 @@ export async function serveBackupToken(req: BackupRequest, deps: BackupDeps): Pr
       seal: notSealing, unseal: notSealing, sign: (claims) => deps.sign(claims as AccessTokenClaims),
     };
     const result = await tokenRequest(env, req.form, req.authorization);
-    const change = changed(artifact, result.mutations, deps.now);
+    const { guards, rest } = splitJtiGuards(result.mutations);
+    const change = changed(artifact, rest, deps.now);
+    // The primary remembers them too once it adopts (an assertion is accepted once across both paths).
+    for (const g of guards) change.actions.push({ kind: 'jti', ...g });
     // Every token it issues is logged, and shown in the tenant's sign-in log once the primary adopts it.
     if (result.status === 200) change.actions.push({ kind: 'signin', id: randomGuid(deps.random), at: deps.now, userId: artifact.userId ?? null, appId: artifact.clientId, correlationId: req.correlationId, region: artifact.client.region });
-    return { result, ...change, artifact };
+    return { result, ...change, guards, artifact };
   } catch (e) {
     if (e instanceof ReadSetMiss) return refuse(req, deps, 'undecidable', artifact);
     throw e;

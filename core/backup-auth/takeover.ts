@@ -84,6 +84,31 @@ export function parseDrill(body: unknown, now: number): Drill | string {
 
 export const drillActive = (drill: Drill | undefined, now: number): boolean => drill !== undefined && drill.until > now;
 
+/**
+ * Drills are kept in the tenant's backup store (durable, one place every edge isolate reads);
+ * an isolate caches what it read for `DRILL_CACHE_MS`, so a drill set elsewhere takes effect
+ * within that long and the store is read at most once per tenant per interval per isolate.
+ */
+export const DRILL_CACHE_MS = 5_000;
+
+export interface DrillView {
+  /** The drill's end (epoch ms) as last read; null: none. */
+  until: number | null;
+  readAt: number;
+}
+
+export const needsDrillRead = (view: DrillView | undefined, now: number): boolean => view === undefined || now - view.readAt >= DRILL_CACHE_MS;
+
+/**
+ * The view after a read of the store: its answer, or on a failed read (store down or slow) the
+ * last known answer for another interval (no drill if none was ever read): a drill never starts
+ * or ends because its store could not be reached, and the store is not asked on every request.
+ */
+export const drillAfterRead = (prev: DrillView | undefined, read: { ok: true; until: number | null } | { ok: false }, now: number): DrillView =>
+  ({ until: read.ok ? read.until : (prev?.until ?? null), readAt: now });
+
+export const drillViewActive = (view: DrillView | undefined, now: number): boolean => view !== undefined && view.until !== null && view.until > now;
+
 /** Which token requests the backup path may answer at all: the rest are refused at once during an outage. */
 export function backupCanServe(op: string, grantType: string | null): boolean {
   if (op === 'jwks' || op === 'keys') return true;

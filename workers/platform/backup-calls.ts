@@ -5,9 +5,10 @@
  * takes longer than 1.5 s is answered from the backup path instead. A cell in backup mode
  * sends those requests straight to the backup path (probing the primary now and then), and
  * refuses the rest at once with `temporarily_unavailable` (an HTML page for the sign-in pages).
- * An operator drill forces backup mode for one tenant. The views are per isolate.
+ * An operator drill forces backup mode for one tenant; it is kept in the tenant's backup store
+ * (every isolate reads it there, cached DRILL_CACHE_MS). The health views are per isolate.
  */
-import { claimProbe, classifyPrimary, drillActive, freshView, observe, PRIMARY_BUDGET_MS, route, type Drill, type HealthView, type PrimaryResult } from '../../core/backup-auth/takeover.js';
+import { claimProbe, classifyPrimary, drillAfterRead, drillViewActive, freshView, needsDrillRead, observe, PRIMARY_BUDGET_MS, route, type Drill, type DrillView, type HealthView, type PrimaryResult } from '../../core/backup-auth/takeover.js';
 import { backupCanServe } from '../../core/backup-auth/takeover.js';
 import { backupRegionOf } from '../../core/backup-auth/keys.js';
 import { parseRegionList } from '../../core/regions.js';
@@ -22,8 +23,10 @@ import { crossCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
 
 const views = new Map<string, HealthView>();
-const drills = new Map<string, Drill>();
+const drills = new Map<string, DrillView>();
 const BACKUP_CALL_TIMEOUT_MS = 5_000;
+/** A drill read is on a request's path (once per tenant per DRILL_CACHE_MS): a slow store costs at most this. */
+const DRILL_READ_TIMEOUT_MS = 300;
 
 function viewOf(cellId: string, now: number): HealthView {
   let v = views.get(cellId);
@@ -31,16 +34,30 @@ function viewOf(cellId: string, now: number): HealthView {
   return v;
 }
 
-export function setDrill(drill: Drill): void {
-  if (drill.until <= Date.now()) drills.delete(drill.tenantId);
-  else drills.set(drill.tenantId, drill);
+/** Stores the drill in the tenant's backup store (throws when it cannot be reached: the drill is then not set; a retry is safe). */
+export async function setDrill(backup: BackupRpc, placement: TenantPlacement, drill: Drill): Promise<number | null> {
+  const region = backupRegionOf(placement.cell.regions);
+  const until = await crossCall('edge', region, BACKUP_CALL_TIMEOUT_MS, () => backup.setDrill(region, drill.tenantId, drill.until));
+  drills.set(drill.tenantId, { until, readAt: Date.now() });
+  return until;
+}
+
+/** Whether a drill forces the backup path for the tenant: this isolate's recent read, else the tenant's backup store. */
+async function drillInForce(backup: BackupRpc, placement: TenantPlacement, tenantId: string, now: number): Promise<boolean> {
+  let view = drills.get(tenantId);
+  if (needsDrillRead(view, now)) {
+    const region = backupRegionOf(placement.cell.regions);
+    const read = await crossCall('edge', region, DRILL_READ_TIMEOUT_MS, () => backup.drill(region, tenantId)).then((until) => ({ ok: true as const, until }), () => ({ ok: false as const }));
+    drills.set(tenantId, (view = drillAfterRead(view, read, now)));
+  }
+  return drillViewActive(view, now);
 }
 
 /** What `GET /admin/backup-auth` shows of this isolate: each cell's view and the drills in force. */
 export function takeoverState(now: number): { cells: Array<{ cell: string; mode: string; since: string; servedByBackup: number; recentFailures: number }>; drills: Array<{ tenantId: string; until: string }> } {
   return {
     cells: [...views].map(([cell, v]) => ({ cell, mode: v.mode, since: new Date(v.since).toISOString(), servedByBackup: v.servedByBackup, recentFailures: v.recent.filter((r) => !r.ok).length })),
-    drills: [...drills.values()].filter((d) => drillActive(d, now)).map((d) => ({ tenantId: d.tenantId, until: new Date(d.until).toISOString() })),
+    drills: [...drills].filter(([, d]) => drillViewActive(d, now)).map(([tenantId, d]) => ({ tenantId, until: new Date(d.until!).toISOString() })),
   };
 }
 
@@ -106,7 +123,7 @@ export async function callTokenWithTakeover(request: Request, env: Env, placemen
   const cellId = placement.cell.id;
   const now = Date.now();
   const servable = backupCanServe(call.op, form.get('grant_type'));
-  const drill = drillActive(drills.get(call.tenantId), now);
+  const drill = await drillInForce(backup, placement, call.tenantId, now);
   const way = drill ? 'backup' : route(viewOf(cellId, now), now);
   if (way === 'backup') {
     if (!servable) return refusal(call);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  backupCanServe, claimProbe, classifyPrimary, drillActive, freshView, MIN_FAILURES, observe, parseDrill, PROBE_EVERY_MS, RECOVERY_PROBES, route, WINDOW_MS, type HealthView,
+  backupCanServe, claimProbe, classifyPrimary, DRILL_CACHE_MS, drillActive, drillAfterRead, drillViewActive, freshView, needsDrillRead, MIN_FAILURES, observe, parseDrill, PROBE_EVERY_MS, RECOVERY_PROBES, route, WINDOW_MS, type HealthView,
 } from '../../../core/backup-auth/takeover.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -99,5 +99,24 @@ describe('core/backup-auth/takeover: drills', () => {
     expect(parseDrill({ tenantId: 'a', minutes: -1 }, T0)).toMatch(/^minutes must be/);
     expect(parseDrill({ tenantId: 'a', minutes: 1e9 }, T0)).toMatch(/^minutes must be/);
     expect(parseDrill({ tenantId: 'a', minutes: 1, extra: 1 }, T0)).toBe("unknown property 'extra'");
+  });
+
+  it('are read from the store once per interval per isolate; a drill set elsewhere shows within DRILL_CACHE_MS', () => {
+    expect(needsDrillRead(undefined, T0)).toBe(true);
+    const none = drillAfterRead(undefined, { ok: true, until: null }, T0);
+    expect(drillViewActive(none, T0)).toBe(false);
+    expect(needsDrillRead(none, T0 + DRILL_CACHE_MS - 1)).toBe(false);
+    expect(needsDrillRead(none, T0 + DRILL_CACHE_MS)).toBe(true);
+    const set = drillAfterRead(none, { ok: true, until: T0 + 60_000 }, T0 + DRILL_CACHE_MS);
+    expect(drillViewActive(set, T0 + DRILL_CACHE_MS)).toBe(true);
+    expect(drillViewActive(set, T0 + 60_000)).toBe(false); // ends on time without another read
+  });
+
+  it('keep the last known answer when the store cannot be read (down or slow), and retry only after an interval', () => {
+    const on = drillAfterRead(undefined, { ok: true, until: T0 + 600_000 }, T0);
+    const failed = drillAfterRead(on, { ok: false }, T0 + DRILL_CACHE_MS);
+    expect(drillViewActive(failed, T0 + DRILL_CACHE_MS)).toBe(true);
+    expect(failed.readAt).toBe(T0 + DRILL_CACHE_MS);
+    expect(drillViewActive(drillAfterRead(undefined, { ok: false }, T0), T0)).toBe(false);
   });
 });
