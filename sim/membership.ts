@@ -36,11 +36,11 @@ export class MembershipFaults {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Regions a cell currently holds, by the newest membership any of its live replicas applied. */
+  /** Regions a cell currently holds, by the newest membership any of its replicas applied (a crashed one's as stored). */
   static members(cell: MemberCell): { regions: string[]; voters: string[] } {
     let best: { version: number; regions: string[]; voters: string[] } = { version: -1, regions: cell.ctl.regions, voters: cell.ctl.voters };
     for (const n of cell.nodes) {
-      const m = n.replica?.meta;
+      const m = n.replica?.meta ?? n.store.loadMeta();
       if (m !== undefined && (m.membersVersion ?? 0) > best.version) best = { version: m.membersVersion ?? 0, regions: m.regions, voters: m.voters ?? m.regions };
     }
     return { regions: best.regions, voters: best.voters };
