@@ -15,8 +15,14 @@ import type { Scenario } from '../outcomes/classify.js';
 
 /** Graph's own alert types first; Tessera's own come after `unknownFutureValue` (evolvable enum). */
 export const GRAPH_ALERT_TYPES = ['mfaSignInFailure', 'conditionalAccessBlockedSignIn'] as const;
-export const TESSERA_ALERT_TYPES = ['tokenIssuanceFailure', 'managedIdentityFailure'] as const;
-export type AlertType = (typeof GRAPH_ALERT_TYPES)[number] | (typeof TESSERA_ALERT_TYPES)[number];
+/** Rate monitors: raised by `detect` against the baseline. */
+export const RATE_ALERT_TYPES = ['mfaSignInFailure', 'conditionalAccessBlockedSignIn', 'tokenIssuanceFailure', 'managedIdentityFailure'] as const;
+/** Incident monitors: raised by a platform event (core/health/incidents.ts), not by a rate. */
+export const INCIDENT_ALERT_TYPES = ['cellFailover', 'backupAuthTakeover'] as const;
+export const TESSERA_ALERT_TYPES = ['tokenIssuanceFailure', 'managedIdentityFailure', ...INCIDENT_ALERT_TYPES] as const;
+export type RateAlertType = (typeof RATE_ALERT_TYPES)[number];
+export type IncidentAlertType = (typeof INCIDENT_ALERT_TYPES)[number];
+export type AlertType = RateAlertType | IncidentAlertType;
 export const ALERT_TYPES: readonly AlertType[] = [...GRAPH_ALERT_TYPES, ...TESSERA_ALERT_TYPES];
 export const isAlertType = (s: string): s is AlertType => (ALERT_TYPES as readonly string[]).includes(s);
 
@@ -73,6 +79,9 @@ export const SIGNALS: Readonly<Record<AlertType, Signal>> = {
   conditionalAccessBlockedSignIn: { scenarios: ['signIn', 'mfaSignIn', 'tokenIssuance'], failures: ['caBlocked'], scenario: 'conditionalAccess', resourceType: 'user' },
   tokenIssuanceFailure: { scenarios: ['tokenIssuance'], failures: ['callerError', 'serviceFailure'], scenario: 'tokenIssuance', resourceType: 'application' },
   managedIdentityFailure: { scenarios: ['managedIdentity'], failures: ['callerError', 'serviceFailure'], scenario: 'managedIdentity', resourceType: 'application' },
+  // Incidents: the signal only counts the impact (apps whose requests failed in the window).
+  cellFailover: { scenarios: ['tokenIssuance', 'managedIdentity'], failures: ['serviceFailure'], scenario: 'failover', resourceType: 'application' },
+  backupAuthTakeover: { scenarios: ['tokenIssuance'], failures: ['serviceFailure'], scenario: 'backupAuthentication', resourceType: 'application' },
 };
 
 /** Counts of one window per scenario. */
