@@ -11,6 +11,7 @@ import { badRequest, notFound } from '../directory/errors.js';
 import { isValidId, tenantPrefix } from '../directory/keys.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, WritePlan } from '../directory/types.js';
 import { checkNotificationUrl } from './ssrf.js';
+import { parseQueryOptions } from './query-options.js';
 
 export const ALERTS_RESOURCE = '/reports/healthMonitoring/alerts';
 const RESOURCES: Record<string, { changeTypes: readonly string[]; maxMinutes: number }> = {
@@ -84,6 +85,8 @@ export function validateNew(body: unknown, now: number, production: boolean | nu
   if (b.notificationQueryOptions !== undefined && b.notificationQueryOptions !== null && (typeof b.notificationQueryOptions !== 'string' || b.notificationQueryOptions.length > 1024)) {
     return err(badRequest('notificationQueryOptions must be a string.', 'ValidationError'));
   }
+  const options = parseQueryOptions(typeof b.notificationQueryOptions === 'string' ? b.notificationQueryOptions : null, resource);
+  if (!options.ok) return options;
   const exp = expiry(b.expirationDateTime, resource, now);
   if (!exp.ok) return exp;
   return ok({

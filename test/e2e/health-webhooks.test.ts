@@ -47,6 +47,28 @@ describe('health alerts delivered as Graph change notifications (webhook via Clo
     expect((alert.enrichment as { impacts: unknown[] }).impacts[0]).toMatchObject({ resourceType: 'application', impactedCount: 1 });
   }, 90_000);
 
+  it('notifies a cellFailover alert (Tessera\'s own incident monitor) when the tenant\'s cell fails over', async () => {
+    const t = await createTenant('weur');
+    const sub = (await (await graph(t, 'POST', '/beta/subscriptions', {
+      changeType: 'created', notificationUrl: receiver.url, resource: '/reports/healthMonitoring/alerts', expirationDateTime: inOneDay(), clientState: 'failover-state',
+    })).json()) as { id: string };
+    const cellOf = async () => (await (await graph(t, 'GET', `/admin/cells/${t.cell}`)).json()) as { primaryRegion: string; voters: string[] };
+    const before = await cellOf();
+    const target = before.voters.find((r) => r !== before.primaryRegion)!;
+    const move = (region: string) => graph(t, 'POST', `/admin/cells/${t.cell}/failover`, { region });
+    try {
+      expect((await move(target)).status).toBe(200);
+      const got = await until(() => receiver.notifications.filter((n) => n.subscriptionId === sub.id), (ns) => ns.length > 0);
+      expect(got[0]).toMatchObject({ clientState: 'failover-state', changeType: 'created', tenantId: t.tenantId });
+      const id = (got[0]!.resourceData as { id: string }).id;
+      const alert = (await (await graph(t, 'GET', `/beta/reports/healthMonitoring/alerts/${id}`, undefined, { prefer: 'include-unknown-enum-members' })).json()) as Record<string, unknown>;
+      expect(alert).toMatchObject({ alertType: 'cellFailover', state: 'active', enrichment: { state: 'enriched' }, signals: { cellId: t.cell, fromRegion: before.primaryRegion, toRegion: target, planned: true } });
+    } finally {
+      // The service is shared by the next files: the cell goes back to its primary.
+      await move(before.primaryRegion);
+    }
+  }, 90_000);
+
   it('refuses a subscription whose receiver fails the handshake, and bad requests, with 400', async () => {
     const t = await createTenant('weur');
     const body = { changeType: 'created', resource: '/reports/healthMonitoring/alerts', expirationDateTime: inOneDay() };
