@@ -31,6 +31,9 @@ describe('health alerts delivered as Graph change notifications (webhook via Clo
     const sub = (await created.json()) as { id: string; resource: string; clientState: string };
     expect(sub).toMatchObject({ resource: '/reports/healthMonitoring/alerts', clientState: 'secret-client-state' });
     expect((await graph(t, 'GET', `/v1.0/subscriptions/${sub.id}`)).status).toBe(200);
+    // Graph's reauthorize action: 204 without a body; an unknown subscription is 404.
+    expect((await graph(t, 'POST', `/v1.0/subscriptions/${sub.id}/reauthorize`)).status).toBe(204);
+    expect((await graph(t, 'POST', `/v1.0/subscriptions/${crypto.randomUUID()}/reauthorize`)).status).toBe(404);
 
     const cfg = await graph(t, 'PATCH', '/beta/reports/healthMonitoring/alertConfigurations/tokenIssuanceFailure', { tesseraThresholds: { minVolume: 5, minFailures: 5, windowMinutes: 5 } });
     expect(cfg.status).toBe(204);
