@@ -17,7 +17,7 @@ import { ROLE_ROUTES } from './role-routes.js';
 import { APP_ROLE_ROUTES } from './app-role-routes.js';
 import { RELATION_ROUTES } from './relation-routes.js';
 import { RECOVERY_ROUTES } from './recovery-routes.js';
-import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription, reauthorizeSubscription } from '../notifications/subscriptions.js';
+import { createSubscription, creatorOf, deleteSubscription, getSubscription, listSubscriptions, patchSubscription, reauthorizeSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
 import { addKey, removeKey } from './app-keys.js';
@@ -223,7 +223,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   // Backup and recovery (issue 15): snapshots, difference reports, recovery jobs.
   ...RECOVERY_ROUTES,
   // Change notifications (webhooks): kept in the tenant's replicated state.
-  { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, null) },
+  { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, creatorOf(s, c)) },
   {
     pattern: ['subscriptions', ':id'],
     area: 'subscriptions',

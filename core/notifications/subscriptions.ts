@@ -13,6 +13,7 @@ import type { GraphContext, GraphError, GraphReply, GraphRequest, WritePlan } fr
 import { checkNotificationUrl } from './ssrf.js';
 import { parseQueryOptions } from './query-options.js';
 import { authorizationFrom, isAuthorized } from './reauthorization.js';
+import { servicePrincipalIdOf } from '../token/service-principals.js';
 
 export const ALERTS_RESOURCE = '/reports/healthMonitoring/alerts';
 const RESOURCES: Record<string, { changeTypes: readonly string[]; maxMinutes: number }> = {
@@ -114,6 +115,14 @@ const view = ({ createdAt: _createdAt, authorizedUntil: _authorizedUntil, ...sub
   '@odata.context': `${req.baseUrl}/$metadata#subscriptions/$entity`,
   ...sub, applicationId: null, latestSupportedTlsVersion: 'v1_2', includeResourceData: false, encryptionCertificate: null, encryptionCertificateId: null,
 } as unknown as Json);
+
+/** Graph's `creatorId`: the signed-in user of a delegated call, the service principal of an app-only one; null for the operator. */
+export function creatorOf(s: StateReader, ctx: GraphContext): string | null {
+  const c = ctx.caller;
+  if (c?.kind === 'user') return c.userId;
+  if (c?.kind === 'application') return servicePrincipalIdOf(s, ctx.tenantId, c.appId) ?? null;
+  return null;
+}
 
 export function createSubscription(s: StateReader, req: GraphRequest, ctx: GraphContext, creatorId: string | null): Result<WritePlan, GraphError> {
   const v = validateNew(req.body, ctx.now, null);
