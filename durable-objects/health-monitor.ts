@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { DEFAULT_CONFIG, detect, patchConfig, RATE_ALERT_TYPES, SIGNALS, windowsFor, type AlertType, type MonitorConfig, type WindowSums } from '../core/health/monitors.js';
 import { patchAlertState, type StoredAlert } from '../core/health/alerts.js';
+import type { EmailNotificationConfiguration } from '../core/health/alert-email.js';
 import { decideIncident, incidentKey, isIncident, type Incident, type KnownIncident } from '../core/health/incidents.js';
 import type { Result } from '../core/result.js';
 import { parseRegionList } from '../core/regions.js';
@@ -17,7 +18,7 @@ const DELIVERY_RETRY_MS = 86_400_000;
 const INCIDENT_WINDOW_MS = 15 * 60_000;
 
 /** Called with each alert this monitor raises (webhook delivery). */
-export type AlertSink = (env: Env, tenantId: string, alert: StoredAlert) => Promise<void>;
+export type AlertSink = (env: Env, tenantId: string, alert: StoredAlert, emails: readonly EmailNotificationConfiguration[]) => Promise<void>;
 let sink: AlertSink | undefined;
 export function onAlertRaised(s: AlertSink): void {
   sink = s;
@@ -120,7 +121,7 @@ export class HealthMonitor extends DurableObject<Env> {
         }
         if (sink === undefined) return;
         try {
-          await sink(this.env, tenantId, alert);
+          await sink(this.env, tenantId, alert, this.config(alert.alertType).emails ?? []);
           this.sql.exec(`DELETE FROM hm_undelivered WHERE id = ?`, row.id);
         } catch (e) {
           console.warn('alert notification failed; retried by the alarm', e instanceof Error ? e.message : String(e));

@@ -8,7 +8,7 @@ import { wantsUnknownEnumMembers } from '../directory/evolvable-enums.js';
 import type { Json } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import type { IncidentDetail } from './incidents.js';
-import { GRAPH_ALERT_TYPES, SIGNALS, type AlertType, type Detection } from './monitors.js';
+import { GRAPH_ALERT_TYPES, SIGNALS, type AlertType, type Detection, type MonitorConfig } from './monitors.js';
 
 export interface StoredAlert {
   id: string;
@@ -85,12 +85,13 @@ export function patchAlertState(body: unknown): Result<'active' | 'resolved', st
 }
 
 /** An alert configuration as Graph shows it, plus Tessera's thresholds. */
-export function configJson(type: AlertType, config: Record<string, Json>): Record<string, Json> {
+export function configJson(type: AlertType, config: MonitorConfig): Record<string, Json> {
+  const { emails, ...thresholds } = config;
   return {
     '@odata.type': '#microsoft.graph.healthMonitoring.alertConfiguration',
     // An id, not an enum member: shown as is (the list hides Tessera's own types unless asked).
     id: type,
-    emailNotificationConfigurations: [],
-    tesseraThresholds: config,
+    emailNotificationConfigurations: (emails ?? []).map((e) => ({ groupId: e.groupId, isEnabled: e.isEnabled })),
+    tesseraThresholds: { ...thresholds },
   };
 }

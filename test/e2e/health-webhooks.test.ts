@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseUrl, createTenant, operatorKey, type Tenant } from './service.js';
+import { readFileSync } from 'node:fs';
+import { baseUrl, createTenant, operatorKey, serviceLog, type Tenant } from './service.js';
 import { startReceiver, until, type Receiver } from './receiver.js';
 
 const graph = (t: Tenant, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
@@ -70,6 +71,25 @@ describe('health alerts delivered as Graph change notifications (webhook via Clo
       // The service is shared by the next files: the cell goes back to its primary.
       await move(before.primaryRegion);
     }
+  }, 90_000);
+
+  it('emails an alert to the members of the group its alert configuration names (send_email binding)', async () => {
+    const t = await createTenant('weur');
+    const mail = `ops-${t.tenantId.slice(0, 8)}@fabrikam.com`;
+    const user = (await (await graph(t, 'POST', '/v1.0/users', { displayName: 'Ops', userPrincipalName: `ops@${t.tenantId.slice(0, 8)}.example.com`, mail, accountEnabled: true, mailNickname: 'ops' })).json()) as { id: string };
+    const group = (await (await graph(t, 'POST', '/v1.0/groups', { displayName: 'Alert recipients', mailEnabled: false, mailNickname: 'alerts', securityEnabled: true })).json()) as { id: string };
+    expect((await graph(t, 'POST', `/v1.0/groups/${group.id}/members/$ref`, { '@odata.id': `${baseUrl()}/v1.0/directoryObjects/${user.id}` })).status).toBe(204);
+    const cfg = await graph(t, 'PATCH', '/beta/reports/healthMonitoring/alertConfigurations/tokenIssuanceFailure', {
+      emailNotificationConfigurations: [{ groupId: group.id, isEnabled: true }], tesseraThresholds: { minVolume: 5, minFailures: 5, windowMinutes: 5 },
+    });
+    expect(cfg.status).toBe(204);
+    for (let i = 0; i < 6; i++) expect((await wrongSecret(t)).status).toBe(401);
+    const subject = `Subject: Tessera health alert: tokenIssuanceFailure (tenant ${t.tenantId})`;
+    const log = await until(() => readFileSync(serviceLog(), 'utf8'), (s) => s.includes(subject));
+    const at = log.indexOf(subject);
+    const message = log.slice(log.lastIndexOf('send_email binding called', at), at + subject.length);
+    expect(message).toContain(`To: ${mail}`);
+    expect(message).toContain('From: alerts@tessera.invalid');
   }, 90_000);
 
   it('refuses a subscription whose receiver fails the handshake, and bad requests, with 400', async () => {

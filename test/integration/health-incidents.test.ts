@@ -8,6 +8,10 @@ import { call, clearFaults, graph, js, newTenant, setFaults, type Any, type Tena
 
 afterEach(clearFaults);
 
+// Tenants here live in their own cell (home apac; every other file's tenants are weur's): the
+// failovers below move only that cell's primary, and apac is no voter of the weur cells.
+const HOME = 'apac';
+
 const beta = (t: TenantInfo, method: string, path: string, opts: { body?: unknown; prefer?: boolean } = {}) =>
   call(method, `/beta${path}`, { ...(opts.body !== undefined ? { body: opts.body } : {}), headers: { 'x-tessera-tenant': t.tenantId, ...(opts.prefer ? { prefer: 'include-unknown-enum-members' } : {}) } });
 const alertsOf = async (t: TenantInfo, type: string): Promise<Any[]> =>
@@ -26,8 +30,8 @@ const cellInfo = async (cell: string): Promise<{ primaryRegion: string; epoch: n
 
 describe('cellFailover alerts (control plane incident outbox → every tenant of the cell)', () => {
   it('a planned failover raises one cellFailover alert for each tenant of the cell, in the Graph shape', async () => {
-    const a = await newTenant('weur');
-    const b = await newTenant('weur');
+    const a = await newTenant(HOME);
+    const b = await newTenant(HOME);
     expect(b.cell).toBe(a.cell);
     const before = await cellInfo(a.cell);
     const target = before.voters.find((r) => r !== before.primaryRegion)!;
@@ -51,8 +55,8 @@ describe('cellFailover alerts (control plane incident outbox → every tenant of
   });
 
   it('an unplanned failover (primary region down) raises it too, and a tenant that disabled the monitor gets none', async () => {
-    const t = await newTenant('weur');
-    const quiet = await newTenant('weur');
+    const t = await newTenant(HOME);
+    const quiet = await newTenant(HOME);
     expect((await beta(quiet, 'PATCH', '/reports/healthMonitoring/alertConfigurations/cellFailover', { body: { tesseraThresholds: { enabled: false } } })).status).toBe(204);
     const before = await cellInfo(t.cell);
     await setFaults({ downRegions: [before.primaryRegion] });
@@ -65,7 +69,7 @@ describe('cellFailover alerts (control plane incident outbox → every tenant of
   });
 
   it('the same failover told twice (an outbox retry) is one alert', async () => {
-    const t = await newTenant('weur');
+    const t = await newTenant(HOME);
     const monitor = healthMonitorStub(env, t.tenantId);
     const incident: Incident = { type: 'cellFailover', cellId: t.cell, fromRegion: 'weur', toRegion: 'eeur', epoch: 999, planned: false, at: Date.now() };
     expect(await monitor.raiseIncident(t.tenantId, incident)).toBe('raised');
@@ -77,7 +81,7 @@ describe('cellFailover alerts (control plane incident outbox → every tenant of
 
 describe('backupAuthTakeover alerts (edge report of backup-path answers)', () => {
   it('raises one alert per episode from the edge report; later reports only move lastSeen; a report for a primary answer is none', async () => {
-    const t = await newTenant('weur');
+    const t = await newTenant(HOME);
     const waits: Array<Promise<unknown>> = [];
     const ctx = { waitUntil: (p: Promise<unknown>) => void waits.push(p) };
     noteTakeover(env, ctx, t.tenantId, t.cell, 'weur', Date.now());
