@@ -42,9 +42,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The service's log, also kept in a file the tests can read (alert emails: Miniflare's
   // send_email binding logs each message it stores).
   const logFile = join(state, 'service.log');
+  let stopped = false;
   const keep = (d: Buffer) => {
     output += d.toString();
-    appendFileSync(logFile, d);
+    // wrangler still writes while it shuts down, after the state directory is removed.
+    if (!stopped) appendFileSync(logFile, d);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
@@ -66,6 +68,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('operatorKey', E2E_OPERATOR_KEY);
   project.provide('serviceLog', logFile);
   return async () => {
+    stopped = true;
     try {
       process.kill(-child.pid!, 'SIGTERM');
     } catch {
