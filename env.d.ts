@@ -33,5 +33,9 @@ declare namespace Cloudflare {
     BACKUP?: Fetcher;
     /** `off`: behave as if no backup Worker were bound (the integration test pool). */
     BACKUP_AUTH?: string;
+    /** Health alert emails (`[[send_email]]` in wrangler.toml); absent: alert emails are not sent. */
+    ALERT_EMAIL?: SendEmail;
+    /** The sender of alert emails (default `alerts@tessera.invalid`). */
+    ALERT_EMAIL_FROM?: string;
   }
 }

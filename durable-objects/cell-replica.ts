@@ -98,7 +98,7 @@ export class CellReplica extends DurableObject<Env> {
   /** A Graph API call for one tenant: writes on the primary, reads anywhere. */
   async graph(t: CellTopology, call: ReplicaCall): Promise<GraphOutcome> {
     const replica = this.open(t);
-    const ctx = { tenantId: call.tenantId, now: Date.now(), newId: () => crypto.randomUUID() };
+    const ctx = { tenantId: call.tenantId, now: Date.now(), newId: () => crypto.randomUUID(), caller: call.caller };
     const asUser = call.caller.kind === 'user' ? call.caller.userId : undefined;
     if (isWrite(call.request)) {
       const origin = this.origin(actorOf(call.caller), call.correlationId);

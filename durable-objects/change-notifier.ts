@@ -3,6 +3,7 @@ import { directoryNotifications, hasDirectorySubscriptions, missedNotifications 
 import { enqueue } from '../workers/platform/delivery.js';
 import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
 import type { Subscription } from '../core/notifications/subscriptions.js';
+import { reauthorizationNotices } from '../core/notifications/reauthorization.js';
 import { onPrimary } from '../workers/platform/cell-calls.js';
 import { tenantSubscriptions } from '../workers/platform/tenant-subscriptions.js';
 
@@ -18,7 +19,8 @@ const RECHECK_MS = 60_000;
  * A tenant's directory change notifier (one object per tenant, `notify:{tenantId}`; SQLite):
  * reads the tenant's change feed (core/feed) from its cursor and queues a Graph notification
  * per user/group change and subscription (core/notifications/directory-changes.ts). The edge
- * pokes it after each users/groups write; an alarm repairs lost pokes. The cursor moves only
+ * pokes it after each users/groups write and subscription write; an alarm repairs lost pokes
+ * and sends `reauthorizationRequired` notices when due (any resource's subscriptions). The cursor moves only
  * after the page's notifications were queued: at least once.
  */
 export class ChangeNotifier extends DurableObject<Env> {
@@ -31,6 +33,29 @@ export class ChangeNotifier extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS cn_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS cn_reauth (sub TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID`);
+  }
+
+  /**
+   * `reauthorizationRequired` notices due now (core/notifications/reauthorization.ts), for every
+   * resource's subscriptions. Remembered only after they are queued (a failed enqueue throws and
+   * the alarm retries; a crash in between tells again: at least once). Returns the next due time.
+   */
+  private async tellReauthorization(tenantId: string, subs: readonly Subscription[], now: number): Promise<number | undefined> {
+    const told = new Map(this.sql.exec<{ sub: string; until: number }>(`SELECT sub, until FROM cn_reauth`).toArray().map((r) => [r.sub, r.until] as [string, number]));
+    const plan = reauthorizationNotices(subs, told, tenantId, now);
+    await enqueue(this.env, plan.messages);
+    for (const [id, until] of plan.told) this.sql.exec(`INSERT OR REPLACE INTO cn_reauth VALUES (?, ?)`, id, until);
+    const live = new Set(subs.map((x) => x.id));
+    for (const id of told.keys()) if (!live.has(id)) this.sql.exec(`DELETE FROM cn_reauth WHERE sub = ?`, id);
+    return plan.nextAt;
+  }
+
+  /** The alarm at the earliest of what is wanted (an earlier one already set stays). */
+  private async armAt(at: number | undefined): Promise<void> {
+    if (at === undefined) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   private get(key: string): string | undefined {
@@ -74,6 +99,7 @@ export class ChangeNotifier extends DurableObject<Env> {
     const now = Date.now();
     if (this.subs === undefined || this.subs.at < now - SUBSCRIPTIONS_TTL_MS) this.subs = { list: await tenantSubscriptions(this.env, tenantId), at: now };
     const subs = this.subs.list;
+    await this.armAt(await this.tellReauthorization(tenantId, subs, now));
     // No directory subscription: nothing to read (the cursor waits; later subscriptions only
     // get changes committed after their creation).
     if (!hasDirectorySubscriptions(subs, now)) return;
@@ -93,7 +119,7 @@ export class ChangeNotifier extends DurableObject<Env> {
       this.set('cursor', String(cursor));
       if (!page.more) break;
     }
-    if (hasDirectorySubscriptions(subs, now) && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + RECHECK_MS);
+    await this.armAt(now + RECHECK_MS);
   }
 }
 

@@ -11,6 +11,8 @@ import type { WatchOutcome } from './cell-watch.js';
 import { cellTransport, healthConfig, watchDeps } from './cell-watch.js';
 import type { Membership, MembershipChange } from '../core/replication/membership.js';
 import { DEFAULT_VOTERS, foundingVoters } from '../core/replication/membership.js';
+import { incidentKey, type Incident } from '../core/health/incidents.js';
+import { IncidentOutbox } from './incident-outbox.js';
 
 export type MembersError = 'not_found' | 'invalid' | 'in_flight' | 'unavailable';
 
@@ -57,6 +59,8 @@ export class ControlPlane extends DurableObject<Env> {
   private readonly health = new Map<string, HealthState>();
   /** Cells with a membership change in flight (volatile: the primary's log is the real guard). */
   private readonly changing = new Set<string>();
+  /** Failovers to tell every tenant of the cell (health alerts, issue 16). */
+  private readonly incidents: IncidentOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,6 +73,8 @@ export class ControlPlane extends DurableObject<Env> {
     if (!columns.includes('members_version')) this.sql.exec(`ALTER TABLE cells ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, cell TEXT NOT NULL,
       status TEXT NOT NULL, domain TEXT UNIQUE, created_at INTEGER NOT NULL)`);
+    this.incidents = new IncidentOutbox(this.sql, env, (cell, after, limit) =>
+      this.sql.exec<{ id: string }>(`SELECT id FROM tenants WHERE cell = ? AND status = 'active' AND id > ? ORDER BY id LIMIT ?`, cell, after, limit).toArray().map((r) => r.id));
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tenant_requests (id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, tenant_id TEXT NOT NULL,
       sealed TEXT, created_at INTEGER NOT NULL)`);
   }
@@ -166,9 +172,22 @@ export class ControlPlane extends DurableObject<Env> {
     return { id: r.id, homeRegion: r.home_region as Region, regions, voters, membersVersion: r.members_version, primaryRegion: r.primary_region as Region, epoch: r.epoch, tenants: r.tenants };
   }
 
-  /** Records a cell's new primary after a failover; older epochs never overwrite newer ones. */
-  setPrimary(cellId: string, primaryRegion: Region, epoch: number): CellRecord | undefined {
-    this.sql.exec(`UPDATE cells SET primary_region = ?, epoch = ? WHERE id = ? AND epoch < ?`, primaryRegion, epoch, cellId, epoch);
+  /**
+   * Records a cell's new primary after a failover; older epochs never overwrite newer ones. A
+   * change of primary is put in the incident outbox in the same transaction (a `cellFailover`
+   * health alert for each tenant of the cell) and told at once; the alarm retries what is left.
+   */
+  setPrimary(cellId: string, primaryRegion: Region, epoch: number, planned = false): CellRecord | undefined {
+    const moved = this.ctx.storage.transactionSync(() => {
+      const before = this.cell(cellId);
+      if (before === undefined || before.epoch >= epoch) return false;
+      this.sql.exec(`UPDATE cells SET primary_region = ?, epoch = ? WHERE id = ? AND epoch < ?`, primaryRegion, epoch, cellId, epoch);
+      if (before.primaryRegion === primaryRegion) return false;
+      const incident: Incident = { type: 'cellFailover', cellId, fromRegion: before.primaryRegion, toRegion: primaryRegion, epoch, planned, at: Date.now() };
+      this.incidents.record(incidentKey(incident), incident);
+      return true;
+    });
+    if (moved) this.ctx.waitUntil(this.incidents.drain(Date.now()));
     return this.cell(cellId);
   }
 
@@ -209,7 +228,7 @@ export class ControlPlane extends DurableObject<Env> {
     if (cell.primaryRegion === region) return { cell };
     const reply = await cellTransport(this.env, cell).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
     if (reply?.kind !== 'handed_off') return { error: reply?.kind === 'handoff_failed' ? `handoff failed: ${reply.reason}` : 'primary unreachable' };
-    return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch)! };
+    return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch, true)! };
   }
 
   /**
@@ -252,6 +271,7 @@ export class ControlPlane extends DurableObject<Env> {
     const config = healthConfig(this.env);
     const cells = this.cells();
     if (cells.length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+    if (this.incidents.pending() > 0) this.ctx.waitUntil(this.incidents.drain(Date.now()));
     await Promise.all(
       cells
         .filter((cell) => !this.watching.has(cell.id))

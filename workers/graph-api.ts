@@ -7,6 +7,7 @@ import { sealedAad, type IdempotencyTicket } from '../core/idempotency.js';
 import { seal, unseal } from '../core/token/secret-box.js';
 import { isolateKeys } from './platform/isolate-keys.js';
 import { authorizeSelfScope } from '../core/directory/delegated-access.js';
+import { delegatedEdgeAccess } from '../core/directory/edge-roles.js';
 import { hashPassword } from '../core/token/password.js';
 import type { ReplicaPosition } from '../core/replication/replica-token.js';
 import { decodeReplicaToken, encodeReplicaToken, importTokenKey } from '../core/replication/replica-token.js';
@@ -135,6 +136,10 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (c.edge !== undefined) {
     // Edge-served routes read the incoming request itself: not inside a $batch.
     if (inBatch) return failed(info, { kind: 'bad_request', message: `The request '${c.path}' is not supported in a $batch.` });
+    if (principal.kind === 'user') {
+      const roles = delegatedEdgeAccess(c.area, c.write, principal.wids ?? []);
+      if (!roles.ok) return failed(info, roles.error);
+    }
     const origin = new URL(session.baseUrl).origin;
     return servedOf(await edgeRoute(session.request, info, env, tenantId, c, session.baseUrl.slice(origin.length + 1), origin));
   }

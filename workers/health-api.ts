@@ -6,12 +6,10 @@
 import type { Classification } from '../core/directory/classify.js';
 import { alertJson, configJson, wantsUnknownMembers, type StoredAlert } from '../core/health/alerts.js';
 import { ALERT_TYPES, GRAPH_ALERT_TYPES, isAlertType, type MonitorConfig } from '../core/health/monitors.js';
-import type { Json } from '../core/kv.js';
 import type { Result } from '../core/result.js';
 import { healthMonitorStub } from '../durable-objects/health-monitor.js';
 import { graphError, json, readJsonBody, type RequestInfo } from './platform/http.js';
 
-const asJson = (c: MonitorConfig): Record<string, Json> => ({ ...c });
 
 export async function handleHealth(request: Request, info: RequestInfo, env: Env, tenantId: string, c: Classification, origin: string): Promise<Response> {
   const monitor = healthMonitorStub(env, tenantId);
@@ -42,13 +40,13 @@ export async function handleHealth(request: Request, info: RequestInfo, env: Env
     }
     case 'healthAlertConfigs': {
       const types = ALERT_TYPES.filter((t) => unknown || (GRAPH_ALERT_TYPES as readonly string[]).includes(t));
-      const configs = await Promise.all(types.map(async (t) => configJson(t, asJson((await monitor.config(t)) as MonitorConfig))));
+      const configs = await Promise.all(types.map(async (t) => configJson(t, (await monitor.config(t)) as MonitorConfig)));
       return json({ '@odata.context': `${ctx}/alertConfigurations`, value: configs }, 200, base);
     }
     default: {
       const type = c.params['alertType'] ?? '';
       if (!isAlertType(type)) return notFound(type);
-      if (c.method === 'GET') return json({ '@odata.context': `${ctx}/alertConfigurations/$entity`, ...configJson(type, asJson((await monitor.config(type)) as MonitorConfig)) }, 200, base);
+      if (c.method === 'GET') return json({ '@odata.context': `${ctx}/alertConfigurations/$entity`, ...configJson(type, (await monitor.config(type)) as MonitorConfig) }, 200, base);
       const b = await body();
       if (b instanceof Response) return b;
       const r = (await monitor.updateConfig(type, b.body)) as Result<MonitorConfig, string>;

@@ -13,6 +13,7 @@ import { MAX_FORM_BYTES, readBodyWithin } from './platform/body-limit.js';
 import { json, requestInfo, type RequestInfo } from './platform/http.js';
 import { callToken, type RoutedToken } from './platform/token-calls.js';
 import { callTokenWithTakeover } from './platform/backup-calls.js';
+import { noteTakeover } from './platform/takeover-alerts.js';
 import { beginFill, claimRefresh, endRefresh, fastPathKey, pendingFill, readSetEpoch, remember, replayClientCredentials, type EdgeTokenRequest } from './platform/token-fast-path.js';
 import { caeEnforced, caeStateFor } from './platform/cae-state.js';
 import { claimsWaitMs } from '../core/cae/claims-request.js';
@@ -81,6 +82,7 @@ const POST_ONLY = new Set(['token', 'devicecode']);
 /** What one token-service request tells outcome recording (filled while it is served). */
 interface Tally {
   tenantId?: string;
+  cellId?: string;
   region?: () => string;
   /** An error answer's body (only error bodies are looked at). */
   body?: string;
@@ -106,6 +108,7 @@ export async function tokenEndpoint(request: Routed, env: Env, ctx: ExecutionCon
   if (tally.tenantId !== undefined && tally.region !== undefined) {
     const outcome = outcomeOf(OPS[request.params?.endpoint ?? 'keys'], request.method, response.status, tally);
     if (outcome !== null) recordOutcome(env, ctx, tally.tenantId, tally.region(), outcome, () => tally.signIn?.userId ?? tally.clientId?.());
+    if (tally.cellId !== undefined) noteTakeover(env, ctx, tally.tenantId, tally.cellId, response.headers.get('tessera-served-by'), Date.now());
   }
   return response;
 }
@@ -122,6 +125,7 @@ async function serveToken(request: Routed, env: Env, ctx: ExecutionContext, tall
   let client: TokenCall['client'] | undefined;
   const clientOnce = () => (client ??= clientOf(request, env, placement));
   tally.tenantId = placement.tenant.id;
+  tally.cellId = placement.cell.id;
   tally.region = () => clientOnce().region;
   let parsed: URL | undefined;
   const url = () => (parsed ??= new URL(request.url));

@@ -106,11 +106,10 @@ const DELEGATED: Readonly<Record<Area, Grant>> = {
   permissionGrants: delegated('permissionGrants', [], []),
   settings: delegated('settings', [], []),
   appRoleAssignments: delegated('appRoleAssignments', [], []),
-  // Graph also allows delegated Reports.Read.All for a user holding a reports role; edge-served
-  // routes do not check directory roles (the replica does), so delegated access is refused.
-  reports: { read: [], write: [] },
-  healthAlerts: { read: [], write: [] },
-  healthAlertConfig: { read: [], write: [] },
+  // Edge-served: the user's directory roles are then checked from the token (edge-roles.ts).
+  reports: { read: ['Reports.Read.All', 'AuditLog.Read.All'], write: [] },
+  healthAlerts: { read: ['HealthMonitoringAlert.Read.All', 'HealthMonitoringAlert.ReadWrite.All'], write: ['HealthMonitoringAlert.ReadWrite.All'] },
+  healthAlertConfig: { read: ['HealthMonitoringAlertConfig.Read.All', 'HealthMonitoringAlertConfig.ReadWrite.All'], write: ['HealthMonitoringAlertConfig.ReadWrite.All'] },
   subscriptions: { read: [], write: [] },
   directoryObjects: delegated('directoryObjects', [], []),
   // Delegated as in Entra; the user's directory roles then decide (delegated-access.ts).

@@ -17,7 +17,7 @@ import { ROLE_ROUTES } from './role-routes.js';
 import { APP_ROLE_ROUTES } from './app-role-routes.js';
 import { RELATION_ROUTES } from './relation-routes.js';
 import { RECOVERY_ROUTES } from './recovery-routes.js';
-import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, patchSubscription } from '../notifications/subscriptions.js';
+import { createSubscription, creatorOf, deleteSubscription, getSubscription, listSubscriptions, patchSubscription, reauthorizeSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
 import { addKey, removeKey } from './app-keys.js';
@@ -223,7 +223,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
   // Backup and recovery (issue 15): snapshots, difference reports, recovery jobs.
   ...RECOVERY_ROUTES,
   // Change notifications (webhooks): kept in the tenant's replicated state.
-  { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, null) },
+  { pattern: ['subscriptions'], area: 'subscriptions', handshake: true, GET: listSubscriptions, POST: (s, r, c) => createSubscription(s, r, c, creatorOf(s, c)) },
   {
     pattern: ['subscriptions', ':id'],
     area: 'subscriptions',
@@ -231,6 +231,7 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     PATCH: (s, r, c, x) => patchSubscription(s, r, c, p(x, 'id')),
     DELETE: (s, r, c, x) => deleteSubscription(s, r, c, p(x, 'id')),
   },
+  { pattern: ['subscriptions', ':id', 'reauthorize'], area: 'subscriptions', POST: (s, r, c, x) => reauthorizeSubscription(s, r, c, p(x, 'id')) },
   // Reports over authentication outcomes (issue 16), answered at the edge.
   { pattern: ['reports', 'sla', 'azureADAuthentication'], area: 'reports', edge: { methods: ['GET'], service: 'slaAttainment', betaOnly: true } },
   { pattern: ['reports', 'serviceActivity', ':fn'], area: 'reports', edge: { methods: ['GET'], service: 'serviceActivityMetric', betaOnly: true } },

@@ -67,6 +67,8 @@ export interface GraphContext {
   /** Epoch milliseconds; injected so the logic stays deterministic. */
   now: number;
   newId(): string;
+  /** Who asks (a subscription's `creatorId`); absent where no caller applies. */
+  caller?: { kind: 'user'; userId: string } | { kind: 'application'; appId: string } | { kind: 'operator' };
 }
 
 export type GraphError = {

@@ -7,14 +7,18 @@
 import { wantsUnknownEnumMembers } from '../directory/evolvable-enums.js';
 import type { Json } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
-import { GRAPH_ALERT_TYPES, SIGNALS, type AlertType, type Detection } from './monitors.js';
+import type { IncidentDetail } from './incidents.js';
+import { GRAPH_ALERT_TYPES, SIGNALS, type AlertType, type Detection, type MonitorConfig } from './monitors.js';
 
 export interface StoredAlert {
   id: string;
   alertType: AlertType;
   createdDateTime: string;
   state: 'active' | 'resolved';
-  detection: Detection;
+  /** A rate monitor's detection; absent on an incident alert. */
+  detection?: Detection;
+  /** An incident monitor's event (core/health/incidents.ts). */
+  incident?: IncidentDetail;
   impactedCount: number;
   impactedCountLimitExceeded: boolean;
   windowStart: string;
@@ -52,17 +56,22 @@ export function alertJson(a: StoredAlert, graphBase: string, includeUnknown: boo
         audits: `${graphBase}/beta/auditLogs/directoryAudits?$filter=${encodeURIComponent(`activityDateTime ge ${a.windowStart} and activityDateTime lt ${a.windowEnd}`)}`,
       },
     },
-    signals: {
-      '@odata.type': '#microsoft.graph.healthMonitoring.signals',
-      attempts: a.detection.attempts,
-      failures: a.detection.failures,
-      failureRate: Math.round(a.detection.rate * 10_000) / 10_000,
-      baselineFailureRate: Math.round(a.detection.baselineRate * 10_000) / 10_000,
-      baselineAttempts: a.detection.baselineAttempts,
-      windowStartDateTime: a.windowStart,
-      windowEndDateTime: a.windowEnd,
-    },
+    signals: { '@odata.type': '#microsoft.graph.healthMonitoring.signals', ...signalsOf(a), windowStartDateTime: a.windowStart, windowEndDateTime: a.windowEnd },
     documentation: { '@odata.type': '#microsoft.graph.healthMonitoring.documentation', troubleshootingGuide: DOCS },
+  };
+}
+
+function signalsOf(a: StoredAlert): Record<string, Json> {
+  const i = a.incident;
+  if (i !== undefined) {
+    const when = { cellId: i.cellId, firstSeenDateTime: new Date(i.firstSeen).toISOString(), lastSeenDateTime: new Date(i.lastSeen).toISOString() };
+    return i.epoch === undefined ? when : { ...when, fromRegion: i.fromRegion ?? null, toRegion: i.toRegion ?? null, epoch: i.epoch, planned: i.planned ?? false };
+  }
+  const d = a.detection;
+  if (d === undefined) return {};
+  return {
+    attempts: d.attempts, failures: d.failures, failureRate: Math.round(d.rate * 10_000) / 10_000,
+    baselineFailureRate: Math.round(d.baselineRate * 10_000) / 10_000, baselineAttempts: d.baselineAttempts,
   };
 }
 
@@ -76,12 +85,13 @@ export function patchAlertState(body: unknown): Result<'active' | 'resolved', st
 }
 
 /** An alert configuration as Graph shows it, plus Tessera's thresholds. */
-export function configJson(type: AlertType, config: Record<string, Json>): Record<string, Json> {
+export function configJson(type: AlertType, config: MonitorConfig): Record<string, Json> {
+  const { emails, ...thresholds } = config;
   return {
     '@odata.type': '#microsoft.graph.healthMonitoring.alertConfiguration',
     // An id, not an enum member: shown as is (the list hides Tessera's own types unless asked).
     id: type,
-    emailNotificationConfigurations: [],
-    tesseraThresholds: config,
+    emailNotificationConfigurations: (emails ?? []).map((e) => ({ groupId: e.groupId, isEnabled: e.isEnabled })),
+    tesseraThresholds: { ...thresholds },
   };
 }

@@ -12,11 +12,18 @@
 import { err, ok, type Result } from '../result.js';
 import type { Counts } from '../outcomes/buckets.js';
 import type { Scenario } from '../outcomes/classify.js';
+import { parseEmailConfigurations, type EmailNotificationConfiguration } from './alert-email.js';
 
 /** Graph's own alert types first; Tessera's own come after `unknownFutureValue` (evolvable enum). */
 export const GRAPH_ALERT_TYPES = ['mfaSignInFailure', 'conditionalAccessBlockedSignIn'] as const;
-export const TESSERA_ALERT_TYPES = ['tokenIssuanceFailure', 'managedIdentityFailure'] as const;
-export type AlertType = (typeof GRAPH_ALERT_TYPES)[number] | (typeof TESSERA_ALERT_TYPES)[number];
+/** Rate monitors: raised by `detect` against the baseline. */
+export const RATE_ALERT_TYPES = ['mfaSignInFailure', 'conditionalAccessBlockedSignIn', 'tokenIssuanceFailure', 'managedIdentityFailure'] as const;
+/** Incident monitors: raised by a platform event (core/health/incidents.ts), not by a rate. */
+export const INCIDENT_ALERT_TYPES = ['cellFailover', 'backupAuthTakeover'] as const;
+export const TESSERA_ALERT_TYPES = ['tokenIssuanceFailure', 'managedIdentityFailure', ...INCIDENT_ALERT_TYPES] as const;
+export type RateAlertType = (typeof RATE_ALERT_TYPES)[number];
+export type IncidentAlertType = (typeof INCIDENT_ALERT_TYPES)[number];
+export type AlertType = RateAlertType | IncidentAlertType;
 export const ALERT_TYPES: readonly AlertType[] = [...GRAPH_ALERT_TYPES, ...TESSERA_ALERT_TYPES];
 export const isAlertType = (s: string): s is AlertType => (ALERT_TYPES as readonly string[]).includes(s);
 
@@ -28,23 +35,30 @@ export interface MonitorConfig {
   minFailures: number;
   multiplier: number;
   minRateIncrease: number;
+  /** Graph's `emailNotificationConfigurations` (core/health/alert-email.ts); absent: none. */
+  emails?: EmailNotificationConfiguration[];
 }
 
 export const DEFAULT_CONFIG: MonitorConfig = { enabled: true, windowMinutes: 15, baselineDays: 7, minVolume: 100, minFailures: 20, multiplier: 3, minRateIncrease: 0.05 };
 
-const LIMITS: Record<Exclude<keyof MonitorConfig, 'enabled'>, [number, number]> = {
+const LIMITS: Record<Exclude<keyof MonitorConfig, 'enabled' | 'emails'>, [number, number]> = {
   windowMinutes: [5, 1440], baselineDays: [0, 28], minVolume: [1, 1e9], minFailures: [1, 1e9], multiplier: [1, 1000], minRateIncrease: [0, 1],
 };
 
-/** A PATCH of an alert configuration: `{ tesseraThresholds: {...} }` merged over the current one. */
+/** A PATCH of an alert configuration: `{ tesseraThresholds: {...}, emailNotificationConfigurations? }` merged over the current one. */
 export function patchConfig(current: MonitorConfig, body: unknown): Result<MonitorConfig, string> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return err('The request body must be a JSON object.');
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (k !== 'tesseraThresholds' && k !== '@odata.type') return err(`Property '${k.slice(0, 64)}' cannot be updated.`);
-  const t = b.tesseraThresholds;
-  if (t === undefined) return ok(current);
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) return err('tesseraThresholds must be an object.');
+  for (const k of Object.keys(b)) if (k !== 'tesseraThresholds' && k !== 'emailNotificationConfigurations' && k !== '@odata.type') return err(`Property '${k.slice(0, 64)}' cannot be updated.`);
   const next: MonitorConfig = { ...current };
+  if (b.emailNotificationConfigurations !== undefined) {
+    const emails = parseEmailConfigurations(b.emailNotificationConfigurations);
+    if (!emails.ok) return emails;
+    next.emails = emails.value;
+  }
+  const t = b.tesseraThresholds;
+  if (t === undefined) return ok(next);
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return err('tesseraThresholds must be an object.');
   for (const [k, v] of Object.entries(t as Record<string, unknown>)) {
     if (k === 'enabled') {
       if (typeof v !== 'boolean') return err('tesseraThresholds.enabled must be a boolean.');
@@ -73,6 +87,9 @@ export const SIGNALS: Readonly<Record<AlertType, Signal>> = {
   conditionalAccessBlockedSignIn: { scenarios: ['signIn', 'mfaSignIn', 'tokenIssuance'], failures: ['caBlocked'], scenario: 'conditionalAccess', resourceType: 'user' },
   tokenIssuanceFailure: { scenarios: ['tokenIssuance'], failures: ['callerError', 'serviceFailure'], scenario: 'tokenIssuance', resourceType: 'application' },
   managedIdentityFailure: { scenarios: ['managedIdentity'], failures: ['callerError', 'serviceFailure'], scenario: 'managedIdentity', resourceType: 'application' },
+  // Incidents: the signal only counts the impact (apps whose requests failed in the window).
+  cellFailover: { scenarios: ['tokenIssuance', 'managedIdentity'], failures: ['serviceFailure'], scenario: 'failover', resourceType: 'application' },
+  backupAuthTakeover: { scenarios: ['tokenIssuance'], failures: ['serviceFailure'], scenario: 'backupAuthentication', resourceType: 'application' },
 };
 
 /** Counts of one window per scenario. */

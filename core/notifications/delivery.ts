@@ -5,18 +5,21 @@
  */
 import type { Json } from '../kv.js';
 import type { Subscription } from './subscriptions.js';
+import type { AlertEmail } from '../health/alert-email.js';
 
 /**
  * One delivery. `onDrop`: what to do when it fails for good (the dead-letter consumer):
  * remove the Graph subscription and tell its lifecycle URL, or nothing.
  */
 export interface DeliveryMessage {
-  kind: 'notification' | 'lifecycle';
+  /** `email`: a health alert email (core/health/alert-email.ts), sent through the `ALERT_EMAIL` binding; `url` and `body` are unused. */
+  kind: 'notification' | 'lifecycle' | 'email';
   tenantId: string;
   url: string;
   body: string;
   /** Extra request headers (e.g. an SSF stream's Authorization); never logged. */
   headers?: Record<string, string>;
+  email?: AlertEmail;
   onDrop: { kind: 'removeSubscription'; subscriptionId: string; lifecycleUrl: string | null; clientState: string | null; expiration: string } | { kind: 'none' };
 }
 

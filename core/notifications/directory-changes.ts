@@ -1,12 +1,14 @@
 /**
  * Directory change notifications from the change feed (core/feed): each user or group change
  * of a record becomes a Graph notification for every live subscription to `/users` or
- * `/groups` whose changeType it matches and that existed when the change committed. Pure.
+ * `/groups` whose changeType it matches, whose `notificationQueryOptions` the object passes
+ * (core/notifications/query-options.ts) and that existed when the change committed. Pure.
  */
 import type { FeedRecord } from '../feed/record.js';
 import type { ChangeOp } from '../feed/changes.js';
 import { changeNotification, deliveryFor, lifecycleNotification, type DeliveryMessage } from './delivery.js';
 import { subscribers, type Subscription } from './subscriptions.js';
+import { passesQueryOptions } from './query-options.js';
 
 const RESOURCE: Record<string, { collection: string; odataType: string }> = {
   user: { collection: '/users', odataType: '#microsoft.graph.user' },
@@ -24,6 +26,8 @@ export function directoryNotifications(records: readonly FeedRecord[], subs: rea
       const changeType = CHANGE_TYPE[c.op];
       for (const s of subscribers(subs, res.collection, changeType, now)) {
         if (r.at < s.createdAt) continue;
+        const obj = { id: c.id, displayName: c.displayName, ...(c.type === 'user' ? { userPrincipalName: c.userPrincipalName ?? null } : {}) };
+        if (!passesQueryOptions(s.notificationQueryOptions, s.resource, obj)) continue;
         const resource = `${res.collection.slice(1)}/${c.id}`;
         out.push(deliveryFor(s, tenantId, changeNotification(s, tenantId, changeType, resource, { odataType: res.odataType, id: c.id })));
       }

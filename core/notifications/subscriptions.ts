@@ -11,6 +11,9 @@ import { badRequest, notFound } from '../directory/errors.js';
 import { isValidId, tenantPrefix } from '../directory/keys.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, WritePlan } from '../directory/types.js';
 import { checkNotificationUrl } from './ssrf.js';
+import { parseQueryOptions } from './query-options.js';
+import { authorizationFrom, isAuthorized } from './reauthorization.js';
+import { servicePrincipalIdOf } from '../token/service-principals.js';
 
 export const ALERTS_RESOURCE = '/reports/healthMonitoring/alerts';
 const RESOURCES: Record<string, { changeTypes: readonly string[]; maxMinutes: number }> = {
@@ -32,6 +35,8 @@ export interface Subscription {
   creatorId: string | null;
   /** Epoch ms of creation (not shown): directory changes committed before it are not notified. */
   createdAt: number;
+  /** Epoch ms its authorization lapses (not shown; core/notifications/reauthorization.ts); absent without a lifecycle URL. */
+  authorizedUntil?: number;
 }
 
 const subPrefix = (tid: string) => `${tenantPrefix(tid)}sub/`;
@@ -84,6 +89,8 @@ export function validateNew(body: unknown, now: number, production: boolean | nu
   if (b.notificationQueryOptions !== undefined && b.notificationQueryOptions !== null && (typeof b.notificationQueryOptions !== 'string' || b.notificationQueryOptions.length > 1024)) {
     return err(badRequest('notificationQueryOptions must be a string.', 'ValidationError'));
   }
+  const options = parseQueryOptions(typeof b.notificationQueryOptions === 'string' ? b.notificationQueryOptions : null, resource);
+  if (!options.ok) return options;
   const exp = expiry(b.expirationDateTime, resource, now);
   if (!exp.ok) return exp;
   return ok({
@@ -104,15 +111,23 @@ function load(s: StateReader, tid: string, id: string): Subscription | undefined
   return v === undefined || v === null ? undefined : (v as unknown as Subscription);
 }
 
-const view = ({ createdAt: _createdAt, ...sub }: Subscription, req: GraphRequest): Json => ({
+const view = ({ createdAt: _createdAt, authorizedUntil: _authorizedUntil, ...sub }: Subscription, req: GraphRequest): Json => ({
   '@odata.context': `${req.baseUrl}/$metadata#subscriptions/$entity`,
   ...sub, applicationId: null, latestSupportedTlsVersion: 'v1_2', includeResourceData: false, encryptionCertificate: null, encryptionCertificateId: null,
 } as unknown as Json);
 
+/** Graph's `creatorId`: the signed-in user of a delegated call, the service principal of an app-only one; null for the operator. */
+export function creatorOf(s: StateReader, ctx: GraphContext): string | null {
+  const c = ctx.caller;
+  if (c?.kind === 'user') return c.userId;
+  if (c?.kind === 'application') return servicePrincipalIdOf(s, ctx.tenantId, c.appId) ?? null;
+  return null;
+}
+
 export function createSubscription(s: StateReader, req: GraphRequest, ctx: GraphContext, creatorId: string | null): Result<WritePlan, GraphError> {
   const v = validateNew(req.body, ctx.now, null);
   if (!v.ok) return v;
-  const sub: Subscription = { id: ctx.newId(), ...v.value, creatorId, createdAt: ctx.now };
+  const sub: Subscription = { id: ctx.newId(), ...v.value, creatorId, createdAt: ctx.now, ...authorizationFrom(v.value.lifecycleNotificationUrl, ctx.now) };
   // Kept until it expires (the primary's alarm purges expiring keys).
   const expiresAt = Date.parse(sub.expirationDateTime);
   return ok({ mutations: [{ key: subscriptionKey(ctx.tenantId, sub.id), value: sub as unknown as Json, expiresAt }], reply: { status: 201, body: view(sub, req) } });
@@ -126,7 +141,7 @@ export function listSubscriptions(s: StateReader, req: GraphRequest, ctx: GraphC
   const internal = req.query[INTERNAL_QUERY] === 'true';
   const shown = subs.map((x) => {
     const { '@odata.context': _c, ...rest } = view(x, req) as Record<string, Json>;
-    return internal ? { ...rest, createdAt: x.createdAt } : rest;
+    return internal ? { ...rest, createdAt: x.createdAt, ...(x.authorizedUntil !== undefined ? { authorizedUntil: x.authorizedUntil } : {}) } : rest;
   });
   return ok({ status: 200, body: { '@odata.context': `${req.baseUrl}/$metadata#subscriptions`, value: shown } });
 }
@@ -142,7 +157,7 @@ export function getSubscription(s: StateReader, req: GraphRequest, ctx: GraphCon
   return sub === undefined || Date.parse(sub.expirationDateTime) <= ctx.now ? err(notFound(id)) : ok({ status: 200, body: view(sub, req) });
 }
 
-/** PATCH renews: only `expirationDateTime` (and `notificationUrl` is refused: a new one needs a handshake). */
+/** PATCH renews (and reauthorizes, as Graph): only `expirationDateTime` (and `notificationUrl` is refused: a new one needs a handshake). */
 export function patchSubscription(s: StateReader, req: GraphRequest, ctx: GraphContext, id: string): Result<WritePlan, GraphError> {
   const sub = load(s, ctx.tenantId, id);
   if (sub === undefined || Date.parse(sub.expirationDateTime) <= ctx.now) return err(notFound(id));
@@ -151,8 +166,19 @@ export function patchSubscription(s: StateReader, req: GraphRequest, ctx: GraphC
   for (const k of Object.keys(b)) if (k !== 'expirationDateTime' && k !== '@odata.type') return err(badRequest(`Property '${k.slice(0, 64)}' cannot be updated on a subscription.`, 'ValidationError'));
   const exp = expiry((b as Record<string, unknown>).expirationDateTime, sub.resource, ctx.now);
   if (!exp.ok) return exp;
-  const next = { ...sub, expirationDateTime: exp.value };
+  const next = { ...sub, expirationDateTime: exp.value, ...authorizationFrom(sub.lifecycleNotificationUrl, ctx.now) };
   return ok({ mutations: [{ key: subscriptionKey(ctx.tenantId, id), value: next as unknown as Json, expiresAt: Date.parse(exp.value) }], reply: { status: 200, body: view(next, req) } });
+}
+
+/** `POST /subscriptions/{id}/reauthorize` (no body): a new authorization period; 204. Idempotent: a retry only moves it a little later. */
+export function reauthorizeSubscription(s: StateReader, req: GraphRequest, ctx: GraphContext, id: string): Result<WritePlan, GraphError> {
+  const sub = load(s, ctx.tenantId, id);
+  if (sub === undefined || Date.parse(sub.expirationDateTime) <= ctx.now) return err(notFound(id));
+  if (req.body !== undefined && req.body !== null && (typeof req.body !== 'object' || Array.isArray(req.body) || Object.keys(req.body).length > 0)) {
+    return err(badRequest('The reauthorize action takes no request body.'));
+  }
+  const next = { ...sub, ...authorizationFrom(sub.lifecycleNotificationUrl, ctx.now) };
+  return ok({ mutations: [{ key: subscriptionKey(ctx.tenantId, id), value: next as unknown as Json, expiresAt: Date.parse(sub.expirationDateTime) }], reply: { status: 204 } });
 }
 
 export function deleteSubscription(s: StateReader, _req: GraphRequest, ctx: GraphContext, id: string): Result<WritePlan, GraphError> {
@@ -161,9 +187,9 @@ export function deleteSubscription(s: StateReader, _req: GraphRequest, ctx: Grap
   return ok({ mutations: [{ key: subscriptionKey(ctx.tenantId, id), value: null }], reply: { status: 204 } });
 }
 
-/** Subscriptions of `resource` (normalized) that `changeType` reaches and that have not expired. */
+/** Subscriptions of `resource` (normalized) that `changeType` reaches, that have not expired and whose authorization has not lapsed. */
 export function subscribers(subs: readonly Subscription[], resource: string, changeType: string, now: number): Subscription[] {
-  return subs.filter((x) => x.resource === resource && x.changeType.split(',').includes(changeType) && Date.parse(x.expirationDateTime) > now);
+  return subs.filter((x) => x.resource === resource && x.changeType.split(',').includes(changeType) && Date.parse(x.expirationDateTime) > now && isAuthorized(x, now));
 }
 
 /** Application permissions that allow subscribing to `resource` (any one suffices), as Graph documents. */

@@ -68,6 +68,12 @@ const PERMISSIONS: readonly GraphPermission[] = [
   p('Policy.ReadWrite.Authorization', ['edd3c878-b384-41fd-95ad-e7407dd775be', 'Admin', "Read and write your organization's authorization policy"], 'fb221be6-99f2-473f-bd32-01c6a0e9ca3b'),
   p('Policy.ReadWrite.AuthenticationMethod', ['7e823077-d88e-468f-a337-e18f1f0e6c7c', 'Admin', 'Read and write authentication method policies'], '29c18626-4985-4dcd-85c0-193eef327366'),
   p('AuditLog.Read.All', ['e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20', 'Admin', 'Read audit log data'], 'b0afded3-3588-46d8-8b3d-9842eff778da'),
+  // Reports and health monitoring (issue 16): Tessera's own ids (UUIDv5 of the URL-named permission), not Microsoft's.
+  p('Reports.Read.All', ['592f54a2-2d44-58e3-928c-69d8c38e293a', 'Admin', 'Read all usage reports'], '19381f74-e7bb-54a4-b6fe-d85c65d7bb7c'),
+  p('HealthMonitoringAlert.Read.All', ['e6916cfa-ea14-5921-ae90-ce500784deda', 'Admin', 'Read all scenario health alerts'], '9607cc58-ddfb-593e-881f-edb8ba2a4283'),
+  p('HealthMonitoringAlert.ReadWrite.All', ['ee941445-b21e-5a5c-9b62-c65cc3aaaea4', 'Admin', 'Read and write all scenario health alerts'], '2133695c-c947-54e1-b3ff-498b303fe4f9'),
+  p('HealthMonitoringAlertConfig.Read.All', ['5dcf4d6e-1a57-570f-b4ad-4a8b77cb4261', 'Admin', 'Read all scenario health alert configurations'], '22f6c876-58d6-5d58-9538-c1146ee90c2b'),
+  p('HealthMonitoringAlertConfig.ReadWrite.All', ['05cd25af-4c02-5288-a436-5af8f3a42909', 'Admin', 'Read and write all scenario health alert configurations'], '0957fb06-ec90-5f66-a50d-9ebb0deb63d4'),
   p('Organization.Read.All', ['4908d5b9-3fb2-4b1e-9336-1888b7937185', 'Admin', 'Read organization information'], '498476ce-e0fe-48b0-b801-37ba7e2685c6'),
   p('Organization.ReadWrite.All', ['46ca0847-7e6b-426e-9775-ea810a948356', 'Admin', 'Read and write organization information'], '292d869f-3427-49a8-9dab-8c70152b74e9'),
   p('AppRoleAssignment.ReadWrite.All', ['84bccea3-f856-4a8a-967b-dbe0a3d53a64', 'Admin', 'Manage app role assignments'], '06b708a9-e830-4db3-a914-8e69da51d44f'),

@@ -131,6 +131,13 @@ describe('backup authentication (issue 14): openid-client through a full primary
       const st = await backupState();
       return st.edge.cells.length > 0 && st.edge.cells.every((c) => c.mode === 'primary') ? st : undefined;
     });
+    // The takeover raised a backupAuthTakeover health alert for the tenant (Tessera's own alert type: shown with the Prefer header).
+    const takeover = await until('backupAuthTakeover alert', async () => {
+      const r = await fetch(`${baseUrl()}/beta/reports/healthMonitoring/alerts`, { headers: { authorization: `Bearer ${operatorKey()}`, 'x-tessera-tenant': tid, prefer: 'include-unknown-enum-members' } });
+      return ((await r.json()) as { value: Array<{ alertType: string; state: string; signals: { cellId: string } }> }).value.find((a) => a.alertType === 'backupAuthTakeover');
+    });
+    expect(takeover).toMatchObject({ state: 'active', signals: { cellId: tenant.cell } });
+
     const beforeReturn = served.length;
     const last = megan.refresh_token!;
     const atPrimary = await client.refreshTokenGrant(config, last);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,8 +39,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  // The service's log, also kept in a file the tests can read (alert emails: Miniflare's
+  // send_email binding logs each message it stores).
+  const logFile = join(state, 'service.log');
+  let stopped = false;
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    // wrangler still writes while it shuts down, after the state directory is removed.
+    if (!stopped) appendFileSync(logFile, d);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   // HTTPS like production (the Graph SDK only sends tokens over HTTPS); the certificate is
   // wrangler's self-signed development one, so certificate checks are off for this process tree.
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
@@ -57,7 +66,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('baseUrl', base);
   project.provide('operatorKey', E2E_OPERATOR_KEY);
+  project.provide('serviceLog', logFile);
   return async () => {
+    stopped = true;
     try {
       process.kill(-child.pid!, 'SIGTERM');
     } catch {
@@ -71,5 +82,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
     operatorKey: string;
+    serviceLog: string;
   }
 }

@@ -3,6 +3,8 @@ import type { TenantCreated } from '../../workers/admin-api.js';
 
 export const baseUrl = (): string => inject('baseUrl');
 export const operatorKey = (): string => inject('operatorKey');
+/** The path of the running service's log (wrangler dev's output). */
+export const serviceLog = (): string => inject('serviceLog');
 
 export type Tenant = TenantCreated;
 

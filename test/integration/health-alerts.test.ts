@@ -26,7 +26,9 @@ describe('health monitoring alerts (Graph beta reports/healthMonitoring)', () =>
     expect(cfg.tesseraThresholds).toMatchObject({ minVolume: 5, minFailures: 5, windowMinutes: 5, enabled: true });
 
     for (let i = 0; i < 6; i++) expect((await failToken(t)).status).toBe(401);
-    const list = await until(async () => (await beta(t, 'GET', '/reports/healthMonitoring/alerts', { headers: { prefer: 'include-unknown-enum-members' } })).json() as Promise<Any>, (b) => b.value?.length > 0);
+    // Other files' failovers may add cellFailover alerts to this tenant's cell: only the rate alerts count here.
+    const rateAlerts = async () => ((await (await beta(t, 'GET', '/reports/healthMonitoring/alerts', { headers: { prefer: 'include-unknown-enum-members' } })).json()) as Any).value.filter((a: Any) => a.alertType === 'tokenIssuanceFailure');
+    const list = { value: await until(rateAlerts, (v) => v.length > 0) };
     expect(list.value).toHaveLength(1);
     const alert = list.value[0];
     expect(alert).toMatchObject({ alertType: 'tokenIssuanceFailure', scenario: 'tokenIssuance', category: 'authentication', state: 'active' });
@@ -40,7 +42,7 @@ describe('health monitoring alerts (Graph beta reports/healthMonitoring)', () =>
     // One active alert per type: more failures do not raise a second one.
     for (let i = 0; i < 6; i++) await failToken(t);
     await new Promise((r) => setTimeout(r, 6_500));
-    expect(((await (await beta(t, 'GET', '/reports/healthMonitoring/alerts')).json()) as Any).value).toHaveLength(1);
+    expect(await rateAlerts()).toHaveLength(1);
 
     expect((await beta(t, 'PATCH', `/reports/healthMonitoring/alerts/${alert.id}`, { body: { state: 'resolved' } })).status).toBe(204);
     expect((await beta(t, 'PATCH', `/reports/healthMonitoring/alerts/${alert.id}`, { body: { state: 'resolved' } })).status).toBe(204);

@@ -17,6 +17,8 @@ export interface Principal {
   readonly userId: string | null;
   /** The calling client application (`azp`/`appid`) of a token; null for operators. */
   readonly appId: string | null;
+  /** A delegated token's `wids`: the user's directory role template ids when it was issued. */
+  readonly wids?: readonly string[];
 }
 
 /** `challenge`: a claims challenge for the WWW-Authenticate header (continuous access evaluation). */

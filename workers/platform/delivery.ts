@@ -40,12 +40,30 @@ export async function handshake(env: Env, url: string): Promise<boolean> {
 }
 
 async function send(env: Env, m: DeliveryMessage): Promise<boolean> {
+  if (m.kind === 'email') return sendEmail(env, m);
   if (!checkNotificationUrl(m.url, production(env)).ok) return false;
   try {
     const r = await fetch(m.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', ...m.headers }, body: m.body, redirect: 'manual', signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
     await r.body?.cancel();
     return verdictOf(r.status) === 'delivered';
   } catch {
+    return false;
+  }
+}
+
+/** An alert email through the `send_email` binding (Miniflare stores it locally and logs where); no binding: dropped, logged. */
+async function sendEmail(env: Env, m: DeliveryMessage): Promise<boolean> {
+  const e = m.email;
+  if (e === undefined) return true;
+  if (env.ALERT_EMAIL === undefined) {
+    console.warn('alert email dropped: no ALERT_EMAIL binding');
+    return true;
+  }
+  try {
+    await env.ALERT_EMAIL.send({ from: e.from, to: e.to, subject: e.subject, text: e.text });
+    return true;
+  } catch (err) {
+    console.warn('alert email failed', err instanceof Error ? err.message : String(err));
     return false;
   }
 }

@@ -83,6 +83,7 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
         : invalid('Access token validation failure: the token was issued before a revocation event.');
     }
   }
-  if (userId !== null) return { kind: 'user', tenantId: tid, roles: [], scopes, userId, appId };
+  const wids = Array.isArray(c.wids) ? c.wids.filter((w): w is string => typeof w === 'string') : [];
+  if (userId !== null) return { kind: 'user', tenantId: tid, roles: [], scopes, userId, appId, wids };
   return { kind: 'application', tenantId: tid, roles, scopes: [], userId: null, appId };
 }

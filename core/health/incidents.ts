@@ -1,0 +1,67 @@
+/**
+ * Incident monitors (issue 16): `cellFailover` and `backupAuthTakeover` are raised by a platform
+ * event, not by a failure rate. Every tenant of the cell is told (the control plane fans a
+ * failover out; the edge reports a takeover for the tenants whose requests the backup path took).
+ * Pure: the HealthMonitor object decides with this, then stores and delivers.
+ *
+ * Idempotency: the events are delivered at least once (an outbox retried until every tenant's
+ * monitor answered; an edge report retried at the next backup-served request), so:
+ * - a failover is keyed by cell and epoch: the same failover told twice raises one alert, ever;
+ * - a takeover is keyed by cell: while an alert of that key is active, another report only
+ *   moves its `lastSeen` forward (a max, so reports in any order and any number agree). Once the
+ *   admin resolves it, a takeover seen again is a new episode and a new alert.
+ */
+import type { MonitorConfig } from './monitors.js';
+
+export type Incident =
+  | { type: 'cellFailover'; cellId: string; fromRegion: string; toRegion: string; epoch: number; planned: boolean; at: number }
+  | { type: 'backupAuthTakeover'; cellId: string; at: number };
+
+/** What an incident alert keeps of its event(s). */
+export interface IncidentDetail {
+  key: string;
+  cellId: string;
+  firstSeen: number;
+  lastSeen: number;
+  fromRegion?: string;
+  toRegion?: string;
+  epoch?: number;
+  planned?: boolean;
+}
+
+export const incidentKey = (i: Incident): string => (i.type === 'cellFailover' ? `cellFailover|${i.cellId}|${i.epoch}` : `backupAuthTakeover|${i.cellId}`);
+
+/** An earlier alert of the same key, as the monitor stores it. */
+export interface KnownIncident {
+  id: string;
+  state: 'active' | 'resolved';
+  detail: IncidentDetail;
+}
+
+export type IncidentDecision =
+  | { kind: 'raise'; detail: IncidentDetail }
+  | { kind: 'merge'; id: string; detail: IncidentDetail }
+  | { kind: 'ignore'; reason: 'disabled' | 'duplicate' | 'unchanged' };
+
+/** `known`: the alerts already raised for this incident's key, any state. */
+export function decideIncident(i: Incident, config: Pick<MonitorConfig, 'enabled'>, known: readonly KnownIncident[]): IncidentDecision {
+  if (!config.enabled) return { kind: 'ignore', reason: 'disabled' };
+  const key = incidentKey(i);
+  const detail: IncidentDetail = i.type === 'cellFailover'
+    ? { key, cellId: i.cellId, firstSeen: i.at, lastSeen: i.at, fromRegion: i.fromRegion, toRegion: i.toRegion, epoch: i.epoch, planned: i.planned }
+    : { key, cellId: i.cellId, firstSeen: i.at, lastSeen: i.at };
+  if (i.type === 'cellFailover') return known.length > 0 ? { kind: 'ignore', reason: 'duplicate' } : { kind: 'raise', detail };
+  const active = known.find((k) => k.state === 'active');
+  if (active === undefined) return { kind: 'raise', detail };
+  if (i.at <= active.detail.lastSeen) return { kind: 'ignore', reason: 'unchanged' };
+  return { kind: 'merge', id: active.id, detail: { ...active.detail, lastSeen: i.at } };
+}
+
+/** An incident read from an RPC argument (the callers are ours, but a bad one must not store junk). */
+export function isIncident(v: unknown): v is Incident {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  if (typeof o.cellId !== 'string' || typeof o.at !== 'number' || !Number.isFinite(o.at)) return false;
+  if (o.type === 'backupAuthTakeover') return true;
+  return o.type === 'cellFailover' && typeof o.fromRegion === 'string' && typeof o.toRegion === 'string' && Number.isInteger(o.epoch) && typeof o.planned === 'boolean';
+}
