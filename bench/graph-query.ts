@@ -10,6 +10,7 @@ import { classifiedRequest, classify, planWrite, provisionTenant, read, type Gra
 import { MemoryState, type Mutation } from '../core/kv.js';
 import { alternate, type AbResult } from './ab.js';
 import type { Context, Scenario } from './scenarios.js';
+import type { Target } from './wrk.js';
 import type { Extra, Row } from './table.js';
 import { operatorHeaders } from './tessera.js';
 
@@ -187,16 +188,16 @@ async function timeOneClient(base: string, headers: Record<string, string>, user
 const alternating = new Map<string, AbResult>();
 const abRounds = (): number => Number(process.env.BENCH_AB_ROUNDS ?? 4);
 
-async function alternateWithGet(id: string, ctx: Context, filter: Scenario): Promise<void> {
+async function alternateWithGet(id: string, ctx: Context, filter: Scenario, against?: Target): Promise<void> {
   const rounds = abRounds();
   if (rounds <= 0) return;
-  const get = { url: `${ctx.servers.tessera.url}/v1.0/users/${ctx.userId}`, headers: operatorHeaders(ctx.tenant, ctx.tenant.homeRegion) };
+  const get = against ?? { url: `${ctx.servers.tessera.url}/v1.0/users/${ctx.userId}`, headers: operatorHeaders(ctx.tenant, ctx.tenant.homeRegion) };
   const load = {
     threads: Number(process.env.BENCH_THREADS ?? 2),
     connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
     durationSec: Math.max(2, Math.round(Number(process.env.BENCH_DURATION ?? 8) / 2)),
   };
-  console.log(`  ${id} against GET user in ${rounds} alternating rounds …`);
+  console.log(`  ${id} against ${against === undefined ? 'GET user' : against.url} in ${rounds} alternating rounds …`);
   alternating.set(id, await alternate(id, get, filter.target(ctx), rounds, load));
 }
 
@@ -217,6 +218,10 @@ function captureBytes(ctx: Context): Promise<void> {
       const r = await fetch(`${ctx.servers.hello.url}/bytes/${name}`, { method: 'PUT', body });
       if (r.status !== 204) throw new Error(`floor bytes: HTTP ${r.status}`);
     }
+    // The read floor's rows: the page's users (the GET user is one of the same kind).
+    const rows = (JSON.parse(bodies.page) as { value: unknown[] }).value;
+    const seededRows = await fetch(`${ctx.servers.singleDo.url}/read-seed`, { method: 'POST', body: JSON.stringify(rows) });
+    if (seededRows.status !== 200 || Number(await seededRows.text()) !== rows.length) throw new Error('read floor: seeding failed');
     floorSizes = { get: bodies.get.length, page: bodies.page.length };
   })();
   return captured;
@@ -263,6 +268,22 @@ export const QUERY_SCENARIOS: Scenario[] = [
     prepare: (ctx) => captureBytes(ctx),
     target: ({ servers }) => ({ url: `${servers.hello.url}/bytes/page` }),
   },
+  // The read floor (single-do.ts /read): one DO range query, rows parsed, RPC, serialized; no logic.
+  {
+    id: 'floor-read-1',
+    name: 'read floor: 1 stored user, one DO query + RPC, no logic (baseline)',
+    write: false,
+    prepare: (ctx) => captureBytes(ctx),
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/read?n=1` }),
+  },
+  {
+    id: 'floor-read-20',
+    name: 'read floor: 20 stored users, one DO query + RPC, no logic (baseline)',
+    write: false,
+    prepare: (ctx) => captureBytes(ctx),
+    finish: (ctx) => alternateWithGet('floor-read-20', ctx, QUERY_SCENARIOS.find((q) => q.id === 'floor-read-20')!, { url: `${ctx.servers.singleDo.url}/read?n=1` }),
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/read?n=20` }),
+  },
   {
     id: 'batch20',
     name: 'Tessera $batch of 20 GET user, home region',
@@ -304,6 +325,14 @@ export function queryExtras(rows: readonly Row[]): Extra[] {
   if (floorGet !== undefined && floorPage !== undefined) {
     const sizes = floorSizes === undefined ? '' : ` (${floorSizes.page.toLocaleString('en')} vs ${floorSizes.get.toLocaleString('en')} bytes)`;
     out.push({ metric: `floor: the page's bytes ÷ the GET's bytes, served with no work${sizes}`, value: `${(floorPage.rps / floorGet.rps).toFixed(3)}× (${floorPage.rps.toFixed(0)} vs ${floorGet.rps.toFixed(0)})`, target: '' });
+  }
+  const [readOne, readPage] = [get('floor-read-1'), get('floor-read-20')];
+  if (readOne !== undefined && readPage !== undefined) {
+    out.push({ metric: 'read floor: 20 users ÷ 1 user (one DO query + RPC + JSON, no logic; single runs)', value: `${(readPage.rps / readOne.rps).toFixed(3)}× (${readPage.rps.toFixed(0)} vs ${readOne.rps.toFixed(0)})`, target: '' });
+    const ab = alternating.get('floor-read-20');
+    if (ab !== undefined) {
+      out.push({ metric: `read floor: 20 users ÷ 1 user, median of ${ab.ratios.length} alternating rounds`, value: `${ab.median.toFixed(3)}× (rounds ${ab.ratios.map((x) => x.toFixed(2)).join(', ')})`, target: '' });
+    }
   }
   const b = get('batch20');
   if (b !== undefined) {
