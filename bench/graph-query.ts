@@ -8,7 +8,9 @@
 import { performance } from 'node:perf_hooks';
 import { classifiedRequest, classify, planWrite, provisionTenant, read, type GraphRequest } from '../core/directory/index.js';
 import { MemoryState, type Mutation } from '../core/kv.js';
-import type { Scenario } from './scenarios.js';
+import { alternate, type AbResult } from './ab.js';
+import type { Context, Scenario } from './scenarios.js';
+import type { Target } from './wrk.js';
 import type { Extra, Row } from './table.js';
 import { operatorHeaders } from './tessera.js';
 
@@ -121,20 +123,35 @@ export function renderQueryBench(rows: readonly QueryBenchRow[], users: number):
 const jsonHeaders = { 'content-type': 'application/json' };
 let seeded: Promise<void> | undefined;
 
+/** Concurrent `$batch` requests while seeding: group commit then carries several per replication round. */
+const SEED_CONCURRENCY = 8;
+
 /** Seeds the bench tenant with `n` users through `$batch` (20 creates per request), once per run. */
 function seedService(base: string, headers: Record<string, string>, n: number): Promise<void> {
   seeded ??= (async () => {
-    for (let start = 0; start < n; start += 20) {
-      const requests = Array.from({ length: Math.min(20, n - start) }, (_, k) => {
-        const i = start + k;
-        return { id: String(k), method: 'POST', url: '/users', headers: jsonHeaders, body: { displayName: `${FIRST[i % FIRST.length]} ${i}`, userPrincipalName: `q${i}@bench.example`, mail: `q${i}@bench.example` } };
-      });
-      const r = await fetch(`${base}/v1.0/$batch`, { method: 'POST', headers: { ...headers, ...jsonHeaders }, body: JSON.stringify({ requests }) });
-      if (r.status !== 200) throw new Error(`seeding users: HTTP ${r.status} ${(await r.text()).slice(0, 300)}`);
-    }
+    const t0 = performance.now();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let start = next; start < n; start = next) {
+        next = start + 20;
+        const requests = Array.from({ length: Math.min(20, n - start) }, (_, k) => {
+          const i = start + k;
+          return { id: String(k), method: 'POST', url: '/users', headers: jsonHeaders, body: { displayName: `${FIRST[i % FIRST.length]} ${i}`, userPrincipalName: `q${i}@bench.example`, mail: `q${i}@bench.example` } };
+        });
+        const r = await fetch(`${base}/v1.0/$batch`, { method: 'POST', headers: { ...headers, ...jsonHeaders }, body: JSON.stringify({ requests }) });
+        const text = await r.text();
+        if (r.status !== 200) throw new Error(`seeding users: HTTP ${r.status} ${text.slice(0, 300)}`);
+        const failed = (JSON.parse(text) as { responses: Array<{ status: number }> }).responses.find((x) => x.status !== 201);
+        if (failed !== undefined) throw new Error(`seeding users: a create answered ${failed.status}`);
+      }
+    };
+    await Promise.all(Array.from({ length: SEED_CONCURRENCY }, worker));
+    seedSeconds = (performance.now() - t0) / 1000;
+    console.log(`  seeded ${n.toLocaleString('en')} users for the query rows in ${seedSeconds.toFixed(0)} s`);
   })();
   return seeded;
 }
+let seedSeconds: number | undefined;
 
 const queryUsers = (): number => Number(process.env.BENCH_QUERY_USERS ?? 2000);
 
@@ -163,12 +180,61 @@ async function timeOneClient(base: string, headers: Record<string, string>, user
   oneClient = { batchMs: median(batchMs), sequentialMs: median(sequentialMs), rounds: ONE_CLIENT_ROUNDS };
 }
 
+/**
+ * Each filter against the single-user GET in alternating rounds (ab.ts), right after its own run:
+ * the ratio the goal is judged on, robust to load drift between two runs minutes apart on a
+ * shared machine (the single-run ratio moved from 0.72× to 0.45× between two runs of the same code).
+ */
+const alternating = new Map<string, AbResult>();
+const abRounds = (): number => Number(process.env.BENCH_AB_ROUNDS ?? 4);
+
+async function alternateWithGet(id: string, ctx: Context, filter: Scenario, against?: Target): Promise<void> {
+  const rounds = abRounds();
+  if (rounds <= 0) return;
+  const get = against ?? { url: `${ctx.servers.tessera.url}/v1.0/users/${ctx.userId}`, headers: operatorHeaders(ctx.tenant, ctx.tenant.homeRegion) };
+  const load = {
+    threads: Number(process.env.BENCH_THREADS ?? 2),
+    connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
+    durationSec: Math.max(2, Math.round(Number(process.env.BENCH_DURATION ?? 8) / 2)),
+  };
+  console.log(`  ${id} against ${against === undefined ? 'GET user' : against.url} in ${rounds} alternating rounds …`);
+  alternating.set(id, await alternate(id, get, filter.target(ctx), rounds, load));
+}
+
+let captured: Promise<void> | undefined;
+
+/** Stores Tessera's GET user and startswith page bodies in hello-world (`/bytes/get`, `/bytes/page`). */
+function captureBytes(ctx: Context): Promise<void> {
+  captured ??= (async () => {
+    const startswith = QUERY_SCENARIOS.find((s) => s.id === 'filter-startswith')!;
+    await startswith.prepare?.(ctx);
+    const page = startswith.target(ctx);
+    const headers = operatorHeaders(ctx.tenant, ctx.tenant.homeRegion);
+    const bodies = {
+      get: await (await fetch(`${ctx.servers.tessera.url}/v1.0/users/${ctx.userId}`, { headers })).text(),
+      page: await (await fetch(page.url, { headers: page.headers })).text(),
+    };
+    for (const [name, body] of Object.entries(bodies)) {
+      const r = await fetch(`${ctx.servers.hello.url}/bytes/${name}`, { method: 'PUT', body });
+      if (r.status !== 204) throw new Error(`floor bytes: HTTP ${r.status}`);
+    }
+    // The read floor's rows: the page's users (the GET user is one of the same kind).
+    const rows = (JSON.parse(bodies.page) as { value: unknown[] }).value;
+    const seededRows = await fetch(`${ctx.servers.singleDo.url}/read-seed`, { method: 'POST', body: JSON.stringify(rows) });
+    if (seededRows.status !== 200 || Number(await seededRows.text()) !== rows.length) throw new Error('read floor: seeding failed');
+    floorSizes = { get: bodies.get.length, page: bodies.page.length };
+  })();
+  return captured;
+}
+let floorSizes: { get: number; page: number } | undefined;
+
 export const QUERY_SCENARIOS: Scenario[] = [
   {
     id: 'filter-eq',
     name: "Tessera $filter=mail eq '…' (index), home region",
     write: false,
     prepare: ({ servers, tenant }) => seedService(servers.tessera.url, operatorHeaders(tenant, tenant.homeRegion), queryUsers()),
+    finish: (ctx) => alternateWithGet('filter-eq', ctx, QUERY_SCENARIOS[0]!),
     target: ({ servers, tenant }) => ({
       url: `${servers.tessera.url}/v1.0/users?$filter=${encodeURIComponent("mail eq 'q1234@bench.example'")}`,
       headers: operatorHeaders(tenant, tenant.homeRegion),
@@ -176,13 +242,47 @@ export const QUERY_SCENARIOS: Scenario[] = [
   },
   {
     id: 'filter-startswith',
-    name: "Tessera $filter=startswith(displayName, '…') (index), home region",
+    // 'Eli 1' matches 111 of 2,000 seeded users (1,111 of 100,000): a full page of 20 plus a nextLink either way.
+    name: "Tessera $filter=startswith(displayName, '…') (index, page of 20 + nextLink), home region",
     write: false,
     prepare: ({ servers, tenant }) => seedService(servers.tessera.url, operatorHeaders(tenant, tenant.homeRegion), queryUsers()),
+    finish: (ctx) => alternateWithGet('filter-startswith', ctx, QUERY_SCENARIOS[1]!),
     target: ({ servers, tenant }) => ({
-      url: `${servers.tessera.url}/v1.0/users?$filter=${encodeURIComponent("startswith(displayName, 'Eli 12')")}&$top=20`,
+      url: `${servers.tessera.url}/v1.0/users?$filter=${encodeURIComponent("startswith(displayName, 'Eli 1')")}&$top=20`,
       headers: operatorHeaders(tenant, tenant.homeRegion),
     }),
+  },
+  // The floor: hello-world answering exactly the bytes of the single-user GET and of the filter's
+  // page (captured from Tessera first) with no work, so the table shows what the bytes alone cost.
+  {
+    id: 'floor-get-bytes',
+    name: 'floor: the GET user reply\'s bytes, no work (hello-world)',
+    write: false,
+    prepare: (ctx) => captureBytes(ctx),
+    target: ({ servers }) => ({ url: `${servers.hello.url}/bytes/get` }),
+  },
+  {
+    id: 'floor-page-bytes',
+    name: 'floor: the startswith page\'s bytes, no work (hello-world)',
+    write: false,
+    prepare: (ctx) => captureBytes(ctx),
+    target: ({ servers }) => ({ url: `${servers.hello.url}/bytes/page` }),
+  },
+  // The read floor (single-do.ts /read): one DO range query, rows parsed, RPC, serialized; no logic.
+  {
+    id: 'floor-read-1',
+    name: 'read floor: 1 stored user, one DO query + RPC, no logic (baseline)',
+    write: false,
+    prepare: (ctx) => captureBytes(ctx),
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/read?n=1` }),
+  },
+  {
+    id: 'floor-read-20',
+    name: 'read floor: 20 stored users, one DO query + RPC, no logic (baseline)',
+    write: false,
+    prepare: (ctx) => captureBytes(ctx),
+    finish: (ctx) => alternateWithGet('floor-read-20', ctx, QUERY_SCENARIOS.find((q) => q.id === 'floor-read-20')!, { url: `${ctx.servers.singleDo.url}/read?n=1` }),
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/read?n=20` }),
   },
   {
     id: 'batch20',
@@ -209,7 +309,30 @@ export function queryExtras(rows: readonly Row[]): Extra[] {
     const r = get(id);
     if (r === undefined) continue;
     const ratio = r.rps / single.rps;
-    out.push({ metric: `${id} req/s ÷ GET user req/s (${queryUsers().toLocaleString('en')} users seeded)`, value: `${ratio.toFixed(3)}× (${r.rps.toFixed(0)} vs ${single.rps.toFixed(0)})`, target: '≥ 0.5×', met: ratio >= 0.5 });
+    const ab = alternating.get(id);
+    // With alternating rounds the goal is judged on them; the single runs are shown for reference.
+    out.push({ metric: `${id} req/s ÷ GET user req/s (${queryUsers().toLocaleString('en')} users seeded; single runs)`, value: `${ratio.toFixed(3)}× (${r.rps.toFixed(0)} vs ${single.rps.toFixed(0)})`, target: ab === undefined ? '≥ 0.5×' : '', ...(ab === undefined ? { met: ratio >= 0.5 } : {}) });
+    if (ab !== undefined) {
+      out.push({
+        metric: `${id} ÷ GET user, median of ${ab.ratios.length} alternating rounds`,
+        value: `${ab.median.toFixed(3)}× (rounds ${ab.ratios.map((x) => x.toFixed(2)).join(', ')}; ${ab.bRps.toFixed(0)} vs ${ab.aRps.toFixed(0)} req/s)`,
+        target: '≥ 0.5×',
+        met: ab.median >= 0.5,
+      });
+    }
+  }
+  const [floorGet, floorPage] = [get('floor-get-bytes'), get('floor-page-bytes')];
+  if (floorGet !== undefined && floorPage !== undefined) {
+    const sizes = floorSizes === undefined ? '' : ` (${floorSizes.page.toLocaleString('en')} vs ${floorSizes.get.toLocaleString('en')} bytes)`;
+    out.push({ metric: `floor: the page's bytes ÷ the GET's bytes, served with no work${sizes}`, value: `${(floorPage.rps / floorGet.rps).toFixed(3)}× (${floorPage.rps.toFixed(0)} vs ${floorGet.rps.toFixed(0)})`, target: '' });
+  }
+  const [readOne, readPage] = [get('floor-read-1'), get('floor-read-20')];
+  if (readOne !== undefined && readPage !== undefined) {
+    out.push({ metric: 'read floor: 20 users ÷ 1 user (one DO query + RPC + JSON, no logic; single runs)', value: `${(readPage.rps / readOne.rps).toFixed(3)}× (${readPage.rps.toFixed(0)} vs ${readOne.rps.toFixed(0)})`, target: '' });
+    const ab = alternating.get('floor-read-20');
+    if (ab !== undefined) {
+      out.push({ metric: `read floor: 20 users ÷ 1 user, median of ${ab.ratios.length} alternating rounds`, value: `${ab.median.toFixed(3)}× (rounds ${ab.ratios.map((x) => x.toFixed(2)).join(', ')})`, target: '' });
+    }
   }
   const b = get('batch20');
   if (b !== undefined) {

@@ -8,6 +8,10 @@
  * in flight share the next one (group commit). On one machine every replica's work shares the
  * same CPUs, so this is about the ceiling a replicated PATCH can reach here.
  * `/replicated-naive`: the same, one copy per write (what group commit buys).
+ * `/read?n=N` (read floors, graph-query.ts): the least a Durable-Object-backed list read of N
+ * stored objects does — one SQLite range query in one Durable Object, each row's JSON parsed and
+ * handed back over RPC, the Worker serializing `{value: [...]}` — over rows stored once with
+ * `POST /read-seed` (a JSON array of objects, e.g. Tessera's own users).
  * Bundled and served by bench/servers.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
@@ -90,6 +94,19 @@ export class Counter extends DurableObject<BaselineEnv> {
     ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
   }
 
+  /** Stores the read floor's rows (keys in their order). */
+  seedRows(rows: string[]): number {
+    this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS rows (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID');
+    this.ctx.storage.sql.exec('DELETE FROM rows');
+    rows.forEach((v, i) => this.ctx.storage.sql.exec('INSERT INTO rows (k, v) VALUES (?, ?)', `r${String(i).padStart(4, '0')}`, v));
+    return rows.length;
+  }
+
+  /** One range query for `n` rows, each parsed: a list read with no logic. */
+  readRows(n: number): unknown[] {
+    return this.ctx.storage.sql.exec<{ v: string }>('SELECT v FROM rows WHERE k >= ? ORDER BY k LIMIT ?', 'r', n).toArray().map((r) => JSON.parse(r.v) as unknown);
+  }
+
   /** One INSERT ... ON CONFLICT DO UPDATE, like one write of a small row. */
   async write(value: string): Promise<number> {
     this.n += 1;
@@ -102,7 +119,14 @@ export default {
   async fetch(request: Request, env: BaselineEnv): Promise<Response> {
     // Drain the body (as Tessera does) so workerd can keep the connection alive.
     const body = await request.text();
-    const path = new URL(request.url).pathname;
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (path === '/read' || path === '/read-seed') {
+      const stub = env.COUNTER.get(env.COUNTER.idFromName('read-floor'));
+      if (path === '/read-seed') return new Response(String(await stub.seedRows((JSON.parse(body) as unknown[]).map((r) => JSON.stringify(r)))));
+      const value = await stub.readRows(Number(url.searchParams.get('n') ?? 1));
+      return new Response(JSON.stringify({ value }), { headers: { 'content-type': 'application/json; charset=utf-8' } });
+    }
     if (path === '/replicated' || path === '/replicated-naive') {
       const primary = env.NODE.get(env.NODE.idFromName(REGIONS[0]!));
       return new Response(String(await primary.write(body.slice(0, 64), path === '/replicated')));

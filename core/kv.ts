@@ -19,6 +19,8 @@ export interface StateReader {
   list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]>;
   /** Number of keys starting with `prefix`. */
   count(prefix: string): number;
+  /** Several keys in one read (the SQLite store: one query); absent keys are left out. Use `getAll`. */
+  getMany?(keys: readonly string[]): Map<string, Json>;
   /**
    * Only readers whose answers never change (a replayed read set) offer this: `compute`, which
    * must derive its value from this reader's reads alone, runs once per `tag`.
@@ -29,6 +31,17 @@ export interface StateReader {
 /** `compute()`, kept by readers that never change (see `StateReader.memo`); treat the value as read-only. */
 export function derived<T>(reader: StateReader, tag: string, compute: () => T): T {
   return reader.memo === undefined ? compute() : reader.memo(tag, compute);
+}
+
+/** The values of `keys` that exist: one `getMany` where the reader offers it, else a get each. */
+export function getAll(reader: StateReader, keys: readonly string[]): Map<string, Json> {
+  if (reader.getMany !== undefined) return reader.getMany(keys);
+  const out = new Map<string, Json>();
+  for (const k of keys) {
+    const v = reader.get(k);
+    if (v !== undefined) out.set(k, v);
+  }
+  return out;
 }
 
 /** Reads through a set of pending mutations, so a handler can check its own earlier steps. */

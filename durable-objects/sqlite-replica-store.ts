@@ -177,6 +177,17 @@ export class SqliteReplicaStore implements ReplicaStore {
     return row === undefined ? undefined : (JSON.parse(row.value) as Json);
   }
 
+  /** One query per `MAX_PARAMS` keys: a page of objects named by an index costs one round, not one per row. */
+  getMany(keys: readonly string[]): Map<string, Json> {
+    const out = new Map<string, Json>();
+    for (let k = 0; k < keys.length; k += MAX_PARAMS) {
+      const part = keys.slice(k, k + MAX_PARAMS);
+      const rows = this.sql.exec<{ key: string; value: string }>(`SELECT key, value FROM kv WHERE key IN (${part.map(() => '?').join(', ')})`, ...part);
+      for (const r of rows) out.set(r.key, JSON.parse(r.value) as Json);
+    }
+    return out;
+  }
+
   list(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, Json]> {
     // Range scan on the primary key: [prefix, prefix + U+FFFF) covers every key with the prefix.
     const lower = options.after !== undefined && options.after >= prefix ? options.after : prefix;

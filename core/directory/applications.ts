@@ -151,6 +151,8 @@ const spFields: Fields = {
   servicePrincipalNames: { schema: json, kind: 'complex', readOnly: true },
   oauth2PermissionScopes: { schema: json, kind: 'complex', readOnly: true },
   signInAudience: { schema: text(), kind: 'string', readOnly: true },
+  // Certificates come through PATCH keyCredentials / addKey (sp-credentials.ts), parsed at the edge.
+  keyCredentials: { schema: json, kind: 'complex', readOnly: true },
 };
 
 function finishServicePrincipal(obj: JsonObject, tenantId: string, state: StateReader): Result<JsonObject, GraphError> {
@@ -168,6 +170,7 @@ function finishServicePrincipal(obj: JsonObject, tenantId: string, state: StateR
     servicePrincipalNames: [appId.toLowerCase(), ...identifierUris],
     oauth2PermissionScopes: api?.['oauth2PermissionScopes'] ?? [],
     signInAudience: app?.['signInAudience'] ?? null,
+    keyCredentials: [],
   });
 }
 

@@ -125,17 +125,23 @@ function compare(a: JsonObject, b: JsonObject, keys: readonly OrderKey[]): numbe
   return 0;
 }
 
+/** Maps a scanned row to its client view; `prefetch` reads the objects of several rows at once. */
+export interface RowResolver {
+  readonly resolve: (key: string, value: Json) => JsonObject | undefined;
+  readonly prefetch?: (rows: ReadonlyArray<[string, Json]>) => void;
+}
+
 /**
  * One page of a directory list. Unsorted pages stream in scan order (odata-query.ts); a sort
  * reads every match (as any sort must), orders it stably by the keys then id, and pages by offset.
  */
-export function directoryPage(state: StateReader, q: DirectoryQuery, resolve: (key: string, value: Json) => JsonObject | undefined): Page {
+export function directoryPage(state: StateReader, q: DirectoryQuery, resolve: RowResolver): Page {
   const search = q.search;
-  const visible = search === undefined ? resolve : (key: string, value: Json) => {
-    const obj = resolve(key, value);
+  const visible = search === undefined ? resolve.resolve : (key: string, value: Json) => {
+    const obj = resolve.resolve(key, value);
     return obj !== undefined && matchesSearch(search, obj) ? obj : undefined;
   };
-  if (q.orderby === undefined) return scanPage(state, q.scanPrefix, q.opts, visible);
+  if (q.orderby === undefined) return scanPage(state, q.scanPrefix, q.opts, visible, resolve.prefetch);
   const all: JsonObject[] = [];
   for (const [key, value] of state.list(q.scanPrefix)) {
     const obj = visible(key, value);
@@ -149,7 +155,7 @@ export function directoryPage(state: StateReader, q: DirectoryQuery, resolve: (k
 }
 
 /** The number of matches, for `/$count` (a page of size 0 that only counts). */
-export function countMatches(state: StateReader, q: DirectoryQuery, resolve: (key: string, value: Json) => JsonObject | undefined): number {
+export function countMatches(state: StateReader, q: DirectoryQuery, resolve: RowResolver): number {
   return directoryPage(state, { ...q, orderby: undefined, opts: { ...q.opts, count: true, top: 0 } }, resolve).count ?? 0;
 }
 

@@ -165,8 +165,8 @@ export function relationReply(state: StateReader, req: GraphRequest, prefix: str
   }
   const q = parseDirectoryQuery(req, shape, prefix, []);
   if (!q.ok) return q;
-  if (countOnly) return ok(countReply(countMatches(state, q.value, resolve)));
-  const page = directoryPage(state, q.value, resolve);
+  if (countOnly) return ok(countReply(countMatches(state, q.value, { resolve })));
+  const page = directoryPage(state, q.value, { resolve });
   return ok({ status: 200, body: listBody(req, 'directoryObjects', q.value.tokenPrefix, q.value.opts, page) });
 }
 

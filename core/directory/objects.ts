@@ -2,7 +2,7 @@
  * Generic collection/entity operations (list, get, create, patch, delete) for any resource
  * described by a `ResourceSpec`, including unique-index maintenance and If-Match checks.
  */
-import type { Json, Mutation, StateReader } from '../kv.js';
+import { getAll, type Json, type Mutation, type StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { badRequest, clip, invalidId, notFound } from './errors.js';
@@ -11,7 +11,7 @@ import { isValidId, lastSegment, objectKey, objectPrefix, uniqueKey } from './ke
 import { indexMutations, indexScanFor } from './property-index.js';
 import { claimUnique, releaseUnique } from './unique-index.js';
 import { applySelect, listBody, parseEntityQuery } from './odata-query.js';
-import { countMatches, countReply, directoryPage, parseDirectoryQuery, parseExpand, requireEventualForCount, type DirectoryQuery, type Expansion } from './directory-query.js';
+import { countMatches, countReply, directoryPage, parseDirectoryQuery, parseExpand, requireEventualForCount, type DirectoryQuery, type Expansion, type RowResolver } from './directory-query.js';
 import { bindMembers } from './memberships.js';
 import { bindOwners, expandRelation, NAVIGATIONS } from './relations.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, ResourceSpec, WritePlan } from './types.js';
@@ -41,18 +41,34 @@ export function entityBody(req: GraphRequest, contextPath: string, spec: Resourc
   return { '@odata.context': entityContext(req, contextPath), ...present(stored, spec.hidden) };
 }
 
-/** Resolves a scanned row (an object row or an index row naming one) to its client view. */
-function resolver(state: StateReader, tenantId: string, spec: ResourceSpec): (key: string, value: Json) => JsonObject | undefined {
+/**
+ * Resolves a scanned row (an object row or an index row naming one) to its client view. For an
+ * index slice, `prefetch` reads the objects of the rows about to be resolved in one go.
+ */
+function resolver(state: StateReader, tenantId: string, spec: ResourceSpec): RowResolver {
   const collection = objectPrefix(tenantId, spec.type);
-  return (key, value) => {
-    let stored: Json | undefined = value;
-    if (!key.startsWith(collection)) {
-      // An index row: the unique index holds the id, a property index ends with it.
-      const id = typeof value === 'string' ? value : lastSegment(key);
-      stored = isValidId(id) ? state.get(objectKey(tenantId, spec.type, id)) : undefined;
-    }
-    const obj = asObject(stored);
-    return obj ? present(obj, spec.hidden) : undefined;
+  // An index row: the unique index holds the id, a property index ends with it.
+  const targetOf = (key: string, value: Json): string | undefined => {
+    const id = typeof value === 'string' ? value : lastSegment(key);
+    return isValidId(id) ? objectKey(tenantId, spec.type, id) : undefined;
+  };
+  const fetched = new Map<string, Json | undefined>();
+  return {
+    resolve: (key, value) => {
+      let stored: Json | undefined = value;
+      if (!key.startsWith(collection)) {
+        const target = targetOf(key, value);
+        stored = target === undefined ? undefined : fetched.has(target) ? fetched.get(target) : state.get(target);
+      }
+      const obj = asObject(stored);
+      return obj ? present(obj, spec.hidden) : undefined;
+    },
+    prefetch: (rows) => {
+      const targets = rows.flatMap(([key, value]) => (key.startsWith(collection) ? [] : (targetOf(key, value) ?? [])));
+      if (targets.length < 2) return;
+      const found = getAll(state, targets);
+      for (const t of targets) fetched.set(t, found.get(t));
+    },
   };
 }
 

@@ -117,34 +117,46 @@ export interface Page {
 
 /**
  * Scans `prefix` in key order after `opts.after`, maps each row with `resolve` (which returns
- * the client-visible object, or undefined to skip it), filters, and collects one page.
+ * the client-visible object, or undefined to skip it), filters, and collects one page. Rows are
+ * handed to `prefetch` (if any) just before they are resolved, in chunks no larger than what the
+ * page still lacks plus one, so a resolver reading one object per row can read them together.
  */
 export function scanPage(
   state: StateReader,
   prefix: string,
   opts: ListOptions,
   resolve: (key: string, value: Json) => JsonObject | undefined,
+  prefetch?: (rows: ReadonlyArray<[string, Json]>) => void,
 ): Page {
   const items: JsonObject[] = [];
   let lastKey: string | undefined;
   let more = false;
   let cursor = opts.after;
+  // The first read asks for one page (plus one, to know whether more follow): an index slice or
+  // an unfiltered collection usually matches row for row; later reads take full batches.
+  let limit = Math.min(SCAN_BATCH, opts.top + 1);
   scan: for (;;) {
-    const rows = state.list(prefix, cursor === undefined ? { limit: SCAN_BATCH } : { after: cursor, limit: SCAN_BATCH });
-    for (const [key, value] of rows) {
-      const obj = resolve(key, value);
-      if (obj !== undefined && (opts.filter === undefined || matches(opts.filter, obj))) {
-        if (items.length === opts.top) {
-          more = true;
-          break scan;
+    const rows = state.list(prefix, cursor === undefined ? { limit } : { after: cursor, limit });
+    for (let i = 0; i < rows.length; ) {
+      const chunk = rows.slice(i, i + Math.max(1, opts.top + 1 - items.length));
+      i += chunk.length;
+      prefetch?.(chunk);
+      for (const [key, value] of chunk) {
+        const obj = resolve(key, value);
+        if (obj !== undefined && (opts.filter === undefined || matches(opts.filter, obj))) {
+          if (items.length === opts.top) {
+            more = true;
+            break scan;
+          }
+          items.push(applySelect(obj, opts.select));
+          lastKey = key;
         }
-        items.push(applySelect(obj, opts.select));
-        lastKey = key;
       }
     }
-    if (rows.length < SCAN_BATCH) break;
+    if (rows.length < limit) break;
     const last = rows[rows.length - 1];
     cursor = last ? last[0] : cursor;
+    limit = SCAN_BATCH;
   }
   let count: number | undefined;
   if (opts.count) {

@@ -20,7 +20,8 @@ import { RECOVERY_ROUTES } from './recovery-routes.js';
 import { createSubscription, creatorOf, deleteSubscription, getSubscription, listSubscriptions, patchSubscription, reauthorizeSubscription } from '../notifications/subscriptions.js';
 import { delta } from './delta.js';
 import { addPassword, patchApplication, removePassword } from './app-credentials.js';
-import { addKey, removeKey } from './app-keys.js';
+import { addKey, APPLICATION_KEYS, removeKey } from './app-keys.js';
+import { patchServicePrincipal, SERVICE_PRINCIPAL_KEYS } from './sp-credentials.js';
 import { getDirectoryAudit, listDirectoryAudits } from './directory-audits.js';
 import type { Area } from './permissions.js';
 import { createSetting, deleteSetting, getSetting, getSettingTemplate, listSettings, listSettingTemplates, patchSetting } from './directory-settings.js';
@@ -168,9 +169,13 @@ const SPECS_TABLE: readonly RouteSpec[] = [
     r.pattern.length === 2 ? { ...r, parsesCertificates: true, PATCH: (s, q, c, x) => patchApplication(s, q, c, p(x, 'id')) } : r),
   { pattern: ['applications', ':id', 'addPassword'], area: 'applications', mintsSecret: true, POST: (s, r, c, x) => addPassword(s, r, c, p(x, 'id')) },
   { pattern: ['applications', ':id', 'removePassword'], area: 'applications', POST: (s, r, c, x) => removePassword(s, r, c, p(x, 'id')) },
-  { pattern: ['applications', ':id', 'addKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => addKey(s, r, c, p(x, 'id')) },
-  { pattern: ['applications', ':id', 'removeKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => removeKey(s, r, c, p(x, 'id')) },
-  ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications'),
+  { pattern: ['applications', ':id', 'addKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => addKey(APPLICATION_KEYS, s, r, c, p(x, 'id')) },
+  { pattern: ['applications', ':id', 'removeKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => removeKey(APPLICATION_KEYS, s, r, c, p(x, 'id')) },
+  // PATCH also takes keyCredentials; addKey / removeKey as for applications (sp-credentials.ts).
+  ...collectionRoutes('servicePrincipals', SPECS.servicePrincipal, 'applications').map((r): RouteSpec =>
+    r.pattern.length === 2 ? { ...r, parsesCertificates: true, PATCH: (s, q, c, x) => patchServicePrincipal(s, q, c, p(x, 'id')) } : r),
+  { pattern: ['servicePrincipals', ':id', 'addKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => addKey(SERVICE_PRINCIPAL_KEYS, s, r, c, p(x, 'id')) },
+  { pattern: ['servicePrincipals', ':id', 'removeKey'], area: 'applications', parsesCertificates: true, ownKeys: true, POST: (s, r, c, x) => removeKey(SERVICE_PRINCIPAL_KEYS, s, r, c, p(x, 'id')) },
   { pattern: ['servicePrincipals', ':id', 'memberOf'], area: 'applications', GET: (s, r, c, x) => listMemberOf(s, r, c, SPECS.servicePrincipal, p(x, 'id')) },
   // CA deleted items before the collection routes so "deletedItems" is never taken as an id.
   ...binRoutes(`${CA_BIN}/policies`, ['conditionalAccessPolicy'], () => 'conditionalAccess', () => `${CA_BIN}/policies`),

@@ -6,6 +6,7 @@
 import { derived, type Json, type StateReader } from '../kv.js';
 import { applicationByAppId } from '../directory/applications.js';
 import { assignmentsOf } from '../directory/app-role-assignments.js';
+import { servicePrincipalKeys } from '../directory/sp-credentials.js';
 import { objectKey, objectPrefix, reversePrefix, uniqueKey } from '../directory/keys.js';
 import type { ClientApp, ClientKeyCredential, ClientSecretRecord } from './client-auth.js';
 import type { ConditionalAccessPolicy, NamedLocation } from './conditional-access.js';
@@ -61,14 +62,22 @@ function readApp(reader: StateReader, tid: string, appId: string): AppView | und
 /** A public client may redeem without a secret: SPA / mobile redirect URIs or "allow public client flows". */
 export const allowsPublicFlows = (app: AppView) => app.isFallbackPublicClient || app.spa.length > 0 || app.publicClient.length > 0;
 
-export function loadClientApp(reader: StateReader, tid: string, app: AppView, presentingNoCredential: boolean): ClientApp {
+/**
+ * The client's credentials. `withServicePrincipalKeys` (a client assertion) adds the
+ * certificates of the app's live service principal in this tenant, which Entra honours too
+ * (core/directory/sp-credentials.ts); other requests skip those reads.
+ */
+export function loadClientApp(reader: StateReader, tid: string, app: AppView, presentingNoCredential: boolean, withServicePrincipalKeys = false): ClientApp {
   const cred = obj(reader.get(credKey(tid, app.appId)));
+  const appKeys = Array.isArray(cred?.['keyCredentials']) ? cred['keyCredentials'] : [];
+  const spId = withServicePrincipalKeys ? reader.get(uniqueKey(tid, 'servicePrincipal', 'appId', app.appId)) : undefined;
+  const spKeys = typeof spId === 'string' ? servicePrincipalKeys(reader, tid, spId) : [];
   return {
     appId: app.appId,
     tenantId: tid,
     isPublicClient: presentingNoCredential && allowsPublicFlows(app),
     secrets: (Array.isArray(cred?.['secrets']) ? cred['secrets'] : []) as unknown as ClientSecretRecord[],
-    keyCredentials: (Array.isArray(cred?.['keyCredentials']) ? cred['keyCredentials'] : []) as unknown as ClientKeyCredential[],
+    keyCredentials: [...appKeys, ...spKeys] as unknown as ClientKeyCredential[],
   };
 }
 

@@ -9,6 +9,12 @@ import { derived, type StateReader } from '../kv.js';
 const t = (tid: string) => `t/${tid}/`;
 /** Client credentials of one application: `{secrets: ClientSecretRecord[], keyCredentials: ClientKeyCredential[]}`. */
 export const credKey = (tid: string, appId: string) => `${t(tid)}cred/${appId.toLowerCase()}`;
+/**
+ * Certificate keys of one service principal (by object id), set through Graph
+ * (core/directory/sp-credentials.ts): `{keyCredentials: ClientKeyCredential[]}`. As in Entra,
+ * a key on the service principal authenticates its appId in this tenant, like the application's.
+ */
+export const spCredKey = (tid: string, spObjectId: string) => `${t(tid)}spcred/${spObjectId.toLowerCase()}`;
 /** App roles granted to a client app on a resource app: `{appRoleIds: string[]}`. */
 export const appRoleGrantKey = (tid: string, clientAppId: string, resourceAppId: string) => `${t(tid)}ara/${clientAppId.toLowerCase()}/${resourceAppId.toLowerCase()}`;
 export const settingsKey = (tid: string) => `${t(tid)}token/settings`;

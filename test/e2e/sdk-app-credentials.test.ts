@@ -114,6 +114,26 @@ describe('certificates through Graph (PATCH keyCredentials, addKey, removeKey)',
   });
 });
 
+describe('certificates of a service principal through Graph (servicePrincipal: addKey)', () => {
+  it('PATCH keyCredentials on the service principal, MSAL authenticates with it, then addKey (proof iss = the service principal) and MSAL follows', async () => {
+    const f = await fixture();
+    const graph = graphClient(new ClientSecretCredential(f.tenant.tenantId, f.tenant.adminClientId, f.tenant.adminClientSecret, identityOptions()));
+    const app = (await graph.api('/applications').post({ displayName: 'SP cert daemon' })) as { appId: string };
+    const sp = (await graph.api('/servicePrincipals').post({ appId: app.appId })) as { id: string };
+    await graph.api(`/servicePrincipals/${sp.id}`).patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: TEST_CERT_BASE64 }] });
+    const digest = async (b64: string, alg: 'SHA-1' | 'SHA-256') => Buffer.from(await crypto.subtle.digest(alg, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+    const withCert = (keyPem: string, certB64: string) => digest(certB64, 'SHA-256').then((t) => new ConfidentialClientApplication({
+      auth: { clientId: app.appId, clientCertificate: { thumbprintSha256: t.toString('hex'), privateKey: keyPem }, ...msalAuth(f.tenant.tenantId) },
+    }));
+    expect((await (await withCert(TEST_KEY_PEM, TEST_CERT_BASE64)).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] }))?.accessToken).toBeTruthy();
+    const proof = new SignJWT({ aud: '00000002-0000-0000-c000-000000000000', iss: sp.id })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', x5t: (await digest(TEST_CERT_BASE64, 'SHA-1')).toString('base64url') })
+      .setNotBefore(Math.floor(Date.now() / 1000)).setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(await importPKCS8(TEST_KEY_PEM, 'RS256'));
+    await graph.api(`/servicePrincipals/${sp.id}/addKey`).post({ keyCredential: { type: 'AsymmetricX509Cert', usage: 'Verify', key: TEST_CERT2_BASE64 }, passwordCredential: null, proof: await proof });
+    expect((await (await withCert(TEST_KEY2_PEM, TEST_CERT2_BASE64)).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] }))?.accessToken).toBeTruthy();
+  });
+});
+
 describe('device code with the Microsoft SDKs (grant_type=device_code)', () => {
   it('@azure/msal-node PublicClientApplication.acquireTokenByDeviceCode', async () => {
     const f = await fixture();

@@ -81,3 +81,16 @@ describe('SqliteReplicaStore.applyMutations', () => {
     });
   });
 });
+
+describe('SqliteReplicaStore.getMany', () => {
+  it('answers what get answers for each key, absent keys left out, past one query\'s parameter limit', async () => {
+    await withStore((store) => {
+      store.applyMutations(Array.from({ length: 150 }, (_, i): Mutation => ({ key: `o/${String(i).padStart(3, '0')}`, value: { n: i } })));
+      const keys = [...Array.from({ length: 150 }, (_, i) => `o/${String(149 - i).padStart(3, '0')}`), 'o/missing'];
+      const got = store.getMany(keys);
+      expect(got.size).toBe(150);
+      for (const k of keys) expect(got.get(k)).toEqual(store.get(k));
+      expect(store.getMany([]).size).toBe(0);
+    });
+  });
+});

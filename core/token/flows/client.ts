@@ -20,7 +20,7 @@ export async function authenticateClient(env: FlowEnv, form: URLSearchParams, au
   const viaBasic = presented.method === 'client_secret_basic';
   const app = loadApp(env.reader, env.tenantId, presented.clientId);
   if (!app) return oauthError(env, 'app_not_found', { viaBasic, clientId: presented.clientId });
-  const client = loadClientApp(env.reader, env.tenantId, app, presented.method === 'none');
+  const client = loadClientApp(env.reader, env.tenantId, app, presented.method === 'none', presented.method === 'private_key_jwt');
   const endpoint = (seg: string) => `${env.origin}/${seg}/oauth2/v2.0/token`;
   const verified = await verifyClientAuthentication(presented, client, {
     tokenEndpoint: [endpoint(env.tenantId), endpoint(env.tenantSegment), `${env.origin}/${env.tenantId}/v2.0`],

@@ -103,6 +103,38 @@ describe('property indexes for $filter', () => {
     expect(new Set(seen).size).toBe(60);
   });
 
+  it('reads the objects of an index page together (getMany), one get each only without it', () => {
+    // A reader with getMany (as the SQLite store): the page's 5 users in one call, no get per row.
+    class Batching extends CountingState {
+      gets = 0;
+      batches: number[] = [];
+      override get(key: string): Json | undefined {
+        if (key.includes('/o/user/')) this.gets++;
+        return super.get(key);
+      }
+      getMany(keys: readonly string[]): Map<string, Json> {
+        this.batches.push(keys.length);
+        return new Map(keys.flatMap((k) => (this.rows.has(k) ? [[k, this.rows.get(k)!] as [string, Json]] : [])));
+      }
+    }
+    const state = new Batching();
+    const h = new Harness(undefined, state);
+    h.state.apply(provisionTenant(h.ctx, { displayName: 'Contoso' }));
+    for (let i = 0; i < 40; i++) h.user(`u${i}@contoso.com`, { displayName: `Ann ${String(i).padStart(2, '0')}` });
+    state.gets = 0;
+    const page = h.getOk('/users', { $filter: "startswith(displayName, 'ann 1')", $top: '4' });
+    expect(values(page).map((u) => u['displayName'])).toEqual(['Ann 10', 'Ann 11', 'Ann 12', 'Ann 13']);
+    expect(typeof page['@odata.nextLink']).toBe('string');
+    // One batch: the page plus the one row that tells more follow; no per-row gets.
+    expect(state.batches).toEqual([5]);
+    expect(state.gets).toBe(0);
+    // The same page from a reader without getMany (the fallback) is identical.
+    const plain = seed(0);
+    for (let i = 0; i < 40; i++) plain.h.user(`u${i}@contoso.com`, { displayName: `Ann ${String(i).padStart(2, '0')}` });
+    const again = plain.h.getOk('/users', { $filter: "startswith(displayName, 'ann 1')", $top: '4' });
+    expect(values(again).map((u) => u['displayName'])).toEqual(['Ann 10', 'Ann 11', 'Ann 12', 'Ann 13']);
+  });
+
   it('counts through the index', () => {
     const { h } = seed(40);
     h.eventual = true;
