@@ -33,7 +33,7 @@ export interface FaultContext {
 }
 
 /** How many compound faults `compoundFault` chooses among. */
-export const COMPOUND_FAULTS = 7;
+export const COMPOUND_FAULTS = 8;
 
 export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
   if (which === 0) lateCopyOfBurntRound(ctx, cell);
@@ -42,7 +42,8 @@ export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number)
   else if (which === 3) pauseReplica(ctx, cell);
   else if (which === 4) pauseControlPlane(ctx, cell);
   else if (which === 5) clockStep(ctx, cell);
-  else replaceVoterUnseen(ctx, cell);
+  else if (which === 6) replaceVoterUnseen(ctx, cell);
+  else primaryAndNearestVoterDie(ctx, cell);
 }
 
 /**
@@ -219,6 +220,8 @@ function replaceVoterUnseen({ clock, net, rng, log, restartLater, activeMs }: Fa
   const learners = meta.regions.filter((r) => !voters.includes(r));
   const [b, x] = rng.shuffle(voters.filter((r) => r !== p));
   if (voters.length !== 3 || learners.length === 0 || b === undefined || x === undefined) return;
+  // Not while a voter's region is down (perhaps lost for good): the replacement's first step would leave two voters, one gone.
+  if (voters.some((r) => net.faults.down.has(r))) return;
   const y = rng.pick(learners);
   const learner = cell.nodes.find((n) => n.region === y)!;
   const from = meta.membersVersion ?? 0;
@@ -249,4 +252,31 @@ function replaceVoterUnseen({ clock, net, rng, log, restartLater, activeMs }: Fa
   };
   watch(3_000);
   clock.schedule(rng.int(10_000, 12_000), () => net.faults.cut.delete(toX) && log(`heal ${toX}`));
+}
+
+/**
+ * In a cell of five or more voters, the primary and its nearest voter (the first to acknowledge
+ * every round) die together right after an acknowledgement, and stay down while the others fail
+ * the cell over. The write is safe only if it waited for a majority of voters: then one of the
+ * survivors holds it too.
+ */
+function primaryAndNearestVoterDie({ clock, net, rng, log, restartLater, activeMs }: FaultContext, cell: FaultCell): void {
+  const p = cell.ctl.primaryRegion;
+  const primary = cell.nodes.find((n) => n.region === p);
+  const meta = primary?.replica?.meta;
+  if (primary === undefined || meta === undefined || meta.role !== 'primary') return;
+  const others = (meta.voters ?? meta.regions).filter((r) => r !== p);
+  if (others.length < 4) return;
+  const nearest = others.reduce((a, b) => (net.latencyMs(p, b) < net.latencyMs(p, a) ? b : a));
+  const peer = cell.nodes.find((n) => n.region === nearest);
+  if (peer === undefined) return;
+  log(`${p} and its nearest voter ${nearest} die after ${p}'s next acknowledgement`);
+  primary.afterAck = () => {
+    if (clock.now >= activeMs) return; // healing has begun
+    primary.crash();
+    peer.crash();
+    log(`crash ${primary.address} and ${peer.address} after an acknowledgement`);
+    restartLater(primary, rng.int(9_000, 15_000));
+    restartLater(peer, rng.int(9_000, 15_000));
+  };
 }

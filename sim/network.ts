@@ -46,7 +46,7 @@ export class SimNetwork {
   constructor(
     private readonly clock: SimClock,
     private readonly rng: Prng,
-    private readonly latencyMs: (a: string, b: string) => number,
+    readonly latencyMs: (a: string, b: string) => number,
   ) {}
 
   register(e: Endpoint): void {

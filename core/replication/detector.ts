@@ -3,7 +3,7 @@ import { askRequired, promote } from './failover.js';
 import type { HealthConfig, HealthState } from './health.js';
 import { HEALTHY, isLost, observe } from './health.js';
 import type { ReplicaReply, Transport } from './types.js';
-import { remoteAcksNeeded } from './membership.js';
+import { remoteAcksNeeded, votersOf } from './membership.js';
 
 /**
  * The control plane's decisions for one cell, run the same by the ControlPlane Durable Object
@@ -33,12 +33,15 @@ export type ProbeVerdict =
   | { kind: 'ok'; epoch: number }
   /** The probed replica knows a newer primary (a handoff or promotion the record missed). */
   | { kind: 'moved'; region: string; epoch: number }
-  | { kind: 'failed'; why: 'silent' | 'not_primary' | 'cut_off' };
+  | { kind: 'failed'; why: 'silent' | 'not_primary' | 'cut_off' | 'not_a_voter' };
 
 export function judgeProbe(reply: ReplicaReply | undefined, cell: WatchedCell): ProbeVerdict {
   if (reply?.kind !== 'probed' && reply?.kind !== 'status') return { kind: 'failed', why: 'silent' };
   const m = reply.meta;
   if (m.role === 'primary' && m.epoch >= cell.epoch && m.primaryRegion === cell.primaryRegion) {
+    // A primary its own cell's membership no longer counts as a voter (promoted on a stale record,
+    // then it applied the change that removed it) is replaced by one that is, like a lost one.
+    if (!votersOf(m).includes(m.region)) return { kind: 'failed', why: 'not_a_voter' };
     const cutOff = reply.kind === 'probed' && reply.reaches.length < remoteAcksNeeded(m);
     return cutOff ? { kind: 'failed', why: 'cut_off' } : { kind: 'ok', epoch: m.epoch };
   }

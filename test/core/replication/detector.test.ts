@@ -42,6 +42,15 @@ describe('judgeProbe', () => {
     expect(judgeProbe(await c.coordinator().send('weur', { kind: 'probe' }), cell)).toEqual({ kind: 'failed', why: 'cut_off' });
   });
 
+  it('a primary that its own applied membership no longer counts as a voter fails the probe (it was promoted on a stale record)', async () => {
+    const c = new TestCluster(REGIONS);
+    const reply = await c.coordinator().send('weur', { kind: 'probe' });
+    if (reply.kind !== 'probed') throw new Error(reply.kind);
+    expect(judgeProbe(reply, cell)).toEqual({ kind: 'ok', epoch: 1 });
+    const removed = { ...reply, meta: { ...reply.meta, voters: ['enam', 'apac'], membersVersion: 1 } };
+    expect(judgeProbe(removed, cell)).toEqual({ kind: 'failed', why: 'not_a_voter' });
+  });
+
   it('follows a replica that knows a newer primary', () => {
     const meta = { cell: 'c1', region: 'weur', regions: REGIONS, role: 'fenced' as const, epoch: 2, gen: 0, primaryRegion: 'enam', lastPos: 0, lastEpoch: 0, lastGen: 0, appliedPos: 0, logStart: 1 };
     expect(judgeProbe({ kind: 'status', meta }, cell)).toEqual({ kind: 'moved', region: 'enam', epoch: 2 });

@@ -27,7 +27,7 @@ describe('deterministic simulator', () => {
     let grouped = 0;
     let largest = 0;
     let exists = 0;
-    for (let seed = 1; seed <= 5; seed++) {
+    for (let seed = 1; seed <= 8; seed++) {
       const r = await runSchedule({ seed });
       acked += r.acked;
       failovers += r.failovers;
@@ -54,7 +54,7 @@ describe('deterministic simulator', () => {
     let lost = 0;
     let replaced = 0;
     let failoversAfter = 0;
-    for (let seed = 1; seed <= 30; seed++) {
+    for (let seed = 1; seed <= 60; seed++) {
       const r = await runSchedule({ seed });
       expect(r.violations).toEqual([]);
       changes += r.membershipChanges;
@@ -67,7 +67,7 @@ describe('deterministic simulator', () => {
     expect(replaced).toBeGreaterThan(0);
     // Before voters, a failover of a cell with a replica in a lost region could never finish.
     expect(failoversAfter).toBeGreaterThan(0);
-  }, 120_000);
+  }, 240_000);
 
   it('catches a primary that acknowledges before the out-of-region copy', async () => {
     expect((await sweep(1, 20, 'ack-before-durable')).length).toBeGreaterThan(0);
