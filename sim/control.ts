@@ -47,6 +47,12 @@ export class Controller implements Endpoint {
   regions: string[];
   voters: string[];
   membersVersion = 0;
+  /**
+   * Until when a membership change may be in flight. A region is not lost for good meanwhile: a
+   * replacement removes before it adds, so its first step leaves two voters, and losing one of
+   * them for good then wedges the cell (a known limit: ARCHITECTURE.md, membership change).
+   */
+  changeInFlightUntil = 0;
 
   constructor(
     readonly cell: string,
@@ -244,6 +250,7 @@ export class Controller implements Endpoint {
    * when the change is in effect.
    */
   async changeMembers(change: MembershipChange): Promise<boolean> {
+    this.changeInFlightUntil = Math.max(this.changeInFlightUntil, this.clock.now + 3 * PEER_TIMEOUT_MS);
     const reply = await this.net
       .request<ReplicaReply>(this, SimNode.addr(this.cell, this.primaryRegion), { type: 'replica', msg: { kind: 'members', change } }, 3 * PEER_TIMEOUT_MS)
       .catch(() => undefined);

@@ -229,6 +229,7 @@ function replaceVoterUnseen({ clock, net, rng, log, restartLater, activeMs }: Fa
   const toB = SimNetwork.pair(p, b);
   net.faults.cut.add(toX);
   log(`cut ${toX}; replace voter ${x} of ${cell.id} by ${y}, the reply lost; cut ${toB} once ${p} applies it`);
+  cell.ctl.changeInFlightUntil = Math.max(cell.ctl.changeInFlightUntil, clock.now + 15_000);
   const operator: Endpoint = { address: `${cell.ctl.address}/operator${clock.now}`, region: 'client', incarnation: () => 0, alive: () => true, handle: () => Promise.reject(new Error('no requests')) };
   void net.request(operator, SimNode.addr(cell.id, p), { type: 'replica', msg: { kind: 'members', change: { remove: x, add: y, voter: true } } }, 3 * PEER_TIMEOUT_MS).catch(() => undefined);
   // Watch the primary apply the change (every millisecond, for up to 3 s).

@@ -76,6 +76,7 @@ export class MembershipFaults {
     const safe = regionsInUse.filter((r) =>
       cells.every((c) => {
         const { voters } = MembershipFaults.members(c);
+        if (voters.includes(r) && c.ctl.changeInFlightUntil > this.clock.now) return false;
         return !voters.includes(r) || (voters.length >= 3 && r !== c.ctl.primaryRegion) || voters.length >= 4;
       }),
     );
