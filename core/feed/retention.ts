@@ -7,7 +7,7 @@
  * Why not a per-row expiry: the expiry index costs every replica an index entry for each record
  * and each target row, on every write; the range needs none.
  */
-import type { Mutation, StateReader } from '../kv.js';
+import type { Json, Mutation, StateReader } from '../kv.js';
 import { archivedUpTo } from './archive.js';
 import { asRecord } from './cursor.js';
 import { feedKey, feedPrefix, feedTargetKey, targetsOf } from './record.js';
@@ -24,7 +24,7 @@ export function planFeedPurge(reader: StateReader, tid: string, now: number, ret
   const archived = archivedUpTo(reader, tid);
   const mutations: Mutation[] = [];
   let taken = 0;
-  for (const [key, value] of reader.list(feedPrefix(tid), { limit: limit + 1 })) {
+  for (const [key, value] of oldestFirst(reader, feedPrefix(tid), limit + 1)) {
     if (taken === limit) return { mutations, nextDueAt: now };
     const record = asRecord(value);
     if (record === undefined) {
@@ -41,4 +41,19 @@ export function planFeedPurge(reader: StateReader, tid: string, now: number, ret
     taken++;
   }
   return { mutations, nextDueAt: undefined };
+}
+
+/**
+ * The prefix's rows oldest first, at most `max`, read in pages that start at one row: the alarm
+ * asks every tenant each time, and usually the oldest record alone says nothing is due yet.
+ */
+function* oldestFirst(reader: StateReader, prefix: string, max: number): Generator<[string, Json]> {
+  let after: string | undefined;
+  for (let read = 0, page = 1; read < max; page = Math.min(page * 8, 64)) {
+    const rows = reader.list(prefix, { ...(after !== undefined ? { after } : {}), limit: Math.min(page, max - read) });
+    for (const row of rows) yield row;
+    if (rows.length === 0) return;
+    read += rows.length;
+    after = rows[rows.length - 1]![0];
+  }
 }

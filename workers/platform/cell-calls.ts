@@ -8,8 +8,6 @@ import { assertPrimaryPathUp, primaryPathCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
 import { controlPlane, lookupTenant, notePrimary } from './topology.js';
 
-/** Budget for one replica call from the edge (reads as writes). */
-const CALL_TIMEOUT_MS = PRIMARY_CALL_TIMEOUT_MS;
 
 export function topologyFor(cell: CellRecord, region: string): CellTopology {
   return { cell: cell.id, region, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
@@ -36,7 +34,7 @@ export async function onPrimary<O extends RoutableOutcome>(
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       lookup: async (fresh) => (await lookupTenant(env, tenantId, fresh))?.cell ?? null,
-      call: (cell) => primaryPathCall(cell.primaryRegion, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
+      call: (cell) => primaryPathCall(cell.primaryRegion, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
       // Through the fault boundary: a cut-off primary path (`primaryPathDown`) reaches no control plane.
       ensurePrimary: (cell) => Promise.resolve().then(() => (assertPrimaryPathUp(), controlPlane(env).ensurePrimary(cell.id))),
       notePrimary: (cell, newer) => notePrimary(cell.id, newer.primaryRegion, newer.epoch),
@@ -66,7 +64,7 @@ export async function onNearest<O extends RoutableOutcome>(
   let last: { outcome: O | { kind: 'unavailable'; reason: string }; region: string } = { outcome: { kind: 'unavailable', reason: 'no replica answered' }, region: 'none' };
   for (const region of candidateRegions(request, env, cell.regions as Region[])) {
     try {
-      const outcome = await primaryPathCall(region, CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region)));
+      const outcome = await primaryPathCall(region, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region)));
       markHealthy(region);
       last = { outcome, region };
       if (settled(outcome)) return last;
