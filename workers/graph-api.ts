@@ -26,6 +26,7 @@ import { handleHealth } from './health-api.js';
 import { subscribePermissions, validateNew } from '../core/notifications/subscriptions.js';
 import { handshake } from './platform/delivery.js';
 import { changeNotifierStub } from '../durable-objects/change-notifier.js';
+import { CoalescedRuns } from '../core/coalesced-runs.js';
 import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
@@ -47,6 +48,11 @@ function parseQuery(params: URLSearchParams): Record<string, string> | string {
 }
 
 const NOTIFYING_AREAS = new Set(['users', 'me', 'groups']);
+/** One change-notifier poke in flight per tenant from this isolate (the notifier reads the whole feed each run). */
+const notifierPokes = new CoalescedRuns<{ env: Env; subscriptionsChanged: boolean }>(
+  (tenantId, { env, subscriptionsChanged }) => changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged),
+  (queued, arriving) => ({ env: arriving.env, subscriptionsChanged: queued.subscriptionsChanged || arriving.subscriptionsChanged }),
+);
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
@@ -199,7 +205,7 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (write) forgetTenantReadSets(tenantId);
   // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
   if (write && session.ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
-    const poke = changeNotifierStub(env, tenantId).poke(tenantId, c.area === 'subscriptions');
+    const poke = notifierPokes.request(tenantId, { env, subscriptionsChanged: c.area === 'subscriptions' });
     session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
   }
   const outcome = await withSecretShown(routed.outcome, idempotency, box);
