@@ -1,3 +1,5 @@
+import { majority } from './replication/membership.js';
+
 /**
  * Fault-injection plan: which failures the platform boundary should simulate. Pure data and
  * the one decision of whether a call from one region to another gets through; the platform
@@ -84,7 +86,7 @@ export function writeReach(plan: FaultPlan, edgeRegion: string | null, cell: { p
   if (edgeRegion === null || !plan.isolatedRegions.includes(edgeRegion)) return 'reachable';
   const voters = cell.voters ?? cell.regions;
   const inside = voters.filter((v) => v === edgeRegion).length;
-  return cell.primaryRegion === edgeRegion && inside > voters.length / 2 ? 'reachable' : 'cut_off';
+  return cell.primaryRegion === edgeRegion && inside >= majority(voters.length) ? 'reachable' : 'cut_off';
 }
 
 /** Validates an operator-supplied plan; returns a message for the first problem. */
