@@ -43,7 +43,7 @@ function unhandled(e: unknown, request: Request): Response {
   // A dependency that could not be reached (the control plane, e.g. `primaryPathDown`): unavailable, not a bug.
   if (e instanceof Unreachable) {
     return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
-      ? graphError(info, { kind: 'unavailable', message: 'The service is temporarily unavailable.' })
+      ? graphError(info, { kind: 'unavailable', message: 'The service is temporarily unavailable.' }, { 'Retry-After': '2' })
       : oauthStyleError(info, 503, 'temporarily_unavailable', 'The service is temporarily unavailable.', { 'Retry-After': '2' });
   }
   // A bug: log it for the operator, answer with a safe, generic message.
