@@ -1,9 +1,11 @@
 import { majority } from './replication/membership.js';
 
 /**
- * Fault-injection plan: which failures the platform boundary should simulate. Pure data and
- * the one decision of whether a call from one region to another gets through; the platform
- * glue consults it where a real network failure would surface, never inside decision logic.
+ * Fault-injection plan: which failures the platform boundary should simulate. Pure data, the
+ * decision of whether one call gets through (`judgeCall`), and which regions an edge (it runs in
+ * its client's region) can reach at all; the platform glue consults them where a real network
+ * failure would surface, and where an edge cut off from everything would otherwise wait out its
+ * budgets for calls that cannot succeed. README "Fault injection" lists the vocabulary.
  */
 export interface FaultPlan {
   /** Regions whose objects are unreachable. */

@@ -121,7 +121,7 @@ export default {
     const request = atPublicOrigin(incoming, env.ISSUER_ORIGIN);
     const hot = request.method === 'POST' ? TOKEN_POST.exec(request.url) : null;
     // The edge runs in its client's region (the fault model's isolation cuts it off with that region).
-    return atEdgeIn(edgeRegionOf(request, env), () => (hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx)));
+    return atEdgeIn(() => edgeRegionOf(request, env), () => (hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx)));
   },
   // Outbound notifications and their dead letters (wrangler.toml [[queues.consumers]]).
   queue: (batch: MessageBatch<DeliveryMessage>, env: Env) => (batch.queue.endsWith('-dlq') ? consumeDeadLetters(batch, env) : consumeNotifications(batch, env)),

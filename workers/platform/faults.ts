@@ -40,14 +40,16 @@ export async function countingCrossRegionCalls<T>(fn: () => Promise<T>): Promise
  * `entryRegion`), for the fault model. A scope follows the request's async context, its
  * background work included; outside one (a queue consumer) the edge is in no isolated region.
  */
-const edgeScope = new AsyncLocalStorage<string>();
+const edgeScope = new AsyncLocalStorage<{ region: () => string; known?: string }>();
 
-export function atEdgeIn<T>(region: string, fn: () => T): T {
-  return edgeScope.run(region, fn);
+/** `region` is asked at most once, on the first call that needs it (reading `request.cf` has a cost on the hot path). */
+export function atEdgeIn<T>(region: () => string, fn: () => T): T {
+  return edgeScope.run({ region }, fn);
 }
 
 export function edgeRegion(): string | null {
-  return edgeScope.getStore() ?? null;
+  const scope = edgeScope.getStore();
+  return scope === undefined ? null : (scope.known ??= scope.region());
 }
 
 /** `'edge'` is the edge serving the current request, in its client's region. */
