@@ -76,12 +76,8 @@ export class CellReplica extends DurableObject<Env> {
     if (this.replica !== undefined) return this.replica;
     const self = { cell: t.cell, region: t.region };
     const transport = {
-      send: async (to: string, message: ReplicaMessage): Promise<ReplicaReply> => {
-        const sentAt = Date.now();
-        const reply = await crossCall(t.region, to, PEER_TIMEOUT_MS, () => replicaStub(this.env, t.cell, to).replicate({ ...t, region: to }, message));
-        if (this.replica !== undefined) this.freshness.answered(this.replica.meta, to, message, reply, sentAt);
-        return reply;
-      },
+      send: (to: string, message: ReplicaMessage): Promise<ReplicaReply> =>
+        this.freshness.send(this.replica!.meta, to, message, (m) => crossCall(t.region, to, PEER_TIMEOUT_MS, () => replicaStub(this.env, t.cell, to).replicate({ ...t, region: to }, m))),
     };
     this.replica = new Replica(this.store, self, t, transport);
     return this.replica;
@@ -126,7 +122,7 @@ export class CellReplica extends DurableObject<Env> {
     }
     const result = read(replica.state, call.request, ctx, asUser);
     if (!result.ok && result.error.kind === 'behind') return { kind: 'behind', appliedPos: replica.meta.appliedPos };
-    const stalenessMs = this.freshness.stalenessMs();
+    const stalenessMs = this.freshness.stalenessMs(replica.meta);
     return result.ok ? { kind: 'reply', reply: result.value, ...(stalenessMs === undefined ? {} : { stalenessMs }) } : { kind: 'error', error: result.error };
   }
 
