@@ -1,7 +1,11 @@
+import { majority } from './replication/membership.js';
+
 /**
- * Fault-injection plan: which failures the platform boundary should simulate. Pure data and
- * the one decision of whether a call from one region to another gets through; the platform
- * glue consults it where a real network failure would surface, never inside decision logic.
+ * Fault-injection plan: which failures the platform boundary should simulate. Pure data, the
+ * decision of whether one call gets through (`judgeCall`), and which regions an edge (it runs in
+ * its client's region) can reach at all; the platform glue consults them where a real network
+ * failure would surface, and where an edge cut off from everything would otherwise wait out its
+ * budgets for calls that cannot succeed. README "Fault injection" lists the vocabulary.
  */
 export interface FaultPlan {
   /** Regions whose objects are unreachable. */
@@ -17,7 +21,12 @@ export interface FaultPlan {
   slowEdgeCalls: Record<string, number>;
   /** Fraction [0,1) of cross-object calls that fail. */
   failureRate: number;
-  /** Regions cut off from the global path (cell primaries, cross-region calls, key service). */
+  /**
+   * Regions cut off from every other region: their objects from other regions' objects, and
+   * their edges (an edge runs in its client's region) from every other region's objects and
+   * from the control plane, and other regions' edges from them. Inside the region everything
+   * still talks.
+   */
   isolatedRegions: string[];
   /** Object storage (R2: the change-feed archive) refuses every call. */
   objectStoreDown: boolean;
@@ -33,14 +42,53 @@ export const NO_FAULTS: FaultPlan = { downRegions: [], partitions: [], slowRegio
 
 export type CallVerdict = { kind: 'pass'; delayMs: number } | { kind: 'fail'; reason: 'region_down' | 'partitioned' | 'injected_failure' | 'isolated' };
 
-export function judgeCall(plan: FaultPlan, from: string, to: string, roll: number): CallVerdict {
-  if (plan.downRegions.includes(to) || plan.downRegions.includes(from)) return { kind: 'fail', reason: 'region_down' };
-  if (from !== to && (plan.partitions.includes(`${from}|${to}`) || plan.partitions.includes(`${to}|${from}`))) {
+/**
+ * Where a call starts: an object in a region (or the control plane, `'control'`, which lives in
+ * no isolatable region), or an edge, which runs in its client's region (`null`: not known, e.g.
+ * a queue consumer; such an edge is outside every isolated region).
+ */
+export type CallOrigin = string | { readonly edge: string | null };
+
+/**
+ * Whether one call gets through. Edges are not objects: a region down or a partitioned pair
+ * concerns the regions' objects (the edge network still runs there), so for an edge only the
+ * target's faults, isolation and the failure rate apply; `slowEdgeCalls` slows edge calls only.
+ */
+export function judgeCall(plan: FaultPlan, from: CallOrigin, to: string, roll: number): CallVerdict {
+  const edge = typeof from !== 'string';
+  const fromRegion = typeof from === 'string' ? from : from.edge;
+  if (plan.downRegions.includes(to) || (!edge && plan.downRegions.includes(from))) return { kind: 'fail', reason: 'region_down' };
+  if (!edge && from !== to && (plan.partitions.includes(`${from}|${to}`) || plan.partitions.includes(`${to}|${from}`))) {
     return { kind: 'fail', reason: 'partitioned' };
   }
-  if (from !== to && (plan.isolatedRegions.includes(from) || plan.isolatedRegions.includes(to))) return { kind: 'fail', reason: 'isolated' };
+  if (fromRegion !== to && ((fromRegion !== null && plan.isolatedRegions.includes(fromRegion)) || plan.isolatedRegions.includes(to))) return { kind: 'fail', reason: 'isolated' };
   if (plan.failureRate > 0 && roll < plan.failureRate) return { kind: 'fail', reason: 'injected_failure' };
-  return { kind: 'pass', delayMs: (plan.slowRegions[to] ?? 0) + (from === 'edge' ? (plan.slowEdgeCalls[to] ?? 0) : 0) };
+  return { kind: 'pass', delayMs: (plan.slowRegions[to] ?? 0) + (edge ? (plan.slowEdgeCalls[to] ?? 0) : 0) };
+}
+
+/** Whether an edge in `edgeRegion` can reach objects in `to` at all (isolation only: other faults are transient per call). */
+export function edgeReaches(plan: FaultPlan, edgeRegion: string | null, to: string): boolean {
+  return edgeRegion === to || !(plan.isolatedRegions.includes(to) || (edgeRegion !== null && plan.isolatedRegions.includes(edgeRegion)));
+}
+
+/** Whether an edge in `edgeRegion` reaches the control plane (outside every isolated region). */
+export function edgeReachesControl(plan: FaultPlan, edgeRegion: string | null): boolean {
+  return edgeRegion === null || !plan.isolatedRegions.includes(edgeRegion);
+}
+
+/**
+ * Whether a write that an edge in `edgeRegion` sends to a cell can commit at all. It needs the
+ * primary and a majority of the voters (the primary counts) reachable from there. Only an edge
+ * in an isolated region is cut off for good: whatever primary a failover picks is outside its
+ * region, or inside it without a majority, so retrying for the write budget only delays the
+ * answer (503 at once). Elsewhere a region down or cut is the failover's business, and the edge
+ * keeps routing (core/replication/primary-routing.ts).
+ */
+export function writeReach(plan: FaultPlan, edgeRegion: string | null, cell: { primaryRegion: string; voters?: readonly string[]; regions: readonly string[] }): 'reachable' | 'cut_off' {
+  if (edgeRegion === null || !plan.isolatedRegions.includes(edgeRegion)) return 'reachable';
+  const voters = cell.voters ?? cell.regions;
+  const inside = voters.filter((v) => v === edgeRegion).length;
+  return cell.primaryRegion === edgeRegion && inside >= majority(voters.length) ? 'reachable' : 'cut_off';
 }
 
 /** Validates an operator-supplied plan; returns a message for the first problem. */

@@ -14,6 +14,7 @@ import { isoSeconds } from '../core/recovery/snapshot-id.js';
 import { listSnapshots, nextDueAt, planRecordSnapshot, planSnapshotFailure, type SnapshotInfo } from '../core/recovery/snapshots.js';
 import type { Replica } from '../core/replication/replica.js';
 import { ok } from '../core/result.js';
+import { DEFAULT_RETENTION_DAYS } from '../core/recovery/snapshots.js';
 import { withRetry } from './feed-archive.js';
 
 export const COPY_PAGE = 1000;
@@ -24,6 +25,15 @@ export interface BackupConfig {
   /** BACKUP_KEY_ENCRYPTION_KEY (outside production, a development value derived from KEY_ENCRYPTION_KEY). */
   readonly kekSecret: string;
   readonly retentionDays: number;
+}
+
+/** Backup: the R2 bucket, the key-encryption secret (a development value derived from KEY_ENCRYPTION_KEY outside production) and the retention. */
+export function backupConfig(env: Env): BackupConfig {
+  const days = Number(env.SNAPSHOT_RETENTION_DAYS ?? '');
+  const dev = env.TESSERA_ENV === 'production' ? undefined : `${env.KEY_ENCRYPTION_KEY}/backup-development`;
+  const kekSecret = env.BACKUP_KEY_ENCRYPTION_KEY ?? dev;
+  if (kekSecret === undefined) throw new Error('BACKUP_KEY_ENCRYPTION_KEY is not set');
+  return { bucket: env.BACKUPS, kekSecret, retentionDays: Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS };
 }
 
 /** The tenant's backup data key, created (and stored wrapped) on first use. */

@@ -24,9 +24,10 @@ import { singletonKey } from '../core/directory/keys.js';
 import type { GraphCaller } from './replica-protocol.js';
 import { MAX_FEED_PAGE, readFeed, type FeedPage } from '../core/feed/cursor.js';
 import { feedDuties, readArchive } from './feed-archive.js';
-import { snapshotsDue, takeSnapshot, type BackupConfig } from './backup.js';
+import { backupConfig, snapshotsDue, takeSnapshot } from './backup.js';
+import { ReplicaFreshness } from './replica-freshness.js';
 import { runRecoveryJobs } from './recovery-runner.js';
-import { DEFAULT_RETENTION_DAYS, listSnapshots, readStatus } from '../core/recovery/snapshots.js';
+import { listSnapshots, readStatus } from '../core/recovery/snapshots.js';
 import { BackupLearning } from './backup-learning.js';
 
 function actorOf(caller: GraphCaller): Actor {
@@ -56,9 +57,12 @@ export class CellReplica extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new SqliteReplicaStore(ctx.storage);
+    this.freshness = new ReplicaFreshness(ctx.storage.sql);
     this.backup = new BackupLearning(env, ctx);
     if (this.backup.enabled) this.tokens.learner = (job) => this.replica !== undefined && this.backup.learn(this.replica.meta.region, this.replica.meta.regions, job);
   }
+
+  private readonly freshness: ReplicaFreshness; // how stale reads may be: `tessera-staleness-ms`
 
   /** The backup authentication service learns what this replica issues and hears of feed changes (issue 14). */
   private readonly backup: BackupLearning;
@@ -73,7 +77,7 @@ export class CellReplica extends DurableObject<Env> {
     const self = { cell: t.cell, region: t.region };
     const transport = {
       send: (to: string, message: ReplicaMessage): Promise<ReplicaReply> =>
-        crossCall(t.region, to, PEER_TIMEOUT_MS, () => replicaStub(this.env, t.cell, to).replicate({ ...t, region: to }, message)),
+        this.freshness.send(this.replica!.meta, to, message, (m) => crossCall(t.region, to, PEER_TIMEOUT_MS, () => replicaStub(this.env, t.cell, to).replicate({ ...t, region: to }, m))),
     };
     this.replica = new Replica(this.store, self, t, transport);
     return this.replica;
@@ -83,6 +87,7 @@ export class CellReplica extends DurableObject<Env> {
   async replicate(t: CellTopology, message: ReplicaMessage): Promise<ReplicaReply> {
     const replica = this.open(t);
     const reply = await replica.receive(message);
+    this.freshness.received(message, reply);
     if (message.kind === 'append' || message.kind === 'snapshot') replica.compactLog();
     if (message.kind === 'promote' && reply.kind === 'ack') await this.schedulePush(0);
     if (reply.kind === 'members_changed') this.ctx.waitUntil(this.pushNow()); // learners and new members get it now
@@ -117,7 +122,8 @@ export class CellReplica extends DurableObject<Env> {
     }
     const result = read(replica.state, call.request, ctx, asUser);
     if (!result.ok && result.error.kind === 'behind') return { kind: 'behind', appliedPos: replica.meta.appliedPos };
-    return result.ok ? { kind: 'reply', reply: result.value } : { kind: 'error', error: result.error };
+    const stalenessMs = this.freshness.stalenessMs(replica.meta);
+    return result.ok ? { kind: 'reply', reply: result.value, ...(stalenessMs === undefined ? {} : { stalenessMs }) } : { kind: 'error', error: result.error };
   }
 
   /** Raw mutations from the platform itself (tenant provisioning), committed like any write. */
@@ -256,22 +262,13 @@ export class CellReplica extends DurableObject<Env> {
     if (replica.meta.role === 'primary') await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
   }
 
-  /** Backup: the R2 bucket, the key-encryption secret (a development value derived from KEY_ENCRYPTION_KEY outside production) and the retention. */
-  private backupConfig(): BackupConfig {
-    const days = Number(this.env.SNAPSHOT_RETENTION_DAYS ?? '');
-    const dev = this.env.TESSERA_ENV === 'production' ? undefined : `${this.env.KEY_ENCRYPTION_KEY}/backup-development`;
-    const kekSecret = this.env.BACKUP_KEY_ENCRYPTION_KEY ?? dev;
-    if (kekSecret === undefined) throw new Error('BACKUP_KEY_ENCRYPTION_KEY is not set');
-    return { bucket: this.env.BACKUPS, kekSecret, retentionDays: Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS };
-  }
-
   /** `POST /admin/tenants/{id}/snapshots`: a snapshot of the tenant now (primary only). */
   async snapshot(t: CellTopology, tenantId: string): Promise<SnapshotOutcome> {
     const replica = this.open(t);
     if (replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
     const before = replica.meta.appliedPos;
     try {
-      return { kind: 'snapshot', snapshot: await takeSnapshot(replica, this.backupConfig(), tenantId) };
+      return { kind: 'snapshot', snapshot: await takeSnapshot(replica, backupConfig(this.env), tenantId) };
     } catch (e) {
       return { kind: 'unavailable', reason: e instanceof Error ? e.message : String(e) };
     } finally {
@@ -288,7 +285,7 @@ export class CellReplica extends DurableObject<Env> {
   /** The alarm's backup duties: unfinished recovery jobs, then snapshots that are due. */
   private async backups(replica: Replica): Promise<void> {
     const tenants = tokenTenantIds(replica.state);
-    const cfg = this.backupConfig();
+    const cfg = backupConfig(this.env);
     const deps = { replica, cfg, origin: (job: string) => this.origin({ kind: 'system' }, job), feed: (tid: string, after: number, limit: number) => this.feedOf(replica, tid, after, limit) };
     const feedBefore = new Map(tenants.map((tid) => [tid, lastSeq(replica.state, tid)]));
     const left = await runRecoveryJobs(deps, tenants);

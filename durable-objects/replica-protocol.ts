@@ -43,7 +43,8 @@ export interface ReplicaCall {
 }
 
 export type GraphOutcome =
-  | { kind: 'reply'; reply: GraphReply; position?: ReplicaPosition }
+  /** `stalenessMs`: on a read, how stale the answering replica may be (core/replication/staleness.ts). */
+  | { kind: 'reply'; reply: GraphReply; position?: ReplicaPosition; stalenessMs?: number }
   | { kind: 'error'; error: GraphError }
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string }

@@ -129,6 +129,16 @@ export class History {
     return at.reduce<(typeof at)[number] | undefined>((best, l) => (best === undefined || newer(l, best) > 0 ? l : best), undefined)?.pos;
   }
 
+  /** A replica that claims to have held everything committed by `freshAt` (core/replication/staleness.ts) holds every write acknowledged before then. */
+  freshRead(cell: string, freshAt: number, get: (key: string) => unknown, at: string): void {
+    for (const w of this.acked) {
+      if (w.cell !== cell || w.ackedAt >= freshAt) continue;
+      const v = get(w.key);
+      const pos = typeof v === 'string' ? this.posOf(v) : undefined;
+      if (pos === undefined || pos < w.pos) this.violate(`staleness bound broken at ${at}: fresh as of ${freshAt} but lacks ${w.value} (pos ${w.pos}, acknowledged at ${w.ackedAt})`);
+    }
+  }
+
   violate(message: string): void {
     this.violations.push(message);
   }

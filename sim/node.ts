@@ -4,6 +4,7 @@ import type { Json, Mutation, StateReader } from '../core/kv.js';
 import { Replica } from '../core/replication/replica.js';
 import { MemoryReplicaStore } from '../core/replication/store.js';
 import type { Entry, ReplicaMessage, ReplicaReply, ReplicationConfig, Transport } from '../core/replication/types.js';
+import { beforeSend, caughtUpAt, noteAck, primaryFreshAt, type VoterAcks } from '../core/replication/staleness.js';
 import type { Result } from '../core/result.js';
 import { err, ok } from '../core/result.js';
 import type { SimClock } from './clock.js';
@@ -52,6 +53,11 @@ export class SimNode implements Endpoint {
   replica: Replica | undefined;
   /** Observes every replication message this replica answered (the run's invariants). */
   onReply: ((node: SimNode, msg: ReplicaMessage, reply: ReplicaReply) => void) | undefined;
+  /** Observes every read with the time this replica claims to have held everything committed by (core/replication/staleness.ts). */
+  onFreshRead: ((node: SimNode, freshAt: number) => void) | undefined;
+  /** Read staleness, as the Durable Object glue keeps it: `freshAt` persisted (true time: skew is not the rule's business), voter acknowledgements volatile. */
+  private freshAt: number | undefined;
+  private acks: VoterAcks | undefined;
   /** A fault armed to strike right after this replica acknowledges a write (once). */
   afterAck: (() => void) | undefined;
   /** Group-commit counters of the incarnations that crashed (see `groupStats`). */
@@ -140,9 +146,19 @@ export class SimNode implements Endpoint {
       // A crashed incarnation sends nothing (its code is gone, even if a continuation of it was queued).
       send: async (to, message) => {
         await this.resumed(born);
-        return this.gate(born, this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: message } satisfies NodeRequest, PEER_TIMEOUT_MS));
+        // As durable-objects/replica-freshness.ts: a primary stamps its appends, and voters' acknowledgements move its freshAt.
+        const meta = this.replica!.meta;
+        const before = beforeSend(this.acks, meta);
+        this.acks = before.acks;
+        const sentAt = this.clock.now;
+        const stamped = message.kind === 'append' && meta.role === 'primary' && this.freshAt !== undefined ? { ...message, freshAt: this.freshAt } : message;
+        const reply = await this.gate(born, this.net.request<ReplicaReply>(this, SimNode.addr(this.cell, to), { type: 'replica', msg: stamped } satisfies NodeRequest, PEER_TIMEOUT_MS));
+        this.acks = noteAck(this.acks, meta, to, message, reply, sentAt, before.counts);
+        this.noteFresh(primaryFreshAt(this.acks, meta, this.clock.now));
+        return reply;
       },
     };
+    this.acks = undefined;
     this.replica = new Replica(this.store, { cell: this.cell, region: this.region }, { cell: this.cell, regions: this.regions, voters: this.voters, primaryRegion: this.regions[0]!, epoch: 1 }, transport, this.config);
     // The alarm: a primary keeps pushing to secondaries that are behind.
     const tick = () => {
@@ -167,6 +183,10 @@ export class SimNode implements Endpoint {
     return { rounds: this.pastGroups.rounds + r.rounds, writes: this.pastGroups.writes + r.writes, largest: Math.max(this.pastGroups.largest, r.largest) };
   }
 
+  private noteFresh(at: number | undefined): void {
+    if (at !== undefined && (this.freshAt === undefined || at > this.freshAt)) this.freshAt = at;
+  }
+
   async handle(payload: unknown): Promise<unknown> {
     // The message reached this incarnation: if it crashes while paused, the message is lost with it.
     const born = this.gen;
@@ -183,6 +203,7 @@ export class SimNode implements Endpoint {
     switch (req.type) {
       case 'replica': {
         const reply = await r.receive(req.msg);
+        this.noteFresh(caughtUpAt(req.msg, reply));
         this.onReply?.(this, req.msg, reply);
         if (req.msg.kind === 'append' || req.msg.kind === 'snapshot') r.compactLog();
         if (reply.kind === 'members_changed') void r.pushAll().catch(() => undefined); // as the Durable Object does
@@ -220,6 +241,9 @@ export class SimNode implements Endpoint {
       case 'read': {
         if (r.meta.appliedPos < req.minPos) await r.catchUp(req.minPos);
         if (r.meta.appliedPos < req.minPos) return { ok: false, kind: 'behind' } satisfies ReadOutcome;
+        const own = primaryFreshAt(this.acks, r.meta, this.clock.now);
+        const fresh = own === undefined || (this.freshAt !== undefined && this.freshAt > own) ? this.freshAt : own;
+        if (fresh !== undefined) this.onFreshRead?.(this, fresh);
         return { ok: true, value: r.state.get(req.key), appliedPos: r.meta.appliedPos } satisfies ReadOutcome;
       }
     }

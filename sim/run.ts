@@ -120,6 +120,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       },
       voters,
     );
+    n.onFreshRead = (node, freshAt) => history.freshRead(id, freshAt, (key) => node.replica?.state.get(key), node.address);
     net.register(n);
     nodes.push(n);
     return n;

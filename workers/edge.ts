@@ -5,7 +5,8 @@ import { tenantTokenAdmin } from './admin-token.js';
 import { discovery, discoveryV1, tokenEndpoint } from './token-api.js';
 import { graphError, json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
-import { Unreachable } from './platform/faults.js';
+import { atEdgeIn, Unreachable } from './platform/faults.js';
+import { edgeRegionOf } from './platform/client-region.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
 import { tenantSnapshots } from './admin-backup.js';
@@ -42,7 +43,7 @@ function unhandled(e: unknown, request: Request): Response {
   // A dependency that could not be reached (the control plane, e.g. `primaryPathDown`): unavailable, not a bug.
   if (e instanceof Unreachable) {
     return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
-      ? graphError(info, { kind: 'unavailable', message: 'The service is temporarily unavailable.' })
+      ? graphError(info, { kind: 'unavailable', message: 'The service is temporarily unavailable.' }, { 'Retry-After': '2' })
       : oauthStyleError(info, 503, 'temporarily_unavailable', 'The service is temporarily unavailable.', { 'Retry-After': '2' });
   }
   // A bug: log it for the operator, answer with a safe, generic message.
@@ -119,7 +120,8 @@ export default {
   fetch: (incoming: Request, env: Env, ctx: ExecutionContext) => {
     const request = atPublicOrigin(incoming, env.ISSUER_ORIGIN);
     const hot = request.method === 'POST' ? TOKEN_POST.exec(request.url) : null;
-    return hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx);
+    // The edge runs in its client's region (the fault model's isolation cuts it off with that region).
+    return atEdgeIn(() => edgeRegionOf(request, env), () => (hot !== null ? tokenPost(request, env, ctx, hot[1]!) : router.fetch(request, env, ctx)));
   },
   // Outbound notifications and their dead letters (wrangler.toml [[queues.consumers]]).
   queue: (batch: MessageBatch<DeliveryMessage>, env: Env) => (batch.queue.endsWith('-dlq') ? consumeDeadLetters(batch, env) : consumeNotifications(batch, env)),

@@ -30,6 +30,8 @@ import { CoalescedRuns } from '../core/coalesced-runs.js';
 import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
+/** On Graph reads: an upper bound, in ms, on how stale the answering replica is (core/replication/staleness.ts). */
+export const STALENESS_HEADER = 'tessera-staleness-ms';
 
 let tokenKey: { secret: string; key: Promise<CryptoKey> } | undefined;
 function replicaTokenKey(env: Env): Promise<CryptoKey> {
@@ -278,6 +280,8 @@ async function respond(info: RequestInfo, outcome: GraphOutcome, region: string,
     case 'reply': {
       const headers: Record<string, string> = { ...base, ...(outcome.reply.body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...(outcome.reply.headers ?? {}) };
       if (outcome.position !== undefined) headers[REPLICA_TOKEN_HEADER] = await encodeReplicaToken(key, outcome.position);
+      // A read: how stale the answering replica may be (it answers even when its region is cut off).
+      if (outcome.stalenessMs !== undefined) headers[STALENESS_HEADER] = String(outcome.stalenessMs);
       return { status: outcome.reply.status, headers, body: outcome.reply.body };
     }
     case 'error':

@@ -80,7 +80,8 @@ export type ReplicaMessage =
    * tail longer than one batch can still be shipped. Without it a batch must start at or before
    * `appliedPos + 1`.
    */
-  | { kind: 'append'; epoch: number; gen: number; primaryRegion: string; entries: Entry[]; commitPos: number; prev?: { epoch: number; gen: number } }
+  /** `freshAt`: the sender's read-staleness stamp (staleness.ts), set by the Durable Object glue; the rules ignore it. */
+  | { kind: 'append'; epoch: number; gen: number; primaryRegion: string; entries: Entry[]; commitPos: number; prev?: { epoch: number; gen: number }; freshAt?: number }
   /**
    * `gen` is the sender's current generation (older senders left it out: `snapshot.gen` then).
    * A snapshot larger than one message goes in parts (`part`), each carrying some of the rows

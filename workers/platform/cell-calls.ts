@@ -4,7 +4,7 @@ import type { CellTopology, GraphOutcome, ReplicaCall } from '../../durable-obje
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import { PRIMARY_CALL_TIMEOUT_MS, routeToPrimary, WRITE_RETRY_BUDGET_MS, type RoutableOutcome, type Unavailable } from '../../core/replication/primary-routing.js';
 import { candidateRegions, markHealthy, markUnhealthy } from './client-region.js';
-import { assertPrimaryPathUp, primaryPathCall } from './faults.js';
+import { assertControlReachable, edgeCanCommit, edgeCanReach, edgeRegion, primaryPathCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
 import { controlPlane, lookupTenant, notePrimary } from './topology.js';
 
@@ -12,6 +12,9 @@ import { controlPlane, lookupTenant, notePrimary } from './topology.js';
 export function topologyFor(cell: CellRecord, region: string): CellTopology {
   return { cell: cell.id, region, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
 }
+
+/** The `unavailable` reason of a write refused because the edge's region is isolated (its fate is certain: never sent). */
+export const EDGE_CUT_OFF = "this region is cut off from the cell's primary";
 
 export interface Routed {
   outcome: GraphOutcome;
@@ -29,14 +32,17 @@ export async function onPrimary<O extends RoutableOutcome>(
   tenantId: string,
   invoke: (stub: ReturnType<typeof replicaStub>, topology: CellTopology) => Promise<O>,
 ): Promise<{ outcome: O | Unavailable; region: string }> {
+  // An edge whose region is cut off reaches no primary a failover could pick: answer at once (nothing was sent).
+  const known = await lookupTenant(env, tenantId);
+  if (known !== null && !edgeCanCommit(known.cell)) return { outcome: { kind: 'unavailable', reason: EDGE_CUT_OFF }, region: edgeRegion() ?? 'none' };
   const routed = await routeToPrimary<CellRecord, O>(
     {
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       lookup: async (fresh) => (await lookupTenant(env, tenantId, fresh))?.cell ?? null,
       call: (cell) => primaryPathCall(cell.primaryRegion, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
-      // Through the fault boundary: a cut-off primary path (`primaryPathDown`) reaches no control plane.
-      ensurePrimary: (cell) => Promise.resolve().then(() => (assertPrimaryPathUp(), controlPlane(env).ensurePrimary(cell.id))),
+      // Through the fault boundary: a cut-off primary path (`primaryPathDown`) or isolated region reaches no control plane.
+      ensurePrimary: (cell) => Promise.resolve().then(() => (assertControlReachable(), controlPlane(env).ensurePrimary(cell.id))),
       notePrimary: (cell, newer) => notePrimary(cell.id, newer.primaryRegion, newer.epoch),
     },
     WRITE_RETRY_BUDGET_MS,
@@ -62,7 +68,8 @@ export async function onNearest<O extends RoutableOutcome>(
 ): Promise<{ outcome: O | { kind: 'unavailable'; reason: string }; region: string }> {
   const cell = placement.cell;
   let last: { outcome: O | { kind: 'unavailable'; reason: string }; region: string } = { outcome: { kind: 'unavailable', reason: 'no replica answered' }, region: 'none' };
-  for (const region of candidateRegions(request, env, cell.regions as Region[])) {
+  // Regions an isolated edge cannot reach are not tried (nor marked unhealthy for this isolate's other clients).
+  for (const region of candidateRegions(request, env, cell.regions as Region[]).filter(edgeCanReach)) {
     try {
       const outcome = await primaryPathCall(region, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, region), topologyFor(cell, region)));
       markHealthy(region);

@@ -1,6 +1,6 @@
 import type { Region } from '../../core/regions.js';
 import type { ClientLocation } from '../../core/regions.js';
-import { isRegion, nearestRegion, REGIONS, regionsByDistance } from '../../core/regions.js';
+import { isRegion, nearestRegion, parseRegionList, REGIONS, regionsByDistance } from '../../core/regions.js';
 import { parseIp } from '../../core/ip.js';
 
 /** Regions marked unhealthy after a failed call, until the mark expires (per isolate). */
@@ -40,6 +40,14 @@ export function entryRegion(request: Request, env: Env, among: readonly Region[]
   const pinned = request.headers.get('x-tessera-region');
   if (env.TESSERA_ENV !== 'production' && pinned !== null && isRegion(pinned) && among.includes(pinned)) return pinned;
   return nearestRegion(cf, among);
+}
+
+let configured: { text: string | undefined; regions: Region[] } | undefined;
+
+/** The region the edge serving this request runs in: the client's entry region among all the deployment's regions. */
+export function edgeRegionOf(request: Request, env: Env): Region {
+  if (configured?.text !== env.REGIONS) configured = { text: env.REGIONS, regions: parseRegionList(env.REGIONS) };
+  return entryRegion(request, env, configured.regions);
 }
 
 function regionCentre(r: Region): { latitude: number; longitude: number } {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CallVerdict, FaultPlan } from '../../core/faults.js';
-import { judgeCall, NO_FAULTS } from '../../core/faults.js';
+import type { CallOrigin, CallVerdict, FaultPlan } from '../../core/faults.js';
+import { edgeReaches, edgeReachesControl, judgeCall, NO_FAULTS, writeReach } from '../../core/faults.js';
 
 /**
  * The fault plan in force in this isolate. Fault injection is a development and test
@@ -35,13 +35,49 @@ export async function countingCrossRegionCalls<T>(fn: () => Promise<T>): Promise
   return { value, crossRegion: scope.crossRegion };
 }
 
+/**
+ * The region the edge serving this request runs in (the client's: workers/platform/client-region.ts
+ * `entryRegion`), for the fault model. A scope follows the request's async context, its
+ * background work included; outside one (a queue consumer) the edge is in no isolated region.
+ */
+const edgeScope = new AsyncLocalStorage<{ region: () => string; known?: string }>();
+
+/** `region` is asked at most once, on the first call that needs it (reading `request.cf` has a cost on the hot path). */
+export function atEdgeIn<T>(region: () => string, fn: () => T): T {
+  return edgeScope.run({ region }, fn);
+}
+
+export function edgeRegion(): string | null {
+  const scope = edgeScope.getStore();
+  return scope === undefined ? null : (scope.known ??= scope.region());
+}
+
+/** `'edge'` is the edge serving the current request, in its client's region. */
+const originOf = (from: string): CallOrigin => (from === 'edge' ? { edge: edgeRegion() } : from);
+
 export function verdict(from: string, to: string): CallVerdict {
-  return judgeCall(plan, from, to, Math.random());
+  return judgeCall(plan, originOf(from), to, Math.random());
+}
+
+/** Whether this request's edge can reach objects in `region` at all (core/faults.ts `edgeReaches`). */
+export function edgeCanReach(region: string): boolean {
+  return edgeReaches(plan, edgeRegion(), region);
+}
+
+/** Whether a write this request's edge sends to `cell` can commit at all (core/faults.ts `writeReach`). */
+export function edgeCanCommit(cell: { primaryRegion: string; voters?: readonly string[]; regions: readonly string[] }): boolean {
+  return writeReach(plan, edgeRegion(), cell) === 'reachable';
 }
 
 /** The `primaryPathDown` fault: an edge call into a CellReplica or the ControlPlane fails as unreachable. */
 export function assertPrimaryPathUp(): void {
   if (plan.primaryPathDown === true) throw new Unreachable('primary_path_down');
+}
+
+/** An edge call into the control plane: refused while the primary path is down or the edge's region is isolated. */
+export function assertControlReachable(): void {
+  assertPrimaryPathUp();
+  if (!edgeReachesControl(plan, edgeRegion())) throw new Unreachable('isolated');
 }
 
 /** An edge call into a cell replica: `crossCall`, and refused while the primary path is down. */

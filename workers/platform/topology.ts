@@ -1,6 +1,6 @@
 import type { CellRecord, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
 import { backupPlacement } from './backup-calls.js';
-import { assertPrimaryPathUp } from './faults.js';
+import { assertControlReachable } from './faults.js';
 
 export interface TenantPlacement {
   tenant: TenantRecord;
@@ -24,10 +24,11 @@ export async function lookupTenant(env: Env, idOrDomain: string, fresh = false):
   if (!fresh && hit !== undefined && Date.now() - hit.at < TTL_MS) return hit.value;
   let found: TenantPlacement | null;
   try {
-    assertPrimaryPathUp();
+    assertControlReachable();
     found = await controlPlane(env).lookup(idOrDomain);
   } catch (e) {
-    // Control plane unreachable: a stale entry, else the placement the backup service learned (issue 14).
+    // Control plane unreachable (down, primary path down, or this edge's region isolated): a stale
+    // entry, else the placement the backup service learned (issue 14).
     if (hit !== undefined) return hit.value;
     const learned = await backupPlacement(env, idOrDomain);
     if (learned !== null) return learned;
