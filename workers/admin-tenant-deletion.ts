@@ -37,9 +37,12 @@ export async function deleteTenant(request: Routed, env: Env): Promise<Response>
   const tid = request.params?.id ?? '';
   if (!/^[A-Za-z0-9-]{1,64}$/.test(tid)) return oauthStyleError(info, 404, 'not_found', 'No such tenant.');
   const control = controlPlane(env);
-  const marked = await Promise.resolve()
-    .then(() => control.markTenantDeleted(tid))
-    .catch(() => undefined);
+  let marked: Awaited<ReturnType<typeof control.markTenantDeleted>> | undefined;
+  try {
+    marked = await control.markTenantDeleted(tid);
+  } catch {
+    marked = undefined;
+  }
   if (marked === undefined) return oauthStyleError(info, 503, 'temporarily_unavailable', 'The control plane is unavailable; retry.', { 'Retry-After': '5' });
   if (marked === null) return oauthStyleError(info, 404, 'not_found', 'No such tenant.');
   if ('conflict' in marked) return oauthStyleError(info, 409, 'invalid_request', 'The tenant is still being provisioned; retry once it is.');
