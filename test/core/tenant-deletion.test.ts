@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryState } from '../../core/kv.js';
+import type { Result } from '../../core/result.js';
 import { dataKeyKey } from '../../core/recovery/keys.js';
 import { tokenTenantIds, tokenTenantKey } from '../../core/token/token-keys.js';
 import {
@@ -25,16 +26,22 @@ function seeded(keysPerTenant: number): MemoryState {
   return s;
 }
 
+/** The value of a plan that cannot fail (its error type is `never`). */
+function val<T>(r: Result<T, never>): T {
+  if (!r.ok) throw new Error('never');
+  return r.value;
+}
+
 const mark = (s: MemoryState, tid: string, now: number) => {
-  const r = planMarkDeletion(s, tid, now);
-  s.apply(r.value.mutations);
-  return r.value.reply;
+  const r = val(planMarkDeletion(s, tid, now));
+  s.apply(r.mutations);
+  return r.reply;
 };
 
 /** Runs purge writes as successive alarms would; the number of writes. */
 function purgeAll(s: MemoryState, tid: string, limit: number): number {
   for (let n = 1; ; n++) {
-    const r = planPurgeKeys(s, tid, limit).value;
+    const r = val(planPurgeKeys(s, tid, limit));
     expect(r.mutations.length).toBeLessThanOrEqual(limit + 1);
     s.apply(r.mutations);
     if (!r.reply.more) return n;
@@ -57,14 +64,14 @@ describe('tenant deletion (core/tenant-deletion.ts)', () => {
   it('a repeated request changes nothing and answers the deletion as it stands', () => {
     const s = seeded(1);
     mark(s, A, T0);
-    const again = planMarkDeletion(s, A, T0 + 5_000);
-    expect(again.value.mutations).toEqual([]);
-    expect(again.value.reply.requestedAt).toBe(T0);
+    const again = val(planMarkDeletion(s, A, T0 + 5_000));
+    expect(again.mutations).toEqual([]);
+    expect(again.reply.requestedAt).toBe(T0);
   });
 
   it("purges the tenant's cell keys in bounded writes, never those of a tenant that is not marked", () => {
     const s = seeded(1_050);
-    expect(planPurgeKeys(s, B, 100).value.mutations).toEqual([]);
+    expect(val(planPurgeKeys(s, B, 100)).mutations).toEqual([]);
     mark(s, A, T0);
     expect(purgeAll(s, A, 100)).toBe(11);
     expect(s.list(`t/${A}/`)).toEqual([]);
@@ -103,7 +110,7 @@ describe('tenant deletion (core/tenant-deletion.ts)', () => {
     purgeAll(s, A, 10);
     s.apply(planDeletionDone(s, A, T0 + 3, true));
     expect(planDeletionDone(s, A, T0 + 4, true)).toEqual([]);
-    expect(planPurgeKeys(s, A, 10).value.mutations).toEqual([]);
+    expect(val(planPurgeKeys(s, A, 10)).mutations).toEqual([]);
     expect(planPurgeProgress(s, A, 3, null)).toEqual([]);
     expect(readDeletion(s, A)).toMatchObject({ purgedAt: T0 + 3, lastError: null });
   });

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { archivePrefix } from '../../core/feed/archive.js';
 import { r2TenantPrefix } from '../../core/recovery/keys.js';
 import type { CellTopology, ReplicaRpc, TokenCall } from '../../durable-objects/replica-protocol.js';
-import { BASE, call, clearFaults, home, js, newTenant, setFaults, type Any, type TenantInfo } from './helpers.js';
+import { BASE, call, clearFaults, home, js, newTenant, setFaults, type TenantInfo } from './helpers.js';
 
 const primaryOf = (t: TenantInfo) => env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${t.homeRegion}`));
 
@@ -116,4 +116,3 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
   });
 });
 
-export type { Any };
