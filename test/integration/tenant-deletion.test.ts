@@ -114,5 +114,26 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     expect(await js(unknown)).toMatchObject({ error: 'not_found' });
     expect((await home(t, 'GET', '/users')).status).toBe(200);
   });
+
+  it('a purge cut short is finished by the next primary after a failover (the marker is replicated)', async () => {
+    const t = await withBackups('Moved');
+    await setFaults({ objectStoreDown: true });
+    try {
+      expect((await call('DELETE', `/admin/tenants/${t.tenantId}`)).status).toBe(202);
+      await triggerAlarm(primaryOf(t));
+      expect(await js(await call('DELETE', `/admin/tenants/${t.tenantId}`))).toMatchObject({ status: 'deleting' });
+    } finally {
+      await clearFaults();
+    }
+    const target = t.regions.find((r) => r !== t.homeRegion)!;
+    expect((await call('POST', `/admin/cells/${t.cell}/failover`, { body: { region: target } })).status).toBe(200);
+    const promoted = env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${target}`));
+    for (let i = 0; i < 5 && (await js(await call('DELETE', `/admin/tenants/${t.tenantId}`))).status !== 'deleted'; i++) await triggerAlarm(promoted);
+    expect(await js(await call('DELETE', `/admin/tenants/${t.tenantId}`))).toMatchObject({ status: 'deleted' });
+    expect(await r2Objects(t)).toBe(0);
+    const left = await runInDurableObject(promoted, (_i, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM kv WHERE key LIKE ?`, `t/${t.tenantId}/%`).one().n);
+    expect(left).toBe(0);
+  });
+
 });
 
