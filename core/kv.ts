@@ -78,9 +78,16 @@ export class OverlayReader implements StateReader {
 /** An in-memory `StateReader` for unit tests and the simulator. */
 export class MemoryState implements StateReader {
   private readonly data = new Map<string, Json>();
-  /** Keys in order, rebuilt lazily after keys were added or removed (lists then binary-search it). */
+  /**
+   * Keys in order (lists binary-search it), re-sorted lazily after keys were added. Removed keys
+   * stay in it until more than STALE_LIMIT accumulate (lists skip them), then one pass drops
+   * them: deleting a large prefix in bounded batches (a tenant's purge) costs a scan per few
+   * thousand deletions, not a sort per batch.
+   */
   private sorted: string[] = [];
   private dirty = false;
+  private stale = 0;
+  private static readonly STALE_LIMIT = 4096;
 
   /** Read-only view: every change goes through `apply` or `replaceAll`, which keep the key order. */
   get rows(): ReadonlyMap<string, Json> {
@@ -90,7 +97,7 @@ export class MemoryState implements StateReader {
   apply(mutations: readonly Mutation[]): void {
     for (const m of mutations) {
       if (m.value === null) {
-        if (this.data.delete(m.key)) this.dirty = true;
+        if (this.data.delete(m.key)) this.stale++;
       } else {
         if (!this.data.has(m.key)) this.dirty = true;
         this.data.set(m.key, m.value);
@@ -113,6 +120,10 @@ export class MemoryState implements StateReader {
     if (this.dirty) {
       this.sorted = [...this.data.keys()].sort();
       this.dirty = false;
+      this.stale = 0;
+    } else if (this.stale > MemoryState.STALE_LIMIT) {
+      this.sorted = this.sorted.filter((k) => this.data.has(k));
+      this.stale = 0;
     }
     return this.sorted;
   }
@@ -138,7 +149,8 @@ export class MemoryState implements StateReader {
     for (let i = start; i < keys.length && out.length < limit; i++) {
       const k = keys[i]!;
       if (!k.startsWith(prefix)) break;
-      out.push([k, this.data.get(k)!]);
+      const v = this.data.get(k);
+      if (v !== undefined) out.push([k, v]); // a removed key not dropped from the order yet
     }
     return out;
   }

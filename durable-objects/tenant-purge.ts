@@ -51,10 +51,14 @@ async function purgeOne(replica: Replica, b: PurgeBuckets, tid: string): Promise
     error = e instanceof Error ? e.message : String(e);
     console.error('tenant purge: object storage failed; retrying', tid, error);
   }
-  const progress = await replica.write((s) => ok({ mutations: planPurgeProgress(s, tid, counted.n, error), reply: undefined }));
-  if (!progress.ok) return undefined;
+  // Plans are checked on the current state first: nothing to record or delete is no write (no empty log entry).
+  if (planPurgeProgress(replica.state, tid, counted.n, error).length > 0) {
+    const progress = await replica.write((s) => ok({ mutations: planPurgeProgress(s, tid, counted.n, error), reply: undefined }));
+    if (!progress.ok) return undefined;
+  }
   for (let n = 0; n < KEY_WRITES_PER_RUN; n++) {
-    const w = await replica.write((s) => planPurgeKeys(s, tid));
+    const pending = planPurgeKeys(replica.state, tid);
+    const w = pending.ok && pending.value.mutations.length === 0 ? pending : await replica.write((s) => planPurgeKeys(s, tid));
     if (!w.ok) return undefined;
     if (!w.value.reply.more) {
       if (error !== null) return 'later';
