@@ -115,6 +115,18 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     expect((await home(t, 'GET', '/users')).status).toBe(200);
   });
 
+  it('a retried creation of a tenant deleted since is 409, not a second tenant and not "still running"', async () => {
+    const headers = { 'client-request-id': crypto.randomUUID() };
+    const body = { displayName: 'Short-lived', region: 'weur' };
+    const created = await call('POST', '/admin/tenants', { body, headers });
+    expect(created.status).toBe(201);
+    const t = await js(created);
+    expect((await call('DELETE', `/admin/tenants/${t.tenantId}`)).status).toBeLessThan(300);
+    const retried = await call('POST', '/admin/tenants', { body, headers });
+    expect(retried.status).toBe(409);
+    expect(await js(retried)).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('deleted') });
+  });
+
   it('a purge cut short is finished by the next primary after a failover (the marker is replicated)', async () => {
     const t = await withBackups('Moved');
     await setFaults({ objectStoreDown: true });
