@@ -4,7 +4,8 @@
  * AES-GCM) against a plain export of the same records (the floor: copy + JSON, nothing else),
  * for 10k and 100k users; the difference report after 1% of the users changed (decrypt,
  * decompress, replay, diff) against the plain export; and recovery throughput (batches planned
- * through the Graph write rules and applied) against plain PATCHes of the same users.
+ * through the Graph write rules and applied) against plain PATCHes of the same users; and a
+ * tenant deletion's purge of the cell keys (bounded writes) against the same export.
  * Standalone: `tsx bench/recovery.ts` (RECOVERY_SIZES=10000,100000).
  */
 import { performance } from 'node:perf_hooks';
@@ -20,6 +21,7 @@ import { activeJobKey, changePageKey, jobKey } from '../core/recovery/keys.js';
 import { copyPage, type CopyCursor, type ObjectRecord } from '../core/recovery/model.js';
 import { Overlay } from '../core/recovery/replay.js';
 import { ReportBuilder } from '../core/recovery/report.js';
+import { planDeletionDone, planMarkDeletion, planPurgeKeys, PURGE_KEYS_PER_WRITE } from '../core/tenant-deletion.js';
 
 const TID = '11111111-1111-4111-8111-111111111111';
 const BASE = 'https://bench.invalid/v1.0';
@@ -128,12 +130,31 @@ async function one(n: number): Promise<RecoveryBenchRow[]> {
   }
   const patchMs = performance.now() - t0;
 
+  // Tenant deletion: the marker, then the cell keys in bounded writes (the R2 deletes are one
+  // list + one delete call per 1000 objects, not measured here).
+  const keysBefore = state.count(`t/${TID}/`);
+  t0 = performance.now();
+  const marked = planMarkDeletion(state, TID, 4);
+  if (!marked.ok) throw new Error('never');
+  state.apply(marked.value.mutations);
+  let purgeWrites = 0;
+  for (let more = true; more; purgeWrites++) {
+    const w = planPurgeKeys(state, TID);
+    if (!w.ok) throw new Error('never');
+    state.apply(w.value.mutations);
+    more = w.value.reply.more;
+  }
+  state.apply(planDeletionDone(state, TID, 5, true));
+  const purgeMs = performance.now() - t0;
+  if (state.count(`t/${TID}/`) !== 0) throw new Error('purge left keys');
+
   const k = `${n / 1000}k`;
   return [
     { name: `snapshot ${k} users: time`, value: snapMs, unit: 'ms', floorName: 'plain export (copy + JSON)', floor: exportMs },
     { name: `snapshot ${k} users: size (gzip + AES-GCM)`, value: snapBytes / 1024, unit: 'KiB', floorName: 'plain export JSON', floor: exportBytes / 1024 },
     { name: `difference report ${k} users, ${changed} changed`, value: diffMs, unit: 'ms', floorName: 'plain export (copy + JSON)', floor: exportMs },
     { name: `recovery ${changed} users (batches of 25, feed recorded)`, value: changed / (applyMs / 1000), unit: 'objects/s', floorName: 'plain PATCH, same users', floor: changed / (patchMs / 1000) },
+    { name: `tenant deletion ${k} users: cell purge (${keysBefore} keys, ${purgeWrites} writes of ≤ ${PURGE_KEYS_PER_WRITE})`, value: purgeMs, unit: 'ms', floorName: 'plain export (copy + JSON)', floor: exportMs },
   ];
 }
 

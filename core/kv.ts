@@ -78,9 +78,15 @@ export class OverlayReader implements StateReader {
 /** An in-memory `StateReader` for unit tests and the simulator. */
 export class MemoryState implements StateReader {
   private readonly data = new Map<string, Json>();
-  /** Keys in order, rebuilt lazily after keys were added or removed (lists then binary-search it). */
+  /**
+   * Keys in order (lists binary-search it): re-sorted lazily after keys were added; keys removed
+   * since are cut out of it in runs (one splice per run of neighbouring keys, a filter pass when
+   * they are scattered), so deleting a prefix in bounded batches (a tenant's purge) does not
+   * re-sort the whole state after each batch.
+   */
   private sorted: string[] = [];
   private dirty = false;
+  private removed: string[] = [];
 
   /** Read-only view: every change goes through `apply` or `replaceAll`, which keep the key order. */
   get rows(): ReadonlyMap<string, Json> {
@@ -90,7 +96,7 @@ export class MemoryState implements StateReader {
   apply(mutations: readonly Mutation[]): void {
     for (const m of mutations) {
       if (m.value === null) {
-        if (this.data.delete(m.key)) this.dirty = true;
+        if (this.data.delete(m.key) && !this.dirty) this.removed.push(m.key);
       } else {
         if (!this.data.has(m.key)) this.dirty = true;
         this.data.set(m.key, m.value);
@@ -113,8 +119,33 @@ export class MemoryState implements StateReader {
     if (this.dirty) {
       this.sorted = [...this.data.keys()].sort();
       this.dirty = false;
+      this.removed = [];
+    } else if (this.removed.length > 0) {
+      this.dropRemoved();
     }
     return this.sorted;
+  }
+
+  /** Cuts the removed keys out of the order (keys removed while `dirty` was set are not listed: the sort left them out). */
+  private dropRemoved(): void {
+    const gone = this.removed.sort();
+    this.removed = [];
+    const runs: Array<[number, number]> = [];
+    let previous: string | undefined;
+    for (const k of gone) {
+      if (k === previous) continue;
+      previous = k;
+      const i = this.lowerBound(this.sorted, k, false);
+      if (this.sorted[i] !== k) continue;
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[0] + last[1] === i) last[1]++;
+      else runs.push([i, 1]);
+    }
+    if (runs.length > 16) {
+      this.sorted = this.sorted.filter((k) => this.data.has(k));
+      return;
+    }
+    for (let r = runs.length - 1; r >= 0; r--) this.sorted.splice(runs[r]![0], runs[r]![1]);
   }
 
   /** Index of the first key ≥ `key` (or > it when `strict`). */

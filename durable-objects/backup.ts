@@ -16,6 +16,7 @@ import type { Replica } from '../core/replication/replica.js';
 import { ok } from '../core/result.js';
 import { DEFAULT_RETENTION_DAYS } from '../core/recovery/snapshots.js';
 import { withRetry } from './feed-archive.js';
+import { isDeleted } from '../core/tenant-deletion.js';
 
 export const COPY_PAGE = 1000;
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
@@ -43,7 +44,8 @@ export async function tenantDataKey(replica: Replica, cfg: BackupConfig, tid: st
   if (typeof wrapped !== 'string') {
     const fresh = await newDataKey(kek, tid, random);
     // Only the first writer's key is kept: a concurrent creation reads the winner back.
-    const r = await replica.write((s) => ok({ mutations: typeof s.get(dataKeyKey(tid)) === 'string' ? [] : [{ key: dataKeyKey(tid), value: fresh.wrapped }], reply: undefined }));
+    // Never for a deleted tenant: its marker write dropped the key (core/tenant-deletion.ts).
+    const r = await replica.write((s) => ok({ mutations: typeof s.get(dataKeyKey(tid)) === 'string' || isDeleted(s, tid) ? [] : [{ key: dataKeyKey(tid), value: fresh.wrapped }], reply: undefined }));
     if (!r.ok) throw new Error('data key not stored (the write did not commit)');
     wrapped = replica.state.get(dataKeyKey(tid));
   }
@@ -69,12 +71,15 @@ const changedObjects = (records: readonly FeedRecord[]): number => new Set(recor
 
 /** Takes one snapshot of `tid` now; records it (or the failure) in the cell. */
 export async function takeSnapshot(replica: Replica, cfg: BackupConfig, tid: string): Promise<SnapshotInfo> {
+  if (isDeleted(replica.state, tid)) throw new Error('the tenant is deleted');
+  let written: string | undefined; // the snapshot's name, once its objects may exist
   try {
     const { key, wrapped } = await tenantDataKey(replica, cfg, tid);
     const fromSeq = lastSeq(replica.state, tid);
     const started = Date.now();
     // The name is fixed before the copy; the snapshot is as of the feed position read at its end.
     const iso = isoSeconds(started);
+    written = iso;
     let chunks = 0;
     let objects = 0;
     let bytes = 0;
@@ -101,17 +106,26 @@ export async function takeSnapshot(replica: Replica, cfg: BackupConfig, tid: str
     await withRetry(() => cfg.bucket.put(r2ManifestKey(tid, iso), JSON.stringify(manifest), { httpMetadata: { contentType: 'application/json' } }));
     const info = { at, fromSeq, seq, chunks, objects, bytes, totalChangedObjects };
     let dropped: SnapshotInfo[] = [];
+    let deleted = false;
     const r = await replica.write((s) => {
+      // The tenant was deleted while its copy ran: nothing is recorded (its objects go below).
+      deleted = isDeleted(s, tid);
       const planned = planRecordSnapshot(s, tid, info, cfg.retentionDays);
       dropped = planned.dropped;
-      return ok({ mutations: planned.mutations, reply: undefined });
+      return ok({ mutations: deleted ? [] : planned.mutations, reply: undefined });
     });
     if (!r.ok) throw new Error('snapshot not recorded (the write did not commit)');
+    if (deleted) throw new Error('the tenant is deleted');
     for (const d of dropped) await deleteSnapshotObjects(cfg.bucket, tid, isoSeconds(d.at)).catch(() => undefined);
     return { ...info, id: btoa(iso) };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    await replica.write((s) => ok({ mutations: [planSnapshotFailure(s, tid, Date.now(), message)], reply: undefined })).catch(() => undefined);
+    // A copy that raced the tenant's deletion leaves nothing behind: its objects (the purge may have listed the prefix before they were written) and no status key.
+    if (isDeleted(replica.state, tid)) {
+      if (written !== undefined) await deleteSnapshotObjects(cfg.bucket, tid, written).catch(() => undefined);
+      throw e;
+    }
+    await replica.write((s) => ok({ mutations: isDeleted(s, tid) ? [] : [planSnapshotFailure(s, tid, Date.now(), message)], reply: undefined })).catch(() => undefined);
     throw e;
   }
 }

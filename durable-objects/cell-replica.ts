@@ -7,12 +7,12 @@ import { graphPrior, keepGraphReply } from './idempotent-replies.js';
 import { Replica } from '../core/replication/replica.js';
 import type { ReplicaMessage, ReplicaReply } from '../core/replication/types.js';
 import type { Result } from '../core/result.js';
-import { ok } from '../core/result.js';
+import { err, ok } from '../core/result.js';
 import { crossCall } from '../workers/platform/faults.js';
 import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
 import type { CaeOutcome, CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
-import { NOT_DURABLE, replicaStub, type BackupStatusOutcome, type SnapshotOutcome } from './replica-protocol.js';
+import { NOT_DURABLE, replicaStub, type BackupStatusOutcome, type DeletionOutcome, type SnapshotOutcome } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
@@ -29,6 +29,10 @@ import { ReplicaFreshness } from './replica-freshness.js';
 import { runRecoveryJobs } from './recovery-runner.js';
 import { listSnapshots, readStatus } from '../core/recovery/snapshots.js';
 import { BackupLearning } from './backup-learning.js';
+import { isDeleted } from '../core/tenant-deletion.js';
+import { markDeletion, purgeDeletedTenants } from './tenant-purge.js';
+import { notFound } from '../core/directory/errors.js';
+import { oauthErrorResponse } from '../core/token/oauth-errors.js';
 
 function actorOf(caller: GraphCaller): Actor {
   return caller.kind === 'user' ? { kind: 'user', id: caller.userId } : caller.kind === 'application' ? { kind: 'app', appId: caller.appId } : { kind: 'operator' };
@@ -105,10 +109,13 @@ export class CellReplica extends DurableObject<Env> {
     const replica = this.open(t);
     const ctx = { tenantId: call.tenantId, now: Date.now(), newId: () => crypto.randomUUID(), caller: call.caller };
     const asUser = call.caller.kind === 'user' ? call.caller.userId : undefined;
+    // A deleted tenant (core/tenant-deletion.ts) serves nothing, also to an edge whose cached placement is stale.
+    if (isDeleted(replica.state, call.tenantId)) return { kind: 'error', error: notFound(call.tenantId) };
     if (isWrite(call.request)) {
       const origin = this.origin(actorOf(call.caller), call.correlationId);
       // Passwords were hashed at the edge (core/directory/secrets.ts); the feed record commits with the write.
-      const plan = withIdempotency(call.idempotency, ctx.now, (state) => planWrite(state, call.request, ctx, asUser), keepGraphReply);
+      // The deletion check again at commit: a write planned before the marker committed never lands after it.
+      const plan = withIdempotency(call.idempotency, ctx.now, (state) => (isDeleted(state, call.tenantId) ? err(notFound(call.tenantId)) : planWrite(state, call.request, ctx, asUser)), keepGraphReply);
       const feedBefore = lastSeq(replica.state, call.tenantId);
       const outcome = await this.commit(replica, this.feedRecords() ? recorded(plan, origin) : plan);
       this.pokeBackup(replica, call.tenantId, feedBefore);
@@ -136,6 +143,10 @@ export class CellReplica extends DurableObject<Env> {
   /** Token service (discovery keys, token endpoint, sign-in pages, key operations); see token-glue.ts. */
   async token(t: CellTopology, call: TokenCall): Promise<TokenOutcome> {
     const replica = this.open(t);
+    if (isDeleted(replica.state, call.tenantId)) {
+      const e = oauthErrorResponse('unknown_tenant', { now: Date.now(), traceId: call.traceId, correlationId: call.correlationId, baseUrl: call.origin, tenantId: call.tenantSegment });
+      return { kind: 'reply', status: e.status, headers: e.headers, body: JSON.stringify(e.body) };
+    }
     const before = replica.meta.appliedPos;
     const feedBefore = lastSeq(replica.state, call.tenantId);
     const outcome = await this.tokens.handle(replica, call, this.origin({ kind: 'system' }, call.correlationId));
@@ -276,6 +287,21 @@ export class CellReplica extends DurableObject<Env> {
     }
   }
 
+  /**
+   * `DELETE /admin/tenants/{id}` (primary only): commits the deletion marker (a repeat finds it
+   * and changes nothing) and wakes the alarm, which purges R2 and the cell (tenant-purge.ts).
+   */
+  async deleteTenant(t: CellTopology, tenantId: string): Promise<DeletionOutcome> {
+    const replica = this.open(t);
+    if (replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
+    const before = replica.meta.appliedPos;
+    const deletion = await markDeletion(replica, tenantId, Date.now());
+    await this.afterCommit(replica, before);
+    if (deletion === undefined) return { kind: 'unavailable', reason: NOT_DURABLE };
+    if (deletion.purgedAt === null) await this.scheduleAt(Date.now());
+    return { kind: 'deletion', deletion };
+  }
+
   /** `GET /admin/tenants/{id}/snapshots`: kept snapshots and the last scheduled attempt (failures included). */
   async backupStatus(t: CellTopology, tenantId: string): Promise<BackupStatusOutcome> {
     const state = this.open(t).state;
@@ -373,6 +399,9 @@ export class CellReplica extends DurableObject<Env> {
     const feedAgain = await feedDuties(replica, this.env.FEED_ARCHIVE, tokenTenantIds(replica.state), Date.now(), this.feedRetentionMs(), ARCHIVE_DELAY_MS);
     if (feedAgain !== undefined) await this.scheduleAt(feedAgain);
     await this.backups(replica).catch((e: unknown) => console.error('backup duties failed', e instanceof Error ? e.message : String(e)));
+    // After the other duties: none of them runs for a tenant once its deletion marker is committed.
+    const purge = await purgeDeletedTenants(replica, { backups: this.env.BACKUPS, archive: this.env.FEED_ARCHIVE });
+    if (purge !== undefined) await this.scheduleAt(Date.now() + (purge === 'now' ? 50 : 60_000));
     const behind = await replica.pushAll();
     if (behind.length > 0) {
       this.pushFailures = Math.min(this.pushFailures + 1, RETRY_BACKOFF_MS.length - 1);

@@ -42,7 +42,8 @@ export interface TenantRecord {
   id: string;
   displayName: string;
   cell: string;
-  status: 'provisioning' | 'active';
+  /** `deleted`: hidden for good (`DELETE /admin/tenants/{id}`); the row stays as a tombstone so the id is never placed again. */
+  status: 'provisioning' | 'active' | 'deleted';
   domain: string | null;
   createdAt: number;
 }
@@ -142,6 +143,24 @@ export class ControlPlane extends DurableObject<Env> {
       this.sql.exec(`DELETE FROM tenants WHERE id = ?`, id);
       this.sql.exec(`DELETE FROM tenant_requests WHERE tenant_id = ?`, id); // a retry may try again
       this.sql.exec(`UPDATE cells SET tenants = tenants - 1 WHERE id = ?`, t.cell);
+    });
+  }
+
+  /**
+   * `DELETE /admin/tenants/{id}`: hides the tenant at once (`lookup` answers only active ones),
+   * releases its domain and its place in the cell's count. A repeat returns the same record;
+   * a tenant still being provisioned is refused (its creation would activate it again).
+   */
+  markTenantDeleted(id: string): { tenant: TenantRecord; cell: CellRecord } | { conflict: 'provisioning' } | null {
+    return this.ctx.storage.transactionSync(() => {
+      const t = this.tenantRow(id);
+      if (t === undefined) return null;
+      if (t.status === 'provisioning') return { conflict: 'provisioning' as const };
+      if (t.status === 'active') {
+        this.sql.exec(`UPDATE tenants SET status = 'deleted', domain = NULL WHERE id = ?`, id);
+        this.sql.exec(`UPDATE cells SET tenants = tenants - 1 WHERE id = ?`, t.cell);
+      }
+      return { tenant: this.tenantRow(id)!, cell: this.cell(t.cell)! };
     });
   }
 

@@ -11,6 +11,7 @@ import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import type { WorkloadOutcome } from './mi-glue.js';
 import type { CriticalEvent } from '../core/cae/critical-events.js';
 import type { SignInSummary } from '../core/outcomes/classify.js';
+import type { TenantDeletion } from '../core/tenant-deletion.js';
 
 /** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
 export { NOT_DURABLE } from '../core/replication/primary-routing.js';
@@ -86,6 +87,8 @@ export type TokenOutcome =
  * discriminated unions (every member of a union return becomes a Promise-wrapped variant).
  */
 export type SnapshotOutcome = { kind: 'snapshot'; snapshot: SnapshotInfo } | { kind: 'not_primary'; primaryRegion: string; epoch: number } | { kind: 'unavailable'; reason: string };
+/** `DELETE /admin/tenants/{id}` on the primary: the deletion as it stands (core/tenant-deletion.ts). */
+export type DeletionOutcome = { kind: 'deletion'; deletion: TenantDeletion } | { kind: 'not_primary'; primaryRegion: string; epoch: number } | { kind: 'unavailable'; reason: string };
 export type BackupStatusOutcome = { kind: 'status'; snapshots: SnapshotInfo[]; status: SnapshotStatus | null };
 
 export interface ReplicaRpc {
@@ -101,6 +104,8 @@ export interface ReplicaRpc {
   /** Backup: a snapshot of the tenant now, and the kept snapshots (durable-objects/backup.ts). */
   snapshot(t: CellTopology, tenantId: string): Promise<SnapshotOutcome>;
   backupStatus(t: CellTopology, tenantId: string): Promise<BackupStatusOutcome>;
+  /** Deletes the tenant for good: the marker now, the purge by the alarm (durable-objects/tenant-purge.ts). */
+  deleteTenant(t: CellTopology, tenantId: string): Promise<DeletionOutcome>;
   /** Critical events after a feed position (core/cae/event-store.ts): what edges pull for continuous access evaluation. */
   caeEvents(t: CellTopology, tenantId: string, after: number): Promise<CaeOutcome>;
   /** Managed identity: the projected change feed for this region's identity store. */

@@ -89,6 +89,7 @@ const tenantReplyAad = (ticket: IdempotencyTicket) => `tenant|${ticket.id}`;
 
 /** A retry of a tenant creation: its original reply while kept, 503 while it is still running, else 409. */
 async function priorTenant(info: RequestInfo, env: Env, ticket: IdempotencyTicket, prior: { status: string; sealed: string | null; createdAt: number }): Promise<Response> {
+  if (prior.status === 'deleted') return oauthStyleError(info, 409, 'invalid_request', 'This request created a tenant that has since been deleted.');
   if (prior.status !== 'active') return oauthStyleError(info, 503, 'temporarily_unavailable', 'This request is still being processed; retry later.', { 'Retry-After': '5' });
   const plain = prior.sealed !== null && prior.createdAt + SEALED_OUTCOME_TTL_MS > info.now ? await unseal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), prior.sealed, tenantReplyAad(ticket)) : null;
   if (plain === null) return oauthStyleError(info, 409, 'invalid_request', 'This request was already processed; its result is no longer available.');

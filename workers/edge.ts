@@ -10,6 +10,7 @@ import { edgeRegionOf } from './platform/client-region.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
 import { tenantSnapshots } from './admin-backup.js';
+import { deleteTenant } from './admin-tenant-deletion.js';
 import { adminSla } from './reports-api.js';
 import { backupDrill, backupState } from './admin-backup-auth.js';
 import { consumeDeadLetters, consumeNotifications } from './platform/delivery.js';
@@ -90,6 +91,7 @@ router
   .get('/admin/cells/:cell', cells)
   .post('/admin/cells/:cell/failover', failover)
   .post('/admin/cells/:cell/members', members)
+  .delete('/admin/tenants/:id', deleteTenant)
   .get('/admin/tenants/:id/feed', tenantFeed)
   .post('/admin/tenants/:id/snapshots', tenantSnapshots)
   .get('/admin/tenants/:id/snapshots', tenantSnapshots)

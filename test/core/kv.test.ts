@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryState, OverlayReader } from '../../core/kv.js';
+import { MemoryState, OverlayReader, type Mutation } from '../../core/kv.js';
+
 describe('OverlayReader', () => {
   it('reads staged mutations over the base state', () => {
     const base = new MemoryState();
@@ -9,5 +10,37 @@ describe('OverlayReader', () => {
     o.stage({ key: 'a/3', value: 3 });
     expect(o.list('a/')).toEqual([['a/1', 1], ['a/3', 3]]);
     expect(o.get('a/2')).toBeUndefined();
+  });
+});
+
+describe('MemoryState key order', () => {
+  it('lists exactly the live keys in order after deletions in runs, scattered deletions, re-adds and re-deletes', () => {
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    console.log('seed 12345');
+    const s = new MemoryState();
+    const model = new Map<string, number>();
+    const key = (i: number) => `t/x/${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < 2_000; i++) model.set(key(i), i);
+    s.apply([...model].map(([k, v]) => ({ key: k, value: v })));
+    for (let round = 0; round < 300; round++) {
+      const muts: Mutation[] = [];
+      const kind = rand(3);
+      if (kind === 0) {
+        // a run of neighbouring keys (a prefix purge's batch)
+        const live = s.list('t/x/', { limit: 40 });
+        for (const [k] of live) muts.push({ key: k, value: null });
+      } else {
+        for (let j = 0; j < 1 + rand(30); j++) {
+          const k = key(rand(2_500));
+          muts.push(kind === 1 ? { key: k, value: null } : { key: k, value: round });
+        }
+      }
+      s.apply(muts);
+      for (const m of muts) if (m.value === null) model.delete(m.key); else model.set(m.key, m.value as number);
+      if (rand(4) === 0) continue; // several batches before the next list
+      expect(s.list('t/x/').map(([k]) => k)).toEqual([...model.keys()].sort());
+    }
+    expect(s.list('t/x/')).toEqual([...model].sort(([a], [b]) => (a < b ? -1 : 1)));
   });
 });

@@ -27,19 +27,28 @@ export interface Routed {
  * a moved primary, have the control plane confirm a lost one, retry within a budget, then
  * answer unavailable: 503 with Retry-After at the edge).
  */
-export async function onPrimary<O extends RoutableOutcome>(
+export function onPrimary<O extends RoutableOutcome>(
   env: Env,
   tenantId: string,
   invoke: (stub: ReturnType<typeof replicaStub>, topology: CellTopology) => Promise<O>,
 ): Promise<{ outcome: O | Unavailable; region: string }> {
+  return onCellPrimary(env, async (fresh) => (await lookupTenant(env, tenantId, fresh))?.cell ?? null, invoke);
+}
+
+/** As `onPrimary`, for a cell found otherwise than by an active tenant (a tenant being deleted). */
+export async function onCellPrimary<O extends RoutableOutcome>(
+  env: Env,
+  lookup: (fresh: boolean) => Promise<CellRecord | null>,
+  invoke: (stub: ReturnType<typeof replicaStub>, topology: CellTopology) => Promise<O>,
+): Promise<{ outcome: O | Unavailable; region: string }> {
   // An edge whose region is cut off reaches no primary a failover could pick: answer at once (nothing was sent).
-  const known = await lookupTenant(env, tenantId);
-  if (known !== null && !edgeCanCommit(known.cell)) return { outcome: { kind: 'unavailable', reason: EDGE_CUT_OFF }, region: edgeRegion() ?? 'none' };
+  const known = await lookup(false);
+  if (known !== null && !edgeCanCommit(known)) return { outcome: { kind: 'unavailable', reason: EDGE_CUT_OFF }, region: edgeRegion() ?? 'none' };
   const routed = await routeToPrimary<CellRecord, O>(
     {
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      lookup: async (fresh) => (await lookupTenant(env, tenantId, fresh))?.cell ?? null,
+      lookup,
       call: (cell) => primaryPathCall(cell.primaryRegion, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
       // Through the fault boundary: a cut-off primary path (`primaryPathDown`) or isolated region reaches no control plane.
       ensurePrimary: (cell) => Promise.resolve().then(() => (assertControlReachable(), controlPlane(env).ensurePrimary(cell.id))),
