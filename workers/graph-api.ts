@@ -26,6 +26,7 @@ import { handleHealth } from './health-api.js';
 import { subscribePermissions, validateNew } from '../core/notifications/subscriptions.js';
 import { handshake } from './platform/delivery.js';
 import { changeNotifierStub } from '../durable-objects/change-notifier.js';
+import { ssfTransmitterStub } from '../durable-objects/ssf-transmitter.js';
 import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
@@ -47,6 +48,7 @@ function parseQuery(params: URLSearchParams): Record<string, string> | string {
 }
 
 const NOTIFYING_AREAS = new Set(['users', 'me', 'groups']);
+const SIGNALLING_AREAS = new Set(['users', 'me', 'applications']);
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
@@ -201,6 +203,11 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (write && session.ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
     const poke = changeNotifierStub(env, tenantId).poke(tenantId, c.area === 'subscriptions');
     session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
+  }
+  // Writes that can be critical events: the tenant's Shared Signals transmitter reads the feed (its alarm repairs a lost poke).
+  if (write && session.ctx !== undefined && SIGNALLING_AREAS.has(c.area) && routed.outcome.kind === 'reply') {
+    const poke = ssfTransmitterStub(env, tenantId).poke(tenantId);
+    session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('ssf transmitter poke failed', e instanceof Error ? e.message : String(e))));
   }
   const outcome = await withSecretShown(routed.outcome, idempotency, box);
   return respond(info, outcome, routed.region, key);
