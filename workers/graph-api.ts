@@ -27,6 +27,7 @@ import { subscribePermissions, validateNew } from '../core/notifications/subscri
 import { handshake } from './platform/delivery.js';
 import { changeNotifierStub } from '../durable-objects/change-notifier.js';
 import { ssfTransmitterStub } from '../durable-objects/ssf-transmitter.js';
+import { forgetLocationInputs } from './platform/location-policy.js';
 import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
@@ -199,6 +200,8 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   const routed = write ? await callPrimary(env, tenantId, replicaCall) : await callNearest(session.request, env, placement, replicaCall);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
+  // A conditional access change is seen at once by this isolate's location enforcement (others within its TTL).
+  if (write && c.area === 'conditionalAccess') forgetLocationInputs(tenantId);
   // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
   if (write && session.ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
     const poke = changeNotifierStub(env, tenantId).poke(tenantId, c.area === 'subscriptions');

@@ -33,6 +33,8 @@ export interface AccessTokenClaims {
   jti: string;
   /** Client capabilities, e.g. ['cp1'] for CAE-capable clients. */
   xms_cc?: string[];
+  /** The client's IP at issuance (Entra's `ipaddr`): where strict location enforcement started from. */
+  ipaddr?: string;
 }
 
 export type TokenRejectionReason =
@@ -95,6 +97,8 @@ export interface AccessTokenInput {
   notBefore?: number;
   /** Token format (token-version.ts); v2 unless the resource asks otherwise. */
   version?: TokenVersion;
+  /** The client's IP at issuance; recorded as `ipaddr` when known. */
+  clientIp?: string;
 }
 
 /**
@@ -123,6 +127,7 @@ export function buildAccessTokenClaims(input: AccessTokenInput, now: number): Ac
     ver: version,
     jti: input.jti,
     ...(input.clientCapabilities?.length ? { xms_cc: [...input.clientCapabilities] } : {}),
+    ...(input.clientIp !== undefined && input.clientIp !== '0.0.0.0' ? { ipaddr: input.clientIp } : {}),
   };
 }
 
