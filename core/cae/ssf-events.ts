@@ -36,6 +36,8 @@ export interface SecurityEvent {
   readonly email?: string;
   /** Commit time, epoch seconds (`event_timestamp`). */
   readonly eventTimestamp: number;
+  /** Commit time, epoch ms (which streams existed then). */
+  readonly at: number;
   /** Event-specific members (CAEP `credential_type`, `change_type`, `claims`…). */
   readonly detail: Readonly<Record<string, string | Readonly<Record<string, string | boolean>>>>;
   /** Feed position: the `txn` of the SET, and the order of delivery. */
@@ -54,7 +56,7 @@ export function securityEvents(record: FeedRecord, issuer: string): SecurityEven
   const out: SecurityEvent[] = [];
   const push = (type: SsfEventType, sub: string, detail: SecurityEvent['detail'] = {}) => {
     const email = upn.get(sub);
-    out.push({ type, subject: { format: 'iss_sub', iss: issuer, sub }, ...(email !== undefined ? { email } : {}), eventTimestamp: at, detail, seq: record.seq });
+    out.push({ type, subject: { format: 'iss_sub', iss: issuer, sub }, ...(email !== undefined ? { email } : {}), eventTimestamp: at, at: record.at, detail, seq: record.seq });
   };
   for (const e of criticalEvents(record)) {
     switch (e.reason) {

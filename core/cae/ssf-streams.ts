@@ -158,7 +158,7 @@ export function subjectKeys(e: SecurityEvent): string[] {
  * named by email in the SET; otherwise by `iss_sub`.
  */
 export function routeEvent(s: StreamConfig, e: SecurityEvent, subjects: ReadonlyMap<string, boolean>): { subject: SsfSubject } | undefined {
-  if (s.status === 'disabled' || !eventsDelivered(s).includes(e.type) || e.eventTimestamp < Math.floor(s.createdAt / 1000)) return undefined;
+  if (s.status === 'disabled' || !eventsDelivered(s).includes(e.type) || e.at < s.createdAt) return undefined;
   const keys = subjectKeys(e);
   if (keys.some((k) => subjects.get(k) === false)) return undefined;
   const email = e.email;
