@@ -17,6 +17,8 @@ const MAX_PAGES_PER_RUN = 200;
 const RECHECK_MS = 30_000;
 /** SETs a stream keeps for polling (or while paused); beyond it the oldest are dropped. */
 const MAX_QUEUED = 10_000;
+/** How long a poll waits for the feed catch-up before answering what is queued. */
+const POLL_CATCH_UP_MS = 2_000;
 /** Kept for retries of a stream creation with the same client-request-id. */
 const CREATE_KEY_TTL_MS = 24 * 3_600_000;
 
@@ -183,7 +185,9 @@ export class SsfTransmitter extends DurableObject<Env> {
     const s = this.stream(c.owner, id);
     if (s === undefined || s.delivery.method === PUSH) return err({ kind: 'not_found' });
     for (const jti of [...req.ack, ...Object.keys(req.setErrs)]) this.sql.exec(`DELETE FROM ssf_queue WHERE stream = ? AND jti = ?`, id, jti);
-    await this.poke(c.tenantId).catch((e: unknown) => console.warn('ssf catch-up failed', e instanceof Error ? e.message : String(e)));
+    // A slow or unreachable primary delays the answer by at most POLL_CATCH_UP_MS; the run goes on behind it.
+    const catchUp = this.poke(c.tenantId).catch((e: unknown) => console.warn('ssf catch-up failed', e instanceof Error ? e.message : String(e)));
+    await Promise.race([catchUp, new Promise((r) => setTimeout(r, POLL_CATCH_UP_MS))]);
     // A paused stream holds its SETs until it is enabled again.
     if (this.stream(c.owner, id)?.status !== 'enabled') return ok({ sets: {}, moreAvailable: false });
     const rows = this.sql.exec<{ jti: string; sett: string }>(`SELECT jti, sett FROM ssf_queue WHERE stream = ? ORDER BY n LIMIT ?`, id, req.maxEvents + 1).toArray();
@@ -203,7 +207,12 @@ export class SsfTransmitter extends DurableObject<Env> {
       try {
         do {
           this.again = false;
-          await this.run(tenantId);
+          try {
+            await this.run(tenantId);
+          } catch (e) {
+            // A poke that came in meanwhile gets its own run; otherwise the caller (or the alarm) retries.
+            if (!this.again) throw e;
+          }
         } while (this.again);
       } finally {
         this.running = undefined;

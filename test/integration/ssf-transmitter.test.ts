@@ -4,6 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { BASE } from './helpers.js';
 import { call, form, newTokenTenant, type TokenTenant } from './token-helpers.js';
 import { eventually } from './mi-helpers.js';
+import { env } from 'cloudflare:workers';
+import { classifiedRequest, classify } from '../../core/directory/index.js';
+import { replicaStub } from '../../durable-objects/replica-protocol.js';
+
+/** A write made by another edge, straight to the primary: nobody pokes the transmitter. */
+async function writeElsewhere(t: TokenTenant, method: string, path: string): Promise<void> {
+  const cell = (await (await call('GET', `/admin/cells/${t.cell}`)).json()) as { primaryRegion: string; epoch: number; regions: string[]; voters?: string[] };
+  const c = classify(method, path, null);
+  if (!c.ok) throw new Error('classify');
+  const topology = { cell: t.cell, region: cell.primaryRegion, regions: cell.regions, primaryRegion: cell.primaryRegion, epoch: cell.epoch, ...(cell.voters ? { voters: cell.voters } : {}) };
+  const out = await replicaStub(env, t.cell, cell.primaryRegion).graph(topology, { tenantId: t.tenantId, request: classifiedRequest(c.value, undefined, {}, `${BASE}/v1.0`), caller: { kind: 'operator' }, correlationId: 'elsewhere' });
+  expect(out.kind).toBe('reply');
+}
 
 const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';
@@ -119,5 +132,19 @@ describe('Shared Signals transmitter (workers/ssf-api.ts, durable-objects/ssf-tr
     expect((await ssf(await appToken(other), 'GET', streams)).status).toBe(401);
     expect((await exports.default.fetch(new Request(`${BASE}/.well-known/ssf-configuration/${crypto.randomUUID()}`))).status).toBe(404);
     expect((await exports.default.fetch(new Request(`${BASE}/.well-known/ssf-configuration/${t.tenantId}`))).status).toBe(200);
+  });
+
+  it('a run that cannot reach the primary moves no cursor: the event is sent once the path is back (faults: primaryPathDown)', async () => {
+    const { t, userId, create, poll } = await setup();
+    const s = await create({ delivery: POLL, events_requested: [`${CAEP}session-revoked`] });
+    await writeElsewhere(t, 'POST', `/users/${userId}/revokeSignInSessions`);
+    expect((await call('PUT', '/admin/faults', { body: { primaryPathDown: true } })).status).toBe(200);
+    try {
+      expect(await poll(s.stream_id)).toEqual([]);
+    } finally {
+      expect((await call('DELETE', '/admin/faults')).status).toBe(200);
+    }
+    const sets = await poll(s.stream_id);
+    expect(sets.map((x) => Object.keys(x.claims.events as object)[0])).toEqual([`${CAEP}session-revoked`]);
   });
 });

@@ -48,6 +48,12 @@ describe('buildAccessTokenClaims', () => {
     expect(c).toEqual({ iss: `${BASE}/tA/v2.0`, aud: 'api://x', sub: 's', tid: 'tA', azp: 'c', roles: ['Data.Read'], iat: NOW / 1000, nbf: NOW / 1000, exp: NOW / 1000 + 60, ver: '2.0', jti: 'j', xms_cc: ['cp1'] });
     expect(() => buildAccessTokenClaims({ baseUrl: BASE, tenantId: 'tA', audience: 'a', subject: 's', clientId: 'c', lifetimeMs: 1, jti: 'j' }, NOW)).toThrow();
   });
+
+  it('records the client IP as ipaddr when the edge knew it', () => {
+    const base = { baseUrl: BASE, tenantId: 'tA', audience: 'a', subject: 's', clientId: 'c', roles: [], lifetimeMs: 60_000, jti: 'j' };
+    expect(buildAccessTokenClaims({ ...base, clientIp: '203.0.113.9' }, NOW).ipaddr).toBe('203.0.113.9');
+    expect(buildAccessTokenClaims({ ...base, clientIp: '0.0.0.0' }, NOW).ipaddr).toBeUndefined();
+  });
 });
 
 describe('issueToken', () => {
