@@ -6,7 +6,12 @@
  * Thin: inputs are parsed by core/cae/ssf-streams.ts, state lives in the tenant's transmitter
  * object (durable-objects/ssf-transmitter.ts). Errors use the platform's OAuth error shape.
  */
-import { parsePollRequest, parseStatus, parseStreamInput, parseSubject, ssfUrls, streamView, transmitterMetadata, type SsfFailure, type StreamConfig } from '../core/cae/ssf-streams.js';
+import {
+  newPushHeader, parsePollRequest, parseStatus, parseStreamInput, parseSubject, pushHeaderAad, PUSH, ssfUrls, streamView, transmitterMetadata,
+  type SsfFailure, type StreamConfig, type StreamInput,
+} from '../core/cae/ssf-streams.js';
+import { seal } from '../core/token/secret-box.js';
+import { isolateKeys } from './platform/isolate-keys.js';
 import { SSF_STREAMS_ROLE_VALUE } from '../core/token/graph-resource.js';
 import type { Result } from '../core/result.js';
 import { ssfTransmitterStub, type Caller } from '../durable-objects/ssf-transmitter.js';
@@ -53,6 +58,15 @@ async function body(request: Request, info: RequestInfo): Promise<{ ok: true; va
   const parsed = await readJsonBody(request);
   if (!parsed.ok) return { ok: false, response: oauthStyleError(info, parsed.error.kind === 'too_large' ? 413 : 400, 'invalid_request', parsed.error.message) };
   return { ok: true, value: parsed.body };
+}
+
+/** A push authorization header the body brought is sealed before it is stored (never kept in clear). */
+async function sealed(env: Env, who: Caller, input: StreamInput, current?: StreamInput): Promise<StreamInput> {
+  const plain = newPushHeader(input, current);
+  if (plain === undefined || input.delivery.method !== PUSH) return input;
+  const box = await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY);
+  const header = await seal(box, plain, pushHeaderAad(who.tenantId, who.owner), (n) => crypto.getRandomValues(new Uint8Array(n)));
+  return { ...input, delivery: { ...input.delivery, authorizationHeader: header } };
 }
 
 const streamIdOf = (v: unknown): string | null => (typeof v === 'string' && TENANT.test(v) ? v.toLowerCase() : null);
@@ -104,7 +118,7 @@ export async function ssfEndpoint(request: Routed, env: Env, ctx: ExecutionConte
     if (!input.ok) return failure(info, input.error);
     // A retry with the same client-request-id gets the same stream (durable-objects/ssf-transmitter.ts).
     const key = request.headers.get('client-request-id');
-    return answer(await stub.create(who, input.value, key !== null && key.length > 0 && key.length <= 128 ? key : null, Date.now()), (s) => json(view(s), 201, NO_STORE));
+    return answer(await stub.create(who, await sealed(env, who, input.value), key !== null && key.length > 0 && key.length <= 128 ? key : null, Date.now()), (s) => json(view(s), 201, NO_STORE));
   }
   const id = streamIdOf(v.stream_id);
   if (id === null) return failure(info, { kind: 'bad_request', message: 'stream_id is required.' });
@@ -115,7 +129,7 @@ export async function ssfEndpoint(request: Routed, env: Env, ctx: ExecutionConte
     const { stream_id: _id, ...rest } = v;
     const input = parseStreamInput(rest, { production, defaultAud: who.owner, ...(request.method === 'PATCH' ? { current: current.value[0]! } : {}) });
     if (!input.ok) return failure(info, input.error);
-    return answer(await stub.update(who, id, input.value), (s) => json(view(s), 200, NO_STORE));
+    return answer(await stub.update(who, id, await sealed(env, who, input.value, current.value[0])), (s) => json(view(s), 200, NO_STORE));
   }
   if (op === 'status') {
     const st = parseStatus(v);

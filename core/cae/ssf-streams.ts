@@ -27,6 +27,7 @@ export interface StreamConfig {
   readonly owner: string;
   readonly aud: string | readonly string[];
   readonly eventsRequested: readonly string[];
+  /** A push stream's `authorizationHeader` is kept sealed (core/token/secret-box.ts, `pushHeaderAad`) everywhere but on the wire. */
   readonly delivery: { readonly method: typeof PUSH; readonly endpointUrl: string; readonly authorizationHeader?: string } | { readonly method: typeof POLL };
   readonly description?: string;
   readonly status: StreamStatus;
@@ -103,6 +104,16 @@ export function parseStreamInput(body: unknown, opts: { production: boolean; def
     description = body.description;
   }
   return ok({ aud, eventsRequested, delivery, ...(description !== undefined ? { description } : {}) });
+}
+
+/** The sealing context of a push stream's authorization header: its tenant and owner. */
+export const pushHeaderAad = (tenantId: string, owner: string): string => `ssf-push|${tenantId}|${owner}`;
+
+/** The plain authorization header a create/update body brought (undefined when it kept the stored one or has none). */
+export function newPushHeader(input: StreamInput, current: StreamInput | undefined): string | undefined {
+  if (input.delivery.method !== PUSH || input.delivery.authorizationHeader === undefined) return undefined;
+  const kept = current?.delivery.method === PUSH ? current.delivery.authorizationHeader : undefined;
+  return input.delivery.authorizationHeader === kept ? undefined : input.delivery.authorizationHeader;
 }
 
 /** The stream as SSF shows it (§8.1.1); the push authorization header is write-only. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  eventsDelivered, parsePollRequest, parseStatus, parseStreamInput, parseSubject, POLL, PUSH, routeEvent, streamView, SUPPORTED_EVENTS, transmitterMetadata,
+  eventsDelivered, newPushHeader, parsePollRequest, parseStatus, parseStreamInput, parseSubject, POLL, PUSH, routeEvent, streamView, SUPPORTED_EVENTS, transmitterMetadata,
   verificationClaims, VERIFICATION_EVENT, type StreamConfig,
 } from '../../../core/cae/ssf-streams.js';
 import { SSF_EVENT_TYPES, type SecurityEvent } from '../../../core/cae/ssf-events.js';
@@ -25,6 +25,15 @@ describe('parseStreamInput (SSF 1.0 §8.1.1)', () => {
     if (!first.ok) throw new Error('expected ok');
     const patched = parseStreamInput({ delivery: { method: PUSH, endpoint_url: 'https://rp.example.com/other' } }, { production: true, defaultAud: 'a', current: first.value });
     expect(patched.ok && patched.value.delivery).toEqual({ method: PUSH, endpointUrl: 'https://rp.example.com/other', authorizationHeader: 'Bearer x' });
+  });
+
+  it('tells a header the body brought (to be sealed) from the stored one a PATCH kept', () => {
+    const stored = { aud: 'a', eventsRequested: [], delivery: { method: PUSH, endpointUrl: 'https://rp/x', authorizationHeader: 'sealed' } } as const;
+    const kept = parseStreamInput({ description: 'd' }, { production: true, defaultAud: 'a', current: stored });
+    const brought = parseStreamInput({ delivery: { method: PUSH, endpoint_url: 'https://rp.example.com/x', authorization_header: 'Bearer new' } }, { production: true, defaultAud: 'a', current: stored });
+    if (!kept.ok || !brought.ok) throw new Error('expected ok');
+    expect(newPushHeader(kept.value, stored)).toBeUndefined();
+    expect(newPushHeader(brought.value, stored)).toBe('Bearer new');
   });
 
   it('refuses SSRF targets, loopback in production, unknown members and malformed values', () => {
