@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { CoalescedRun } from '../core/coalesced-run.js';
 import { securityEvents, setClaims } from '../core/cae/ssf-events.js';
 import {
   MAX_STREAMS, MIN_VERIFICATION_INTERVAL_S, PUSH, pushHeaderAad, routeEvent, setJti, ssfUrls, verificationClaims, type PollRequest, type SsfFailure, type StreamConfig, type StreamInput, type StreamStatus,
@@ -53,8 +54,7 @@ type Row = { id: string; owner: string; config: string; status: string; reason: 
  */
 export class SsfTransmitter extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly runs = new CoalescedRun();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -201,26 +201,7 @@ export class SsfTransmitter extends DurableObject<Env> {
   /** Runs (or re-runs after the current run) delivery for `tenantId`. */
   poke(tenantId: string): Promise<void> {
     this.setMeta('tenant', tenantId);
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          try {
-            await this.run(tenantId);
-          } catch (e) {
-            // A poke that came in meanwhile gets its own run; otherwise the caller (or the alarm) retries.
-            if (!this.again) throw e;
-          }
-        } while (this.again);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.runs.run(() => this.run(tenantId));
   }
 
   override async alarm(): Promise<void> {
