@@ -172,6 +172,8 @@ export async function validateToken(token: unknown, opts: ValidateOptions): Prom
   } catch {
     return reject('malformed', 'unreadable header');
   }
+  // The tenant's keys also sign Shared Signals SETs (core/cae/ssf-streams.ts): one never passes for an access token.
+  if (typeof header.typ === 'string' && header.typ.toLowerCase().endsWith('secevent+jwt')) return reject('malformed', 'a Security Event Token is not an access token');
   const alg = header.alg;
   // Only asymmetric algorithms we issue: rules out "none" and HS* (public key used as HMAC secret).
   if (typeof alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(alg)) {

@@ -90,6 +90,12 @@ describe('validateToken rejections', () => {
     expect(await reasonOf(await forge(rsAKey, { alg: 'RS256', kid: rsA.kid }, noExp))).toBe('malformed');
   });
 
+  it('malformed: a Security Event Token (typ secevent+jwt) signed with the same key is never an access token (RFC 8417 §4.3)', async () => {
+    expect(await reasonOf(await forge(rsAKey, { alg: 'RS256', kid: rsA.kid }, claimsFor('tA')))).toBe('ok');
+    const set = await new SignJWT(claimsFor('tA') as unknown as Record<string, unknown>).setProtectedHeader({ alg: 'RS256', kid: rsA.kid, typ: 'secevent+jwt' }).sign(rsAKey);
+    expect(await reasonOf(set)).toBe('malformed');
+  });
+
   it('alg_not_allowed: alg none', async () => {
     const enc = (o: object) => base64url.encode(JSON.stringify(o));
     expect(await reasonOf(`${enc({ alg: 'none', kid: rsA.kid })}.${enc(claimsFor('tA'))}.`)).toBe('alg_not_allowed');
