@@ -15,20 +15,28 @@ interface Metadata {
 interface Stream { stream_id: string; delivery: { method: string; endpoint_url: string }; events_delivered: string[] }
 
 /** An RFC 8935 receiver: keeps each pushed SET with the request headers it came with. */
-async function setReceiver(): Promise<{ url: string; got: Array<{ set: string; headers: IncomingHttpHeaders }>; close: () => Promise<void> }> {
-  const got: Array<{ set: string; headers: IncomingHttpHeaders }> = [];
+async function setReceiver(): Promise<{ url: string; got: Array<{ set: string; headers: IncomingHttpHeaders }>; refused: string[]; failNext: number; close: () => Promise<void> }> {
+  const r = { url: '', got: [] as Array<{ set: string; headers: IncomingHttpHeaders }>, refused: [] as string[], failNext: 0, close: (): Promise<void> => Promise.resolve() };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      got.push({ set: body, headers: req.headers });
+      if (r.failNext > 0) {
+        r.failNext--;
+        r.refused.push(body);
+        res.writeHead(503).end();
+        return;
+      }
+      r.got.push({ set: body, headers: req.headers });
       res.writeHead(202).end();
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const addr = server.address();
   if (typeof addr !== 'object' || addr === null) throw new Error('no port');
-  return { url: `http://127.0.0.1:${addr.port}/events`, got, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+  r.url = `http://127.0.0.1:${addr.port}/events`;
+  r.close = () => new Promise<void>((ok) => server.close(() => ok()));
+  return r;
 }
 
 const operator = (t: Tenant, method: string, path: string, body?: unknown) =>
@@ -107,7 +115,7 @@ describe('Shared Signals transmitter (SSF 1.0, CAEP, RISC) against wrangler dev'
     expect((await poll([jti])).sets).toEqual({});
   });
 
-  it('a push stream delivers a verification event and an account-disabled SET to a local HTTP receiver (RFC 8935)', async () => {
+  it('a push stream delivers a verification event and, after a refused attempt, an account-disabled SET to a local HTTP receiver (RFC 8935)', async () => {
     const r = await call(token, 'POST', meta.configuration_endpoint, {
       delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: receiver.url, authorization_header: 'Bearer receiver-secret' }, events_requested: [`${RISC}account-disabled`],
     });
@@ -122,8 +130,11 @@ describe('Shared Signals transmitter (SSF 1.0, CAEP, RISC) against wrangler dev'
     expect(v.events).toEqual({ [VERIFICATION]: { state: 'check-1' } });
     expect(v.sub_id).toEqual({ format: 'opaque', id: stream.stream_id });
 
+    // The receiver refuses the first attempt: the queue retries with backoff, the same SET arrives.
+    receiver.failNext = 1;
     expect((await operator(t, 'PATCH', `/users/${userId}`, { accountEnabled: false })).status).toBe(204);
     const pushed = await until(() => receiver.got, (g) => g.length > 1);
+    expect(receiver.refused).toEqual([pushed[1]!.set]);
     const d = await verify(pushed[1]!.set, t.adminClientId);
     expect(Object.keys(d.events as object)).toEqual([`${RISC}account-disabled`]);
     expect(d.sub_id).toEqual({ format: 'iss_sub', iss: meta.issuer, sub: userId });
