@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { CoalescedRun } from '../core/coalesced-run.js';
 import { securityEvents, setClaims } from '../core/cae/ssf-events.js';
 import {
-  MAX_STREAMS, MIN_VERIFICATION_INTERVAL_S, PUSH, pushHeaderAad, routeEvent, setJti, ssfUrls, verificationClaims, type PollRequest, type SsfFailure, type StreamConfig, type StreamInput, type StreamStatus,
+  MAX_STREAMS, MAX_SUBJECTS, MIN_VERIFICATION_INTERVAL_S, PUSH, pushHeaderAad, routeEvent, setJti, ssfUrls, verificationClaims, type PollRequest, type SsfFailure, type StreamConfig, type StreamInput, type StreamStatus,
 } from '../core/cae/ssf-streams.js';
 import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
 import type { FeedRecord } from '../core/feed/record.js';
@@ -159,6 +159,9 @@ export class SsfTransmitter extends DurableObject<Env> {
 
   subject(c: Caller, id: string, key: string, include: boolean): Result<true, SsfFailure> {
     if (this.stream(c.owner, id) === undefined) return err({ kind: 'not_found' });
+    const known = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ssf_subjects WHERE stream = ? AND key = ?`, id, key).one().n > 0;
+    const count = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ssf_subjects WHERE stream = ?`, id).one().n;
+    if (!known && count >= MAX_SUBJECTS) return err({ kind: 'conflict', message: `A stream lists at most ${MAX_SUBJECTS} subjects.` });
     this.sql.exec(`INSERT OR REPLACE INTO ssf_subjects VALUES (?, ?, ?)`, id, key, include ? 1 : 0);
     return ok(true);
   }

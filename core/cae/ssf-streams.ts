@@ -16,6 +16,8 @@ export const VERIFICATION_EVENT = 'https://schemas.openid.net/secevent/ssf/event
 export const SUPPORTED_EVENTS: readonly string[] = Object.values(SSF_EVENT_TYPES);
 /** Streams per tenant: each is read by the transmitter on every feed page. */
 export const MAX_STREAMS = 20;
+/** Subjects a stream may list (added or removed). */
+export const MAX_SUBJECTS = 10_000;
 /** Seconds between two verification requests a receiver may ask for (SSF `min_verification_interval`). */
 export const MIN_VERIFICATION_INTERVAL_S = 10;
 
