@@ -4,7 +4,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./workers/edge");
-		durableNamespaces: "CellReplica" | "ControlPlane" | "RegionalIdentityStore" | "OutcomeStore" | "HealthMonitor" | "ChangeNotifier";
+		durableNamespaces: "CellReplica" | "ControlPlane" | "RegionalIdentityStore" | "OutcomeStore" | "HealthMonitor" | "ChangeNotifier" | "SsfTransmitter";
 	}
 	interface ProductionEnv {
 		FEED_ARCHIVE: R2Bucket;
@@ -22,6 +22,7 @@ declare namespace Cloudflare {
 		OUTCOMES: DurableObjectNamespace<import("./workers/edge").OutcomeStore>;
 		HEALTH: DurableObjectNamespace<import("./workers/edge").HealthMonitor>;
 		NOTIFIER: DurableObjectNamespace<import("./workers/edge").ChangeNotifier>;
+		SSF: DurableObjectNamespace<import("./workers/edge").SsfTransmitter>;
 	}
 	interface Env {
 		FEED_ARCHIVE: R2Bucket;
@@ -39,6 +40,7 @@ declare namespace Cloudflare {
 		OUTCOMES: DurableObjectNamespace<import("./workers/edge").OutcomeStore>;
 		HEALTH: DurableObjectNamespace<import("./workers/edge").HealthMonitor>;
 		NOTIFIER: DurableObjectNamespace<import("./workers/edge").ChangeNotifier>;
+		SSF: DurableObjectNamespace<import("./workers/edge").SsfTransmitter>;
 		FEED_RECORDS?: "on";
 		OUTCOME_RECORDING?: "on";
 	}

@@ -14,6 +14,8 @@ import { operatorHeaders, tokenForm, type Tenant } from './tessera.js';
 
 /** The admin app's Graph token for the read scenarios (prepare fills it). */
 let bearer: string | undefined;
+/** The same app's CAE-capable (cp1) token: also goes through strict location enforcement. */
+let capableBearer: string | undefined;
 
 async function appToken(base: string, tenant: Tenant, form = tokenForm(tenant)): Promise<string> {
   const r = await fetch(`${base}/${tenant.tenantId}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
@@ -21,21 +23,26 @@ async function appToken(base: string, tenant: Tenant, form = tokenForm(tenant)):
   return ((await r.json()) as { access_token: string }).access_token;
 }
 
-const read = (off: boolean) => ({ servers, userId, secondaryRegion }: Context) => {
-  if (bearer === undefined) throw new Error('graph-read-cae: prepare did not run');
+const read = (off: boolean, capable = false) => ({ servers, userId, secondaryRegion }: Context) => {
+  const token = capable ? capableBearer : bearer;
+  if (token === undefined) throw new Error('graph-read-cae: prepare did not run');
   return {
     url: `${servers.tessera.url}/v1.0/users/${userId}`,
-    headers: { authorization: `Bearer ${bearer}`, 'x-tessera-region': secondaryRegion, ...(off ? { 'x-tessera-cae': 'off' } : {}) },
+    headers: { authorization: `Bearer ${token}`, 'x-tessera-region': secondaryRegion, ...(off ? { 'x-tessera-cae': 'off' } : {}) },
   };
 };
 
 const prepare = async ({ servers, tenant }: Context) => {
   bearer ??= await appToken(servers.tessera.url, tenant);
+  const cp1 = new URLSearchParams(tokenForm(tenant));
+  cp1.set('claims', JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] } } }));
+  capableBearer ??= await appToken(servers.tessera.url, tenant, cp1.toString());
 };
 
 export const CAE_SCENARIOS: Scenario[] = [
   { id: 'graph-read-nocae', name: 'Tessera GET user with a bearer token, CAE enforcement off (baseline)', write: false, prepare, target: read(true) },
   { id: 'graph-read-cae', name: 'Tessera GET user with a bearer token, CAE enforcement on', write: false, prepare, target: read(false) },
+  { id: 'graph-read-cae-cp1', name: 'Tessera GET user with a CAE-capable (cp1) bearer token: events and strict location enforcement', write: false, prepare, target: read(false, true) },
 ];
 
 export interface CaeResult {

@@ -2,7 +2,10 @@
  * One run per key at a time. A request that arrives during a run asks for exactly one more run
  * after it, however many arrive (their arguments merged), so every request is followed by a
  * complete run without one run per request: under load a background job triggered by each write
- * (a change-notifier poke) costs one call per round trip instead of one per write.
+ * (a change-notifier poke) costs one call per round trip instead of one per write. A run that fails
+ * while another was asked for is followed by that one; otherwise its failure goes to the callers
+ * (their alarm retries). Used per tenant by the Graph edge and, with one key, by the feed readers
+ * (ChangeNotifier, SsfTransmitter), so no poke is lost.
  */
 export class CoalescedRuns<A> {
   private readonly running = new Map<string, { readonly done: Promise<void>; next: A | undefined }>();
@@ -24,7 +27,11 @@ export class CoalescedRuns<A> {
       try {
         for (let a: A | undefined = arg; a !== undefined; a = entry.next) {
           entry.next = undefined;
-          await this.job(key, a);
+          try {
+            await this.job(key, a);
+          } catch (e) {
+            if (entry.next === undefined) throw e;
+          }
         }
       } finally {
         this.running.delete(key);

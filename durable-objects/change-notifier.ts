@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { CoalescedRuns } from '../core/coalesced-runs.js';
 import { directoryNotifications, hasDirectorySubscriptions, missedNotifications } from '../core/notifications/directory-changes.js';
 import { enqueue } from '../workers/platform/delivery.js';
 import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
@@ -25,8 +26,7 @@ const RECHECK_MS = 60_000;
  */
 export class ChangeNotifier extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly runs = new CoalescedRuns<null>((tenantId) => this.run(tenantId), () => null);
   private subs: { list: Subscription[]; at: number } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -73,21 +73,7 @@ export class ChangeNotifier extends DurableObject<Env> {
   poke(tenantId: string, subscriptionsChanged = false): Promise<void> {
     this.set('tenant', tenantId);
     if (subscriptionsChanged) this.subs = undefined;
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.run(tenantId);
-        } while (this.again);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.runs.request(tenantId, null);
   }
 
   override async alarm(): Promise<void> {

@@ -54,7 +54,7 @@ export type GraphOutcome =
 /** A token-service call (see durable-objects/token-glue.ts); `params` are the query or form pairs. */
 export interface TokenCall {
   tenantId: string;
-  op: 'jwks' | 'keys' | 'token' | 'devicecode' | 'authorize' | 'deviceauth' | 'adminconsent' | 'logout' | 'rotate' | 'revoke_key' | 'add_credential' | 'set_mfa' | 'set_settings' | 'adopt_backup';
+  op: 'jwks' | 'keys' | 'token' | 'devicecode' | 'authorize' | 'deviceauth' | 'adminconsent' | 'logout' | 'rotate' | 'revoke_key' | 'add_credential' | 'set_mfa' | 'set_settings' | 'adopt_backup' | 'sign_set';
   method: string;
   origin: string;
   tenantSegment: string;

@@ -15,6 +15,7 @@ import { addCredential, revokeSigningKey, rotateKeys, setTokenSettings, setUserM
 import { issueToken, type AccessTokenClaims } from '../core/token/jwt.js';
 import { loadSigningKeys, publishedKeys, selectActiveKey, type KeyRecord } from '../core/token/signing-keys.js';
 import { KeyCache } from '../core/token/key-cache.js';
+import { signCompact } from '../core/token/jws-sign.js';
 import { loadTokenSettings, tokenTenantIds } from '../core/token/token-keys.js';
 import { TrackingReader } from '../core/token/tracking-reader.js';
 import { RecordingReader } from '../core/read-set.js';
@@ -72,6 +73,7 @@ export class TokenGlue {
     if (writes && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
     const now = Date.now();
     if (call.op === 'jwks' || call.op === 'keys') return this.keys(replica.state, call, now);
+    if (call.op === 'sign_set') return this.signSets(replica.state, call, now);
     const ticket = writes ? call.idempotency : undefined;
     // A retry of a write that committed answers from its record, before the flow runs again
     // (a refresh token redeemed twice would look like reuse and revoke the whole family).
@@ -151,6 +153,19 @@ export class TokenGlue {
     return reply(200, {}, JSON.stringify({ keys: pub }));
   }
 
+  /**
+   * Security Event Tokens of the tenant's Shared Signals transmitter (durable-objects/ssf-transmitter.ts),
+   * signed here so private keys never leave the cell. Internal only: no public endpoint maps to this op.
+   */
+  private async signSets(state: StateReader, call: TokenCall, now: number): Promise<TokenOutcome> {
+    const claims = Array.isArray(call.body) ? call.body : [];
+    const record = selectActiveKey(loadSigningKeys(state, call.tenantId), now);
+    if (record === undefined) return reply(503, {}, 'no active signing key');
+    const key = await this.keyCache.signingKey(this.secret(), record);
+    const sets = await Promise.all(claims.map((c) => signCompact(key, { alg: record.alg, kid: record.kid, typ: 'secevent+jwt' }, c as object)));
+    return reply(200, {}, JSON.stringify({ sets }));
+  }
+
   private async run(reader: StateReader, call: TokenCall, form: URLSearchParams, now: number): Promise<FlowResult> {
     const tid = call.tenantId;
     if (isAdminOp(call.op)) {
@@ -213,7 +228,7 @@ const isAdminOp = (op: TokenCall['op']) => ADMIN_OPS.has(op);
 
 function needsPrimary(call: TokenCall, form: URLSearchParams): boolean {
   switch (call.op) {
-    case 'jwks': case 'keys': case 'logout': return false;
+    case 'jwks': case 'keys': case 'logout': case 'sign_set': return false;
     case 'authorize': case 'deviceauth': case 'adminconsent': return call.method === 'POST';
     case 'token': return !tokenRequestIsReadOnly(form);
     default: return true;

@@ -21,6 +21,7 @@ import { onAlertRaised } from '../durable-objects/health-monitor.js';
 // Alerts a health monitor raises go to the tenant's webhook subscriptions.
 onAlertRaised(deliverAlert);
 import { handleManagedIdentity } from './managed-identity/handler.js';
+import { ssfConfiguration, ssfEndpoint } from './ssf-api.js';
 import { atPublicOrigin } from './platform/public-origin.js';
 
 export { CellReplica } from '../durable-objects/cell-replica.js';
@@ -29,6 +30,7 @@ export { RegionalIdentityStore } from '../durable-objects/regional-identity-stor
 export { OutcomeStore } from '../durable-objects/outcome-store.js';
 export { HealthMonitor } from '../durable-objects/health-monitor.js';
 export { ChangeNotifier } from '../durable-objects/change-notifier.js';
+export { SsfTransmitter } from '../durable-objects/ssf-transmitter.js';
 // The backup authentication Worker's way in (service binding PRIMARY, wrangler.backup.toml).
 export { BackupSource } from './backup-source.js';
 
@@ -81,6 +83,13 @@ router
     const prefix = `/mi/${request.params.region}`;
     return handleManagedIdentity(request, env, ctx, request.params.region ?? '', new URL(request.url).pathname.slice(prefix.length));
   })
+  // Shared Signals transmitter (workers/ssf-api.ts): metadata where SSF 1.0 puts it for issuer `{origin}/{tenantId}`.
+  .get('/.well-known/ssf-configuration/:tenant', ssfConfiguration)
+  .all('/:tenant/ssf/poll/:stream', (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) => {
+    request.params = { ...request.params, op: 'poll' };
+    return ssfEndpoint(request, env, ctx);
+  })
+  .all('/:tenant/ssf/:op', ssfEndpoint)
   .get('/', () => json({ service: 'tessera', docs: 'see README.md' }))
   .post('/admin/tenants', createTenant)
   .all('/admin/faults', faults)

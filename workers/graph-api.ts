@@ -27,6 +27,8 @@ import { subscribePermissions, validateNew } from '../core/notifications/subscri
 import { handshake } from './platform/delivery.js';
 import { changeNotifierStub } from '../durable-objects/change-notifier.js';
 import { CoalescedRuns } from '../core/coalesced-runs.js';
+import { ssfTransmitterStub } from '../durable-objects/ssf-transmitter.js';
+import { forgetLocationInputs } from './platform/location-policy.js';
 import type { Classification } from '../core/directory/classify.js';
 
 export const REPLICA_TOKEN_HEADER = 'tessera-replica-token';
@@ -55,6 +57,7 @@ const notifierPokes = new CoalescedRuns<{ env: Env; subscriptionsChanged: boolea
   (tenantId, { env, subscriptionsChanged }) => changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged),
   (queued, arriving) => ({ env: arriving.env, subscriptionsChanged: queued.subscriptionsChanged || arriving.subscriptionsChanged }),
 );
+const SIGNALLING_AREAS = new Set(['users', 'me', 'applications']);
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
@@ -205,10 +208,17 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   const routed = write ? await callPrimary(env, tenantId, replicaCall) : await callNearest(session.request, env, placement, replicaCall);
   // A directory change (a credential, an app, a policy) is seen at once by this isolate's token cache.
   if (write) forgetTenantReadSets(tenantId);
+  // A conditional access change is seen at once by this isolate's location enforcement (others within its TTL).
+  if (write && c.area === 'conditionalAccess') forgetLocationInputs(tenantId);
   // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
   if (write && session.ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
     const poke = notifierPokes.request(tenantId, { env, subscriptionsChanged: c.area === 'subscriptions' });
     session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
+  }
+  // Writes that can be critical events: the tenant's Shared Signals transmitter reads the feed (its alarm repairs a lost poke).
+  if (write && session.ctx !== undefined && SIGNALLING_AREAS.has(c.area) && routed.outcome.kind === 'reply') {
+    const poke = ssfTransmitterStub(env, tenantId).poke(tenantId);
+    session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('ssf transmitter poke failed', e instanceof Error ? e.message : String(e))));
   }
   const outcome = await withSecretShown(routed.outcome, idempotency, box);
   return respond(info, outcome, routed.region, key);

@@ -1,7 +1,7 @@
 /**
  * Shared Signals (OpenID SSF 1.0, CAEP, RISC): which security events a change-feed record
  * announces, and the Security Event Token claims (RFC 8417) a transmitter signs for one of them.
- * Pure; the transmitter (streams, delivery, signing) is not built yet — this is its event source.
+ * Pure; the transmitter (durable-objects/ssf-transmitter.ts, streams in ./ssf-streams.ts) signs and delivers them.
  *
  * Mapping: sessions revoked or a refresh-token family revoked by reuse → CAEP `session-revoked`;
  * password changed or reset → CAEP `credential-change` (password, update); an app credential
@@ -36,6 +36,8 @@ export interface SecurityEvent {
   readonly email?: string;
   /** Commit time, epoch seconds (`event_timestamp`). */
   readonly eventTimestamp: number;
+  /** Commit time, epoch ms (which streams existed then). */
+  readonly at: number;
   /** Event-specific members (CAEP `credential_type`, `change_type`, `claims`…). */
   readonly detail: Readonly<Record<string, string | Readonly<Record<string, string | boolean>>>>;
   /** Feed position: the `txn` of the SET, and the order of delivery. */
@@ -54,7 +56,7 @@ export function securityEvents(record: FeedRecord, issuer: string): SecurityEven
   const out: SecurityEvent[] = [];
   const push = (type: SsfEventType, sub: string, detail: SecurityEvent['detail'] = {}) => {
     const email = upn.get(sub);
-    out.push({ type, subject: { format: 'iss_sub', iss: issuer, sub }, ...(email !== undefined ? { email } : {}), eventTimestamp: at, detail, seq: record.seq });
+    out.push({ type, subject: { format: 'iss_sub', iss: issuer, sub }, ...(email !== undefined ? { email } : {}), eventTimestamp: at, at: record.at, detail, seq: record.seq });
   };
   for (const e of criticalEvents(record)) {
     switch (e.reason) {
@@ -88,14 +90,14 @@ export function securityEvents(record: FeedRecord, issuer: string): SecurityEven
 }
 
 /** The SET claims (RFC 8417, SSF 1.0 §4): signed by the transmitter with `typ: secevent+jwt`. */
-export function setClaims(e: SecurityEvent, opts: { issuer: string; audience: string; jti: string; now: number }): Record<string, unknown> {
+export function setClaims(e: SecurityEvent, opts: { issuer: string; audience: string | readonly string[]; jti: string; now: number; subject?: SsfSubject }): Record<string, unknown> {
   return {
     iss: opts.issuer,
     jti: opts.jti,
     iat: Math.floor(opts.now / 1000),
     aud: opts.audience,
     txn: String(e.seq),
-    sub_id: e.subject,
+    sub_id: opts.subject ?? e.subject,
     events: { [e.type]: { event_timestamp: e.eventTimestamp, ...e.detail } },
   };
 }

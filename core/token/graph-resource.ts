@@ -27,6 +27,12 @@ export const ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE = '9e3f62cf-ca93-4989-b6ce
  * not ids published by Microsoft.
  */
 export const ENTRA_BACKUP_ROLES = ['0db08f8c-2afb-5d3c-a944-7e3a3a7d833e', '4797ce56-f4a2-5b5a-a930-befc864aee33', '45f22ddb-ec79-54c7-96af-a6672049b4b9'] as const;
+/**
+ * SSF.Streams.ReadWrite: manage the tenant's Shared Signals streams (core/cae/ssf-streams.ts).
+ * Application-only, Tessera's own (UUIDv5 of the URL-named permission); the admin app holds it.
+ */
+export const SSF_STREAMS_ROLE = 'c761ae0c-42d1-53a4-b5a9-c0d42abc449b';
+export const SSF_STREAMS_ROLE_VALUE = 'SSF.Streams.ReadWrite';
 
 interface GraphPermission {
   value: string;
@@ -80,6 +86,7 @@ const PERMISSIONS: readonly GraphPermission[] = [
   p('EntraBackup.Read.All', ['640802d1-748a-569a-b5f5-3f72b0ffb85f', 'Admin', 'Read Microsoft Entra backups'], ENTRA_BACKUP_ROLES[0]),
   p('EntraBackup.ReadWrite.Preview', ['fe59f2e4-64fd-5f48-bb00-ae483c69dd27', 'Admin', 'Create difference reports of Microsoft Entra backups'], ENTRA_BACKUP_ROLES[1]),
   p('EntraBackup.ReadWrite.Recovery', ['9ff4ccdb-d245-5f9c-af28-52642bb88f17', 'Admin', 'Recover Microsoft Entra objects from backups'], ENTRA_BACKUP_ROLES[2]),
+  p(SSF_STREAMS_ROLE_VALUE, null, SSF_STREAMS_ROLE),
   p('DelegatedPermissionGrant.ReadWrite.All', ['41ce6ca6-6826-4807-84f1-1c82854f7ee5', 'Admin', 'Manage all delegated permission grants'], '8e8e4742-1d95-4f68-9d56-6ee75648c72a'),
 ];
 

@@ -15,8 +15,8 @@ const PARAMS: Record<SigningAlg, { name: string; hash?: string }> = {
 // The encoded header depends only on (alg, kid): computed once per key, not per token.
 const encodedHeaders = new Map<string, string>();
 
-function encodedHeader(header: { alg: SigningAlg; kid: string; typ: 'JWT' }): string {
-  const id = `${header.alg} ${header.kid}`;
+function encodedHeader(header: JwsHeader): string {
+  const id = `${header.alg} ${header.kid} ${header.typ}`;
   let out = encodedHeaders.get(id);
   if (out === undefined) {
     out = b64urlEncode(utf8(JSON.stringify({ alg: header.alg, kid: header.kid, typ: header.typ })));
@@ -26,7 +26,14 @@ function encodedHeader(header: { alg: SigningAlg; kid: string; typ: 'JWT' }): st
   return out;
 }
 
-export async function signCompact(key: CryptoKey, header: { alg: SigningAlg; kid: string; typ: 'JWT' }, payload: object): Promise<string> {
+/** `secevent+jwt`: Security Event Tokens (RFC 8417 §2.3), which must not pass for access tokens. */
+export interface JwsHeader {
+  alg: SigningAlg;
+  kid: string;
+  typ: 'JWT' | 'secevent+jwt';
+}
+
+export async function signCompact(key: CryptoKey, header: JwsHeader, payload: object): Promise<string> {
   const input = `${encodedHeader(header)}.${b64urlEncode(utf8(JSON.stringify(payload)))}`;
   const signature = new Uint8Array(await crypto.subtle.sign(PARAMS[header.alg], key, utf8(input)));
   return `${input}.${b64urlEncode(signature)}`;

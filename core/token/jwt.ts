@@ -33,6 +33,8 @@ export interface AccessTokenClaims {
   jti: string;
   /** Client capabilities, e.g. ['cp1'] for CAE-capable clients. */
   xms_cc?: string[];
+  /** The client's IP at issuance (Entra's `ipaddr`): where strict location enforcement started from. */
+  ipaddr?: string;
 }
 
 export type TokenRejectionReason =
@@ -95,6 +97,8 @@ export interface AccessTokenInput {
   notBefore?: number;
   /** Token format (token-version.ts); v2 unless the resource asks otherwise. */
   version?: TokenVersion;
+  /** The client's IP at issuance; recorded as `ipaddr` when known. */
+  clientIp?: string;
 }
 
 /**
@@ -123,6 +127,7 @@ export function buildAccessTokenClaims(input: AccessTokenInput, now: number): Ac
     ver: version,
     jti: input.jti,
     ...(input.clientCapabilities?.length ? { xms_cc: [...input.clientCapabilities] } : {}),
+    ...(input.clientIp !== undefined && input.clientIp !== '0.0.0.0' ? { ipaddr: input.clientIp } : {}),
   };
 }
 
@@ -167,6 +172,8 @@ export async function validateToken(token: unknown, opts: ValidateOptions): Prom
   } catch {
     return reject('malformed', 'unreadable header');
   }
+  // The tenant's keys also sign Shared Signals SETs (core/cae/ssf-streams.ts): one never passes for an access token.
+  if (typeof header.typ === 'string' && header.typ.toLowerCase().endsWith('secevent+jwt')) return reject('malformed', 'a Security Event Token is not an access token');
   const alg = header.alg;
   // Only asymmetric algorithms we issue: rules out "none" and HS* (public key used as HMAC secret).
   if (typeof alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(alg)) {

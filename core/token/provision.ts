@@ -2,7 +2,7 @@
  * The token-service half of tenant provisioning, committed in the same write as the
  * directory: the first signing key, Microsoft Graph's service principal, and an admin
  * application + service principal holding `Directory.ReadWrite.All` and
- * `RoleManagement.ReadWrite.Directory` (and the EntraBackup.* roles) on Graph with one client secret (only its hash is stored).
+ * `RoleManagement.ReadWrite.Directory` (and the EntraBackup.* roles and SSF.Streams.ReadWrite) on Graph with one client secret (only its hash is stored).
  */
 import type { Json, Mutation } from '../kv.js';
 import { MemoryState, OverlayReader } from '../kv.js';
@@ -11,7 +11,7 @@ import type { GraphContext } from '../directory/index.js';
 import { assert } from '../result.js';
 import { generateClientSecret } from './client-auth.js';
 import type { Random } from './encoding.js';
-import { GRAPH_APP_ID, DIRECTORY_READWRITE_ALL_ROLE, ENTRA_BACKUP_ROLES, ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE } from './graph-resource.js';
+import { GRAPH_APP_ID, DIRECTORY_READWRITE_ALL_ROLE, ENTRA_BACKUP_ROLES, ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE, SSF_STREAMS_ROLE } from './graph-resource.js';
 import { ensureServicePrincipal } from './service-principals.js';
 import { DEFAULT_ROTATION_POLICY, generateSigningKey, planRotation, putSigningKey, type SigningAlg } from './signing-keys.js';
 import { appRoleGrantKey, credKey, tokenTenantKey } from './token-keys.js';
@@ -52,7 +52,7 @@ export async function planTokenProvisioning(ctx: GraphContext, kek: CryptoKey, a
       ...sp.value.mutations,
       ...graph.mutations,
       { key: credKey(tid, appId), value: { secrets: [record as unknown as Json], keyCredentials: [] } },
-      { key: appRoleGrantKey(tid, appId, GRAPH_APP_ID), value: { appRoleIds: [DIRECTORY_READWRITE_ALL_ROLE, ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE, ...ENTRA_BACKUP_ROLES] } },
+      { key: appRoleGrantKey(tid, appId, GRAPH_APP_ID), value: { appRoleIds: [DIRECTORY_READWRITE_ALL_ROLE, ROLE_MANAGEMENT_READWRITE_DIRECTORY_ROLE, ...ENTRA_BACKUP_ROLES, SSF_STREAMS_ROLE] } },
       putSigningKey(key),
       { key: tokenTenantKey(tid), value: { alg } },
     ],

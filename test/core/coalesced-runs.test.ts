@@ -58,4 +58,21 @@ describe('CoalescedRuns', () => {
     await runs.request('t', 2);
     expect(seen).toEqual([1, 2]);
   });
+
+  it('follows a failed run with the run a request made during it asked for, and that run settles every caller', async () => {
+    let release: () => void = () => undefined;
+    const seen: number[] = [];
+    const runs = new CoalescedRuns<number>(
+      (_k, n) => {
+        seen.push(n);
+        return n === 1 ? new Promise<void>((_, reject) => (release = () => reject(new Error('primary down')))) : Promise.resolve();
+      },
+      (a, b) => a + b,
+    );
+    const first = runs.request('t', 1);
+    const during = runs.request('t', 2);
+    release();
+    await Promise.all([first, during]);
+    expect(seen).toEqual([1, 2]);
+  });
 });

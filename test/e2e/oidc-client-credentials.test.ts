@@ -16,7 +16,7 @@ describe('openid-client + jose: client credentials', () => {
     // Graph access tokens are v1, as in Entra: the v1 issuer, `appid`, ver 1.0.
     const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: `${baseUrl()}/${tenant.tenantId}/`, audience: 'https://graph.microsoft.com' });
     expect(protectedHeader.alg).toBe('RS256');
-    expect(payload).toMatchObject({ tid: tenant.tenantId, appid: tenant.adminClientId, roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory', 'EntraBackup.Read.All', 'EntraBackup.ReadWrite.Preview', 'EntraBackup.ReadWrite.Recovery'], ver: '1.0' });
+    expect(payload).toMatchObject({ tid: tenant.tenantId, appid: tenant.adminClientId, roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory', 'EntraBackup.Read.All', 'EntraBackup.ReadWrite.Preview', 'EntraBackup.ReadWrite.Recovery', 'SSF.Streams.ReadWrite'], ver: '1.0' });
 
     const users = await fetch(`${baseUrl()}/v1.0/users`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(users.status).toBe(200);

@@ -61,7 +61,7 @@ describe('client_credentials', () => {
     const { header, payload } = decodeJwt(b.access_token);
     expect(header.alg).toBe('RS256');
     // Graph access tokens are v1, as in Entra: v1 issuer, `appid`, ver 1.0.
-    expect(payload).toMatchObject({ iss: `${BASE}/${t.tenantId}/`, aud: 'https://graph.microsoft.com', tid: t.tenantId, appid: t.adminClientId, ver: '1.0', idtyp: 'app', roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory', 'EntraBackup.Read.All', 'EntraBackup.ReadWrite.Preview', 'EntraBackup.ReadWrite.Recovery'], xms_cc: ['cp1'] });
+    expect(payload).toMatchObject({ iss: `${BASE}/${t.tenantId}/`, aud: 'https://graph.microsoft.com', tid: t.tenantId, appid: t.adminClientId, ver: '1.0', idtyp: 'app', roles: ['Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory', 'EntraBackup.Read.All', 'EntraBackup.ReadWrite.Preview', 'EntraBackup.ReadWrite.Recovery', 'SSF.Streams.ReadWrite'], xms_cc: ['cp1'] });
     expect(payload.azp).toBeUndefined();
     expect(typeof payload.jti).toBe('string');
 

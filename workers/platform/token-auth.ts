@@ -5,7 +5,6 @@
  * (a key rotated in since the cache was filled).
  */
 import { decodeJwt } from 'jose';
-import { GRAPH_AUDIENCES } from '../../core/token/graph-resource.js';
 import { validateToken } from '../../core/token/jwt.js';
 import { tenantIssuers } from '../../core/token/token-version.js';
 import type { KeyRecord } from '../../core/token/signing-keys.js';
@@ -15,6 +14,13 @@ import { callToken } from './token-calls.js';
 import { lookupTenant, type TenantPlacement } from './topology.js';
 import { claimsChallenge, evaluateToken, REVOKED_MESSAGE } from '../../core/cae/enforce.js';
 import { caeEnforced, caeStateFor } from './cae-state.js';
+import { locationVerdict } from '../../core/cae/location.js';
+import { GRAPH_APP_ID, GRAPH_AUDIENCES } from '../../core/token/graph-resource.js';
+import { clientAddress } from './client-region.js';
+import { locationInputsFor } from './location-policy.js';
+
+/** Graph's message when strict location enforcement challenges a token (as Entra words it). */
+const LOCATION_MESSAGE = 'Continuous access evaluation resulted in challenge with result: InteractionRequired and code: LocationConditionEvaluationSatisfied';
 
 const KEYS_TTL_MS = 30_000;
 const cache = new Map<string, { keys: KeyRecord[]; at: number }>();
@@ -81,6 +87,19 @@ export async function authenticateBearer(request: Request, env: Env, token: stri
       return verdict.challenge
         ? { kind: 'unauthorized', message: REVOKED_MESSAGE, challenge: claimsChallenge(origin, tid, verdict.notBefore) }
         : invalid('Access token validation failure: the token was issued before a revocation event.');
+    }
+    // Strict location enforcement: a CAE token used from outside the named locations its policies allow is challenged.
+    if (capable) {
+      const where = clientAddress(request, env, request.cf as { country?: unknown } | undefined);
+      const inputs = await locationInputsFor(request, env, placement, waitUntil);
+      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+      const at = {
+        ...(userId !== null ? { userId } : { servicePrincipalId: typeof c.oid === 'string' ? c.oid : undefined }),
+        clientId: appId ?? '', groupIds: strings(c.groups), roleIds: strings(c.wids), mfa: strings(c.amr).includes('mfa'), ip: where.ip, country: where.country,
+      };
+      if (locationVerdict(inputs, at, GRAPH_APP_ID).kind === 'outside') {
+        return { kind: 'unauthorized', message: LOCATION_MESSAGE, challenge: claimsChallenge(origin, tid, Math.floor(Date.now() / 1000)) };
+      }
     }
   }
   const wids = Array.isArray(c.wids) ? c.wids.filter((w): w is string => typeof w === 'string') : [];

@@ -52,7 +52,7 @@ export async function issueAppOnly(env: FlowEnv, clientId: string, sp: string, r
   const version = accessTokenVersion(r);
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(r, requestedIdentifier(scope.split(' '))), subject: sp, objectId: sp, clientId,
-    roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: terms.caps, version,
+    roles: resolution.roles, lifetimeMs, jti: randomGuid(env.random), clientCapabilities: terms.caps, version, clientIp: env.client.ip,
     ...(terms.notBefore !== undefined ? { notBefore: terms.notBefore } : {}),
   }, env.now);
   const token = await env.sign({ ...claims, idtyp: 'app' } as AccessTokenClaims);
@@ -90,7 +90,7 @@ export async function issueDelegated(env: FlowEnv, g: DelegatedGrant, mutations:
   const claims = buildAccessTokenClaims({
     baseUrl: env.origin, tenantId: env.tenantId, audience: accessTokenAudience(resource, requestedIdentifier(g.scopeTokens)), subject: user.id, objectId: user.id,
     clientId: g.clientId, scopes, ...(roles.length > 0 ? { roles } : {}), lifetimeMs: terms.lifetimeSec * 1000, jti: randomGuid(env.random),
-    clientCapabilities: terms.caps, version, ...(terms.notBefore !== undefined ? { notBefore: terms.notBefore } : {}),
+    clientCapabilities: terms.caps, version, clientIp: env.client.ip, ...(terms.notBefore !== undefined ? { notBefore: terms.notBefore } : {}),
   }, env.now);
   const w = directoryRoleClaims(env.reader, env.tenantId, user.id, g.clientId, resource.appId);
   const access = await env.sign({

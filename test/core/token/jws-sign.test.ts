@@ -23,4 +23,12 @@ describe('signCompact (RFC 7515 compact serialisation)', () => {
     const pub = await importJWK({ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }, 'ES256');
     await expect(compactVerify(forged, pub)).rejects.toThrow();
   });
+
+  it('signs Security Event Tokens with typ secevent+jwt, also after an access token of the same key (the header cache keys on typ)', async () => {
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    await signCompact(pair.privateKey, { alg: 'ES256', kid: 'same', typ: 'JWT' }, { n: 1 });
+    const set = await signCompact(pair.privateKey, { alg: 'ES256', kid: 'same', typ: 'secevent+jwt' }, { jti: 'j' });
+    const pub = await importJWK({ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }, 'ES256');
+    expect((await jwtVerify(set, pub, { typ: 'secevent+jwt' })).protectedHeader).toEqual({ alg: 'ES256', kid: 'same', typ: 'secevent+jwt' });
+  });
 });

@@ -48,6 +48,12 @@ describe('buildAccessTokenClaims', () => {
     expect(c).toEqual({ iss: `${BASE}/tA/v2.0`, aud: 'api://x', sub: 's', tid: 'tA', azp: 'c', roles: ['Data.Read'], iat: NOW / 1000, nbf: NOW / 1000, exp: NOW / 1000 + 60, ver: '2.0', jti: 'j', xms_cc: ['cp1'] });
     expect(() => buildAccessTokenClaims({ baseUrl: BASE, tenantId: 'tA', audience: 'a', subject: 's', clientId: 'c', lifetimeMs: 1, jti: 'j' }, NOW)).toThrow();
   });
+
+  it('records the client IP as ipaddr when the edge knew it', () => {
+    const base = { baseUrl: BASE, tenantId: 'tA', audience: 'a', subject: 's', clientId: 'c', roles: [], lifetimeMs: 60_000, jti: 'j' };
+    expect(buildAccessTokenClaims({ ...base, clientIp: '203.0.113.9' }, NOW).ipaddr).toBe('203.0.113.9');
+    expect(buildAccessTokenClaims({ ...base, clientIp: '0.0.0.0' }, NOW).ipaddr).toBeUndefined();
+  });
 });
 
 describe('issueToken', () => {
@@ -82,6 +88,12 @@ describe('validateToken rejections', () => {
     expect(await reasonOf(arrayPayload)).toBe('malformed');
     const { exp: _e, ...noExp } = claimsFor('tA');
     expect(await reasonOf(await forge(rsAKey, { alg: 'RS256', kid: rsA.kid }, noExp))).toBe('malformed');
+  });
+
+  it('malformed: a Security Event Token (typ secevent+jwt) signed with the same key is never an access token (RFC 8417 §4.3)', async () => {
+    expect(await reasonOf(await forge(rsAKey, { alg: 'RS256', kid: rsA.kid }, claimsFor('tA')))).toBe('ok');
+    const set = await new SignJWT(claimsFor('tA') as unknown as Record<string, unknown>).setProtectedHeader({ alg: 'RS256', kid: rsA.kid, typ: 'secevent+jwt' }).sign(rsAKey);
+    expect(await reasonOf(set)).toBe('malformed');
   });
 
   it('alg_not_allowed: alg none', async () => {
