@@ -3,13 +3,16 @@ import { provisionTenant } from '../core/directory/index.js';
 import { isRegion, parseRegionList } from '../core/regions.js';
 import type { Region } from '../core/regions.js';
 import { replicaStub } from '../durable-objects/replica-protocol.js';
-import type { ControlPlane } from '../durable-objects/control-plane.js';
+import type { CellRecord, ControlPlane } from '../durable-objects/control-plane.js';
 import { isOperator } from './platform/auth.js';
 import { entryRegion } from './platform/client-region.js';
 import { crossCall, currentFaults, setFaults } from './platform/faults.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
-import { controlPrimaryCall, readCells } from './platform/topology.js';
+import { controlPrimaryCall, ensurePrimary, readCells } from './platform/topology.js';
+import { routeToPrimary, WRITE_RETRY_BUDGET_MS } from '../core/replication/primary-routing.js';
+import { mergeCell } from '../core/control/lookup.js';
+import type { GraphOutcome } from '../durable-objects/replica-protocol.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { planTokenProvisioning } from '../core/token/provision.js';
 import { isolateKeys } from './platform/isolate-keys.js';
@@ -71,18 +74,29 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   if ('conflict' in reserved && reserved.conflict === 'key_reused') return oauthStyleError(info, 400, 'invalid_request', 'The client-request-id was already used for a different request.');
   if ('conflict' in reserved) return oauthStyleError(info, 409, 'invalid_request', 'That domain is already verified by another tenant.');
   if ('prior' in reserved) return priorTenant(info, env, ticket, reserved.prior);
-  const cell = reserved.cell;
+  const place = await provisioningCell(env, reserved.cell);
   const ctx = { tenantId, now: info.now, newId: () => crypto.randomUUID() };
   // Directory, first signing key and admin app commit in one write: a tenant never exists half-provisioned.
   const token = await planTokenProvisioning(ctx, await isolateKeys.kek(env.KEY_ENCRYPTION_KEY), signingAlg, (n) => crypto.getRandomValues(new Uint8Array(n)));
   const mutations = [...provisionTenant(ctx, { displayName, ...(domain !== null ? { verifiedDomain: domain } : {}) }), ...token.mutations];
-  const outcome = await crossCall('edge', cell.primaryRegion, 10_000, () =>
-    replicaStub(env, cell.id, cell.primaryRegion).writeMutations(topologyFor(cell, cell.primaryRegion), mutations),
-  ).catch(() => undefined);
-  if (outcome?.kind !== 'reply') {
+  // Full-value mutations: a retry after an unknown fate (the routing rule's) writes the same thing again.
+  const routed = await routeToPrimary<CellRecord, GraphOutcome>(
+    {
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      lookup: async (fresh) => (fresh ? (place.current = (await provisioningCell(env, place.current)).current) : place.current),
+      call: (view) => crossCall('edge', view.primaryRegion, 10_000, () => replicaStub(env, view.id, view.primaryRegion).writeMutations(topologyFor(view, view.primaryRegion), mutations)),
+      ensurePrimary: (view) => ensurePrimary(env, view),
+      notePrimary: (view, newer) => (place.current = { ...view, primaryRegion: newer.primaryRegion as Region, epoch: newer.epoch }),
+    },
+    WRITE_RETRY_BUDGET_MS,
+  );
+  const outcome = routed.outcome;
+  if (outcome.kind !== 'reply') {
     await control.abandonTenant(tenantId);
     return oauthStyleError(info, 503, 'temporarily_unavailable', 'The tenant could not be provisioned durably; retry later.', { 'Retry-After': '5' });
   }
+  const cell = place.current;
   const created: TenantCreated = { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret };
   // The reply holds the admin secret: kept only sealed, for retries within 10 min, before the tenant shows.
   await control.rememberTenantReply(ticket.id, await seal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), JSON.stringify(created), tenantReplyAad(ticket), random));
@@ -92,6 +106,19 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     201,
     { 'request-id': info.requestId, 'Cache-Control': 'no-store' },
   );
+}
+
+/**
+ * The cell a new tenant is provisioned in, as every control copy that answers knows it: after an
+ * outage of the control region, a replica that failed the cell over knows its primary before the
+ * control plane's primary does (until its next pull tells it).
+ */
+async function provisioningCell(env: Env, reserved: CellRecord): Promise<{ current: CellRecord }> {
+  const known = await readCells(env, async (c) => {
+    const one = await c.cell(reserved.id);
+    return one === undefined ? [] : [one];
+  }).catch((): CellRecord[] => []);
+  return { current: known.reduce((a, b) => mergeCell(a, b), reserved) };
 }
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));

@@ -85,15 +85,32 @@ export async function askInOrder<T>(sources: readonly ControlSource[], timeoutMs
 /** A tenant lookup answer is settled by the primary always, by a replica only when it knows the tenant. */
 export const lookupSettles = <T>(value: T | null, source: ControlSource): boolean => source.kind === 'primary' || value !== null;
 
+/**
+ * Whether a copy's answer to "confirm this primary is lost" settles it: a failover (an epoch past
+ * the caller's) always does; "the primary stays" only from a copy outside the control region —
+ * copies there share the control region's view, and a primary cut off together with the control
+ * region looks alive from inside it while no other region can reach it.
+ */
+export function keepsOrMoves(cell: { readonly epoch: number } | undefined, source: ControlSource, knownEpoch: number, control: string): boolean {
+  return cell !== undefined && (cell.epoch > knownEpoch || source.region !== control);
+}
+
 export type LookupDecision<T> =
   | { readonly kind: 'found'; readonly value: T; readonly stale: boolean }
   | { readonly kind: 'absent' }
   /** No copy answered and nothing is known: 503 + Retry-After (the caller may try other sources first). */
   | { readonly kind: 'unavailable' };
 
-/** What a lookup returns, from what the copies said and the last known answer. */
-export function decideLookup<T>(asked: Asked<T | null>, lastKnown: T | undefined): LookupDecision<T> {
-  if (asked.kind === 'answer') return asked.value === null ? { kind: 'absent' } : { kind: 'found', value: asked.value, stale: false };
+/**
+ * What a lookup returns, from what the copies said and the last known answer. `merge` combines
+ * a copy's answer with what the caller already knew (a cell's primary learnt from a replica, of
+ * a newer epoch than a copy that has not heard of the failover yet: `mergeCell`).
+ */
+export function decideLookup<T>(asked: Asked<T | null>, lastKnown: T | undefined, merge: (known: T, fresh: T) => T = (_, fresh) => fresh): LookupDecision<T> {
+  if (asked.kind === 'answer') {
+    if (asked.value === null) return { kind: 'absent' };
+    return { kind: 'found', value: lastKnown === undefined ? asked.value : merge(lastKnown, asked.value), stale: false };
+  }
   return lastKnown !== undefined ? { kind: 'found', value: lastKnown, stale: true } : { kind: 'unavailable' };
 }
 

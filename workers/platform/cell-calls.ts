@@ -36,7 +36,7 @@ export async function onPrimary<O extends RoutableOutcome>(
       lookup: async (fresh) => (await lookupTenant(env, tenantId, fresh))?.cell ?? null,
       call: (cell) => primaryPathCall(cell.primaryRegion, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
       // Through the fault boundary, under a timeout, the control primary then its replicas (topology.ts).
-      ensurePrimary: (cell) => ensurePrimary(env, cell.id),
+      ensurePrimary: (cell) => ensurePrimary(env, cell),
       notePrimary: (cell, newer) => notePrimary(cell.id, newer.primaryRegion, newer.epoch),
     },
     WRITE_RETRY_BUDGET_MS,

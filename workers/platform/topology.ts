@@ -8,6 +8,7 @@ import {
   CONTROL_PENALTY_MS,
   controlSources,
   decideLookup,
+  keepsOrMoves,
   lookupSettles,
   mergeCell,
   sourceKey,
@@ -90,7 +91,8 @@ export async function lookupTenant(env: Env, idOrDomain: string, fresh = false):
   const hit = cache.get(key);
   if (!fresh && hit !== undefined && Date.now() - hit.at < TTL_MS) return hit.value;
   const asked = await askControl<TenantPlacement | null>(env, CONTROL_LOOKUP_TIMEOUT_MS, (stub) => stub.lookup(idOrDomain), lookupSettles);
-  const decision = decideLookup(asked, hit?.value);
+  // A primary learnt from a replica (notePrimary) is never replaced by an older one a copy still records.
+  const decision = decideLookup(asked, hit?.value, (known, found) => (known.cell.id === found.cell.id ? { ...found, cell: mergeCell(known.cell, found.cell) } : found));
   if (decision.kind === 'absent') {
     cache.delete(key);
     return null;
@@ -111,8 +113,9 @@ export async function lookupTenant(env: Env, idOrDomain: string, fresh = false):
  * over; when it cannot be reached, a control replica does the same (fenced, so two of them at
  * once still make one primary per epoch). Undefined when no copy answered in time.
  */
-export async function ensurePrimary(env: Env, cellId: string): Promise<CellRecord | undefined> {
-  const asked = await askControl<CellRecord | undefined>(env, CONTROL_FAILOVER_TIMEOUT_MS, (stub) => stub.ensurePrimary(cellId), (v) => v !== undefined);
+export async function ensurePrimary(env: Env, cell: Pick<CellRecord, 'id' | 'epoch'>): Promise<CellRecord | undefined> {
+  const control = controlRegionOf(env);
+  const asked = await askControl<CellRecord | undefined>(env, CONTROL_FAILOVER_TIMEOUT_MS, (stub) => stub.ensurePrimary(cell.id), (v, source) => keepsOrMoves(v, source, cell.epoch, control));
   return asked.kind === 'answer' ? asked.value : undefined;
 }
 

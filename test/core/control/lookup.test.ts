@@ -92,3 +92,12 @@ describe('mergeCell', () => {
     expect(mergeCell(undefined, base)).toBe(base);
   });
 });
+
+describe('decideLookup with a merge', () => {
+  it("keeps a primary the caller learnt of a newer epoch than a copy's answer (a copy that missed the failover)", () => {
+    const known = { id: 'c', primaryRegion: 'eeur', epoch: 2, regions: ['weur', 'eeur'], voters: ['weur', 'eeur'], membersVersion: 0 };
+    const stale = { ...known, primaryRegion: 'weur', epoch: 1 };
+    const d = decideLookup({ kind: 'answer', value: stale, source: { kind: 'primary', region: 'weur' } }, known, mergeCell);
+    expect(d).toEqual({ kind: 'found', value: known, stale: false });
+  });
+});
