@@ -41,6 +41,16 @@ export interface CellRecord {
   tenants: number;
 }
 
+/**
+ * A control copy's answer to "this cell's primary did not answer": the cell as it now stands and
+ * what the watch concluded — `failed`: the primary looks lost from here but no failover could be
+ * made from here (another copy, elsewhere, may manage).
+ */
+export interface Confirmed {
+  cell: CellRecord;
+  verdict: 'healthy' | 'moved' | 'failed';
+}
+
 export interface TenantRecord {
   id: string;
   displayName: string;
@@ -59,7 +69,7 @@ export interface TenantRecord {
 export class ControlPlane extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** One detection/failover per cell at a time; concurrent callers share it. */
-  private readonly watching = new Map<string, Promise<CellRecord | undefined>>();
+  private readonly watching = new Map<string, Promise<Confirmed | undefined>>();
   /** What the alarm's probes saw of each cell's primary (volatile: a restart starts healthy). */
   private readonly health = new Map<string, HealthState>();
   /** Cells with a membership change in flight (volatile: the primary's log is the real guard). */
@@ -240,7 +250,7 @@ export class ControlPlane extends DurableObject<Env> {
    * lost, promotes the most up-to-date out-of-region replica under a new epoch. Returns the
    * cell as it now stands.
    */
-  async ensurePrimary(cellId: string): Promise<CellRecord | undefined> {
+  async ensurePrimary(cellId: string): Promise<Confirmed | undefined> {
     const running = this.watching.get(cellId);
     if (running !== undefined) return running;
     const cell = this.cell(cellId);
@@ -357,8 +367,11 @@ export class ControlPlane extends DurableObject<Env> {
     );
   }
 
-  private record(cellId: string, outcome: WatchOutcome): CellRecord | undefined {
-    if (outcome.kind !== 'moved') return this.cell(cellId);
+  private record(cellId: string, outcome: WatchOutcome): Confirmed | undefined {
+    if (outcome.kind !== 'moved') {
+      const now = this.cell(cellId);
+      return now === undefined ? undefined : { cell: now, verdict: outcome.kind };
+    }
     const cell = this.setPrimary(cellId, outcome.region as Region, outcome.epoch);
     const from = this.meta.region();
     if (from !== undefined) {
@@ -366,6 +379,6 @@ export class ControlPlane extends DurableObject<Env> {
       const primary = controlStub(this.env, { kind: 'primary', region: controlRegionOf(this.env) });
       this.ctx.waitUntil(crossCall(from, controlRegionOf(this.env), CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(cellId, outcome.region as Region, outcome.epoch)).catch(() => undefined));
     }
-    return cell;
+    return cell === undefined ? undefined : { cell, verdict: 'moved' };
   }
 }

@@ -87,12 +87,13 @@ export const lookupSettles = <T>(value: T | null, source: ControlSource): boolea
 
 /**
  * Whether a copy's answer to "confirm this primary is lost" settles it: a failover (an epoch past
- * the caller's) always does; "the primary stays" only from a copy outside the control region —
- * copies there share the control region's view, and a primary cut off together with the control
- * region looks alive from inside it while no other region can reach it.
+ * the caller's) or a healthy primary does (a probe passes only if the primary also reaches a
+ * peer out of its region); "lost, but no failover could be made from here" does not — a copy
+ * cut off together with the primary (the control region partitioned with it) sees it so, while
+ * a copy elsewhere can fence and promote.
  */
-export function keepsOrMoves(cell: { readonly epoch: number } | undefined, source: ControlSource, knownEpoch: number, control: string): boolean {
-  return cell !== undefined && (cell.epoch > knownEpoch || source.region !== control);
+export function confirmationSettles(answer: { readonly cell: { readonly epoch: number }; readonly verdict: 'healthy' | 'moved' | 'failed' } | undefined, knownEpoch: number): boolean {
+  return answer !== undefined && (answer.cell.epoch > knownEpoch || answer.verdict !== 'failed');
 }
 
 export type LookupDecision<T> =

@@ -1,4 +1,4 @@
-import type { CellRecord, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
+import type { CellRecord, Confirmed, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
 import { controlRegionOf, controlStub } from '../../durable-objects/control-replica.js';
 import type { ControlSource } from '../../core/control/lookup.js';
 import {
@@ -8,7 +8,7 @@ import {
   CONTROL_PENALTY_MS,
   controlSources,
   decideLookup,
-  keepsOrMoves,
+  confirmationSettles,
   lookupSettles,
   mergeCell,
   sourceKey,
@@ -110,13 +110,20 @@ export async function lookupTenant(env: Env, idOrDomain: string, fresh = false):
 
 /**
  * "This cell's primary did not answer": the control plane's primary confirms the loss and fails
- * over; when it cannot be reached, a control replica does the same (fenced, so two of them at
- * once still make one primary per epoch). Undefined when no copy answered in time.
+ * over; when it cannot be reached — or could not fail the cell over from where it is — a control
+ * replica does the same (fenced, so two of them at once still make one primary per epoch).
+ * Undefined when no copy answered in time.
  */
 export async function ensurePrimary(env: Env, cell: Pick<CellRecord, 'id' | 'epoch'>): Promise<CellRecord | undefined> {
-  const control = controlRegionOf(env);
-  const asked = await askControl<CellRecord | undefined>(env, CONTROL_FAILOVER_TIMEOUT_MS, (stub) => stub.ensurePrimary(cell.id), (v, source) => keepsOrMoves(v, source, cell.epoch, control));
-  return asked.kind === 'answer' ? asked.value : undefined;
+  let unsettled: Confirmed | undefined;
+  const asked = await askControl<Confirmed | undefined>(
+    env,
+    CONTROL_FAILOVER_TIMEOUT_MS,
+    async (stub) => (unsettled = (await stub.ensurePrimary(cell.id)) ?? unsettled),
+    (v) => confirmationSettles(v, cell.epoch),
+  );
+  // Every copy that answered said "lost, but no failover from here": the cell as it stands (the edge answers 503).
+  return asked.kind === 'answer' ? asked.value?.cell : unsettled?.cell;
 }
 
 /** Learns a cell's new primary from a replica, without waiting for the control plane. */

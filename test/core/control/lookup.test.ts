@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ControlSource } from '../../../core/control/lookup.js';
-import { askInOrder, controlRegion, controlSources, decideLookup, lookupSettles, mergeCell } from '../../../core/control/lookup.js';
+import { askInOrder, confirmationSettles, controlRegion, controlSources, decideLookup, lookupSettles, mergeCell } from '../../../core/control/lookup.js';
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 /** Timers that fire at once: the order of events, not their duration, is under test. */
@@ -99,5 +99,16 @@ describe('decideLookup with a merge', () => {
     const stale = { ...known, primaryRegion: 'weur', epoch: 1 };
     const d = decideLookup({ kind: 'answer', value: stale, source: { kind: 'primary', region: 'weur' } }, known, mergeCell);
     expect(d).toEqual({ kind: 'found', value: known, stale: false });
+  });
+});
+
+describe('confirmationSettles', () => {
+  it('settles on a failover or a healthy primary, but asks another copy after "lost, no failover from here"', () => {
+    expect(confirmationSettles({ cell: { epoch: 3 }, verdict: 'moved' }, 2)).toBe(true);
+    expect(confirmationSettles({ cell: { epoch: 2 }, verdict: 'healthy' }, 2)).toBe(true);
+    // A copy cut off with the primary (or a newer primary it found) — only the epoch tells.
+    expect(confirmationSettles({ cell: { epoch: 2 }, verdict: 'failed' }, 2)).toBe(false);
+    expect(confirmationSettles({ cell: { epoch: 3 }, verdict: 'failed' }, 2)).toBe(true);
+    expect(confirmationSettles(undefined, 2)).toBe(false);
   });
 });
