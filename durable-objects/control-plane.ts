@@ -170,6 +170,14 @@ export class ControlPlane extends DurableObject<Env> {
     return { cells: this.cells(), tenants: page.map((r) => this.tenantRow(r.id)!), next: last === undefined ? after : { rev: last.rev, id: last.id }, more: rows.length > limit };
   }
 
+  /** For `GET /admin/control`: this copy's role and how far it is (a replica has every tenant up to `rev`). */
+  summary(): { role: 'primary' | 'replica'; tenants: number; cells: number; rev: number } {
+    const tenants = this.sql.exec<{ n: number; rev: number | null }>(`SELECT COUNT(*) AS n, MAX(rev) AS rev FROM tenants WHERE status = 'active'`).toArray()[0]!;
+    const cells = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM cells`).toArray()[0]!.n;
+    const replica = this.meta.region() !== undefined;
+    return { role: replica ? 'replica' : 'primary', tenants: tenants.n, cells, rev: replica ? this.meta.cursor().rev : (tenants.rev ?? 0) };
+  }
+
   /** Makes this object the read copy of `region` (idempotent) and has it pull now. */
   async replicate(region: string): Promise<void> {
     this.meta.becomeReplica(region);

@@ -9,7 +9,8 @@ import { entryRegion } from './platform/client-region.js';
 import { crossCall, currentFaults, setFaults } from './platform/faults.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
-import { controlPrimaryCall, ensurePrimary, readCells } from './platform/topology.js';
+import { controlPrimaryCall, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
+import { controlRegionOf } from '../durable-objects/control-replica.js';
 import { routeToPrimary, WRITE_RETRY_BUDGET_MS } from '../core/replication/primary-routing.js';
 import { mergeCell } from '../core/control/lookup.js';
 import type { GraphOutcome } from '../durable-objects/replica-protocol.js';
@@ -204,4 +205,15 @@ export async function failover(request: Request & { params?: Record<string, stri
     return oauthStyleError(info, status, status === 503 ? 'temporarily_unavailable' : 'invalid_request', result.error, status === 503 ? { 'Retry-After': '2' } : {});
   }
   return json(result.cell);
+}
+
+/**
+ * `GET /admin/control`: the control plane's copies — the primary in the control region and a read
+ * copy per region — each with whether it answered and how far it is (`rev`: a replica holds every
+ * tenant activated up to the primary's `rev`).
+ */
+export async function controlState(request: Request, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  return json({ controlRegion: controlRegionOf(env), copies: await controlSummaries(env) });
 }

@@ -80,6 +80,17 @@ export async function readCells(env: Env, call: (stub: DurableObjectStub<Control
   return [...merged.values()].sort((x, y) => x.id.localeCompare(y.id));
 }
 
+/** Every control copy's summary (the operator's view), `reachable: false` for one that did not answer in time. */
+export function controlSummaries(env: Env): Promise<Array<ControlSource & ({ reachable: false } | ({ reachable: true } & Awaited<ReturnType<ControlPlane['summary']>>))>> {
+  const control = controlRegionOf(env);
+  return Promise.all(
+    controlSources(control, parseRegionList(env.REGIONS)).map(async (source) => {
+      const summary = await onControl(env, source, CONTROL_LOOKUP_TIMEOUT_MS, async (c) => c.summary()).catch(() => undefined);
+      return summary === undefined ? { ...source, reachable: false as const } : { ...source, reachable: true as const, ...summary };
+    }),
+  );
+}
+
 /**
  * Tenant → cell lookups, cached per isolate so the control plane stays off the hot path.
  * `fresh` bypasses the cache after a replica said the primary moved. Never hangs: each control
