@@ -329,7 +329,8 @@ export class ControlPlane extends DurableObject<Env> {
       // A replica pulls; only while the primary is unreachable does it watch the cells itself.
       const reached = await pullFromPrimary(this.env, replicaOf, this.replicaSide());
       await this.ctx.storage.setAlarm(Date.now() + (reached ? syncIntervalMs(this.env) : config.probeIntervalMs));
-      if (reached) return;
+      // Observations from an earlier outage must not shorten the next detection.
+      if (reached) return this.health.clear();
     } else {
       if (this.cells().length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
       if (this.incidents.pending() > 0) this.ctx.waitUntil(this.incidents.drain(Date.now()));
