@@ -47,12 +47,17 @@ function onControl<T>(env: Env, source: ControlSource, timeoutMs: number, call: 
   });
 }
 
-/** The copies to ask, primary first, then replicas nearest the control region; recent failures last. */
+/**
+ * The copies to ask: the primary, then the replicas nearest the control region, the control
+ * region's own last (it helps when only the primary object is down, not when its region is);
+ * recent failures last.
+ */
 function sources(env: Env): ControlSource[] {
   const control = controlRegionOf(env);
   const now = Date.now();
   for (const [k, until] of penalised) if (until <= now) penalised.delete(k);
-  return controlSources(control, regionsFrom(control as Region, parseRegionList(env.REGIONS)), new Set(penalised.keys()));
+  const others = regionsFrom(control as Region, parseRegionList(env.REGIONS)).filter((r) => r !== control);
+  return controlSources(control, [...others, control], new Set(penalised.keys()));
 }
 
 /** Asks the copies in order (core/control/lookup.ts), each under a timeout; copies that failed are penalised. */
