@@ -13,6 +13,10 @@ declare namespace Cloudflare {
     BACKUPS: R2Bucket;
     /** Failure-detector probe interval for cell primaries (default 1000 ms). */
     FAILOVER_PROBE_INTERVAL_MS?: string;
+    /** Region of the ControlPlane's primary object (default: the first of REGIONS); every region holds a read copy. */
+    CONTROL_REGION?: string;
+    /** How often a control replica pulls the primary's changes (default 2000 ms). */
+    CONTROL_SYNC_MS?: string;
     /** How long the edge reuses a client_credentials read set (default 10000 ms; 0 disables). */
     TOKEN_CACHE_TTL_MS?: string;
     /** Continuous access evaluation: age at which an edge refreshes its critical-event state in the background; requests wait at twice it (default 500 ms). */

@@ -33,6 +33,9 @@ export interface FailoverTrial {
   readMaxMs: number;
 }
 
+/** What else is down with the primary: a learner of the cell, or the control plane's region. */
+export type AlsoDown = 'learner' | 'control';
+
 /** How the primary is lost: its region down, or cut off from every other replica of the cell. */
 export type PrimaryFault = 'down' | 'cut_off';
 
@@ -40,8 +43,11 @@ export interface FailoverResult {
   trials: FailoverTrial[];
   /** The same measure with the primary cut off from its peers (reachable by everyone else); empty with `alsoDown`. */
   cutOff: FailoverTrial[];
-  /** Issue 11: a second region down with the primary in every trial (a learner of the cell), or none. */
-  alsoDown?: 'learner';
+  /**
+   * Issue 11: a second region down with the primary in every trial — a learner of the cell, or
+   * the control plane's region (a learner of the cell, or the primary's own) — or none.
+   */
+  alsoDown?: AlsoDown;
   tickMs: number;
   writeTimeoutMs: number;
   readTimeoutMs: number;
@@ -86,20 +92,41 @@ async function settle(base: string, cell: string): Promise<void> {
   }
 }
 
-async function trial(base: string, n: number, log: (s: string) => void, fault: PrimaryFault, alsoDown?: 'learner'): Promise<FailoverTrial> {
+/** The control plane's region (`GET /admin/control`). */
+async function controlRegion(base: string): Promise<string> {
+  const r = await fetch(`${base}/admin/control`, { headers: operatorHeaders() });
+  if (r.status !== 200) throw new Error(`GET /admin/control: HTTP ${r.status}`);
+  return ((await r.json()) as { controlRegion: string }).controlRegion;
+}
+
+/**
+ * The region to lose with the primary, or '' for none. With 'control': the control region when
+ * it is a learner of the cell (so a majority of voters survives); when it is the primary's own
+ * region, nothing more (both are lost at once); undefined when the cell does not fit (a voter there).
+ */
+function extraFor(alsoDown: AlsoDown | undefined, cell: { primaryRegion: string; regions: string[]; voters: string[] }, control: string | undefined): string | undefined {
+  if (alsoDown === undefined) return '';
+  if (alsoDown === 'learner') return cell.regions.find((r) => !cell.voters.includes(r));
+  if (cell.primaryRegion === control) return '';
+  return cell.voters.includes(control!) ? undefined : control;
+}
+
+async function trial(base: string, n: number, log: (s: string) => void, fault: PrimaryFault, alsoDown?: AlsoDown): Promise<FailoverTrial> {
   // A learner is the only other region a three-voter cell may lose with its primary (two voters
   // would be a majority). Tenants may land in a cell where every region votes (the bench's
   // write-5voters cell): then the next home region's tenant is tried.
   let tenant: Tenant | undefined;
   let before: Awaited<ReturnType<typeof cellInfo>> | undefined;
-  let extra: string | undefined;
+  let found: string | undefined;
+  const control = alsoDown === 'control' ? await controlRegion(base) : undefined;
   for (let k = 0; k < HOME_REGIONS.length; k++) {
     tenant = await createTenant(base, HOME_REGIONS[(n + k) % HOME_REGIONS.length]!);
     before = await cellInfo(base, tenant.cell);
-    extra = alsoDown === 'learner' ? before.regions.find((r) => !before!.voters.includes(r)) : undefined;
-    if (alsoDown === undefined || extra !== undefined) break;
+    found = extraFor(alsoDown, before, control);
+    if (found !== undefined) break;
   }
-  if (tenant === undefined || before === undefined || (alsoDown !== undefined && extra === undefined)) throw new Error(`failover trial ${n}: no cell with a learner`);
+  if (tenant === undefined || before === undefined || found === undefined) throw new Error(`failover trial ${n}: no cell that can lose ${alsoDown === 'control' ? 'the control region' : 'a learner'} with its primary`);
+  const extra = found === '' ? undefined : found;
   const userId = await createUser(base, tenant, `failover.${n}`);
   const lostRegion = before.primaryRegion;
   const readRegion = [...before.regions].reverse().find((r) => r !== lostRegion && r !== extra)!;
@@ -154,7 +181,7 @@ async function trial(base: string, n: number, log: (s: string) => void, fault: P
   return t;
 }
 
-export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log, alsoDown?: 'learner'): Promise<FailoverResult> {
+export async function measureFailover(base: string, trials: number, log: (s: string) => void = console.log, alsoDown?: AlsoDown): Promise<FailoverResult> {
   const out: FailoverTrial[] = [];
   for (let n = 0; n < trials; n++) out.push(await trial(base, n, log, 'down', alsoDown));
   // The cut-off primary's replacement is measured once, without a second region down.

@@ -42,7 +42,7 @@ import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'sim', 'feed', 'query', 'notify', 'cae', 'recovery'] as const;
+const OTHER_IDS = ['lag', 'failover', 'failover-control', 'sim', 'feed', 'query', 'notify', 'cae', 'recovery'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -70,6 +70,7 @@ async function main(): Promise<number> {
   const scenarios = selectedScenarios(OTHER_IDS);
   const lagWrites = runs('lag') ? intEnv('BENCH_LAG_WRITES', 50) : 0;
   const failoverTrials = runs('failover') ? intEnv('BENCH_FAILOVER_TRIALS', 5) : 0;
+  const controlTrials = runs('failover-control') ? intEnv('BENCH_FAILOVER_TRIALS', 5) : 0;
   const simSeeds = runs('sim') ? intEnv('BENCH_SIM_SEEDS', 200) : 0;
 
   console.log('bundling (wrangler deploy --dry-run) and starting workerd × 3 …');
@@ -153,6 +154,12 @@ async function main(): Promise<number> {
     console.log(`measuring it again with one other region (a learner) down too, over ${failoverTrials} trials …`);
     failoverOtherDown = await measureFailover(servers.tessera.url, failoverTrials, console.log, 'learner');
   }
+  let failoverControlDown: FailoverResult | undefined;
+  if (controlTrials > 0) {
+    // Issue 11: a control replica detects and promotes while the control plane's primary is down.
+    console.log(`measuring it with the control plane's region down too, over ${controlTrials} trials …`);
+    failoverControlDown = await measureFailover(servers.tessera.url, controlTrials, console.log, 'control');
+  }
 
   let feed: FeedBenchRow[] | undefined;
   if (runs('feed')) {
@@ -196,6 +203,7 @@ async function main(): Promise<number> {
     ...(await backupExtras(rows, ctx)),
     ...(failover !== undefined ? failoverExtras(failover, probeIntervalMs) : []),
     ...(failoverOtherDown !== undefined ? failoverExtras(failoverOtherDown, probeIntervalMs) : []),
+    ...(failoverControlDown !== undefined ? failoverExtras(failoverControlDown, probeIntervalMs, failover) : []),
     ...(sim !== undefined ? simExtras(sim) : []),
     ...(notify !== undefined ? notifyExtras(notify) : []),
     ...caeExtras(rows, cae, caeAb),
@@ -216,7 +224,7 @@ async function main(): Promise<number> {
   writeFileSync(join(OUT, 'results.md'), report);
   for (const r of rows) writeFileSync(join(OUT, `wrk-${r.id}.txt`), r.result.raw);
   for (const r of paced?.rows ?? []) writeFileSync(join(OUT, `wrk-${r.id}-paced.txt`), r.result.raw);
-  if (failover !== undefined) writeFileSync(join(OUT, 'failover.json'), JSON.stringify({ ...failover, otherRegionDown: failoverOtherDown }, null, 2));
+  if (failover !== undefined || failoverControlDown !== undefined) writeFileSync(join(OUT, 'failover.json'), JSON.stringify({ ...failover, otherRegionDown: failoverOtherDown, controlRegionDown: failoverControlDown }, null, 2));
   if (sim !== undefined) writeFileSync(join(OUT, 'sim.txt'), `${sim.summary}\n`);
 
   const failing = [...rows, ...(paced?.rows ?? [])].filter((r) => errorRate(r.result) > MAX_ERROR_RATE);

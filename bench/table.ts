@@ -108,7 +108,8 @@ export function tokenExtras(rows: Row[], paced?: PacedResult): Extra[] {
 }
 
 /** Write unavailability and read success after a primary loss. */
-export function failoverExtras(r: FailoverResult, probeIntervalMs: number): Extra[] {
+/** `baseline`: the plain failover series of the same run, for a ratio (the control-region series). */
+export function failoverExtras(r: FailoverResult, probeIntervalMs: number, baseline?: FailoverResult): Extra[] {
   const t = r.trials;
   if (t.length === 0) return [];
   const ms = t.map((x) => x.unavailableMs);
@@ -116,15 +117,18 @@ export function failoverExtras(r: FailoverResult, probeIntervalMs: number): Extr
   const failed = t.reduce((n, x) => n + x.readsFailed, 0);
   const how = `${t.length} trials, probe interval ${probeIntervalMs} ms; a PATCH every ${r.tickMs} ms (client timeout ${r.writeTimeoutMs} ms)`;
   const model = worstCaseRecoveryMs({ ...DEFAULT_HEALTH, probeIntervalMs, probeTimeoutMs: Math.min(probeIntervalMs, DEFAULT_HEALTH.probeTimeoutMs), minSpanMs: probeIntervalMs * 1.5 });
+  const also = r.alsoDown === 'control' ? " and the control plane's region" : r.alsoDown === 'learner' ? ' and one other region (a learner)' : '';
+  const base = baseline?.trials.map((x) => x.unavailableMs) ?? [];
+  const ratio = base.length > 0 ? `; ${f(percentile(ms, 50) / percentile(base, 50), 2)}× the plain failover's p50 in this run` : '';
   return [
     {
-      metric: `failover: write unavailability, primary region down${r.alsoDown === undefined ? '' : ' and one other region (a learner) down'} → first 2xx write (${how})`,
-      value: `p50 ${f(percentile(ms, 50), 0)} ms, max ${f(Math.max(...ms), 0)} ms (each: ${ms.map((x) => f(x, 0)).join(', ')})`,
+      metric: `failover: write unavailability, primary region${also} down → first 2xx write (${how})`,
+      value: `p50 ${f(percentile(ms, 50), 0)} ms, max ${f(Math.max(...ms), 0)} ms (each: ${ms.map((x) => f(x, 0)).join(', ')})${ratio}`,
       // No target was set; the model's bound (detection + promotion rounds) is the reference.
       target: `none set (modelled worst case ${f(model, 0)} ms, core/replication/health.ts)`,
     },
     {
-      metric: `failover${r.alsoDown === undefined ? '' : ' (one other region down too)'}: read success during that window (a GET every ${r.tickMs} ms at a non-primary region, client timeout ${r.readTimeoutMs} ms)`,
+      metric: `failover${also === '' ? '' : ` (${also.slice(5)} down too)`}: read success during that window (a GET every ${r.tickMs} ms at a non-primary region, client timeout ${r.readTimeoutMs} ms)`,
       value: `${f((100 * ok) / Math.max(1, ok + failed), 2)}% (${ok}/${ok + failed}; slowest ok read ${f(Math.max(...t.map((x) => x.readMaxMs)), 0)} ms)`,
       target: '100%',
       met: failed === 0,

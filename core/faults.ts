@@ -71,11 +71,6 @@ export function edgeReaches(plan: FaultPlan, edgeRegion: string | null, to: stri
   return edgeRegion === to || !(plan.isolatedRegions.includes(to) || (edgeRegion !== null && plan.isolatedRegions.includes(edgeRegion)));
 }
 
-/** Whether an edge in `edgeRegion` reaches the control plane (outside every isolated region). */
-export function edgeReachesControl(plan: FaultPlan, edgeRegion: string | null): boolean {
-  return edgeRegion === null || !plan.isolatedRegions.includes(edgeRegion);
-}
-
 /**
  * Whether a write that an edge in `edgeRegion` sends to a cell can commit at all. It needs the
  * primary and a majority of the voters (the primary counts) reachable from there. Only an edge

@@ -16,10 +16,10 @@ function topology(cell: CellRecord, region: string): CellTopology {
 }
 
 /** The control plane's view of one cell's replicas, through the same fault boundary as all calls. */
-export function cellTransport(env: Env, cell: CellRecord, timeoutMs = PEER_TIMEOUT_MS): Transport {
+export function cellTransport(env: Env, cell: CellRecord, timeoutMs = PEER_TIMEOUT_MS, from = 'control'): Transport {
   return {
     send: (region: string, message: ReplicaMessage): Promise<ReplicaReply> =>
-      crossCall('control', region, timeoutMs, () => replicaStub(env, cell.id, region).replicate(topology(cell, region), message)),
+      crossCall(from, region, timeoutMs, () => replicaStub(env, cell.id, region).replicate(topology(cell, region), message)),
   };
 }
 
@@ -28,11 +28,14 @@ export function healthConfig(env: Env): HealthConfig {
   return Number.isFinite(interval) && interval > 0 ? { ...DEFAULT_HEALTH, probeIntervalMs: interval, probeTimeoutMs: Math.min(interval, DEFAULT_HEALTH.probeTimeoutMs), minSpanMs: interval * 1.5 } : DEFAULT_HEALTH;
 }
 
-/** What core/replication/detector.ts needs to watch `cell` from here: transport, probe, real time. */
-export function watchDeps(env: Env, cell: CellRecord, config: HealthConfig): WatchDeps {
-  const probes = cellTransport(env, cell, config.probeTimeoutMs);
+/**
+ * What core/replication/detector.ts needs to watch `cell` from here: transport, probe, real time.
+ * `from`: the region of the watching control copy (its calls fail when that region is down).
+ */
+export function watchDeps(env: Env, cell: CellRecord, config: HealthConfig, from = 'control'): WatchDeps {
+  const probes = cellTransport(env, cell, config.probeTimeoutMs, from);
   return {
-    transport: cellTransport(env, cell),
+    transport: cellTransport(env, cell, PEER_TIMEOUT_MS, from),
     probe: (region) => probes.send(region, { kind: 'probe' }).catch(() => undefined),
     now: () => Date.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -13,6 +13,9 @@ import type { Membership, MembershipChange } from '../core/replication/membershi
 import { DEFAULT_VOTERS, foundingVoters } from '../core/replication/membership.js';
 import { incidentKey, type Incident } from '../core/health/incidents.js';
 import { IncidentOutbox } from './incident-outbox.js';
+import type { ControlChanges, ControlCursor } from './control-replica.js';
+import { CONTROL_SYNC_TIMEOUT_MS, controlRegionOf, controlStub, pokeReplicas, pullFromPrimary, ReplicaMeta, syncIntervalMs } from './control-replica.js';
+import { crossCall } from '../workers/platform/faults.js';
 
 export type MembersError = 'not_found' | 'invalid' | 'in_flight' | 'unavailable';
 
@@ -38,6 +41,16 @@ export interface CellRecord {
   tenants: number;
 }
 
+/**
+ * A control copy's answer to "this cell's primary did not answer": the cell as it now stands and
+ * what the watch concluded — `failed`: the primary looks lost from here but no failover could be
+ * made from here (another copy, elsewhere, may manage).
+ */
+export interface Confirmed {
+  cell: CellRecord;
+  verdict: 'healthy' | 'moved' | 'failed';
+}
+
 export interface TenantRecord {
   id: string;
   displayName: string;
@@ -50,18 +63,24 @@ export interface TenantRecord {
 
 /**
  * The tenant → cell map and each cell's current primary. Small, rarely written, and cached by
- * every edge isolate; it is not on the path of directory reads or writes once cached.
+ * every edge isolate; it is not on the path of directory reads or writes once cached. The
+ * object named `global` (in the control region) is the primary; `replica:{region}` objects are
+ * its read copies and stand-in failure detectors (control-replica.ts).
  */
 export class ControlPlane extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** One detection/failover per cell at a time; concurrent callers share it. */
-  private readonly watching = new Map<string, Promise<CellRecord | undefined>>();
+  private readonly watching = new Map<string, Promise<Confirmed | undefined>>();
   /** What the alarm's probes saw of each cell's primary (volatile: a restart starts healthy). */
   private readonly health = new Map<string, HealthState>();
   /** Cells with a membership change in flight (volatile: the primary's log is the real guard). */
   private readonly changing = new Set<string>();
   /** Failovers to tell every tenant of the cell (health alerts, issue 16). */
   private readonly incidents: IncidentOutbox;
+  /** A replica's region and pull cursor (absent region: this is the primary). */
+  private readonly meta: ReplicaMeta;
+  /** The primary poked every replica since it started (so replicas of an older deployment start their alarms). */
+  private pokedReplicas = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,6 +93,12 @@ export class ControlPlane extends DurableObject<Env> {
     if (!columns.includes('members_version')) this.sql.exec(`ALTER TABLE cells ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, cell TEXT NOT NULL,
       status TEXT NOT NULL, domain TEXT UNIQUE, created_at INTEGER NOT NULL)`);
+    // Replicas pull active tenants in (rev, id) order; rows from before replicas existed have rev 0.
+    if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(tenants)`).toArray().some((c) => c.name === 'rev')) {
+      this.sql.exec(`ALTER TABLE tenants ADD COLUMN rev INTEGER NOT NULL DEFAULT 0`);
+    }
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS tenants_by_rev ON tenants (rev, id)`);
+    this.meta = new ReplicaMeta(this.sql);
     this.incidents = new IncidentOutbox(this.sql, env, (cell, after, limit) =>
       this.sql.exec<{ id: string }>(`SELECT id FROM tenants WHERE cell = ? AND status = 'active' AND id > ? ORDER BY id LIMIT ?`, cell, after, limit).toArray().map((r) => r.id));
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tenant_requests (id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, tenant_id TEXT NOT NULL,
@@ -132,7 +157,33 @@ export class ControlPlane extends DurableObject<Env> {
   }
 
   activateTenant(id: string): void {
-    this.sql.exec(`UPDATE tenants SET status = 'active' WHERE id = ?`, id);
+    this.sql.exec(`UPDATE tenants SET status = 'active', rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM tenants) WHERE id = ?`, id);
+    this.ctx.waitUntil(pokeReplicas(this.env));
+  }
+
+  /** The primary's changes after `after`, for a replica's pull: every cell, and a page of active and deleted tenants. */
+  changesSince(after: ControlCursor, limit: number): ControlChanges {
+    const rows = this.sql
+      .exec<{ id: string; rev: number }>(`SELECT id, rev FROM tenants WHERE status IN ('active', 'deleted') AND (rev, id) > (?, ?) ORDER BY rev, id LIMIT ?`, after.rev, after.id, limit + 1)
+      .toArray();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { cells: this.cells(), tenants: page.map((r) => this.tenantRow(r.id)!), next: last === undefined ? after : { rev: last.rev, id: last.id }, more: rows.length > limit };
+  }
+
+  /** For `GET /admin/control`: this copy's role and how far it is (a replica has every tenant up to `rev`). */
+  summary(): { role: 'primary' | 'replica'; tenants: number; cells: number; rev: number } {
+    const tenants = this.sql.exec<{ n: number; rev: number | null }>(`SELECT SUM(status = 'active') AS n, MAX(rev) AS rev FROM tenants`).toArray()[0]!;
+    const cells = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM cells`).toArray()[0]!.n;
+    const replica = this.meta.region() !== undefined;
+    return { role: replica ? 'replica' : 'primary', tenants: tenants.n ?? 0, cells, rev: replica ? this.meta.cursor().rev : (tenants.rev ?? 0) };
+  }
+
+  /** Makes this object the read copy of `region` (idempotent) and has it pull now. */
+  async replicate(region: string): Promise<void> {
+    this.meta.becomeReplica(region);
+    const at = await this.ctx.storage.getAlarm();
+    if (at === null || at > Date.now() + 50) await this.ctx.storage.setAlarm(Date.now());
   }
 
   /** Undoes a reservation whose provisioning write could not be made durable. */
@@ -157,8 +208,10 @@ export class ControlPlane extends DurableObject<Env> {
       if (t === undefined) return null;
       if (t.status === 'provisioning') return { conflict: 'provisioning' as const };
       if (t.status === 'active') {
-        this.sql.exec(`UPDATE tenants SET status = 'deleted', domain = NULL WHERE id = ?`, id);
+        // A new rev ships the tombstone to the read copies, which then stop answering for it.
+        this.sql.exec(`UPDATE tenants SET status = 'deleted', domain = NULL, rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM tenants) WHERE id = ?`, id);
         this.sql.exec(`UPDATE cells SET tenants = tenants - 1 WHERE id = ?`, t.cell);
+        this.ctx.waitUntil(pokeReplicas(this.env));
       }
       return { tenant: this.tenantRow(id)!, cell: this.cell(t.cell)! };
     });
@@ -197,11 +250,14 @@ export class ControlPlane extends DurableObject<Env> {
    * health alert for each tenant of the cell) and told at once; the alarm retries what is left.
    */
   setPrimary(cellId: string, primaryRegion: Region, epoch: number, planned = false): CellRecord | undefined {
+    const primary = this.meta.region() === undefined;
     const moved = this.ctx.storage.transactionSync(() => {
       const before = this.cell(cellId);
       if (before === undefined || before.epoch >= epoch) return false;
       this.sql.exec(`UPDATE cells SET primary_region = ?, epoch = ? WHERE id = ? AND epoch < ?`, primaryRegion, epoch, cellId, epoch);
-      if (before.primaryRegion === primaryRegion) return false;
+      if (primary) this.ctx.waitUntil(pokeReplicas(this.env));
+      // A replica's failover reaches the primary's outbox when it tells the primary (pullFromPrimary).
+      if (before.primaryRegion === primaryRegion || !primary) return false;
       const incident: Incident = { type: 'cellFailover', cellId, fromRegion: before.primaryRegion, toRegion: primaryRegion, epoch, planned, at: Date.now() };
       this.incidents.record(incidentKey(incident), incident);
       return true;
@@ -223,13 +279,13 @@ export class ControlPlane extends DurableObject<Env> {
    * lost, promotes the most up-to-date out-of-region replica under a new epoch. Returns the
    * cell as it now stands.
    */
-  async ensurePrimary(cellId: string): Promise<CellRecord | undefined> {
+  async ensurePrimary(cellId: string): Promise<Confirmed | undefined> {
     const running = this.watching.get(cellId);
     if (running !== undefined) return running;
     const cell = this.cell(cellId);
     if (cell === undefined) return undefined;
     const config = healthConfig(this.env);
-    const job = watchCell({ ...watchDeps(this.env, cell, config), recorded: () => this.cell(cellId) }, cell, this.health.get(cellId) ?? HEALTHY)
+    const job = watchCell({ ...watchDeps(this.env, cell, config, this.region()), recorded: () => this.cell(cellId) }, cell, this.health.get(cellId) ?? HEALTHY)
       .then((outcome) => this.record(cellId, outcome))
       .finally(() => {
         this.watching.delete(cellId);
@@ -278,6 +334,7 @@ export class ControlPlane extends DurableObject<Env> {
   /** Records a membership the primary reported; an older version never overwrites a newer one. */
   private recordMembers(cellId: string, m: Membership): CellRecord {
     this.sql.exec(`UPDATE cells SET regions = ?, voters = ?, members_version = ? WHERE id = ? AND members_version < ?`, JSON.stringify(m.regions), JSON.stringify(m.voters), m.version, cellId, m.version);
+    this.ctx.waitUntil(pokeReplicas(this.env));
     return this.cell(cellId)!;
   }
 
@@ -288,14 +345,51 @@ export class ControlPlane extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const config = healthConfig(this.env);
+    const replicaOf = this.meta.region();
+    if (replicaOf !== undefined) {
+      // A replica pulls; only while the primary is unreachable does it watch the cells itself.
+      const reached = await pullFromPrimary(this.env, replicaOf, this.replicaSide());
+      await this.ctx.storage.setAlarm(Date.now() + (reached ? syncIntervalMs(this.env) : config.probeIntervalMs));
+      // Observations from an earlier outage must not shorten the next detection.
+      if (reached) return this.health.clear();
+    } else {
+      if (this.cells().length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+      if (this.incidents.pending() > 0) this.ctx.waitUntil(this.incidents.drain(Date.now()));
+      if (!this.pokedReplicas) {
+        this.pokedReplicas = true;
+        this.ctx.waitUntil(pokeReplicas(this.env));
+      }
+    }
+    await this.probeAll(config);
+  }
+
+  /** The region this object's calls leave from: its own as a replica, the control region as the primary. */
+  private region(): string {
+    return this.meta.region() ?? controlRegionOf(this.env);
+  }
+
+  private replicaSide() {
+    return {
+      meta: this.meta,
+      cell: (id: string) => this.cell(id),
+      putCell: (c: CellRecord) =>
+        this.sql.exec(`INSERT OR REPLACE INTO cells (id, home_region, regions, voters, members_version, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          c.id, c.homeRegion, JSON.stringify(c.regions), JSON.stringify(c.voters), c.membersVersion, c.primaryRegion, c.epoch, c.tenants),
+      putTenants: (ts: TenantRecord[]) => {
+        for (const t of ts) {
+          this.sql.exec(`INSERT OR REPLACE INTO tenants (id, display_name, cell, status, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)`, t.id, t.displayName, t.cell, t.status, t.domain, t.createdAt);
+        }
+      },
+    };
+  }
+
+  private async probeAll(config: ReturnType<typeof healthConfig>): Promise<void> {
     const cells = this.cells();
-    if (cells.length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
-    if (this.incidents.pending() > 0) this.ctx.waitUntil(this.incidents.drain(Date.now()));
     await Promise.all(
       cells
         .filter((cell) => !this.watching.has(cell.id))
         .map(async (cell) => {
-          const deps = watchDeps(this.env, cell, config);
+          const deps = watchDeps(this.env, cell, config, this.region());
           const verdict = await probeCell(deps, cell);
           this.health.set(cell.id, observe(this.health.get(cell.id) ?? HEALTHY, { at: Date.now(), ok: verdict.kind === 'ok' }));
           if (verdict.kind === 'failed') void this.ensurePrimary(cell.id);
@@ -303,8 +397,18 @@ export class ControlPlane extends DurableObject<Env> {
     );
   }
 
-  private record(cellId: string, outcome: WatchOutcome): CellRecord | undefined {
-    if (outcome.kind === 'moved') return this.setPrimary(cellId, outcome.region as Region, outcome.epoch);
-    return this.cell(cellId);
+  private record(cellId: string, outcome: WatchOutcome): Confirmed | undefined {
+    if (outcome.kind !== 'moved') {
+      const now = this.cell(cellId);
+      return now === undefined ? undefined : { cell: now, verdict: outcome.kind };
+    }
+    const cell = this.setPrimary(cellId, outcome.region as Region, outcome.epoch);
+    const from = this.meta.region();
+    if (from !== undefined) {
+      // A replica tells the primary at once if it can; its next pull retries otherwise.
+      const primary = controlStub(this.env, { kind: 'primary', region: controlRegionOf(this.env) });
+      this.ctx.waitUntil(crossCall(from, controlRegionOf(this.env), CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(cellId, outcome.region as Region, outcome.epoch)).catch(() => undefined));
+    }
+    return cell === undefined ? undefined : { cell, verdict: 'moved' };
   }
 }

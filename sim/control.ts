@@ -32,6 +32,8 @@ export class Controller implements Endpoint {
   epoch = 1;
   health: HealthState = HEALTHY;
   readonly failovers: FailoverRecord[] = [];
+  /** Failovers a control copy ran while the control plane was lost (issue 11). */
+  copyFailovers = 0;
   /** Every loss the detector declared: from the primary's last good probe to the declaration. */
   readonly detections: Array<{ cell: string; region: string } & Detection> = [];
   stopped = false;
@@ -80,9 +82,9 @@ export class Controller implements Endpoint {
     return this.instances;
   }
 
-  private newInstance(): Instance {
+  private newInstance(region = 'client'): Instance {
     const inst: Instance = { id: ++this.instances, dead: false, zombie: undefined, pausedUntil: 0, busy: false, endpoint: undefined as unknown as Endpoint };
-    inst.endpoint = { address: `${this.address}#${inst.id}`, region: 'client', incarnation: () => (inst.dead ? -1 : 0), alive: () => true, handle: (payload: unknown) => this.handle(payload) };
+    inst.endpoint = { address: `${this.address}#${inst.id}`, region, incarnation: () => (inst.dead ? -1 : 0), alive: () => true, handle: (payload: unknown) => this.handle(payload) };
     return inst;
   }
 
@@ -118,6 +120,46 @@ export class Controller implements Endpoint {
     this.instance = this.newInstance();
     this.healthyNow();
   }
+  /**
+   * The control plane is lost for `ms` (its object or its region down: issue 11) while a read
+   * copy of it in `copyRegion` keeps watching the cell, as durable-objects/control-replica.ts
+   * does while it cannot reach the primary: the same probe and watch (core/replication/detector.ts)
+   * from its own region, so region faults there stop it too. What it promotes goes in the record
+   * at once (the copy tells the primary as soon as it can; clients meanwhile learn it from the
+   * replicas). The control plane itself is paused, then resumes with what it knew.
+   */
+  loseControlPlane(ms: number, copyRegion: string): void {
+    this.pause(ms);
+    const copy = this.newInstance(copyRegion);
+    const until = this.clock.now + ms;
+    const tick = () => {
+      if (this.stopped || this.clock.now >= until) return;
+      void this.copyWatch(copy);
+      this.clock.schedule(this.config.probeIntervalMs, tick);
+    };
+    this.clock.schedule(this.config.probeIntervalMs, tick);
+  }
+
+  private async copyWatch(copy: Instance): Promise<void> {
+    if (copy.busy) return;
+    const watched = { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch };
+    const deps = this.deps(copy);
+    if ((await probeCell(deps, watched)).kind === 'ok') return;
+    copy.busy = true;
+    try {
+      const outcome = await watchCell(deps, watched);
+      if (outcome.kind !== 'moved') return;
+      if (outcome.promoted) {
+        this.trace(`ctl ${this.cell}: copy in ${copy.endpoint.region}: primary ${watched.primaryRegion} lost; promoted ${outcome.region} at epoch ${outcome.epoch}`);
+        this.failovers.push({ cell: this.cell, from: watched.primaryRegion, to: outcome.region, epoch: outcome.epoch, planned: false, suspectedAt: outcome.detection?.suspectedAt ?? 0, doneAt: this.clock.now });
+        this.copyFailovers++;
+      }
+      this.follow(outcome.region, outcome.epoch, `moved (copy in ${copy.endpoint.region}) to`);
+    } finally {
+      copy.busy = false;
+    }
+  }
+
   alive(): boolean {
     return true;
   }

@@ -33,7 +33,7 @@ export interface FaultContext {
 }
 
 /** How many compound faults `compoundFault` chooses among. */
-export const COMPOUND_FAULTS = 9;
+export const COMPOUND_FAULTS = 10;
 
 export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
   if (which === 0) lateCopyOfBurntRound(ctx, cell);
@@ -44,7 +44,8 @@ export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number)
   else if (which === 5) clockStep(ctx, cell);
   else if (which === 6) replaceVoterUnseen(ctx, cell);
   else if (which === 7) primaryAndNearestVoterDie(ctx, cell);
-  else duelThenBurntRound(ctx, cell);
+  else if (which === 8) duelThenBurntRound(ctx, cell);
+  else controlPlaneLostWithPrimary(ctx, cell);
 }
 
 /**
@@ -293,4 +294,21 @@ function primaryAndNearestVoterDie({ clock, net, rng, log, restartLater, activeM
     restartLater(primary, rng.int(9_000, 15_000));
     restartLater(peer, rng.int(9_000, 15_000));
   };
+}
+
+/**
+ * Issue 11: the control plane's region goes down with the cell's primary in it. The control
+ * plane is gone for longer than a failover takes, and the primary crashes; only a control copy
+ * in another voter's region can detect the loss and run the fenced promotion.
+ */
+function controlPlaneLostWithPrimary({ rng, log, restartLater }: FaultContext, cell: FaultCell): void {
+  const p = cell.ctl.primaryRegion;
+  const primary = cell.nodes.find((n) => n.region === p);
+  const copyRegion = cell.ctl.voters.find((r) => r !== p);
+  if (primary === undefined || copyRegion === undefined) return;
+  const ms = rng.int(8_000, 15_000);
+  cell.ctl.loseControlPlane(ms, copyRegion);
+  primary.crash();
+  log(`control plane of ${cell.id} lost for ${ms} ms with its primary ${primary.address}; a control copy in ${copyRegion} watches`);
+  restartLater(primary, rng.int(ms, ms + 4_000));
 }

@@ -86,7 +86,7 @@ function summary(rs: readonly RunResult[], wallMs: number): string {
     `schedules ${rs.length} | ops ${sum((r) => r.ops)} | writes ${sum((r) => r.writes)} (creates ${sum((r) => r.creates)}, ${sum((r) => r.exists)} refused as existing) | acknowledged ${sum((r) => r.acked)} | ` +
     `failed cleanly ${sum((r) => r.failedCleanly)} | ambiguous ${sum((r) => r.ambiguous)} (retries replayed ${sum((r) => r.replayed)}) | token reads ${sum((r) => r.reads)} | ` +
     `failovers ${sum((r) => r.failovers)} | handoffs ${sum((r) => r.handoffs)} | ` +
-    `membership changes ${sum((r) => r.membershipChanges)}, regions lost for good ${sum((r) => r.regionsLost)} (failovers after ${sum((r) => r.failoversAfterRegionLost)}), voters replaced ${sum((r) => r.replacements)} | ` +
+    `membership changes ${sum((r) => r.membershipChanges)}, regions lost for good ${sum((r) => r.regionsLost)} (failovers after ${sum((r) => r.failoversAfterRegionLost)}), failovers by a control copy with the control plane lost ${sum((r) => r.failoversByControlCopy)}, voters replaced ${sum((r) => r.replacements)} | ` +
     `${groups(rs)} | ${recovery(rs)} | ` +
     `lost ${sum((r) => r.lost)} | violations ${sum((r) => r.violations.length)}${rate}` +
     (rs.length === 1 ? ` | trace ${rs[0]!.traceHash} | events ${rs[0]!.events}` : '')

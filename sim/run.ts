@@ -38,6 +38,8 @@ export interface RunResult extends Omit<WorkloadStats, 'readsBehind'> {
   membershipChanges: number;
   /** Unplanned failovers of a cell with a replica in the region lost for good, after the loss. */
   failoversAfterRegionLost: number;
+  /** Issue 11: failovers run by a control copy while the control plane was lost. */
+  failoversByControlCopy: number;
   regionsLost: number;
   replacements: number;
   /** Group commit on the primaries: replication rounds that committed, the writes they carried, the largest round. */
@@ -380,6 +382,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     failoversAfterRegionLost: failovers.filter(
       (f) => !f.planned && membership.lostAt !== undefined && f.doneAt > membership.lostAt && cells.find((c) => c.id === f.cell)!.regions.includes(membership.lost!),
     ).length,
+    failoversByControlCopy: sum(cells.map((c) => c.ctl.copyFailovers)),
     regionsLost: membership.lost === undefined ? 0 : 1,
     replacements: membership.replaced,
     handoffs: failovers.filter((f) => f.planned).length,

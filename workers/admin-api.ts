@@ -3,12 +3,17 @@ import { provisionTenant } from '../core/directory/index.js';
 import { isRegion, parseRegionList } from '../core/regions.js';
 import type { Region } from '../core/regions.js';
 import { replicaStub } from '../durable-objects/replica-protocol.js';
+import type { CellRecord, ControlPlane } from '../durable-objects/control-plane.js';
 import { isOperator } from './platform/auth.js';
 import { entryRegion } from './platform/client-region.js';
 import { crossCall, currentFaults, setFaults } from './platform/faults.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
-import { controlPlane } from './platform/topology.js';
+import { controlPrimaryCall, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
+import { controlRegionOf } from '../durable-objects/control-replica.js';
+import { routeToPrimary, WRITE_RETRY_BUDGET_MS } from '../core/replication/primary-routing.js';
+import { mergeCell } from '../core/control/lookup.js';
+import type { GraphOutcome } from '../durable-objects/replica-protocol.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { planTokenProvisioning } from '../core/token/provision.js';
 import { isolateKeys } from './platform/isolate-keys.js';
@@ -16,6 +21,9 @@ import { ticketFor } from './platform/idempotency.js';
 import { SEALED_OUTCOME_TTL_MS, type IdempotencyTicket } from '../core/idempotency.js';
 import { seal, unseal } from '../core/token/secret-box.js';
 import { parseMembershipChange } from '../core/replication/membership.js';
+
+/** A membership change or handoff runs a few log commits on the cell's primary (each bounded there by 10 s). */
+const ADMIN_CONTROL_TIMEOUT_MS = 15_000;
 
 /** The answer to `POST /admin/tenants` (the admin secret is shown only here). */
 export interface TenantCreated {
@@ -54,25 +62,42 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   if (signingAlg !== 'RS256' && signingAlg !== 'ES256') return oauthStyleError(info, 400, 'invalid_request', "signingAlg must be 'RS256' or 'ES256'.");
 
   const tenantId = crypto.randomUUID();
-  const control = controlPlane(env);
+  // Only the control plane's primary places tenants: while it is unreachable, 503 + Retry-After (never a hang).
+  const control = {
+    reserveTenant: (input: Parameters<ControlPlane['reserveTenant']>[0]) => controlPrimaryCall(env, async (c) => c.reserveTenant(input)),
+    abandonTenant: (id: string) => controlPrimaryCall(env, async (c) => c.abandonTenant(id)),
+    rememberTenantReply: (id: string, sealed: string) => controlPrimaryCall(env, async (c) => c.rememberTenantReply(id, sealed)),
+    activateTenant: (id: string) => controlPrimaryCall(env, async (c) => c.activateTenant(id)),
+  };
   // Exactly-once (core/idempotency.ts): a retry with the same client-request-id gets the same tenant.
   const ticket = await ticketFor(request, { tenantId: 'operator', route: '/admin/tenants', content: JSON.stringify(body) });
   const reserved = await control.reserveTenant({ id: tenantId, displayName, homeRegion, domain, now: info.now, request: { id: ticket.id, bodyHash: ticket.bodyHash } });
   if ('conflict' in reserved && reserved.conflict === 'key_reused') return oauthStyleError(info, 400, 'invalid_request', 'The client-request-id was already used for a different request.');
   if ('conflict' in reserved) return oauthStyleError(info, 409, 'invalid_request', 'That domain is already verified by another tenant.');
   if ('prior' in reserved) return priorTenant(info, env, ticket, reserved.prior);
-  const cell = reserved.cell;
+  const place = await provisioningCell(env, reserved.cell);
   const ctx = { tenantId, now: info.now, newId: () => crypto.randomUUID() };
   // Directory, first signing key and admin app commit in one write: a tenant never exists half-provisioned.
   const token = await planTokenProvisioning(ctx, await isolateKeys.kek(env.KEY_ENCRYPTION_KEY), signingAlg, (n) => crypto.getRandomValues(new Uint8Array(n)));
   const mutations = [...provisionTenant(ctx, { displayName, ...(domain !== null ? { verifiedDomain: domain } : {}) }), ...token.mutations];
-  const outcome = await crossCall('edge', cell.primaryRegion, 10_000, () =>
-    replicaStub(env, cell.id, cell.primaryRegion).writeMutations(topologyFor(cell, cell.primaryRegion), mutations),
-  ).catch(() => undefined);
-  if (outcome?.kind !== 'reply') {
+  // Full-value mutations: a retry after an unknown fate (the routing rule's) writes the same thing again.
+  const routed = await routeToPrimary<CellRecord, GraphOutcome>(
+    {
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      lookup: async (fresh) => (fresh ? (place.current = (await provisioningCell(env, place.current)).current) : place.current),
+      call: (view) => crossCall('edge', view.primaryRegion, 10_000, () => replicaStub(env, view.id, view.primaryRegion).writeMutations(topologyFor(view, view.primaryRegion), mutations)),
+      ensurePrimary: (view) => ensurePrimary(env, view),
+      notePrimary: (view, newer) => (place.current = { ...view, primaryRegion: newer.primaryRegion as Region, epoch: newer.epoch }),
+    },
+    WRITE_RETRY_BUDGET_MS,
+  );
+  const outcome = routed.outcome;
+  if (outcome.kind !== 'reply') {
     await control.abandonTenant(tenantId);
     return oauthStyleError(info, 503, 'temporarily_unavailable', 'The tenant could not be provisioned durably; retry later.', { 'Retry-After': '5' });
   }
+  const cell = place.current;
   const created: TenantCreated = { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret };
   // The reply holds the admin secret: kept only sealed, for retries within 10 min, before the tenant shows.
   await control.rememberTenantReply(ticket.id, await seal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), JSON.stringify(created), tenantReplyAad(ticket), random));
@@ -82,6 +107,19 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     201,
     { 'request-id': info.requestId, 'Cache-Control': 'no-store' },
   );
+}
+
+/**
+ * The cell a new tenant is provisioned in, as every control copy that answers knows it: after an
+ * outage of the control region, a replica that failed the cell over knows its primary before the
+ * control plane's primary does (until its next pull tells it).
+ */
+async function provisioningCell(env: Env, reserved: CellRecord): Promise<{ current: CellRecord }> {
+  const known = await readCells(env, async (c) => {
+    const one = await c.cell(reserved.id);
+    return one === undefined ? [] : [one];
+  }).catch((): CellRecord[] => []);
+  return { current: known.reduce((a, b) => mergeCell(a, b), reserved) };
 }
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
@@ -118,10 +156,10 @@ export async function faults(request: Request, env: Env): Promise<Response> {
 export async function cells(request: Request & { params?: Record<string, string> }, env: Env): Promise<Response> {
   const info = requestInfo(request);
   if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
-  const control = controlPlane(env);
+  // Any control copy answers (the primary first): the cells stay visible while the control region is down.
   const id = request.params?.cell;
-  if (id === undefined) return json({ value: await control.cells() });
-  const cell = await control.cell(id);
+  if (id === undefined) return json({ value: await readCells(env, async (c) => c.cells()) });
+  const cell = (await readCells(env, async (c) => { const one = await c.cell(id); return one === undefined ? [] : [one]; }))[0];
   if (cell === undefined) return oauthStyleError(info, 404, 'not_found', 'No such cell.');
   const replicas = await Promise.all(
     cell.regions.map(async (region) => {
@@ -147,7 +185,7 @@ export async function members(request: Request & { params?: Record<string, strin
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const change = parseMembershipChange(parsed.body, (r) => isRegion(r) && parseRegionList(env.REGIONS).includes(r));
   if (typeof change === 'string') return oauthStyleError(info, 400, 'invalid_request', change);
-  const result = await controlPlane(env).changeMembers(request.params?.cell ?? '', change);
+  const result = await controlPrimaryCall(env, async (c) => c.changeMembers(request.params?.cell ?? '', change), ADMIN_CONTROL_TIMEOUT_MS);
   if ('cell' in result) return json(result.cell);
   const status = { not_found: 404, invalid: 400, in_flight: 409, unavailable: 503 }[result.error];
   const code = status === 503 ? 'temporarily_unavailable' : status === 404 ? 'not_found' : 'invalid_request';
@@ -162,10 +200,21 @@ export async function failover(request: Request & { params?: Record<string, stri
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const region = (parsed.body as { region?: unknown } | undefined)?.region;
   if (typeof region !== 'string' || !isRegion(region)) return oauthStyleError(info, 400, 'invalid_request', 'region must name a region.');
-  const result = await controlPlane(env).movePrimary(request.params?.cell ?? '', region);
+  const result = await controlPrimaryCall(env, async (c) => c.movePrimary(request.params?.cell ?? '', region), ADMIN_CONTROL_TIMEOUT_MS);
   if ('error' in result) {
     const status = result.error === 'no such cell' ? 404 : result.error.startsWith('region') ? 400 : 503;
     return oauthStyleError(info, status, status === 503 ? 'temporarily_unavailable' : 'invalid_request', result.error, status === 503 ? { 'Retry-After': '2' } : {});
   }
   return json(result.cell);
+}
+
+/**
+ * `GET /admin/control`: the control plane's copies — the primary in the control region and a read
+ * copy per region — each with whether it answered and how far it is (`rev`: a replica holds every
+ * tenant activated up to the primary's `rev`).
+ */
+export async function controlState(request: Request, env: Env): Promise<Response> {
+  const info = requestInfo(request);
+  if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credential missing or invalid.');
+  return json({ controlRegion: controlRegionOf(env), copies: await controlSummaries(env) });
 }

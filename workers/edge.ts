@@ -1,5 +1,5 @@
 import { Router } from 'itty-router';
-import { cells, createTenant, failover, faults, members } from './admin-api.js';
+import { cells, controlState, createTenant, failover, faults, members } from './admin-api.js';
 import { handleGraph } from './graph-api.js';
 import { tenantTokenAdmin } from './admin-token.js';
 import { discovery, discoveryV1, tokenEndpoint } from './token-api.js';
@@ -96,6 +96,7 @@ router
   .post('/admin/backup-auth/drill', backupDrill)
   .get('/admin/backup-auth', backupState)
   .get('/admin/sla', adminSla)
+  .get('/admin/control', controlState)
   .get('/admin/cells', cells)
   .get('/admin/cells/:cell', cells)
   .post('/admin/cells/:cell/failover', failover)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { edgeReaches, edgeReachesControl, judgeCall, NO_FAULTS, parseFaultPlan, writeReach } from '../../core/faults.js';
+import { edgeReaches, judgeCall, NO_FAULTS, parseFaultPlan, writeReach } from '../../core/faults.js';
 
 const regions = ['weur', 'eeur', 'enam'];
 
@@ -62,27 +62,23 @@ describe('judgeCall from an edge (an edge runs in its client\'s region)', () => 
   });
 });
 
-describe('edgeReaches / edgeReachesControl', () => {
+describe('edgeReaches', () => {
   const isolated = { ...NO_FAULTS, isolatedRegions: ['apac'] };
 
-  it('an isolated region\'s edge reaches its own objects and nothing else, the control plane included', () => {
+  it('an isolated region\'s edge reaches its own objects (its control copy among them) and nothing else', () => {
     expect(edgeReaches(isolated, 'apac', 'apac')).toBe(true);
     expect(edgeReaches(isolated, 'apac', 'weur')).toBe(false);
-    expect(edgeReachesControl(isolated, 'apac')).toBe(false);
   });
 
   it('other edges reach everything but the isolated region', () => {
     expect(edgeReaches(isolated, 'weur', 'eeur')).toBe(true);
     expect(edgeReaches(isolated, 'weur', 'apac')).toBe(false);
     expect(edgeReaches(isolated, null, 'apac')).toBe(false);
-    expect(edgeReachesControl(isolated, 'weur')).toBe(true);
-    expect(edgeReachesControl(isolated, null)).toBe(true);
   });
 
   it('only isolation decides: a region down is for the routing to find out per call', () => {
     const down = { ...NO_FAULTS, downRegions: ['weur'] };
     expect(edgeReaches(down, 'eeur', 'weur')).toBe(true);
-    expect(edgeReachesControl(down, 'weur')).toBe(true);
   });
 });
 

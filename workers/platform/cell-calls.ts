@@ -4,9 +4,9 @@ import type { CellTopology, GraphOutcome, ReplicaCall } from '../../durable-obje
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import { PRIMARY_CALL_TIMEOUT_MS, routeToPrimary, WRITE_RETRY_BUDGET_MS, type RoutableOutcome, type Unavailable } from '../../core/replication/primary-routing.js';
 import { candidateRegions, markHealthy, markUnhealthy } from './client-region.js';
-import { assertControlReachable, edgeCanCommit, edgeCanReach, edgeRegion, primaryPathCall } from './faults.js';
+import { edgeCanCommit, edgeCanReach, edgeRegion, primaryPathCall } from './faults.js';
 import type { TenantPlacement } from './topology.js';
-import { controlPlane, lookupTenant, notePrimary } from './topology.js';
+import { ensurePrimary, lookupTenant, notePrimary } from './topology.js';
 
 
 export function topologyFor(cell: CellRecord, region: string): CellTopology {
@@ -50,8 +50,8 @@ export async function onCellPrimary<O extends RoutableOutcome>(
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       lookup,
       call: (cell) => primaryPathCall(cell.primaryRegion, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
-      // Through the fault boundary: a cut-off primary path (`primaryPathDown`) or isolated region reaches no control plane.
-      ensurePrimary: (cell) => Promise.resolve().then(() => (assertControlReachable(), controlPlane(env).ensurePrimary(cell.id))),
+      // Through the fault boundary, under a timeout, the control primary then its replicas (topology.ts).
+      ensurePrimary: (cell) => ensurePrimary(env, cell),
       notePrimary: (cell, newer) => notePrimary(cell.id, newer.primaryRegion, newer.epoch),
     },
     WRITE_RETRY_BUDGET_MS,

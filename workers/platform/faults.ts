@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CallOrigin, CallVerdict, FaultPlan } from '../../core/faults.js';
-import { edgeReaches, edgeReachesControl, judgeCall, NO_FAULTS, writeReach } from '../../core/faults.js';
+import { edgeReaches, judgeCall, NO_FAULTS, writeReach } from '../../core/faults.js';
 
 /**
  * The fault plan in force in this isolate. Fault injection is a development and test
@@ -67,17 +67,6 @@ export function edgeCanReach(region: string): boolean {
 /** Whether a write this request's edge sends to `cell` can commit at all (core/faults.ts `writeReach`). */
 export function edgeCanCommit(cell: { primaryRegion: string; voters?: readonly string[]; regions: readonly string[] }): boolean {
   return writeReach(plan, edgeRegion(), cell) === 'reachable';
-}
-
-/** The `primaryPathDown` fault: an edge call into a CellReplica or the ControlPlane fails as unreachable. */
-export function assertPrimaryPathUp(): void {
-  if (plan.primaryPathDown === true) throw new Unreachable('primary_path_down');
-}
-
-/** An edge call into the control plane: refused while the primary path is down or the edge's region is isolated. */
-export function assertControlReachable(): void {
-  assertPrimaryPathUp();
-  if (!edgeReachesControl(plan, edgeRegion())) throw new Unreachable('isolated');
 }
 
 /** An edge call into a cell replica: `crossCall`, and refused while the primary path is down. */

@@ -1,6 +1,22 @@
-import type { CellRecord, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
+import type { CellRecord, Confirmed, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
+import { controlRegionOf, controlStub } from '../../durable-objects/control-replica.js';
+import type { ControlSource } from '../../core/control/lookup.js';
+import {
+  askInOrder,
+  CONTROL_FAILOVER_TIMEOUT_MS,
+  CONTROL_LOOKUP_TIMEOUT_MS,
+  CONTROL_PENALTY_MS,
+  controlSources,
+  decideLookup,
+  confirmationSettles,
+  lookupSettles,
+  mergeCell,
+  sourceKey,
+  STALE_RETRY_MS,
+} from '../../core/control/lookup.js';
+import { parseRegionList, regionsFrom, type Region } from '../../core/regions.js';
 import { backupPlacement } from './backup-calls.js';
-import { assertControlReachable } from './faults.js';
+import { primaryPathCall, Unreachable } from './faults.js';
 
 export interface TenantPlacement {
   tenant: TenantRecord;
@@ -9,37 +25,121 @@ export interface TenantPlacement {
 
 const TTL_MS = 30_000;
 const cache = new Map<string, { value: TenantPlacement; at: number }>();
+/** Control copies that failed lately (per isolate), until when: asked last. */
+const penalised = new Map<string, number>();
 
+/** The control plane's primary object (admin calls that change it: tenants, membership, handoff). */
 export function controlPlane(env: Env): DurableObjectStub<ControlPlane> {
-  return env.CONTROL.get(env.CONTROL.idFromName('global'));
+  return controlStub(env, { kind: 'primary', region: controlRegionOf(env) });
+}
+
+/**
+ * A call into the control plane's primary through the fault boundary, with a timeout: it never
+ * hangs, and any failure is `Unreachable` (the edge answers 503 + Retry-After, never 500).
+ */
+export function controlPrimaryCall<T>(env: Env, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>, timeoutMs = CONTROL_LOOKUP_TIMEOUT_MS): Promise<T> {
+  return onControl(env, { kind: 'primary', region: controlRegionOf(env) }, timeoutMs, call);
+}
+
+function onControl<T>(env: Env, source: ControlSource, timeoutMs: number, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>): Promise<T> {
+  return primaryPathCall(source.region, timeoutMs, () => call(controlStub(env, source))).catch((e: unknown) => {
+    throw e instanceof Unreachable ? e : new Unreachable(`control_plane: ${e instanceof Error ? e.message : String(e)}`);
+  });
+}
+
+/**
+ * The copies to ask: the primary, then the replicas nearest the control region, the control
+ * region's own last (it helps when only the primary object is down, not when its region is);
+ * recent failures last.
+ */
+function sources(env: Env): ControlSource[] {
+  const control = controlRegionOf(env);
+  const now = Date.now();
+  for (const [k, until] of penalised) if (until <= now) penalised.delete(k);
+  const others = regionsFrom(control as Region, parseRegionList(env.REGIONS)).filter((r) => r !== control);
+  return controlSources(control, [...others, control], new Set(penalised.keys()));
+}
+
+/** Asks the copies in order (core/control/lookup.ts), each under a timeout; copies that failed are penalised. */
+async function askControl<T>(env: Env, timeoutMs: number, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>, settles: (v: T, s: ControlSource) => boolean) {
+  const { asked, failed } = await askInOrder<T>(sources(env), timeoutMs, {
+    // The fault boundary has its own timer; the race below is what bounds a hung copy.
+    ask: (source) => onControl(env, source, timeoutMs + 1_000, call),
+    after: (ms) => new Promise((r) => setTimeout(r, ms)),
+    settles,
+  });
+  for (const s of failed) penalised.set(sourceKey(s), Date.now() + CONTROL_PENALTY_MS);
+  return asked;
+}
+
+/**
+ * Cells as every control copy that answers in time knows them, merged (`mergeCell`: a replica
+ * that failed a cell over while the primary was unreachable knows the newer primary until it
+ * tells the primary). For the operator's view; `Unreachable` when no copy answers.
+ */
+export async function readCells(env: Env, call: (stub: DurableObjectStub<ControlPlane>) => Promise<CellRecord[]>): Promise<CellRecord[]> {
+  const answers = await Promise.all(sources(env).map((s) => onControl(env, s, CONTROL_LOOKUP_TIMEOUT_MS, call).catch(() => undefined)));
+  if (answers.every((a) => a === undefined)) throw new Unreachable('control_plane_unreachable');
+  const merged = new Map<string, CellRecord>();
+  for (const cell of answers.flatMap((a) => a ?? [])) merged.set(cell.id, mergeCell(merged.get(cell.id), cell));
+  return [...merged.values()].sort((x, y) => x.id.localeCompare(y.id));
+}
+
+/** Every control copy's summary (the operator's view), `reachable: false` for one that did not answer in time. */
+export function controlSummaries(env: Env): Promise<Array<ControlSource & ({ reachable: false } | ({ reachable: true } & Awaited<ReturnType<ControlPlane['summary']>>))>> {
+  const control = controlRegionOf(env);
+  return Promise.all(
+    controlSources(control, parseRegionList(env.REGIONS)).map(async (source) => {
+      const summary = await onControl(env, source, CONTROL_LOOKUP_TIMEOUT_MS, async (c) => c.summary()).catch(() => undefined);
+      return summary === undefined ? { ...source, reachable: false as const } : { ...source, reachable: true as const, ...summary };
+    }),
+  );
 }
 
 /**
  * Tenant → cell lookups, cached per isolate so the control plane stays off the hot path.
- * `fresh` bypasses the cache after a replica said the primary moved.
+ * `fresh` bypasses the cache after a replica said the primary moved. Never hangs: each control
+ * copy is asked under a timeout, then the last known answer, then what the backup service
+ * learned; with none of them, `Unreachable` (503 + Retry-After at the edge).
  */
 export async function lookupTenant(env: Env, idOrDomain: string, fresh = false): Promise<TenantPlacement | null> {
   const key = idOrDomain.toLowerCase();
   const hit = cache.get(key);
   if (!fresh && hit !== undefined && Date.now() - hit.at < TTL_MS) return hit.value;
-  let found: TenantPlacement | null;
-  try {
-    assertControlReachable();
-    found = await controlPlane(env).lookup(idOrDomain);
-  } catch (e) {
-    // Control plane unreachable (down, primary path down, or this edge's region isolated): a stale
-    // entry, else the placement the backup service learned (issue 14).
-    if (hit !== undefined) return hit.value;
-    const learned = await backupPlacement(env, idOrDomain);
-    if (learned !== null) return learned;
-    throw e;
-  }
-  if (found === null) {
+  const asked = await askControl<TenantPlacement | null>(env, CONTROL_LOOKUP_TIMEOUT_MS, (stub) => stub.lookup(idOrDomain), lookupSettles);
+  // A primary learnt from a replica (notePrimary) is never replaced by an older one a copy still records.
+  const decision = decideLookup(asked, hit?.value, (known, found) => (known.cell.id === found.cell.id ? { ...found, cell: mergeCell(known.cell, found.cell) } : found));
+  if (decision.kind === 'absent') {
     cache.delete(key);
     return null;
   }
-  cache.set(key, { value: found, at: Date.now() });
-  return found;
+  if (decision.kind === 'found') {
+    // A last known answer served in an outage is re-asked for after a short while, not at once.
+    cache.set(key, { value: decision.value, at: decision.stale ? Date.now() - TTL_MS + STALE_RETRY_MS : Date.now() });
+    return decision.value;
+  }
+  // Nothing known in this isolate: the placement the backup service learned (issue 14).
+  const learned = await backupPlacement(env, idOrDomain);
+  if (learned !== null) return learned;
+  throw new Unreachable('control_plane_unreachable');
+}
+
+/**
+ * "This cell's primary did not answer": the control plane's primary confirms the loss and fails
+ * over; when it cannot be reached — or could not fail the cell over from where it is — a control
+ * replica does the same (fenced, so two of them at once still make one primary per epoch).
+ * Undefined when no copy answered in time.
+ */
+export async function ensurePrimary(env: Env, cell: Pick<CellRecord, 'id' | 'epoch'>): Promise<CellRecord | undefined> {
+  let unsettled: Confirmed | undefined;
+  const asked = await askControl<Confirmed | undefined>(
+    env,
+    CONTROL_FAILOVER_TIMEOUT_MS,
+    async (stub) => (unsettled = (await stub.ensurePrimary(cell.id)) ?? unsettled),
+    (v) => confirmationSettles(v, cell.epoch),
+  );
+  // Every copy that answered said "lost, but no failover from here": the cell as it stands (the edge answers 503).
+  return asked.kind === 'answer' ? asked.value?.cell : unsettled?.cell;
 }
 
 /** Learns a cell's new primary from a replica, without waiting for the control plane. */

@@ -49,11 +49,12 @@ describe('deterministic simulator', () => {
     expect(handoffs).toBeGreaterThan(0);
   }, 60_000);
 
-  it('covers issue 11: learners, membership changes, a region lost for good, and failovers that no longer wait for it', async () => {
+  it('covers issue 11: learners, membership changes, a region lost for good, failovers that no longer wait for it, and control-plane loss', async () => {
     let changes = 0;
     let lost = 0;
     let replaced = 0;
     let failoversAfter = 0;
+    let byCopy = 0;
     for (let seed = 1; seed <= 60; seed++) {
       const r = await runSchedule({ seed });
       expect(r.violations).toEqual([]);
@@ -61,12 +62,15 @@ describe('deterministic simulator', () => {
       lost += r.regionsLost;
       replaced += r.replacements;
       failoversAfter += r.failoversAfterRegionLost;
+      byCopy += r.failoversByControlCopy;
     }
     expect(changes).toBeGreaterThan(10);
     expect(lost).toBeGreaterThan(0);
     expect(replaced).toBeGreaterThan(0);
     // Before voters, a failover of a cell with a replica in a lost region could never finish.
     expect(failoversAfter).toBeGreaterThan(0);
+    // The control plane lost with a cell's primary: a control copy elsewhere fails the cell over.
+    expect(byCopy).toBeGreaterThan(0);
   }, 240_000);
 
   it('catches a primary that acknowledges before the out-of-region copy', async () => {
