@@ -87,4 +87,16 @@ describe("control plane's region down (issue 11: no single point of failure)", (
     expect(r.status).toBe(503);
     expect(r.headers.get('retry-after')).not.toBeNull();
   });
+
+  it('a deleted tenant reaches every read copy as a tombstone: no copy answers for it while the primary is down', async () => {
+    const t = await newTenant('eeur');
+    await replicated(t, 'eeur');
+    expect((await call('DELETE', `/admin/tenants/${t.tenantId}`)).status).toBeLessThan(300);
+    for (let i = 0; i < 200 && (await copy('replica:eeur').lookup(t.tenantId)) !== null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await copy('replica:eeur').lookup(t.tenantId)).toBeNull();
+    await setFaults({ downRegions: [CONTROL_REGION] });
+    // A copy cannot tell "deleted" from "not copied yet", so the edge answers 503, never a token.
+    const token = await tokenFor(t);
+    expect(token.status).toBe(503);
+  });
 });
