@@ -317,9 +317,11 @@ export class ControlPlane extends DurableObject<Env> {
     if (this.changing.has(cellId)) return { error: 'in_flight', detail: 'A membership change of this cell is already in flight.' };
     this.changing.add(cellId);
     try {
-      const reply = await cellTransport(this.env, cell, MEMBERS_TIMEOUT_MS)
-        .send(cell.primaryRegion, { kind: 'members', change })
-        .catch(() => undefined);
+      const send = (region: string) => cellTransport(this.env, cell, MEMBERS_TIMEOUT_MS).send(region, { kind: 'members', change }).catch(() => undefined);
+      let reply = await send(cell.primaryRegion);
+      // This record may be behind a failover a control copy ran while this object was unreachable
+      // (it hears of it at the copy's next pull): follow the primary the refusal names, once.
+      if (reply?.kind === 'members_refused' && reply.reason === 'not_primary' && reply.primaryRegion !== cell.primaryRegion) reply = await send(reply.primaryRegion);
       if (reply?.kind === 'members_changed') return { cell: this.recordMembers(cellId, reply.members) };
       if (reply?.kind !== 'members_refused') return { error: 'unavailable', detail: 'The primary did not answer; the change may or may not have happened: repeat it.' };
       this.recordMembers(cellId, reply.members);
