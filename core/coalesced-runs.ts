@@ -15,11 +15,24 @@ export class CoalescedRuns<A> {
     private readonly merge: (queued: A, arriving: A) => A,
   ) {}
 
+  /**
+   * As `request`, for a caller that must not await a promise another request created (a Worker:
+   * I/O belongs to the request that started it). Returns the run's promise only when this call
+   * started the run (hand it to that request's `waitUntil`); otherwise queues the argument for
+   * the running one and returns null.
+   */
+  nudge(key: string, arg: A): Promise<void> | null {
+    const current = this.running.get(key);
+    if (current === undefined) return this.request(key, arg);
+    current.next = current.next === undefined ? arg : this.merge(current.next, arg);
+    return null;
+  }
+
   /** Settles when a run that started after this request ends (rejects with that run's failure). */
   request(key: string, arg: A): Promise<void> {
     const current = this.running.get(key);
     if (current !== undefined) {
-      current.next = current.next === undefined ? arg : this.merge(current.next, arg);
+      this.nudge(key, arg);
       return current.done;
     }
     const entry: { done: Promise<void>; next: A | undefined } = { done: Promise.resolve(), next: undefined };

@@ -212,8 +212,9 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (write && c.area === 'conditionalAccess') forgetLocationInputs(tenantId);
   // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
   if (write && session.ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
-    const poke = notifierPokes.request(tenantId, { env, subscriptionsChanged: c.area === 'subscriptions' });
-    session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
+    // Only the request that started the run waits for it (workerd refuses I/O across requests).
+    const poke = notifierPokes.nudge(tenantId, { env, subscriptionsChanged: c.area === 'subscriptions' });
+    if (poke !== null) session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
   }
   // Writes that can be critical events: the tenant's Shared Signals transmitter reads the feed (its alarm repairs a lost poke).
   if (write && session.ctx !== undefined && SIGNALLING_AREAS.has(c.area) && routed.outcome.kind === 'reply') {

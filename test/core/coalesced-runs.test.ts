@@ -75,4 +75,16 @@ describe('CoalescedRuns', () => {
     await Promise.all([first, during]);
     expect(seen).toEqual([1, 2]);
   });
+
+  it('nudge hands back only the run it started; a nudge during a run is queued into it and gets null', async () => {
+    const { runs, calls, open } = gatedJob();
+    const started = runs.nudge('t1', [1]);
+    expect(started).not.toBeNull();
+    expect(runs.nudge('t1', [2])).toBeNull();
+    expect(runs.nudge('t1', [3])).toBeNull();
+    await open();
+    expect(calls).toEqual([{ key: 't1', arg: [1] }, { key: 't1', arg: [2, 3] }]);
+    await open();
+    await started;
+  });
 });
