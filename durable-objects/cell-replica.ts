@@ -12,11 +12,13 @@ import { crossCall } from '../workers/platform/faults.js';
 import { isTokenServiceKey, tokenTenantIds } from '../core/token/token-keys.js';
 import type { CaeOutcome, CellTopology, GraphOutcome, ReplicaCall, TokenCall, TokenOutcome } from './replica-protocol.js';
 import { TokenGlue } from './token-glue.js';
+import { KeyRotation } from './key-rotation.js';
+import { CoalescedRuns } from '../core/coalesced-runs.js';
 import { NOT_DURABLE, replicaStub, type BackupStatusOutcome, type DeletionOutcome, type SnapshotOutcome } from './replica-protocol.js';
 import { SqliteReplicaStore } from './sqlite-replica-store.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
-import { identityFeed, rollRegionalKeys, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
+import { identityFeed, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { identityStoreStub } from './regional-identity-store.js';
 import { DEFAULT_FEED_RETENTION_MS, isFeedKey, lastSeq, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
 import { eventsSince, isCaeKey } from '../core/cae/event-store.js';
@@ -41,8 +43,6 @@ function actorOf(caller: GraphCaller): Actor {
 const PEER_TIMEOUT_MS = 2_000;
 const RETRY_BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 /** Signing-key rotation runs once a day on the primary (core/token/key-rotation.ts decides what is due). */
-const ROTATION_EVERY_MS = 86_400_000;
-const NEXT_ROTATION = 'nextRotationAt';
 /** New change-feed records are copied to the archive this long after a commit (batched by the alarm). */
 const ARCHIVE_DELAY_MS = 30_000;
 
@@ -55,12 +55,14 @@ export class CellReplica extends DurableObject<Env> {
   private readonly store: SqliteReplicaStore;
   private pushFailures = 0;
   private readonly tokens = new TokenGlue(() => this.env.KEY_ENCRYPTION_KEY);
+  private readonly rotation: KeyRotation;
   /** Highest applied position this region's identity store was told about (managed identity feed). */
   private notifiedPos = -1;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new SqliteReplicaStore(ctx.storage);
+    this.rotation = new KeyRotation(ctx.storage, this.tokens);
     this.freshness = new ReplicaFreshness(ctx.storage.sql);
     this.backup = new BackupLearning(env, ctx);
     if (this.backup.enabled) this.tokens.learner = (job) => this.replica !== undefined && this.backup.learn(this.replica.meta.region, this.replica.meta.regions, job);
@@ -136,7 +138,7 @@ export class CellReplica extends DurableObject<Env> {
   /** Raw mutations from the platform itself (tenant provisioning), committed like any write. */
   async writeMutations(t: CellTopology, mutations: Mutation[]): Promise<GraphOutcome> {
     const outcome = await this.commit(this.open(t), recorded(() => ok({ mutations, reply: { status: 204 } satisfies GraphReply }), this.origin({ kind: 'operator' }, '')));
-    if (outcome.kind === 'reply') await this.scheduleRotation();
+    if (outcome.kind === 'reply') await this.rotation.schedule();
     return outcome;
   }
 
@@ -199,29 +201,6 @@ export class CellReplica extends DurableObject<Env> {
         },
       ),
     );
-  }
-
-  private async scheduleRotation(): Promise<void> {
-    if ((await this.ctx.storage.get<number>(NEXT_ROTATION)) !== undefined) return;
-    const at = Date.now() + ROTATION_EVERY_MS;
-    await this.ctx.storage.put(NEXT_ROTATION, at);
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
-  }
-
-  private async rotateIfDue(replica: Replica): Promise<void> {
-    const due = await this.ctx.storage.get<number>(NEXT_ROTATION);
-    // A replica promoted by a failover starts the daily schedule from its first alarm as primary.
-    if (due === undefined) return this.scheduleRotation();
-    if (due <= Date.now()) {
-      const failed = (what: string) => (e: unknown) => console.error(`${what} failed`, e instanceof Error ? e.message : String(e));
-      await this.tokens.rotateAll(replica).catch(failed('key rotation'));
-      await this.tokens.kekKey().then((kek) => rollRegionalKeys(replica, kek, tokenTenantIds(replica.state))).catch(failed('regional key roll'));
-      await this.ctx.storage.put(NEXT_ROTATION, Date.now() + ROTATION_EVERY_MS);
-    }
-    const next = (await this.ctx.storage.get<number>(NEXT_ROTATION))!;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 
   /** The feed is always on in production; elsewhere `FEED_RECORDS=off` gives the bench its feed-cost baseline. */
@@ -344,30 +323,14 @@ export class CellReplica extends DurableObject<Env> {
     return { kind: 'page', records: archived, next, more: true };
   }
 
-  /**
-   * One background push at a time: writes committed while it runs set `pushAgain`, and the
-   * running push goes round once more instead of each write starting its own.
-   */
-  private pushing: Promise<void> | undefined;
-  private pushAgain = false;
+  /** One background push at a time: writes committed while it runs ask for one more round after it. */
+  private readonly pushes = new CoalescedRuns<null>(async () => {
+    const behind = await this.replica?.pushAll();
+    if (behind !== undefined && behind.length > 0) await this.schedulePush(RETRY_BACKOFF_MS[0]!);
+  }, () => null);
 
   private pushNow(): Promise<void> {
-    if (this.pushing !== undefined) {
-      this.pushAgain = true;
-      return this.pushing;
-    }
-    this.pushing = (async () => {
-      try {
-        do {
-          this.pushAgain = false;
-          const behind = await this.replica?.pushAll();
-          if (behind !== undefined && behind.length > 0) await this.schedulePush(RETRY_BACKOFF_MS[0]!);
-        } while (this.pushAgain);
-      } finally {
-        this.pushing = undefined;
-      }
-    })();
-    return this.pushing;
+    return this.pushes.request('push', null);
   }
 
   private schedulePush(delayMs: number): Promise<void> {
@@ -384,7 +347,7 @@ export class CellReplica extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const replica = this.replica ?? this.reopen();
     if (replica === undefined || replica.meta.role !== 'primary') return;
-    await this.rotateIfDue(replica);
+    await this.rotation.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
     // Keys with no recycle bin (token service, change feed, critical events, idempotency records) go in one write; bin entries one by one (purge records).
     const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isCaeKey(key) || isIdempotencyKey(key));

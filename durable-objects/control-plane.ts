@@ -16,6 +16,7 @@ import { IncidentOutbox } from './incident-outbox.js';
 import type { ControlChanges, ControlCursor } from './control-replica.js';
 import { CONTROL_SYNC_TIMEOUT_MS, controlRegionOf, controlStub, pokeReplicas, pullFromPrimary, ReplicaMeta, syncIntervalMs } from './control-replica.js';
 import { crossCall } from '../workers/platform/faults.js';
+import type { CellRecord, Confirmed, TenantRecord } from './control-records.js';
 
 export type MembersError = 'not_found' | 'invalid' | 'in_flight' | 'unavailable';
 
@@ -28,38 +29,7 @@ function cellVoters(env: Env): number {
   return Number.isInteger(n) && n >= 1 ? n : DEFAULT_VOTERS;
 }
 
-export interface CellRecord {
-  id: string;
-  homeRegion: Region;
-  regions: Region[];
-  /** The voting subset of `regions` (core/replication/membership.ts); the others are learners. */
-  voters: Region[];
-  /** Version of the membership last recorded (replicas may have applied a newer one). */
-  membersVersion: number;
-  primaryRegion: Region;
-  epoch: number;
-  tenants: number;
-}
-
-/**
- * A control copy's answer to "this cell's primary did not answer": the cell as it now stands and
- * what the watch concluded — `failed`: the primary looks lost from here but no failover could be
- * made from here (another copy, elsewhere, may manage).
- */
-export interface Confirmed {
-  cell: CellRecord;
-  verdict: 'healthy' | 'moved' | 'failed';
-}
-
-export interface TenantRecord {
-  id: string;
-  displayName: string;
-  cell: string;
-  /** `deleted`: hidden for good (`DELETE /admin/tenants/{id}`); the row stays as a tombstone so the id is never placed again. */
-  status: 'provisioning' | 'active' | 'deleted';
-  domain: string | null;
-  createdAt: number;
-}
+export type { CellRecord, Confirmed, TenantRecord } from './control-records.js';
 
 /**
  * The tenant → cell map and each cell's current primary. Small, rarely written, and cached by
