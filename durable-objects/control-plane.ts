@@ -362,8 +362,9 @@ export class ControlPlane extends DurableObject<Env> {
         .filter((cell) => !this.watching.has(cell.id))
         .map(async (cell) => {
           const deps = watchDeps(this.env, cell, config, this.region());
+          const sentAt = Date.now();
           const verdict = await probeCell(deps, cell);
-          this.health.set(cell.id, observe(this.health.get(cell.id) ?? HEALTHY, { at: Date.now(), ok: verdict.kind === 'ok' }));
+          this.health.set(cell.id, observe(this.health.get(cell.id) ?? HEALTHY, { sentAt, ok: verdict.kind === 'ok' }));
           if (verdict.kind === 'failed') void this.ensurePrimary(cell.id);
         }),
     );

@@ -192,10 +192,11 @@ export class Controller implements Endpoint {
     if (inst.busy) return;
     const deps = this.deps(inst);
     const watched = { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch };
+    const sentAt = this.clock.now;
     const verdict = await probeCell(deps, watched);
     if (inst !== this.instance) return; // replaced meanwhile: only a watch already running goes on
     if (inst.busy || watched.primaryRegion !== this.primaryRegion) return; // a handoff moved it meanwhile
-    this.health = observe(this.health, { at: this.clock.now, ok: verdict.kind === 'ok' });
+    this.health = observe(this.health, { sentAt, ok: verdict.kind === 'ok' });
     if (verdict.kind === 'ok') this.declared = false;
     if (verdict.kind === 'ok') {
       this.epoch = Math.max(this.epoch, verdict.epoch);

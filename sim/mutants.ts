@@ -82,6 +82,10 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'core/replication/primary.ts',
     find: "    const acked = quorum.kind === 'acked' && stillPrimaryOf(m, epoch); // fenced while waiting",
     replace: "    const acked = quorum.kind === 'acked'; // fenced while waiting",
+    equivalent:
+      'since a replica ships only while primary, under the epoch it leads (shipping.ts), every ack a round counts comes from a voter that took ' +
+      'the round in its epoch before any fence above it, so the round is on a majority every later fence quorum meets and the most up-to-date ' +
+      'log keeps it; the check is kept as defence in depth (it was caught at seed 347 only while a fenced primary could ship under the fence\'s epoch)',
   },
   // Issue 11: the majority rules and single-step membership changes.
   {

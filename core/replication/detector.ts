@@ -79,7 +79,7 @@ export type WatchOutcome =
   | { kind: 'moved'; region: string; epoch: number; promoted: boolean; detection?: Detection }
   | { kind: 'failed'; reason: string; detection?: Detection };
 
-/** When the lost primary last answered a probe well (it was lost after that), and when it was declared lost. */
+/** When the lost primary's last good probe was sent (it was well then), and when it was declared lost. */
 export interface Detection {
   readonly suspectedAt: number | undefined;
   readonly declaredAt: number;
@@ -97,7 +97,7 @@ export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: Hea
     const started = deps.now();
     const verdict = await probeCell(deps, cell);
     if (verdict.kind === 'ok') return { kind: 'healthy', epoch: verdict.epoch };
-    state = observe(state, { at: deps.now(), ok: false });
+    state = observe(state, { sentAt: started, ok: false });
     if (isLost(state, deps.config)) break;
     await deps.sleep(Math.max(0, started + deps.config.probeIntervalMs - deps.now()));
   }

@@ -7,6 +7,10 @@
  * The primary is declared lost after `failures` consecutive failed probes that together span at
  * least `minSpanMs` (so a burst of failures from one network blip is not enough), and any success
  * resets the count. Probes are started every interval whether or not the previous one answered.
+ * Probes are placed in time by when they were sent, not when they concluded: sends are one
+ * interval apart, but a probe concludes anywhere from one round trip (a fast refusal: fenced,
+ * moved) to the full timeout, so after two timeouts a fast third failure would span only
+ * interval + round trip and a fourth probe would be needed, past the bound (simulator seed 3898).
  * The defaults keep loss → first acknowledged write at the new primary under 10 s: detection
  * ≤ (failures + 1) × interval + timeout = 5 s, then the failover's three rounds and
  * the first write's commit of the adopted log, each bounded by the peer timeout (see
@@ -26,30 +30,32 @@ export interface HealthConfig {
 export const DEFAULT_HEALTH: HealthConfig = { probeIntervalMs: 1_000, probeTimeoutMs: 1_000, failures: 3, minSpanMs: 1_500 };
 
 export interface ProbeResult {
-  /** Clock time when the probe concluded. */
-  readonly at: number;
+  /** Clock time when the probe was sent (what it says held then, give or take its timeout). */
+  readonly sentAt: number;
   readonly ok: boolean;
 }
 
+/** Times are those of the probes' sends (`ProbeResult.sentAt`). */
 export interface HealthState {
   readonly consecutiveFailures: number;
-  /** When the first failure of the current run concluded. */
+  /** When the first failed probe of the current run was sent. */
   readonly firstFailureAt: number | undefined;
   readonly lastFailureAt: number | undefined;
+  /** When the last good probe was sent: the primary was well at (about) that time. */
   readonly lastSuccessAt: number | undefined;
 }
 
 export const HEALTHY: HealthState = { consecutiveFailures: 0, firstFailureAt: undefined, lastFailureAt: undefined, lastSuccessAt: undefined };
 
-/** Folds one probe result in. Results older than the latest one seen are ignored (late replies). */
+/** Folds one probe result in. A probe sent before the latest one seen is ignored (its late reply is older news). */
 export function observe(state: HealthState, probe: ProbeResult): HealthState {
   const latest = Math.max(state.lastFailureAt ?? -Infinity, state.lastSuccessAt ?? -Infinity);
-  if (probe.at < latest) return state;
-  if (probe.ok) return { consecutiveFailures: 0, firstFailureAt: undefined, lastFailureAt: undefined, lastSuccessAt: probe.at };
+  if (probe.sentAt < latest) return state;
+  if (probe.ok) return { consecutiveFailures: 0, firstFailureAt: undefined, lastFailureAt: undefined, lastSuccessAt: probe.sentAt };
   return {
     consecutiveFailures: state.consecutiveFailures + 1,
-    firstFailureAt: state.firstFailureAt ?? probe.at,
-    lastFailureAt: probe.at,
+    firstFailureAt: state.firstFailureAt ?? probe.sentAt,
+    lastFailureAt: probe.sentAt,
     lastSuccessAt: state.lastSuccessAt,
   };
 }
@@ -60,12 +66,15 @@ export function isLost(state: HealthState, config: HealthConfig = DEFAULT_HEALTH
   return (state.lastFailureAt ?? 0) - (state.firstFailureAt ?? 0) >= config.minSpanMs;
 }
 
-/** Worst-case time from the primary's loss until it is declared lost. */
+/** Worst-case time from the send of the primary's last good probe until it is declared lost. */
 export function worstCaseDetectionMs(config: HealthConfig = DEFAULT_HEALTH): number {
-  // A probe in flight at the loss may still succeed; then `failures` more start one interval
-  // apart, the last concluding after its timeout, and the span rule may add intervals.
+  // Enough failed probes, sent one interval apart, to make the count and the span. The first is
+  // sent within an interval of the good one, or (a watch started on demand while the alarm's
+  // probe was in flight, whose result it does not see) within an interval plus a timeout;
+  // the last concludes by its timeout.
   const probesNeeded = Math.max(config.failures, Math.ceil(config.minSpanMs / config.probeIntervalMs) + 1);
-  return (probesNeeded + 1) * config.probeIntervalMs + config.probeTimeoutMs;
+  const firstSent = config.probeIntervalMs + config.probeTimeoutMs;
+  return firstSent + (probesNeeded - 1) * config.probeIntervalMs + config.probeTimeoutMs;
 }
 
 /**

@@ -50,6 +50,21 @@ export class Shipper {
     return reply;
   }
 
+  /**
+   * The label a message to a peer carries (this replica speaks as primary of its epoch), or, when
+   * it no longer leads, the refusal the caller acts on. Read at each send, never before an await:
+   * a ship spans several round trips, and a primary fenced meanwhile has `meta.epoch` raised to
+   * the fence's epoch, which it does not lead. Labelling its old tail with that epoch would have a
+   * replica behind it take the tail as the new primary's, splice it after entries the real
+   * primary committed, and then look less up to date than it is to the next failover: a
+   * committed write lost, and run a second time when its client retries (issue 10, seed 7477).
+   */
+  private speaker(): { label: { epoch: number; gen: number; primaryRegion: string } } | { refused: Extract<ReplicaReply, { kind: 'stale_epoch' }> } {
+    const m = this.ctx.meta;
+    if (m.role !== 'primary') return { refused: { kind: 'stale_epoch', epoch: m.epoch, primaryRegion: m.primaryRegion } };
+    return { label: { epoch: m.epoch, gen: m.gen, primaryRegion: m.region } };
+  }
+
   /** Sends a peer everything it may lack up to `upTo` (a snapshot first if it fell behind compaction). */
   async ship(region: string, upTo: number): Promise<ReplicaReply> {
     const { meta: m, store, transport, config } = this.ctx;
@@ -63,7 +78,9 @@ export class Shipper {
       }
       const entries = withinBudget(store.entries(from, upTo, config.batchSize), config.messageBytes ?? DEFAULT_MESSAGE_BYTES);
       const prev = from > 1 ? labelAt(this.ctx, from - 1) : undefined;
-      const reply = await transport.send(region, { kind: 'append', epoch: m.epoch, gen: m.gen, primaryRegion: m.region, entries, commitPos: m.appliedPos, prev });
+      const speaker = this.speaker();
+      if ('refused' in speaker) return speaker.refused;
+      const reply = await transport.send(region, { kind: 'append', ...speaker.label, entries, commitPos: m.appliedPos, prev });
       if (reply.kind === 'ack') {
         this.peerApplied.set(region, reply.appliedPos);
         // The peer's log matches ours only as far as we just sent it (or it applied): continue
@@ -97,17 +114,22 @@ export class Shipper {
   private async transfer(region: string): Promise<ReplicaReply> {
     const m = this.ctx.meta;
     const snap = snapshotOf(this.ctx);
-    const head = { kind: 'snapshot' as const, epoch: m.epoch, gen: m.gen, primaryRegion: m.region };
+    const speaker = this.speaker();
+    if ('refused' in speaker) return speaker.refused;
+    const head = { kind: 'snapshot' as const, ...speaker.label };
     const parts = chunkRows(snap.rows, this.ctx.config.messageBytes ?? DEFAULT_MESSAGE_BYTES);
     let reply: ReplicaReply;
     if (parts.length === 1) {
       reply = await this.ctx.transport.send(region, { ...head, snapshot: snap });
     } else {
-      const id = `${m.region}/${m.epoch}.${m.gen}@${snap.pos}#${++this.transfers}`;
+      const id = `${m.region}/${head.epoch}.${head.gen}@${snap.pos}#${++this.transfers}`;
       let next = 0;
       // Each part is sent at most a few times over (a receiver restart asks for part 0 again).
       for (let sent = 0; ; sent++) {
         if (sent > 3 * parts.length) throw new Error(`snapshot transfer to ${region} did not converge`);
+        // Each part carries the transfer's label, and goes only while we still lead that epoch.
+        if (m.role !== 'primary') return { kind: 'stale_epoch', epoch: m.epoch, primaryRegion: m.primaryRegion };
+        if (m.epoch !== head.epoch) throw new Error(`snapshot transfer to ${region} outlived epoch ${head.epoch}`);
         reply = await this.ctx.transport.send(region, { ...head, snapshot: { ...snap, rows: parts[next]! }, part: { id, index: next, count: parts.length } });
         if (reply.kind !== 'snapshot_part' || reply.id !== id) break;
         next = reply.next;

@@ -13,8 +13,8 @@ export class TestCluster {
   readonly sent: Array<{ from: string; to: string; kind: ReplicaMessage['kind']; bytes: number }> = [];
   /** Regions whose replies are lost after the message was delivered (the sender sees a failure). */
   readonly loseReplies = new Set<string>();
-  /** Awaited before each replica-to-replica delivery: lets a test hold a round in flight. */
-  gate: (() => Promise<void>) | undefined;
+  /** Awaited before each replica-to-replica delivery: lets a test hold a round (or one link) in flight. */
+  gate: ((from: string, to: string, msg: ReplicaMessage) => Promise<void>) | undefined;
 
   constructor(
     readonly regions: string[],
@@ -32,7 +32,7 @@ export class TestCluster {
     const transport: Transport = {
       send: async (to: string, msg: ReplicaMessage): Promise<ReplicaReply> => {
         this.sent.push({ from: region, to, kind: msg.kind, bytes: JSON.stringify(msg).length });
-        if (this.gate !== undefined) await this.gate();
+        if (this.gate !== undefined) await this.gate(region, to, msg);
         if (this.down.has(to) || this.down.has(region) || this.cut.has(`${region}|${to}`) || this.cut.has(`${to}|${region}`)) throw new Error('unreachable');
         const target = this.replicas.get(to);
         if (target === undefined) throw new Error('no such replica');

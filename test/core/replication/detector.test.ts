@@ -83,6 +83,36 @@ describe('watchCell', () => {
     for (const r of REGIONS) expect(c.get(r).meta.epoch).toBe(1);
   });
 
+  it('declares within the bound when the probes after two timeouts fail fast (spans count from the sends)', async () => {
+    // Simulator seed 3898: a watch started on demand 1.9 s after the last good probe; two probes
+    // of the primary timed out, the third came back at once from a replica fenced meanwhile.
+    // Measured between conclusions the three spanned 1.1 s (< minSpanMs): a fourth probe was
+    // needed, and the loss was declared 5.8 s after the last good probe (bound 5 s).
+    const clock = { now: 1_910 };
+    const sent: number[] = [];
+    const fencedMeta = { cell: 'c1', region: 'weur', regions: REGIONS, role: 'fenced' as const, epoch: 2, gen: 0, primaryRegion: 'enam', lastPos: 0, lastEpoch: 0, lastGen: 0, appliedPos: 0, logStart: 1 };
+    const d: WatchDeps = {
+      transport: { send: () => Promise.reject(new Error('unreachable')) },
+      probe: (region) => {
+        expect(region).toBe('weur');
+        sent.push(clock.now);
+        if (sent.length <= 2) {
+          clock.now += DEFAULT_HEALTH.probeTimeoutMs;
+          return Promise.resolve(undefined);
+        }
+        clock.now += 128;
+        return Promise.resolve({ kind: 'probed', meta: fencedMeta, reaches: ['apac'] });
+      },
+      now: () => clock.now,
+      sleep: async (ms) => void (clock.now += ms),
+      config: DEFAULT_HEALTH,
+    };
+    const outcome = await watchCell(d, cell, { consecutiveFailures: 0, firstFailureAt: undefined, lastFailureAt: undefined, lastSuccessAt: 0 });
+    expect(sent).toEqual([1_910, 2_910, 3_910]);
+    expect(outcome).toMatchObject({ kind: 'failed', reason: 'unreachable', detection: { suspectedAt: 0, declaredAt: 4_038 } });
+    expect(4_038).toBeLessThanOrEqual(worstCaseDetectionMs());
+  });
+
   it('stays with a primary that answers and replicates', async () => {
     const c = new TestCluster(REGIONS);
     expect(await watchCell(deps(c), cell)).toEqual({ kind: 'healthy', epoch: 1 });
