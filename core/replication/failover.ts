@@ -115,7 +115,11 @@ export async function promote(
   const { failedRegion } = input;
   const choose = options.choose ?? mostUpToDate;
   const recorded: Membership = { version: input.membersVersion ?? 0, regions: input.regions, voters: input.voters ?? input.regions };
-  if (!input.regions.includes(failedRegion) || input.regions.length < 2) return err({ kind: 'invalid', reason: 'the cell needs a region besides the failed one', retryable: false });
+  // The failed primary need not be a member: a primary promoted from a log that held its own
+  // (committed, not yet applied) removal applies it and stays primary outside the membership
+  // (detector.ts: `not_a_voter`), and the record then follows the membership without it.
+  // Refusing would leave that cell with a primary nobody ever replaces (simulator seed 7326).
+  if (!input.regions.some((r) => r !== failedRegion)) return err({ kind: 'invalid', reason: 'the cell needs a region besides the failed one', retryable: false });
 
   // Round 1: where everybody stands, to pick an epoch above all of them and a candidate. Only
   // the voters are waited for; the newest membership any replica applied decides who votes.
@@ -169,7 +173,8 @@ export async function promote(
     // Round 2: the fence, to every replica, waiting for the voters. After it, a majority of
     // voters refuses the old primary's entries: it can never acknowledge again, and a majority's
     // answers are final for every write it could have acknowledged (each was held by a majority).
-    const fenced = await askRequired(transport, members.regions, votersBut(members, failedRegion), { kind: 'fence', epoch, candidateRegion: candidate }, enoughWithout(members, 'fenced'));
+    // The failed region is sent the fence even when outside the membership (never waited for): alive, it steps down.
+    const fenced = await askRequired(transport, withRegion(members.regions, failedRegion), votersBut(members, failedRegion), { kind: 'fence', epoch, candidateRegion: candidate }, enoughWithout(members, 'fenced'));
     const after: LogPosition[] = [];
     const seen: Membership[] = [members];
     for (const [r, reply] of fenced) {
@@ -210,6 +215,11 @@ export async function promote(
     return err({ kind: 'promote_failed', region: candidate, epoch, retryable: true });
   }
   return err({ kind: 'superseded', epoch, retryable: true });
+}
+
+/** `regions`, and `region` last if it is not among them. */
+function withRegion(regions: readonly string[], region: string): string[] {
+  return regions.includes(region) ? [...regions] : [...regions, region];
 }
 
 /** The voters whose answers count: every voter but the failed primary's region. */
