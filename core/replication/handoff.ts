@@ -4,7 +4,7 @@ import type { ReplicaContext } from './log.js';
 import { enterEpoch, stepDown, stillPrimaryOf, transact } from './log.js';
 import type { Shipper } from './shipping.js';
 import type { Membership } from './membership.js';
-import { adoptMembership, votersOf } from './membership.js';
+import { adoptMembership, majority, votersOf } from './membership.js';
 import type { Entry, ReplicaReply } from './types.js';
 
 /** Role changes of a replica: becoming primary of a new epoch, and handing the primary role over. */
@@ -52,7 +52,8 @@ export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number, me
 /**
  * Planned failover: with writes paused (call under the write mutex), ships the whole log to
  * `target` until it holds all of it, fences this replica at the next epoch (it can never
- * acknowledge again), and promotes the target there. Nothing acknowledged can be lost: the
+ * acknowledge again), has a majority of voters promise that epoch to the target, and promotes
+ * the target there. Nothing acknowledged can be lost: the
  * target holds everything we ever acked.
  */
 export async function handoff(ctx: ReplicaContext, shipper: Shipper, target: string): Promise<Result<{ primaryRegion: string; epoch: number }, HandoffFailure>> {
@@ -74,6 +75,17 @@ export async function handoff(ctx: ReplicaContext, shipper: Shipper, target: str
     m.role = 'fenced';
     store.saveMeta(m);
   });
+  // As a failover's fence round: the new epoch is promised to the target on a majority of voters
+  // before it is promoted. A failover racing this handoff for the same epoch (its coordinator
+  // suspected us meanwhile) then meets a voter promised to the target and gives way, or this
+  // handoff meets one promised to its candidate; without it both promoted a replica to
+  // `epoch + 1` (simulator seed 3124; only one could commit, the other stalled until detected).
+  const voters = votersOf(m);
+  const fences = await Promise.all(
+    voters.filter((r) => r !== m.region).map((r) => transport.send(r, { kind: 'fence', epoch: epoch + 1, candidateRegion: target }).catch(() => undefined)),
+  );
+  const promised = 1 + fences.filter((r) => r?.kind === 'fenced' && r.epoch === epoch + 1).length;
+  if (promised < majority(voters.length)) return fail(fences.some((r) => r?.kind === 'stale_epoch') ? 'fenced' : 'unreachable');
   for (let attempt = 0; attempt < 3; attempt++) {
     const r = await transport.send(target, { kind: 'promote', epoch: epoch + 1 }).catch(() => undefined);
     if (r?.kind === 'ack' && r.epoch === epoch + 1) return ok({ primaryRegion: target, epoch: epoch + 1 });

@@ -140,6 +140,19 @@ describe('handoff (planned failover)', () => {
     for (let i = 0; i < 12; i++) expect(c.get('apac').state.get(`k${i}`)).toBe(`v${i}`);
   });
 
+  it('promises the new epoch to its target on a majority first, so a failover racing it for that epoch is never also promoted (seed 3124)', async () => {
+    const five = ['weur', 'enam', 'apac', 'eeur', 'wnam'];
+    const c = new TestCluster(five);
+    expect((await c.get('weur').write(put('a', '1'))).ok).toBe(true);
+    // A coordinator that suspected weur fenced a majority without weur and enam at epoch 2 for apac, and promoted it.
+    for (const r of ['apac', 'eeur', 'wnam']) expect(await c.get(r).receive({ kind: 'fence', epoch: 2, candidateRegion: 'apac' })).toMatchObject({ kind: 'fenced', epoch: 2 });
+    expect(await c.get('apac').receive({ kind: 'promote', epoch: 2 })).toMatchObject({ kind: 'ack', epoch: 2 });
+    // The handoff to enam, which the coordinator never fenced, must not make a second primary of epoch 2.
+    expect(await c.get('weur').receive({ kind: 'handoff', targetRegion: 'enam' })).toMatchObject({ kind: 'handoff_failed' });
+    expect(c.get('enam').meta.role).not.toBe('primary');
+    expect(c.get('weur').meta.role).not.toBe('primary');
+  });
+
   it('refuses when the target is unreachable, and stays primary', async () => {
     const c = new TestCluster(REGIONS);
     await c.get('weur').write(put('a', '1'));
