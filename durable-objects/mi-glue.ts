@@ -16,6 +16,7 @@ import { isPrior, withIdempotency, type IdempotencyTicket, type KeptOutcome, typ
 import { err, ok } from '../core/result.js';
 import { DEFAULT_ROTATION_POLICY, generateSigningKey, loadSigningKeys, type KeyRecord, type SigningAlg } from '../core/token/signing-keys.js';
 import type { SqliteReplicaStore } from './sqlite-replica-store.js';
+import { isDeleted } from '../core/tenant-deletion.js';
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
@@ -25,8 +26,12 @@ export type WorkloadOutcome =
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string };
 
+const TENANT_GONE = { error: 'not_found', error_description: 'No such tenant.' };
+
 export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoKey>, tenantId: string, op: WorkloadOp, origin: WriteOrigin, ticket?: IdempotencyTicket): Promise<WorkloadOutcome> {
   if (op.op !== 'get' && replica.meta.role !== 'primary') return { kind: 'not_primary', primaryRegion: replica.meta.primaryRegion, epoch: replica.meta.epoch };
+  // A deleted tenant takes no writes (an edge's cached placement may still route here): its purge could not see them.
+  if (isDeleted(replica.state, tenantId)) return { kind: 'reply', status: 404, body: TENANT_GONE };
   const regions = replica.meta.regions;
   const now = Date.now();
   const needs = op.op !== 'get' && op.op !== 'detach' && op.op !== 'delete' ? regionalKeyNeeds(replica.state, tenantId, regions, now) : [];
@@ -37,6 +42,7 @@ export async function runWorkloadOp(replica: Replica, kek: () => Promise<CryptoK
     return r.ok ? { kind: 'reply', status: r.value.reply.status, body: r.value.reply.body } : { kind: 'reply', status: r.error.status, body: { error: r.error.code, error_description: r.error.message } };
   }
   const plan = (state: StateReader) => {
+    if (isDeleted(state, tenantId)) return err({ kind: 'rejected' as const, failure: { status: 404, code: TENANT_GONE.error, message: TENANT_GONE.error_description } });
     const planned = planWorkloadOp(state, op, ctx, { regions, newKeys });
     return planned.ok ? ok(planned.value) : err({ kind: 'rejected' as const, failure: planned.error });
   };

@@ -11,7 +11,7 @@ import { isOperator } from './platform/auth.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { onCellPrimary } from './platform/cell-calls.js';
 import { json, requestInfo } from './platform/http.js';
-import { controlPlane, lookupTenant } from './platform/topology.js';
+import { controlPrimaryCall, lookupTenant } from './platform/topology.js';
 import type { TenantDeletion } from '../core/tenant-deletion.js';
 
 type Routed = Request & { params?: Record<string, string> };
@@ -36,10 +36,11 @@ export async function deleteTenant(request: Routed, env: Env): Promise<Response>
   if (!(await isOperator(request, env))) return oauthStyleError(info, 401, 'invalid_client', 'Operator credentials are required.');
   const tid = request.params?.id ?? '';
   if (!/^[A-Za-z0-9-]{1,64}$/.test(tid)) return oauthStyleError(info, 404, 'not_found', 'No such tenant.');
-  const control = controlPlane(env);
-  let marked: Awaited<ReturnType<typeof control.markTenantDeleted>> | undefined;
+  // Under a timeout and through the fault boundary, as every control-plane call (never a hang).
+  const markDeleted = () => controlPrimaryCall(env, async (c) => c.markTenantDeleted(tid));
+  let marked: Awaited<ReturnType<typeof markDeleted>> | undefined;
   try {
-    marked = await control.markTenantDeleted(tid);
+    marked = await markDeleted();
   } catch {
     marked = undefined;
   }
@@ -52,7 +53,7 @@ export async function deleteTenant(request: Routed, env: Env): Promise<Response>
   const routed = await onCellPrimary(
     env,
     async () => {
-      const again = await control.markTenantDeleted(tid);
+      const again = await markDeleted();
       return again !== null && 'cell' in again ? again.cell : null;
     },
     (stub, t) => stub.deleteTenant(t, tid),

@@ -63,7 +63,10 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     expect(first.status).toBe(202);
     expect(await js(first)).toMatchObject({ id: t.tenantId, status: 'deleting', purgedDateTime: null });
     // Unreachable through the edge, and the cell refuses directly (an edge with a stale placement).
-    expect((await home(t, 'GET', '/users')).status).toBeGreaterThanOrEqual(400);
+    // Its tokens no longer authenticate (the tenant and its keys are unknown): Graph's 401 shape.
+    const gone = await home(t, 'GET', '/users');
+    expect(gone.status).toBe(401);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('InvalidAuthenticationToken');
     expect((await call('GET', `/admin/tenants/${t.tenantId}/snapshots`)).status).toBe(404);
     const jwks = await stub.token(topology, jwksCall(t.tenantId));
     expect(jwks.kind === 'reply' && jwks.status).toBe(400);
@@ -73,6 +76,10 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
 
     for (let i = 0; i < 5 && (await cellKeys(t)) + (await r2Objects(t)) > 0; i++) await triggerAlarm(primaryOf(t));
     expect(await r2Objects(t)).toBe(0);
+    expect(await cellKeys(t)).toBe(0);
+    // A managed-identity write reaching the cell after the purge (a stale placement) writes nothing back.
+    const late = await stub.workloads(topology, t.tenantId, { op: 'create', workloadId: 'late', name: 'late', region: 'weur', systemAssigned: true, userAssigned: [], secretHash: 'x'.repeat(64) });
+    expect(late).toMatchObject({ kind: 'reply', status: 404 });
     expect(await cellKeys(t)).toBe(0);
     const done = await call('DELETE', `/admin/tenants/${t.tenantId}`);
     expect(done.status).toBe(200);
