@@ -14,7 +14,7 @@ import type { CellRecord, ControlPlane, TenantRecord } from './control-plane.js'
  * tells the primary the new primary once it can (a higher epoch always wins: `mergeCell`).
  */
 
-/** Where a replica's pull resumes: active tenants are shipped in (rev, id) order. */
+/** Where a replica's pull resumes: active and deleted tenants are shipped in (rev, id) order. */
 export interface ControlCursor {
   rev: number;
   id: string;

