@@ -94,13 +94,15 @@ export class SsfTransmitter extends DurableObject<Env> {
   }
 
   /**
-   * Creates a stream. `key`: the client-request-id; a retry with it (and the same body) gets the
-   * stream the first attempt made, never a second one; the same key with another body is refused.
+   * Creates a stream. `key`: the client-request-id; a retry with it (and the same body, compared
+   * by `fingerprint`, a hash of the body as the client sent it: the stored input is sealed with a
+   * fresh nonce each time) gets the stream the first attempt made, never a second one; the same
+   * key with another body is refused.
    */
-  create(c: Caller, input: StreamInput, key: string | null, now: number): Result<StreamConfig, SsfFailure> {
+  create(c: Caller, input: StreamInput, key: string | null, now: number, fingerprint: string): Result<StreamConfig, SsfFailure> {
     this.remember(c);
     this.sql.exec(`DELETE FROM ssf_creates WHERE at < ?`, now - CREATE_KEY_TTL_MS);
-    const body = JSON.stringify(input);
+    const body = fingerprint;
     if (key !== null) {
       const prior = this.sql.exec<{ body: string; stream: string }>(`SELECT body, stream FROM ssf_creates WHERE owner = ? AND key = ?`, c.owner, key).toArray()[0];
       if (prior !== undefined) {

@@ -20,6 +20,7 @@ import { bearer } from './platform/auth.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { authenticateBearer } from './platform/token-auth.js';
 import { lookupTenant } from './platform/topology.js';
+import { sha256b64url } from '../core/token/encoding.js';
 
 type Routed = Request & { params: Record<string, string> };
 const TENANT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -118,7 +119,10 @@ export async function ssfEndpoint(request: Routed, env: Env, ctx: ExecutionConte
     if (!input.ok) return failure(info, input.error);
     // A retry with the same client-request-id gets the same stream (durable-objects/ssf-transmitter.ts).
     const key = request.headers.get('client-request-id');
-    return answer(await stub.create(who, await sealed(env, who, input.value), key !== null && key.length > 0 && key.length <= 128 ? key : null, Date.now()), (s) => json(view(s), 201, NO_STORE));
+    // Retries compare a hash of the body as given: sealing draws a fresh nonce each time.
+    const fingerprint = await sha256b64url(JSON.stringify(input.value));
+    const retryKey = key !== null && key.length > 0 && key.length <= 128 ? key : null;
+    return answer(await stub.create(who, await sealed(env, who, input.value), retryKey, Date.now(), fingerprint), (s) => json(view(s), 201, NO_STORE));
   }
   const id = streamIdOf(v.stream_id);
   if (id === null) return failure(info, { kind: 'bad_request', message: 'stream_id is required.' });

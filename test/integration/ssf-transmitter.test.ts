@@ -103,6 +103,14 @@ describe('Shared Signals transmitter (workers/ssf-api.ts, durable-objects/ssf-tr
     expect(b.status).toBe(201);
     expect(((await b.json()) as { stream_id: string }).stream_id).toBe(id);
     expect((await ssf(token, 'POST', streams, { ...body, description: 'two' }, { 'client-request-id': 'create-1' })).status).toBe(409);
+    // A push stream's authorization header is sealed with a fresh nonce per attempt: its retry still matches.
+    const push = { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'http://127.0.0.1:9/ssf', authorization_header: 'Bearer receiver-secret' } };
+    const p1 = await ssf(token, 'POST', streams, push, { 'client-request-id': 'create-push' });
+    const p2 = await ssf(token, 'POST', streams, push, { 'client-request-id': 'create-push' });
+    expect([p1.status, p2.status]).toEqual([201, 201]);
+    const pushId = ((await p1.json()) as { stream_id: string }).stream_id;
+    expect(((await p2.json()) as { stream_id: string }).stream_id).toBe(pushId);
+    expect((await ssf(token, 'DELETE', `${streams}?stream_id=${pushId}`)).status).toBe(204);
     expect(((await (await ssf(token, 'GET', streams)).json()) as unknown[]).length).toBe(1);
     const patched = await ssf(token, 'PATCH', streams, { stream_id: id, description: 'patched' });
     expect(await patched.json()).toMatchObject({ stream_id: id, description: 'patched', delivery: { method: 'urn:ietf:rfc:8936' } });
