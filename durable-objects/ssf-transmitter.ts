@@ -209,6 +209,12 @@ export class SsfTransmitter extends DurableObject<Env> {
     return this.runs.request(tenantId, null);
   }
 
+  /** The tenant's deletion (durable-objects/tenant-purge.ts): streams, subjects, queued SETs and sealed receiver credentials go. */
+  async purge(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    for (const t of ['ssf_streams', 'ssf_subjects', 'ssf_queue', 'ssf_creates', 'ssf_meta']) this.sql.exec(`DELETE FROM ${t}`);
+  }
+
   override async alarm(): Promise<void> {
     const tid = this.meta('tenant');
     if (tid !== undefined && this.streams().length > 0) await this.poke(tid);

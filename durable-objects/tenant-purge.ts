@@ -1,7 +1,7 @@
 /**
  * Glue of a tenant's deletion (core/tenant-deletion.ts decides every step): the primary's alarm
  * deletes the tenant's snapshots (R2 `BACKUPS`), then its change-feed archive (R2
- * `FEED_ARCHIVE`), then its keys in the cell in bounded replicated writes, and marks the purge
+ * `FEED_ARCHIVE`), then its Shared Signals streams (`SsfTransmitter`), then its keys in the cell in bounded replicated writes, and marks the purge
  * done once all three are empty. R2 calls are retried with backoff; a run that still fails
  * records why and the next alarm resumes (deleting what is there is safe to repeat). A write
  * that does not commit (not primary any more) stops the run: the new primary's alarm carries on.
@@ -32,6 +32,8 @@ async function deletePrefix(bucket: R2Bucket, prefix: string, counted: { n: numb
 export interface PurgeBuckets {
   readonly backups: R2Bucket;
   readonly archive: R2Bucket;
+  /** Drops what the tenant's other per-tenant objects hold outside the cell (its Shared Signals streams). */
+  readonly purgeObjects: (tid: string) => Promise<void>;
 }
 
 /** The marker write (`DELETE /admin/tenants/{id}` on the primary): undefined when it did not commit. */
@@ -47,6 +49,7 @@ async function purgeOne(replica: Replica, b: PurgeBuckets, tid: string): Promise
   let error: string | null = null;
   try {
     r2Empty = (await deletePrefix(b.backups, r2TenantPrefix(tid), counted)) && (await deletePrefix(b.archive, archivePrefix(tid), counted));
+    if (r2Empty) await b.purgeObjects(tid);
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     console.error('tenant purge: object storage failed; retrying', tid, error);

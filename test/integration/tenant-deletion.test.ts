@@ -59,6 +59,11 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     const stub = primaryOf(t) as unknown as ReplicaRpc;
     expect((await stub.token(topology, jwksCall(t.tenantId))).kind).toBe('reply');
 
+    // Its Shared Signals transmitter holds state outside the cell.
+    const signals = env.SSF.get(env.SSF.idFromName(`ssf:${t.tenantId}`));
+    const signalRows = () => runInDurableObject(signals, (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ssf_meta`).one().n);
+    await runInDurableObject(signals, (_o, state) => void state.storage.sql.exec(`INSERT OR REPLACE INTO ssf_meta (key, value) VALUES ('tenant', ?)`, t.tenantId));
+    expect(await signalRows()).toBe(1);
     const first = await call('DELETE', `/admin/tenants/${t.tenantId}`);
     expect(first.status).toBe(202);
     expect(await js(first)).toMatchObject({ id: t.tenantId, status: 'deleting', purgedDateTime: null });
@@ -75,6 +80,7 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     expect(snap).toMatchObject({ kind: 'unavailable', reason: expect.stringContaining('deleted') });
 
     for (let i = 0; i < 5 && (await cellKeys(t)) + (await r2Objects(t)) > 0; i++) await triggerAlarm(primaryOf(t));
+    expect(await signalRows()).toBe(0);
     expect(await r2Objects(t)).toBe(0);
     expect(await cellKeys(t)).toBe(0);
     // A managed-identity write reaching the cell after the purge (a stale placement) writes nothing back.
