@@ -26,23 +26,16 @@ import { onNearest, topologyFor } from './cell-calls.js';
 import { primaryPathCall } from './faults.js';
 import { replicaStub } from '../../durable-objects/replica-protocol.js';
 import type { TenantPlacement } from './topology.js';
+import { TenantCache, type CacheEntry } from './tenant-cache.js';
 
 const DEFAULT_POLL_MS = 500;
 const RETRY_MS = 250;
 const PRIMARY_CHECK_MS = 5_000;
 const PRIMARY_TIMEOUT_MS = 2_000;
-const MAX_TENANTS = 10_000;
 
-interface Cached {
-  state: CaeState;
-  /** When the state was last confirmed (or a failed pull last gave up). */
-  checkedAt: number;
-  /** When the primary was last asked. */
-  primaryAt: number;
-  pulling?: Promise<CaeState> | undefined;
-}
-
-const tenants = new Map<string, Cached>();
+/** `primaryAt`: when the primary was last asked. */
+type Extra = { primaryAt: number };
+const cache = new TenantCache<CaeState, Extra>('cae pull', () => ({ value: EMPTY_CAE_STATE, at: -Infinity, primaryAt: -Infinity }));
 const listeners: Array<(tenantId: string, events: readonly CriticalEvent[]) => void> = [];
 
 export function pollInterval(env: Env): number {
@@ -59,9 +52,9 @@ export function onCaeEvents(listener: (tenantId: string, events: readonly Critic
   listeners.push(listener);
 }
 
-async function pull(request: Request, env: Env, placement: TenantPlacement, entry: Cached): Promise<CaeState> {
+async function pull(request: Request, env: Env, placement: TenantPlacement, entry: CacheEntry<CaeState, Extra>): Promise<CaeState> {
   const tid = placement.tenant.id;
-  const after = entry.state.watermark;
+  const after = entry.value.watermark;
   let o: CaeOutcome | { kind: 'unavailable' } | undefined;
   if (Date.now() - entry.primaryAt >= PRIMARY_CHECK_MS) {
     entry.primaryAt = Date.now();
@@ -73,44 +66,22 @@ async function pull(request: Request, env: Env, placement: TenantPlacement, entr
   const now = Date.now();
   if (o.kind !== 'events') {
     // Keep judging by the last state; try again soon rather than on every request.
-    entry.checkedAt = now - pollInterval(env) + RETRY_MS;
-    return entry.state;
+    entry.at = now - pollInterval(env) + RETRY_MS;
+    return entry.value;
   }
-  const folded = foldEvents(entry.state, o.events, o.watermark);
+  const folded = foldEvents(entry.value, o.events, o.watermark);
   // Marks older than the longest token can revoke nothing: dropped whenever new ones arrive.
-  entry.state = o.events.length > 0 ? pruneCaeState(folded, now, CAE_EVENT_LOG_MS) : folded;
+  entry.value = o.events.length > 0 ? pruneCaeState(folded, now, CAE_EVENT_LOG_MS) : folded;
   // A full page (a cold isolate of a tenant with many recent events): the next request pulls the rest.
-  entry.checkedAt = o.events.length >= MAX_EVENTS_PAGE ? -Infinity : now;
+  entry.at = o.events.length >= MAX_EVENTS_PAGE ? -Infinity : now;
   if (o.events.length > 0) for (const l of listeners) l(tid, o.events);
-  return entry.state;
+  return entry.value;
 }
 
 /**
  * The tenant's critical-event state, no older than twice the poll interval (unless no replica
  * answers). `waitUntil` keeps a background pull alive past this request; without it, it waits.
  */
-export async function caeStateFor(request: Request, env: Env, placement: TenantPlacement, waitUntil?: (p: Promise<unknown>) => void): Promise<CaeState> {
-  const tid = placement.tenant.id;
-  let entry = tenants.get(tid);
-  if (entry === undefined) {
-    if (tenants.size >= MAX_TENANTS) tenants.clear();
-    entry = { state: EMPTY_CAE_STATE, checkedAt: -Infinity, primaryAt: -Infinity };
-    tenants.set(tid, entry);
-  }
-  const age = Date.now() - entry.checkedAt;
-  if (age < pollInterval(env)) return entry.state;
-  const background = age < 2 * pollInterval(env) && waitUntil !== undefined;
-  let pulling = entry.pulling;
-  if (pulling === undefined) {
-    const e = entry;
-    pulling = e.pulling = pull(request, env, placement, e)
-      .catch((err: unknown) => {
-        console.warn('cae pull failed', err instanceof Error ? err.message : String(err));
-        e.checkedAt = Date.now() - pollInterval(env) + RETRY_MS;
-        return e.state;
-      })
-      .finally(() => (e.pulling = undefined));
-    if (background) waitUntil(pulling);
-  }
-  return background ? entry.state : pulling;
+export function caeStateFor(request: Request, env: Env, placement: TenantPlacement, waitUntil?: (p: Promise<unknown>) => void): Promise<CaeState> {
+  return cache.get(placement.tenant.id, pollInterval(env), RETRY_MS, (entry) => pull(request, env, placement, entry), waitUntil);
 }

@@ -12,19 +12,13 @@ import { internalRequest } from '../../core/directory/classify.js';
 import type { ConditionalAccessPolicy, NamedLocation } from '../../core/token/conditional-access.js';
 import { callNearest } from './cell-calls.js';
 import type { TenantPlacement } from './topology.js';
+import { TenantCache, type CacheEntry } from './tenant-cache.js';
 
 const LOCATION_TTL_MS = 30_000;
 const RETRY_MS = 2_000;
-const MAX_TENANTS = 10_000;
 const EMPTY: LocationInputs = { policies: [], locations: [] };
 
-interface Cached {
-  inputs: LocationInputs;
-  at: number;
-  reading?: Promise<LocationInputs> | undefined;
-}
-
-const tenants = new Map<string, Cached>();
+const cache = new TenantCache<LocationInputs>('location policy read', () => ({ value: EMPTY, at: -Infinity }));
 
 async function list<T>(request: Request, env: Env, placement: TenantPlacement, path: string): Promise<T[] | null> {
   const tid = placement.tenant.id;
@@ -37,48 +31,26 @@ async function list<T>(request: Request, env: Env, placement: TenantPlacement, p
   return Array.isArray(value) ? (value as T[]) : null;
 }
 
-async function read(request: Request, env: Env, placement: TenantPlacement, entry: Cached): Promise<LocationInputs> {
+async function read(request: Request, env: Env, placement: TenantPlacement, entry: CacheEntry<LocationInputs>): Promise<LocationInputs> {
   const [policies, locations] = await Promise.all([
     list<ConditionalAccessPolicy>(request, env, placement, '/identity/conditionalAccess/policies'),
     list<NamedLocation>(request, env, placement, '/identity/conditionalAccess/namedLocations'),
   ]);
   if (policies === null || locations === null) {
     entry.at = Date.now() - LOCATION_TTL_MS + RETRY_MS;
-    return entry.inputs;
+    return entry.value;
   }
-  entry.inputs = { policies, locations };
+  entry.value = { policies, locations };
   entry.at = Date.now();
-  return entry.inputs;
+  return entry.value;
 }
 
 /** The tenant's location inputs, at most 2 × LOCATION_TTL_MS old (unless no replica answers). */
-export async function locationInputsFor(request: Request, env: Env, placement: TenantPlacement, waitUntil?: (p: Promise<unknown>) => void): Promise<LocationInputs> {
-  const tid = placement.tenant.id;
-  let entry = tenants.get(tid);
-  if (entry === undefined) {
-    if (tenants.size >= MAX_TENANTS) tenants.clear();
-    entry = { inputs: EMPTY, at: -Infinity };
-    tenants.set(tid, entry);
-  }
-  const age = Date.now() - entry.at;
-  if (age < LOCATION_TTL_MS) return entry.inputs;
-  const background = age < 2 * LOCATION_TTL_MS && waitUntil !== undefined;
-  let reading = entry.reading;
-  if (reading === undefined) {
-    const e = entry;
-    reading = e.reading = read(request, env, placement, e)
-      .catch((err: unknown) => {
-        console.warn('location policy read failed', err instanceof Error ? err.message : String(err));
-        e.at = Date.now() - LOCATION_TTL_MS + RETRY_MS;
-        return e.inputs;
-      })
-      .finally(() => (e.reading = undefined));
-    if (background) waitUntil(reading);
-  }
-  return background ? entry.inputs : reading;
+export function locationInputsFor(request: Request, env: Env, placement: TenantPlacement, waitUntil?: (p: Promise<unknown>) => void): Promise<LocationInputs> {
+  return cache.get(placement.tenant.id, LOCATION_TTL_MS, RETRY_MS, (entry) => read(request, env, placement, entry), waitUntil);
 }
 
 /** Drops a tenant's cached inputs (a policy written through this isolate is seen at once). */
 export function forgetLocationInputs(tenantId: string): void {
-  tenants.delete(tenantId);
+  cache.forget(tenantId);
 }
