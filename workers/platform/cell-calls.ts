@@ -44,11 +44,17 @@ export async function onCellPrimary<O extends RoutableOutcome>(
   // An edge whose region is cut off reaches no primary a failover could pick: answer at once (nothing was sent).
   const known = await lookup(false);
   if (known !== null && !edgeCanCommit(known)) return { outcome: { kind: 'unavailable', reason: EDGE_CUT_OFF }, region: edgeRegion() ?? 'none' };
+  // The routing's first lookup is the one just made (a deletion's lookup is a control-plane call).
+  let first: Promise<CellRecord | null> | undefined = Promise.resolve(known);
   const routed = await routeToPrimary<CellRecord, O>(
     {
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      lookup,
+      lookup: (fresh) => {
+        const reuse = fresh ? undefined : first;
+        first = undefined;
+        return reuse ?? lookup(fresh);
+      },
       call: (cell) => primaryPathCall(cell.primaryRegion, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
       // Through the fault boundary, under a timeout, the control primary then its replicas (topology.ts).
       ensurePrimary: (cell) => ensurePrimary(env, cell),
