@@ -3,9 +3,10 @@ import { cells, controlState, createTenant, failover, faults, members } from './
 import { handleGraph } from './graph-api.js';
 import { tenantTokenAdmin } from './admin-token.js';
 import { discovery, discoveryV1, tokenEndpoint } from './token-api.js';
-import { graphError, json, requestInfo } from './platform/http.js';
+import { json, requestInfo } from './platform/http.js';
 import { oauthStyleError } from './platform/admin-errors.js';
-import { atEdgeIn, Unreachable } from './platform/faults.js';
+import { atEdgeIn } from './platform/faults.js';
+import { unhandled } from './platform/unhandled.js';
 import { edgeRegionOf } from './platform/client-region.js';
 import { workloadsAdmin } from './admin-workloads.js';
 import { tenantFeed } from './admin-feed.js';
@@ -41,21 +42,6 @@ const missing = (request: Request): Response => oauthStyleError(requestInfo(requ
  * `request.param` sugar we do not use), which costs on every header and body access of the
  * hot paths. Handlers read `request.params` and always return a Response.
  */
-function unhandled(e: unknown, request: Request): Response {
-  const info = requestInfo(request);
-  // A dependency that could not be reached (the control plane, e.g. `primaryPathDown`): unavailable, not a bug.
-  if (e instanceof Unreachable) {
-    return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
-      ? graphError(info, { kind: 'unavailable', message: 'The service is temporarily unavailable.' }, { 'Retry-After': '2' })
-      : oauthStyleError(info, 503, 'temporarily_unavailable', 'The service is temporarily unavailable.', { 'Retry-After': '2' });
-  }
-  // A bug: log it for the operator, answer with a safe, generic message.
-  console.error('unhandled', e instanceof Error ? e.stack : String(e));
-  return /^\/(v1\.0|beta)(\/|$)/.test(new URL(request.url).pathname)
-    ? graphError(info, { kind: 'internal', message: 'An internal error occurred.' })
-    : oauthStyleError(info, 500, 'server_error', 'An internal error occurred.');
-}
-
 const router = Router({
   catch: unhandled,
   finally: [(response: Response | undefined, request: Request) => response ?? missing(request)],

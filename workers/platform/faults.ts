@@ -24,6 +24,19 @@ export class Unreachable extends Error {
 }
 
 /**
+ * A dependency that could not answer now, as the runtime reports it: `Unreachable` (the fault
+ * boundary, a timeout), or a Durable Object call that threw with `retryable` or `overloaded` set
+ * (the object was reset, moved or overloaded; Cloudflare's documented error properties). Such a
+ * failure is a 503 with Retry-After, not a bug's 500.
+ */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof Unreachable) return true;
+  if (typeof e !== 'object' || e === null) return false;
+  const flags = e as { retryable?: unknown; overloaded?: unknown };
+  return flags.retryable === true || flags.overloaded === true;
+}
+
+/**
  * Counts the cross-region calls made while serving one request (the managed-identity bench
  * checks the regional path makes none). A scope follows the request's async context.
  */
