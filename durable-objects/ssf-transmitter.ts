@@ -2,17 +2,15 @@ import { DurableObject } from 'cloudflare:workers';
 import { CoalescedRuns } from '../core/coalesced-runs.js';
 import { securityEvents, setClaims } from '../core/cae/ssf-events.js';
 import {
-  MAX_STREAMS, MAX_SUBJECTS, MIN_VERIFICATION_INTERVAL_S, PUSH, pushHeaderAad, routeEvent, setJti, ssfUrls, verificationClaims, type PollRequest, type SsfFailure, type StreamConfig, type StreamInput, type StreamStatus,
+  MAX_STREAMS, MAX_SUBJECTS, MIN_VERIFICATION_INTERVAL_S, PUSH, routeEvent, setJti, ssfUrls, verificationClaims, type PollRequest, type SsfFailure, type StreamConfig, type StreamInput, type StreamStatus,
 } from '../core/cae/ssf-streams.js';
 import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
 import type { FeedRecord } from '../core/feed/record.js';
-import type { DeliveryMessage } from '../core/notifications/delivery.js';
+import { pushMessage } from '../core/cae/ssf-push.js';
 import { err, ok, type Result } from '../core/result.js';
 import { enqueue } from '../workers/platform/delivery.js';
 import { onPrimary } from '../workers/platform/cell-calls.js';
 import type { TokenCall } from './replica-protocol.js';
-import { unseal } from '../core/token/secret-box.js';
-import { isolateKeys } from '../workers/platform/isolate-keys.js';
 
 /** A run reads at most this many feed pages (a tenant's first stream may find a long feed behind the cursor). */
 const MAX_PAGES_PER_RUN = 200;
@@ -271,8 +269,7 @@ export class SsfTransmitter extends DurableObject<Env> {
   /** Push streams that are enabled: onto the notification queue; poll streams and paused ones: kept here. */
   private async deliver(tenantId: string, s: StreamConfig, sets: ReadonlyArray<{ jti: string; set: string }>): Promise<void> {
     if (s.delivery.method === PUSH && s.status === 'enabled') {
-      const auth = await this.pushAuthorization(tenantId, s);
-      await enqueue(this.env, sets.map((x) => pushMessage(tenantId, s, x.set, auth)));
+      await enqueue(this.env, sets.map((x) => pushMessage(tenantId, s, x.set)));
       return;
     }
     for (const x of sets) this.sql.exec(`INSERT OR IGNORE INTO ssf_queue (stream, jti, sett) VALUES (?, ?, ?)`, s.id, x.jti, x.set);
@@ -285,19 +282,9 @@ export class SsfTransmitter extends DurableObject<Env> {
     const rows = this.sql.exec<{ n: number; sett: string }>(`SELECT n, sett FROM ssf_queue WHERE stream = ? ORDER BY n`, s.id).toArray();
     for (let i = 0; i < rows.length; i += 100) {
       const chunk = rows.slice(i, i + 100);
-      const auth = await this.pushAuthorization(tid, s);
-      await enqueue(this.env, chunk.map((r) => pushMessage(tid, s, r.sett, auth)));
+      await enqueue(this.env, chunk.map((r) => pushMessage(tid, s, r.sett)));
       this.sql.exec(`DELETE FROM ssf_queue WHERE stream = ? AND n <= ?`, s.id, chunk[chunk.length - 1]!.n);
     }
-  }
-
-  /** The stream's push authorization header, unsealed for the queue message only (it travels in the message, never logged). */
-  private async pushAuthorization(tenantId: string, s: StreamConfig): Promise<string | undefined> {
-    const stored = s.delivery.method === PUSH ? s.delivery.authorizationHeader : undefined;
-    if (stored === undefined) return undefined;
-    const plain = await unseal(await isolateKeys.boxKey(this.env.KEY_ENCRYPTION_KEY), stored, pushHeaderAad(tenantId, s.owner));
-    if (plain === null) console.warn(`ssf stream ${s.id}: authorization header does not unseal (key changed?); sent without it`);
-    return plain ?? undefined;
   }
 
   /** Signed by the cell's primary with the tenant's active key (`typ: secevent+jwt`). */
@@ -312,16 +299,6 @@ export class SsfTransmitter extends DurableObject<Env> {
     if (sets.length !== claims.length) throw new Error('SET signing answered a different count');
     return sets;
   }
-}
-
-/** RFC 8935 §2: the SET as the body, `application/secevent+jwt`; the stream's authorization header if it set one. */
-function pushMessage(tenantId: string, s: StreamConfig, set: string, auth: string | undefined): DeliveryMessage {
-  if (s.delivery.method !== PUSH) throw new Error('not a push stream');
-  return {
-    kind: 'notification', tenantId, url: s.delivery.endpointUrl, body: set,
-    headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json', ...(auth !== undefined ? { authorization: auth } : {}) },
-    onDrop: { kind: 'none' },
-  };
 }
 
 export function ssfTransmitterStub(env: Env, tenantId: string): DurableObjectStub<SsfTransmitter> {

@@ -17,8 +17,14 @@ export interface DeliveryMessage {
   tenantId: string;
   url: string;
   body: string;
-  /** Extra request headers (e.g. an SSF stream's Authorization); never logged. */
+  /** Extra request headers; never logged. No secret travels here (see `sealedAuthorization`). */
   headers?: Record<string, string>;
+  /**
+   * An `Authorization` header the receiver requires (an SSF push stream's credential), still sealed
+   * under `KEY_ENCRYPTION_KEY` with `aad` (core/token/secret-box.ts): the queue stores the message
+   * for its whole retry window, so the sender unseals it only at send time.
+   */
+  sealedAuthorization?: { sealed: string; aad: string };
   email?: AlertEmail;
   onDrop: { kind: 'removeSubscription'; subscriptionId: string; lifecycleUrl: string | null; clientState: string | null; expiration: string } | { kind: 'none' };
 }

@@ -12,6 +12,8 @@ import { checkNotificationUrl } from '../../core/notifications/ssrf.js';
 import { internalRequest } from '../../core/directory/classify.js';
 import { callPrimary } from './cell-calls.js';
 import { idempotencyTicket } from '../../core/idempotency.js';
+import { unseal } from '../../core/token/secret-box.js';
+import { isolateKeys } from './isolate-keys.js';
 
 const SEND_TIMEOUT_MS = 10_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -39,11 +41,21 @@ export async function handshake(env: Env, url: string): Promise<boolean> {
   }
 }
 
+/** The receiver's `Authorization` header, unsealed only now (undefined: none, or it no longer unseals). */
+async function authorization(env: Env, m: DeliveryMessage): Promise<Record<string, string>> {
+  if (m.sealedAuthorization === undefined) return {};
+  const { sealed, aad } = m.sealedAuthorization;
+  const plain = await unseal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), sealed, aad);
+  if (plain === null) console.warn(`delivery to tenant ${m.tenantId}: authorization header does not unseal (key changed?); sent without it`);
+  return plain === null ? {} : { authorization: plain };
+}
+
 async function send(env: Env, m: DeliveryMessage): Promise<boolean> {
   if (m.kind === 'email') return sendEmail(env, m);
   if (!checkNotificationUrl(m.url, production(env)).ok) return false;
   try {
-    const r = await fetch(m.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', ...m.headers }, body: m.body, redirect: 'manual', signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
+    const headers = { 'content-type': 'application/json; charset=utf-8', ...m.headers, ...(await authorization(env, m)) };
+    const r = await fetch(m.url, { method: 'POST', headers, body: m.body, redirect: 'manual', signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
     await r.body?.cancel();
     return verdictOf(r.status) === 'delivered';
   } catch {
