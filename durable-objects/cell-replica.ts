@@ -32,8 +32,7 @@ import { runRecoveryJobs } from './recovery-runner.js';
 import { listSnapshots, readStatus } from '../core/recovery/snapshots.js';
 import { BackupLearning } from './backup-learning.js';
 import { isDeleted } from '../core/tenant-deletion.js';
-import { markDeletion, purgeDeletedTenants } from './tenant-purge.js';
-import { ssfTransmitterStub } from './ssf-transmitter.js';
+import { markDeletion, purgeDeletedTenants, purgeTenantObjects } from './tenant-purge.js';
 import { notFound } from '../core/directory/errors.js';
 import { oauthErrorResponse } from '../core/token/oauth-errors.js';
 
@@ -364,7 +363,7 @@ export class CellReplica extends DurableObject<Env> {
     if (feedAgain !== undefined) await this.scheduleAt(feedAgain);
     await this.backups(replica).catch((e: unknown) => console.error('backup duties failed', e instanceof Error ? e.message : String(e)));
     // After the other duties: none of them runs for a tenant once its deletion marker is committed.
-    const purge = await purgeDeletedTenants(replica, { backups: this.env.BACKUPS, archive: this.env.FEED_ARCHIVE, purgeObjects: (tid) => ssfTransmitterStub(this.env, tid).purge() });
+    const purge = await purgeDeletedTenants(replica, { backups: this.env.BACKUPS, archive: this.env.FEED_ARCHIVE, purgeObjects: (tid) => purgeTenantObjects(this.env, tid) });
     if (purge !== undefined) await this.scheduleAt(Date.now() + (purge === 'now' ? 50 : 60_000));
     const behind = await replica.pushAll();
     if (behind.length > 0) {

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { clearTables } from './clear-tables.js';
 import { CoalescedRuns } from '../core/coalesced-runs.js';
 import { directoryNotifications, hasDirectorySubscriptions, missedNotifications } from '../core/notifications/directory-changes.js';
 import { enqueue } from '../workers/platform/delivery.js';
@@ -34,6 +35,12 @@ export class ChangeNotifier extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS cn_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS cn_reauth (sub TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID`);
+  }
+
+  /** The tenant was deleted (durable-objects/tenant-purge.ts): its feed cursor and reminders go. */
+  async purge(): Promise<void> {
+    await clearTables(this.ctx, ['cn_meta', 'cn_reauth']);
+    this.subs = undefined;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { clearTables } from './clear-tables.js';
 import { DEFAULT_CONFIG, detect, patchConfig, RATE_ALERT_TYPES, SIGNALS, windowsFor, type AlertType, type MonitorConfig, type WindowSums } from '../core/health/monitors.js';
 import { patchAlertState, type StoredAlert } from '../core/health/alerts.js';
 import type { EmailNotificationConfiguration } from '../core/health/alert-email.js';
@@ -49,6 +50,11 @@ export class HealthMonitor extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS hm_alerts (id TEXT PRIMARY KEY, type TEXT NOT NULL, created TEXT NOT NULL, state TEXT NOT NULL, json TEXT NOT NULL) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS hm_incidents (key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS hm_undelivered (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID`);
+  }
+
+  /** The tenant was deleted (durable-objects/tenant-purge.ts): its alerts, configuration and incidents go. */
+  async purge(): Promise<void> {
+    await clearTables(this.ctx, ['hm_meta', 'hm_config', 'hm_alerts', 'hm_incidents', 'hm_undelivered']);
   }
 
   /** One delivery pass at a time (two would queue the same alert twice). */

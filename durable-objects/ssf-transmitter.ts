@@ -7,6 +7,7 @@ import {
 import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
 import type { FeedRecord } from '../core/feed/record.js';
 import { pushMessage } from '../core/cae/ssf-push.js';
+import { clearTables } from './clear-tables.js';
 import { err, ok, type Result } from '../core/result.js';
 import { enqueue } from '../workers/platform/delivery.js';
 import { onPrimary } from '../workers/platform/cell-calls.js';
@@ -209,8 +210,7 @@ export class SsfTransmitter extends DurableObject<Env> {
 
   /** The tenant's deletion (durable-objects/tenant-purge.ts): streams, subjects, queued SETs and sealed receiver credentials go. */
   async purge(): Promise<void> {
-    await this.ctx.storage.deleteAlarm();
-    for (const t of ['ssf_streams', 'ssf_subjects', 'ssf_queue', 'ssf_creates', 'ssf_meta']) this.sql.exec(`DELETE FROM ${t}`);
+    await clearTables(this.ctx, ['ssf_streams', 'ssf_subjects', 'ssf_queue', 'ssf_creates', 'ssf_meta']);
   }
 
   override async alarm(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Glue of a tenant's deletion (core/tenant-deletion.ts decides every step): the primary's alarm
  * deletes the tenant's snapshots (R2 `BACKUPS`), then its change-feed archive (R2
- * `FEED_ARCHIVE`), then its Shared Signals streams (`SsfTransmitter`), then its keys in the cell in bounded replicated writes, and marks the purge
+ * `FEED_ARCHIVE`), then its per-tenant objects outside the cell (`purgeTenantObjects`), then its
+ * keys in the cell in bounded replicated writes, and marks the purge
  * done once all three are empty. R2 calls are retried with backoff; a run that still fails
  * records why and the next alarm resumes (deleting what is there is safe to repeat). A write
  * that does not commit (not primary any more) stops the run: the new primary's alarm carries on.
@@ -12,6 +13,9 @@ import type { Replica } from '../core/replication/replica.js';
 import { ok } from '../core/result.js';
 import { pendingDeletions, planDeletionDone, planMarkDeletion, planPurgeKeys, planPurgeProgress, type TenantDeletion } from '../core/tenant-deletion.js';
 import { withRetry } from './feed-archive.js';
+import { changeNotifierStub } from './change-notifier.js';
+import { healthMonitorStub } from './health-monitor.js';
+import { ssfTransmitterStub } from './ssf-transmitter.js';
 
 /** Listing rounds (up to 1000 objects each) per prefix per alarm run; the rest waits for the next run. */
 const LIST_ROUNDS_PER_RUN = 50;
@@ -29,10 +33,22 @@ async function deletePrefix(bucket: R2Bucket, prefix: string, counted: { n: numb
   return false;
 }
 
+/**
+ * Empties the tenant's per-tenant objects that live outside the cell: its Shared Signals
+ * transmitter (streams, subjects, queued SETs, sealed receiver credentials), its health monitor
+ * (alerts, their configuration, incidents) and its change notifier (feed cursor, reminders).
+ * One that throws stops the run; the next alarm repeats it (each purge is safe to repeat).
+ */
+export async function purgeTenantObjects(env: Env, tid: string): Promise<void> {
+  await ssfTransmitterStub(env, tid).purge();
+  await healthMonitorStub(env, tid).purge();
+  await changeNotifierStub(env, tid).purge();
+}
+
 export interface PurgeBuckets {
   readonly backups: R2Bucket;
   readonly archive: R2Bucket;
-  /** Drops what the tenant's other per-tenant objects hold outside the cell (its Shared Signals streams). */
+  /** Drops what the tenant's other per-tenant objects hold outside the cell (`purgeTenantObjects`). */
   readonly purgeObjects: (tid: string) => Promise<void>;
 }
 

@@ -64,6 +64,14 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     const signalRows = () => runInDurableObject(signals, (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ssf_meta`).one().n);
     await runInDurableObject(signals, (_o, state) => void state.storage.sql.exec(`INSERT OR REPLACE INTO ssf_meta (key, value) VALUES ('tenant', ?)`, t.tenantId));
     expect(await signalRows()).toBe(1);
+    // So do its health monitor (alerts) and change notifier (feed cursor).
+    const monitor = env.HEALTH.get(env.HEALTH.idFromName(`health:${t.tenantId}`));
+    const notifier = env.NOTIFIER.get(env.NOTIFIER.idFromName(`notify:${t.tenantId}`));
+    const rows = (o: typeof monitor | typeof notifier, table: string) =>
+      runInDurableObject(o, (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
+    await runInDurableObject(monitor, (_o, state) => void state.storage.sql.exec(`INSERT OR REPLACE INTO hm_alerts (id, type, created, state, json) VALUES ('a1', 't', 'now', 'active', '{}')`));
+    await runInDurableObject(notifier, (_o, state) => void state.storage.sql.exec(`INSERT OR REPLACE INTO cn_meta (key, value) VALUES ('tenant', ?)`, t.tenantId));
+    expect([await rows(monitor, 'hm_alerts'), await rows(notifier, 'cn_meta')]).toEqual([1, 1]);
     const first = await call('DELETE', `/admin/tenants/${t.tenantId}`);
     expect(first.status).toBe(202);
     expect(await js(first)).toMatchObject({ id: t.tenantId, status: 'deleting', purgedDateTime: null });
@@ -81,6 +89,7 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
 
     for (let i = 0; i < 5 && (await cellKeys(t)) + (await r2Objects(t)) > 0; i++) await triggerAlarm(primaryOf(t));
     expect(await signalRows()).toBe(0);
+    expect([await rows(monitor, 'hm_alerts'), await rows(notifier, 'cn_meta')]).toEqual([0, 0]);
     expect(await r2Objects(t)).toBe(0);
     expect(await cellKeys(t)).toBe(0);
     // A managed-identity write reaching the cell after the purge (a stale placement) writes nothing back.
