@@ -4,7 +4,8 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, failover, sim, feed, query, notify, cae, recovery), BENCH_FEED_USERS (100000),
+ * BENCH_SCENARIOS (ids, comma-separated; also lag, write-latency, failover, sim, feed, query, notify, cae, recovery), BENCH_FEED_USERS (100000),
+ * BENCH_LATENCY_SAMPLES (100), BENCH_SLOW_MS (30),
  * BENCH_RECOVERY_SIZES (10000,100000),
  * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), BENCH_QUERY_CORE_USERS
  * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), BENCH_CAE_SAMPLES (50), WRK.
@@ -37,12 +38,13 @@ import { createTenant, createUser, tokenForm } from './tessera.js';
 import { renderRecoveryBench, runRecoveryBench, type RecoveryBenchRow } from './recovery.js';
 import { measureNotifications, notifyExtras, type NotifyResult } from './notifications.js';
 import { caeExtras, measureCaePropagation, type CaeResult } from './cae.js';
+import { measureWriteLatency, writeLatencyExtras, type LatencyPair } from './write-latency.js';
 import type { Load, WrkResult } from './wrk.js';
 import { WRK, runWrk, wrkAvailable } from './wrk.js';
 
 const MAX_ERROR_RATE = 0.01;
 /** Measurements outside SCENARIOS; BENCH_SCENARIOS may name them (unset: all run). */
-const OTHER_IDS = ['lag', 'failover', 'failover-control', 'sim', 'feed', 'query', 'notify', 'cae', 'recovery'] as const;
+const OTHER_IDS = ['lag', 'write-latency', 'failover', 'failover-control', 'sim', 'feed', 'query', 'notify', 'cae', 'recovery'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name];
@@ -144,6 +146,13 @@ async function main(): Promise<number> {
     cae = await measureCaePropagation(servers.tessera.url, tenant, userId, secondaryRegion, samples);
   }
 
+  let latency: LatencyPair[] | undefined;
+  if (runs('write-latency')) {
+    const [samples, delayMs] = [intEnv('BENCH_LATENCY_SAMPLES', 100), intEnv('BENCH_SLOW_MS', 30)];
+    console.log(`measuring PATCH latency against one call into the nearest voter, without and with ${delayMs} ms between regions …`);
+    latency = await measureWriteLatency(servers.tessera.url, servers.singleDo.url, tenant, userId, samples, delayMs);
+  }
+
   // Last among the Tessera measurements: it moves cell primaries.
   let failover: FailoverResult | undefined;
   let failoverOtherDown: FailoverResult | undefined;
@@ -195,6 +204,7 @@ async function main(): Promise<number> {
   const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
   const extras: Extra[] = [
     ...writeExtras(rows),
+    ...(latency !== undefined ? writeLatencyExtras(latency) : []),
     ...feedExtras(rows, feedAb),
     ...outcomeExtras(rows),
     ...queryExtras(rows),
