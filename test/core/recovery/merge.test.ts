@@ -23,7 +23,7 @@ function tenant() {
   return { h, ann: ann!, bob: bob!, cat: cat!, snapshot, seq, at };
 }
 
-const byId = (entries: ReadonlyArray<{ id: string }>) => new Map(entries.map((e) => [e.id, e]));
+const byId = <T extends { id: string }>(entries: readonly T[]): Map<string, T> => new Map(entries.map((e) => [e.id, e]));
 
 describe('a preview reflects the state at its start (core/recovery/merge.ts)', () => {
   it('lists the state when the job started, not a write that landed while the report was built', async () => {
