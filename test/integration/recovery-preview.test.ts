@@ -134,4 +134,38 @@ describe('a preview reflects the state at its start (durable-objects/recovery-ru
     expect((await home(t, 'GET', `/directory/recovery/jobs/${id}`)).status).toBe(404);
     expect(await r2Keys(`snap/${t.tenantId}/job/${id}/`)).toEqual([]);
   });
+
+  it('a report cut short after some of its pages (R2 failing mid-report) is redone by a new attempt, each change once', async () => {
+    const t = await newTenant();
+    await runInDurableObject(primaryOf(t), (replica: CellReplica) => void ((replica as unknown as Duties).backups = () => Promise.resolve()));
+    const [a, b] = [await js(await home(t, 'POST', '/users', { body: { displayName: 'A', userPrincipalName: 'a@contoso.com' } })), await js(await home(t, 'POST', '/users', { body: { displayName: 'B', userPrincipalName: 'b@contoso.com' } }))];
+    const snap = await js(await call('POST', `/admin/tenants/${t.tenantId}/snapshots`));
+    await home(t, 'DELETE', `/users/${a.id}`); // a restore: bucket 0, written first
+    await home(t, 'PATCH', `/users/${b.id}`, { body: { displayName: 'B2' } }); // an update: bucket 1
+    const id = (await js(await home(t, 'POST', `/directory/recovery/snapshots/${snap.id}/recoveryPreviewJobs`, { body: {} }))).id as string;
+    await runInDurableObject(primaryOf(t), async (replica: CellReplica) => {
+      const own = replica as unknown as { env: Env };
+      const real = own.env;
+      try {
+        await step(replica); // the job-start copy
+        let pages = 0;
+        // The second report page never lands (withRetry gives up after its backoff): the attempt stops after one page.
+        const failing = { ...real.BACKUPS, get: real.BACKUPS.get.bind(real.BACKUPS), list: real.BACKUPS.list.bind(real.BACKUPS), delete: real.BACKUPS.delete.bind(real.BACKUPS),
+          put: (k: string, v: never) => (k.includes('/chg/') && ++pages > 1 ? Promise.reject(new Error('R2 down mid-report')) : real.BACKUPS.put(k, v)) } as unknown as R2Bucket;
+        own.env = { ...real, BACKUPS: failing };
+        await step(replica);
+        expect(await job(t, id)).toMatchObject({ status: 'calculating' });
+        own.env = real;
+        await step(replica); // a new attempt: the whole report again, under its own number
+      } finally {
+        own.env = real;
+        Reflect.deleteProperty(replica, 'backups');
+      }
+    });
+    expect(await job(t, id)).toMatchObject({ status: 'successful', totalChangedObjectsCalculated: 2 });
+    const changes = await js(await home(t, 'GET', `/directory/recovery/snapshots/${snap.id}/recoveryPreviewJobs/${id}/getChanges`));
+    expect(changes.value.map((e: Any) => [e.id, e.recoveryAction])).toEqual([[a.id, 'restore'], [b.id, 'update']]);
+    const attempts = new Set((await r2Keys(`snap/${t.tenantId}/job/${id}/`)).filter((k) => k.includes('/chg/')).map((k) => k.split('/')[4]));
+    expect(attempts.size).toBe(2); // the cut attempt's page is still there, never read
+  });
 });
