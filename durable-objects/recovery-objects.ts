@@ -17,8 +17,9 @@ const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
 /**
  * Writes one report page. Its name is fixed by (job, attempt, bucket, page) and an attempt's
- * pages are a function of its inputs, so a page written again (a retried put, an attempt
- * re-run) is the same object; another attempt's pages have other names and are never read.
+ * pages are a function of its inputs, so a page written again (a retried put) is the same
+ * object (the same entries; only the IV differs); another attempt's pages have other names
+ * and only the attempt that completed the report is read.
  */
 export async function putReportPage(cfg: BackupConfig, key: CryptoKey, tid: string, jobId: string, attempt: number, bucket: number, page: number, entries: readonly ChangeEntry[]): Promise<void> {
   const name = r2ReportPageKey(tid, jobId, attempt, bucket, page);
