@@ -69,42 +69,64 @@ function feedRange(replica: Replica, tid: string, after: number, upTo: number): 
 
 const changedObjects = (records: readonly FeedRecord[]): number => new Set(records.flatMap((r) => r.changes.map((c) => `${c.type}/${c.id}`))).size;
 
+export interface CopyNames {
+  readonly chunk: (n: number) => string;
+  readonly tail: string;
+}
+
+export interface CopyTaken {
+  readonly fromSeq: number;
+  readonly seq: number;
+  readonly chunks: number;
+  readonly objects: number;
+  readonly bytes: number;
+}
+
+/**
+ * Copies the tenant's records page by page into R2 while writes continue (each page one
+ * synchronous read, in COPY_ORDER), then stores the feed records written meanwhile (the
+ * tail): the copy rolled forward by its tail is the state as of feed position `seq`.
+ * Names are fixed by the caller, so a copy written again overwrites the same objects.
+ */
+export async function copyTenant(replica: Replica, cfg: BackupConfig, key: CryptoKey, tid: string, names: CopyNames): Promise<CopyTaken> {
+  const fromSeq = lastSeq(replica.state, tid);
+  let chunks = 0;
+  let objects = 0;
+  let bytes = 0;
+  for (let c: CopyCursor | null = { source: 0, after: null }; c !== null; ) {
+    const page = copyPage(replica.state, tid, c, COPY_PAGE);
+    c = page.next;
+    if (page.records.length === 0 && c === null && chunks > 0) break;
+    const name = names.chunk(chunks);
+    const body = await encodeChunk(key, name, page.records, random);
+    await withRetry(() => cfg.bucket.put(name, body));
+    chunks++;
+    objects += page.records.length;
+    bytes += body.length;
+  }
+  const seq = lastSeq(replica.state, tid);
+  const tail = await encodeChunk(key, names.tail, feedRange(replica, tid, fromSeq, seq), random);
+  await withRetry(() => cfg.bucket.put(names.tail, tail));
+  return { fromSeq, seq, chunks, objects, bytes: bytes + tail.length };
+}
+
 /** Takes one snapshot of `tid` now; records it (or the failure) in the cell. */
 export async function takeSnapshot(replica: Replica, cfg: BackupConfig, tid: string): Promise<SnapshotInfo> {
   if (isDeleted(replica.state, tid)) throw new Error('the tenant is deleted');
   let written: string | undefined; // the snapshot's name, once its objects may exist
   try {
     const { key, wrapped } = await tenantDataKey(replica, cfg, tid);
-    const fromSeq = lastSeq(replica.state, tid);
-    const started = Date.now();
     // The name is fixed before the copy; the snapshot is as of the feed position read at its end.
-    const iso = isoSeconds(started);
+    const iso = isoSeconds(Date.now());
     written = iso;
-    let chunks = 0;
-    let objects = 0;
-    let bytes = 0;
-    for (let c: CopyCursor | null = { source: 0, after: null }; c !== null; ) {
-      const page = copyPage(replica.state, tid, c, COPY_PAGE);
-      c = page.next;
-      if (page.records.length === 0 && c === null && chunks > 0) break;
-      const name = r2ChunkKey(tid, iso, chunks);
-      const body = await encodeChunk(key, name, page.records, random);
-      await withRetry(() => cfg.bucket.put(name, body));
-      chunks++;
-      objects += page.records.length;
-      bytes += body.length;
-    }
-    const seq = lastSeq(replica.state, tid);
-    const tailName = r2TailKey(tid, iso);
-    const tail = await encodeChunk(key, tailName, feedRange(replica, tid, fromSeq, seq), random);
-    await withRetry(() => cfg.bucket.put(tailName, tail));
-    bytes += tail.length;
+    const { fromSeq, seq, chunks, objects, bytes } = await copyTenant(replica, cfg, key, tid, { chunk: (n) => r2ChunkKey(tid, iso, n), tail: r2TailKey(tid, iso) });
     const at = Date.parse(iso);
     const previous = listSnapshots(replica.state, tid).pop();
     const totalChangedObjects = previous === undefined ? objects : changedObjects(feedRange(replica, tid, previous.seq, seq));
-    const manifest = { version: 1, tenantId: tid, at: iso, fromSeq, seq, chunks, objects, bytes, wrappedKey: wrapped };
+    // Version 2: chunks in COPY_ORDER (model.ts), which a job's report merges with its own copy.
+    const manifest = { version: 2, tenantId: tid, at: iso, fromSeq, seq, chunks, objects, bytes, wrappedKey: wrapped };
     await withRetry(() => cfg.bucket.put(r2ManifestKey(tid, iso), JSON.stringify(manifest), { httpMetadata: { contentType: 'application/json' } }));
-    const info = { at, fromSeq, seq, chunks, objects, bytes, totalChangedObjects };
+    const info = { at, fromSeq, seq, chunks, objects, bytes, totalChangedObjects, ordered: true as const };
     let dropped: SnapshotInfo[] = [];
     let deleted = false;
     const r = await replica.write((s) => {
@@ -140,7 +162,7 @@ export async function deleteSnapshotObjects(bucket: R2Bucket, tid: string, iso: 
   }
 }
 
-async function getChunk(bucket: R2Bucket, key: CryptoKey, name: string): Promise<unknown[]> {
+export async function getChunk(bucket: R2Bucket, key: CryptoKey, name: string): Promise<unknown[]> {
   const obj = await withRetry(() => bucket.get(name));
   if (obj === null) throw new Error(`snapshot object ${name} is missing`);
   const items = await decodeChunk(key, name, new Uint8Array(await obj.arrayBuffer()));
@@ -148,15 +170,22 @@ async function getChunk(bucket: R2Bucket, key: CryptoKey, name: string): Promise
   return items;
 }
 
-/** A snapshot's tail: the feed records written during its copy (replayed onto it first). */
-export async function readTail(key: CryptoKey, cfg: BackupConfig, tid: string, s: SnapshotInfo): Promise<FeedRecord[]> {
-  return (await getChunk(cfg.bucket, key, r2TailKey(tid, isoSeconds(s.at)))) as FeedRecord[];
+/** The names of a snapshot's objects. */
+export const snapshotNames = (tid: string, s: SnapshotInfo): CopyNames => ({ chunk: (n) => r2ChunkKey(tid, isoSeconds(s.at), n), tail: r2TailKey(tid, isoSeconds(s.at)) });
+
+/** A copy's tail: the feed records written during it (replayed onto it first). */
+export async function readTail(key: CryptoKey, cfg: BackupConfig, names: CopyNames): Promise<FeedRecord[]> {
+  return (await getChunk(cfg.bucket, key, names.tail)) as FeedRecord[];
 }
 
-/** Streams a snapshot's records chunk by chunk (one chunk in memory at a time); `onPage` false stops it. */
-export async function streamSnapshot(key: CryptoKey, cfg: BackupConfig, tid: string, s: SnapshotInfo, onPage: (records: ObjectRecord[]) => Promise<boolean>): Promise<void> {
-  const iso = isoSeconds(s.at);
-  for (let n = 0; n < s.chunks; n++) if (!(await onPage((await getChunk(cfg.bucket, key, r2ChunkKey(tid, iso, n))) as ObjectRecord[]))) return;
+/** A copy's records chunk by chunk (one chunk in memory at a time). */
+export async function* copyChunks(key: CryptoKey, cfg: BackupConfig, names: CopyNames, chunks: number): AsyncGenerator<ObjectRecord[]> {
+  for (let n = 0; n < chunks; n++) yield (await getChunk(cfg.bucket, key, names.chunk(n))) as ObjectRecord[];
+}
+
+/** Streams a copy's records chunk by chunk; `onPage` false stops it. */
+export async function streamSnapshot(key: CryptoKey, cfg: BackupConfig, names: CopyNames, chunks: number, onPage: (records: ObjectRecord[]) => Promise<boolean>): Promise<void> {
+  for await (const records of copyChunks(key, cfg, names, chunks)) if (!(await onPage(records))) return;
 }
 
 /**

@@ -29,6 +29,7 @@ import { feedDuties, readArchive } from './feed-archive.js';
 import { backupConfig, snapshotsDue, takeSnapshot } from './backup.js';
 import { ReplicaFreshness } from './replica-freshness.js';
 import { runRecoveryJobs } from './recovery-runner.js';
+import { readWithObjects } from './recovery-objects.js';
 import { listSnapshots, readStatus } from '../core/recovery/snapshots.js';
 import { BackupLearning } from './backup-learning.js';
 import { isDeleted } from '../core/tenant-deletion.js';
@@ -129,7 +130,9 @@ export class CellReplica extends DurableObject<Env> {
       const caught = await replica.catchUp(call.minPosition.pos);
       if (!caught) return { kind: 'behind', appliedPos: replica.meta.appliedPos };
     }
-    const result = read(replica.state, call.request, ctx, asUser);
+    // A read that needs objects kept in R2 (a difference report's pages) names them; they are fetched and it runs again.
+    const result = await readWithObjects(() => backupConfig(this.env), () => replica.state, call.tenantId, (objects) => read(replica.state, call.request, { ...ctx, objects }, asUser));
+    if (result === undefined) return { kind: 'unavailable', reason: 'backup object storage unavailable' };
     if (!result.ok && result.error.kind === 'behind') return { kind: 'behind', appliedPos: replica.meta.appliedPos };
     const stalenessMs = this.freshness.stalenessMs(replica.meta);
     return result.ok ? { kind: 'reply', reply: result.value, ...(stalenessMs === undefined ? {} : { stalenessMs }) } : { kind: 'error', error: result.error };

@@ -1,8 +1,9 @@
 /**
  * Glue of a tenant's deletion (core/tenant-deletion.ts decides every step): the primary's alarm
- * deletes the tenant's snapshots (R2 `BACKUPS`), then its change-feed archive (R2
- * `FEED_ARCHIVE`), then its per-tenant objects outside the cell (`purgeTenantObjects`), then its
- * keys in the cell in bounded replicated writes, and marks the purge
+ * deletes the tenant's snapshots and recovery jobs' objects (R2 `BACKUPS`, all under
+ * `snap/{tid}/`), then its change-feed archive (R2 `FEED_ARCHIVE`), then its per-tenant objects
+ * outside the cell (`purgeTenantObjects`), then its keys in the cell in bounded replicated
+ * writes, and marks the purge
  * done once all three are empty. R2 calls are retried with backoff; a run that still fails
  * records why and the next alarm resumes (deleting what is there is safe to repeat). A write
  * that does not commit (not primary any more) stops the run: the new primary's alarm carries on.

@@ -69,6 +69,11 @@ export interface GraphContext {
   newId(): string;
   /** Who asks (a subscription's `creatorId`); absent where no caller applies. */
   caller?: { kind: 'user'; userId: string } | { kind: 'application'; appId: string } | { kind: 'operator' };
+  /**
+   * Reads only: objects kept outside the cell (R2) by name, fetched and decrypted by the glue
+   * (undefined until fetched: the glue fetches what a read asked for and runs it again).
+   */
+  objects?: { get(key: string): Json | undefined };
 }
 
 export type GraphError = {

@@ -19,7 +19,7 @@ import type { ChangeEntry } from './diff.js';
 import { moved, readJob, type Job } from './jobs.js';
 import { activeJobKey, failedPageKey, jobKey } from './keys.js';
 import { currentRecord, isRelationship, isSingleton, type EntityType, type ObjectRecord } from './model.js';
-import { CHANGE_PAGE, readReport } from './report-pages.js';
+import { CHANGE_PAGE, readReport, reportSource, type ObjectCache } from './report-pages.js';
 
 type Obj = { [k: string]: Json };
 
@@ -102,6 +102,17 @@ export interface BatchOutcome {
   /** False when the job had moved on (applied by an earlier attempt, cancelled): nothing done. */
   readonly applied: boolean;
   readonly done: boolean;
+  /** Report pages (R2 names) the batch needs that `objects` does not hold: fetch them and plan again. */
+  readonly needs?: readonly string[];
+}
+
+/** The names of the report pages the batch at (`page`, `index`) reads (none for a report kept in the cell). */
+export function batchPages(state: StateReader, tid: string, jobId: string, page: number, index: number): string[] {
+  const job = readJob(state, tid, jobId);
+  if (job === undefined || job.reportAttempt === undefined) return [];
+  const names: string[] = [];
+  readReport((k) => void names.push(k), tid, job, page * CHANGE_PAGE + index, APPLY_BATCH);
+  return names;
 }
 
 const asEntries = (v: Json | undefined): ChangeEntry[] => (Array.isArray(v) ? (v as unknown as ChangeEntry[]) : []);
@@ -110,17 +121,21 @@ const asEntries = (v: Json | undefined): ChangeEntry[] => (Array.isArray(v) ? (v
  * The next batch of job `jobId`, planned only if the job still stands at (`page`, `index`).
  * Steps that fail (a value taken meanwhile, a member gone) are listed in getFailedChanges.
  */
-export function planApplyBatch(state: StateReader, ctx: GraphContext, jobId: string, page: number, index: number): Result<{ mutations: Mutation[]; reply: BatchOutcome }, GraphError> {
+export function planApplyBatch(state: StateReader, ctx: GraphContext, jobId: string, page: number, index: number, objects?: ObjectCache): Result<{ mutations: Mutation[]; reply: BatchOutcome }, GraphError> {
   const tid = ctx.tenantId;
   const job = readJob(state, tid, jobId);
   if (job === undefined || job.status !== 'running' || job.applyPage !== page || job.applyIndex !== index) return ok({ mutations: [], reply: { applied: false, done: true } });
+  const source = reportSource(state, objects, job);
+  const from = page * CHANGE_PAGE + index;
+  const batch = source === undefined ? [] : readReport(source, tid, job, from, APPLY_BATCH);
+  // Pages not fetched: nothing planned (a damaged report, below, is one whose pages are fetched and short).
+  const needs = source === undefined ? batchPages(state, tid, jobId, page, index) : [...(objects?.missing ?? [])];
+  if (needs.length > 0) return ok({ mutations: [], reply: { applied: false, done: false, needs } });
   const overlay = new OverlayReader(state);
   const mutations: Mutation[] = [];
   const failures: ChangeEntry[] = [];
   let modified = 0;
   let links = 0;
-  const from = page * CHANGE_PAGE + index;
-  const batch = readReport(state, tid, job, from, APPLY_BATCH);
   for (const e of batch) {
     let changedObject = false;
     let steps = stepsFor(overlay, tid, e);

@@ -50,9 +50,24 @@ export interface Job {
   readonly modified: number;
   readonly linksModified: number;
   readonly failed: number;
-  /** Bumped each time a runner (re)starts the calculation; page writes of an older attempt are refused. */
+  /** Bumped each time a runner (re)starts the calculation; writes of an older attempt are refused. */
   readonly attempt: number;
+  /** The copy of the tenant as of the job's start (R2, under the attempt that made it): what the report compares the target with. */
+  readonly asOf?: JobCopy;
+  /** The attempt whose report pages are in R2 (core/recovery/keys.ts); absent: a report kept in the cell (jobs from before). */
+  readonly reportAttempt?: number;
   readonly error: string | null;
+}
+
+/** Where the job-start copy is and the feed position it is consistent as of. */
+export interface JobCopy {
+  readonly attempt: number;
+  readonly fromSeq: number;
+  readonly seq: number;
+  readonly chunks: number;
+  readonly objects: number;
+  /** When the copy ended (epoch ms): the report shows the state as of then. */
+  readonly at: number;
 }
 
 export function readJob(state: StateReader, tid: string, jobId: string): Job | undefined {

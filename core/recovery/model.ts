@@ -152,51 +152,82 @@ export function currentRecord(state: StateReader, tid: string, t: EntityType, id
 }
 
 /**
- * Where a copy of the tenant stands: the index of the source (live objects per type, then
- * bin entries per type, then the singletons) and the last key read in it.
+ * Where a copy of the tenant stands: the index of the stream (one per entity type, in
+ * COPY_ORDER) and the last id read in it.
  */
 export interface CopyCursor {
   readonly source: number;
   readonly after: string | null;
 }
 
-interface Source {
-  readonly prefix: string;
+/** One entity type's rows: live and (for binned types) recycle-bin rows, read merged by id; a singleton's one key. */
+interface Stream {
   readonly t: EntityType;
-  readonly bin: boolean;
+  readonly live: string;
+  readonly bin?: string;
+  readonly singleton?: true;
 }
 
-function sources(tid: string): Source[] {
+function streams(tid: string): Stream[] {
   const objects = Object.entries(OBJECT_TYPE) as Array<[EntityType, TypeName]>;
   const relationships = Object.entries(RELATIONSHIP_KEY) as Array<[EntityType, { prefix: (tid: string) => string }]>;
   return [
-    ...objects.map(([t, type]) => ({ prefix: objectPrefix(tid, type), t, bin: false })),
-    ...objects.map(([t, type]) => ({ prefix: binPrefix(tid, type), t, bin: true })),
-    ...relationships.map(([t, r]) => ({ prefix: r.prefix(tid), t, bin: false })),
-    ...(Object.entries(SINGLETON_KEY) as Array<[EntityType, string]>).map(([t, name]) => ({ prefix: singletonKey(tid, name as 'organization'), t, bin: false })),
+    ...objects.map(([t, type]) => ({ t, live: objectPrefix(tid, type), bin: binPrefix(tid, type) })),
+    ...relationships.map(([t, r]) => ({ t, live: r.prefix(tid) })),
+    ...(Object.entries(SINGLETON_KEY) as Array<[EntityType, string]>).map(([t, name]) => ({ t, live: singletonKey(tid, name as 'organization'), singleton: true as const })),
   ];
 }
 
-/** The next page of records (at most `limit`), read synchronously: one consistent view per page. */
+/** The order a copy lists records in: by entity type (this order), then by id. */
+export const COPY_ORDER: readonly EntityType[] = streams('x').map((s) => s.t);
+const RANK = new Map(COPY_ORDER.map((t, i) => [t, i]));
+
+/** Compares two records' places in a copy (both sides of a difference report are read in this order). */
+export function compareRecords(a: { t: EntityType; id: string }, b: { t: EntityType; id: string }): number {
+  const d = RANK.get(a.t)! - RANK.get(b.t)!;
+  return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+const idOfKey = (k: string): string => k.slice(k.lastIndexOf('/') + 1);
+
+/**
+ * The next page of records (at most `limit`), read synchronously: one consistent view per page.
+ * A type's live and recycle-bin rows are read merged by id, so an object deleted or restored
+ * while the copy runs is read once, wherever it is when the copy reaches its id (never twice,
+ * never missed), and the copy comes out in COPY_ORDER: two copies can be compared by merging.
+ */
 export function copyPage(state: StateReader, tid: string, cursor: CopyCursor, limit: number): { records: ObjectRecord[]; next: CopyCursor | null } {
-  const all = sources(tid);
+  const all = streams(tid);
   const records: ObjectRecord[] = [];
   let { source, after } = cursor;
   while (source < all.length && records.length < limit) {
     const s = all[source]!;
-    const want = limit - records.length;
-    const rows = state.list(s.prefix, { ...(after !== null ? { after } : {}), limit: want });
-    for (const [k, v] of rows) {
-      if (isSingleton(s.t) && k !== s.prefix) continue;
-      const id = isSingleton(s.t) ? singletonId(tid, s.t) : k.slice(k.lastIndexOf('/') + 1);
-      const r = s.bin ? binRecord(s.t, id, v) : liveRecord(state, tid, s.t, id, v);
+    if (s.singleton === true) {
+      const v = state.get(s.live);
+      const r = v === undefined ? undefined : liveRecord(state, tid, s.t, singletonId(tid, s.t as SingletonEntity), v);
       if (r !== undefined) records.push(r);
-    }
-    if (rows.length < want) {
       source++;
       after = null;
-    } else {
-      after = rows[rows.length - 1]![0];
+      continue;
+    }
+    const want = limit - records.length;
+    const read = (prefix: string) => state.list(prefix, { ...(after !== null ? { after: `${prefix}${after}` } : {}), limit: want });
+    const live = read(s.live);
+    const bin = s.bin === undefined ? [] : read(s.bin);
+    const rows = [...live.map(([k, v]) => ({ id: idOfKey(k), v, deleted: false })), ...bin.map(([k, v]) => ({ id: idOfKey(k), v, deleted: true }))];
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.deleted ? 1 : -1));
+    let taken = 0;
+    for (const row of rows) {
+      if (taken === want) break;
+      if (row.id === after) continue; // live and binned at once (never, but read once)
+      const r = row.deleted ? binRecord(s.t, row.id, row.v) : liveRecord(state, tid, s.t, row.id, row.v);
+      if (r !== undefined) records.push(r);
+      after = row.id;
+      taken++;
+    }
+    if (live.length < want && bin.length < want && taken === new Set(rows.map((r) => r.id)).size) {
+      source++;
+      after = null;
     }
   }
   return { records, next: source < all.length ? { source, after } : null };

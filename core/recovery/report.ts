@@ -1,11 +1,9 @@
 /**
- * Building a difference report from a stream of target records (a snapshot's pages, rolled
- * forward by the overlay) against the current state, in bounded memory: entries leave the
- * builder as full pages (report-pages.ts) as soon as a bucket fills, so it never holds more
- * than BUCKETS × CHANGE_PAGE entries, however many objects changed. Besides those it holds the
- * ids seen (to find objects added since the target: ~100 bytes per object of the tenant); the
- * overlay holds the feed changes between the snapshot and the target. The target state itself
- * is never held.
+ * Paging a difference report in bounded memory (ReportPager: entries leave as full pages,
+ * report-pages.ts, as soon as a bucket fills), and the report of a job whose base snapshot
+ * predates ordered copies (ReportBuilder: target records against the live state; it also
+ * holds the ids seen, ~100 bytes per object). New jobs compare two ordered copies instead
+ * (merge.ts). The target state itself is never held.
  */
 import type { StateReader } from '../kv.js';
 import { selects, typesOf, type Criteria } from './criteria.js';
@@ -30,12 +28,57 @@ export interface ReportTotals {
   readonly buckets: readonly number[];
 }
 
-export class ReportBuilder {
-  private readonly seen = new Set<string>();
+/**
+ * The report's pages as entries come: each bucket's open page leaves as soon as it is full,
+ * so at most BUCKETS × CHANGE_PAGE entries are held, however many objects changed.
+ */
+export class ReportPager {
   private readonly open: ChangeEntry[][] = Array.from({ length: BUCKETS }, () => []);
   private readonly counts: number[] = new Array<number>(BUCKETS).fill(0);
   private links = 0;
   private pages = 0;
+
+  /** Entries held now (the bound: BUCKETS × CHANGE_PAGE). */
+  get held(): number {
+    return this.open.reduce((n, b) => n + b.length, 0);
+  }
+
+  /** Adds an entry; the bucket's page when it is full. */
+  push(e: ChangeEntry): ReportPage | undefined {
+    const b = bucketOf(e);
+    this.open[b]!.push(e);
+    this.links += linksOf(e);
+    return this.open[b]!.length >= CHANGE_PAGE ? this.flush(b) : undefined;
+  }
+
+  private flush(b: number): ReportPage {
+    const entries = this.open[b]!;
+    this.open[b] = [];
+    const page = { bucket: b, page: Math.floor(this.counts[b]! / CHANGE_PAGE), entries };
+    this.counts[b]! += entries.length;
+    this.pages++;
+    return page;
+  }
+
+  /** The last, partly filled page of each bucket. */
+  *rest(): Generator<ReportPage> {
+    for (let b = 0; b < BUCKETS; b++) if (this.open[b]!.length > 0) yield this.flush(b);
+  }
+
+  /** The report's totals, once rest() has run to the end. */
+  totals(): ReportTotals {
+    return { changed: this.counts.reduce((a, b) => a + b, 0), links: this.links, pages: this.pages, buckets: [...this.counts] };
+  }
+}
+
+/**
+ * The report of a job whose base snapshot was taken before copies were ordered (merge.ts
+ * needs both sides in COPY_ORDER): it compares the target with the live state as the
+ * builder goes, so writes made while it runs may show. Such snapshots age out with retention.
+ */
+export class ReportBuilder {
+  private readonly seen = new Set<string>();
+  private readonly pager = new ReportPager();
 
   constructor(
     private readonly state: StateReader,
@@ -44,9 +87,8 @@ export class ReportBuilder {
     private readonly overlay: Overlay,
   ) {}
 
-  /** Entries held now (the bound: BUCKETS × CHANGE_PAGE). */
   get held(): number {
-    return this.open.reduce((n, b) => n + b.length, 0);
+    return this.pager.held;
   }
 
   /** Records of the target's base copy (a snapshot page), in any order; yields pages as they fill. */
@@ -63,20 +105,7 @@ export class ReportBuilder {
     this.seen.add(k);
     if (!selects(this.criteria, t, id)) return undefined;
     const e = diffRecord(this.overlay.apply(t, id, base), currentRecord(this.state, this.tid, t, id));
-    if (e === undefined) return undefined;
-    const b = bucketOf(e);
-    this.open[b]!.push(e);
-    this.links += linksOf(e);
-    return this.open[b]!.length >= CHANGE_PAGE ? this.flush(b) : undefined;
-  }
-
-  private flush(b: number): ReportPage {
-    const entries = this.open[b]!;
-    this.open[b] = [];
-    const page = { bucket: b, page: Math.floor(this.counts[b]! / CHANGE_PAGE), entries };
-    this.counts[b]! += entries.length;
-    this.pages++;
-    return page;
+    return e === undefined ? undefined : this.pager.push(e);
   }
 
   /** Objects only the overlay knows (created after the copy), then those added since the target; then the last pages. */
@@ -98,11 +127,11 @@ export class ReportBuilder {
         after = rows[rows.length - 1]![0];
       }
     }
-    for (let b = 0; b < BUCKETS; b++) if (this.open[b]!.length > 0) yield this.flush(b);
+    yield* this.pager.rest();
   }
 
   /** The report's totals, once finish() has run to the end. */
   totals(): ReportTotals {
-    return { changed: this.counts.reduce((a, b) => a + b, 0), links: this.links, pages: this.pages, buckets: [...this.counts] };
+    return this.pager.totals();
   }
 }

@@ -1,9 +1,10 @@
 /**
  * How long finished jobs are kept. Entra documents no retention for recovery jobs; Tessera keeps
- * a finished job (its record, difference report and failed changes) 30 days after it ended, as
+ * a finished job (its record, difference report — R2 — and failed changes) 30 days after it ended, as
  * long as Entra keeps directory audit logs: the writes a recovery made stay findable in the audit
  * log under the job's correlation id for as long as the job itself. The primary's alarm purges
- * expired jobs in bounded writes (pages first, the record last), so a purge cut short by an
+ * expired jobs, R2 objects first (durable-objects/recovery-runner.ts), then cell keys in bounded
+ * writes (pages first, the record last), so a purge cut short by an
  * eviction or a failover is simply resumed by the next alarm, and one replayed after an unknown
  * outcome deletes keys that are already gone (nothing happens twice).
  */
@@ -34,11 +35,22 @@ export interface PurgeOutcome {
   readonly more: boolean;
 }
 
-/** One bounded purge write: pages of expired jobs, and each job's record once its pages are gone. */
-export function planPurgeJobs(state: StateReader, tid: string, now: number, retentionMs = JOB_RETENTION_MS, limit = PURGE_KEYS_PER_WRITE): Result<{ mutations: Mutation[]; reply: PurgeOutcome }, never> {
+/**
+ * One bounded purge write: cell pages of expired jobs, and each job's record once its pages
+ * are gone. `ready` names the jobs whose R2 objects (job-start copy, report pages) the glue
+ * has deleted: only those are purged, so a job's record outlives its objects.
+ */
+export function planPurgeJobs(
+  state: StateReader,
+  tid: string,
+  now: number,
+  retentionMs = JOB_RETENTION_MS,
+  limit = PURGE_KEYS_PER_WRITE,
+  ready: (job: Job) => boolean = () => true,
+): Result<{ mutations: Mutation[]; reply: PurgeOutcome }, never> {
   const mutations: Mutation[] = [];
   let purgedJobs = 0;
-  for (const job of expiredJobs(state, tid, now, retentionMs)) {
+  for (const job of expiredJobs(state, tid, now, retentionMs).filter(ready)) {
     const room = limit - mutations.length - 1; // one left for the job's record
     if (room < 0) return ok({ mutations, reply: { purgedJobs, more: true } });
     const pages = [...state.list(changePagePrefix(tid, job.id), { limit: room + 1 }), ...state.list(failedPagePrefix(tid, job.id), { limit: room + 1 })];

@@ -1,7 +1,7 @@
 /**
  * Graph handlers of `/directory/recovery/...` (microsoft.graph.entraRecoveryServices), pure
- * over replicated state: the snapshot index, job records and difference-report pages all
- * live in the cell. Creating a job only records it; the primary's alarm runs it (runner glue
+ * over replicated state (the snapshot index, job records, failed changes) and, for a
+ * difference report, its pages in R2 as the read glue fetched them (`ctx.objects`). Creating a job only records it; the primary's alarm runs it (runner glue
  * in durable-objects/recovery-runner.ts).
  */
 import type { Json, StateReader } from '../kv.js';
@@ -12,7 +12,7 @@ import { parseCriteria } from './criteria.js';
 import { activeJob, isTerminal, jobJson, moved, newJob, readJob, wantsUnknownEnumMembers, type Job, type JobKind } from './jobs.js';
 import type { ChangeEntry } from './diff.js';
 import { activeJobKey, jobKey, jobPrefix } from './keys.js';
-import { readFailed, readReport } from './report-pages.js';
+import { readFailed, readReport, reportSource } from './report-pages.js';
 import { baseSnapshotFor, listSnapshots, snapshotAt, snapshotJson } from './snapshots.js';
 import { timeOfSnapshotId } from './snapshot-id.js';
 
@@ -136,7 +136,10 @@ export function getChangesRoute(s: StateReader, req: GraphRequest, ctx: GraphCon
   if (job.value.status !== 'successful') return err(badRequest(`The difference report of job '${jobId}' is available once the job is successful (it is ${job.value.status}).`, 'BadRequest'));
   const paging = parsePaging(req.query);
   if (!paging.ok) return paging;
-  return ok({ status: 200, body: pageOf(req, (from, n) => readReport(s, ctx.tenantId, job.value, from, n), job.value.changed, paging.value) });
+  // The pages are in R2: only a caller that fetches them (the cell's read glue) can answer.
+  const source = reportSource(s, ctx.objects, job.value);
+  if (source === undefined) return err({ kind: 'behind', message: 'The difference report cannot be read here.' });
+  return ok({ status: 200, body: pageOf(req, (from, n) => readReport(source, ctx.tenantId, job.value, from, n), job.value.changed, paging.value) });
 }
 
 /** GET .../recoveryJobs/{id}/getFailedChanges: changes recovery could not apply, with why. */

@@ -21,6 +21,8 @@ export interface SnapshotInfo {
   readonly objects: number;
   readonly bytes: number;
   readonly totalChangedObjects: number;
+  /** Chunks in COPY_ORDER (model.ts): a job's report merges them with its own copy. Absent on snapshots from before. */
+  readonly ordered?: true;
 }
 
 export interface SnapshotStatus {

@@ -5,15 +5,35 @@ import { recorded, type FeedRecord } from '../../../core/feed/record.js';
 import { copyPage, type CopyCursor, type ObjectRecord } from '../../../core/recovery/model.js';
 import { planApplyBatch } from '../../../core/recovery/apply.js';
 import { parseCriteria } from '../../../core/recovery/criteria.js';
-import { planReportDone, planReportPage, planStartAttempt } from '../../../core/recovery/job-plans.js';
+import { planReportDone, planStartAttempt } from '../../../core/recovery/job-plans.js';
 import { readJob } from '../../../core/recovery/jobs.js';
 import { Overlay } from '../../../core/recovery/replay.js';
-import { ReportBuilder, type ReportPage } from '../../../core/recovery/report.js';
+import { ReportPager, type ReportPage, type ReportTotals } from '../../../core/recovery/report.js';
+import { diffStates, rolledForward } from '../../../core/recovery/merge.js';
+import { r2ReportPageKey } from '../../../core/recovery/keys.js';
+import { ObjectCache } from '../../../core/recovery/report-pages.js';
+import type { Json } from '../../../core/kv.js';
+import type { GraphContext } from '../../../core/directory/types.js';
 import { planRecordSnapshot } from '../../../core/recovery/snapshots.js';
 import { snapshotIdOf } from '../../../core/recovery/snapshot-id.js';
 import { Harness, type Body } from '../directory/harness.js';
 
 export class FeedHarness extends Harness {
+  /** What the runner keeps in R2 (report pages), by name, as the read glue hands it to core (decrypted). */
+  readonly r2 = new Map<string, Json>();
+
+  /** Reads see the R2 objects as the glue fetches them (an absent one as null). */
+  override get ctx(): GraphContext {
+    return { ...super.ctx, objects: { get: (k) => this.r2.get(k) ?? null } };
+  }
+
+  /** The R2 objects as a runner's batch fetches them. */
+  pages(): ObjectCache {
+    const c = new ObjectCache();
+    for (const [k, v] of this.r2) c.put(k, v);
+    return c;
+  }
+
   /** Plans a Graph write with its feed record and applies it. */
   fw(method: string, path: string, body?: unknown): Body {
     const plan = recorded((s) => planWrite(s, this.req(method, path, body), this.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: this.now });
@@ -48,36 +68,67 @@ export class FeedHarness extends Harness {
   }
 }
 
-/** A job of `kind` run to its end as the runner does it: pages written as the builder hands them out, then applied batch by batch. */
-export function runJob(h: FeedHarness, kind: 'preview' | 'recovery', snapshot: readonly ObjectRecord[], at: number, seq: number, body?: unknown, overlay = new Overlay()): { jobId: string; maxHeld: number } {
+/** Records as chunks of `size`, the way a copy is streamed back from R2. */
+export async function* chunksOf(records: readonly ObjectRecord[], size = 1000): AsyncGenerator<readonly ObjectRecord[]> {
+  for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
+}
+
+/**
+ * The report's pages as the runner computes them: the target (`snapshot` rolled forward by
+ * `overlay`) merged with `current` (a copy of the state as of the job's start, rolled forward
+ * by `currentOverlay`).
+ */
+export async function mergeReport(snapshot: readonly ObjectRecord[], current: readonly ObjectRecord[], body?: unknown, overlay = new Overlay(), currentOverlay = new Overlay(), pager = new ReportPager(), onPage: (p: ReportPage) => void = () => {}): Promise<{ pages: ReportPage[]; totals: ReportTotals }> {
+  const criteria = parseCriteria(body);
+  if (!criteria.ok) throw new Error(criteria.error);
+  const pages: ReportPage[] = [];
+  for await (const p of diffStates(rolledForward(chunksOf(snapshot), overlay), rolledForward(chunksOf(current), currentOverlay), criteria.value, pager)) {
+    onPage(p);
+    pages.push(p);
+  }
+  return { pages, totals: pager.totals() };
+}
+
+/** Records a snapshot at `at` and creates a job on it; the job's id and its first attempt. */
+export function startJob(h: FeedHarness, kind: 'preview' | 'recovery', snapshotObjects: number, at: number, seq: number, body?: unknown): { jobId: string; attempt: number } {
   const tid = h.tenantId;
-  h.state.apply(planRecordSnapshot(h.state, tid, { at, fromSeq: seq, seq, chunks: 1, objects: snapshot.length, bytes: 1, totalChangedObjects: 0 }, 5).mutations);
+  h.state.apply(planRecordSnapshot(h.state, tid, { at, fromSeq: seq, seq, chunks: 1, objects: snapshotObjects, bytes: 1, totalChangedObjects: 0, ordered: true }, 5).mutations);
   const created = h.ok('POST', `/directory/recovery/snapshots/${snapshotIdOf(at)}/${kind === 'preview' ? 'recoveryPreviewJobs' : 'recoveryJobs'}`, body);
   const jobId = String(created['id']);
   const start = planStartAttempt(h.state, tid, jobId);
   h.state.apply(start.ok ? start.value.mutations : []);
-  const attempt = readJob(h.state, tid, jobId)!.attempt;
-  const criteria = parseCriteria(body);
-  if (!criteria.ok) throw new Error(criteria.error);
-  const b = new ReportBuilder(h.state, tid, criteria.value, overlay);
-  let maxHeld = 0;
-  const write = (pages: Iterable<ReportPage>) => {
-    for (const p of pages) {
-      maxHeld = Math.max(maxHeld, b.held + p.entries.length);
-      const r = planReportPage(h.state, tid, jobId, attempt, p.bucket, p.page, p.entries);
-      h.state.apply(r.ok ? r.value.mutations : []);
-    }
-  };
-  for (let i = 0; i < snapshot.length; i += 1000) write(b.add(snapshot.slice(i, i + 1000)));
-  write(b.finish());
-  const done = planReportDone(h.state, tid, jobId, attempt, b.totals(), h.now);
+  return { jobId, attempt: readJob(h.state, tid, jobId)!.attempt };
+}
+
+/** Stores an attempt's pages where the runner puts them (R2, here `h.r2`) and completes the report. */
+export function finishReport(h: FeedHarness, jobId: string, attempt: number, pages: readonly ReportPage[], totals: ReportTotals): void {
+  for (const p of pages) h.r2.set(r2ReportPageKey(h.tenantId, jobId, attempt, p.bucket, p.page), p.entries as unknown as Json);
+  const done = planReportDone(h.state, h.tenantId, jobId, attempt, totals, h.now);
   h.state.apply(done.ok ? done.value.mutations : []);
+}
+
+/** Applies a running job batch by batch, its report pages read from `h.r2`. */
+export function applyAll(h: FeedHarness, jobId: string): void {
   for (let guard = 0; guard < 10_000; guard++) {
-    const job = readJob(h.state, tid, jobId)!;
+    const job = readJob(h.state, h.tenantId, jobId)!;
     if (job.status !== 'running') break;
-    const r = planApplyBatch(h.state, h.ctx, jobId, job.applyPage, job.applyIndex);
+    const r = planApplyBatch(h.state, h.ctx, jobId, job.applyPage, job.applyIndex, h.pages());
     if (!r.ok) throw new Error('plan failed');
     h.state.apply(r.value.mutations);
+    if (r.value.reply.done) break;
   }
+}
+
+/**
+ * A job of `kind` run to its end as the runner does it: the state copied at its start, the
+ * report merged page by page, then applied batch by batch.
+ */
+export async function runJob(h: FeedHarness, kind: 'preview' | 'recovery', snapshot: readonly ObjectRecord[], at: number, seq: number, body?: unknown, overlay = new Overlay()): Promise<{ jobId: string; maxHeld: number }> {
+  const { jobId, attempt } = startJob(h, kind, snapshot.length, at, seq, body);
+  const pager = new ReportPager();
+  let maxHeld = 0;
+  const { pages, totals } = await mergeReport(snapshot, h.copyAll(), body, overlay, new Overlay(), pager, (p) => (maxHeld = Math.max(maxHeld, pager.held + p.entries.length)));
+  finishReport(h, jobId, attempt, pages, totals);
+  applyAll(h, jobId);
   return { jobId, maxHeld };
 }

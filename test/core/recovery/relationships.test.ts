@@ -32,7 +32,7 @@ function scenario() {
 }
 
 describe('grants and app role assignments in backup and recovery (core/recovery/model.ts, diff.ts, apply.ts)', () => {
-  it('a snapshot holds them, and the report lists a deleted one as restore, an added one as softDelete, a changed scope as update', () => {
+  it('a snapshot holds them, and the report lists a deleted one as restore, an added one as softDelete, a changed scope as update', async () => {
     const s = scenario();
     const { h } = s;
     expect(s.snapshot.filter((r) => r.t === 'oAuth2PermissionGrant').map((r) => r.id).sort()).toEqual([s.g1, s.g2].sort());
@@ -42,7 +42,7 @@ describe('grants and app role assignments in backup and recovery (core/recovery/
     h.fw('DELETE', `/servicePrincipals/${s.resource}/appRoleAssignedTo/${s.a1}`);
     const g3 = idOf(h.fw('POST', '/oauth2PermissionGrants', { clientId: s.client, consentType: 'Principal', principalId: s.bob, resourceId: s.resource, scope: 'Z' }));
     const a2 = idOf(h.fw('POST', `/users/${s.bob}/appRoleAssignments`, { principalId: s.bob, resourceId: s.resource, appRoleId: USER_ROLE }));
-    const { jobId } = runJob(h, 'preview', s.snapshot, s.at, s.seq);
+    const { jobId } = await runJob(h, 'preview', s.snapshot, s.at, s.seq);
     const entries = h.getOk(`/directory/recovery/snapshots/x/recoveryPreviewJobs/${jobId}/getChanges`)['value'] as Array<Record<string, unknown>>;
     const by = new Map(entries.map((e) => [e['id'], e]));
     expect(entries).toHaveLength(5);
@@ -56,7 +56,7 @@ describe('grants and app role assignments in backup and recovery (core/recovery/
     expect(by.get(a2)).toMatchObject({ entityTypeName: 'appRoleAssignment', recoveryAction: 'softDelete' });
   });
 
-  it('recovery re-creates a deleted grant and assignment with their ids, so the scopes and roles tokens read are back', () => {
+  it('recovery re-creates a deleted grant and assignment with their ids, so the scopes and roles tokens read are back', async () => {
     const s = scenario();
     const { h } = s;
     h.fw('DELETE', `/oauth2PermissionGrants/${s.g1}`);
@@ -65,7 +65,7 @@ describe('grants and app role assignments in backup and recovery (core/recovery/
     const g3 = idOf(h.fw('POST', '/oauth2PermissionGrants', { clientId: s.client, consentType: 'Principal', principalId: s.bob, resourceId: s.resource, scope: 'Z' }));
     expect(delegatedGrantScopes(h.state, h.tenantId, s.client, s.resource, s.ann).principal).toEqual([]);
     expect(assignmentsOf(h.state, h.tenantId, s.client)).toEqual([]);
-    const { jobId } = runJob(h, 'recovery', s.snapshot, s.at, s.seq, { filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter', entityTypes: ['oAuth2PermissionGrant', 'appRoleAssignment'] } });
+    const { jobId } = await runJob(h, 'recovery', s.snapshot, s.at, s.seq, { filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter', entityTypes: ['oAuth2PermissionGrant', 'appRoleAssignment'] } });
     expect(readJob(h.state, h.tenantId, jobId)).toMatchObject({ status: 'successful', modified: 4, failed: 0 });
     expect(loadGrant(h.state, h.tenantId, s.g1)).toMatchObject({ id: s.g1, scope: 'A B' });
     expect(delegatedGrantScopes(h.state, h.tenantId, s.client, s.resource, s.ann)).toEqual({ allPrincipals: ['X'], principal: ['A', 'B'] });
@@ -74,18 +74,18 @@ describe('grants and app role assignments in backup and recovery (core/recovery/
     expect(assignmentsOf(h.state, h.tenantId, s.client)).toEqual([{ appRoleId: APP_ROLE, resourceId: s.resource, resourceAppId: s.apiAppId }]);
   });
 
-  it('an assignment that comes back with its restored service principal is not re-created twice', () => {
+  it('an assignment that comes back with its restored service principal is not re-created twice', async () => {
     const s = scenario();
     const { h } = s;
     h.fw('DELETE', `/servicePrincipals/${s.client}`);
     expect(loadAssignment(h.state, h.tenantId, s.a1)).toBeUndefined();
-    const { jobId } = runJob(h, 'recovery', s.snapshot, s.at, s.seq);
+    const { jobId } = await runJob(h, 'recovery', s.snapshot, s.at, s.seq);
     expect(readJob(h.state, h.tenantId, jobId)).toMatchObject({ status: 'successful', failed: 0 });
     expect(loadAssignment(h.state, h.tenantId, s.a1)).toMatchObject({ id: s.a1, principalId: s.client });
     expect(h.state.list(`t/${h.tenantId}/apa/`)).toHaveLength(1);
   });
 
-  it('replays assignment changes from the feed: a point in time between two changes keeps the first', () => {
+  it('replays assignment changes from the feed: a point in time between two changes keeps the first', async () => {
     const s = scenario();
     const { h } = s;
     h.fw('DELETE', `/servicePrincipals/${s.resource}/appRoleAssignedTo/${s.a1}`);
@@ -94,7 +94,7 @@ describe('grants and app role assignments in backup and recovery (core/recovery/
     // The state after the first two records: a1 gone, a2 there.
     const overlay = new Overlay();
     overlay.add(h.records(s.seq).slice(0, 2));
-    const { jobId } = runJob(h, 'preview', s.snapshot, s.at, s.seq, undefined, overlay);
+    const { jobId } = await runJob(h, 'preview', s.snapshot, s.at, s.seq, undefined, overlay);
     const entries = h.getOk(`/directory/recovery/snapshots/x/recoveryPreviewJobs/${jobId}/getChanges`)['value'] as Array<Record<string, unknown>>;
     expect(entries.map((e) => [e['id'], e['recoveryAction']])).toEqual([[a2, 'restore']]);
   });

@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseCriteria } from '../../../core/recovery/criteria.js';
 import { planApplyBatch } from '../../../core/recovery/apply.js';
-import { planReportDone, planReportPage, planStartAttempt } from '../../../core/recovery/job-plans.js';
 import { readJob } from '../../../core/recovery/jobs.js';
 import { lastSeq } from '../../../core/feed/record.js';
 import { Overlay } from '../../../core/recovery/replay.js';
-import { ReportBuilder, type ReportPage, type ReportTotals } from '../../../core/recovery/report.js';
-import { planRecordSnapshot } from '../../../core/recovery/snapshots.js';
-import { snapshotIdOf } from '../../../core/recovery/snapshot-id.js';
+import type { ReportPage, ReportTotals } from '../../../core/recovery/report.js';
 import type { ChangeEntry } from '../../../core/recovery/diff.js';
 import type { ObjectRecord } from '../../../core/recovery/model.js';
 import { idOf } from '../directory/harness.js';
-import { FeedHarness } from './helpers.js';
+import { FeedHarness, finishReport, mergeReport, startJob } from './helpers.js';
 
 const CA = { displayName: 'Block legacy', state: 'enabled', conditions: { users: { includeUsers: ['All'] }, applications: { includeApplications: ['All'] } }, grantControls: { operator: 'OR', builtInControls: ['block'] } };
 
@@ -34,25 +31,21 @@ function scenario() {
   return { h, ann, bob, cat, g, p, snapshot, seq, at };
 }
 
-/** The report's pages as the builder hands them out, and its totals. */
-function build(h: FeedHarness, snapshot: readonly ObjectRecord[], overlay = new Overlay(), body?: unknown): { pages: ReportPage[]; totals: ReportTotals } {
-  const criteria = parseCriteria(body);
-  if (!criteria.ok) throw new Error(criteria.error);
-  const b = new ReportBuilder(h.state, h.tenantId, criteria.value, overlay);
-  const pages = [...b.add(snapshot), ...b.finish()];
-  return { pages, totals: b.totals() };
+/** The report's pages as the runner computes them (the target merged with a copy of the state now), and its totals. */
+function build(h: FeedHarness, snapshot: readonly ObjectRecord[], overlay = new Overlay(), body?: unknown): Promise<{ pages: ReportPage[]; totals: ReportTotals }> {
+  return mergeReport(snapshot, h.copyAll(), body, overlay);
 }
 
 /** The report's entries in the order recovery applies them (bucket by bucket). */
-function report(h: FeedHarness, snapshot: readonly ObjectRecord[], overlay = new Overlay(), body?: unknown): ChangeEntry[] {
-  const { pages } = build(h, snapshot, overlay, body);
+async function report(h: FeedHarness, snapshot: readonly ObjectRecord[], overlay = new Overlay(), body?: unknown): Promise<ChangeEntry[]> {
+  const { pages } = await build(h, snapshot, overlay, body);
   return [...pages].sort((a, b) => a.bucket - b.bucket || a.page - b.page).flatMap((p) => p.entries);
 }
 
 describe('difference report (core/recovery/report.ts, diff.ts)', () => {
-  it('lists exactly the changed objects with the actions and deltas recovery would apply', () => {
+  it('lists exactly the changed objects with the actions and deltas recovery would apply', async () => {
     const { h, ann, bob, cat, g, p, snapshot } = scenario();
-    const entries = report(h, snapshot);
+    const entries = await report(h, snapshot);
     const by = new Map(entries.map((e) => [e.id, e]));
     expect(entries).toHaveLength(5);
     expect(by.get(ann)).toMatchObject({ entityTypeName: 'user', recoveryAction: 'update', deltaFromCurrent: { '@odata.type': '#microsoft.graph.user', displayName: 'Ann' } });
@@ -69,19 +62,19 @@ describe('difference report (core/recovery/report.ts, diff.ts)', () => {
     expect(JSON.stringify(entries)).not.toContain('passwordProfile');
   });
 
-  it('shows a removed member with @removed when the target lacks it', () => {
+  it('shows a removed member with @removed when the target lacks it', async () => {
     const { h, g, snapshot } = scenario();
     const dan = idOf(h.fw('POST', '/users', { displayName: 'Dan', userPrincipalName: 'dan@contoso.com' }));
     h.fw('POST', `/groups/${g}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${dan}` });
-    const links = report(h, snapshot).find((e) => e.id === g)!.deltaFromCurrent['members@delta'] as Array<Record<string, unknown>>;
+    const links = (await report(h, snapshot)).find((e) => e.id === g)!.deltaFromCurrent['members@delta'] as Array<Record<string, unknown>>;
     expect(links).toContainEqual({ '@odata.type': 'user', id: dan, '@removed': { reason: 'changed' } });
   });
 
-  it('filters by entity type names and by ids', () => {
+  it('filters by entity type names and by ids', async () => {
     const { h, ann, snapshot } = scenario();
-    const names = report(h, snapshot, new Overlay(), { filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter', entityTypes: ['user', 'group'] } });
+    const names = await report(h, snapshot, new Overlay(), { filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter', entityTypes: ['user', 'group'] } });
     expect(names.map((e) => e.entityTypeName).sort()).toEqual(['group', 'user', 'user', 'user']);
-    const ids = report(h, snapshot, new Overlay(), { filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter', filterValues: [{ entityType: 'user', entityIds: [ann] }] } });
+    const ids = await report(h, snapshot, new Overlay(), { filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter', filterValues: [{ entityType: 'user', entityIds: [ann] }] } });
     expect(ids.map((e) => e.id)).toEqual([ann]);
   });
 
@@ -126,12 +119,12 @@ describe('consistent copy without stopping writes (core/recovery/replay.ts)', ()
     expect(new Map([...rolled].sort())).toEqual(new Map([...truth].sort()));
   });
 
-  it('rebuilds the state at a moment between two changes (point in time)', () => {
+  it('rebuilds the state at a moment between two changes (point in time)', async () => {
     const { h, ann, p, snapshot, seq, at } = scenario();
     // Records up to the rename only: the state right after the first change.
     const overlay = new Overlay();
     overlay.add(h.records(seq).slice(0, 1));
-    const entries = report(h, snapshot, overlay);
+    const entries = await report(h, snapshot, overlay);
     expect(entries.find((e) => e.id === ann)).toBeUndefined(); // the rename is kept
     expect(entries.find((e) => e.id === p)).toBeDefined(); // the later policy change is undone
     expect(at).toBeLessThan(h.now);
@@ -139,31 +132,20 @@ describe('consistent copy without stopping writes (core/recovery/replay.ts)', ()
 });
 
 describe('recovery jobs applied in batches (core/recovery/apply.ts, job-plans.ts)', () => {
-  function recover(body?: unknown) {
+  async function recover(body?: unknown) {
     const s = scenario();
     const { h } = s;
-    const tid = h.tenantId;
-    h.state.apply(planRecordSnapshot(h.state, tid, { at: s.at, fromSeq: s.seq, seq: s.seq, chunks: 1, objects: s.snapshot.length, bytes: 1, totalChangedObjects: 0 }, 5).mutations);
-    const created = h.ok('POST', `/directory/recovery/snapshots/${snapshotIdOf(s.at)}/recoveryJobs`, body);
-    const jobId = String(created['id']);
-    const start = planStartAttempt(h.state, tid, jobId);
-    h.state.apply(start.ok ? start.value.mutations : []);
-    const { pages, totals } = build(h, s.snapshot, new Overlay(), body);
-    const attempt = readJob(h.state, tid, jobId)!.attempt;
-    for (const p of pages) {
-      const page = planReportPage(h.state, tid, jobId, attempt, p.bucket, p.page, p.entries);
-      h.state.apply(page.ok ? page.value.mutations : []);
-    }
-    const done = planReportDone(h.state, tid, jobId, attempt, totals, h.now);
-    h.state.apply(done.ok ? done.value.mutations : []);
+    const { jobId, attempt } = startJob(h, 'recovery', s.snapshot.length, s.at, s.seq, body);
+    const { pages, totals } = await build(h, s.snapshot, new Overlay(), body);
+    finishReport(h, jobId, attempt, pages, totals);
     return { ...s, jobId };
   }
 
-  it('undoes users and groups changes, soft-deletes the created user and leaves the policy alone', () => {
-    const { h, ann, bob, cat, g, p, jobId } = recover({ filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter', entityTypes: ['user', 'group'] } });
+  it('undoes users and groups changes, soft-deletes the created user and leaves the policy alone', async () => {
+    const { h, ann, bob, cat, g, p, jobId } = await recover({ filteringCriteria: { '@odata.type': '#microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter', entityTypes: ['user', 'group'] } });
     for (let guard = 0; guard < 10; guard++) {
       const job = readJob(h.state, h.tenantId, jobId)!;
-      const r = planApplyBatch(h.state, h.ctx, jobId, job.applyPage, job.applyIndex);
+      const r = planApplyBatch(h.state, h.ctx, jobId, job.applyPage, job.applyIndex, h.pages());
       if (!r.ok) throw new Error('plan failed');
       h.state.apply(r.value.mutations);
       if (r.value.reply.done) break;
@@ -180,23 +162,23 @@ describe('recovery jobs applied in batches (core/recovery/apply.ts, job-plans.ts
     expect(h.getOk(`/identity/conditionalAccess/policies/${p}`)['state']).toBe('disabled');
   });
 
-  it('a batch planned again for a position already passed changes nothing (retried write)', () => {
-    const { h, jobId } = recover();
-    const first = planApplyBatch(h.state, h.ctx, jobId, 0, 0);
+  it('a batch planned again for a position already passed changes nothing (retried write)', async () => {
+    const { h, jobId } = await recover();
+    const first = planApplyBatch(h.state, h.ctx, jobId, 0, 0, h.pages());
     if (!first.ok) throw new Error('plan failed');
     h.state.apply(first.value.mutations);
-    const again = planApplyBatch(h.state, h.ctx, jobId, 0, 0);
+    const again = planApplyBatch(h.state, h.ctx, jobId, 0, 0, h.pages());
     expect(again.ok && again.value.mutations).toEqual([]);
   });
 
-  it('an edit made after the report is recomputed when applied; a clash is listed as a failed change', () => {
-    const { h, ann, bob, g, jobId } = recover();
+  it('an edit made after the report is recomputed when applied; a clash is listed as a failed change', async () => {
+    const { h, ann, bob, g, jobId } = await recover();
     // After the report: Ann is renamed again (her delta is recomputed), and a new user takes Bob's UPN (his restore clashes).
     h.fw('PATCH', `/users/${ann}`, { displayName: 'Ann Again', jobTitle: 'CTO' });
     h.fw('POST', '/users', { displayName: 'Bob 2', userPrincipalName: 'bob@contoso.com' });
     for (let guard = 0; guard < 10; guard++) {
       const job = readJob(h.state, h.tenantId, jobId)!;
-      const r = planApplyBatch(h.state, h.ctx, jobId, job.applyPage, job.applyIndex);
+      const r = planApplyBatch(h.state, h.ctx, jobId, job.applyPage, job.applyIndex, h.pages());
       if (!r.ok) throw new Error('plan failed');
       h.state.apply(r.value.mutations);
       if (r.value.reply.done) break;

@@ -70,4 +70,18 @@ describe('job retention (core/recovery/retention.ts)', () => {
     expect(purgeAll(state, now, 10)).toBe(5);
     expect(state.list(`t/${TID}/bk/`)).toEqual([]);
   });
+
+  it("purges only the jobs whose R2 objects the glue has deleted: a job's record outlives its objects", () => {
+    const state = new MemoryState();
+    withJob(state, 'cleared', T0, 2);
+    withJob(state, 'kept', T0, 2);
+    const now = T0 + 31 * DAY_MS;
+    const r = planPurgeJobs(state, TID, now, JOB_RETENTION_MS, 200, (j) => j.id === 'cleared');
+    if (!r.ok) throw new Error('never');
+    state.apply(r.value.mutations);
+    expect(r.value.reply).toEqual({ purgedJobs: 1, more: false });
+    expect(readJob(state, TID, 'cleared')).toBeUndefined();
+    expect(readJob(state, TID, 'kept')).toBeDefined(); // R2 not cleared (down): the next alarm tries again
+    expect(state.list(`t/${TID}/bk/chg/kept/`)).toHaveLength(2);
+  });
 });
