@@ -111,6 +111,13 @@ export const MUTANTS: readonly Mutant[] = [
     find: '  if (singleStep(from.voters, target.voters)) return',
     replace: '  if (true as boolean) return',
   },
+  {
+    name: 'observer-majority',
+    rule: 'a failover starts only once a majority of the observers (one per voter region) report the primary lost',
+    file: 'core/replication/observers.ts',
+    find: '  if (lost >= needed) return',
+    replace: '  if (lost >= 1) return',
+  },
 ];
 
 function arg(name: string): string | undefined {
