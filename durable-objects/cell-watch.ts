@@ -51,7 +51,7 @@ export function watchDeps(env: Env, cell: CellRecord, config: HealthConfig, from
       self: from,
       ask: (region, watched) =>
         crossCall(from, region, config.probeTimeoutMs + OBSERVER_MARGIN_MS, () =>
-          controlStub(env, { kind: 'replica', region }).confirmLost(region, { ...cell, primaryRegion: watched.primaryRegion as CellRecord['primaryRegion'], epoch: watched.epoch }),
+          controlStub(env, { kind: 'replica', region }).confirmLost(region, { ...cell, ...(watched as Pick<CellRecord, 'regions' | 'primaryRegion' | 'epoch'>), voters: [...(watched.voters ?? watched.regions)] as CellRecord['voters'] }),
         ).catch((): ObserverVote => 'no_answer'),
     },
   };

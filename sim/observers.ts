@@ -129,28 +129,38 @@ export function watcherCutFromHealthyPrimary(
   const pair = SimNetwork.pair(watcher, p);
   const incarnations = voterNodes.map((n) => n.incarnation());
   const failoversBefore = cell.ctl.failovers.length;
-  net.calmUntil = clock.now + ms;
+  net.calmUntil = clock.now + ms + CALM_TAIL_MS;
   net.faults.cut.add(pair);
   const copy = cell.ctl.loseControlPlane(ms, watcher);
-  const window: WatcherCut = { cell: cell.id, watcher, copy, primary: p, from: clock.now, to: clock.now + ms, clean: undefined };
+  const window: WatcherCut = { cell: cell.id, watcher, copy, primary: p, from: clock.now, to: clock.now + ms + CALM_TAIL_MS, clean: undefined };
   cell.ctl.watcherCuts.push(window);
   log(`control plane of ${cell.id} lost for ${ms} ms; its copy in ${watcher} alone is cut from the healthy primary ${p} (${pair}), nothing else wrong`);
   clock.schedule(ms, () => {
     net.faults.cut.delete(pair);
-    // A failover by anyone else, or a voter that crashed (an earlier fault's timer), makes the window unclean.
+    log(`heal ${pair}`);
+  });
+  clock.schedule(ms + CALM_TAIL_MS, () => {
+    // A failover by anyone else, a handoff, or a voter that crashed (an earlier fault's timers) makes the window unclean.
     const others = cell.ctl.failovers.slice(failoversBefore).filter((f) => f.by !== copy);
-    window.clean = others.length === 0 && voterNodes.every((n, i) => n.incarnation() === incarnations[i] && n.alive());
-    log(`heal ${pair} (window ${window.clean ? 'clean' : 'disturbed'})`);
+    const handoff = cell.ctl.handoffUntil > window.from;
+    window.clean = others.length === 0 && !handoff && voterNodes.every((n, i) => n.incarnation() === incarnations[i] && n.alive());
+    log(`window of ${cell.id} ends ${window.clean ? 'clean' : 'disturbed'}`);
   });
 }
 
-/** The invariant: in a clean window, the cut-off watcher never failed the healthy primary over. */
+/**
+ * After the cut heals, the window stays calm this long (no new fault): a watch the copy started
+ * during the cut ends (healthy, refuted or promoted) before anything else could justify a failover.
+ */
+const CALM_TAIL_MS = 8_000;
+
+/** The invariant: in a clean window (or its calm tail), the cut-off watcher never failed the healthy primary over. */
 export function needlessFailovers(ctl: Controller): string[] {
   return ctl.watcherCuts
     .filter((w) => w.clean === true)
     .flatMap((w) =>
       ctl.failovers
-        .filter((f) => !f.planned && f.by === w.copy && f.from === w.primary && f.doneAt >= w.from)
+        .filter((f) => !f.planned && f.by === w.copy && f.from === w.primary && f.doneAt >= w.from && f.doneAt <= w.to)
         .map((f) => `${w.cell}: the control copy in ${w.watcher}, alone cut off from the healthy primary ${w.primary}, failed it over to ${f.to} at epoch ${f.epoch} (a majority of observers reached it)`),
     );
 }
