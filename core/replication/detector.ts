@@ -147,8 +147,3 @@ export async function surveyReplicas(transport: Transport, cell: WatchedCell): P
   }
   return { ...(primary !== undefined ? { primary } : {}), ...(members !== undefined ? { members } : {}) };
 }
-
-/** A primary of a newer epoch than recorded, among the replicas outside the suspect's region (never waits for it). */
-export async function discoverPrimary(transport: Transport, cell: WatchedCell): Promise<{ region: string; epoch: number } | undefined> {
-  return (await surveyReplicas(transport, cell)).primary;
-}

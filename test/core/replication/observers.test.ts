@@ -163,4 +163,25 @@ describe('watchCell with observers', () => {
     const outcome = await watchCell(deps(c, 'apac', observers(c, 'apac')), cell);
     expect(outcome).toMatchObject({ kind: 'moved', promoted: true });
   });
+
+  it("takes the observers from the newest membership the replicas report, not a record older than a voter's replacement", async () => {
+    // Founding voters enam, weur, apac; apac (lost) was replaced by eeur, but the record still names apac.
+    const four = ['enam', 'weur', 'apac', 'eeur'];
+    const c = new TestCluster(four, 'enam', undefined, ['enam', 'weur', 'apac']);
+    const changed = await c.get('enam').receive({ kind: 'members', change: { add: 'eeur', remove: 'apac', voter: true } });
+    expect(changed).toMatchObject({ kind: 'members_changed', members: { voters: ['enam', 'weur', 'eeur'] } });
+    // Two writes carry the change's commit to the secondaries, which then apply it.
+    expect((await c.get('enam').write(put('a', '1'))).ok).toBe(true);
+    expect((await c.get('enam').write(put('b', '2'))).ok).toBe(true);
+    expect(c.get('weur').meta).toMatchObject({ voters: ['enam', 'weur', 'eeur'] });
+    c.down.add('apac');
+    c.down.add('enam');
+    const stale: WatchedCell = { regions: four, voters: ['enam', 'weur', 'apac'], primaryRegion: 'enam', epoch: 1 };
+    const asked: string[] = [];
+    const obs: Observers = { self: 'weur', ask: async (r) => (asked.push(r), c.down.has(r) ? 'no_answer' : 'lost') };
+    const outcome = await watchCell(deps(c, 'weur', obs), stale);
+    // With the record's observers (enam and apac both down) no majority could ever form.
+    expect(asked.sort()).toEqual(['eeur', 'enam']);
+    expect(outcome).toMatchObject({ kind: 'moved', promoted: true });
+  });
 });
