@@ -139,11 +139,19 @@ export function watcherCutFromHealthyPrimary(
     net.faults.cut.delete(pair);
     log(`heal ${pair}`);
   });
+  // An earlier fault's timers may still cut, slow or down a link, or pause a voter, meanwhile.
+  let disturbed = false;
+  const watch = () => {
+    const touches = (link: string) => link !== pair && link.split('|').some((r) => r === 'client' || cell.nodes.some((n) => n.region === r));
+    if ([...net.faults.cut].some(touches) || [...net.faults.slow.keys()].some(touches) || [...net.faults.down].some((r) => cell.nodes.some((n) => n.region === r)) || voterNodes.some((n) => n.paused())) disturbed = true;
+    if (clock.now < window.to) clock.schedule(50, watch);
+  };
+  watch();
   clock.schedule(ms + CALM_TAIL_MS, () => {
     // A failover by anyone else, a handoff, or a voter that crashed (an earlier fault's timers) makes the window unclean.
     const others = cell.ctl.failovers.slice(failoversBefore).filter((f) => f.by !== copy);
     const handoff = cell.ctl.handoffUntil > window.from;
-    window.clean = others.length === 0 && !handoff && voterNodes.every((n, i) => n.incarnation() === incarnations[i] && n.alive());
+    window.clean = !disturbed && others.length === 0 && !handoff && voterNodes.every((n, i) => n.incarnation() === incarnations[i] && n.alive());
     log(`window of ${cell.id} ends ${window.clean ? 'clean' : 'disturbed'}`);
   });
 }
