@@ -1,4 +1,5 @@
 import type { WatchDeps, WatchOutcome } from '../core/replication/detector.js';
+import { probeCell } from '../core/replication/detector.js';
 import type { HealthConfig } from '../core/replication/health.js';
 import { DEFAULT_HEALTH } from '../core/replication/health.js';
 import type { ReplicaMessage, ReplicaReply, Transport } from '../core/replication/types.js';
@@ -6,10 +7,14 @@ import { crossCall } from '../workers/platform/faults.js';
 import type { CellRecord } from './control-plane.js';
 import type { CellTopology } from './replica-protocol.js';
 import { replicaStub } from './replica-protocol.js';
+import type { ObserverVote } from '../core/replication/observers.js';
+import { controlStub } from './control-replica.js';
 
 export type { WatchOutcome };
 
 const PEER_TIMEOUT_MS = 2_000;
+/** An observer answers within its probe's timeout; this covers the call to it and back. */
+const OBSERVER_MARGIN_MS = 500;
 
 function topology(cell: CellRecord, region: string): CellTopology {
   return { cell: cell.id, region, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
@@ -29,7 +34,9 @@ export function healthConfig(env: Env): HealthConfig {
 }
 
 /**
- * What core/replication/detector.ts needs to watch `cell` from here: transport, probe, real time.
+ * What core/replication/detector.ts needs to watch `cell` from here: transport, probe, real time,
+ * and the cell's observers (core/replication/observers.ts): the control copy `replica:{r}` of each
+ * voter region r, asked through the fault boundary from `from` and probing from r (`observeFrom`).
  * `from`: the region of the watching control copy (its calls fail when that region is down).
  */
 export function watchDeps(env: Env, cell: CellRecord, config: HealthConfig, from = 'control'): WatchDeps {
@@ -40,5 +47,20 @@ export function watchDeps(env: Env, cell: CellRecord, config: HealthConfig, from
     now: () => Date.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     config,
+    observers: {
+      self: from,
+      ask: (region, watched) =>
+        crossCall(from, region, config.probeTimeoutMs + OBSERVER_MARGIN_MS, () =>
+          controlStub(env, { kind: 'replica', region }).confirmLost(region, { ...cell, ...(watched as Pick<CellRecord, 'regions' | 'primaryRegion' | 'epoch'>), voters: [...(watched.voters ?? watched.regions)] as CellRecord['voters'] }),
+        ).catch((): ObserverVote => 'no_answer'),
+    },
   };
+}
+
+/** An observer's side: one probe of the cell's primary from `region` (the detector's own probe and verdict). */
+export async function observeFrom(env: Env, cell: CellRecord, region: string): Promise<ObserverVote> {
+  const config = healthConfig(env);
+  const probes = cellTransport(env, cell, config.probeTimeoutMs, region);
+  const verdict = await probeCell({ probe: (r) => probes.send(r, { kind: 'probe' }).catch(() => undefined) }, cell);
+  return verdict.kind === 'ok' ? 'reachable' : 'lost';
 }

@@ -8,7 +8,8 @@ import type { HealthState } from '../core/replication/health.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
 import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { WatchOutcome } from './cell-watch.js';
-import { cellTransport, healthConfig, watchDeps } from './cell-watch.js';
+import { cellTransport, healthConfig, observeFrom, watchDeps } from './cell-watch.js';
+import type { ObserverVote } from '../core/replication/observers.js';
 import type { Membership, MembershipChange } from '../core/replication/membership.js';
 import { DEFAULT_VOTERS, foundingVoters } from '../core/replication/membership.js';
 import { incidentKey, type Incident } from '../core/health/incidents.js';
@@ -263,6 +264,16 @@ export class ControlPlane extends DurableObject<Env> {
       });
     this.watching.set(cellId, job);
     return job;
+  }
+
+  /**
+   * Observer of `region` (core/replication/observers.ts): a watcher that declared `cell`'s primary
+   * lost asks whether it is unreachable from here too, before any failover. One probe from
+   * `region` (named by the caller: this copy may never have been told its region), under the
+   * probe's timeout; the caller's call to it goes through the fault boundary.
+   */
+  confirmLost(region: string, cell: CellRecord): Promise<ObserverVote> {
+    return observeFrom(this.env, cell, region);
   }
 
   /** Planned failover: the primary hands the cell to `region` after syncing it (no write lost). */

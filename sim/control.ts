@@ -1,5 +1,5 @@
 import type { FailoverOptions } from '../core/replication/failover.js';
-import type { Detection, WatchDeps } from '../core/replication/detector.js';
+import type { Detection, WatchDeps, WatchOutcome } from '../core/replication/detector.js';
 import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { HealthConfig, HealthState } from '../core/replication/health.js';
 import type { WatchedCell } from '../core/replication/detector.js';
@@ -9,6 +9,8 @@ import type { MembershipChange } from '../core/replication/membership.js';
 import type { SimClock } from './clock.js';
 import type { Endpoint, SimNetwork } from './network.js';
 import { PEER_TIMEOUT_MS, SimNode } from './node.js';
+import type { WatcherCut } from './observers.js';
+import { simObservers } from './observers.js';
 
 export interface FailoverRecord {
   cell: string;
@@ -19,6 +21,8 @@ export interface FailoverRecord {
   /** When the lost primary last answered a probe (unplanned only): it was lost after that. */
   suspectedAt: number;
   doneAt: number;
+  /** The watcher that ran it: a control copy's address (absent: the control plane). */
+  by?: string;
 }
 
 /**
@@ -34,6 +38,12 @@ export class Controller implements Endpoint {
   readonly failovers: FailoverRecord[] = [];
   /** Failovers a control copy ran while the control plane was lost (issue 11). */
   copyFailovers = 0;
+  /** Declared losses the observers did not confirm (observers.ts): no failover followed. */
+  notConfirmed = 0;
+  /** Until when a handoff may be in flight (it may fence the primary meanwhile). */
+  handoffUntil = 0;
+  /** Issue 11: windows in which a copy alone was cut off from a healthy primary (sim/observers.ts). */
+  readonly watcherCuts: WatcherCut[] = [];
   /** Every loss the detector declared: from the primary's last good probe to the declaration. */
   readonly detections: Array<{ cell: string; region: string } & Detection> = [];
   stopped = false;
@@ -82,6 +92,12 @@ export class Controller implements Endpoint {
     return this.instances;
   }
 
+  /** Nothing of this control plane is under way or pending: no watch, pause, zombie, handoff or membership change. */
+  quiet(): boolean {
+    const now = this.clock.now;
+    return !this.instance.busy && now >= this.instance.pausedUntil && this.pausedSpans.every((p) => p.to <= now) && now >= this.handoffUntil && now >= this.changeInFlightUntil;
+  }
+
   private newInstance(region = 'client'): Instance {
     const inst: Instance = { id: ++this.instances, dead: false, zombie: undefined, pausedUntil: 0, busy: false, endpoint: undefined as unknown as Endpoint };
     inst.endpoint = { address: `${this.address}#${inst.id}`, region, incarnation: () => (inst.dead ? -1 : 0), alive: () => true, handle: (payload: unknown) => this.handle(payload) };
@@ -128,7 +144,7 @@ export class Controller implements Endpoint {
    * at once (the copy tells the primary as soon as it can; clients meanwhile learn it from the
    * replicas). The control plane itself is paused, then resumes with what it knew.
    */
-  loseControlPlane(ms: number, copyRegion: string): void {
+  loseControlPlane(ms: number, copyRegion: string): string {
     this.pause(ms);
     const copy = this.newInstance(copyRegion);
     const until = this.clock.now + ms;
@@ -138,6 +154,7 @@ export class Controller implements Endpoint {
       this.clock.schedule(this.config.probeIntervalMs, tick);
     };
     this.clock.schedule(this.config.probeIntervalMs, tick);
+    return copy.endpoint.address;
   }
 
   private async copyWatch(copy: Instance): Promise<void> {
@@ -148,10 +165,11 @@ export class Controller implements Endpoint {
     copy.busy = true;
     try {
       const outcome = await watchCell(deps, watched);
+      this.countNotConfirmed(outcome);
       if (outcome.kind !== 'moved') return;
       if (outcome.promoted) {
         this.trace(`ctl ${this.cell}: copy in ${copy.endpoint.region}: primary ${watched.primaryRegion} lost; promoted ${outcome.region} at epoch ${outcome.epoch}`);
-        this.failovers.push({ cell: this.cell, from: watched.primaryRegion, to: outcome.region, epoch: outcome.epoch, planned: false, suspectedAt: outcome.detection?.suspectedAt ?? 0, doneAt: this.clock.now });
+        this.failovers.push({ cell: this.cell, from: watched.primaryRegion, to: outcome.region, epoch: outcome.epoch, planned: false, suspectedAt: outcome.detection?.suspectedAt ?? 0, doneAt: this.clock.now, by: copy.endpoint.address });
         this.copyFailovers++;
       }
       this.follow(outcome.region, outcome.epoch, `moved (copy in ${copy.endpoint.region}) to`);
@@ -211,6 +229,7 @@ export class Controller implements Endpoint {
     inst.busy = true;
     try {
       const outcome = await watchCell(deps, watched, this.health);
+      this.countNotConfirmed(outcome);
       if (inst !== this.instance) {
         // A replaced instance's record writes fail: what it did is only visible in the cell.
         this.trace(`ctl ${this.cell}: replaced instance #${inst.id} finished its watch: ${JSON.stringify(outcome)}`);
@@ -236,6 +255,10 @@ export class Controller implements Endpoint {
     } finally {
       inst.busy = false;
     }
+  }
+
+  private countNotConfirmed(outcome: WatchOutcome): void {
+    if ((outcome.kind === 'healthy' && outcome.overruled !== undefined) || (outcome.kind === 'failed' && outcome.reason === 'not_confirmed')) this.notConfirmed++;
   }
 
   private follow(region: string, epoch: number, how: string): void {
@@ -282,6 +305,8 @@ export class Controller implements Endpoint {
       sleep: (ms) => gate(this.clock.sleep(ms)),
       config: this.config,
       failover: this.options,
+      // The cell's observers, one per voter region (core/replication/observers.ts), asked from this instance's place.
+      observers: simObservers(this.cell, inst.endpoint, this.net, this.config, gate),
       // A replaced instance cannot read the record any more: it goes on with what it knew.
       recorded: () => inst.zombie ?? { regions: this.regions, voters: this.voters, membersVersion: this.membersVersion, primaryRegion: this.primaryRegion, epoch: this.epoch },
     };
@@ -314,6 +339,7 @@ export class Controller implements Endpoint {
    */
   async handoff(target: string): Promise<void> {
     if (target === this.primaryRegion) return;
+    this.handoffUntil = Math.max(this.handoffUntil, this.clock.now + 3 * PEER_TIMEOUT_MS);
     const from = this.primaryRegion;
     const inst = this.instance;
     const reply = await this.send(inst, from, { kind: 'handoff', targetRegion: target }, 3 * PEER_TIMEOUT_MS).catch(() => undefined);

@@ -6,6 +6,7 @@ import type { Endpoint } from './network.js';
 import { SimNetwork } from './network.js';
 import { PEER_TIMEOUT_MS, SimNode } from './node.js';
 import type { Prng } from './prng.js';
+import { watcherCutFromHealthyPrimary } from './observers.js';
 
 /**
  * Compound faults: sequences of ordinary faults (slow links that deliver after the sender gave
@@ -33,7 +34,7 @@ export interface FaultContext {
 }
 
 /** How many compound faults `compoundFault` chooses among. */
-export const COMPOUND_FAULTS = 10;
+export const COMPOUND_FAULTS = 11;
 
 export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number): void {
   if (which === 0) lateCopyOfBurntRound(ctx, cell);
@@ -45,7 +46,8 @@ export function compoundFault(ctx: FaultContext, cell: FaultCell, which: number)
   else if (which === 6) replaceVoterUnseen(ctx, cell);
   else if (which === 7) primaryAndNearestVoterDie(ctx, cell);
   else if (which === 8) duelThenBurntRound(ctx, cell);
-  else controlPlaneLostWithPrimary(ctx, cell);
+  else if (which === 9) controlPlaneLostWithPrimary(ctx, cell);
+  else watcherCutFromHealthyPrimary(ctx, cell);
 }
 
 /**

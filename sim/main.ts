@@ -87,6 +87,7 @@ function summary(rs: readonly RunResult[], wallMs: number): string {
     `failed cleanly ${sum((r) => r.failedCleanly)} | ambiguous ${sum((r) => r.ambiguous)} (retries replayed ${sum((r) => r.replayed)}) | token reads ${sum((r) => r.reads)} | ` +
     `failovers ${sum((r) => r.failovers)} | handoffs ${sum((r) => r.handoffs)} | ` +
     `membership changes ${sum((r) => r.membershipChanges)}, regions lost for good ${sum((r) => r.regionsLost)} (failovers after ${sum((r) => r.failoversAfterRegionLost)}), failovers by a control copy with the control plane lost ${sum((r) => r.failoversByControlCopy)}, voters replaced ${sum((r) => r.replacements)} | ` +
+    `losses not confirmed by a majority of observers ${sum((r) => r.notConfirmed)}, clean windows of a watcher alone cut from a healthy primary ${sum((r) => r.watcherCuts)} | ` +
     `${groups(rs)} | ${recovery(rs)} | ` +
     `lost ${sum((r) => r.lost)} | violations ${sum((r) => r.violations.length)}${rate}` +
     (rs.length === 1 ? ` | trace ${rs[0]!.traceHash} | events ${rs[0]!.events}` : '')

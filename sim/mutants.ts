@@ -1,9 +1,9 @@
 /**
  * Mutation check of the simulator: each named safety rule is removed from a temporary copy of
  * the source, and the simulator must catch it (some invariant fails) within the seed budget.
- *   tsx sim/mutants.ts [--seeds 4000] [--only name]
- * 4,000 by default: since the handoff's fence round (seed 3124) changed every schedule, the
- * catch-up generation mutant first fails at seed 3,290.
+ *   tsx sim/mutants.ts [--seeds 8000] [--only name]
+ * 8,000 by default: since issue 11's observers changed every schedule, the catch-up generation
+ * mutant first fails at seed 7,067 (3,290 before them).
  * Prints rule → first failing seed; exits non-zero if any mutant survives. Slow (one sweep per
  * mutant), so it is not part of `npm test`.
  */
@@ -111,6 +111,13 @@ export const MUTANTS: readonly Mutant[] = [
     find: '  if (singleStep(from.voters, target.voters)) return',
     replace: '  if (true as boolean) return',
   },
+  {
+    name: 'observer-majority',
+    rule: 'a failover starts only once a majority of the observers (one per voter region) report the primary lost',
+    file: 'core/replication/observers.ts',
+    find: '  if (lost >= needed) return',
+    replace: '  if (lost >= 1) return',
+  },
 ];
 
 function arg(name: string): string | undefined {
@@ -136,7 +143,7 @@ function mutatedCopy(root: string, m: Mutant): string {
 
 function main(): void {
   const root = process.cwd();
-  const seeds = Number(arg('seeds') ?? 4000);
+  const seeds = Number(arg('seeds') ?? 8000);
   const only = arg('only');
   const rows: Array<{ name: string; rule: string; seed: string; equivalent?: string }> = [];
   for (const m of MUTANTS.filter((x) => only === undefined || x.name === only)) {

@@ -42,6 +42,11 @@ export class SimNetwork {
   readonly faults: NetworkFaults = { loss: 0, duplicate: 0, cut: new Set(), down: new Set(), slow: new Map(), spike: 0 };
   interceptor: Interceptor | undefined;
   messages = 0;
+  /**
+   * Until when random loss, duplication and held-up messages are off: a fault's clean window,
+   * in which what every region can reach is exactly what the cuts say (sim/observers.ts).
+   */
+  calmUntil = 0;
 
   constructor(
     private readonly clock: SimClock,
@@ -66,12 +71,16 @@ export class SimNetwork {
 
   private delay(a: string, b: string): number {
     const base = this.latencyMs(a, b);
-    const spike = this.faults.spike > 0 && this.rng.chance(this.faults.spike) ? this.rng.int(300, 3_000) : 0;
+    const spike = this.faults.spike > 0 && this.rng.chance(this.faults.spike) && !this.calm() ? this.rng.int(300, 3_000) : 0;
     return Math.round(base * (0.5 + this.rng.next())) + (this.faults.slow.get(SimNetwork.pair(a, b)) ?? 0) + spike;
   }
 
   private lost(from: string, to: string): boolean {
-    return !this.linkUp(from, to) || this.rng.chance(this.faults.loss);
+    return !this.linkUp(from, to) || (this.rng.chance(this.faults.loss) && !this.calm());
+  }
+
+  private calm(): boolean {
+    return this.clock.now < this.calmUntil;
   }
 
   /** Sends `payload` from `from` to the endpoint at `to`; rejects after `timeoutMs` without a reply. */
@@ -113,7 +122,7 @@ export class SimNetwork {
       };
       deliver(true);
       // Replicas' messages may be duplicated; client requests are not retried by the network.
-      if (from.region !== 'client' && this.rng.chance(this.faults.duplicate)) this.clock.schedule(this.delay(from.region, target.region), () => deliver(false));
+      if (from.region !== 'client' && this.rng.chance(this.faults.duplicate) && !this.calm()) this.clock.schedule(this.delay(from.region, target.region), () => deliver(false));
     });
   }
 }

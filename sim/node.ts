@@ -111,6 +111,11 @@ export class SimNode implements Endpoint {
   /** Until when the process is paused (a long GC, CPU starvation): it takes no step before then. */
   private pausedUntil = 0;
 
+  /** Whether a pause is in force now. */
+  paused(): boolean {
+    return this.clock.now < this.pausedUntil;
+  }
+
   /**
    * The process stops for `ms` (longer than timeouts) with its volatile state kept, and resumes:
    * messages that arrived meanwhile are handled then, replies it got are acted on then, and its

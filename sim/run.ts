@@ -11,6 +11,7 @@ import { checkCell, History } from './invariants.js';
 import { watchReplies } from './reply-invariants.js';
 import { watchApplyLag } from './liveness.js';
 import { SimNetwork } from './network.js';
+import { needlessFailovers } from './observers.js';
 import type { NodeRequest } from './node.js';
 import { SimNode, SimStore } from './node.js';
 import { Prng } from './prng.js';
@@ -41,6 +42,9 @@ export interface RunResult extends Omit<WorkloadStats, 'readsBehind'> {
   failoversAfterRegionLost: number;
   /** Issue 11: failovers run by a control copy while the control plane was lost. */
   failoversByControlCopy: number;
+  /** Issue 11: declared losses the observers did not confirm, and clean windows of a watcher alone cut off from a healthy primary. */
+  notConfirmed: number;
+  watcherCuts: number;
   regionsLost: number;
   replacements: number;
   /** Group commit on the primaries: replication rounds that committed, the writes they carried, the largest round. */
@@ -164,7 +168,8 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       log(`restart ${n.address}`);
     });
   const fault = () => {
-    if (clock.now >= activeMs) return;
+    // No new fault during a clean window (sim/observers.ts): its invariant needs exactly one cut.
+    if (clock.now >= activeMs || clock.now < net.calmUntil) return;
     const kind = frng.int(0, 15 + COMPOUND_FAULTS);
     if (kind > 15) {
       compoundFault({ clock, net, rng: frng, activeMs, log, restartLater }, frng.pick(cells), kind - 16);
@@ -336,6 +341,7 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
     if (c.ctl.pausedSpans.some((p) => p.from <= d.declaredAt && p.to >= d.suspectedAt!)) continue;
     history.violate(`${d.cell}: primary ${d.region} declared lost ${d.declaredAt - d.suspectedAt} ms after its last good probe (bound ${worstCaseDetectionMs(health)} ms)`);
   }
+  for (const c of cells) for (const v of needlessFailovers(c.ctl)) history.violate(v);
   for (const v of history.violations) log(`VIOLATION ${v}`);
   return {
     seed: opts.seed,
@@ -356,6 +362,8 @@ export async function runSchedule(opts: RunOptions): Promise<RunResult> {
       (f) => !f.planned && membership.lostAt !== undefined && f.doneAt > membership.lostAt && cells.find((c) => c.id === f.cell)!.regions.includes(membership.lost!),
     ).length,
     failoversByControlCopy: sum(cells.map((c) => c.ctl.copyFailovers)),
+    notConfirmed: sum(cells.map((c) => c.ctl.notConfirmed)),
+    watcherCuts: sum(cells.map((c) => c.ctl.watcherCuts.filter((w) => w.clean === true).length)),
     regionsLost: membership.lost === undefined ? 0 : 1,
     replacements: membership.replaced,
     handoffs: failovers.filter((f) => f.planned).length,

@@ -3,7 +3,10 @@ import { askRequired, promote } from './failover.js';
 import type { HealthConfig, HealthState } from './health.js';
 import { HEALTHY, isLost, observe } from './health.js';
 import type { ReplicaReply, Transport } from './types.js';
-import { remoteAcksNeeded, votersOf } from './membership.js';
+import type { Membership } from './membership.js';
+import { membershipOf, newest, remoteAcksNeeded, votersOf } from './membership.js';
+import type { ObserverTally, Observers } from './observers.js';
+import { confirmLoss, observerRegions, reachableByMajority } from './observers.js';
 
 /**
  * The control plane's decisions for one cell, run the same by the ControlPlane Durable Object
@@ -15,8 +18,10 @@ import { remoteAcksNeeded, votersOf } from './membership.js';
  * entries; a primary that answers but cannot replicate is as lost as a silent one (it could
  * only ever answer `not_durable`). After a failed probe the watcher probes every interval; it
  * declares the primary lost after `failures` failed probes spanning `minSpanMs` (health.ts),
- * with the default config within 5 s of the last good probe. Then: a primary the record missed
- * is followed; otherwise the fenced promotion runs (failover.ts), whose candidate must first
+ * with the default config within 5 s of the last good probe. Then the cell's observers vote
+ * (observers.ts: a majority of the voter regions must find the primary unreachable, or nothing
+ * happens: one region's view never fails a cell over). Then: a primary the record missed is
+ * followed; otherwise the fenced promotion runs (failover.ts), whose candidate must first
  * show it reaches the replicas it needs to commit.
  */
 
@@ -71,13 +76,17 @@ export interface WatchDeps {
   readonly failover?: FailoverOptions;
   /** The cell as recorded now: a watch stops once the record moved on (a handoff landed meanwhile). */
   readonly recorded?: () => WatchedCell | undefined;
+  /** The cell's observers (observers.ts); absent: this watcher's verdict alone decides (unit tests of the rest). */
+  readonly observers?: Observers;
 }
 
 export type WatchOutcome =
-  | { kind: 'healthy'; epoch: number }
+  /** `overruled`: this watcher saw the primary lost, but a majority of observers reached it. */
+  | { kind: 'healthy'; epoch: number; overruled?: ObserverTally }
   /** `detection`: this watch declared the primary lost (the failover then promoted, or failed). */
   | { kind: 'moved'; region: string; epoch: number; promoted: boolean; detection?: Detection }
-  | { kind: 'failed'; reason: string; detection?: Detection };
+  /** `not_confirmed`: no majority of observers either way (silent ones); `votes` says who answered what. */
+  | { kind: 'failed'; reason: string; detection?: Detection; votes?: ObserverTally['votes'] };
 
 /** When the lost primary's last good probe was sent (it was well then), and when it was declared lost. */
 export interface Detection {
@@ -102,20 +111,39 @@ export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: Hea
     await deps.sleep(Math.max(0, started + deps.config.probeIntervalMs - deps.now()));
   }
   const detection: Detection = { suspectedAt: state.lastSuccessAt, declaredAt: deps.now() };
-  const missed = await discoverPrimary(deps.transport, cell);
-  if (missed !== undefined) return { kind: 'moved', ...missed, promoted: false };
+  const survey = await surveyReplicas(deps.transport, cell);
+  if (survey.primary !== undefined) return { kind: 'moved', ...survey.primary, promoted: false };
+  if (deps.observers !== undefined) {
+    // The observers are the voters of the newest membership the replicas report (this record
+    // may predate a change that replaced a lost voter: its observers could never make a majority).
+    const m = newest([survey.members, { version: cell.membersVersion ?? 0, regions: cell.regions, voters: observerRegions(cell) }])!;
+    const observed: WatchedCell = { ...cell, regions: m.regions, voters: m.voters, membersVersion: m.version };
+    const tally = await confirmLoss(deps.observers, observed, 'lost');
+    if (tally.decision !== 'confirmed') {
+      // The primary is left alone: reached by a majority, it is healthy for the cell (the edge
+      // retries it); otherwise this round could not tell, and the watch starts over.
+      if (reachableByMajority(observerRegions(observed), tally.votes)) return { kind: 'healthy', epoch: cell.epoch, overruled: tally };
+      return { kind: 'failed', reason: 'not_confirmed', detection, votes: tally.votes };
+    }
+  }
   const result = await promote(deps.transport, { regions: cell.regions, voters: cell.voters, membersVersion: cell.membersVersion, failedRegion: cell.primaryRegion, knownEpoch: cell.epoch }, deps.failover);
   if (!result.ok) return { kind: 'failed', reason: result.error.kind, detection };
   return { kind: 'moved', region: result.value.primaryRegion, epoch: result.value.epoch, promoted: true, detection };
 }
 
-/** A primary of a newer epoch than recorded, among the replicas outside the suspect's region (never waits for it). */
-export async function discoverPrimary(transport: Transport, cell: WatchedCell): Promise<{ region: string; epoch: number } | undefined> {
+/**
+ * Asks the replicas outside the suspect's region (never waits for it) for their status: a primary
+ * of a newer epoch than recorded among them, and the newest membership they report.
+ */
+export async function surveyReplicas(transport: Transport, cell: WatchedCell): Promise<{ primary?: { region: string; epoch: number }; members?: Membership }> {
   const required = cell.regions.filter((r) => r !== cell.primaryRegion);
   const answers = await askRequired(transport, cell.regions, required, { kind: 'status' });
-  let best: { region: string; epoch: number } | undefined;
+  let primary: { region: string; epoch: number } | undefined;
+  let members: Membership | undefined;
   for (const [region, reply] of answers) {
-    if (reply?.kind === 'status' && reply.meta.role === 'primary' && reply.meta.epoch > (best?.epoch ?? cell.epoch)) best = { region, epoch: reply.meta.epoch };
+    if (reply?.kind !== 'status') continue;
+    if (reply.meta.role === 'primary' && reply.meta.epoch > (primary?.epoch ?? cell.epoch)) primary = { region, epoch: reply.meta.epoch };
+    members = newest([members, membershipOf(reply.meta)]);
   }
-  return best;
+  return { ...(primary !== undefined ? { primary } : {}), ...(members !== undefined ? { members } : {}) };
 }

@@ -12,7 +12,7 @@
  * moved) to the full timeout, so after two timeouts a fast third failure would span only
  * interval + round trip and a fourth probe would be needed, past the bound (simulator seed 3898).
  * The defaults keep loss → first acknowledged write at the new primary under 10 s: detection
- * ≤ (failures + 1) × interval + timeout = 5 s, then the failover's three rounds and
+ * ≤ (failures + 1) × interval + timeout = 5 s, then the observers' round (observers.ts), the failover's three rounds and
  * the first write's commit of the adopted log, each bounded by the peer timeout (see
  * `worstCaseRecoveryMs`).
  */
@@ -78,9 +78,11 @@ export function worstCaseDetectionMs(config: HealthConfig = DEFAULT_HEALTH): num
 }
 
 /**
- * Worst case from loss to the first acknowledged write at the new primary: detection, then
- * status, fence and promote rounds, then the first write (commit of the adopted log + itself).
+ * Worst case from loss to the first acknowledged write at the new primary: detection, the
+ * observers' round (observers.ts: one round trip to them, each probing once under its timeout),
+ * then status, fence and promote rounds, then the first write (commit of the adopted log + itself).
  */
 export function worstCaseRecoveryMs(config: HealthConfig = DEFAULT_HEALTH, peerTimeoutMs = 2_000, roundTripMs = 300): number {
-  return worstCaseDetectionMs(config) + 3 * roundTripMs + 2 * roundTripMs + Math.min(peerTimeoutMs, 2 * roundTripMs);
+  const observersRound = roundTripMs + config.probeTimeoutMs;
+  return worstCaseDetectionMs(config) + observersRound + 3 * roundTripMs + 2 * roundTripMs + Math.min(peerTimeoutMs, 2 * roundTripMs);
 }
