@@ -220,22 +220,11 @@ export class CellReplica extends DurableObject<Env> {
     if (replica.meta.appliedPos <= appliedBefore) return;
     this.ctx.waitUntil(this.pushNow());
     this.notifyIdentityStore();
-    await this.alarmDuties.request('alarm', null);
-  }
-
-  /**
-   * The alarm a commit needs: the next expiry, and on the primary the feed archive's delay (the
-   * alarm archives new change-feed records, and finds nothing to do if there are none). One run
-   * at a time, and one more for every call that arrives during it: the writes of a group-commit
-   * round settle together, and each reading the alarm and the next expiry was a query and a
-   * storage call per write for the same answer.
-   */
-  private readonly alarmDuties = new CoalescedRuns<null>(async () => {
     const next = this.store.nextExpiry();
-    const archive = this.replica?.meta.role === 'primary' ? Date.now() + ARCHIVE_DELAY_MS : undefined;
-    const at = Math.min(next ?? Infinity, archive ?? Infinity);
-    if (at !== Infinity) await this.scheduleAt(at);
-  }, () => null);
+    if (next !== undefined) await this.scheduleAt(next);
+    // The alarm archives new change-feed records (and finds nothing to do if there are none).
+    if (replica.meta.role === 'primary') await this.scheduleAt(Date.now() + ARCHIVE_DELAY_MS);
+  }
 
   /** `POST /admin/tenants/{id}/snapshots`: a snapshot of the tenant now (primary only). */
   async snapshot(t: CellTopology, tenantId: string): Promise<SnapshotOutcome> {
