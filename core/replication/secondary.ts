@@ -34,7 +34,9 @@ export function acceptAppend(
     // off a newer one); from the first that differs, the primary's copy wins, since whatever we
     // hold past the applied point was never known committed.
     const fresh = msg.entries.filter((e) => e.pos > meta.appliedPos);
-    const held = fresh.length === 0 ? [] : store.entries(fresh[0]!.pos, fresh[fresh.length - 1]!.pos, fresh.length);
+    // The log holds nothing past `lastPos`: a batch of new entries (the common case) reads nothing back.
+    const heldTo = Math.min(fresh[fresh.length - 1]?.pos ?? 0, meta.lastPos);
+    const held = fresh.length === 0 || fresh[0]!.pos > heldTo ? [] : store.entries(fresh[0]!.pos, heldTo, heldTo - fresh[0]!.pos + 1);
     let same = 0;
     while (same < fresh.length && held[same] !== undefined && sameEntry(held[same]!, fresh[same]!)) same++;
     const differing = fresh.slice(same);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Mutation } from '../../../core/kv.js';
 import { MemoryReplicaStore } from '../../../core/replication/store.js';
-import { applyCommitted, netMutations } from '../../../core/replication/secondary.js';
+import { acceptAppend, applyCommitted, netMutations } from '../../../core/replication/secondary.js';
 import { MEMBERS_KEY } from '../../../core/replication/membership.js';
 import type { Entry, ReplicaMeta } from '../../../core/replication/types.js';
 
@@ -65,5 +65,25 @@ describe('applyCommitted', () => {
       applyCommitted(store, m, 2);
     });
     expect(m.voters).toEqual(['weur', 'enam']);
+  });
+});
+
+describe('acceptAppend', () => {
+  it('reads nothing back from the log for a batch of entries past its last position', () => {
+    const store = new MemoryReplicaStore();
+    let reads = 0;
+    const entries = store.entries.bind(store);
+    store.entries = (from, to, limit) => {
+      reads++;
+      return entries(from, to, limit);
+    };
+    const m = meta();
+    const msg = (es: Entry[], commitPos: number) => ({ epoch: 1, gen: 0, primaryRegion: 'enam', entries: es, commitPos, prev: { epoch: 1, gen: 0 } });
+    expect(acceptAppend(store, m, msg([entry(1, [{ key: 'a', value: 1 }])], 0))).toMatchObject({ kind: 'ack', lastPos: 1, appliedPos: 0 });
+    expect(reads).toBe(0);
+    // A resend of what it holds is still compared (and kept), and the commit position applies it.
+    expect(acceptAppend(store, m, msg([entry(1, [{ key: 'a', value: 1 }])], 1))).toMatchObject({ kind: 'ack', lastPos: 1, appliedPos: 1 });
+    expect(reads).toBeGreaterThan(0);
+    expect(store.get('a')).toBe(1);
   });
 });
