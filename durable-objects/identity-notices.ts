@@ -58,7 +58,8 @@ export class IdentityNotices {
     const from = Math.max(this.scanned, this.told) + 1;
     if (from > applied) return;
     this.scanned = applied;
-    if (this.changed) return;
+    // Never told (or the last call failed): it is told anyway, with no need to read the log.
+    if (this.changed || this.told < 0) return;
     const want = applied - from + 1;
     const entries = this.store.entries(from, applied, want);
     this.changed = entries.length < want || entries.some((e) => e.muts.some((mu) => feedMutation(mu, region) !== undefined));
