@@ -19,7 +19,7 @@ import { SqliteReplicaStore } from './sqlite-replica-store.js';
 import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import { identityFeed, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
-import { identityStoreStub } from './regional-identity-store.js';
+import { IdentityNotices } from './identity-notices.js';
 import { DEFAULT_FEED_RETENTION_MS, isFeedKey, lastSeq, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
 import { eventsSince, isCaeKey } from '../core/cae/event-store.js';
 import { singletonKey } from '../core/directory/keys.js';
@@ -57,14 +57,15 @@ export class CellReplica extends DurableObject<Env> {
   private pushFailures = 0;
   private readonly tokens = new TokenGlue(() => this.env.KEY_ENCRYPTION_KEY);
   private readonly rotation: KeyRotation;
-  /** Highest applied position this region's identity store was told about (managed identity feed). */
-  private notifiedPos = -1;
+  /** Tells this region's managed-identity store of applied positions that matter to it (identity-notices.ts). */
+  private readonly identityNotices: IdentityNotices;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new SqliteReplicaStore(ctx.storage);
     this.rotation = new KeyRotation(ctx.storage, this.tokens);
     this.freshness = new ReplicaFreshness(ctx.storage.sql);
+    this.identityNotices = new IdentityNotices(env, ctx, this.store);
     this.backup = new BackupLearning(env, ctx);
     if (this.backup.enabled) this.tokens.learner = (job) => this.replica !== undefined && this.backup.learn(this.replica.meta.region, this.replica.meta.regions, job);
   }
@@ -174,36 +175,8 @@ export class CellReplica extends DurableObject<Env> {
     return identityFeed(this.open(t), this.store, afterPos);
   }
 
-  /**
-   * Tells this region's identity store that the applied position moved; the store then pulls
-   * the projected changes from this replica. Same-region call, in the background: a lost
-   * notification is repaired by the next one or by the store's periodic resync. One call at a
-   * time: positions reached while one runs are told when it returns (a call per write was a
-   * twentieth of a replicated write's CPU, two RPCs each, for changes the store mostly ignores).
-   */
-  private notifying = false;
-
   private notifyIdentityStore(): void {
-    const replica = this.replica;
-    if (replica === undefined || this.env.MI_STORE === undefined || this.notifying) return;
-    const m = replica.meta;
-    if (m.appliedPos <= this.notifiedPos) return;
-    this.notifiedPos = m.appliedPos;
-    this.notifying = true;
-    const t: CellTopology = { cell: m.cell, region: m.region, regions: m.regions, primaryRegion: m.primaryRegion, epoch: m.epoch };
-    this.ctx.waitUntil(
-      crossCall(m.region, m.region, 5_000, () => identityStoreStub(this.env, m.region).notify(t, m.appliedPos)).then(
-        () => {
-          this.notifying = false;
-          this.notifyIdentityStore();
-        },
-        () => {
-          // Not retried at once (a store that is down would be called in a loop): the next commit or alarm tells it.
-          this.notifiedPos = -1;
-          this.notifying = false;
-        },
-      ),
-    );
+    this.identityNotices.notify(this.replica);
   }
 
   /** The feed is always on in production; elsewhere `FEED_RECORDS=off` gives the bench its feed-cost baseline. */

@@ -204,7 +204,9 @@ export class SsfTransmitter extends DurableObject<Env> {
 
   /** Runs (or re-runs after the current run) delivery for `tenantId`. */
   poke(tenantId: string): Promise<void> {
-    this.setMeta('tenant', tenantId);
+    // A read, not a write per poke: the edge pokes after every user write, and the write was
+    // a storage commit each time for a value that almost never changes.
+    if (this.meta('tenant') !== tenantId) this.setMeta('tenant', tenantId);
     return this.runs.request(tenantId, null);
   }
 

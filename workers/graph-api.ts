@@ -66,6 +66,11 @@ const notifierPokes = new CoalescedRuns<{ env: Env; subscriptionsChanged: boolea
   (queued, arriving) => ({ env: arriving.env, subscriptionsChanged: queued.subscriptionsChanged || arriving.subscriptionsChanged }),
 );
 const SIGNALLING_AREAS = new Set(['users', 'me', 'applications']);
+/** One Shared Signals transmitter poke in flight per tenant from this isolate, as for the notifier (a poke per write was an RPC per write). */
+const transmitterPokes = new CoalescedRuns<{ env: Env }>(
+  (tenantId, { env }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, ssfTransmitterStub(env, tenantId).poke(tenantId)),
+  (_queued, arriving) => arriving,
+);
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
@@ -226,8 +231,8 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   }
   // Writes that can be critical events: the tenant's Shared Signals transmitter reads the feed (its alarm repairs a lost poke).
   if (write && session.ctx !== undefined && SIGNALLING_AREAS.has(c.area) && routed.outcome.kind === 'reply') {
-    const poke = ssfTransmitterStub(env, tenantId).poke(tenantId);
-    session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('ssf transmitter poke failed', e instanceof Error ? e.message : String(e))));
+    const poke = transmitterPokes.nudge(tenantId, { env });
+    if (poke !== null) session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('ssf transmitter poke failed', e instanceof Error ? e.message : String(e))));
   }
   const outcome = await withSecretShown(routed.outcome, idempotency, box);
   return respond(info, outcome, routed.region, key);

@@ -64,3 +64,23 @@ export function feedMutations(muts: readonly Mutation[], region: string): Mutati
 export type FeedReply =
   | { kind: 'entries'; appliedPos: number; entries: Array<{ pos: number; muts: Mutation[] }> }
   | { kind: 'snapshot'; appliedPos: number; rows: Array<[string, Json]> };
+
+/**
+ * Entries a replica may apply without telling its region's identity store, when none of them
+ * changes what the store keeps: far below the ~512 applied entries the log retains, so the
+ * store's next pull still reads entries, never a whole snapshot of the cell.
+ */
+export const UNTOLD_ENTRIES = 128;
+
+/**
+ * Whether a replica that told its store of position `told` (-1: never, or the last call failed)
+ * must tell it of `applied` now. `changed`: some entry in between projects onto the store (or
+ * could not be read to tell). The first call registers the cell with the store (and its resync
+ * alarm), so it always goes; entries the store ignores only move its position, which the next
+ * telling (or its periodic resync) moves anyway. Under a write load that touches no managed
+ * identity this saved a notification and a pull per write round in every region.
+ */
+export function mustTellStore(told: number, applied: number, changed: boolean): boolean {
+  if (applied <= told) return false;
+  return told < 0 || changed || applied - told >= UNTOLD_ENTRIES;
+}

@@ -1,5 +1,6 @@
 import { enterEpoch, transact } from './log.js';
 import { adoptMembership, isMembership, MEMBERS_KEY, membershipOf } from './membership.js';
+import type { Mutation } from '../kv.js';
 import type { ReplicaStore } from './store.js';
 import type { Entry, ReplicaMeta, ReplicaReply, Snapshot } from './types.js';
 
@@ -33,7 +34,9 @@ export function acceptAppend(
     // off a newer one); from the first that differs, the primary's copy wins, since whatever we
     // hold past the applied point was never known committed.
     const fresh = msg.entries.filter((e) => e.pos > meta.appliedPos);
-    const held = fresh.length === 0 ? [] : store.entries(fresh[0]!.pos, fresh[fresh.length - 1]!.pos, fresh.length);
+    // The log holds nothing past `lastPos`: a batch of new entries (the common case) reads nothing back.
+    const heldTo = Math.min(fresh[fresh.length - 1]?.pos ?? 0, meta.lastPos);
+    const held = fresh.length === 0 || fresh[0]!.pos > heldTo ? [] : store.entries(fresh[0]!.pos, heldTo, heldTo - fresh[0]!.pos + 1);
     let same = 0;
     while (same < fresh.length && held[same] !== undefined && sameEntry(held[same]!, fresh[same]!)) same++;
     const differing = fresh.slice(same);
@@ -56,18 +59,40 @@ export function acceptAppend(
   });
 }
 
-/** Applies log entries up to `upTo` to the materialised state, in order. */
+/**
+ * Applies log entries up to `upTo` to the materialised state, in order. A run of entries goes
+ * in as its net effect (`netMutations`): callers apply inside one storage transaction, so no
+ * state between two entries is ever seen, and the writes of a group-commit round that touch the
+ * same keys (an object, a counter) cost one row each instead of one per write.
+ */
 export function applyCommitted(store: ReplicaStore, meta: ReplicaMeta, upTo: number): void {
   while (meta.appliedPos < upTo) {
     const batch = store.entries(meta.appliedPos + 1, upTo, 256);
     if (batch.length === 0) throw new Error(`assertion failed: log hole after ${meta.appliedPos}`);
+    store.applyMutations(netMutations(batch));
     for (const e of batch) {
-      store.applyMutations(e.muts);
       // A membership change takes effect when applied (committed): membership.ts says why that is safe.
       for (const m of e.muts) if (m.key === MEMBERS_KEY && isMembership(m.value)) adoptMembership(meta, m.value);
       meta.appliedPos = e.pos;
     }
   }
+}
+
+/**
+ * What applying `entries` in order does to the state: the last mutation of each key (mutations
+ * are full values, or deletes, so it alone decides the key's row), in the order of those last
+ * mutations.
+ */
+export function netMutations(entries: readonly Entry[]): Mutation[] {
+  if (entries.length === 1) return [...entries[0]!.muts];
+  const last = new Map<string, Mutation>();
+  for (const e of entries) {
+    for (const m of e.muts) {
+      last.delete(m.key); // keeps the map in the order of each key's last mutation
+      last.set(m.key, m);
+    }
+  }
+  return [...last.values()];
 }
 
 /**

@@ -49,6 +49,24 @@ describe('SqliteReplicaStore log cache', () => {
     });
   });
 
+  it('past its bound keeps the newest entries, and still answers older ones from SQLite', async () => {
+    await withStore((store) => {
+      let sql = 0;
+      const exec = store['storage'].sql.exec.bind(store['storage'].sql);
+      for (let p = 1; p <= 1100; p += 100) store.appendEntries(Array.from({ length: 100 }, (_, i) => entry(p + i)));
+      store['storage'].sql.exec = ((...args: Parameters<typeof exec>) => {
+        sql++;
+        return exec(...args);
+      }) as typeof exec;
+      // The newest 1,024 come from memory, with no query...
+      expect(store.entries(77, 1100, 2000).map((e) => e.pos)).toEqual(Array.from({ length: 1024 }, (_, i) => 77 + i));
+      expect(sql).toBe(0);
+      // ...the evicted oldest from SQLite, dense from the first.
+      expect(store.entries(1, 1100, 2000).map((e) => e.pos)).toEqual(Array.from({ length: 1100 }, (_, i) => 1 + i));
+      expect(sql).toBe(1);
+    });
+  });
+
   it('hands out entries that callers cannot change', async () => {
     await withStore((store) => {
       store.appendEntries([entry(1)]);

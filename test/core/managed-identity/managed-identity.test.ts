@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryState } from '../../../core/kv.js';
-import { feedMutation } from '../../../core/managed-identity/feed.js';
+import { feedMutation, mustTellStore, UNTOLD_ENTRIES } from '../../../core/managed-identity/feed.js';
+import { DEFAULT_REPLICATION } from '../../../core/replication/types.js';
 import { decide } from '../../../core/managed-identity/issue.js';
 import { attachmentKey, workloadKey, type Workload } from '../../../core/managed-identity/keys.js';
 import { parseMiRequest, renderMiError } from '../../../core/managed-identity/protocol.js';
@@ -67,5 +68,25 @@ describe('managed identity: token cache', () => {
     c.set('k', { token: 't', issuedAt: 0, expiresAt: 1000 });
     expect(c.get('k', 499)?.token).toBe('t');
     expect(c.get('k', 500)).toBeUndefined();
+  });
+});
+
+describe('mustTellStore (when a replica tells its identity store)', () => {
+  it('always tells a store it never told (the first call registers the cell)', () => {
+    expect(mustTellStore(-1, 1, false)).toBe(true);
+  });
+  it('tells at once when an entry projects onto the store', () => {
+    expect(mustTellStore(10, 11, true)).toBe(true);
+  });
+  it('leaves entries the store ignores untold until UNTOLD_ENTRIES of them piled up', () => {
+    expect(mustTellStore(10, 11, false)).toBe(false);
+    expect(mustTellStore(10, 10 + UNTOLD_ENTRIES - 1, false)).toBe(false);
+    expect(mustTellStore(10, 10 + UNTOLD_ENTRIES, false)).toBe(true);
+  });
+  it('never tells a position it already told', () => {
+    expect(mustTellStore(12, 12, true)).toBe(false);
+  });
+  it('keeps untold entries well inside the log the replica retains (no snapshot pull)', () => {
+    expect(UNTOLD_ENTRIES).toBeLessThan(DEFAULT_REPLICATION.retainEntries / 2);
   });
 });
