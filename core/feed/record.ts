@@ -11,6 +11,7 @@ import type { Json, Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
 import { changesOf, type Change } from './changes.js';
 import { caeMutations } from '../cae/event-store.js';
+import { encodeRecord } from './encoding.js';
 
 export type Actor =
   | { readonly kind: 'user'; readonly id: string; readonly userPrincipalName?: string | null }
@@ -96,12 +97,74 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     const record: FeedRecord = { seq, at: origin.now, actor: named(state, tid, origin.actor), correlationId: origin.correlationId, changes };
     // No per-row expiry: records leave by range once archived and past the retention
     // (retention.ts), which spares every replica two expiry-index entries per write.
-    out.push({ key: feedKey(tid, seq), value: record as unknown as Json }, { key: feedSeqKey(tid), value: seq });
+    out.push({ key: feedKey(tid, seq), value: encodeRecord(record) }, { key: feedSeqKey(tid), value: seq });
     for (const id of targetsOf(changes)) out.push({ key: feedTargetKey(tid, id, seq), value: 1 });
     // Critical events (continuous access evaluation) commit with the record that carries them.
     out.push(...caeMutations(tid, record));
   }
   return out;
+}
+
+/**
+ * The state as a plan reads it, keeping the first answer for each key it gets. The feed reads
+ * the same state before the write (the old values of what the write changes, often the
+ * actor), so it takes those answers instead of reading them again (in a cell, a SQLite query
+ * and a JSON parse each). The plan itself gets every answer from the state, as without the feed.
+ */
+class KeptReads implements StateReader {
+  readonly kept = new Map<string, Json | undefined>();
+  readonly getMany?: (keys: readonly string[]) => Map<string, Json>;
+  readonly memo?: <T>(tag: string, compute: () => T) => T;
+
+  constructor(private readonly state: StateReader) {
+    const many = state.getMany;
+    if (many !== undefined) {
+      this.getMany = (keys) => {
+        const found = many.call(state, keys);
+        for (const k of keys) if (!this.kept.has(k)) this.kept.set(k, found.get(k));
+        return found;
+      };
+    }
+    if (state.memo !== undefined) this.memo = state.memo.bind(state);
+  }
+
+  get(key: string): Json | undefined {
+    const v = this.state.get(key);
+    if (!this.kept.has(key)) this.kept.set(key, v);
+    return v;
+  }
+
+  list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]> {
+    return this.state.list(prefix, options);
+  }
+
+  count(prefix: string): number {
+    return this.state.count(prefix);
+  }
+
+  /** The same state for the feed: what the plan already read comes from memory. */
+  replay(): StateReader {
+    return new Replayed(this.kept, this.state);
+  }
+}
+
+class Replayed implements StateReader {
+  constructor(
+    private readonly kept: ReadonlyMap<string, Json | undefined>,
+    private readonly state: StateReader,
+  ) {}
+
+  get(key: string): Json | undefined {
+    return this.kept.has(key) ? this.kept.get(key) : this.state.get(key);
+  }
+
+  list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]> {
+    return this.state.list(prefix, options);
+  }
+
+  count(prefix: string): number {
+    return this.state.count(prefix);
+  }
 }
 
 /** Wraps a write plan so its feed records are planned with it (against the same state). */
@@ -110,9 +173,10 @@ export function recorded<R, E>(
   origin: WriteOrigin,
 ): (state: StateReader) => Result<{ mutations: Mutation[]; reply: R }, E> {
   return (state) => {
-    const planned = plan(state);
+    const reads = new KeptReads(state);
+    const planned = plan(reads);
     if (!planned.ok) return planned;
-    const feed = planFeed(state, planned.value.mutations, origin);
+    const feed = planFeed(reads.replay(), planned.value.mutations, origin);
     return feed.length === 0 ? planned : { ok: true, value: { ...planned.value, mutations: [...planned.value.mutations, ...feed] } };
   };
 }
