@@ -101,15 +101,14 @@ export function same(a: Json | undefined, b: Json | undefined): boolean {
   return JSON.stringify(x) === JSON.stringify(y);
 }
 
+const isChanged = (name: string, before: Obj | undefined, after: Obj | undefined) => !INTERNAL_PROPS.has(name) && name !== 'id' && !same(before?.[name], after?.[name]);
+
 /** Changed properties between two versions of an object; secrets become markers. */
 export function diffProps(before: Obj | undefined, after: Obj | undefined): PropertyChange[] {
   // Only the changed names are sorted (by name, as the record lists them), not every property.
   const changed: string[] = [];
-  const consider = (name: string) => {
-    if (!INTERNAL_PROPS.has(name) && name !== 'id' && !same(before?.[name], after?.[name])) changed.push(name);
-  };
-  if (before !== undefined) for (const name in before) consider(name);
-  if (after !== undefined) for (const name in after) if (before === undefined || !Object.hasOwn(before, name)) consider(name);
+  if (before !== undefined) for (const name in before) if (isChanged(name, before, after)) changed.push(name);
+  if (after !== undefined) for (const name in after) if ((before === undefined || !Object.hasOwn(before, name)) && isChanged(name, before, after)) changed.push(name);
   return changed.sort().map((name) => {
     const o = before?.[name];
     const n = after?.[name];
