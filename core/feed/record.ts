@@ -7,7 +7,7 @@
  * to object storage (archive.ts), and drops them once archived and past the retention
  * (retention.ts).
  */
-import type { Json, Mutation, StateReader } from '../kv.js';
+import type { Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
 import { changesOf, type Change } from './changes.js';
 import { caeMutations } from '../cae/event-store.js';
@@ -105,78 +105,15 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
   return out;
 }
 
-/**
- * The state as a plan reads it, keeping the first answer for each key it gets. The feed reads
- * the same state before the write (the old values of what the write changes, often the
- * actor), so it takes those answers instead of reading them again (in a cell, a SQLite query
- * and a JSON parse each). The plan itself gets every answer from the state, as without the feed.
- */
-class KeptReads implements StateReader {
-  readonly kept = new Map<string, Json | undefined>();
-  readonly getMany?: (keys: readonly string[]) => Map<string, Json>;
-  readonly memo?: <T>(tag: string, compute: () => T) => T;
-
-  constructor(private readonly state: StateReader) {
-    const many = state.getMany;
-    if (many !== undefined) {
-      this.getMany = (keys) => {
-        const found = many.call(state, keys);
-        for (const k of keys) if (!this.kept.has(k)) this.kept.set(k, found.get(k));
-        return found;
-      };
-    }
-    if (state.memo !== undefined) this.memo = state.memo.bind(state);
-  }
-
-  get(key: string): Json | undefined {
-    const v = this.state.get(key);
-    if (!this.kept.has(key)) this.kept.set(key, v);
-    return v;
-  }
-
-  list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]> {
-    return this.state.list(prefix, options);
-  }
-
-  count(prefix: string): number {
-    return this.state.count(prefix);
-  }
-
-  /** The same state for the feed: what the plan already read comes from memory. */
-  replay(): StateReader {
-    return new Replayed(this.kept, this.state);
-  }
-}
-
-class Replayed implements StateReader {
-  constructor(
-    private readonly kept: ReadonlyMap<string, Json | undefined>,
-    private readonly state: StateReader,
-  ) {}
-
-  get(key: string): Json | undefined {
-    return this.kept.has(key) ? this.kept.get(key) : this.state.get(key);
-  }
-
-  list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]> {
-    return this.state.list(prefix, options);
-  }
-
-  count(prefix: string): number {
-    return this.state.count(prefix);
-  }
-}
-
 /** Wraps a write plan so its feed records are planned with it (against the same state). */
 export function recorded<R, E>(
   plan: (state: StateReader) => Result<{ mutations: Mutation[]; reply: R }, E>,
   origin: WriteOrigin,
 ): (state: StateReader) => Result<{ mutations: Mutation[]; reply: R }, E> {
   return (state) => {
-    const reads = new KeptReads(state);
-    const planned = plan(reads);
+    const planned = plan(state);
     if (!planned.ok) return planned;
-    const feed = planFeed(reads.replay(), planned.value.mutations, origin);
+    const feed = planFeed(state, planned.value.mutations, origin);
     return feed.length === 0 ? planned : { ok: true, value: { ...planned.value, mutations: [...planned.value.mutations, ...feed] } };
   };
 }

@@ -4,8 +4,8 @@ import { diffProps, same } from '../../../core/feed/changes.js';
 import { asRecord, readFeed } from '../../../core/feed/cursor.js';
 import { decodeRecord, encodeRecord } from '../../../core/feed/encoding.js';
 import { feedKey, recorded, type FeedRecord } from '../../../core/feed/record.js';
-import type { Json, StateReader } from '../../../core/kv.js';
-import { Harness, idOf } from '../directory/harness.js';
+import type { Json } from '../../../core/kv.js';
+import { Harness } from '../directory/harness.js';
 
 const RECORDS: FeedRecord[] = [
   {
@@ -82,23 +82,5 @@ describe('changed properties (core/feed/changes.ts diffProps)', () => {
       { name: 'gone', oldValue: 'g', newValue: null },
       { name: 'nested', oldValue: { k: 1 }, newValue: { k: 2 } },
     ]);
-  });
-});
-
-describe('feed planning reuses the plan’s reads (core/feed/record.ts recorded)', () => {
-  it('reads the old value of a patched user once, and records it', () => {
-    const h = new Harness();
-    const origin = { actor: { kind: 'operator' as const }, correlationId: 'c', now: h.now };
-    const add = recorded((s) => planWrite(s, h.req('POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' }), h.ctx), origin)(h.state);
-    if (!add.ok) throw new Error('add');
-    h.state.apply(add.value.mutations);
-    const id = idOf(add.value.reply.body as Record<string, Json>);
-    const gets: string[] = [];
-    const counting: StateReader = { get: (k) => (gets.push(k), h.state.get(k)), list: (p, o) => h.state.list(p, o), count: (p) => h.state.count(p) };
-    const r = recorded((s) => planWrite(s, h.req('PATCH', `/users/${id}`, { jobTitle: 'CTO' }), h.ctx), origin)(counting);
-    if (!r.ok) throw new Error('patch');
-    expect(gets.filter((k) => k === `t/${h.tenantId}/o/user/${id}`)).toHaveLength(1);
-    const record = decodeRecord(r.value.mutations.find((m) => m.key === feedKey(h.tenantId, 2))?.value);
-    expect(record?.changes[0]?.props).toEqual([{ name: 'jobTitle', oldValue: null, newValue: 'CTO' }]);
   });
 });
