@@ -8,7 +8,7 @@
  */
 import type { Mutation, StateReader } from '../kv.js';
 import { asRecord } from './cursor.js';
-import { feedKey, lastSeq, type FeedRecord } from './record.js';
+import { feedKey, feedPrefix, lastSeq, type FeedRecord } from './record.js';
 
 export const ARCHIVE_BATCH = 500;
 const DIGITS = 12;
@@ -28,9 +28,11 @@ export function nextArchiveChunk(reader: StateReader, tid: string): { key: strin
   const from = archivedUpTo(reader, tid);
   if (from >= lastSeq(reader, tid)) return undefined;
   const records: FeedRecord[] = [];
-  for (let seq = from + 1; records.length < ARCHIVE_BATCH; seq++) {
-    const r = asRecord(reader.get(feedKey(tid, seq)));
-    if (r === undefined) break;
+  // One range read for the chunk (a get per record was a query each in a cell); the run of
+  // positions from the mark on, up to the first one missing.
+  for (const [, v] of reader.list(feedPrefix(tid), { after: feedKey(tid, from), limit: ARCHIVE_BATCH })) {
+    const r = asRecord(v);
+    if (r === undefined || r.seq !== from + 1 + records.length) break;
     records.push(r);
   }
   // Records already gone from the cell (expired before an archive ran) are skipped, not waited for.

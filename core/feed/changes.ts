@@ -57,6 +57,8 @@ const APP_ROLE_ASSIGNMENT = /^t\/([A-Za-z0-9-]{1,64})\/apa\/([A-Za-z0-9-]{1,64})
 const DIRECTORY_SETTING = /^t\/([A-Za-z0-9-]{1,64})\/ds\/([A-Za-z0-9-]{1,64})$/;
 const SECURITY_INFO = /^t\/([A-Za-z0-9-]{1,64})\/(totp|mfareq)\/([A-Za-z0-9-]{1,64})$/;
 const REFRESH_FAMILY_KEY = /^t\/([A-Za-z0-9-]{1,64})\/rtf\/([A-Za-z0-9_-]{1,64})$/;
+/** The first key segment after the tenant of every pattern above. */
+const DATA_AREAS = new Set(['o', 'd', 'm', 'ra', 's', 'cred', 'pg', 'apa', 'ds', 'totp', 'mfareq', 'rtf']);
 
 type Obj = { [k: string]: Json };
 const asObj = (v: Json | undefined | null): Obj | undefined => (v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : undefined);
@@ -82,22 +84,36 @@ function credentialIds(record: Obj | undefined): Set<string> {
   return ids;
 }
 
-function same(a: Json | undefined, b: Json | undefined): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/** JSON text writes absent values and non-finite numbers as null. */
+const asText = (v: Json | undefined): Json => (v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? null : v);
+
+/**
+ * Equal as JSON text. A PATCH's new object shares the untouched values (strings, or the very
+ * same arrays) with the old one, so identity and primitives answer without serializing; only
+ * two distinct objects are compared as text (stringifying every property of both versions was
+ * most of the feed's planning time).
+ */
+export function same(a: Json | undefined, b: Json | undefined): boolean {
+  const x = asText(a);
+  const y = asText(b);
+  if (x === y) return true;
+  if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false;
+  return JSON.stringify(x) === JSON.stringify(y);
 }
+
+const isChanged = (name: string, before: Obj | undefined, after: Obj | undefined) => !INTERNAL_PROPS.has(name) && name !== 'id' && !same(before?.[name], after?.[name]);
 
 /** Changed properties between two versions of an object; secrets become markers. */
 export function diffProps(before: Obj | undefined, after: Obj | undefined): PropertyChange[] {
-  const names = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
-  const out: PropertyChange[] = [];
-  for (const name of [...names].sort()) {
-    if (INTERNAL_PROPS.has(name) || name === 'id') continue;
+  // Only the changed names are sorted (by name, as the record lists them), not every property.
+  const changed: string[] = [];
+  if (before !== undefined) for (const name in before) if (isChanged(name, before, after)) changed.push(name);
+  if (after !== undefined) for (const name in after) if ((before === undefined || !Object.hasOwn(before, name)) && isChanged(name, before, after)) changed.push(name);
+  return changed.sort().map((name) => {
     const o = before?.[name];
     const n = after?.[name];
-    if (same(o, n)) continue;
-    out.push(SECRET_PROPS.has(name) ? { name, oldValue: null, newValue: CHANGED } : { name, oldValue: o ?? null, newValue: n ?? null });
-  }
-  return out;
+    return SECRET_PROPS.has(name) ? { name, oldValue: null, newValue: CHANGED } : { name, oldValue: o ?? null, newValue: n ?? null };
+  });
 }
 
 /** Changes of one tenant's mutations, in mutation order, one entry per touched object. */
@@ -108,8 +124,11 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
     const prev = byObject.get(k);
     byObject.set(k, prev === undefined ? c : { ...prev, links: [...prev.links, ...c.links], props: [...prev.props, ...c.props], op: prev.op === 'update' ? c.op : prev.op });
   };
-  const writes = new Map(mutations.map((m) => [m.key, m.value]));
+  let writes: Map<string, Json | null> | undefined;
+  const prefix = `t/${tenantId}/`;
   for (const m of mutations) {
+    // Most of a write's keys are indexes and records no pattern below matches: skip them unmatched.
+    if (!m.key.startsWith(prefix) || !DATA_AREAS.has(m.key.slice(prefix.length, m.key.indexOf('/', prefix.length)))) continue;
     let x: RegExpExecArray | null;
     if ((x = OBJECT.exec(m.key)) !== null && x[1] === tenantId) {
       const [, , type, id] = x as unknown as [string, string, string, string];
@@ -124,6 +143,7 @@ export function changesOf(state: StateReader, tenantId: string, mutations: reado
     } else if ((x = BIN.exec(m.key)) !== null && x[1] === tenantId) {
       const [, , type, id] = x as unknown as [string, string, string, string];
       // A bin entry removed without its object coming back is a permanent deletion.
+      writes ??= new Map(mutations.map((w) => [w.key, w.value]));
       if (m.value === null && writes.get(`t/${tenantId}/o/${type}/${id}`) === undefined) {
         const entry = asObj(asObj(state.get(m.key))?.['object']);
         put({ type, id, op: 'purge', displayName: nameOf(entry), ...appIdOf(type, entry), props: [], links: [] });

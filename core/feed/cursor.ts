@@ -3,6 +3,7 @@
  * the audit log, and later webhooks, Shared Signals and recovery) reads through this.
  */
 import type { StateReader } from '../kv.js';
+import { decodeRecord } from './encoding.js';
 import { feedKey, feedPrefix, feedTargetPrefix, lastSeq, seqOfKey, type FeedRecord } from './record.js';
 
 export type FeedPage =
@@ -12,9 +13,9 @@ export type FeedPage =
 
 export const MAX_FEED_PAGE = 500;
 
-/** A stored (or archived) value as a record, if it is one; anything else reads as absent. */
+/** A stored (or archived) value as a record, if it is one (either stored form, encoding.ts); anything else reads as absent. */
 export function asRecord(v: unknown): FeedRecord | undefined {
-  return v !== null && typeof v === 'object' && typeof (v as FeedRecord).seq === 'number' ? (v as FeedRecord) : undefined;
+  return decodeRecord(v);
 }
 
 /** Records with positions after `after`, oldest first, at most `limit`; `next` is the position to resume after. */

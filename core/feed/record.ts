@@ -7,10 +7,11 @@
  * to object storage (archive.ts), and drops them once archived and past the retention
  * (retention.ts).
  */
-import type { Json, Mutation, StateReader } from '../kv.js';
+import type { Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
 import { changesOf, type Change } from './changes.js';
 import { caeMutations } from '../cae/event-store.js';
+import { encodeRecord } from './encoding.js';
 
 export type Actor =
   | { readonly kind: 'user'; readonly id: string; readonly userPrincipalName?: string | null }
@@ -96,7 +97,7 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     const record: FeedRecord = { seq, at: origin.now, actor: named(state, tid, origin.actor), correlationId: origin.correlationId, changes };
     // No per-row expiry: records leave by range once archived and past the retention
     // (retention.ts), which spares every replica two expiry-index entries per write.
-    out.push({ key: feedKey(tid, seq), value: record as unknown as Json }, { key: feedSeqKey(tid), value: seq });
+    out.push({ key: feedKey(tid, seq), value: encodeRecord(record) }, { key: feedSeqKey(tid), value: seq });
     for (const id of targetsOf(changes)) out.push({ key: feedTargetKey(tid, id, seq), value: 1 });
     // Critical events (continuous access evaluation) commit with the record that carries them.
     out.push(...caeMutations(tid, record));

@@ -43,7 +43,8 @@ describe('change-feed archive (R2)', () => {
     const cellRows = (prefix: string) =>
       runInDurableObject(primary, (_i, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM kv WHERE key LIKE ?`, `t/${t.tenantId}/${prefix}/%`).one().n);
     // The records look older than the 30-day retention; the archive is down, so they must stay.
-    await runInDurableObject(primary, (_i, state) => state.storage.sql.exec(`UPDATE kv SET value = json_set(value, '$.at', 0) WHERE key LIKE ?`, `t/${t.tenantId}/fd/%`));
+    // Stored records are positional arrays (core/feed/encoding.ts): the commit time is element 2.
+    await runInDurableObject(primary, (_i, state) => state.storage.sql.exec(`UPDATE kv SET value = json_set(value, '$[2]', 0) WHERE key LIKE ?`, `t/${t.tenantId}/fd/%`));
     await setFaults({ objectStoreDown: true });
     await triggerAlarm(primary);
     expect(await cellRows('fd')).toBe(3);

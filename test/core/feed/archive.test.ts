@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ARCHIVE_BATCH, archiveObjectKey, archivedMarkKey, nextArchiveChunk } from '../../../core/feed/archive.js';
+import { encodeRecord } from '../../../core/feed/encoding.js';
+import { feedKey, feedSeqKey, type FeedRecord } from '../../../core/feed/record.js';
+import { MemoryState, type Mutation, type StateReader } from '../../../core/kv.js';
+
+const TID = '11111111-1111-4111-8111-111111111111';
+const record = (seq: number): FeedRecord => ({ seq, at: seq, actor: { kind: 'system' }, correlationId: 'c', changes: [{ type: 'user', id: 'u', op: 'update', displayName: null, userPrincipalName: null, props: [{ name: 'jobTitle', oldValue: null, newValue: `t${seq}` }], links: [] }] });
+
+function feedOf(seqs: readonly number[], last: number): MemoryState {
+  const s = new MemoryState();
+  const rows: Mutation[] = seqs.map((seq) => ({ key: feedKey(TID, seq), value: seq % 2 === 0 ? encodeRecord(record(seq)) : (record(seq) as never) }));
+  s.apply([...rows, { key: feedSeqKey(TID), value: last }]);
+  return s;
+}
+
+describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
+  it('takes the records after the mark in one range read, both stored forms, decoded', () => {
+    const s = feedOf([1, 2, 3, 4], 4);
+    s.apply([{ key: archivedMarkKey(TID), value: 1 }]);
+    const gets: string[] = [];
+    const reader: StateReader = { get: (k) => (gets.push(k), s.get(k)), list: (p, o) => s.list(p, o), count: (p) => s.count(p) };
+    const chunk = nextArchiveChunk(reader, TID);
+    expect(chunk?.key).toBe(archiveObjectKey(TID, 2, 4));
+    expect(chunk?.records).toEqual([record(2), record(3), record(4)]);
+    expect(chunk?.mark).toEqual({ key: archivedMarkKey(TID), value: 4 });
+    expect(gets.filter((k) => k.includes('/fd/'))).toEqual([]);
+  });
+
+  it('stops a chunk at the first missing position, and at ARCHIVE_BATCH records', () => {
+    expect(nextArchiveChunk(feedOf([1, 2, 4], 4), TID)?.records.map((r) => r.seq)).toEqual([1, 2]);
+    const many = Array.from({ length: ARCHIVE_BATCH + 3 }, (_, i) => i + 1);
+    const chunk = nextArchiveChunk(feedOf(many, many.length), TID);
+    expect(chunk?.records).toHaveLength(ARCHIVE_BATCH);
+    expect(chunk?.mark.value).toBe(ARCHIVE_BATCH);
+  });
+
+  it('skips to the last position when the next record is already gone, and is done when the archive is current', () => {
+    const gone = nextArchiveChunk(feedOf([3, 4], 4), TID);
+    expect(gone).toEqual({ key: '', records: [], mark: { key: archivedMarkKey(TID), value: 4 } });
+    const s = feedOf([1], 1);
+    s.apply([{ key: archivedMarkKey(TID), value: 1 }]);
+    expect(nextArchiveChunk(s, TID)).toBeUndefined();
+  });
+});
