@@ -182,7 +182,8 @@ const PURGE_WRITES_PER_RUN = 10;
 async function purgeExpired(d: RunnerDeps, tid: string): Promise<boolean> {
   // R2 first (a job's record goes last): a job whose objects could not be deleted stays for the next alarm.
   const cleared = new Set<string>();
-  for (const job of expiredJobs(d.replica.state, tid, Date.now()).slice(0, JOBS_CLEARED_PER_RUN)) {
+  const attempted = expiredJobs(d.replica.state, tid, Date.now()).slice(0, JOBS_CLEARED_PER_RUN);
+  for (const job of attempted) {
     try {
       await deleteJobObjects(d.cfg.bucket, tid, job.id);
       cleared.add(job.id);
@@ -194,7 +195,8 @@ async function purgeExpired(d: RunnerDeps, tid: string): Promise<boolean> {
   for (let n = 0; n < PURGE_WRITES_PER_RUN; n++) {
     const r = await d.replica.write((s) => planPurgeJobs(s, tid, Date.now(), undefined, undefined, (j) => cleared.has(j.id)));
     if (!r.ok) return false;
-    if (!r.value.reply.more) return expiredJobs(d.replica.state, tid, Date.now()).length > cleared.size;
+    // More now only beyond the jobs whose R2 deletion just failed (those wait for a later alarm).
+    if (!r.value.reply.more) return expiredJobs(d.replica.state, tid, Date.now()).length > attempted.length - cleared.size;
   }
   return true;
 }

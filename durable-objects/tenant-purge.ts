@@ -17,6 +17,10 @@ import { withRetry } from './feed-archive.js';
 import { changeNotifierStub } from './change-notifier.js';
 import { healthMonitorStub } from './health-monitor.js';
 import { ssfTransmitterStub } from './ssf-transmitter.js';
+import { crossCall } from '../workers/platform/faults.js';
+
+/** Bound on one per-tenant object's purge call. */
+const OBJECT_PURGE_TIMEOUT_MS = 10_000;
 
 /** Listing rounds (up to 1000 objects each) per prefix per alarm run; the rest waits for the next run. */
 const LIST_ROUNDS_PER_RUN = 50;
@@ -40,10 +44,12 @@ async function deletePrefix(bucket: R2Bucket, prefix: string, counted: { n: numb
  * (alerts, their configuration, incidents) and its change notifier (feed cursor, reminders).
  * One that throws stops the run; the next alarm repeats it (each purge is safe to repeat).
  */
-export async function purgeTenantObjects(env: Env, tid: string): Promise<void> {
-  await ssfTransmitterStub(env, tid).purge();
-  await healthMonitorStub(env, tid).purge();
-  await changeNotifierStub(env, tid).purge();
+export async function purgeTenantObjects(env: Env, region: string, tid: string): Promise<void> {
+  // Each under a timeout (through the fault boundary): a stuck object fails this run, it does not hold the alarm.
+  const within = (call: () => Promise<void>) => crossCall(region, region, OBJECT_PURGE_TIMEOUT_MS, call);
+  await within(() => ssfTransmitterStub(env, tid).purge());
+  await within(() => healthMonitorStub(env, tid).purge());
+  await within(() => changeNotifierStub(env, tid).purge());
 }
 
 export interface PurgeBuckets {

@@ -62,7 +62,8 @@ export class ObjectCache implements StoredObjects {
 
 /** How a job's report pages are read: from R2 (through `objects`) or, for a job from before, from the cell. */
 export function reportSource(state: StateReader, objects: StoredObjects | undefined, job: Job): ((key: string) => Json | undefined) | undefined {
-  if (job.reportAttempt === undefined) return (k) => state.get(k);
+  // A cell page is there or not (`null`: a damaged report ends the read), never "not fetched yet".
+  if (job.reportAttempt === undefined) return (k) => state.get(k) ?? null;
   return objects === undefined ? undefined : (k) => objects.get(k);
 }
 

@@ -42,4 +42,16 @@ describe('TenantCache (workers/platform/tenant-cache.ts)', () => {
     });
     expect(await settledWithin(second, 1000)).toBe('fresh');
   });
+
+  it('a waiting request whose read never finishes does not stop later background refreshes', async () => {
+    const cache = new TenantCache<string>('test', () => ({ value: 'old', at: Date.now() - 1.5 * TTL }));
+    // No waitUntil: this request waits, and its read hangs (the request was cancelled).
+    void cache.get('t', TTL, 1000, () => new Promise<string>(() => {}));
+    let background = 0;
+    const kept: Promise<unknown>[] = [];
+    const value = await cache.get('t', TTL, 1000, async () => `refreshed ${++background}`, (p) => kept.push(p));
+    expect(value).toBe('old');
+    await Promise.all(kept);
+    expect(background).toBe(1);
+  });
 });

@@ -48,16 +48,17 @@ const tooLarge = (request: Request): boolean => {
 };
 
 /** The operator key's digest, per isolate (the key is configuration: hashing it on every request was half of this check). */
-let operatorDigest: { key: string; digest: Promise<ArrayBuffer> } | undefined;
+// The resolved digest, not its promise: no request awaits a promise another request created, and a failed digest is not kept.
+let operatorDigest: { key: string; digest: ArrayBuffer } | undefined;
 
 export async function isOperator(request: Request, env: Env): Promise<boolean> {
   const token = bearer(request);
   const key = env.OPERATOR_KEY;
   if (token === null || typeof key !== 'string' || key.length < 16) return false;
-  if (operatorDigest?.key !== key) operatorDigest = { key, digest: crypto.subtle.digest('SHA-256', enc.encode(key)) };
+  if (operatorDigest?.key !== key) operatorDigest = { key, digest: await crypto.subtle.digest('SHA-256', enc.encode(key)) };
+  const expected = operatorDigest.digest;
   // Constant time, as secretsEqual: both sides are digests of the same length.
-  const [presented, expected] = await Promise.all([crypto.subtle.digest('SHA-256', enc.encode(token)), operatorDigest.digest]);
-  return crypto.subtle.timingSafeEqual(presented, expected);
+  return crypto.subtle.timingSafeEqual(await crypto.subtle.digest('SHA-256', enc.encode(token)), expected);
 }
 
 /** Resolves the caller of a directory request; operators name the tenant in `X-Tessera-Tenant`. */

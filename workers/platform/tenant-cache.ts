@@ -1,10 +1,9 @@
 /**
  * A per-isolate, per-tenant cache that refreshes ahead: a value younger than the TTL is served
  * as is; between one and two TTLs it is served while one background refresh (kept alive by the
- * request's `waitUntil`) renews it; older, the request waits for the refresh. One background
+ * request's `waitUntil`) renews it; older, the request reads for itself and waits. One background
  * refresh per tenant is in flight in the isolate. The refresh sets `at` itself (a failed read backs it off
- * to retry sooner); one that throws keeps the value and is retried after `retryMs`. A request that
- * must wait never awaits a refresh another request started (it reads for itself). Used by the
+ * to retry sooner); one that throws keeps the value and is retried after `retryMs`. Used by the
  * edge's CAE state (cae-state.ts) and location inputs (location-policy.ts).
  */
 export type CacheEntry<V, X extends object = object> = X & {
@@ -41,15 +40,14 @@ export class TenantCache<V, X extends object = object> {
         e.at = Date.now() - ttlMs + retryMs;
         return e.value;
       });
-    if (e.refreshing === undefined) {
-      const refreshing = (e.refreshing = read().finally(() => (e.refreshing = undefined)));
-      if (background) waitUntil(refreshing);
-      return background ? Promise.resolve(e.value) : refreshing;
+    if (background) {
+      // One background refresh per tenant, kept alive by the request that started it.
+      if (e.refreshing === undefined) waitUntil((e.refreshing = read().finally(() => (e.refreshing = undefined))));
+      return Promise.resolve(e.value);
     }
-    if (background) return Promise.resolve(e.value);
-    // Another request's refresh is in flight, and this one must wait for a fresh value: it reads
-    // for itself rather than await that promise (its I/O belongs to the other request, which may
-    // end or be cancelled first and leave it pending forever).
+    // A request that must wait for a fresh value reads for itself: it never awaits a promise another
+    // request created (that request may end or be cancelled first and leave it pending for ever),
+    // and its own read is never the shared one (its cancellation would then stop every refresh).
     return read();
   }
 

@@ -4,7 +4,7 @@ import { readJob } from '../../../core/recovery/jobs.js';
 import { read } from '../../../core/directory/index.js';
 import type { ChangeEntry } from '../../../core/recovery/diff.js';
 import { changePageKey, jobKey, legacyChangePageKey, r2ReportPageKey } from '../../../core/recovery/keys.js';
-import { BUCKETS, CHANGE_PAGE, ObjectCache, readReport } from '../../../core/recovery/report-pages.js';
+import { BUCKETS, CHANGE_PAGE, ObjectCache, readReport, reportSource } from '../../../core/recovery/report-pages.js';
 import { idOf } from '../directory/harness.js';
 import { FeedHarness, runJob } from './helpers.js';
 
@@ -86,6 +86,10 @@ describe('jobs recorded before reports moved to R2 (core/recovery/report-pages.t
     h.state.apply([...bucketed.map(({ key }) => ({ key, value: null })), ...pages, { key: jobKey(tid, jobId), value: before as never }]);
     const read = readReport((k) => h.state.get(k), tid, readJob(h.state, tid, jobId)!, 95, 10);
     expect(read).toEqual(entries.slice(95, 105));
+    // A page missing from the cell ends the read there (it is not "not fetched yet": nothing after it is read).
+    h.state.apply([{ key: legacyChangePageKey(tid, jobId, 1), value: null }]);
+    const legacy = readJob(h.state, tid, jobId)!;
+    expect(readReport(reportSource(h.state, undefined, legacy)!, tid, legacy, 95, 150)).toEqual(entries.slice(95, 100));
   });
 });
 
