@@ -6,32 +6,14 @@
  * throughput ratio they would reach on an otherwise idle machine, CPU-bound.
  *
  * Env: CPU_SCENARIOS (ids, default single-do,replicated-floor,write,write-nofeed), CPU_SECONDS (8).
- * Linux only (reads /proc; finds each Worker's workerd by its listening port with `ss`).
+ * Linux only (process-cpu.ts).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { installExitHandlers, runCleanups } from './cleanup.js';
+import { cpuMs, pidOf } from './process-cpu.js';
 import { SCENARIOS } from './scenarios.js';
 import { startAll } from './servers.js';
 import { createTenant, createUser } from './tessera.js';
 import { runWrk } from './wrk.js';
-
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** The pid listening on the URL's port. */
-function pidOf(url: string): number {
-  const port = new URL(url).port;
-  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
-  const m = /pid=(\d+)/.exec(out);
-  if (m === null) throw new Error(`no process listens on ${port}`);
-  return Number(m[1]);
-}
-
-/** User + system CPU of a process (all its threads), in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-}
 
 async function main(): Promise<void> {
   installExitHandlers();

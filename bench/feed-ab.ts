@@ -16,7 +16,8 @@ import { runWrk } from './wrk.js';
 
 export type StartTessera = (name: string, bindings?: Record<string, string>) => Promise<Server>;
 
-async function patchTarget(server: Server, homeRegion: string): Promise<Target> {
+/** One tenant and user on a fresh Worker, and the PATCH target for them (also feed-cpu.ts). */
+export async function patchTarget(server: Server, homeRegion: string): Promise<Target> {
   const tenant = await createTenant(server.url, homeRegion);
   const userId = await createUser(server.url, tenant, 'bench.user');
   return {

@@ -1,0 +1,25 @@
+/**
+ * CPU time of the workerd process serving a URL, from the kernel's own counters: throughput on a
+ * shared machine moves with whatever else runs, CPU per request much less. Linux only (`ss` finds
+ * the process by its listening port; /proc/{pid}/stat counts every thread). Used by cpu.ts and
+ * feed-cpu.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** The pid listening on the URL's port. */
+export function pidOf(url: string): number {
+  const port = new URL(url).port;
+  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(out);
+  if (m === null) throw new Error(`no process listens on ${url}`);
+  return Number(m[1]);
+}
+
+/** User + system CPU of a process (all its threads), in ms. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
