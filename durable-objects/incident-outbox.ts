@@ -9,15 +9,12 @@
  */
 import type { Incident } from '../core/health/incidents.js';
 import { healthMonitorStub } from './health-monitor.js';
+import { withinMs } from '../workers/platform/within.js';
 
 const BATCH = 20;
 const CALL_TIMEOUT_MS = 5_000;
 const OUTBOX_TTL_MS = 86_400_000;
 
-const within = <T>(p: Promise<T>, ms: number): Promise<T> => {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]).finally(() => clearTimeout(timer));
-};
 
 export class IncidentOutbox {
   private draining: Promise<void> | undefined;
@@ -62,7 +59,7 @@ export class IncidentOutbox {
           this.sql.exec(`DELETE FROM cp_incidents WHERE key = ?`, row.key);
           break;
         }
-        const told = await Promise.all(tenants.map((t) => within(healthMonitorStub(this.env, t).raiseIncident(t, incident), CALL_TIMEOUT_MS).then(() => true, () => false)));
+        const told = await Promise.all(tenants.map((t) => withinMs(CALL_TIMEOUT_MS, healthMonitorStub(this.env, t).raiseIncident(t, incident), 'incident report').then(() => true, () => false)));
         if (told.includes(false)) return;
         cursor = tenants[tenants.length - 1]!;
         this.sql.exec(`UPDATE cp_incidents SET cursor = ? WHERE key = ?`, cursor, row.key);

@@ -1,4 +1,5 @@
 import { classifiedRequest, classify, graphErrorBody, type EdgeError, type GraphError } from '../core/directory/index.js';
+import { withinMs } from './platform/within.js';
 import { BATCH_ROUTE_ID } from '../core/directory/router.js';
 import { mintSecret, protectSecrets, revealSecret, withoutSecrets } from '../core/directory/secrets.js';
 import { parseCertificates } from '../core/directory/key-credentials.js';
@@ -52,23 +53,18 @@ function parseQuery(params: URLSearchParams): Record<string, string> | string {
 }
 
 const NOTIFYING_AREAS = new Set(['users', 'me', 'groups']);
+// A poke given up on is repaired by the reader's alarm.
 const NOTIFIER_POKE_TIMEOUT_MS = 10_000;
-/** Rejects if `p` has not settled within `ms` (the notifier's alarm repairs a poke given up on). */
-function withinMs<T>(ms: number, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('change notifier poke timed out')), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 /** One change-notifier poke in flight per tenant from this isolate (the notifier reads the whole feed each run). */
 const notifierPokes = new CoalescedRuns<{ env: Env; subscriptionsChanged: boolean }>(
   // Under a timeout: a poke that never settled would hold the tenant's key, and every later one would queue behind it.
-  (tenantId, { env, subscriptionsChanged }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged)),
+  (tenantId, { env, subscriptionsChanged }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged), 'change notifier poke'),
   (queued, arriving) => ({ env: arriving.env, subscriptionsChanged: queued.subscriptionsChanged || arriving.subscriptionsChanged }),
 );
 const SIGNALLING_AREAS = new Set(['users', 'me', 'applications']);
 /** One Shared Signals transmitter poke in flight per tenant from this isolate, as for the notifier (a poke per write was an RPC per write). */
 const transmitterPokes = new CoalescedRuns<{ env: Env }>(
-  (tenantId, { env }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, ssfTransmitterStub(env, tenantId).poke(tenantId)),
+  (tenantId, { env }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, ssfTransmitterStub(env, tenantId).poke(tenantId), 'ssf transmitter poke'),
   (_queued, arriving) => arriving,
 );
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
