@@ -70,6 +70,11 @@ export interface BackupRpc {
   /** Sets or ends (until ≤ now) the tenant's drill in its backup store; the drill's end in force, or null. */
   setDrill(region: string, tenantId: string, until: number): Promise<number | null>;
   drill(region: string, tenantId: string): Promise<number | null>;
+  /**
+   * Drops everything the store holds for a deleted tenant and refuses to learn it again (the
+   * tenant's purge, durable-objects/tenant-purge.ts); safe to repeat. How many rows it dropped.
+   */
+  forget(region: string, tenantId: string): Promise<number>;
 }
 
 export interface SyncReply {

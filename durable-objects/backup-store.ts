@@ -17,6 +17,8 @@ import { BackupSync, lagSummary, type BackupEnv } from './backup-sync.js';
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const MAX_ISSUED_LOG = 10_000;
 const MAX_DECODED = 5_000;
+/** Every table holding a tenant's rows (`forget`). */
+const FORGET_TABLES = ['ba_artifacts', 'ba_token_ids', 'ba_tenants', 'ba_domains', 'ba_signing_keys', 'ba_actions', 'ba_jti', 'ba_drills', 'ba_issued'] as const;
 
 /**
  * One region's backup authentication store (issue 14): a SQLite Durable Object of the backup
@@ -58,6 +60,8 @@ export class BackupStore extends DurableObject<BackupEnv> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_drills (tenant TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_issued (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, at INTEGER NOT NULL, grant_type TEXT NOT NULL,
       user_id TEXT, client_id TEXT NOT NULL, correlation_id TEXT NOT NULL)`);
+    // Deleted tenants (`forget`): a learn, poke or sync still in flight when the purge ran must not bring them back. Ids are never reused.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS ba_forgotten (tenant TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID`);
     this.sync = new BackupSync(this, ctx, env);
   }
 
@@ -108,11 +112,15 @@ export class BackupStore extends DurableObject<BackupEnv> {
   /** An artifact learned on the primary. Never answers with an error the primary would see as a sign-in failure. */
   async learn(learned: Artifact): Promise<void> {
     const { seenJti, issuedAt, ...a } = learned;
+    if (this.forgotten(a.tenantId)) return;
     this.sync.noteLearningLag(Date.now() - (issuedAt ?? a.primaryAt));
     this.sync.ensureTenant(a.tenantId);
     // Recorded first and idempotently (a repeated learn call changes nothing): a replay of the primary's assertion here is refused.
     for (const g of seenJti ?? []) this.recordJti(a.tenantId, g);
-    await this.locked(`${a.tenantId}|${a.kind}|${a.key}`, async () => this.save(newerOf(await this.load(a.tenantId, a.kind, a.key), a)));
+    await this.locked(`${a.tenantId}|${a.kind}|${a.key}`, async () => {
+      const current = await this.load(a.tenantId, a.kind, a.key);
+      if (!this.forgotten(a.tenantId)) await this.save(newerOf(current, a)); // forgotten while the lock was awaited
+    });
     this.ctx.waitUntil(this.sync.ensureKey(a.tenantId));
   }
 
@@ -141,6 +149,7 @@ export class BackupStore extends DurableObject<BackupEnv> {
   }
 
   async token(call: BackupTokenCall): Promise<BackupReply> {
+    if (this.forgotten(call.tenantId)) return backupRefusal(call);
     const now = Date.now();
     const form = new URLSearchParams(call.params);
     const tokenId = /^([A-Za-z0-9_-]{22})\./.exec(form.get('refresh_token') ?? '')?.[1];
@@ -185,7 +194,7 @@ export class BackupStore extends DurableObject<BackupEnv> {
 
   /** Sets (or with `until` in the past, ends) a drill; the same call twice leaves the same state. Returns the drill in force. */
   async setDrill(tenant: string, until: number): Promise<number | null> {
-    if (until <= Date.now()) this.sql.exec(`DELETE FROM ba_drills WHERE tenant = ?`, tenant);
+    if (until <= Date.now() || this.forgotten(tenant)) this.sql.exec(`DELETE FROM ba_drills WHERE tenant = ?`, tenant);
     else this.sql.exec(`INSERT INTO ba_drills (tenant, until) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET until = excluded.until`, tenant, until);
     return this.drill(tenant);
   }
@@ -196,12 +205,36 @@ export class BackupStore extends DurableObject<BackupEnv> {
   }
 
   async poke(tenant: string): Promise<void> {
+    if (this.forgotten(tenant)) return;
     this.sync.ensureTenant(tenant);
     await this.sync.syncTenant(tenant);
   }
 
   async adoptNow(tenant: string): Promise<number> {
     return this.sync.adopt(tenant);
+  }
+
+  forgotten(tenant: string): boolean {
+    return this.sql.exec(`SELECT 1 FROM ba_forgotten WHERE tenant = ?`, tenant).toArray().length > 0;
+  }
+
+  /**
+   * A deleted tenant (its purge on the primary, durable-objects/tenant-purge.ts): every row the
+   * store holds for it goes, in one synchronous step (no request interleaves), and the tombstone
+   * keeps a late learn, poke or sync from writing it back. Repeating it drops nothing more.
+   */
+  async forget(tenant: string): Promise<number> {
+    let dropped = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const table of FORGET_TABLES) {
+        const deleted = this.sql.exec(`DELETE FROM ${table} WHERE tenant = ?`, tenant);
+        deleted.toArray(); // run to completion before reading its count
+        dropped += deleted.rowsWritten;
+      }
+      this.sql.exec(`INSERT OR IGNORE INTO ba_forgotten (tenant, at) VALUES (?, ?)`, tenant, Date.now());
+    });
+    for (const id of [...this.decoded.keys()]) if (id.startsWith(`${tenant}|`)) this.decoded.delete(id);
+    return dropped;
   }
 
   /** Drops artifacts unused for 3 days (either path), and the token ids that pointed at them. */

@@ -78,6 +78,7 @@ export class BackupSync {
 
   /** A tenant seen for the first time gets a row (and is synced soon). */
   ensureTenant(tenant: string): void {
+    if (this.store.forgotten(tenant)) return;
     const known = this.store.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ba_tenants WHERE tenant = ?`, tenant).one().n > 0;
     if (known) return;
     this.store.sql.exec(`INSERT INTO ba_tenants (tenant, revocations) VALUES (?, ?)`, tenant, JSON.stringify({ watermark: 0, users: {}, apps: {} }));
@@ -108,11 +109,13 @@ export class BackupSync {
     const sql = this.store.sql;
     // Same algorithm as the tenant's own keys (validators may pin it): known once the JWKS is synced.
     if (this.keyRows(tenant).length === 0 && this.jwksOf(tenant) === null) await this.syncTenant(tenant);
+    if (this.store.forgotten(tenant)) return; // deleted (also while the sync above ran)
     const step = planBackupKeys(this.keyRows(tenant), now, tenantAlg(this.jwksOf(tenant)));
     for (const kid of step.drop) sql.exec(`DELETE FROM ba_signing_keys WHERE tenant = ? AND kid = ?`, tenant, kid);
     if (step.create !== null) {
       const { alg, ...schedule } = step.create;
       const record = await generateSigningKey(await deriveKek(this.secret()), tenant, alg, now, random, schedule);
+      if (this.store.forgotten(tenant)) return;
       sql.exec(`INSERT INTO ba_signing_keys (tenant, kid, record, published) VALUES (?, ?, ?, 0)`, tenant, record.kid, JSON.stringify(record));
       step.publish.push(record.kid);
     }
@@ -164,6 +167,7 @@ export class BackupSync {
     for (let round = 0; round < 100; round++) {
       let state = this.store.revocations(tenant);
       const reply = await this.primary().sync(tenant, state.watermark);
+      if (this.store.forgotten(tenant)) return; // deleted while the call ran: nothing is written back
       const now = Date.now();
       const page = reply.page;
       if (page !== null && page.kind === 'page') {

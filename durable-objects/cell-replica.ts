@@ -339,7 +339,7 @@ export class CellReplica extends DurableObject<Env> {
     if (feedAgain !== undefined) await this.scheduleAt(feedAgain);
     await this.backups(replica).catch((e: unknown) => console.error('backup duties failed', e instanceof Error ? e.message : String(e)));
     // After the other duties: none of them runs for a tenant once its deletion marker is committed.
-    const purge = await purgeDeletedTenants(replica, { backups: this.env.BACKUPS, archive: this.env.FEED_ARCHIVE, purgeObjects: (tid) => purgeTenantObjects(this.env, replica.meta.region, tid) });
+    const purge = await purgeDeletedTenants(replica, { backups: this.env.BACKUPS, archive: this.env.FEED_ARCHIVE, purgeObjects: (tid) => purgeTenantObjects(this.env, replica.meta.region, replica.meta.regions, tid) });
     if (purge !== undefined) await this.scheduleAt(Date.now() + (purge === 'now' ? 50 : 60_000));
     const behind = await replica.pushAll();
     if (behind.length > 0) {

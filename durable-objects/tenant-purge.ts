@@ -18,6 +18,8 @@ import { changeNotifierStub } from './change-notifier.js';
 import { healthMonitorStub } from './health-monitor.js';
 import { ssfTransmitterStub } from './ssf-transmitter.js';
 import { crossCall } from '../workers/platform/faults.js';
+import { backupRegionOf } from '../core/backup-auth/keys.js';
+import { backupService } from './backup-learning.js';
 
 /** Bound on one per-tenant object's purge call. */
 const OBJECT_PURGE_TIMEOUT_MS = 10_000;
@@ -41,15 +43,21 @@ async function deletePrefix(bucket: R2Bucket, prefix: string, counted: { n: numb
 /**
  * Empties the tenant's per-tenant objects that live outside the cell: its Shared Signals
  * transmitter (streams, subjects, queued SETs, sealed receiver credentials), its health monitor
- * (alerts, their configuration, incidents) and its change notifier (feed cursor, reminders).
- * One that throws stops the run; the next alarm repeats it (each purge is safe to repeat).
+ * (alerts, their configuration, incidents), its change notifier (feed cursor, reminders), and
+ * what the backup authentication service learned of it (sessions, apps, keys, token log: else
+ * kept until their 3-day expiry, and served during an outage). One that throws stops the run;
+ * the next alarm repeats it (each purge is safe to repeat), so a backup Worker that is down holds
+ * the purge until it is back.
  */
-export async function purgeTenantObjects(env: Env, region: string, tid: string): Promise<void> {
+export async function purgeTenantObjects(env: Env, region: string, regions: readonly string[], tid: string): Promise<void> {
   // Each under a timeout (through the fault boundary): a stuck object fails this run, it does not hold the alarm.
-  const within = (call: () => Promise<void>) => crossCall(region, region, OBJECT_PURGE_TIMEOUT_MS, call);
-  await within(() => ssfTransmitterStub(env, tid).purge());
-  await within(() => healthMonitorStub(env, tid).purge());
-  await within(() => changeNotifierStub(env, tid).purge());
+  const within = (to: string, call: () => Promise<unknown>) => crossCall(region, to, OBJECT_PURGE_TIMEOUT_MS, call);
+  await within(region, () => ssfTransmitterStub(env, tid).purge());
+  await within(region, () => healthMonitorStub(env, tid).purge());
+  await within(region, () => changeNotifierStub(env, tid).purge());
+  const backup = backupService(env);
+  const store = backupRegionOf(regions);
+  if (backup !== undefined) await within(store, () => backup.forget(store, tid));
 }
 
 export interface PurgeBuckets {

@@ -29,6 +29,7 @@ interface StoreRpc {
   stats(region: string): Promise<BackupStats>;
   setDrill(tenant: string, until: number): Promise<number | null>;
   drill(tenant: string): Promise<number | null>;
+  forget(tenant: string): Promise<number>;
 }
 
 function store(env: BackupEnv, region: string): StoreRpc {
@@ -77,6 +78,11 @@ export class BackupEntry extends WorkerEntrypoint<BackupEnv> implements BackupRp
 
   async drill(region: string, tenantId: string): Promise<number | null> {
     return validTenant(tenantId) ? store(this.env, region).drill(tenantId) : null;
+  }
+
+  async forget(region: string, tenantId: string): Promise<number> {
+    if (!validTenant(tenantId)) throw new Error('bad tenant');
+    return store(this.env, region).forget(tenantId);
   }
 }
 
