@@ -264,6 +264,9 @@ function writeExtras(rows: readonly Row[]): Extra[] {
   }
   if (floor !== undefined && single !== undefined) out.push({ metric: 'replicated floor ÷ single-DO write (ceiling on one machine)', value: vs(floor, single), target: '' });
   if (patch !== undefined && floor !== undefined) out.push({ metric: 'replicated PATCH ÷ replicated floor (Tessera logic overhead)', value: vs(patch, floor), target: '' });
+  const [naive, pipelined] = [get('replicated-floor-naive'), get('replicated-floor-pipelined')];
+  if (floor !== undefined && naive !== undefined) out.push({ metric: 'what group commit buys: floor ÷ floor with one copy per write', value: vs(floor, naive), target: '' });
+  if (floor !== undefined && pipelined !== undefined) out.push({ metric: 'what pipelining buys: floor with 4 rounds in flight ÷ floor (group commit)', value: vs(pipelined, floor), target: '' });
   return out;
 }
 

@@ -73,6 +73,13 @@ export const SCENARIOS: Scenario[] = [
     target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated-naive`, method: 'POST', body: 'x' }),
   },
   {
+    // The floor with pipelined rounds (up to 4 copies in flight): what pipelining would add to group commit.
+    id: 'replicated-floor-pipelined',
+    name: 'replicated write floor, group commit + pipelined rounds (4 in flight) (baseline)',
+    write: true,
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated-pipelined`, method: 'POST', body: 'x' }),
+  },
+  {
     id: 'read-secondary',
     name: 'Tessera GET user, secondary region',
     write: false,

@@ -8,6 +8,9 @@
  * in flight share the next one (group commit). On one machine every replica's work shares the
  * same CPUs, so this is about the ceiling a replicated PATCH can reach here.
  * `/replicated-naive`: the same, one copy per write (what group commit buys).
+ * `/replicated-pipelined`: group commit with up to `PIPELINE_DEPTH` copies in flight (a round
+ * starts while the previous one waits for its copy; callers are answered in log order): what
+ * pipelining would buy over group commit on this machine.
  * `/read?n=N` (read floors, graph-query.ts): the least a Durable-Object-backed list read of N
  * stored objects does — one SQLite range query in one Durable Object, each row's JSON parsed and
  * handed back over RPC, the Worker serializing `{value: [...]}` — over rows stored once with
@@ -22,6 +25,8 @@ interface BaselineEnv {
 }
 
 const REGIONS = ['weur', 'eeur', 'wnam', 'enam', 'apac'];
+const PIPELINE_DEPTH = 4;
+type Shipping = 'naive' | 'grouped' | 'pipelined';
 
 interface FloorEntry {
   pos: number;
@@ -33,6 +38,9 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
   /** Group commit: entries waiting for the copy in flight, and their callers. */
   private queued: Array<{ entry: FloorEntry; done: () => void }> = [];
   private shipping = false;
+  /** Pipelining: copies in flight, and the answer of the latest round (each answers after the one before). */
+  private inFlight = 0;
+  private answered: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: BaselineEnv) {
     super(ctx, env);
@@ -45,18 +53,33 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
    * background. `grouped`: entries that arrive while a copy is in flight go together in the next
    * one (group commit, as Tessera's primary does); otherwise one copy per write.
    */
-  async write(value: string, grouped: boolean): Promise<number> {
+  async write(value: string, mode: Shipping): Promise<number> {
     const entry = { pos: ++this.pos, value };
     this.apply([entry]);
-    if (!grouped) {
+    if (mode === 'naive') {
       await this.ship([entry]);
       return entry.pos;
     }
     await new Promise<void>((done) => {
       this.queued.push({ entry, done });
-      void this.drain();
+      if (mode === 'grouped') void this.drain();
+      else this.pump();
     });
     return entry.pos;
+  }
+
+  /** Starts rounds while fewer than PIPELINE_DEPTH copies are in flight. */
+  private pump(): void {
+    while (this.queued.length > 0 && this.inFlight < PIPELINE_DEPTH) {
+      const batch = this.queued.splice(0);
+      this.inFlight++;
+      const shipped = this.ship(batch.map((b) => b.entry)).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+      const before = this.answered;
+      this.answered = Promise.all([shipped, before]).then(() => batch.forEach((b) => b.done()));
+    }
   }
 
   private async drain(): Promise<void> {
@@ -127,9 +150,10 @@ export default {
       const value = await stub.readRows(Number(url.searchParams.get('n') ?? 1));
       return new Response(JSON.stringify({ value }), { headers: { 'content-type': 'application/json; charset=utf-8' } });
     }
-    if (path === '/replicated' || path === '/replicated-naive') {
+    const mode: Shipping | undefined = ({ '/replicated': 'grouped', '/replicated-naive': 'naive', '/replicated-pipelined': 'pipelined' } as const)[path];
+    if (mode !== undefined) {
       const primary = env.NODE.get(env.NODE.idFromName(REGIONS[0]!));
-      return new Response(String(await primary.write(body.slice(0, 64), path === '/replicated')));
+      return new Response(String(await primary.write(body.slice(0, 64), mode)));
     }
     const stub = env.COUNTER.get(env.COUNTER.idFromName('bench'));
     const n = await stub.write(body.slice(0, 64));
