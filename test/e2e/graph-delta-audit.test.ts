@@ -63,8 +63,12 @@ describe('delta queries and directoryAudits with @microsoft/microsoft-graph-clie
     expect(groups.value).toHaveLength(1);
     expect(groups.value[0]!['members@delta']).toEqual([expect.objectContaining({ id: created[9]!.id })]);
 
-    // Who did it: the admin app, by name, with the changed property and no secret.
-    const audits = (await client.api('/auditLogs/directoryAudits').filter(`targetResources/any(t: t/id eq '${created[7]!.id}')`).get()) as { value: Array<Record<string, unknown> & { initiatedBy: { app: { appId: string } }; targetResources: Array<{ modifiedProperties: Array<{ displayName: string; newValue: string }> }> }> };
+    // Who did it: the admin app, by name, with the changed property and no secret. On a user made
+    // just now: the e2e service keeps records ~17 s, and on a loaded machine seeding the 250 users
+    // takes longer than that, so their own "Add user" records may already be gone (as they should).
+    const audited = (await client.api('/users').post({ displayName: 'Audited', userPrincipalName: 'audited@fabrikam.com', accountEnabled: true, mailNickname: 'audited' })) as Obj;
+    await client.api(`/users/${audited.id}`).patch({ displayName: 'Renamed' });
+    const audits = (await client.api('/auditLogs/directoryAudits').filter(`targetResources/any(t: t/id eq '${audited.id}')`).get()) as { value: Array<Record<string, unknown> & { initiatedBy: { app: { appId: string } }; targetResources: Array<{ modifiedProperties: Array<{ displayName: string; newValue: string }> }> }> };
     expect(audits.value.map((a) => a['activityDisplayName'])).toEqual(['Update user', 'Add user']);
     expect(audits.value[0]!.initiatedBy.app.appId).toBe(tenant.adminClientId);
     expect(audits.value[0]!.targetResources[0]!.modifiedProperties).toEqual([expect.objectContaining({ displayName: 'displayName', newValue: '"Renamed"' })]);
