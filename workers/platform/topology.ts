@@ -1,5 +1,5 @@
 import type { CellRecord, Confirmed, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
-import { controlRegionOf, controlStub } from '../../durable-objects/control-replica.js';
+import { CONTROL_SYNC_TIMEOUT_MS, controlRegionOf, controlStub } from '../../durable-objects/control-replica.js';
 import type { ControlSource } from '../../core/control/lookup.js';
 import {
   askInOrder,
@@ -83,6 +83,16 @@ export async function readCells(env: Env, call: (stub: DurableObjectStub<Control
   const merged = new Map<string, CellRecord>();
   for (const cell of answers.flatMap((a) => a ?? [])) merged.set(cell.id, mergeCell(merged.get(cell.id), cell));
   return [...merged.values()].sort((x, y) => x.id.localeCompare(y.id));
+}
+
+/**
+ * Tells every control copy (`global` and each region's) that the control cell changed at `pos`,
+ * so each pulls up to there now (a new tenant is then found by any copy). In parallel, each under
+ * a timeout; best effort: a copy that misses it pulls on its alarm or on a lookup miss.
+ */
+export async function syncControlCopies(env: Env, pos: number): Promise<void> {
+  const all = controlSources(controlRegionOf(env), parseRegionList(env.REGIONS));
+  await Promise.all(all.map((s) => onControl(env, s, CONTROL_SYNC_TIMEOUT_MS, (c) => c.syncControl(s, pos)).catch(() => false)));
 }
 
 /** Every control copy's summary (the operator's view), `reachable: false` for one that did not answer in time. */
