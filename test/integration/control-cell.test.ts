@@ -1,0 +1,98 @@
+import { env } from 'cloudflare:workers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call, clearFaults, newTenant, setFaults, type TenantInfo } from './helpers.js';
+import { basic, form } from './token-helpers.js';
+
+// The control region (CONTROL_REGION unset: the first of REGIONS) is weur; the control cell `ctl`
+// is homed there, its voters weur, eeur and enam (the nearest two), apac a learner.
+const CONTROL_REGION = 'weur';
+
+afterEach(clearFaults);
+
+const copy = (name: string) => env.CONTROL.get(env.CONTROL.idFromName(name));
+
+async function ctl(): Promise<{ primaryRegion: string; epoch: number; voters: string[]; regions: string[] }> {
+  const r = await call('GET', '/admin/cells/ctl');
+  expect(r.status).toBe(200);
+  return (await r.json()) as { primaryRegion: string; epoch: number; voters: string[]; regions: string[] };
+}
+
+/** Planned handoff of the control cell's primary (the same `POST /admin/cells/{cell}/failover` as any cell). */
+async function moveCtl(region: string): Promise<void> {
+  if ((await ctl()).primaryRegion === region) return;
+  const r = await call('POST', '/admin/cells/ctl/failover', { body: { region } });
+  expect(r.status).toBe(200);
+}
+
+const tokenFrom = (t: TenantInfo, region: string) =>
+  form(`/${t.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' }, { authorization: basic(t.adminClientId, t.adminClientSecret), 'x-tessera-region': region });
+
+describe('the control cell (issue 11: the control state replicated like any cell)', () => {
+  it('is a cell derived from configuration: homed in the control region, three voters, learners elsewhere', async () => {
+    await newTenant('eeur');
+    const cell = await ctl();
+    expect(cell.voters).toEqual(['weur', 'eeur', 'enam']);
+    expect([...cell.regions].sort()).toEqual(['apac', 'eeur', 'enam', 'weur']);
+  });
+
+  it("with the control cell's primary region down (the control plane up), `global` fails the control cell over and tenants are still created", async () => {
+    await newTenant('weur');
+    await moveCtl('eeur');
+    const before = await ctl();
+    expect(before.primaryRegion).toBe('eeur');
+    await setFaults({ downRegions: ['eeur'] });
+
+    const t = await newTenant('weur');
+    const after = await ctl();
+    expect(after.primaryRegion).not.toBe('eeur');
+    expect(after.epoch).toBeGreaterThan(before.epoch);
+    expect(await copy('global').lookup(t.tenantId)).toMatchObject({ tenant: { id: t.tenantId, status: 'active' } });
+    expect((await tokenFrom(t, 'weur')).status).toBe(200);
+  });
+
+  it('with the control region down: the copies fail the control cell over; a tenant is created, found from another region, gets a token, and is deleted', async () => {
+    await newTenant('eeur');
+    await moveCtl(CONTROL_REGION);
+    const before = await ctl();
+    await setFaults({ downRegions: [CONTROL_REGION] });
+
+    // `global` is unreachable: the copies in the other voter regions confirm the loss and promote.
+    const t = await newTenant('eeur');
+    const moved = await ctl();
+    expect(moved.primaryRegion).not.toBe(CONTROL_REGION);
+    expect(moved.epoch).toBeGreaterThan(before.epoch);
+
+    // The copy in enam learnt the tenant when it was created (the edge has it pull the control cell).
+    expect(await copy('replica:enam').lookup(t.tenantId)).toMatchObject({ tenant: { id: t.tenantId, status: 'active' } });
+    const token = await tokenFrom(t, 'enam');
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { access_token?: string }).access_token).toMatch(/^ey/);
+
+    const deleted = await call('DELETE', `/admin/tenants/${t.tenantId}`);
+    expect(deleted.status).toBeLessThan(300);
+    // Every copy reached holds the tombstone at once (the edge has them pull it).
+    for (const region of ['eeur', 'enam', 'apac']) expect(await copy(`replica:${region}`).lookup(t.tenantId)).toBeNull();
+
+    // Back up: `global` learns the control cell's new primary and the tombstone.
+    await clearFaults();
+    let learnt: { primaryRegion: string; epoch: number } | undefined;
+    for (let i = 0; i < 200 && (learnt === undefined || learnt.epoch < moved.epoch); i++) {
+      learnt = await copy('global').cell('ctl');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(learnt).toMatchObject({ primaryRegion: moved.primaryRegion, epoch: moved.epoch });
+    expect(await copy('global').lookup(t.tenantId)).toBeNull();
+  });
+
+  it('a retry of a creation whose first attempt committed at the control cell gets the same tenant, also across its failover', async () => {
+    const body = { displayName: 'Once', region: 'eeur' };
+    const headers = { 'client-request-id': crypto.randomUUID() };
+    const first = await call('POST', '/admin/tenants', { body, headers });
+    expect(first.status).toBe(201);
+    const created = (await first.json()) as TenantInfo;
+    await setFaults({ downRegions: [(await ctl()).primaryRegion] });
+    const again = await call('POST', '/admin/tenants', { body, headers });
+    expect(again.status).toBe(201);
+    expect(((await again.json()) as TenantInfo).tenantId).toBe(created.tenantId);
+  });
+});
