@@ -220,19 +220,23 @@ export class ControlPlane extends DurableObject<Env> {
     return observeFrom(this.env, cell, region);
   }
 
-  /** Planned failover: the primary hands the cell to `region` after syncing it (no write lost). */
+  /**
+   * Planned failover: the cell's primary hands the cell to `region` after syncing it (no write
+   * lost). Run by `global`, or by a copy while it is unreachable (which tells `global` on its next pull).
+   */
   async movePrimary(cellId: string, region: Region): Promise<{ cell: CellRecord } | { error: string }> {
     const cell = this.cell(cellId);
     if (cell === undefined) return { error: 'no such cell' };
     if (!cell.voters.includes(region)) return { error: 'region holds no voting replica of this cell' };
     if (cell.primaryRegion === region) return { cell };
-    const reply = await cellTransport(this.env, cell).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
+    const reply = await cellTransport(this.env, cell, undefined, this.region()).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
     if (reply?.kind !== 'handed_off') return { error: reply?.kind === 'handoff_failed' ? `handoff failed: ${reply.reason}` : 'primary unreachable' };
     return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch, true)! };
   }
 
   /**
-   * `POST /admin/cells/{cell}/members`: the primary changes the membership through the log, one
+   * `POST /admin/cells/{cell}/members` (run by `global`, or by a copy while `global` is
+   * unreachable: the work is at the cell's primary): the primary changes the membership through the log, one
    * single-step change at a time (core/replication/membership.ts). One change per cell at a time
    * from here too: a second request while one runs is refused (`in_flight`), never queued.
    */
@@ -242,12 +246,12 @@ export class ControlPlane extends DurableObject<Env> {
     if (this.changing.has(cellId)) return { error: 'in_flight', detail: 'A membership change of this cell is already in flight.' };
     this.changing.add(cellId);
     try {
-      const send = (region: string) => cellTransport(this.env, cell, MEMBERS_TIMEOUT_MS).send(region, { kind: 'members', change }).catch(() => undefined);
+      const send = (region: string) => cellTransport(this.env, cell, MEMBERS_TIMEOUT_MS, this.region()).send(region, { kind: 'members', change }).catch(() => undefined);
       let reply = await send(cell.primaryRegion);
       // This record may be behind a failover a control copy ran while this object was unreachable
       // (it hears of it at the copy's next pull): follow the primary the refusal names, once.
       if (reply?.kind === 'members_refused' && reply.reason === 'not_primary' && reply.primaryRegion !== cell.primaryRegion) reply = await send(reply.primaryRegion);
-      if (reply?.kind === 'members_changed') return { cell: this.recordMembers(cellId, reply.members) };
+      if (reply?.kind === 'members_changed') return { cell: this.recordMembers(cellId, reply.members)! };
       if (reply?.kind !== 'members_refused') return { error: 'unavailable', detail: 'The primary did not answer; the change may or may not have happened: repeat it.' };
       this.recordMembers(cellId, reply.members);
       if (reply.reason === 'invalid') return { error: 'invalid', detail: reply.detail ?? 'Invalid change.' };
@@ -258,11 +262,14 @@ export class ControlPlane extends DurableObject<Env> {
     }
   }
 
-  /** Records a membership the primary reported; an older version never overwrites a newer one. */
-  private recordMembers(cellId: string, m: Membership): CellRecord {
+  /**
+   * Records a membership a cell's primary reported (here, or at a copy that ran the change while
+   * this object was unreachable: its pull pushes it back); an older version never overwrites a newer one.
+   */
+  recordMembers(cellId: string, m: Membership): CellRecord | undefined {
     this.sql.exec(`UPDATE cells SET regions = ?, voters = ?, members_version = ? WHERE id = ? AND members_version < ?`, JSON.stringify(m.regions), JSON.stringify(m.voters), m.version, cellId, m.version);
-    this.ctx.waitUntil(pokeReplicas(this.env));
-    return this.cell(cellId)!;
+    if (this.meta.region() === undefined) this.ctx.waitUntil(pokeReplicas(this.env));
+    return this.cell(cellId);
   }
 
   /**

@@ -78,7 +78,8 @@ export interface ReplicaSide {
 /**
  * Pulls the primary's cell records (primaries, epochs, membership: soft state; tenants come from
  * the control cell, control-tenants.ts) and pushes back every cell of which the replica knows a
- * newer primary (a failover it ran while the primary was unreachable). Returns false when the
+ * newer primary or membership (a failover, handoff or membership change it ran while the primary
+ * was unreachable). Returns false when the
  * primary could not be reached (the replica then observes the cells).
  */
 export async function pullFromPrimary(env: Env, region: string, side: ReplicaSide): Promise<boolean> {
@@ -90,6 +91,11 @@ export async function pullFromPrimary(env: Env, region: string, side: ReplicaSid
       const local = side.cell(incoming.id);
       if (local !== undefined && local.epoch > incoming.epoch) {
         await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(local.id, local.primaryRegion, local.epoch));
+      }
+      // A membership change this copy ran while the primary was unreachable.
+      if (local !== undefined && local.membersVersion > incoming.membersVersion) {
+        const members = { version: local.membersVersion, regions: local.regions, voters: local.voters };
+        await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.recordMembers(local.id, members));
       }
       side.putCell(mergeCell(local, incoming));
     }

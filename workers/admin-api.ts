@@ -9,7 +9,7 @@ import { entryRegion } from './platform/client-region.js';
 import { crossCall, currentFaults, setFaults } from './platform/faults.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
-import { controlPrimaryCall, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
+import { anyControlCall, controlPrimaryCall, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
 import { controlRegionOf } from '../durable-objects/control-replica.js';
 import { routeToPrimary, WRITE_RETRY_BUDGET_MS } from '../core/replication/primary-routing.js';
 import type { ReserveInput } from '../core/control/plans.js';
@@ -193,7 +193,7 @@ export async function members(request: Request & { params?: Record<string, strin
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const change = parseMembershipChange(parsed.body, (r) => isRegion(r) && parseRegionList(env.REGIONS).includes(r));
   if (typeof change === 'string') return oauthStyleError(info, 400, 'invalid_request', change);
-  const result = await controlPrimaryCall(env, async (c) => c.changeMembers(request.params?.cell ?? '', change), ADMIN_CONTROL_TIMEOUT_MS);
+  const result = await anyControlCall(env, async (c) => c.changeMembers(request.params?.cell ?? '', change), ADMIN_CONTROL_TIMEOUT_MS);
   if ('cell' in result) return json(result.cell);
   const status = { not_found: 404, invalid: 400, in_flight: 409, unavailable: 503 }[result.error];
   const code = status === 503 ? 'temporarily_unavailable' : status === 404 ? 'not_found' : 'invalid_request';
@@ -208,7 +208,7 @@ export async function failover(request: Request & { params?: Record<string, stri
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const region = (parsed.body as { region?: unknown } | undefined)?.region;
   if (typeof region !== 'string' || !isRegion(region)) return oauthStyleError(info, 400, 'invalid_request', 'region must name a region.');
-  const result = await controlPrimaryCall(env, async (c) => c.movePrimary(request.params?.cell ?? '', region), ADMIN_CONTROL_TIMEOUT_MS);
+  const result = await anyControlCall(env, async (c) => c.movePrimary(request.params?.cell ?? '', region), ADMIN_CONTROL_TIMEOUT_MS);
   if ('error' in result) {
     const status = result.error === 'no such cell' ? 404 : result.error.startsWith('region') ? 400 : 503;
     return oauthStyleError(info, status, status === 503 ? 'temporarily_unavailable' : 'invalid_request', result.error, status === 503 ? { 'Retry-After': '2' } : {});

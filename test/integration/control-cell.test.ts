@@ -95,4 +95,30 @@ describe('the control cell (issue 11: the control state replicated like any cell
     expect(again.status).toBe(201);
     expect(((await again.json()) as TenantInfo).tenantId).toBe(created.tenantId);
   });
+
+  it('with the control region down, a membership change and a handoff run at a copy, and `global` learns both when it is back', async () => {
+    const t = await newTenant('eeur');
+    const cell = (await (await call('GET', `/admin/cells/${t.cell}`)).json()) as { voters: string[]; regions: string[]; membersVersion: number; primaryRegion: string; epoch: number };
+    expect(cell.voters).toContain(CONTROL_REGION);
+    const learner = cell.regions.find((r) => !cell.voters.includes(r))!;
+    await setFaults({ downRegions: [CONTROL_REGION] });
+
+    const changed = await call('POST', `/admin/cells/${t.cell}/members`, { body: { add: learner, remove: CONTROL_REGION, voter: true } });
+    expect(changed.status).toBe(200);
+    const members = (await changed.json()) as { voters: string[]; membersVersion: number };
+    expect(members.voters).not.toContain(CONTROL_REGION);
+    const target = members.voters.find((r) => r !== cell.primaryRegion)!;
+    const handed = await call('POST', `/admin/cells/${t.cell}/failover`, { body: { region: target } });
+    expect(handed.status).toBe(200);
+    const moved = (await handed.json()) as { primaryRegion: string; epoch: number };
+    expect(moved.primaryRegion).toBe(target);
+
+    await clearFaults();
+    let learnt: { primaryRegion: string; epoch: number; membersVersion: number } | undefined;
+    for (let i = 0; i < 200 && (learnt === undefined || learnt.epoch < moved.epoch || learnt.membersVersion < members.membersVersion); i++) {
+      learnt = await copy('global').cell(t.cell);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(learnt).toMatchObject({ primaryRegion: target, epoch: moved.epoch, membersVersion: members.membersVersion });
+  });
 });

@@ -41,6 +41,26 @@ export function controlPrimaryCall<T>(env: Env, call: (stub: DurableObjectStub<C
   return onControl(env, { kind: 'primary', region: controlRegionOf(env) }, timeoutMs, call);
 }
 
+/**
+ * An operator's change of a cell (membership, handoff) at the first control copy that can be
+ * reached: `global`, then the copies in order. The real work is at the cell's primary (one change
+ * at a time there; a repeat is a no-op), so a copy may run it while `global` is unreachable; it
+ * records the outcome and `global` learns it at the copy's next pull. Only an unreachable copy is
+ * passed over: an answer stands.
+ */
+export async function anyControlCall<T>(env: Env, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>, timeoutMs: number): Promise<T> {
+  let last: unknown;
+  for (const source of sources(env)) {
+    try {
+      return await onControl(env, source, timeoutMs, call);
+    } catch (e) {
+      penalised.set(sourceKey(source), Date.now() + CONTROL_PENALTY_MS);
+      last = e;
+    }
+  }
+  throw last instanceof Unreachable ? last : new Unreachable('control_plane_unreachable');
+}
+
 function onControl<T>(env: Env, source: ControlSource, timeoutMs: number, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>): Promise<T> {
   return primaryPathCall(source.region, timeoutMs, () => call(controlStub(env, source))).catch((e: unknown) => {
     throw e instanceof Unreachable ? e : new Unreachable(`control_plane: ${e instanceof Error ? e.message : String(e)}`);
