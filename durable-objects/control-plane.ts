@@ -84,6 +84,8 @@ export class ControlPlane extends DurableObject<Env> {
 
   /** Tenants and cell placements: a cache of the control cell (control-tenants.ts). */
   private readonly tenants: TenantCache;
+  /** When `global`'s alarm last pulled the control cell. */
+  private pulledAt = 0;
 
   /**
    * An edge changed the control cell (a tenant created or deleted at `pos`): pull up to there now.
@@ -283,14 +285,18 @@ export class ControlPlane extends DurableObject<Env> {
     if (replicaOf !== undefined) {
       // A replica pulls; only while the primary is unreachable does it watch the cells itself.
       const reached = await pullFromPrimary(this.env, replicaOf, this.replicaSide());
-      await this.tenants.pull();
+      // Tenants come from the control cell's replica here, in the background: a slow one must not delay detection.
+      this.ctx.waitUntil(this.tenants.pull());
       await this.ctx.storage.setAlarm(Date.now() + (reached ? syncIntervalMs(this.env) : config.probeIntervalMs));
       // Observations from an earlier outage must not shorten the next detection.
       if (reached) return this.health.clear();
     } else {
       await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
-      await this.tenants.pull();
-      await this.importIntoControl();
+      // The probe interval is short; the tenant pull (edges poke it after each change) runs at the sync interval, in the background.
+      if (Date.now() - this.pulledAt >= syncIntervalMs(this.env)) {
+        this.pulledAt = Date.now();
+        this.ctx.waitUntil(this.tenants.pull().then(() => this.importIntoControl()).catch(() => undefined));
+      }
       if (this.incidents.pending() > 0) this.ctx.waitUntil(this.incidents.drain(Date.now()));
       if (!this.pokedReplicas) {
         this.pokedReplicas = true;
