@@ -4,7 +4,7 @@ import type { HealthState } from '../core/replication/health.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
 import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { WatchOutcome } from './cell-watch.js';
-import { cellTransport, healthConfig, observeFrom, watchDeps } from './cell-watch.js';
+import { cellTransport, healthConfig, observeFrom, topology, watchDeps } from './cell-watch.js';
 import type { ObserverVote } from '../core/replication/observers.js';
 import type { Membership, MembershipChange } from '../core/replication/membership.js';
 import { incidentKey, type Incident } from '../core/health/incidents.js';
@@ -113,7 +113,7 @@ export class ControlPlane extends DurableObject<Env> {
         lookup: async () => this.cell(CONTROL_CELL)!,
         call: (cell) =>
           crossCall(from, cell.primaryRegion, 10_000, () =>
-            replicaStub(this.env, CONTROL_CELL, cell.primaryRegion).control({ cell: cell.id, region: cell.primaryRegion, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch }, op),
+            replicaStub(this.env, CONTROL_CELL, cell.primaryRegion).control(topology(cell, cell.primaryRegion), op),
           ),
         ensurePrimary: async () => undefined,
         notePrimary: (_, newer) => void this.setPrimary(CONTROL_CELL, newer.primaryRegion as Region, newer.epoch),

@@ -7,7 +7,8 @@ import type { ControlOutcome } from './control-cell.js';
 import type { CellRecord, TenantRecord } from './control-records.js';
 import type { ReplicaMeta } from './control-replica.js';
 import { CONTROL_SYNC_TIMEOUT_MS, TENANT_PAGE } from './control-replica.js';
-import { replicaStub, type CellTopology } from './replica-protocol.js';
+import { replicaStub } from './replica-protocol.js';
+import { topology } from './cell-watch.js';
 
 /**
  * A control copy's tenants (issue 11): a cache of the control cell (core/control/state.ts), pulled
@@ -31,8 +32,6 @@ export interface TenantCacheHost {
 
 /** Import pages: one control write each, well under a log entry's size. */
 const IMPORT_PAGE = 200;
-
-const topologyOf = (cell: CellRecord, region: string): CellTopology => ({ cell: cell.id, region, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch });
 
 export class TenantCache {
   private inflight: Promise<boolean> | undefined;
@@ -97,7 +96,7 @@ export class TenantCache {
     const stub = replicaStub(this.host.env, CONTROL_CELL, region);
     try {
       for (let page = 0; page < 100; page++) {
-        const got = await crossCall(region, region, timeoutMs, () => stub.controlChanges(topologyOf(ctl, region), this.cursor(), TENANT_PAGE, page === 0 ? minPos : 0));
+        const got = await crossCall(region, region, timeoutMs, () => stub.controlChanges(topology(ctl, region), this.cursor(), TENANT_PAGE, page === 0 ? minPos : 0));
         if (got.kind !== 'changes') return false;
         this.host.transact(() => {
           for (const c of got.cells) this.host.learnCell(c);

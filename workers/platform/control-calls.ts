@@ -1,4 +1,3 @@
-import { CONTROL_CELL } from '../../core/control/control-cell.js';
 import { mergeCell } from '../../core/control/lookup.js';
 import type { ControlOp, ControlReply } from '../../core/control/plans.js';
 import type { CellPlacement } from '../../core/control/state.js';
@@ -22,12 +21,7 @@ let known: CellRecord | undefined;
 /** The control cell as this isolate knows it; `fresh`: as every control copy that answers knows it (a failover one of them ran). */
 async function controlCellView(env: Env, fresh: boolean): Promise<CellRecord> {
   const base = known === undefined ? controlCellRecord(env) : known;
-  if (!fresh) return (known = base);
-  const copies = await readCells(env, async (c) => {
-    const one = await c.cell(CONTROL_CELL);
-    return one === undefined ? [] : [one];
-  }).catch((): CellRecord[] => []);
-  return (known = copies.reduce((a, b) => mergeCell(a, b), base));
+  return (known = fresh ? await cellAsKnown(env, base) : base);
 }
 
 /** A control write: the plan's answer, and the control cell's position after it; undefined when its primary could not be reached in the budget. */
