@@ -36,6 +36,9 @@ import { isDeleted } from '../core/tenant-deletion.js';
 import { markDeletion, purgeDeletedTenants, purgeTenantObjects } from './tenant-purge.js';
 import { notFound } from '../core/directory/errors.js';
 import { oauthErrorResponse } from '../core/token/oauth-errors.js';
+import type { ControlOp } from '../core/control/plans.js';
+import { isControlKey } from '../core/control/state.js';
+import { readControlChanges, runControlOp, type ControlChangesOutcome, type ControlOutcome } from './control-cell.js';
 
 function actorOf(caller: GraphCaller): Actor {
   return caller.kind === 'user' ? { kind: 'user', id: caller.userId } : caller.kind === 'application' ? { kind: 'app', appId: caller.appId } : { kind: 'operator' };
@@ -168,6 +171,20 @@ export class CellReplica extends DurableObject<Env> {
     const outcome = await runWorkloadOp(replica, () => this.tokens.kekKey(), tenantId, op, this.origin({ kind: 'operator' }, ''), idempotency);
     await this.afterCommit(replica, before);
     return outcome;
+  }
+
+  /** The control cell (core/control): a tenant placement write at its primary, under the write mutex. */
+  async control(t: CellTopology, op: ControlOp): Promise<ControlOutcome> {
+    const replica = this.open(t);
+    const before = replica.meta.appliedPos;
+    const outcome = await runControlOp(replica, op);
+    await this.afterCommit(replica, before);
+    return outcome;
+  }
+
+  /** The control cell: tenant changes after revision `after` for a control copy in this region (applied up to `minPos` first). */
+  async controlChanges(t: CellTopology, after: number, limit: number, minPos?: number): Promise<ControlChangesOutcome> {
+    return readControlChanges(this.open(t), after, limit, minPos);
   }
 
   /** Managed identity: committed changes after `afterPos`, for this region's identity store (same region only). */
@@ -325,8 +342,8 @@ export class CellReplica extends DurableObject<Env> {
     if (replica === undefined || replica.meta.role !== 'primary') return;
     await this.rotation.rotateIfDue(replica);
     const expired = this.store.expiredKeys(Date.now(), 100);
-    // Keys with no recycle bin (token service, change feed, critical events, idempotency records) go in one write; bin entries one by one (purge records).
-    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isCaeKey(key) || isIdempotencyKey(key));
+    // Keys with no recycle bin (token service, change feed, critical events, idempotency and control-request records) go in one write; bin entries one by one (purge records).
+    const plain = expired.filter((key) => isTokenServiceKey(key) || isFeedKey(key) || isCaeKey(key) || isIdempotencyKey(key) || isControlKey(key));
     if (plain.length > 0) await replica.write(() => ok({ mutations: plain.map((key) => ({ key, value: null })), reply: undefined }));
     for (const key of expired.filter((k) => !plain.includes(k))) {
       const tid = /^t\/([^/]+)\//.exec(key)?.[1];

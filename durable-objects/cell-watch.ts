@@ -16,7 +16,8 @@ const PEER_TIMEOUT_MS = 2_000;
 /** An observer answers within its probe's timeout; this covers the call to it and back. */
 const OBSERVER_MARGIN_MS = 500;
 
-function topology(cell: CellRecord, region: string): CellTopology {
+/** What a replica of `cell` in `region` is told about its cell (enough to initialise a fresh one). */
+export function topology(cell: CellRecord, region: string): CellTopology {
   return { cell: cell.id, region, regions: cell.regions, voters: cell.voters, primaryRegion: cell.primaryRegion, epoch: cell.epoch };
 }
 

@@ -1,21 +1,23 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Placement } from '../core/placement.js';
-import { DEFAULT_PLACEMENT, placeTenant } from '../core/placement.js';
 import type { Region } from '../core/regions.js';
-import { parseRegionList, regionsFrom } from '../core/regions.js';
-import { IDEMPOTENCY_TTL_MS } from '../core/idempotency.js';
 import type { HealthState } from '../core/replication/health.js';
 import { HEALTHY, observe } from '../core/replication/health.js';
 import { probeCell, watchCell } from '../core/replication/detector.js';
 import type { WatchOutcome } from './cell-watch.js';
-import { cellTransport, healthConfig, observeFrom, watchDeps } from './cell-watch.js';
+import { cellTransport, healthConfig, observeFrom, topology, watchDeps } from './cell-watch.js';
 import type { ObserverVote } from '../core/replication/observers.js';
 import type { Membership, MembershipChange } from '../core/replication/membership.js';
-import { DEFAULT_VOTERS, foundingVoters } from '../core/replication/membership.js';
 import { incidentKey, type Incident } from '../core/health/incidents.js';
 import { IncidentOutbox } from './incident-outbox.js';
-import type { ControlChanges, ControlCursor } from './control-replica.js';
+import type { ControlSource } from '../core/control/lookup.js';
+import { CONTROL_CELL } from '../core/control/control-cell.js';
+import type { ControlOp } from '../core/control/plans.js';
+import type { CellPlacement } from '../core/control/state.js';
 import { CONTROL_SYNC_TIMEOUT_MS, controlRegionOf, controlStub, pokeReplicas, pullFromPrimary, ReplicaMeta, syncIntervalMs } from './control-replica.js';
+import { controlCellRecord, type ControlOutcome } from './control-cell.js';
+import { placementRecord, TenantCache } from './control-tenants.js';
+import { replicaStub } from './replica-protocol.js';
+import { routeToPrimary } from '../core/replication/primary-routing.js';
 import { crossCall } from '../workers/platform/faults.js';
 import type { CellRecord, Confirmed, TenantRecord } from './control-records.js';
 
@@ -24,19 +26,19 @@ export type MembersError = 'not_found' | 'invalid' | 'in_flight' | 'unavailable'
 /** A change is two log commits at most (a replacement); each is bounded by the peer timeout. */
 const MEMBERS_TIMEOUT_MS = 10_000;
 
-/** Voters of a new cell: `CELL_VOTERS` (3 by default, 5 configurable), never more than its regions. */
-function cellVoters(env: Env): number {
-  const n = Number(env.CELL_VOTERS ?? DEFAULT_VOTERS);
-  return Number.isInteger(n) && n >= 1 ? n : DEFAULT_VOTERS;
-}
+/** A lookup miss pulls once under this (the edge gives up on a copy after 1.5 s). */
+const LOOKUP_PULL_TIMEOUT_MS = 800;
 
 export type { CellRecord, Confirmed, TenantRecord } from './control-records.js';
 
 /**
- * The tenant → cell map and each cell's current primary. Small, rarely written, and cached by
- * every edge isolate; it is not on the path of directory reads or writes once cached. The
- * object named `global` (in the control region) is the primary; `replica:{region}` objects are
- * its read copies and stand-in failure detectors (control-replica.ts).
+ * A control copy: the tenant → cell map and each cell's current primary, cached by every edge
+ * isolate; it is not on the path of directory reads or writes once cached. Tenants and cell
+ * placements are a cache of the control cell (control-tenants.ts), which holds them replicated;
+ * primaries, epochs and membership are soft state kept here. The object named `global` (in the
+ * control region) is the primary of that soft state and the watcher of every cell, the control
+ * cell included; `replica:{region}` objects are its read copies and stand-in failure detectors
+ * (control-replica.ts).
  */
 export class ControlPlane extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -62,92 +64,77 @@ export class ControlPlane extends DurableObject<Env> {
     const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(cells)`).toArray().map((c) => c.name);
     if (!columns.includes('voters')) this.sql.exec(`ALTER TABLE cells ADD COLUMN voters TEXT`);
     if (!columns.includes('members_version')) this.sql.exec(`ALTER TABLE cells ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, cell TEXT NOT NULL,
-      status TEXT NOT NULL, domain TEXT UNIQUE, created_at INTEGER NOT NULL)`);
-    // Replicas pull active tenants in (rev, id) order; rows from before replicas existed have rev 0.
-    if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(tenants)`).toArray().some((c) => c.name === 'rev')) {
-      this.sql.exec(`ALTER TABLE tenants ADD COLUMN rev INTEGER NOT NULL DEFAULT 0`);
-    }
-    this.sql.exec(`CREATE INDEX IF NOT EXISTS tenants_by_rev ON tenants (rev, id)`);
     this.meta = new ReplicaMeta(this.sql);
-    this.incidents = new IncidentOutbox(this.sql, env, (cell, after, limit) =>
-      this.sql.exec<{ id: string }>(`SELECT id FROM tenants WHERE cell = ? AND status = 'active' AND id > ? ORDER BY id LIMIT ?`, cell, after, limit).toArray().map((r) => r.id));
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS tenant_requests (id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, tenant_id TEXT NOT NULL,
-      sealed TEXT, created_at INTEGER NOT NULL)`);
+    const sql = this.sql;
+    this.tenants = new TenantCache({
+      sql,
+      env,
+      meta: this.meta,
+      region: () => this.region(),
+      cell: (id) => this.cell(id),
+      learnCell: (p) => this.learnCell(p),
+      transact: (fn) => ctx.storage.transactionSync(fn),
+    });
+    this.incidents = new IncidentOutbox(this.sql, env, (cell, after, limit) => this.tenants.activeIn(cell, after, limit));
+    // Every copy knows the control cell from configuration, so it is watched and failed over like any cell.
+    const ctl = controlCellRecord(env);
+    this.sql.exec(`INSERT OR IGNORE INTO cells (id, home_region, regions, voters, members_version, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, 0, ?, 1, 0)`,
+      ctl.id, ctl.homeRegion, JSON.stringify(ctl.regions), JSON.stringify(ctl.voters), ctl.primaryRegion);
   }
+
+  /** Tenants and cell placements: a cache of the control cell (control-tenants.ts). */
+  private readonly tenants: TenantCache;
+  /** When `global`'s alarm last pulled the control cell. */
+  private pulledAt = 0;
 
   /**
-   * Reserves a tenant in a cell (placement); it becomes visible once `activateTenant` runs.
-   * `request`: the call's idempotency ticket (core/idempotency.ts): a retry of a request seen in
-   * the last 24 h gets that request's tenant back (`prior`) instead of a second tenant.
+   * An edge changed the control cell (a tenant created or deleted at `pos`): pull up to there now.
+   * `as`: which copy this object is (a replica learns its region here if it was never told).
    */
-  reserveTenant(input: { id: string; displayName: string; homeRegion: Region; domain: string | null; now: number; request?: { id: string; bodyHash: string } }):
-    | { tenant: TenantRecord; cell: CellRecord }
-    | { conflict: string }
-    | { prior: { tenantId: string; status: TenantRecord['status']; sealed: string | null; createdAt: number } } {
-    return this.ctx.storage.transactionSync(() => {
-      const req = input.request;
-      if (req !== undefined) {
-        this.sql.exec(`DELETE FROM tenant_requests WHERE created_at <= ?`, input.now - IDEMPOTENCY_TTL_MS);
-        const row = this.sql.exec<{ body_hash: string; tenant_id: string; sealed: string | null; created_at: number }>(`SELECT * FROM tenant_requests WHERE id = ?`, req.id).toArray()[0];
-        const earlier = row === undefined ? undefined : this.tenantRow(row.tenant_id);
-        if (row !== undefined && row.body_hash !== req.bodyHash) return { conflict: 'key_reused' };
-        if (row !== undefined && earlier !== undefined) return { prior: { tenantId: earlier.id, status: earlier.status, sealed: row.sealed, createdAt: row.created_at } };
-      }
-      if (input.domain !== null && this.sql.exec(`SELECT 1 FROM tenants WHERE domain = ?`, input.domain).toArray().length > 0) {
-        return { conflict: 'domain' };
-      }
-      const cells = this.cells();
-      const placement: Placement = placeTenant(
-        cells.map((c) => ({ id: c.id, homeRegion: c.homeRegion, tenants: c.tenants })),
-        input.homeRegion,
-        { maxShare: Number(this.env.CELL_MAX_SHARE ?? DEFAULT_PLACEMENT.maxShare), minCellCapacity: Number(this.env.CELL_MIN_CAPACITY ?? DEFAULT_PLACEMENT.minCellCapacity) },
-      );
-      let cellId: string;
-      if (placement.kind === 'new') {
-        cellId = `cell-${String(cells.length + 1).padStart(4, '0')}`;
-        const regions = regionsFrom(placement.homeRegion, parseRegionList(this.env.REGIONS));
-        const voters = foundingVoters(regions, cellVoters(this.env));
-        this.sql.exec(`INSERT INTO cells (id, home_region, regions, voters, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, ?, 1, 0)`,
-          cellId, placement.homeRegion, JSON.stringify(regions), JSON.stringify(voters), placement.homeRegion);
-      } else {
-        cellId = placement.cellId;
-      }
-      this.sql.exec(`UPDATE cells SET tenants = tenants + 1 WHERE id = ?`, cellId);
-      if (placement.kind === 'new') void this.ctx.storage.setAlarm(Date.now() + healthConfig(this.env).probeIntervalMs);
-      this.sql.exec(`INSERT INTO tenants (id, display_name, cell, status, domain, created_at) VALUES (?, ?, ?, 'provisioning', ?, ?)`,
-        input.id, input.displayName, cellId, input.domain, input.now);
-      if (req !== undefined) this.sql.exec(`INSERT OR REPLACE INTO tenant_requests (id, body_hash, tenant_id, sealed, created_at) VALUES (?, ?, ?, NULL, ?)`, req.id, req.bodyHash, input.id, input.now);
-      return { tenant: this.tenantRow(input.id)!, cell: this.cell(cellId)! };
-    });
+  async syncControl(as: ControlSource, pos: number): Promise<boolean> {
+    if (as.kind === 'replica') this.meta.becomeReplica(as.region);
+    const at = await this.ctx.storage.getAlarm();
+    if (at === null) await this.ctx.storage.setAlarm(Date.now() + healthConfig(this.env).probeIntervalMs);
+    return this.tenants.pull(pos);
   }
 
-  /** Keeps the sealed reply of a tenant creation for its retries (10 min; the secret box seals it). */
-  rememberTenantReply(requestId: string, sealed: string): void {
-    this.sql.exec(`UPDATE tenant_requests SET sealed = ? WHERE id = ?`, sealed, requestId);
+  /** `global`: writes its tables from before the control cell into it (the edge asks when a reservation finds them missing). */
+  importIntoControl(): Promise<boolean> {
+    return this.tenants.importLegacy((op) => this.controlWrite(op));
   }
 
-  activateTenant(id: string): void {
-    this.sql.exec(`UPDATE tenants SET status = 'active', rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM tenants) WHERE id = ?`, id);
-    this.ctx.waitUntil(pokeReplicas(this.env));
+  /** A control write from this object, at the control cell's primary as this copy knows it (following a moved primary). */
+  private async controlWrite(op: ControlOp): Promise<ControlOutcome | undefined> {
+    const from = this.region();
+    const routed = await routeToPrimary<CellRecord, ControlOutcome>(
+      {
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        lookup: async () => this.cell(CONTROL_CELL)!,
+        call: (cell) =>
+          crossCall(from, cell.primaryRegion, 10_000, () =>
+            replicaStub(this.env, CONTROL_CELL, cell.primaryRegion).control(topology(cell, cell.primaryRegion), op),
+          ),
+        ensurePrimary: async () => undefined,
+        notePrimary: (_, newer) => void this.setPrimary(CONTROL_CELL, newer.primaryRegion as Region, newer.epoch),
+      },
+      5_000,
+    );
+    return routed.outcome.kind === 'reply' ? routed.outcome : undefined;
   }
 
-  /** The primary's changes after `after`, for a replica's pull: every cell, and a page of active and deleted tenants. */
-  changesSince(after: ControlCursor, limit: number): ControlChanges {
-    const rows = this.sql
-      .exec<{ id: string; rev: number }>(`SELECT id, rev FROM tenants WHERE status IN ('active', 'deleted') AND (rev, id) > (?, ?) ORDER BY rev, id LIMIT ?`, after.rev, after.id, limit + 1)
-      .toArray();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return { cells: this.cells(), tenants: page.map((r) => this.tenantRow(r.id)!), next: last === undefined ? after : { rev: last.rev, id: last.id }, more: rows.length > limit };
+  /** Records a cell placement pulled from the control cell: a new cell with its founding primary, or a new tenant count. */
+  private learnCell(p: CellPlacement): void {
+    const r = placementRecord(p);
+    this.sql.exec(`INSERT OR IGNORE INTO cells (id, home_region, regions, voters, members_version, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, 0, ?, 1, ?)`,
+      r.id, r.homeRegion, JSON.stringify(r.regions), JSON.stringify(r.voters), r.primaryRegion, r.tenants);
+    this.sql.exec(`UPDATE cells SET tenants = ? WHERE id = ?`, r.tenants, r.id);
   }
 
   /** For `GET /admin/control`: this copy's role and how far it is (a replica has every tenant up to `rev`). */
   summary(): { role: 'primary' | 'replica'; tenants: number; cells: number; rev: number } {
-    const tenants = this.sql.exec<{ n: number; rev: number | null }>(`SELECT SUM(status = 'active') AS n, MAX(rev) AS rev FROM tenants`).toArray()[0]!;
     const cells = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM cells`).toArray()[0]!.n;
-    const replica = this.meta.region() !== undefined;
-    return { role: replica ? 'replica' : 'primary', tenants: tenants.n ?? 0, cells, rev: replica ? this.meta.cursor().rev : (tenants.rev ?? 0) };
+    return { role: this.meta.region() !== undefined ? 'replica' : 'primary', cells, ...this.tenants.summary() };
   }
 
   /** Makes this object the read copy of `region` (idempotent) and has it pull now. */
@@ -157,45 +144,12 @@ export class ControlPlane extends DurableObject<Env> {
     if (at === null || at > Date.now() + 50) await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** Undoes a reservation whose provisioning write could not be made durable. */
-  abandonTenant(id: string): void {
-    this.ctx.storage.transactionSync(() => {
-      const t = this.tenantRow(id);
-      if (t === undefined || t.status !== 'provisioning') return;
-      this.sql.exec(`DELETE FROM tenants WHERE id = ?`, id);
-      this.sql.exec(`DELETE FROM tenant_requests WHERE tenant_id = ?`, id); // a retry may try again
-      this.sql.exec(`UPDATE cells SET tenants = tenants - 1 WHERE id = ?`, t.cell);
-    });
-  }
-
-  /**
-   * `DELETE /admin/tenants/{id}`: hides the tenant at once (`lookup` answers only active ones),
-   * releases its domain and its place in the cell's count. A repeat returns the same record;
-   * a tenant still being provisioned is refused (its creation would activate it again).
-   */
-  markTenantDeleted(id: string): { tenant: TenantRecord; cell: CellRecord } | { conflict: 'provisioning' } | null {
-    return this.ctx.storage.transactionSync(() => {
-      const t = this.tenantRow(id);
-      if (t === undefined) return null;
-      if (t.status === 'provisioning') return { conflict: 'provisioning' as const };
-      if (t.status === 'active') {
-        // A new rev ships the tombstone to the read copies, which then stop answering for it.
-        this.sql.exec(`UPDATE tenants SET status = 'deleted', domain = NULL, rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM tenants) WHERE id = ?`, id);
-        this.sql.exec(`UPDATE cells SET tenants = tenants - 1 WHERE id = ?`, t.cell);
-        this.ctx.waitUntil(pokeReplicas(this.env));
-      }
-      return { tenant: this.tenantRow(id)!, cell: this.cell(t.cell)! };
-    });
-  }
-
-  /** An active tenant by id or verified domain, with its cell. */
-  lookup(idOrDomain: string): { tenant: TenantRecord; cell: CellRecord } | null {
-    const row = this.sql
-      .exec<{ id: string }>(`SELECT id FROM tenants WHERE (id = ? OR domain = ?) AND status = 'active'`, idOrDomain, idOrDomain.toLowerCase())
-      .toArray()[0];
-    if (row === undefined) return null;
-    const tenant = this.tenantRow(row.id)!;
-    return { tenant, cell: this.cell(tenant.cell)! };
+  /** An active tenant by id or verified domain, with its cell; a tenant this copy has no row for is pulled once first. */
+  async lookup(idOrDomain: string): Promise<{ tenant: TenantRecord; cell: CellRecord } | null> {
+    let tenant = this.tenants.find(idOrDomain);
+    if (tenant === undefined && (await this.tenants.pull(0, LOOKUP_PULL_TIMEOUT_MS))) tenant = this.tenants.find(idOrDomain);
+    const cell = tenant?.status === 'active' ? this.cell(tenant.cell) : undefined;
+    return tenant === undefined || cell === undefined ? null : { tenant, cell };
   }
 
   cells(): CellRecord[] {
@@ -237,14 +191,6 @@ export class ControlPlane extends DurableObject<Env> {
     return this.cell(cellId);
   }
 
-  private tenantRow(id: string): TenantRecord | undefined {
-    const r = this.sql
-      .exec<{ id: string; display_name: string; cell: string; status: string; domain: string | null; created_at: number }>(`SELECT * FROM tenants WHERE id = ?`, id)
-      .toArray()[0];
-    if (r === undefined) return undefined;
-    return { id: r.id, displayName: r.display_name, cell: r.cell, status: r.status as TenantRecord['status'], domain: r.domain, createdAt: r.created_at };
-  }
-
   /**
    * Called when a cell's primary did not answer a write: probes it and, once it is declared
    * lost, promotes the most up-to-date out-of-region replica under a new epoch. Returns the
@@ -276,19 +222,23 @@ export class ControlPlane extends DurableObject<Env> {
     return observeFrom(this.env, cell, region);
   }
 
-  /** Planned failover: the primary hands the cell to `region` after syncing it (no write lost). */
+  /**
+   * Planned failover: the cell's primary hands the cell to `region` after syncing it (no write
+   * lost). Run by `global`, or by a copy while it is unreachable (which tells `global` on its next pull).
+   */
   async movePrimary(cellId: string, region: Region): Promise<{ cell: CellRecord } | { error: string }> {
     const cell = this.cell(cellId);
     if (cell === undefined) return { error: 'no such cell' };
     if (!cell.voters.includes(region)) return { error: 'region holds no voting replica of this cell' };
     if (cell.primaryRegion === region) return { cell };
-    const reply = await cellTransport(this.env, cell).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
+    const reply = await cellTransport(this.env, cell, undefined, this.region()).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
     if (reply?.kind !== 'handed_off') return { error: reply?.kind === 'handoff_failed' ? `handoff failed: ${reply.reason}` : 'primary unreachable' };
     return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch, true)! };
   }
 
   /**
-   * `POST /admin/cells/{cell}/members`: the primary changes the membership through the log, one
+   * `POST /admin/cells/{cell}/members` (run by `global`, or by a copy while `global` is
+   * unreachable: the work is at the cell's primary): the primary changes the membership through the log, one
    * single-step change at a time (core/replication/membership.ts). One change per cell at a time
    * from here too: a second request while one runs is refused (`in_flight`), never queued.
    */
@@ -298,12 +248,12 @@ export class ControlPlane extends DurableObject<Env> {
     if (this.changing.has(cellId)) return { error: 'in_flight', detail: 'A membership change of this cell is already in flight.' };
     this.changing.add(cellId);
     try {
-      const send = (region: string) => cellTransport(this.env, cell, MEMBERS_TIMEOUT_MS).send(region, { kind: 'members', change }).catch(() => undefined);
+      const send = (region: string) => cellTransport(this.env, cell, MEMBERS_TIMEOUT_MS, this.region()).send(region, { kind: 'members', change }).catch(() => undefined);
       let reply = await send(cell.primaryRegion);
       // This record may be behind a failover a control copy ran while this object was unreachable
       // (it hears of it at the copy's next pull): follow the primary the refusal names, once.
       if (reply?.kind === 'members_refused' && reply.reason === 'not_primary' && reply.primaryRegion !== cell.primaryRegion) reply = await send(reply.primaryRegion);
-      if (reply?.kind === 'members_changed') return { cell: this.recordMembers(cellId, reply.members) };
+      if (reply?.kind === 'members_changed') return { cell: this.recordMembers(cellId, reply.members)! };
       if (reply?.kind !== 'members_refused') return { error: 'unavailable', detail: 'The primary did not answer; the change may or may not have happened: repeat it.' };
       this.recordMembers(cellId, reply.members);
       if (reply.reason === 'invalid') return { error: 'invalid', detail: reply.detail ?? 'Invalid change.' };
@@ -314,11 +264,14 @@ export class ControlPlane extends DurableObject<Env> {
     }
   }
 
-  /** Records a membership the primary reported; an older version never overwrites a newer one. */
-  private recordMembers(cellId: string, m: Membership): CellRecord {
+  /**
+   * Records a membership a cell's primary reported (here, or at a copy that ran the change while
+   * this object was unreachable: its pull pushes it back); an older version never overwrites a newer one.
+   */
+  recordMembers(cellId: string, m: Membership): CellRecord | undefined {
     this.sql.exec(`UPDATE cells SET regions = ?, voters = ?, members_version = ? WHERE id = ? AND members_version < ?`, JSON.stringify(m.regions), JSON.stringify(m.voters), m.version, cellId, m.version);
-    this.ctx.waitUntil(pokeReplicas(this.env));
-    return this.cell(cellId)!;
+    if (this.meta.region() === undefined) this.ctx.waitUntil(pokeReplicas(this.env));
+    return this.cell(cellId);
   }
 
   /**
@@ -332,11 +285,18 @@ export class ControlPlane extends DurableObject<Env> {
     if (replicaOf !== undefined) {
       // A replica pulls; only while the primary is unreachable does it watch the cells itself.
       const reached = await pullFromPrimary(this.env, replicaOf, this.replicaSide());
+      // Tenants come from the control cell's replica here, in the background: a slow one must not delay detection.
+      this.ctx.waitUntil(this.tenants.pull());
       await this.ctx.storage.setAlarm(Date.now() + (reached ? syncIntervalMs(this.env) : config.probeIntervalMs));
       // Observations from an earlier outage must not shorten the next detection.
       if (reached) return this.health.clear();
     } else {
-      if (this.cells().length > 0) await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+      await this.ctx.storage.setAlarm(Date.now() + config.probeIntervalMs);
+      // The probe interval is short; the tenant pull (edges poke it after each change) runs at the sync interval, in the background.
+      if (Date.now() - this.pulledAt >= syncIntervalMs(this.env)) {
+        this.pulledAt = Date.now();
+        this.ctx.waitUntil(this.tenants.pull().then(() => this.importIntoControl()).catch(() => undefined));
+      }
       if (this.incidents.pending() > 0) this.ctx.waitUntil(this.incidents.drain(Date.now()));
       if (!this.pokedReplicas) {
         this.pokedReplicas = true;
@@ -358,11 +318,6 @@ export class ControlPlane extends DurableObject<Env> {
       putCell: (c: CellRecord) =>
         this.sql.exec(`INSERT OR REPLACE INTO cells (id, home_region, regions, voters, members_version, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           c.id, c.homeRegion, JSON.stringify(c.regions), JSON.stringify(c.voters), c.membersVersion, c.primaryRegion, c.epoch, c.tenants),
-      putTenants: (ts: TenantRecord[]) => {
-        for (const t of ts) {
-          this.sql.exec(`INSERT OR REPLACE INTO tenants (id, display_name, cell, status, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)`, t.id, t.displayName, t.cell, t.status, t.domain, t.createdAt);
-        }
-      },
     };
   }
 

@@ -2,33 +2,19 @@ import type { ControlSource } from '../core/control/lookup.js';
 import { controlRegion, mergeCell } from '../core/control/lookup.js';
 import { parseRegionList } from '../core/regions.js';
 import { crossCall } from '../workers/platform/faults.js';
-import type { CellRecord, ControlPlane, TenantRecord } from './control-plane.js';
+import type { CellRecord, ControlPlane } from './control-plane.js';
 
 /**
  * The control plane's read copies (issue 11): one ControlPlane object per region, named
- * `replica:{region}`, holding the active tenants and every cell as the primary (`global`, in the
- * control region) last told them, in the same tables. A copy pulls the primary's changes on its
- * alarm (the primary pokes it after each change); edges read a copy when the primary does not
+ * `replica:{region}`, holding every cell as the primary (`global`, in the control region) last
+ * told them, and the tenants as the control cell's replica in its region holds them
+ * (control-tenants.ts). A copy pulls on its alarm (the primary and the edge poke it after each
+ * change); edges read a copy when the primary does not
  * answer; and while a copy cannot reach the primary it probes the cells' primaries itself and
  * fails a lost one over with the same fenced promotion (core/replication/detector.ts), then
  * tells the primary the new primary once it can (a higher epoch always wins: `mergeCell`).
  */
 
-/** Where a replica's pull resumes: active and deleted tenants are shipped in (rev, id) order. */
-export interface ControlCursor {
-  rev: number;
-  id: string;
-}
-
-export interface ControlChanges {
-  /** Every cell (few, small): a copy merges each into its own record. */
-  cells: CellRecord[];
-  tenants: TenantRecord[];
-  next: ControlCursor;
-  more: boolean;
-}
-
-export const CURSOR_START: ControlCursor = { rev: -1, id: '' };
 /** One pull or push between a copy and the primary. */
 export const CONTROL_SYNC_TIMEOUT_MS = 2_000;
 export const TENANT_PAGE = 500;
@@ -53,12 +39,21 @@ export class ReplicaMeta {
     sql.exec(`CREATE TABLE IF NOT EXISTS control_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`);
   }
 
-  private get(k: string): string | undefined {
+  /** Other bookkeeping of the copy: `ctl_rev` (its pull cursor in the control cell), `imported` (global: its old tables are in the control cell). */
+  value(k: string): string | undefined {
     return this.sql.exec<{ v: string }>(`SELECT v FROM control_meta WHERE k = ?`, k).toArray()[0]?.v;
   }
 
-  private set(k: string, v: string): void {
+  put(k: string, v: string): void {
     this.sql.exec(`INSERT OR REPLACE INTO control_meta (k, v) VALUES (?, ?)`, k, v);
+  }
+
+  private get(k: string): string | undefined {
+    return this.value(k);
+  }
+
+  private set(k: string, v: string): void {
+    this.put(k, v);
   }
 
   /** The region of this replica; undefined for the primary (which never has one). */
@@ -70,14 +65,6 @@ export class ReplicaMeta {
     if (this.region() === undefined) this.set('region', region);
   }
 
-  cursor(): ControlCursor {
-    const c = this.get('cursor');
-    return c === undefined ? CURSOR_START : (JSON.parse(c) as ControlCursor);
-  }
-
-  setCursor(c: ControlCursor): void {
-    this.set('cursor', JSON.stringify(c));
-  }
 }
 
 /** What a pull needs from the replica object it runs in. */
@@ -86,30 +73,31 @@ export interface ReplicaSide {
   cell(id: string): CellRecord | undefined;
   /** Stores a merged cell record. */
   putCell(cell: CellRecord): void;
-  putTenants(tenants: TenantRecord[]): void;
 }
 
 /**
- * Pulls the primary's changes into a replica, page by page, and pushes back every cell of which
- * the replica knows a newer primary (a failover it ran while the primary was unreachable).
- * Returns false when the primary could not be reached (the replica then observes the cells).
+ * Pulls the primary's cell records (primaries, epochs, membership: soft state; tenants come from
+ * the control cell, control-tenants.ts) and pushes back every cell of which the replica knows a
+ * newer primary or membership (a failover, handoff or membership change it ran while the primary
+ * was unreachable). Returns false when the
+ * primary could not be reached (the replica then observes the cells).
  */
 export async function pullFromPrimary(env: Env, region: string, side: ReplicaSide): Promise<boolean> {
   const primary = controlStub(env, { kind: 'primary', region: controlRegionOf(env) });
   const control = controlRegionOf(env);
   try {
-    for (let page = 0; page < 100; page++) {
-      const changes = await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.changesSince(side.meta.cursor(), TENANT_PAGE));
-      for (const incoming of changes.cells) {
-        const local = side.cell(incoming.id);
-        if (local !== undefined && local.epoch > incoming.epoch) {
-          await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(local.id, local.primaryRegion, local.epoch));
-        }
-        side.putCell(mergeCell(local, incoming));
+    const cells = await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.cells());
+    for (const incoming of cells) {
+      const local = side.cell(incoming.id);
+      if (local !== undefined && local.epoch > incoming.epoch) {
+        await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(local.id, local.primaryRegion, local.epoch));
       }
-      side.putTenants(changes.tenants);
-      side.meta.setCursor(changes.next);
-      if (!changes.more) return true;
+      // A membership change this copy ran while the primary was unreachable.
+      if (local !== undefined && local.membersVersion > incoming.membersVersion) {
+        const members = { version: local.membersVersion, regions: local.regions, voters: local.voters };
+        await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.recordMembers(local.id, members));
+      }
+      side.putCell(mergeCell(local, incoming));
     }
     return true;
   } catch {

@@ -14,6 +14,8 @@ import type { SignInSummary } from '../core/outcomes/classify.js';
 import type { TenantDeletion } from '../core/tenant-deletion.js';
 
 /** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
+import type { ControlOp } from '../core/control/plans.js';
+import type { ControlChangesOutcome, ControlOutcome } from './control-cell.js';
 export { NOT_DURABLE } from '../core/replication/primary-routing.js';
 
 /** What a caller tells a replica about its cell: enough to initialise a fresh one. */
@@ -108,6 +110,9 @@ export interface ReplicaRpc {
   deleteTenant(t: CellTopology, tenantId: string): Promise<DeletionOutcome>;
   /** Critical events after a feed position (core/cae/event-store.ts): what edges pull for continuous access evaluation. */
   caeEvents(t: CellTopology, tenantId: string, after: number): Promise<CaeOutcome>;
+  /** The control cell only (durable-objects/control-cell.ts): a control write, and the copies' pull. */
+  control(t: CellTopology, op: ControlOp): Promise<ControlOutcome>;
+  controlChanges(t: CellTopology, after: number, limit: number, minPos?: number): Promise<ControlChangesOutcome>;
   /** Managed identity: the projected change feed for this region's identity store. */
   identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
 }

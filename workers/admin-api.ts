@@ -3,16 +3,19 @@ import { provisionTenant } from '../core/directory/index.js';
 import { isRegion, parseRegionList } from '../core/regions.js';
 import type { Region } from '../core/regions.js';
 import { replicaStub } from '../durable-objects/replica-protocol.js';
-import type { CellRecord, ControlPlane } from '../durable-objects/control-plane.js';
+import type { CellRecord } from '../durable-objects/control-plane.js';
 import { isOperator } from './platform/auth.js';
 import { entryRegion } from './platform/client-region.js';
 import { crossCall, currentFaults, setFaults } from './platform/faults.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
-import { controlPrimaryCall, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
+import { anyControlCall, controlPrimaryCall, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
 import { controlRegionOf } from '../durable-objects/control-replica.js';
 import { routeToPrimary, WRITE_RETRY_BUDGET_MS } from '../core/replication/primary-routing.js';
-import { mergeCell } from '../core/control/lookup.js';
+import type { ReserveInput } from '../core/control/plans.js';
+import { DEFAULT_PLACEMENT } from '../core/placement.js';
+import { cellVoters } from '../durable-objects/control-cell.js';
+import { cellAsKnown, controlWrite, syncCopies } from './platform/control-calls.js';
 import type { GraphOutcome } from '../durable-objects/replica-protocol.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { planTokenProvisioning } from '../core/token/provision.js';
@@ -62,20 +65,34 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   if (signingAlg !== 'RS256' && signingAlg !== 'ES256') return oauthStyleError(info, 400, 'invalid_request', "signingAlg must be 'RS256' or 'ES256'.");
 
   const tenantId = crypto.randomUUID();
-  // Only the control plane's primary places tenants: while it is unreachable, 503 + Retry-After (never a hang).
-  const control = {
-    reserveTenant: (input: Parameters<ControlPlane['reserveTenant']>[0]) => controlPrimaryCall(env, async (c) => c.reserveTenant(input)),
-    abandonTenant: (id: string) => controlPrimaryCall(env, async (c) => c.abandonTenant(id)),
-    rememberTenantReply: (id: string, sealed: string) => controlPrimaryCall(env, async (c) => c.rememberTenantReply(id, sealed)),
-    activateTenant: (id: string) => controlPrimaryCall(env, async (c) => c.activateTenant(id)),
-  };
   // Exactly-once (core/idempotency.ts): a retry with the same client-request-id gets the same tenant.
   const ticket = await ticketFor(request, { tenantId: 'operator', route: '/admin/tenants', content: JSON.stringify(body) });
-  const reserved = await control.reserveTenant({ id: tenantId, displayName, homeRegion, domain, now: info.now, request: { id: ticket.id, bodyHash: ticket.bodyHash } });
-  if ('conflict' in reserved && reserved.conflict === 'key_reused') return oauthStyleError(info, 400, 'invalid_request', 'The client-request-id was already used for a different request.');
-  if ('conflict' in reserved) return oauthStyleError(info, 409, 'invalid_request', 'That domain is already verified by another tenant.');
-  if ('prior' in reserved) return priorTenant(info, env, ticket, reserved.prior);
-  const place = await provisioningCell(env, reserved.cell);
+  const unavailable = () => oauthStyleError(info, 503, 'temporarily_unavailable', 'The control plane is unavailable; retry later.', { 'Retry-After': '5' });
+  // Placement is a write at the control cell's primary (core/control/plans.ts), wherever a failover put it.
+  const input: ReserveInput = {
+    id: tenantId,
+    displayName,
+    homeRegion,
+    domain,
+    now: info.now,
+    request: { id: ticket.id, bodyHash: ticket.bodyHash },
+    regions,
+    voters: cellVoters(env),
+    policy: { maxShare: Number(env.CELL_MAX_SHARE ?? DEFAULT_PLACEMENT.maxShare), minCellCapacity: Number(env.CELL_MIN_CAPACITY ?? DEFAULT_PLACEMENT.minCellCapacity) },
+  };
+  let reserved = await controlWrite(env, { op: 'reserve', input });
+  if (reserved?.reply.kind === 'not_imported') {
+    // The deployment's first creation: the tables `global` kept before the control cell go in first (cell ids must not collide).
+    const imported = await controlPrimaryCall(env, async (c) => c.importIntoControl(), ADMIN_CONTROL_TIMEOUT_MS).catch(() => false);
+    reserved = imported ? await controlWrite(env, { op: 'reserve', input }) : undefined;
+  }
+  const r = reserved?.reply;
+  if (r === undefined || r.kind === 'not_imported') return unavailable();
+  if (r.kind === 'conflict' && r.reason === 'key_reused') return oauthStyleError(info, 400, 'invalid_request', 'The client-request-id was already used for a different request.');
+  if (r.kind === 'conflict') return oauthStyleError(info, 409, 'invalid_request', 'That domain is already verified by another tenant.');
+  if (r.kind === 'prior') return priorTenant(info, env, ticket, r.prior);
+  if (r.kind !== 'reserved') return unavailable();
+  const place = { current: await cellAsKnown(env, r.cell) };
   const ctx = { tenantId, now: info.now, newId: () => crypto.randomUUID() };
   // Directory, first signing key and admin app commit in one write: a tenant never exists half-provisioned.
   const token = await planTokenProvisioning(ctx, await isolateKeys.kek(env.KEY_ENCRYPTION_KEY), signingAlg, (n) => crypto.getRandomValues(new Uint8Array(n)));
@@ -85,7 +102,7 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     {
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      lookup: async (fresh) => (fresh ? (place.current = (await provisioningCell(env, place.current)).current) : place.current),
+      lookup: async (fresh) => (fresh ? (place.current = await cellAsKnown(env, place.current)) : place.current),
       call: (view) => crossCall('edge', view.primaryRegion, 10_000, () => replicaStub(env, view.id, view.primaryRegion).writeMutations(topologyFor(view, view.primaryRegion), mutations)),
       ensurePrimary: (view) => ensurePrimary(env, view),
       notePrimary: (view, newer) => (place.current = { ...view, primaryRegion: newer.primaryRegion as Region, epoch: newer.epoch }),
@@ -94,32 +111,23 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   );
   const outcome = routed.outcome;
   if (outcome.kind !== 'reply') {
-    await control.abandonTenant(tenantId);
+    // Best effort: a reservation the abandon did not reach answers the request's retries 503 (still being processed).
+    await controlWrite(env, { op: 'abandon', tenantId, requestId: ticket.id }).catch(() => undefined);
     return oauthStyleError(info, 503, 'temporarily_unavailable', 'The tenant could not be provisioned durably; retry later.', { 'Retry-After': '5' });
   }
   const cell = place.current;
   const created: TenantCreated = { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret };
-  // The reply holds the admin secret: kept only sealed, for retries within 10 min, before the tenant shows.
-  await control.rememberTenantReply(ticket.id, await seal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), JSON.stringify(created), tenantReplyAad(ticket), random));
-  await control.activateTenant(tenantId);
+  // The reply holds the admin secret: kept only sealed, for retries within 10 min, committed with the activation.
+  const sealed = await seal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), JSON.stringify(created), tenantReplyAad(ticket), random);
+  const activated = await controlWrite(env, { op: 'activate', tenantId, requestId: ticket.id, sealed });
+  if (activated?.reply.kind !== 'activated') return unavailable();
+  // Every control copy learns the tenant now, so any of them answers for it (and watches a new cell).
+  await syncCopies(env, activated.pos);
   return json(
     created,
     201,
     { 'request-id': info.requestId, 'Cache-Control': 'no-store' },
   );
-}
-
-/**
- * The cell a new tenant is provisioned in, as every control copy that answers knows it: after an
- * outage of the control region, a replica that failed the cell over knows its primary before the
- * control plane's primary does (until its next pull tells it).
- */
-async function provisioningCell(env: Env, reserved: CellRecord): Promise<{ current: CellRecord }> {
-  const known = await readCells(env, async (c) => {
-    const one = await c.cell(reserved.id);
-    return one === undefined ? [] : [one];
-  }).catch((): CellRecord[] => []);
-  return { current: known.reduce((a, b) => mergeCell(a, b), reserved) };
 }
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
@@ -185,7 +193,7 @@ export async function members(request: Request & { params?: Record<string, strin
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const change = parseMembershipChange(parsed.body, (r) => isRegion(r) && parseRegionList(env.REGIONS).includes(r));
   if (typeof change === 'string') return oauthStyleError(info, 400, 'invalid_request', change);
-  const result = await controlPrimaryCall(env, async (c) => c.changeMembers(request.params?.cell ?? '', change), ADMIN_CONTROL_TIMEOUT_MS);
+  const result = await anyControlCall(env, async (c) => c.changeMembers(request.params?.cell ?? '', change), ADMIN_CONTROL_TIMEOUT_MS);
   if ('cell' in result) return json(result.cell);
   const status = { not_found: 404, invalid: 400, in_flight: 409, unavailable: 503 }[result.error];
   const code = status === 503 ? 'temporarily_unavailable' : status === 404 ? 'not_found' : 'invalid_request';
@@ -200,7 +208,7 @@ export async function failover(request: Request & { params?: Record<string, stri
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const region = (parsed.body as { region?: unknown } | undefined)?.region;
   if (typeof region !== 'string' || !isRegion(region)) return oauthStyleError(info, 400, 'invalid_request', 'region must name a region.');
-  const result = await controlPrimaryCall(env, async (c) => c.movePrimary(request.params?.cell ?? '', region), ADMIN_CONTROL_TIMEOUT_MS);
+  const result = await anyControlCall(env, async (c) => c.movePrimary(request.params?.cell ?? '', region), ADMIN_CONTROL_TIMEOUT_MS);
   if ('error' in result) {
     const status = result.error === 'no such cell' ? 404 : result.error.startsWith('region') ? 400 : 503;
     return oauthStyleError(info, status, status === 503 ? 'temporarily_unavailable' : 'invalid_request', result.error, status === 503 ? { 'Retry-After': '2' } : {});

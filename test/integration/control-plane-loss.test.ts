@@ -70,8 +70,9 @@ describe("control plane's region down (issue 11: no single point of failure)", (
     expect(learnt).toMatchObject({ primaryRegion: cell.primaryRegion, epoch: cell.epoch });
   });
 
-  it('answers a new tenant 503 with Retry-After in the OAuth error shape, never a hang or a 500', async () => {
-    await setFaults({ downRegions: [CONTROL_REGION] });
+  it("answers a new tenant 503 with Retry-After in the OAuth error shape, never a hang or a 500, while the control cell has no majority of voters", async () => {
+    // Two of the control cell's three voters (weur, eeur, enam): no primary can commit or be promoted.
+    await setFaults({ downRegions: [CONTROL_REGION, 'eeur'] });
     const r = await call('POST', '/admin/tenants', { body: { displayName: 'Fabrikam', region: 'eeur' } });
     expect(r.status).toBe(503);
     expect(r.headers.get('retry-after')).not.toBeNull();

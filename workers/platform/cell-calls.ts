@@ -35,11 +35,12 @@ export function onPrimary<O extends RoutableOutcome>(
   return onCellPrimary(env, async (fresh) => (await lookupTenant(env, tenantId, fresh))?.cell ?? null, invoke);
 }
 
-/** As `onPrimary`, for a cell found otherwise than by an active tenant (a tenant being deleted). */
+/** As `onPrimary`, for a cell found otherwise than by an active tenant (a tenant being deleted, the control cell); `note` keeps a newer primary learnt on the way. */
 export async function onCellPrimary<O extends RoutableOutcome>(
   env: Env,
   lookup: (fresh: boolean) => Promise<CellRecord | null>,
   invoke: (stub: ReturnType<typeof replicaStub>, topology: CellTopology) => Promise<O>,
+  note: (cell: CellRecord, newer: { primaryRegion: string; epoch: number }) => void = (cell, newer) => notePrimary(cell.id, newer.primaryRegion, newer.epoch),
 ): Promise<{ outcome: O | Unavailable; region: string }> {
   // An edge whose region is cut off reaches no primary a failover could pick: answer at once (nothing was sent).
   const known = await lookup(false);
@@ -58,7 +59,7 @@ export async function onCellPrimary<O extends RoutableOutcome>(
       call: (cell) => primaryPathCall(cell.primaryRegion, PRIMARY_CALL_TIMEOUT_MS, () => invoke(replicaStub(env, cell.id, cell.primaryRegion), topologyFor(cell, cell.primaryRegion))),
       // Through the fault boundary, under a timeout, the control primary then its replicas (topology.ts).
       ensurePrimary: (cell) => ensurePrimary(env, cell),
-      notePrimary: (cell, newer) => notePrimary(cell.id, newer.primaryRegion, newer.epoch),
+      notePrimary: note,
     },
     WRITE_RETRY_BUDGET_MS,
   );

@@ -1,5 +1,5 @@
 import type { CellRecord, Confirmed, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
-import { controlRegionOf, controlStub } from '../../durable-objects/control-replica.js';
+import { CONTROL_SYNC_TIMEOUT_MS, controlRegionOf, controlStub } from '../../durable-objects/control-replica.js';
 import type { ControlSource } from '../../core/control/lookup.js';
 import {
   askInOrder,
@@ -39,6 +39,26 @@ export function controlPlane(env: Env): DurableObjectStub<ControlPlane> {
  */
 export function controlPrimaryCall<T>(env: Env, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>, timeoutMs = CONTROL_LOOKUP_TIMEOUT_MS): Promise<T> {
   return onControl(env, { kind: 'primary', region: controlRegionOf(env) }, timeoutMs, call);
+}
+
+/**
+ * An operator's change of a cell (membership, handoff) at the first control copy that can be
+ * reached: `global`, then the copies in order. The real work is at the cell's primary (one change
+ * at a time there; a repeat is a no-op), so a copy may run it while `global` is unreachable; it
+ * records the outcome and `global` learns it at the copy's next pull. Only an unreachable copy is
+ * passed over: an answer stands.
+ */
+export async function anyControlCall<T>(env: Env, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>, timeoutMs: number): Promise<T> {
+  let last: unknown;
+  for (const source of sources(env)) {
+    try {
+      return await onControl(env, source, timeoutMs, call);
+    } catch (e) {
+      penalised.set(sourceKey(source), Date.now() + CONTROL_PENALTY_MS);
+      last = e;
+    }
+  }
+  throw last instanceof Unreachable ? last : new Unreachable('control_plane_unreachable');
 }
 
 function onControl<T>(env: Env, source: ControlSource, timeoutMs: number, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>): Promise<T> {
@@ -83,6 +103,16 @@ export async function readCells(env: Env, call: (stub: DurableObjectStub<Control
   const merged = new Map<string, CellRecord>();
   for (const cell of answers.flatMap((a) => a ?? [])) merged.set(cell.id, mergeCell(merged.get(cell.id), cell));
   return [...merged.values()].sort((x, y) => x.id.localeCompare(y.id));
+}
+
+/**
+ * Tells every control copy (`global` and each region's) that the control cell changed at `pos`,
+ * so each pulls up to there now (a new tenant is then found by any copy). In parallel, each under
+ * a timeout; best effort: a copy that misses it pulls on its alarm or on a lookup miss.
+ */
+export async function syncControlCopies(env: Env, pos: number): Promise<void> {
+  const all = controlSources(controlRegionOf(env), parseRegionList(env.REGIONS));
+  await Promise.all(all.map((s) => onControl(env, s, CONTROL_SYNC_TIMEOUT_MS, (c) => c.syncControl(s, pos)).catch(() => false)));
 }
 
 /** Every control copy's summary (the operator's view), `reachable: false` for one that did not answer in time. */

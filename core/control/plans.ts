@@ -1,0 +1,200 @@
+import type { Mutation, StateReader } from '../kv.js';
+import { OverlayReader } from '../kv.js';
+import { IDEMPOTENCY_TTL_MS } from '../idempotency.js';
+import type { PlacementPolicy } from '../placement.js';
+import { placeTenant } from '../placement.js';
+import type { Region } from '../regions.js';
+import { regionsFrom } from '../regions.js';
+import { foundingVoters } from '../replication/membership.js';
+import type { Result } from '../result.js';
+import { err, ok } from '../result.js';
+import type { CellPlacement, ControlTenant, TenantStatus } from './state.js';
+import { bumpRev, domainKey, IMPORTED_KEY, putCell, putTenant, readCell, readCells, readRequest, readTenant, requestKey, tenantKey } from './state.js';
+
+/**
+ * The control writes (issue 11), as pure plans run at the control cell's primary under its write
+ * mutex (CellReplica `control`). Each is safe to run again after an unknown fate: a retry finds
+ * its own effect and answers from it (a reservation by its request id and tenant id, an
+ * activation or deletion by the tenant's status), so nothing happens twice. A plan that changes
+ * nothing answers without a write (`err`: the replication layer commits nothing for it, and an
+ * answer drawn from an earlier plan of the same round waits for that round's fate).
+ */
+
+export interface ReserveInput {
+  id: string;
+  displayName: string;
+  homeRegion: Region;
+  domain: string | null;
+  now: number;
+  /** The creation's idempotency ticket: a retry gets the first request's tenant back. */
+  request?: { id: string; bodyHash: string };
+  /** Deployment configuration, the same at every edge: regions, voters per new cell, placement policy. */
+  regions: Region[];
+  voters: number;
+  policy: PlacementPolicy;
+}
+
+export type ControlOp =
+  | { op: 'reserve'; input: ReserveInput }
+  | { op: 'activate'; tenantId: string; requestId?: string; sealed?: string }
+  | { op: 'abandon'; tenantId: string; requestId?: string }
+  | { op: 'delete'; tenantId: string }
+  | { op: 'import'; tenants: ControlTenant[]; cells: CellPlacement[]; done: boolean };
+
+export interface PriorRequest {
+  tenantId: string;
+  status: TenantStatus;
+  sealed: string | null;
+  createdAt: number;
+}
+
+export type ControlReply =
+  | { kind: 'reserved'; tenant: ControlTenant; cell: CellPlacement; newCell: boolean }
+  | { kind: 'prior'; prior: PriorRequest }
+  | { kind: 'conflict'; reason: 'key_reused' | 'domain' | 'provisioning' }
+  /** The tables of `global` from before the control cell are not imported yet (new cell ids could collide). */
+  | { kind: 'not_imported' }
+  | { kind: 'activated'; tenant: ControlTenant }
+  | { kind: 'abandoned' }
+  | { kind: 'deleted'; tenant: ControlTenant; cell: CellPlacement }
+  | { kind: 'not_found' }
+  | { kind: 'imported'; written: number };
+
+export type ControlPlan = (state: StateReader) => Result<{ mutations: Mutation[]; reply: ControlReply }, ControlReply>;
+
+const write = (mutations: Mutation[], reply: ControlReply) => ok({ mutations, reply });
+const answer = (reply: ControlReply) => err(reply);
+
+export function controlPlan(op: ControlOp): ControlPlan {
+  switch (op.op) {
+    case 'reserve':
+      return (s) => reserve(s, op.input);
+    case 'activate':
+      return (s) => activate(s, op.tenantId, op.requestId, op.sealed);
+    case 'abandon':
+      return (s) => abandon(s, op.tenantId, op.requestId);
+    case 'delete':
+      return (s) => markDeleted(s, op.tenantId);
+    case 'import':
+      return (s) => importLegacy(s, op.tenants, op.cells, op.done);
+  }
+}
+
+/** The id of the next new cell: `cell-NNNN` after the cells placed so far (never one in use). */
+function newCellId(s: StateReader): string {
+  let n = readCells(s).length + 1;
+  while (readCell(s, `cell-${String(n).padStart(4, '0')}`) !== undefined) n++;
+  return `cell-${String(n).padStart(4, '0')}`;
+}
+
+/**
+ * Places a tenant (status `provisioning`, invisible to lookups) in a cell, claiming its domain and
+ * recording the request. A retry of the same request answers the first one's tenant: the same
+ * reservation when it is this very call again (same tenant id), else `prior`.
+ */
+export function reserve(s: StateReader, input: ReserveInput): ReturnType<ControlPlan> {
+  if (s.get(IMPORTED_KEY) === undefined) return answer({ kind: 'not_imported' });
+  const req = input.request;
+  const record = req === undefined ? undefined : readRequest(s, req.id);
+  const live = record !== undefined && record.createdAt + IDEMPOTENCY_TTL_MS > input.now ? record : undefined;
+  if (live !== undefined && req !== undefined) {
+    if (live.bodyHash !== req.bodyHash) return answer({ kind: 'conflict', reason: 'key_reused' });
+    const earlier = readTenant(s, live.tenantId);
+    if (earlier !== undefined && earlier.id === input.id && earlier.status === 'provisioning') {
+      return answer({ kind: 'reserved', tenant: earlier, cell: readCell(s, earlier.cell)!, newCell: false });
+    }
+    if (earlier !== undefined) return answer({ kind: 'prior', prior: { tenantId: earlier.id, status: earlier.status, sealed: live.sealed, createdAt: live.createdAt } });
+  }
+  if (input.domain !== null && s.get(domainKey(input.domain)) !== undefined) return answer({ kind: 'conflict', reason: 'domain' });
+  const cells = readCells(s);
+  const placement = placeTenant(cells, input.homeRegion, input.policy);
+  let cell: CellPlacement;
+  if (placement.kind === 'new') {
+    const regions = regionsFrom(placement.homeRegion, input.regions);
+    cell = { id: newCellId(s), homeRegion: placement.homeRegion, regions, voters: foundingVoters(regions, input.voters) as Region[], tenants: 1 };
+  } else {
+    const existing = cells.find((c) => c.id === placement.cellId)!;
+    cell = { ...existing, tenants: existing.tenants + 1 };
+  }
+  const tenant: ControlTenant = { id: input.id, displayName: input.displayName, cell: cell.id, status: 'provisioning', domain: input.domain, createdAt: input.now, rev: 0 };
+  const mutations: Mutation[] = [putCell(cell), putTenant(tenant)];
+  if (input.domain !== null) mutations.push({ key: domainKey(input.domain), value: input.id });
+  if (req !== undefined) {
+    mutations.push({ key: requestKey(req.id), value: { bodyHash: req.bodyHash, tenantId: input.id, sealed: null, createdAt: input.now }, expiresAt: input.now + IDEMPOTENCY_TTL_MS });
+  }
+  return write(mutations, { kind: 'reserved', tenant, cell, newCell: placement.kind === 'new' });
+}
+
+/** Makes a provisioned tenant visible (a new revision: the copies pull it), keeping the sealed reply for the request's retries. */
+export function activate(s: StateReader, tenantId: string, requestId?: string, sealed?: string): ReturnType<ControlPlan> {
+  const t = readTenant(s, tenantId);
+  if (t === undefined || t.status === 'deleted') return answer({ kind: 'not_found' });
+  if (t.status === 'active') return answer({ kind: 'activated', tenant: t });
+  const bumped = bumpRev(s, { ...t, status: 'active' });
+  const mutations = [...bumped.mutations];
+  const record = requestId === undefined ? undefined : readRequest(s, requestId);
+  if (requestId !== undefined && record !== undefined && record.tenantId === tenantId && sealed !== undefined) {
+    mutations.push({ key: requestKey(requestId), value: { ...record, sealed }, expiresAt: record.createdAt + IDEMPOTENCY_TTL_MS });
+  }
+  return write(mutations, { kind: 'activated', tenant: bumped.tenant });
+}
+
+/** Undoes a reservation whose provisioning write could not be made durable; a retry of the request may try again. */
+export function abandon(s: StateReader, tenantId: string, requestId?: string): ReturnType<ControlPlan> {
+  const t = readTenant(s, tenantId);
+  if (t === undefined || t.status !== 'provisioning') return answer({ kind: 'abandoned' });
+  const mutations: Mutation[] = [{ key: tenantKey(tenantId), value: null }];
+  if (t.domain !== null && s.get(domainKey(t.domain)) === tenantId) mutations.push({ key: domainKey(t.domain), value: null });
+  if (requestId !== undefined && readRequest(s, requestId)?.tenantId === tenantId) mutations.push({ key: requestKey(requestId), value: null });
+  const cell = readCell(s, t.cell);
+  if (cell !== undefined) mutations.push(putCell({ ...cell, tenants: Math.max(0, cell.tenants - 1) }));
+  return write(mutations, { kind: 'abandoned' });
+}
+
+/**
+ * `DELETE /admin/tenants/{id}`: hides the tenant (a tombstone at a new revision: the copies stop
+ * answering for it), releases its domain and its place in the cell. A repeat answers the same
+ * record; a tenant still being provisioned is refused (its creation would activate it again).
+ */
+export function markDeleted(s: StateReader, tenantId: string): ReturnType<ControlPlan> {
+  const t = readTenant(s, tenantId);
+  if (t === undefined) return answer({ kind: 'not_found' });
+  if (t.status === 'provisioning') return answer({ kind: 'conflict', reason: 'provisioning' });
+  const cell = readCell(s, t.cell);
+  if (cell === undefined) return answer({ kind: 'not_found' });
+  if (t.status === 'deleted') return answer({ kind: 'deleted', tenant: t, cell });
+  const bumped = bumpRev(s, { ...t, status: 'deleted', domain: null });
+  const released = { ...cell, tenants: Math.max(0, cell.tenants - 1) };
+  const mutations = [...bumped.mutations, putCell(released)];
+  if (t.domain !== null && s.get(domainKey(t.domain)) === tenantId) mutations.push({ key: domainKey(t.domain), value: null });
+  return write(mutations, { kind: 'deleted', tenant: bumped.tenant, cell: released });
+}
+
+/**
+ * Writes tenants and cells the `global` object placed before the control cell existed (its
+ * alarm sends them a page at a time). Only what the control cell lacks is written, so a repeat
+ * writes nothing; `done` on the last page lets reservations start.
+ */
+export function importLegacy(s: StateReader, tenants: readonly ControlTenant[], cells: readonly CellPlacement[], done: boolean): ReturnType<ControlPlan> {
+  const view = new OverlayReader(s);
+  const mutations: Mutation[] = [];
+  const stage = (ms: Mutation[]) => {
+    for (const m of ms) {
+      view.stage(m);
+      mutations.push(m);
+    }
+  };
+  for (const c of cells) if (readCell(view, c.id) === undefined) stage([putCell(c)]);
+  let written = 0;
+  for (const t of tenants) {
+    if (t.status === 'provisioning' || readTenant(view, t.id) !== undefined) continue;
+    const claimed = t.domain !== null && view.get(domainKey(t.domain)) !== undefined;
+    const tenant = { ...t, domain: claimed ? null : t.domain, rev: 0 };
+    stage(bumpRev(view, tenant).mutations);
+    if (tenant.domain !== null && tenant.status === 'active') stage([{ key: domainKey(tenant.domain), value: t.id }]);
+    written++;
+  }
+  if (done && s.get(IMPORTED_KEY) === undefined) stage([{ key: IMPORTED_KEY, value: true }]);
+  return mutations.length === 0 ? answer({ kind: 'imported', written: 0 }) : write(mutations, { kind: 'imported', written });
+}
+
