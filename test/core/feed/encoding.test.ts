@@ -32,20 +32,6 @@ const RECORDS: FeedRecord[] = [
   },
   { seq: 9, at: 3, actor: { kind: 'user', id: 'u-1', userPrincipalName: null }, correlationId: 'c', changes: [] },
   { seq: 10, at: 4, actor: { kind: 'system' }, correlationId: 'c', changes: [{ type: 'authorizationPolicy', id: 'authorizationPolicy', op: 'update', displayName: null, props: [{ name: 'x', oldValue: 1, newValue: null }], links: [] }] },
-  // UUIDs (packed), ids that look packed or start with "~", a display name that is the changed property's new value.
-  {
-    seq: 11,
-    at: 1_764_741_000_001,
-    actor: { kind: 'app', appId: '0f8fad5b-d9cb-469f-a165-70867728950e', displayName: null, servicePrincipalId: '7c9e6679-7425-40de-944b-e07fc1f90ae7' },
-    correlationId: '00000000-0000-4000-8000-000000000001',
-    changes: [
-      { type: 'user', id: 'ffffffff-ffff-4fff-bfff-ffffffffffff', op: 'update', displayName: 'New', userPrincipalName: 'n@contoso.com', props: [{ name: 'displayName', oldValue: 'Old', newValue: 'New' }, { name: 'jobTitle', oldValue: 'a', newValue: 'b' }], links: [] },
-      { type: 'group', id: '~AAAAAAAAQACAAAAAAAAAAQ', op: 'update', displayName: 'G', props: [{ name: 'displayName', oldValue: 'G', newValue: 'H' }], links: [{ rel: 'members', id: '6ba7b810-9dad-11d1-80b4-00c04fd430c8', type: 'servicePrincipal', op: 'add' }, { rel: 'members', id: '~x', type: 'device', op: 'remove' }] },
-      { type: 'user', id: 'FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF', op: 'add', displayName: 'Up', userPrincipalName: null, props: [{ name: 'displayName', oldValue: null, newValue: 'Up' }], links: [] },
-    ],
-  },
-  { seq: 12, at: 5, actor: { kind: 'user', id: '6ba7b810-9dad-41d1-80b4-00c04fd430c8', userPrincipalName: 'ann@contoso.com' }, correlationId: '~', changes: [] },
-  { seq: 13, at: 6, actor: { kind: 'app', appId: 'app-2' }, correlationId: 'c', changes: [] },
 ];
 
 describe('stored form of feed records (core/feed/encoding.ts)', () => {
@@ -62,29 +48,10 @@ describe('stored form of feed records (core/feed/encoding.ts)', () => {
     for (const r of RECORDS.filter((x) => x.changes.length > 0)) expect(JSON.stringify(encodeRecord(r)).length).toBeLessThan(0.75 * JSON.stringify(r).length);
   });
 
-  it('packs UUIDs and common words: a PATCH of a display name stores well under its earlier form', () => {
-    const r = RECORDS[4]!;
-    const stored = JSON.stringify(encodeRecord({ ...r, changes: [r.changes[0]!] }));
-    expect(stored).not.toContain('ffffffff-ffff');
-    expect(stored).not.toContain('"user"');
-    expect(stored).toContain('n@contoso.com');
-    const before = JSON.stringify([2, r.seq, r.at, r.actor, r.correlationId, ['user', r.changes[0]!.id, 'update', 'New', ['displayName', 'Old', 'New', 'jobTitle', 'a', 'b'], [], 'n@contoso.com']]);
-    expect(stored.length).toBeLessThan(0.7 * before.length);
-  });
-
-  it('still reads rows of the earlier positional form (version 2)', () => {
-    const v2 = [2, 7, 1, 'operator', 'corr-7', ['user', 'u-1', 'update', 'Ann', ['jobTitle', null, 'CTO'], ['members', 'u-2', 'user', 'remove'], 'ann@contoso.com']] as Json;
-    expect(decodeRecord(v2)).toEqual({
-      seq: 7, at: 1, actor: { kind: 'operator' }, correlationId: 'corr-7',
-      changes: [{ type: 'user', id: 'u-1', op: 'update', displayName: 'Ann', userPrincipalName: 'ann@contoso.com', props: [{ name: 'jobTitle', oldValue: null, newValue: 'CTO' }], links: [{ rel: 'members', id: 'u-2', type: 'user', op: 'remove' }] }],
-    });
-    expect(decodeRecord([2, 7, 1, { kind: 'system' }, '~AAAAAAAAQACAAAAAAAAAAQ'])?.correlationId).toBe('~AAAAAAAAQACAAAAAAAAAAQ');
-  });
-
   it('still reads records stored in the object form, and nothing else as a record', () => {
     const old = JSON.parse(JSON.stringify(RECORDS[0])) as Json;
     expect(asRecord(old)).toEqual(RECORDS[0]);
-    for (const junk of [null, 1, 'x', [], [1, 7, 1, 'operator', 'c'], [2, '7', 1, 'operator', 'c'], [2, 7, 1, 42, 'c'], [2, 7, 1, 0, 'c'], [3, 7, 1, 42, 'c'], [3, 7, 1, ['x'], 'c'], { late: true }]) expect(asRecord(junk)).toBeUndefined();
+    for (const junk of [null, 1, 'x', [], [1, 7, 1, 'operator', 'c'], [2, '7', 1, 'operator', 'c'], [2, 7, 1, 42, 'c'], { late: true }]) expect(asRecord(junk)).toBeUndefined();
   });
 
   it('is what a write stores, and the feed reads back the planned record', () => {
