@@ -6,7 +6,8 @@
  * processes' load; CPU time per request moves much less, so this is the tool for deciding what
  * a change to the feed's write path saves (Linux only: process-cpu.ts).
  *
- * Env: ROUNDS (8), SECS (3 per round).
+ * Env: ROUNDS (8), SECS (3 per round), FILL_SECS (0: seconds of user creations on each Worker
+ * first, so both cells hold data as a real one does and the feed-off cell is not a few rows).
  */
 import { installExitHandlers, runCleanups } from './cleanup.js';
 import { patchTarget } from './feed-ab.js';
@@ -24,6 +25,21 @@ async function main(): Promise<void> {
   const home = process.env.BENCH_HOME_REGION ?? 'weur';
   const targets: Record<Side, Target> = { on: await patchTarget(on, home), off: await patchTarget(off, home) };
   const load = { threads: 2, connections: 32, durationSec: Number(process.env.SECS ?? 3) };
+  const fillSecs = Number(process.env.FILL_SECS ?? 0);
+  if (fillSecs > 0) {
+    for (const side of ['off', 'on'] as const) {
+      const t = targets[side];
+      const fill: Target = {
+        url: t.url.replace(/\/users\/[^/]+$/, '/users'),
+        method: 'POST',
+        headers: t.headers ?? {},
+        // A unique UPN per request (the table's address differs per thread and call).
+        luaBody: `'{"displayName":"Fill ' .. n .. '","accountEnabled":true,"userPrincipalName":"f' .. n .. '-' .. string.sub(tostring({}), -10) .. '@bench.example"}'`,
+      };
+      const r = await runWrk(`feed-cpu-${side}-fill`, fill, { ...load, durationSec: fillSecs });
+      console.log(`fill ${side}: ${r.requests} creations (${r.rps.toFixed(0)} req/s, non-2xx ${r.non2xx})`);
+    }
+  }
   for (const side of ['off', 'on'] as const) await runWrk(`feed-cpu-${side}-warmup`, targets[side], { ...load, durationSec: 2 });
   const total: Record<Side, { ms: number; requests: number }> = { on: { ms: 0, requests: 0 }, off: { ms: 0, requests: 0 } };
   const usPerRequest = (ms: number, requests: number) => (ms * 1000) / Math.max(1, requests);

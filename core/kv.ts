@@ -19,6 +19,8 @@ export interface StateReader {
   list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]>;
   /** Number of keys starting with `prefix`. */
   count(prefix: string): number;
+  /** The greatest key starting with `prefix` (one index probe, not a scan), or undefined when there is none. */
+  lastKey(prefix: string): string | undefined;
   /** Several keys in one read (the SQLite store: one query); absent keys are left out. Use `getAll`. */
   getMany?(keys: readonly string[]): Map<string, Json>;
   /**
@@ -73,6 +75,25 @@ export class OverlayReader implements StateReader {
   count(prefix: string): number {
     return this.list(prefix).length;
   }
+
+  lastKey(prefix: string): string | undefined {
+    return lastKeyThrough(this.base, this.pending, prefix, () => this.list(prefix));
+  }
+}
+
+/**
+ * The greatest key under `prefix` of `base` seen through `pending` (puts and deletes, null
+ * values deleting). One probe of the base unless a pending delete hides its last key; then
+ * `merged` (the full merged listing) answers, which only a delete of the newest row costs.
+ */
+export function lastKeyThrough(base: StateReader, pending: ReadonlyMap<string, Json | null>, prefix: string, merged: () => Array<[string, Json]>): string | undefined {
+  const inBase = base.lastKey(prefix);
+  let put: string | undefined;
+  for (const [k, v] of pending) if (v !== null && k.startsWith(prefix) && (put === undefined || k > put)) put = k;
+  if (inBase === undefined || (put !== undefined && put > inBase)) return put;
+  if (pending.get(inBase) !== null) return inBase;
+  const rows = merged();
+  return rows[rows.length - 1]?.[0];
 }
 
 /** An in-memory `StateReader` for unit tests and the simulator. */
@@ -172,6 +193,20 @@ export class MemoryState implements StateReader {
       out.push([k, this.data.get(k)!]);
     }
     return out;
+  }
+
+  lastKey(prefix: string): string | undefined {
+    const keys = this.keys();
+    // Keys under the prefix are one run in the order: find the first key after it.
+    let lo = this.lowerBound(keys, prefix, false);
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]!.startsWith(prefix)) lo = mid + 1;
+      else hi = mid;
+    }
+    const k = keys[lo - 1];
+    return k !== undefined && k.startsWith(prefix) ? k : undefined;
   }
 
   count(prefix: string): number {

@@ -18,6 +18,8 @@ export class ReadSetMiss extends Error {
 
 const listKey = (prefix: string, options: { after?: string; limit?: number }): string =>
   JSON.stringify([prefix, options.after ?? null, options.limit ?? null]);
+/** A `lastKey` read among the set's lists (two elements: never a list call's key), its answer the key or null. */
+const lastKeyOf = (prefix: string): string => JSON.stringify(['lastKey', prefix]);
 
 /** Answers exactly the reads recorded in a `ReadSet`; anything else throws `ReadSetMiss`. */
 export class ReplayReader implements StateReader {
@@ -52,6 +54,12 @@ export class ReplayReader implements StateReader {
   count(prefix: string): number {
     return this.list(prefix).length;
   }
+
+  lastKey(prefix: string): string | undefined {
+    const k = this.lists.get(lastKeyOf(prefix));
+    if (k === undefined) throw new ReadSetMiss(prefix);
+    return typeof k === 'string' ? k : undefined;
+  }
 }
 
 /** Records reads into a `ReadSet` while passing them through to `base`. */
@@ -75,6 +83,12 @@ export class RecordingReader implements StateReader {
 
   count(prefix: string): number {
     return this.list(prefix).length;
+  }
+
+  lastKey(prefix: string): string | undefined {
+    const k = this.base.lastKey(prefix);
+    this.lists.set(lastKeyOf(prefix), k ?? null);
+    return k;
   }
 
   readSet(): ReadSet {

@@ -76,6 +76,7 @@ export class RegionalIdentityStore extends DurableObject<Env> {
         .map((r) => [r.key, JSON.parse(r.value) as Json]);
     },
     count: (prefix) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM mi_kv WHERE key >= ? AND key < ?`, prefix, `${prefix}\uffff`).one().n,
+    lastKey: (prefix) => this.sql.exec<{ key: string }>(`SELECT key FROM mi_kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT 1`, prefix, `${prefix}\uffff`).toArray()[0]?.key,
   };
 
   /** From a cell replica in this region: its applied position moved. Pulls before answering. */

@@ -206,6 +206,12 @@ export class SqliteReplicaStore implements ReplicaStore {
       .map((r) => [r.key, JSON.parse(r.value) as Json]);
   }
 
+  /** Descending on the primary key: SQLite walks the index from the end of the range, one row. */
+  lastKey(prefix: string): string | undefined {
+    const row = this.sql.exec<{ key: string }>(`SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT 1`, prefix, `${prefix}\uffff`).toArray()[0];
+    return row?.key;
+  }
+
   count(prefix: string): number {
     const row = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM kv WHERE key >= ? AND key < ?`, prefix, `${prefix}\uffff`).toArray()[0];
     return row?.n ?? 0;

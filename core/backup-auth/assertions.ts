@@ -50,6 +50,10 @@ export class SeenJtiReader implements StateReader {
     return this.base.count(prefix);
   }
 
+  lastKey(prefix: string): string | undefined {
+    return this.base.lastKey(prefix);
+  }
+
   memo<T>(tag: string, compute: () => T): T {
     return this.base.memo === undefined ? compute() : this.base.memo(tag, compute);
   }
@@ -73,6 +77,10 @@ export class JtiBlindReader implements StateReader {
 
   count(prefix: string): number {
     return this.base.count(prefix);
+  }
+
+  lastKey(prefix: string): string | undefined {
+    return this.base.lastKey(prefix);
   }
 }
 

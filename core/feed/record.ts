@@ -2,10 +2,10 @@
  * The change feed: for each tenant an ordered sequence of records, one per committed write
  * that changed directory data. A record is planned inside the write it describes (same
  * mutations, same log entry), so it commits atomically with the change, replicates with it,
- * survives log compaction and snapshots (it is state, not log), and its position comes from a
- * replicated per-tenant counter, so it is stable across failover. The primary archives records
- * to object storage (archive.ts), and drops them once archived and past the retention
- * (retention.ts).
+ * survives log compaction and snapshots (it is state, not log), and its position follows the
+ * tenant's newest record in replicated state, so it is stable across failover. The primary
+ * archives records to object storage (archive.ts), and drops them once archived and past the
+ * retention (retention.ts).
  */
 import type { Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
@@ -40,6 +40,11 @@ export const DEFAULT_FEED_RETENTION_MS = 30 * 86_400_000;
 const SEQ_DIGITS = 12;
 export const feedPrefix = (tid: string) => `t/${tid}/fd/`;
 export const feedKey = (tid: string, seq: number) => `${feedPrefix(tid)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+/**
+ * The position floor: the highest position ever used, kept only where the newest record row no
+ * longer says it (retention dropped it; rows written before the floor was the exception held it
+ * after every record). Not written per record: it was a row on every replica for each write.
+ */
 export const feedSeqKey = (tid: string) => `t/${tid}/fdseq`;
 /** Index of records by target object id (the audit log's `targetResources/any(...)` filter). */
 export const feedTargetPrefix = (tid: string, objectId: string) => `t/${tid}/fdx/${objectId.toLowerCase()}/`;
@@ -52,10 +57,11 @@ export function targetsOf(changes: readonly Change[]): Set<string> {
   return new Set(changes.flatMap((c) => [c.id, ...c.links.map((l) => l.id)]));
 }
 
-/** The last position written for the tenant (0 before any record). */
+/** The last position written for the tenant (0 before any record): its newest record row, or the floor when higher. */
 export function lastSeq(reader: StateReader, tid: string): number {
-  const v = reader.get(feedSeqKey(tid));
-  return typeof v === 'number' ? v : 0;
+  const floor = reader.get(feedSeqKey(tid));
+  const newest = reader.lastKey(feedPrefix(tid));
+  return Math.max(typeof floor === 'number' ? floor : 0, newest === undefined ? 0 : seqOfKey(newest));
 }
 
 /** The actor of a token-service write: the signed-in user whose sign-in or consent made it, an operator call, or the service itself. */
@@ -82,7 +88,7 @@ function named(state: StateReader, tid: string, actor: Actor): Actor {
   return actor;
 }
 
-/** The feed mutations for a planned write: one record (and counter bump) per tenant it changed. */
+/** The feed mutations for a planned write: one record (and its target-index rows) per tenant it changed. */
 export function planFeed(state: StateReader, mutations: readonly Mutation[], origin: WriteOrigin): Mutation[] {
   const tenants = new Set<string>();
   for (const m of mutations) {
@@ -97,7 +103,7 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     const record: FeedRecord = { seq, at: origin.now, actor: named(state, tid, origin.actor), correlationId: origin.correlationId, changes };
     // No per-row expiry: records leave by range once archived and past the retention
     // (retention.ts), which spares every replica two expiry-index entries per write.
-    out.push({ key: feedKey(tid, seq), value: encodeRecord(record) }, { key: feedSeqKey(tid), value: seq });
+    out.push({ key: feedKey(tid, seq), value: encodeRecord(record) });
     for (const id of targetsOf(changes)) out.push({ key: feedTargetKey(tid, id, seq), value: 1 });
     // Critical events (continuous access evaluation) commit with the record that carries them.
     out.push(...caeMutations(tid, record));

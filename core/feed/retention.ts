@@ -2,7 +2,9 @@
  * The feed's retention, by range: records leave the cell oldest first, once archived (so the
  * archive never misses one, whatever R2 did meanwhile) and past the retention. Positions only
  * grow and commit times follow them, so the oldest record decides when the next purge is due.
- * The record's own target-index rows go with it (their keys come from its changes).
+ * The record's own target-index rows go with it (their keys come from its changes). A purge
+ * that takes the newest record writes the position floor (`fdseq`) with it: the next position
+ * comes from the newest row, and must never go back to one already used.
  *
  * Why not a per-row expiry: the expiry index costs every replica an index entry for each record
  * and each target row, on every write; the range needs none.
@@ -10,7 +12,7 @@
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { archivedUpTo } from './archive.js';
 import { asRecord } from './cursor.js';
-import { feedKey, feedPrefix, feedTargetKey, targetsOf } from './record.js';
+import { feedPrefix, feedSeqKey, feedTargetKey, lastSeq, targetsOf } from './record.js';
 
 export interface FeedPurge {
   /** Deletes of the records due (and their index rows), oldest first. */
@@ -21,26 +23,32 @@ export interface FeedPurge {
 
 /** At most `limit` records of tenant `tid` that are archived and older than `retentionMs` at `now`. */
 export function planFeedPurge(reader: StateReader, tid: string, now: number, retentionMs: number, limit: number): FeedPurge {
+  const { mutations, nextDueAt, lastRow } = duePurge(reader, tid, now, retentionMs, limit);
+  if (lastRow === undefined || lastRow !== reader.lastKey(feedPrefix(tid))) return { mutations, nextDueAt };
+  return { mutations: [...mutations, { key: feedSeqKey(tid), value: lastSeq(reader, tid) }], nextDueAt };
+}
+
+/** The deletes due, oldest first, and the last record row among them. */
+function duePurge(reader: StateReader, tid: string, now: number, retentionMs: number, limit: number): FeedPurge & { lastRow?: string } {
   const archived = archivedUpTo(reader, tid);
   const mutations: Mutation[] = [];
+  let lastRow: string | undefined;
   let taken = 0;
   for (const [key, value] of oldestFirst(reader, feedPrefix(tid), limit + 1)) {
-    if (taken === limit) return { mutations, nextDueAt: now };
+    if (taken === limit) return { mutations, nextDueAt: now, lastRow };
     const record = asRecord(value);
-    if (record === undefined) {
-      mutations.push({ key, value: null });
-      taken++;
-      continue;
+    if (record !== undefined) {
+      const dueAt = record.at + retentionMs;
+      if (dueAt > now) return { mutations, nextDueAt: dueAt, lastRow };
+      // Due but not archived: the archive's own retry (and the purge after it) owns the next alarm.
+      if (record.seq > archived) return { mutations, nextDueAt: undefined, lastRow };
     }
-    const dueAt = record.at + retentionMs;
-    if (dueAt > now) return { mutations, nextDueAt: dueAt };
-    // Due but not archived: the archive's own retry (and the purge after it) owns the next alarm.
-    if (record.seq > archived) return { mutations, nextDueAt: undefined };
-    mutations.push({ key: feedKey(tid, record.seq), value: null });
-    for (const id of targetsOf(record.changes)) mutations.push({ key: feedTargetKey(tid, id, record.seq), value: null });
+    mutations.push({ key, value: null });
+    if (record !== undefined) for (const id of targetsOf(record.changes)) mutations.push({ key: feedTargetKey(tid, id, record.seq), value: null });
+    lastRow = key;
     taken++;
   }
-  return { mutations, nextDueAt: undefined };
+  return { mutations, nextDueAt: undefined, lastRow };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Json, Mutation, StateReader } from '../kv.js';
-import { OverlayReader } from '../kv.js';
+import { lastKeyThrough, OverlayReader } from '../kv.js';
 
 /**
  * Committed state seen through the mutations already planned in a group-commit round, so each
@@ -9,6 +9,8 @@ import { OverlayReader } from '../kv.js';
  * staged key has the prefix (the common case: the store answers them with its index), and
  * otherwise merge with a bounded read: staged deletes can hide at most as many base rows as
  * there are staged keys under the prefix, so `limit + staged` base rows always suffice.
+ * `lastKey` is the store's index probe merged with the staged keys (the change feed's next
+ * position must see the records planned earlier in the round).
  */
 export class BatchState implements StateReader {
   private readonly overlay: OverlayReader;
@@ -52,6 +54,10 @@ export class BatchState implements StateReader {
       else if (!inBase && v !== null) n++;
     }
     return n;
+  }
+
+  lastKey(prefix: string): string | undefined {
+    return lastKeyThrough(this.base, this.staged, prefix, () => this.list(prefix));
   }
 
   private stagedUnder(prefix: string, after?: string): Array<[string, Json | null]> {

@@ -10,6 +10,7 @@ import type { Json, StateReader } from '../kv.js';
 export class TrackingReader implements StateReader {
   private readonly gets = new Map<string, string>();
   private readonly lists = new Map<string, { prefix: string; options: { after?: string; limit?: number }; seen: string }>();
+  private readonly lasts = new Map<string, string | undefined>();
 
   constructor(private readonly base: StateReader) {}
 
@@ -29,10 +30,17 @@ export class TrackingReader implements StateReader {
     return this.list(prefix).length;
   }
 
+  lastKey(prefix: string): string | undefined {
+    const k = this.base.lastKey(prefix);
+    if (!this.lasts.has(prefix)) this.lasts.set(prefix, k);
+    return k;
+  }
+
   /** True when every read would give the same answer against `current`. */
   unchanged(current: StateReader): boolean {
     for (const [key, seen] of this.gets) if (JSON.stringify(current.get(key) ?? null) !== seen) return false;
     for (const { prefix, options, seen } of this.lists.values()) if (JSON.stringify(current.list(prefix, options)) !== seen) return false;
+    for (const [prefix, seen] of this.lasts) if (current.lastKey(prefix) !== seen) return false;
     return true;
   }
 }

@@ -11,6 +11,35 @@ describe('OverlayReader', () => {
     expect(o.list('a/')).toEqual([['a/1', 1], ['a/3', 3]]);
     expect(o.get('a/2')).toBeUndefined();
   });
+
+  it('finds the last key under a prefix through staged puts and deletes', () => {
+    const base = new MemoryState();
+    base.apply([{ key: 'a/1', value: 1 }, { key: 'a/2', value: 2 }, { key: 'b/9', value: 9 }]);
+    const o = new OverlayReader(base);
+    expect(o.lastKey('a/')).toBe('a/2');
+    o.stage({ key: 'a/2', value: null });
+    expect(o.lastKey('a/')).toBe('a/1');
+    o.stage({ key: 'a/3', value: 3 });
+    expect(o.lastKey('a/')).toBe('a/3');
+    o.stage({ key: 'a/1', value: null });
+    o.stage({ key: 'a/3', value: null });
+    expect(o.lastKey('a/')).toBeUndefined();
+  });
+});
+
+describe('MemoryState lastKey', () => {
+  it('is the greatest key under the prefix, never one past it or a shorter neighbour', () => {
+    const s = new MemoryState();
+    s.apply(['a', 'a/', 'a/1', 'a/2', 'a/2/x', 'a0', 'b'].map((key) => ({ key, value: 1 })));
+    expect(s.lastKey('a/')).toBe('a/2/x');
+    expect(s.lastKey('a/2')).toBe('a/2/x');
+    expect(s.lastKey('a')).toBe('a0');
+    expect(s.lastKey('a/3')).toBeUndefined();
+    expect(s.lastKey('c')).toBeUndefined();
+    expect(s.lastKey('')).toBe('b');
+    s.apply([{ key: 'a/2/x', value: null }, { key: 'a/2', value: null }]);
+    expect(s.lastKey('a/')).toBe('a/1');
+  });
 });
 
 describe('MemoryState key order', () => {

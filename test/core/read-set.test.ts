@@ -17,6 +17,17 @@ describe('RecordingReader and ReplayReader', () => {
     expect(replay.list('a/', { limit: 1 })).toEqual([['a/1', 1]]);
   });
 
+  it('replays lastKey reads, a prefix with no key included, and refuses one it never saw', () => {
+    const rec = new RecordingReader(state);
+    expect(rec.lastKey('a/')).toBe('a/2');
+    expect(rec.lastKey('z/')).toBeUndefined();
+    const replay = new ReplayReader(JSON.parse(JSON.stringify(rec.readSet())));
+    expect(replay.lastKey('a/')).toBe('a/2');
+    expect(replay.lastKey('z/')).toBeUndefined();
+    expect(() => replay.lastKey('b')).toThrow(ReadSetMiss);
+    expect(() => replay.list('a/')).toThrow(ReadSetMiss);
+  });
+
   it('refuses a read it never saw rather than guessing', () => {
     const replay = new ReplayReader(new RecordingReader(state).readSet());
     expect(() => replay.get('b')).toThrow(ReadSetMiss);

@@ -25,8 +25,12 @@ describe('change-feed archive (R2)', () => {
     const chunks = (await env.FEED_ARCHIVE.list({ prefix: archivePrefix(t.tenantId) })).objects.map((o) => o.key);
     expect(chunks).toEqual([`${archivePrefix(t.tenantId)}000000000001-000000000004.json`]);
 
-    // Record 1 is the tenant's provisioning (admin app). The cell drops its copies (as retention would); the operator feed reads the archive.
-    await runInDurableObject(primary, (_i, state) => state.storage.sql.exec(`DELETE FROM kv WHERE key LIKE ?`, `t/${t.tenantId}/fd/%`));
+    // Record 1 is the tenant's provisioning (admin app). The cell drops its copies, keeping the newest position as a floor
+    // (as retention does: core/feed/retention.ts); the operator feed reads the archive.
+    await runInDurableObject(primary, (_i, state) => {
+      state.storage.sql.exec(`DELETE FROM kv WHERE key LIKE ?`, `t/${t.tenantId}/fd/%`);
+      state.storage.sql.exec(`INSERT OR REPLACE INTO kv (key, value) VALUES (?, '4')`, `t/${t.tenantId}/fdseq`);
+    });
     const r = await call('GET', `/admin/tenants/${t.tenantId}/feed?after=0&limit=10`);
     expect(r.status).toBe(200);
     const body = await js(r);

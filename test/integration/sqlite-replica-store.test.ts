@@ -112,3 +112,18 @@ describe('SqliteReplicaStore.getMany', () => {
     });
   });
 });
+
+describe('SqliteReplicaStore.lastKey', () => {
+  it('answers what MemoryState answers: the greatest key under the prefix, from the primary key index', async () => {
+    const keys = ['a', 'a/', 'a/1', 'a/2', 'a/2/x', 'a0', 'b', 't/x/fd/000000000009', 't/x/fd/000000000010', 't/x/fdx/u/000000000010', 't/x/fdseq'];
+    const memory = new MemoryReplicaStore();
+    memory.applyMutations(keys.map((key) => ({ key, value: 1 })));
+    await withStore((store) => {
+      store.applyMutations(keys.map((key) => ({ key, value: 1 })));
+      for (const prefix of ['a/', 'a/2', 'a', 'a/3', 'c', '', 't/x/fd/', 't/x/fdx/']) expect([prefix, store.lastKey(prefix)]).toEqual([prefix, memory.lastKey(prefix)]);
+      expect(store.lastKey('t/x/fd/')).toBe('t/x/fd/000000000010');
+      const plan = store['storage'].sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT 1`, 'a/', 'a/\uffff').toArray();
+      expect(plan.map((r) => r.detail).join(' ')).toMatch(/SEARCH kv USING PRIMARY KEY/);
+    });
+  });
+});

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planWrite, read } from '../../../core/directory/index.js';
-import { feedKey, recorded } from '../../../core/feed/record.js';
+import { archivedMarkKey } from '../../../core/feed/archive.js';
+import { DEFAULT_FEED_RETENTION_MS, recorded } from '../../../core/feed/record.js';
+import { planFeedPurge } from '../../../core/feed/retention.js';
 import { Harness, idOf, type Body } from './harness.js';
 
 function write(h: Harness, method: string, path: string, body?: unknown): Body {
@@ -53,7 +55,9 @@ describe('delta queries (core/directory/delta.ts)', () => {
     const latest = round(h, '/users/delta', { $deltatoken: 'latest' });
     expect(latest.value).toEqual([]);
     write(h, 'POST', '/users', { displayName: 'b', userPrincipalName: 'b@contoso.com' });
-    h.state.apply([{ key: feedKey(h.tenantId, 2), value: null }]);
+    // Retention drops both records (archived, past the retention): the token's next position is gone.
+    h.state.apply([{ key: archivedMarkKey(h.tenantId), value: 2 }]);
+    h.state.apply(planFeedPurge(h.state, h.tenantId, h.now + DEFAULT_FEED_RETENTION_MS, DEFAULT_FEED_RETENTION_MS, 100).mutations);
     expect(() => round(h, '/users/delta', latest.delta)).toThrow(expect.objectContaining({ kind: 'gone' }));
   });
 

@@ -19,7 +19,7 @@ describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
     const s = feedOf([1, 2, 3, 4], 4);
     s.apply([{ key: archivedMarkKey(TID), value: 1 }]);
     const gets: string[] = [];
-    const reader: StateReader = { get: (k) => (gets.push(k), s.get(k)), list: (p, o) => s.list(p, o), count: (p) => s.count(p) };
+    const reader: StateReader = { get: (k) => (gets.push(k), s.get(k)), list: (p, o) => s.list(p, o), count: (p) => s.count(p), lastKey: (p) => s.lastKey(p) };
     const chunk = nextArchiveChunk(reader, TID);
     expect(chunk?.key).toBe(archiveObjectKey(TID, 2, 4));
     expect(chunk?.records).toEqual([record(2), record(3), record(4)]);

@@ -194,4 +194,17 @@ describe('BatchState (committed state plus a round’s earlier mutations)', () =
     expect(s.list('v/')).toEqual([['v/x', 'x']]);
     expect(s.count('v/')).toBe(1);
   });
+
+  it('finds the last key under a prefix with the round’s staged puts and deletes', () => {
+    const s = new BatchState(base());
+    expect(s.lastKey('u/')).toBe('u/e');
+    s.stage([{ key: 'u/f', value: 'f' }]);
+    expect(s.lastKey('u/')).toBe('u/f');
+    s.stage([{ key: 'u/f', value: null }, { key: 'u/e', value: null }, { key: 'u/d', value: null }]);
+    expect(s.lastKey('u/')).toBe('u/c');
+    s.stage([{ key: 'u/cc', value: 'cc' }]);
+    expect(s.lastKey('u/')).toBe('u/cc');
+    expect(s.lastKey('v/')).toBe('v/x');
+    expect(s.lastKey('w/')).toBeUndefined();
+  });
 });
