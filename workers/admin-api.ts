@@ -119,7 +119,7 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   const created: TenantCreated = { tenantId, cell: cell.id, homeRegion: cell.homeRegion, regions: cell.regions, domain, adminClientId: token.adminClientId, adminClientSecret: token.adminClientSecret };
   // The reply holds the admin secret: kept only sealed, for retries within 10 min, committed with the activation.
   const sealed = await seal(await isolateKeys.boxKey(env.KEY_ENCRYPTION_KEY), JSON.stringify(created), tenantReplyAad(ticket), random);
-  const activated = await controlWrite(env, { op: 'activate', tenantId, requestId: ticket.id, sealed });
+  const activated = await controlWrite(env, { op: 'activate', tenantId, now: Date.now(), requestId: ticket.id, sealed });
   if (activated?.reply.kind !== 'activated') return unavailable();
   // Every control copy learns the tenant now, so any of them answers for it (and watches a new cell).
   await syncCopies(env, activated.pos);

@@ -39,7 +39,7 @@ export async function deleteTenant(request: Routed, env: Env): Promise<Response>
   const tid = request.params?.id ?? '';
   if (!/^[A-Za-z0-9-]{1,64}$/.test(tid)) return oauthStyleError(info, 404, 'not_found', 'No such tenant.');
   // A write at the control cell's primary (core/control/plans.ts), wherever a failover put it; a repeat answers the same record.
-  const marked = await controlWrite(env, { op: 'delete', tenantId: tid });
+  const marked = await controlWrite(env, { op: 'delete', tenantId: tid, now: info.now });
   if (marked === undefined) return oauthStyleError(info, 503, 'temporarily_unavailable', 'The control plane is unavailable; retry.', { 'Retry-After': '5' });
   const m = marked.reply;
   if (m.kind === 'not_found') return oauthStyleError(info, 404, 'not_found', 'No such tenant.');

@@ -34,11 +34,22 @@ export interface ReserveInput {
   policy: PlacementPolicy;
 }
 
+/**
+ * How long a reservation may stay `provisioning`: well past the edge's whole creation path
+ * (reserve, the 12 s write budget of the tenant's directory, activate, each routed within its
+ * budget), so a live creation never meets it. Past it the reservation is dead (its edge crashed, or
+ * its activation or abandon never reached the control cell): activation is refused, and the next
+ * reservation of its request or domain, or a deletion, abandons it.
+ */
+export const RESERVATION_DEADLINE_MS = 5 * 60_000;
+
+const expired = (t: ControlTenant, now: number) => t.status === 'provisioning' && t.createdAt + RESERVATION_DEADLINE_MS <= now;
+
 export type ControlOp =
   | { op: 'reserve'; input: ReserveInput }
-  | { op: 'activate'; tenantId: string; requestId?: string; sealed?: string }
+  | { op: 'activate'; tenantId: string; now: number; requestId?: string; sealed?: string }
   | { op: 'abandon'; tenantId: string; requestId?: string }
-  | { op: 'delete'; tenantId: string }
+  | { op: 'delete'; tenantId: string; now: number }
   | { op: 'import'; tenants: ControlTenant[]; cells: CellPlacement[]; done: boolean };
 
 export interface PriorRequest {
@@ -55,6 +66,8 @@ export type ControlReply =
   /** The tables of `global` from before the control cell are not imported yet (new cell ids could collide). */
   | { kind: 'not_imported' }
   | { kind: 'activated'; tenant: ControlTenant }
+  /** The reservation passed its deadline before activation: abandoned (a retry of its request starts again). */
+  | { kind: 'expired' }
   | { kind: 'abandoned' }
   | { kind: 'deleted'; tenant: ControlTenant; cell: CellPlacement }
   | { kind: 'not_found' }
@@ -70,11 +83,11 @@ export function controlPlan(op: ControlOp): ControlPlan {
     case 'reserve':
       return (s) => reserve(s, op.input);
     case 'activate':
-      return (s) => activate(s, op.tenantId, op.requestId, op.sealed);
+      return (s) => activate(s, op.tenantId, op.now, op.requestId, op.sealed);
     case 'abandon':
       return (s) => abandon(s, op.tenantId, op.requestId);
     case 'delete':
-      return (s) => markDeleted(s, op.tenantId);
+      return (s) => markDeleted(s, op.tenantId, op.now);
     case 'import':
       return (s) => importLegacy(s, op.tenants, op.cells, op.done);
   }
@@ -90,34 +103,49 @@ function newCellId(s: StateReader): string {
 /**
  * Places a tenant (status `provisioning`, invisible to lookups) in a cell, claiming its domain and
  * recording the request. A retry of the same request answers the first one's tenant: the same
- * reservation when it is this very call again (same tenant id), else `prior`.
+ * reservation when it is this very call again (same tenant id), else `prior`. A reservation past
+ * its deadline in the way (the request's earlier tenant, or the domain's holder) is abandoned in
+ * the same plan, so a dead creation never holds its request or domain for good.
  */
 export function reserve(s: StateReader, input: ReserveInput): ReturnType<ControlPlan> {
   if (s.get(IMPORTED_KEY) === undefined) return answer({ kind: 'not_imported' });
+  const view = new OverlayReader(s);
+  const mutations: Mutation[] = [];
+  const takeOver = (t: ControlTenant) => {
+    for (const m of abandonMutations(view, t)) {
+      view.stage(m);
+      mutations.push(m);
+    }
+  };
   const req = input.request;
   const record = req === undefined ? undefined : readRequest(s, req.id);
   const live = record !== undefined && record.createdAt + IDEMPOTENCY_TTL_MS > input.now ? record : undefined;
   if (live !== undefined && req !== undefined) {
     if (live.bodyHash !== req.bodyHash) return answer({ kind: 'conflict', reason: 'key_reused' });
     const earlier = readTenant(s, live.tenantId);
-    if (earlier !== undefined && earlier.id === input.id && earlier.status === 'provisioning') {
+    if (earlier !== undefined && expired(earlier, input.now)) takeOver(earlier);
+    else if (earlier !== undefined && earlier.id === input.id && earlier.status === 'provisioning') {
       return answer({ kind: 'reserved', tenant: earlier, cell: readCell(s, earlier.cell)!, newCell: false });
-    }
-    if (earlier !== undefined) return answer({ kind: 'prior', prior: { tenantId: earlier.id, status: earlier.status, sealed: live.sealed, createdAt: live.createdAt } });
+    } else if (earlier !== undefined) return answer({ kind: 'prior', prior: { tenantId: earlier.id, status: earlier.status, sealed: live.sealed, createdAt: live.createdAt } });
   }
-  if (input.domain !== null && s.get(domainKey(input.domain)) !== undefined) return answer({ kind: 'conflict', reason: 'domain' });
-  const cells = readCells(s);
+  if (input.domain !== null) {
+    const holderId = view.get(domainKey(input.domain));
+    const holder = typeof holderId === 'string' ? readTenant(view, holderId) : undefined;
+    if (holder !== undefined && expired(holder, input.now)) takeOver(holder);
+    else if (holderId !== undefined) return answer({ kind: 'conflict', reason: 'domain' });
+  }
+  const cells = readCells(view);
   const placement = placeTenant(cells, input.homeRegion, input.policy);
   let cell: CellPlacement;
   if (placement.kind === 'new') {
     const regions = regionsFrom(placement.homeRegion, input.regions);
-    cell = { id: newCellId(s), homeRegion: placement.homeRegion, regions, voters: foundingVoters(regions, input.voters) as Region[], tenants: 1 };
+    cell = { id: newCellId(view), homeRegion: placement.homeRegion, regions, voters: foundingVoters(regions, input.voters) as Region[], tenants: 1 };
   } else {
     const existing = cells.find((c) => c.id === placement.cellId)!;
     cell = { ...existing, tenants: existing.tenants + 1 };
   }
   const tenant: ControlTenant = { id: input.id, displayName: input.displayName, cell: cell.id, status: 'provisioning', domain: input.domain, createdAt: input.now, rev: 0 };
-  const mutations: Mutation[] = [putCell(cell), putTenant(tenant)];
+  mutations.push(putCell(cell), putTenant(tenant));
   if (input.domain !== null) mutations.push({ key: domainKey(input.domain), value: input.id });
   if (req !== undefined) {
     mutations.push({ key: requestKey(req.id), value: { bodyHash: req.bodyHash, tenantId: input.id, sealed: null, createdAt: input.now }, expiresAt: input.now + IDEMPOTENCY_TTL_MS });
@@ -125,11 +153,16 @@ export function reserve(s: StateReader, input: ReserveInput): ReturnType<Control
   return write(mutations, { kind: 'reserved', tenant, cell, newCell: placement.kind === 'new' });
 }
 
-/** Makes a provisioned tenant visible (a new revision: the copies pull it), keeping the sealed reply for the request's retries. */
-export function activate(s: StateReader, tenantId: string, requestId?: string, sealed?: string): ReturnType<ControlPlan> {
+/**
+ * Makes a provisioned tenant visible (a new revision: the copies pull it), keeping the sealed reply
+ * for the request's retries. A reservation past its deadline is abandoned instead (`expired`): a
+ * later reservation may already have taken its request or domain over.
+ */
+export function activate(s: StateReader, tenantId: string, now: number, requestId?: string, sealed?: string): ReturnType<ControlPlan> {
   const t = readTenant(s, tenantId);
   if (t === undefined || t.status === 'deleted') return answer({ kind: 'not_found' });
   if (t.status === 'active') return answer({ kind: 'activated', tenant: t });
+  if (expired(t, now)) return write(abandonMutations(s, t, requestId), { kind: 'expired' });
   const bumped = bumpRev(s, { ...t, status: 'active' });
   const mutations = [...bumped.mutations];
   const record = requestId === undefined ? undefined : readRequest(s, requestId);
@@ -143,23 +176,30 @@ export function activate(s: StateReader, tenantId: string, requestId?: string, s
 export function abandon(s: StateReader, tenantId: string, requestId?: string): ReturnType<ControlPlan> {
   const t = readTenant(s, tenantId);
   if (t === undefined || t.status !== 'provisioning') return answer({ kind: 'abandoned' });
-  const mutations: Mutation[] = [{ key: tenantKey(tenantId), value: null }];
-  if (t.domain !== null && s.get(domainKey(t.domain)) === tenantId) mutations.push({ key: domainKey(t.domain), value: null });
-  if (requestId !== undefined && readRequest(s, requestId)?.tenantId === tenantId) mutations.push({ key: requestKey(requestId), value: null });
+  return write(abandonMutations(s, t, requestId), { kind: 'abandoned' });
+}
+
+/** Removes a `provisioning` reservation: its record, its domain, its request's record (when named) and its place in the cell. */
+function abandonMutations(s: StateReader, t: ControlTenant, requestId?: string): Mutation[] {
+  const mutations: Mutation[] = [{ key: tenantKey(t.id), value: null }];
+  if (t.domain !== null && s.get(domainKey(t.domain)) === t.id) mutations.push({ key: domainKey(t.domain), value: null });
+  if (requestId !== undefined && readRequest(s, requestId)?.tenantId === t.id) mutations.push({ key: requestKey(requestId), value: null });
   const cell = readCell(s, t.cell);
   if (cell !== undefined) mutations.push(putCell({ ...cell, tenants: Math.max(0, cell.tenants - 1) }));
-  return write(mutations, { kind: 'abandoned' });
+  return mutations;
 }
 
 /**
  * `DELETE /admin/tenants/{id}`: hides the tenant (a tombstone at a new revision: the copies stop
  * answering for it), releases its domain and its place in the cell. A repeat answers the same
- * record; a tenant still being provisioned is refused (its creation would activate it again).
+ * record; a tenant still being provisioned is refused (its creation would activate it again),
+ * unless its reservation is past its deadline: then it is deleted like an active one (a tombstone,
+ * so its creation can never activate it, and the cell purges whatever directory it wrote).
  */
-export function markDeleted(s: StateReader, tenantId: string): ReturnType<ControlPlan> {
+export function markDeleted(s: StateReader, tenantId: string, now: number): ReturnType<ControlPlan> {
   const t = readTenant(s, tenantId);
   if (t === undefined) return answer({ kind: 'not_found' });
-  if (t.status === 'provisioning') return answer({ kind: 'conflict', reason: 'provisioning' });
+  if (t.status === 'provisioning' && !expired(t, now)) return answer({ kind: 'conflict', reason: 'provisioning' });
   const cell = readCell(s, t.cell);
   if (cell === undefined) return answer({ kind: 'not_found' });
   if (t.status === 'deleted') return answer({ kind: 'deleted', tenant: t, cell });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryState } from '../../../core/kv.js';
 import type { ControlOp, ControlReply, ReserveInput } from '../../../core/control/plans.js';
-import { controlPlan } from '../../../core/control/plans.js';
+import { controlPlan, RESERVATION_DEADLINE_MS } from '../../../core/control/plans.js';
 import { changesAfter, IMPORTED_KEY, readCells, readTenant, type ControlTenant } from '../../../core/control/state.js';
 import { IDEMPOTENCY_TTL_MS } from '../../../core/idempotency.js';
 import type { Region } from '../../../core/regions.js';
@@ -41,9 +41,9 @@ describe('control plans: reserve', () => {
   it('refuses a verified domain another tenant holds, and frees it when that tenant is deleted', () => {
     const s = imported();
     run(s, { op: 'reserve', input: input({ domain: 'contoso.com' }) });
-    run(s, { op: 'activate', tenantId: 't1' });
+    run(s, { op: 'activate', tenantId: 't1', now: 2_000 });
     expect(run(s, { op: 'reserve', input: input({ id: 't2', domain: 'contoso.com' }) })).toEqual({ reply: { kind: 'conflict', reason: 'domain' }, wrote: false });
-    run(s, { op: 'delete', tenantId: 't1' });
+    run(s, { op: 'delete', tenantId: 't1', now: 2_000 });
     expect(run(s, { op: 'reserve', input: input({ id: 't2', domain: 'contoso.com' }) }).reply).toMatchObject({ kind: 'reserved' });
   });
 
@@ -60,7 +60,7 @@ describe('control plans: reserve', () => {
   it("answers a later request with the same id with the first request's tenant (prior), or key_reused for another body", () => {
     const s = imported();
     run(s, { op: 'reserve', input: input({ request: { id: 'req-1', bodyHash: 'h' } }) });
-    run(s, { op: 'activate', tenantId: 't1', requestId: 'req-1', sealed: 'sealed-reply' });
+    run(s, { op: 'activate', tenantId: 't1', now: 2_000, requestId: 'req-1', sealed: 'sealed-reply' });
     expect(run(s, { op: 'reserve', input: input({ id: 't9', request: { id: 'req-1', bodyHash: 'h' } }) }).reply).toEqual({
       kind: 'prior', prior: { tenantId: 't1', status: 'active', sealed: 'sealed-reply', createdAt: 1_000 },
     });
@@ -86,8 +86,8 @@ describe('control plans: activate, abandon, delete', () => {
   it('activates once: a repeat answers the same record at the same revision', () => {
     const s = imported();
     run(s, { op: 'reserve', input: input() });
-    const first = run(s, { op: 'activate', tenantId: 't1' });
-    const again = run(s, { op: 'activate', tenantId: 't1' });
+    const first = run(s, { op: 'activate', tenantId: 't1', now: 2_000 });
+    const again = run(s, { op: 'activate', tenantId: 't1', now: 2_000 });
     expect(first.reply).toMatchObject({ kind: 'activated', tenant: { status: 'active', rev: 1 } });
     expect(again).toEqual({ reply: first.reply, wrote: false });
   });
@@ -100,19 +100,70 @@ describe('control plans: activate, abandon, delete', () => {
     expect(readCells(s)[0]!.tenants).toBe(0);
     // The retry of the request may try again, with the domain free.
     expect(run(s, { op: 'reserve', input: input({ id: 't2', domain: 'x.com', request: { id: 'r', bodyHash: 'h' } }) }).reply).toMatchObject({ kind: 'reserved' });
-    run(s, { op: 'activate', tenantId: 't2' });
+    run(s, { op: 'activate', tenantId: 't2', now: 2_000 });
     expect(run(s, { op: 'abandon', tenantId: 't2' })).toEqual({ reply: { kind: 'abandoned' }, wrote: false });
   });
 
   it('deletes once (a tombstone at a new revision), refuses a tenant still provisioning, and answers a repeat from the record', () => {
     const s = imported();
     run(s, { op: 'reserve', input: input() });
-    expect(run(s, { op: 'delete', tenantId: 't1' }).reply).toEqual({ kind: 'conflict', reason: 'provisioning' });
-    run(s, { op: 'activate', tenantId: 't1' });
-    const first = run(s, { op: 'delete', tenantId: 't1' });
+    expect(run(s, { op: 'delete', tenantId: 't1', now: 2_000 }).reply).toEqual({ kind: 'conflict', reason: 'provisioning' });
+    run(s, { op: 'activate', tenantId: 't1', now: 2_000 });
+    const first = run(s, { op: 'delete', tenantId: 't1', now: 2_000 });
     expect(first.reply).toMatchObject({ kind: 'deleted', tenant: { status: 'deleted', rev: 2 }, cell: { tenants: 0 } });
-    expect(run(s, { op: 'delete', tenantId: 't1' })).toEqual({ reply: first.reply, wrote: false });
-    expect(run(s, { op: 'delete', tenantId: 'nobody' }).reply).toEqual({ kind: 'not_found' });
+    expect(run(s, { op: 'delete', tenantId: 't1', now: 2_000 })).toEqual({ reply: first.reply, wrote: false });
+    expect(run(s, { op: 'delete', tenantId: 'nobody', now: 2_000 }).reply).toEqual({ kind: 'not_found' });
+  });
+});
+
+describe('control plans: a reservation past its deadline (a creation that died between reserve and activate)', () => {
+  const late = 1_000 + RESERVATION_DEADLINE_MS;
+
+  it('is refused activation and abandoned (domain, request and place released), but activates before the deadline', () => {
+    const s = imported();
+    run(s, { op: 'reserve', input: input({ domain: 'x.com', request: { id: 'r', bodyHash: 'h' } }) });
+    expect(run(s, { op: 'activate', tenantId: 't1', now: late, requestId: 'r', sealed: 'x' })).toEqual({ reply: { kind: 'expired' }, wrote: true });
+    expect(readTenant(s, 't1')).toBeUndefined();
+    expect(readCells(s)[0]!.tenants).toBe(0);
+    expect(s.get('ctl/d/x.com')).toBeUndefined();
+    const fresh = imported();
+    run(fresh, { op: 'reserve', input: input() });
+    expect(run(fresh, { op: 'activate', tenantId: 't1', now: late - 1 }).reply).toMatchObject({ kind: 'activated' });
+  });
+
+  it("is taken over by a retry of its request: the dead tenant is abandoned and the new one reserved in one plan", () => {
+    const s = imported();
+    const request = { id: 'r', bodyHash: 'h' };
+    run(s, { op: 'reserve', input: input({ domain: 'x.com', request }) });
+    // Before the deadline the retry is told the first creation is still running.
+    expect(run(s, { op: 'reserve', input: input({ id: 't2', domain: 'x.com', request, now: late - 1 }) }).reply).toMatchObject({ kind: 'prior', prior: { tenantId: 't1', status: 'provisioning' } });
+    const retry = run(s, { op: 'reserve', input: input({ id: 't2', domain: 'x.com', request, now: late }) });
+    expect(retry).toMatchObject({ wrote: true, reply: { kind: 'reserved', tenant: { id: 't2', domain: 'x.com' }, cell: { id: 'cell-0001', tenants: 1 } } });
+    expect(readTenant(s, 't1')).toBeUndefined();
+    expect(readCells(s)).toMatchObject([{ id: 'cell-0001', tenants: 1 }]);
+    expect(s.get('ctl/d/x.com')).toBe('t2');
+    // The dead creation's late activation cannot bring it back.
+    expect(run(s, { op: 'activate', tenantId: 't1', now: late }).reply).toEqual({ kind: 'not_found' });
+  });
+
+  it('frees its domain for another request once past the deadline', () => {
+    const s = imported();
+    run(s, { op: 'reserve', input: input({ domain: 'x.com', request: { id: 'r1', bodyHash: 'h' } }) });
+    expect(run(s, { op: 'reserve', input: input({ id: 't2', domain: 'x.com', now: late - 1 }) }).reply).toEqual({ kind: 'conflict', reason: 'domain' });
+    expect(run(s, { op: 'reserve', input: input({ id: 't2', domain: 'x.com', now: late }) }).reply).toMatchObject({ kind: 'reserved', tenant: { id: 't2' } });
+    expect(readTenant(s, 't1')).toBeUndefined();
+    expect(readCells(s)[0]!.tenants).toBe(1);
+    // The first request's retry finds its tenant gone and starts again (here: the domain is now taken).
+    expect(run(s, { op: 'reserve', input: input({ id: 't3', domain: 'x.com', now: late, request: { id: 'r1', bodyHash: 'h' } }) }).reply).toEqual({ kind: 'conflict', reason: 'domain' });
+  });
+
+  it('is deleted (a tombstone releasing domain and place) instead of refused', () => {
+    const s = imported();
+    run(s, { op: 'reserve', input: input({ domain: 'x.com' }) });
+    expect(run(s, { op: 'delete', tenantId: 't1', now: late - 1 }).reply).toEqual({ kind: 'conflict', reason: 'provisioning' });
+    expect(run(s, { op: 'delete', tenantId: 't1', now: late }).reply).toMatchObject({ kind: 'deleted', tenant: { status: 'deleted', domain: null, rev: 1 }, cell: { tenants: 0 } });
+    expect(s.get('ctl/d/x.com')).toBeUndefined();
+    expect(run(s, { op: 'activate', tenantId: 't1', now: late }).reply).toEqual({ kind: 'not_found' });
   });
 });
 
@@ -121,9 +172,9 @@ describe('control state: changesAfter (what the control copies pull)', () => {
     const s = imported();
     for (const id of ['a', 'b', 'c']) {
       run(s, { op: 'reserve', input: input({ id }) });
-      run(s, { op: 'activate', tenantId: id });
+      run(s, { op: 'activate', tenantId: id, now: 2_000 });
     }
-    run(s, { op: 'delete', tenantId: 'a' });
+    run(s, { op: 'delete', tenantId: 'a', now: 2_000 });
     const page1 = changesAfter(s, 0, 2);
     expect(page1.tenants.map((t) => [t.id, t.status])).toEqual([['b', 'active'], ['c', 'active']]);
     expect(page1.more).toBe(true);
