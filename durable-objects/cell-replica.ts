@@ -184,7 +184,10 @@ export class CellReplica extends DurableObject<Env> {
 
   /** The control cell: tenant changes after revision `after` for a control copy in this region (applied up to `minPos` first). */
   async controlChanges(t: CellTopology, after: number, limit: number, minPos?: number): Promise<ControlChangesOutcome> {
-    return readControlChanges(this.open(t), after, limit, minPos);
+    const replica = this.open(t);
+    const got = await readControlChanges(replica, after, limit, minPos);
+    const stalenessMs = this.freshness.stalenessMs(replica.meta);
+    return got.kind === 'changes' && stalenessMs !== undefined ? { ...got, stalenessMs } : got;
   }
 
   /** Managed identity: committed changes after `afterPos`, for this region's identity store (same region only). */

@@ -9,7 +9,7 @@ import type { ObserverVote } from '../core/replication/observers.js';
 import type { Membership, MembershipChange } from '../core/replication/membership.js';
 import { incidentKey, type Incident } from '../core/health/incidents.js';
 import { IncidentOutbox } from './incident-outbox.js';
-import type { ControlSource } from '../core/control/lookup.js';
+import type { ControlSource, CopyAnswer } from '../core/control/lookup.js';
 import { CONTROL_CELL } from '../core/control/control-cell.js';
 import type { ControlOp } from '../core/control/plans.js';
 import type { CellPlacement } from '../core/control/state.js';
@@ -95,7 +95,7 @@ export class ControlPlane extends DurableObject<Env> {
     if (as.kind === 'replica') this.meta.becomeReplica(as.region);
     const at = await this.ctx.storage.getAlarm();
     if (at === null) await this.ctx.storage.setAlarm(Date.now() + healthConfig(this.env).probeIntervalMs);
-    return this.tenants.pull(pos);
+    return (await this.tenants.pull(pos)).ok;
   }
 
   /** `global`: writes its tables from before the control cell into it (the edge asks when a reservation finds them missing). */
@@ -144,12 +144,23 @@ export class ControlPlane extends DurableObject<Env> {
     if (at === null || at > Date.now() + 50) await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** An active tenant by id or verified domain, with its cell; a tenant this copy has no row for is pulled once first. */
-  async lookup(idOrDomain: string): Promise<{ tenant: TenantRecord; cell: CellRecord } | null> {
+  /**
+   * An active tenant by id or verified domain, with its cell, or its tombstone (final: ids are never
+   * reused); a tenant this copy has no row for is pulled once first, and "unknown" is final only if
+   * that pull read a control-cell replica holding everything committed (core/control/lookup.ts).
+   */
+  async lookup(idOrDomain: string): Promise<CopyAnswer<{ tenant: TenantRecord; cell: CellRecord }>> {
     let tenant = this.tenants.find(idOrDomain);
-    if (tenant === undefined && (await this.tenants.pull(0, LOOKUP_PULL_TIMEOUT_MS))) tenant = this.tenants.find(idOrDomain);
+    let final = false;
+    if (tenant === undefined) {
+      const pulled = await this.tenants.pull(0, LOOKUP_PULL_TIMEOUT_MS);
+      final = pulled.final;
+      if (pulled.ok) tenant = this.tenants.find(idOrDomain);
+    }
+    if (tenant?.status === 'deleted') return { kind: 'deleted' };
     const cell = tenant?.status === 'active' ? this.cell(tenant.cell) : undefined;
-    return tenant === undefined || cell === undefined ? null : { tenant, cell };
+    if (tenant !== undefined && cell !== undefined) return { kind: 'found', value: { tenant, cell } };
+    return { kind: 'unknown', final: tenant === undefined && final };
   }
 
   cells(): CellRecord[] {

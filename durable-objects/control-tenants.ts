@@ -9,6 +9,7 @@ import type { ReplicaMeta } from './control-replica.js';
 import { CONTROL_SYNC_TIMEOUT_MS, TENANT_PAGE } from './control-replica.js';
 import { replicaStub } from './replica-protocol.js';
 import { topology } from './cell-watch.js';
+import { missIsFinal } from '../core/control/lookup.js';
 
 /**
  * A control copy's tenants (issue 11): a cache of the control cell (core/control/state.ts), pulled
@@ -30,11 +31,19 @@ export interface TenantCacheHost {
   transact(fn: () => void): void;
 }
 
+const FAILED: Pulled = { ok: false, final: false };
+
 /** Import pages: one control write each, well under a log entry's size. */
 const IMPORT_PAGE = 200;
 
+/** A pull's result: `final`, its replica held everything committed a moment ago (a miss after it is final: `missIsFinal`). */
+export interface Pulled {
+  ok: boolean;
+  final: boolean;
+}
+
 export class TenantCache {
-  private inflight: Promise<boolean> | undefined;
+  private inflight: Promise<Pulled> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly host: TenantCacheHost) {
@@ -76,38 +85,38 @@ export class TenantCache {
 
   /**
    * Pulls the control cell's changes (after its replica here has applied `minPos`). A pull with no
-   * position joins one in flight; one with a position runs after it. False: the replica here did
+   * position joins one in flight; one with a position runs after it. Not `ok`: the replica here did
    * not answer in time or was behind.
    */
-  pull(minPos = 0, timeoutMs = CONTROL_SYNC_TIMEOUT_MS): Promise<boolean> {
+  pull(minPos = 0, timeoutMs = CONTROL_SYNC_TIMEOUT_MS): Promise<Pulled> {
     if (minPos === 0 && this.inflight !== undefined) return this.inflight;
     const run = this.queue.then(() => this.pullNow(minPos, timeoutMs));
     const tracked = run.finally(() => {
       if (this.inflight === tracked) this.inflight = undefined;
     });
     this.inflight = tracked;
-    this.queue = tracked.catch(() => false);
+    this.queue = tracked.catch(() => FAILED);
     return tracked;
   }
 
-  private async pullNow(minPos: number, timeoutMs: number): Promise<boolean> {
+  private async pullNow(minPos: number, timeoutMs: number): Promise<Pulled> {
     const region = this.host.region();
     const ctl = this.host.cell(CONTROL_CELL)!;
     const stub = replicaStub(this.host.env, CONTROL_CELL, region);
     try {
       for (let page = 0; page < 100; page++) {
         const got = await crossCall(region, region, timeoutMs, () => stub.controlChanges(topology(ctl, region), this.cursor(), TENANT_PAGE, page === 0 ? minPos : 0));
-        if (got.kind !== 'changes') return false;
+        if (got.kind !== 'changes') return FAILED;
         this.host.transact(() => {
           for (const c of got.cells) this.host.learnCell(c);
           this.put(got.tenants);
           this.host.meta.put('ctl_rev', String(got.next));
         });
-        if (!got.more) return true;
+        if (!got.more) return { ok: true, final: missIsFinal(got.stalenessMs) };
       }
-      return true;
+      return { ok: true, final: false };
     } catch {
-      return false;
+      return FAILED;
     }
   }
 

@@ -6,10 +6,13 @@
  *
  * The rule. Ask the copies in order — the primary first (it is the authority), then the
  * replicas; a copy that answered badly or slowly a moment ago goes last. Each ask has a
- * timeout, so a hung copy costs at most that. A primary's answer is final, "no such tenant"
- * included; a replica's "no such tenant" is not (it may not have the tenant yet), so the next
- * copy is asked. When no copy answers, the last known answer stands; without one the caller
- * answers 503 + Retry-After (a new tenant), never 500, never a hang.
+ * timeout, so a hung copy costs at most that. Any copy's answer with the tenant is final, and so
+ * is a tombstone (tenant ids are never reused: a deleted tenant stays deleted). "No such tenant"
+ * is final only from a copy that just pulled from a control-cell replica holding everything
+ * committed (`missIsFinal`); `global` is a cache like the others, and its replica may be behind (a
+ * deposed primary, an unreachable one), so otherwise the next copy is asked. When no copy
+ * settles, the last known answer stands; without one the caller answers 503 + Retry-After,
+ * never 500, never a hang.
  */
 
 /** One ask of one control copy; the edge moves on after this. */
@@ -82,8 +85,26 @@ export async function askInOrder<T>(sources: readonly ControlSource[], timeoutMs
   return { asked: { kind: 'none', failed }, failed };
 }
 
-/** A tenant lookup answer is settled by the primary always, by a replica only when it knows the tenant. */
-export const lookupSettles = <T>(value: T | null, source: ControlSource): boolean => source.kind === 'primary' || value !== null;
+/** A control copy's answer to a tenant lookup. */
+export type CopyAnswer<T> =
+  | { readonly kind: 'found'; readonly value: T }
+  /** A tombstone: tenant ids are never reused, so it is final from any copy. */
+  | { readonly kind: 'deleted' }
+  /** No row. `final`: the copy's pull just now read a control-cell replica holding everything committed. */
+  | { readonly kind: 'unknown'; readonly final: boolean };
+
+/**
+ * How stale (core/replication/staleness.ts) the control cell's replica may be for "no such tenant"
+ * read from it to be final: a few of the detector's heartbeats, which keep a live primary and its
+ * voters within about a second. A deposed primary or a replica cut off from the primary is older.
+ */
+export const FINAL_MISS_STALENESS_MS = 5_000;
+
+/** Whether a miss read from a control-cell replica of this staleness bound (undefined: unknown) is final. */
+export const missIsFinal = (stalenessMs: number | undefined): boolean => stalenessMs !== undefined && stalenessMs <= FINAL_MISS_STALENESS_MS;
+
+/** A tenant lookup is settled by a tenant or a tombstone from any copy, by "no such tenant" only when final. */
+export const lookupSettles = <T>(answer: CopyAnswer<T>): boolean => answer.kind !== 'unknown' || answer.final;
 
 /**
  * Whether a copy's answer to "confirm this primary is lost" settles it: a failover (an epoch past
@@ -107,10 +128,11 @@ export type LookupDecision<T> =
  * a copy's answer with what the caller already knew (a cell's primary learnt from a replica, of
  * a newer epoch than a copy that has not heard of the failover yet: `mergeCell`).
  */
-export function decideLookup<T>(asked: Asked<T | null>, lastKnown: T | undefined, merge: (known: T, fresh: T) => T = (_, fresh) => fresh): LookupDecision<T> {
+export function decideLookup<T>(asked: Asked<CopyAnswer<T>>, lastKnown: T | undefined, merge: (known: T, fresh: T) => T = (_, fresh) => fresh): LookupDecision<T> {
   if (asked.kind === 'answer') {
-    if (asked.value === null) return { kind: 'absent' };
-    return { kind: 'found', value: lastKnown === undefined ? asked.value : merge(lastKnown, asked.value), stale: false };
+    const a = asked.value;
+    if (a.kind !== 'found') return { kind: 'absent' };
+    return { kind: 'found', value: lastKnown === undefined ? a.value : merge(lastKnown, a.value), stale: false };
   }
   return lastKnown !== undefined ? { kind: 'found', value: lastKnown, stale: true } : { kind: 'unavailable' };
 }

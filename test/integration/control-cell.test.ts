@@ -47,7 +47,7 @@ describe('the control cell (issue 11: the control state replicated like any cell
     const after = await ctl();
     expect(after.primaryRegion).not.toBe('eeur');
     expect(after.epoch).toBeGreaterThan(before.epoch);
-    expect(await copy('global').lookup(t.tenantId)).toMatchObject({ tenant: { id: t.tenantId, status: 'active' } });
+    expect(await copy('global').lookup(t.tenantId)).toMatchObject({ kind: 'found', value: { tenant: { id: t.tenantId, status: 'active' } } });
     expect((await tokenFrom(t, 'weur')).status).toBe(200);
   });
 
@@ -64,7 +64,7 @@ describe('the control cell (issue 11: the control state replicated like any cell
     expect(moved.epoch).toBeGreaterThan(before.epoch);
 
     // The copy in enam learnt the tenant when it was created (the edge has it pull the control cell).
-    expect(await copy('replica:enam').lookup(t.tenantId)).toMatchObject({ tenant: { id: t.tenantId, status: 'active' } });
+    expect(await copy('replica:enam').lookup(t.tenantId)).toMatchObject({ kind: 'found', value: { tenant: { id: t.tenantId, status: 'active' } } });
     const token = await tokenFrom(t, 'enam');
     expect(token.status).toBe(200);
     expect(((await token.json()) as { access_token?: string }).access_token).toMatch(/^ey/);
@@ -72,7 +72,7 @@ describe('the control cell (issue 11: the control state replicated like any cell
     const deleted = await call('DELETE', `/admin/tenants/${t.tenantId}`);
     expect(deleted.status).toBeLessThan(300);
     // Every copy reached holds the tombstone at once (the edge has them pull it).
-    for (const region of ['eeur', 'enam', 'apac']) expect(await copy(`replica:${region}`).lookup(t.tenantId)).toBeNull();
+    for (const region of ['eeur', 'enam', 'apac']) expect(await copy(`replica:${region}`).lookup(t.tenantId)).toEqual({ kind: 'deleted' });
 
     // Back up: `global` learns the control cell's new primary and the tombstone.
     await clearFaults();
@@ -82,7 +82,7 @@ describe('the control cell (issue 11: the control state replicated like any cell
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(learnt).toMatchObject({ primaryRegion: moved.primaryRegion, epoch: moved.epoch });
-    expect(await copy('global').lookup(t.tenantId)).toBeNull();
+    expect(await copy('global').lookup(t.tenantId)).toEqual({ kind: 'deleted' });
   });
 
   it('a retry of a creation whose first attempt committed at the control cell gets the same tenant, also across its failover', async () => {
@@ -143,12 +143,12 @@ describe('the control cell (issue 11: the control state replicated like any cell
     });
     expect(await legacy.importIntoControl()).toBe(true);
 
-    let found: Awaited<ReturnType<ReturnType<typeof copy>['lookup']>> = null;
-    for (let i = 0; i < 100 && found === null; i++) {
+    let found: Awaited<ReturnType<ReturnType<typeof copy>['lookup']>> | undefined;
+    for (let i = 0; i < 100 && found?.kind !== 'found'; i++) {
       found = await copy('replica:enam').lookup(id);
-      if (found === null) await new Promise((r) => setTimeout(r, 50));
+      if (found.kind !== 'found') await new Promise((r) => setTimeout(r, 50));
     }
-    expect(found).toMatchObject({ tenant: { id, status: 'active', domain }, cell: { id: 'cell-0900', homeRegion: 'apac' } });
+    expect(found).toMatchObject({ kind: 'found', value: { tenant: { id, status: 'active', domain }, cell: { id: 'cell-0900', homeRegion: 'apac' } } });
     expect((await call('POST', '/admin/tenants', { body: { displayName: 'Copycat', region: 'eeur', domain } })).status).toBe(409);
     // A repeat writes nothing new and still reports the import done.
     expect(await legacy.importIntoControl()).toBe(true);

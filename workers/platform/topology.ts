@@ -1,6 +1,6 @@
 import type { CellRecord, Confirmed, ControlPlane, TenantRecord } from '../../durable-objects/control-plane.js';
 import { CONTROL_SYNC_TIMEOUT_MS, controlRegionOf, controlStub } from '../../durable-objects/control-replica.js';
-import type { ControlSource } from '../../core/control/lookup.js';
+import type { ControlSource, CopyAnswer } from '../../core/control/lookup.js';
 import {
   askInOrder,
   CONTROL_FAILOVER_TIMEOUT_MS,
@@ -136,7 +136,7 @@ export async function lookupTenant(env: Env, idOrDomain: string, fresh = false):
   const key = idOrDomain.toLowerCase();
   const hit = cache.get(key);
   if (!fresh && hit !== undefined && Date.now() - hit.at < TTL_MS) return hit.value;
-  const asked = await askControl<TenantPlacement | null>(env, CONTROL_LOOKUP_TIMEOUT_MS, (stub) => stub.lookup(idOrDomain), lookupSettles);
+  const asked = await askControl<CopyAnswer<TenantPlacement>>(env, CONTROL_LOOKUP_TIMEOUT_MS, (stub) => stub.lookup(idOrDomain), lookupSettles);
   // A primary learnt from a replica (notePrimary) is never replaced by an older one a copy still records.
   const decision = decideLookup(asked, hit?.value, (known, found) => (known.cell.id === found.cell.id ? { ...found, cell: mergeCell(known.cell, found.cell) } : found));
   if (decision.kind === 'absent') {

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ControlSource } from '../../../core/control/lookup.js';
-import { askInOrder, confirmationSettles, controlRegion, controlSources, decideLookup, lookupSettles, mergeCell } from '../../../core/control/lookup.js';
+import type { CopyAnswer } from '../../../core/control/lookup.js';
+import { askInOrder, confirmationSettles, controlRegion, controlSources, decideLookup, FINAL_MISS_STALENESS_MS, lookupSettles, mergeCell, missIsFinal } from '../../../core/control/lookup.js';
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 /** Timers that fire at once: the order of events, not their duration, is under test. */
 const instant = () => Promise.resolve();
+const found = (value: string): CopyAnswer<string> => ({ kind: 'found', value });
+const miss = (final: boolean): CopyAnswer<string> => ({ kind: 'unknown', final });
 
 describe('controlSources', () => {
   it('asks the primary first, then a replica per region in the given order', () => {
@@ -32,31 +35,42 @@ describe('askInOrder', () => {
   const sources = controlSources('weur', ['eeur', 'enam']);
 
   it('moves past a copy that never answers (a hung control plane costs one timeout, not the request)', async () => {
-    const { asked, failed } = await askInOrder<string | null>(sources, 1_500, {
-      ask: (s: ControlSource) => (s.kind === 'primary' ? never() : Promise.resolve(`from ${s.region}`)),
+    const { asked, failed } = await askInOrder<CopyAnswer<string>>(sources, 1_500, {
+      ask: (s: ControlSource) => (s.kind === 'primary' ? never() : Promise.resolve(found(`from ${s.region}`))),
       after: instant,
       settles: lookupSettles,
     });
-    expect(asked).toEqual({ kind: 'answer', value: 'from eeur', source: { kind: 'replica', region: 'eeur' } });
+    expect(asked).toEqual({ kind: 'answer', value: found('from eeur'), source: { kind: 'replica', region: 'eeur' } });
     expect(failed).toEqual([{ kind: 'primary', region: 'weur' }]);
   });
 
   it('moves past a copy that throws', async () => {
-    const { asked } = await askInOrder<string | null>(sources, 1_500, {
-      ask: (s) => (s.region === 'enam' ? Promise.resolve('enam') : Promise.reject(new Error('down'))),
+    const { asked } = await askInOrder<CopyAnswer<string>>(sources, 1_500, {
+      ask: (s) => (s.region === 'enam' ? Promise.resolve(found('enam')) : Promise.reject(new Error('down'))),
       after: never,
       settles: lookupSettles,
     });
     expect(asked.kind === 'answer' && asked.source.region).toBe('enam');
   });
 
-  it("takes the primary's 'no such tenant' as final but asks on after a replica's", async () => {
+  it("asks on after a miss that is not final, even from the primary `global` (its control-cell replica may be behind)", async () => {
     const asked: string[] = [];
-    const primaryNull = await askInOrder<string | null>(sources, 1_500, { ask: (s) => (asked.push(s.region), Promise.resolve(null)), after: never, settles: lookupSettles });
-    expect(primaryNull.asked).toEqual({ kind: 'answer', value: null, source: sources[0] });
-    expect(asked).toEqual(['weur']);
-    const replicasOnly = await askInOrder<string | null>(sources.slice(1), 1_500, { ask: (s) => Promise.resolve(s.region === 'enam' ? 't' : null), after: never, settles: lookupSettles });
-    expect(replicasOnly.asked.kind === 'answer' && replicasOnly.asked.value).toBe('t');
+    const r = await askInOrder<CopyAnswer<string>>(sources, 1_500, {
+      ask: (s) => (asked.push(s.region), Promise.resolve(s.region === 'enam' ? found('t') : miss(false))),
+      after: never,
+      settles: lookupSettles,
+    });
+    expect(asked).toEqual(['weur', 'eeur', 'enam']);
+    expect(r.asked).toEqual({ kind: 'answer', value: found('t'), source: { kind: 'replica', region: 'enam' } });
+  });
+
+  it('stops at a final miss or a tombstone from any copy, the primary or a replica', async () => {
+    for (const [answer, at] of [[miss(true), 'eeur'], [{ kind: 'deleted' } as CopyAnswer<string>, 'eeur'], [miss(true), 'weur']] as const) {
+      const asked: string[] = [];
+      const r = await askInOrder<CopyAnswer<string>>(sources, 1_500, { ask: (s) => (asked.push(s.region), Promise.resolve(s.region === at ? answer : miss(false))), after: never, settles: lookupSettles });
+      expect(r.asked).toMatchObject({ kind: 'answer', value: answer, source: { region: at } });
+      expect(asked[asked.length - 1]).toBe(at);
+    }
   });
 
   it('reports none when no copy answers', async () => {
@@ -68,13 +82,28 @@ describe('askInOrder', () => {
 
 describe('decideLookup', () => {
   it("uses a copy's answer over the last known one", () => {
-    expect(decideLookup({ kind: 'answer', value: 'new', source: { kind: 'replica', region: 'x' } }, 'old')).toEqual({ kind: 'found', value: 'new', stale: false });
-    expect(decideLookup({ kind: 'answer', value: null, source: { kind: 'primary', region: 'x' } }, 'old')).toEqual({ kind: 'absent' });
+    expect(decideLookup({ kind: 'answer', value: found('new'), source: { kind: 'replica', region: 'x' } }, 'old')).toEqual({ kind: 'found', value: 'new', stale: false });
+    expect(decideLookup({ kind: 'answer', value: miss(true), source: { kind: 'primary', region: 'x' } }, 'old')).toEqual({ kind: 'absent' });
+  });
+
+  it('answers a tombstone from a replica as absent, over a last known placement', () => {
+    expect(decideLookup({ kind: 'answer', value: { kind: 'deleted' }, source: { kind: 'replica', region: 'x' } }, 'old')).toEqual({ kind: 'absent' });
   });
 
   it('falls back to the last known answer when no copy answers, else unavailable (never a guess)', () => {
     expect(decideLookup({ kind: 'none', failed: [] }, 'old')).toEqual({ kind: 'found', value: 'old', stale: true });
     expect(decideLookup<string>({ kind: 'none', failed: [] }, undefined)).toEqual({ kind: 'unavailable' });
+  });
+});
+
+describe('missIsFinal', () => {
+  it('takes a miss as final only from a control-cell replica known to hold everything committed a moment ago', () => {
+    expect(missIsFinal(0)).toBe(true);
+    expect(missIsFinal(FINAL_MISS_STALENESS_MS)).toBe(true);
+    // A deposed primary, or a replica cut off from the primary: its bound keeps growing.
+    expect(missIsFinal(FINAL_MISS_STALENESS_MS + 1)).toBe(false);
+    // A replica that never knew (no bound), or a pull that failed.
+    expect(missIsFinal(undefined)).toBe(false);
   });
 });
 
@@ -97,7 +126,7 @@ describe('decideLookup with a merge', () => {
   it("keeps a primary the caller learnt of a newer epoch than a copy's answer (a copy that missed the failover)", () => {
     const known = { id: 'c', primaryRegion: 'eeur', epoch: 2, regions: ['weur', 'eeur'], voters: ['weur', 'eeur'], membersVersion: 0 };
     const stale = { ...known, primaryRegion: 'weur', epoch: 1 };
-    const d = decideLookup({ kind: 'answer', value: stale, source: { kind: 'primary', region: 'weur' } }, known, mergeCell);
+    const d = decideLookup({ kind: 'answer', value: { kind: 'found', value: stale }, source: { kind: 'primary', region: 'weur' } }, known, mergeCell);
     expect(d).toEqual({ kind: 'found', value: known, stale: false });
   });
 });
