@@ -6,16 +6,16 @@ import { replicaStub } from '../durable-objects/replica-protocol.js';
 import type { CellRecord } from '../durable-objects/control-plane.js';
 import { isOperator } from './platform/auth.js';
 import { entryRegion } from './platform/client-region.js';
-import { crossCall, currentFaults, setFaults } from './platform/faults.js';
+import { crossCall, currentFaults, setFaults, Unreachable } from './platform/faults.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
 import { topologyFor } from './platform/cell-calls.js';
-import { anyControlCall, controlPrimaryCall, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
+import { anyControlCall, CONTROL_CALL_OUTCOME_UNKNOWN, controlSummaries, ensurePrimary, readCells } from './platform/topology.js';
 import { controlRegionOf } from '../durable-objects/control-replica.js';
 import { routeToPrimary, WRITE_RETRY_BUDGET_MS } from '../core/replication/primary-routing.js';
 import type { ReserveInput } from '../core/control/plans.js';
 import { DEFAULT_PLACEMENT } from '../core/placement.js';
 import { cellVoters } from '../durable-objects/control-cell.js';
-import { cellAsKnown, controlWrite, syncCopies } from './platform/control-calls.js';
+import { cellAsKnown, controlWrite, controlWriteImported, syncCopies } from './platform/control-calls.js';
 import type { GraphOutcome } from '../durable-objects/replica-protocol.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { planTokenProvisioning } from '../core/token/provision.js';
@@ -80,12 +80,8 @@ export async function createTenant(request: Request, env: Env): Promise<Response
     voters: cellVoters(env),
     policy: { maxShare: Number(env.CELL_MAX_SHARE ?? DEFAULT_PLACEMENT.maxShare), minCellCapacity: Number(env.CELL_MIN_CAPACITY ?? DEFAULT_PLACEMENT.minCellCapacity) },
   };
-  let reserved = await controlWrite(env, { op: 'reserve', input });
-  if (reserved?.reply.kind === 'not_imported') {
-    // The deployment's first creation: the tables `global` kept before the control cell go in first (cell ids must not collide).
-    const imported = await controlPrimaryCall(env, async (c) => c.importIntoControl(), ADMIN_CONTROL_TIMEOUT_MS).catch(() => false);
-    reserved = imported ? await controlWrite(env, { op: 'reserve', input }) : undefined;
-  }
+  // The deployment's first creation: the tables `global` kept before the control cell go in first (cell ids must not collide).
+  const reserved = await controlWriteImported(env, { op: 'reserve', input });
   const r = reserved?.reply;
   if (r === undefined || r.kind === 'not_imported') return unavailable();
   if (r.kind === 'conflict' && r.reason === 'key_reused') return oauthStyleError(info, 400, 'invalid_request', 'The client-request-id was already used for a different request.');
@@ -193,12 +189,22 @@ export async function members(request: Request & { params?: Record<string, strin
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const change = parseMembershipChange(parsed.body, (r) => isRegion(r) && parseRegionList(env.REGIONS).includes(r));
   if (typeof change === 'string') return oauthStyleError(info, 400, 'invalid_request', change);
-  const result = await anyControlCall(env, async (c) => c.changeMembers(request.params?.cell ?? '', change), ADMIN_CONTROL_TIMEOUT_MS);
+  const result = await anyControlCall(env, async (c) => c.changeMembers(request.params?.cell ?? '', change), ADMIN_CONTROL_TIMEOUT_MS).catch(outcomeUnknown);
+  if (result === undefined) return unknownFate(info);
   if ('cell' in result) return json(result.cell);
   const status = { not_found: 404, invalid: 400, in_flight: 409, unavailable: 503 }[result.error];
   const code = status === 503 ? 'temporarily_unavailable' : status === 404 ? 'not_found' : 'invalid_request';
   return oauthStyleError(info, status, code, result.detail, status === 503 ? { 'Retry-After': '2' } : {});
 }
+
+/** A change sent to a control copy that did not answer in time (`anyControlCall`): undefined; any other failure goes on. */
+const outcomeUnknown = (e: unknown): undefined => {
+  if (e instanceof Unreachable && e.reason === CONTROL_CALL_OUTCOME_UNKNOWN) return undefined;
+  throw e;
+};
+
+const unknownFate = (info: RequestInfo) =>
+  oauthStyleError(info, 503, 'temporarily_unavailable', 'The control plane did not answer in time; the change may have been made. Repeating it is safe.', { 'Retry-After': '2' });
 
 /** `POST /admin/cells/:cell/failover` `{region}`: planned move of a cell's primary. */
 export async function failover(request: Request & { params?: Record<string, string> }, env: Env): Promise<Response> {
@@ -208,7 +214,8 @@ export async function failover(request: Request & { params?: Record<string, stri
   if (!parsed.ok) return oauthStyleError(info, 400, 'invalid_request', parsed.error.message);
   const region = (parsed.body as { region?: unknown } | undefined)?.region;
   if (typeof region !== 'string' || !isRegion(region)) return oauthStyleError(info, 400, 'invalid_request', 'region must name a region.');
-  const result = await anyControlCall(env, async (c) => c.movePrimary(request.params?.cell ?? '', region), ADMIN_CONTROL_TIMEOUT_MS);
+  const result = await anyControlCall(env, async (c) => c.movePrimary(request.params?.cell ?? '', region), ADMIN_CONTROL_TIMEOUT_MS).catch(outcomeUnknown);
+  if (result === undefined) return unknownFate(info);
   if ('error' in result) {
     const status = result.error === 'no such cell' ? 404 : result.error.startsWith('region') ? 400 : 503;
     return oauthStyleError(info, status, status === 503 ? 'temporarily_unavailable' : 'invalid_request', result.error, status === 503 ? { 'Retry-After': '2' } : {});

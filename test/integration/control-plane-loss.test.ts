@@ -78,8 +78,23 @@ describe("control plane's region down (issue 11: no single point of failure)", (
     expect(r.headers.get('retry-after')).not.toBeNull();
     const body = (await r.json()) as Record<string, unknown>;
     expect(body.error).toBe('temporarily_unavailable');
+    // The control cell refused the reservation (not a reservation committed without a majority, then a cell that could not be provisioned).
+    expect(body.error_description).toBe('The control plane is unavailable; retry later.');
     expect(body).toHaveProperty('trace_id');
     expect(body).toHaveProperty('correlation_id');
+  });
+
+  it("a handoff sent to a control copy that does not answer in time is 503 + Retry-After, not sent again to a copy (it may have run)", async () => {
+    const t = await newTenant('eeur');
+    const cell = (await (await call('GET', `/admin/cells/${t.cell}`)).json()) as { primaryRegion: string; voters: string[] };
+    const target = cell.voters.find((r) => r !== cell.primaryRegion && r !== CONTROL_REGION)!;
+    // Edge calls into every region arrive just after the edge's 15 s budget: whichever copy is asked first
+    // (copies penalised by earlier tests go last) would run the handoff late, so no other copy may be sent it.
+    await setFaults({ slowEdgeCalls: Object.fromEntries(['weur', 'eeur', 'enam', 'apac'].map((r) => [r, 16_000])) });
+    const r = await call('POST', `/admin/cells/${t.cell}/failover`, { body: { region: target } });
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).not.toBeNull();
+    expect(((await r.json()) as { error_description: string }).error_description).toMatch(/may have been made/);
   });
 
   it('an unknown tenant while no control copy answers is 503 + Retry-After, not "unknown tenant"', async () => {

@@ -5,7 +5,7 @@ import { controlCellRecord } from '../../durable-objects/control-cell.js';
 import type { CellRecord } from '../../durable-objects/control-records.js';
 import { placementRecord } from '../../durable-objects/control-tenants.js';
 import { onCellPrimary } from './cell-calls.js';
-import { readCells, syncControlCopies } from './topology.js';
+import { controlPrimaryCall, readCells, syncControlCopies } from './topology.js';
 
 /**
  * Control writes from the edge (issue 11): tenant creation and deletion run as plans at the
@@ -34,6 +34,21 @@ export async function controlWrite(env: Env, op: ControlOp): Promise<{ reply: Co
   );
   const o = routed.outcome;
   return o.kind === 'reply' ? { reply: o.reply, pos: o.pos } : undefined;
+}
+
+/** `global`'s import of its old tables: pages of control writes, each routed within its own budget. */
+const IMPORT_TIMEOUT_MS = 15_000;
+
+/**
+ * A control write that needs `global`'s tables from before the control cell (a reservation: new
+ * cell ids must not collide; a deletion: the tenant may be one of them): on `not_imported`, asks
+ * `global` to import them now, then writes again. Undefined when either could not be done.
+ */
+export async function controlWriteImported(env: Env, op: ControlOp): Promise<{ reply: ControlReply; pos: number } | undefined> {
+  const first = await controlWrite(env, op);
+  if (first?.reply.kind !== 'not_imported') return first;
+  const imported = await controlPrimaryCall(env, async (c) => c.importIntoControl(), IMPORT_TIMEOUT_MS).catch(() => false);
+  return imported ? controlWrite(env, op) : undefined;
 }
 
 /** After a control write at `pos`: every control copy pulls it now (bounded; the copies' alarms retry). */

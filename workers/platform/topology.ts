@@ -45,25 +45,39 @@ export function controlPrimaryCall<T>(env: Env, call: (stub: DurableObjectStub<C
  * An operator's change of a cell (membership, handoff) at the first control copy that can be
  * reached: `global`, then the copies in order. The real work is at the cell's primary (one change
  * at a time there; a repeat is a no-op), so a copy may run it while `global` is unreachable; it
- * records the outcome and `global` learns it at the copy's next pull. Only an unreachable copy is
- * passed over: an answer stands.
+ * records the outcome and `global` learns it at the copy's next pull. Only a copy the call was
+ * refused for before it was sent (the fault boundary: region down, partition) is passed over: a
+ * call that was sent and timed out or failed may have run, so sending it to another copy could
+ * make the operator read "failed" (in flight, already done) for what happened; it answers
+ * `Unreachable` (503 + Retry-After: repeating it is safe). All copies share one budget.
  */
-export async function anyControlCall<T>(env: Env, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>, timeoutMs: number): Promise<T> {
-  let last: unknown;
+export async function anyControlCall<T>(env: Env, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>, budgetMs: number): Promise<T> {
+  const deadline = Date.now() + budgetMs;
   for (const source of sources(env)) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
     try {
-      return await onControl(env, source, timeoutMs, call);
+      return await onControl(env, source, left, call);
     } catch (e) {
       penalised.set(sourceKey(source), Date.now() + CONTROL_PENALTY_MS);
-      last = e;
+      if (!refusedBeforeSending(e)) throw new Unreachable(CONTROL_CALL_OUTCOME_UNKNOWN);
     }
   }
-  throw last instanceof Unreachable ? last : new Unreachable('control_plane_unreachable');
+  throw new Unreachable('control_plane_unreachable');
 }
+
+/** `anyControlCall`'s reason when the call was sent and did not answer: its fate is unknown. */
+export const CONTROL_CALL_OUTCOME_UNKNOWN = 'control_call_outcome_unknown';
+
+/** The fault boundary refused the call before sending it (crossCall's verdict, `primaryPathDown`): it did not run. */
+const refusedBeforeSending = (e: unknown): boolean => e instanceof Unreachable && e.reason !== 'timeout' && !e.reason.startsWith(CALL_FAILED);
+
+/** The reason of an error a copy's call raised once sent (wrapped by `onControl`). */
+const CALL_FAILED = 'control_plane: ';
 
 function onControl<T>(env: Env, source: ControlSource, timeoutMs: number, call: (stub: DurableObjectStub<ControlPlane>) => Promise<T>): Promise<T> {
   return primaryPathCall(source.region, timeoutMs, () => call(controlStub(env, source))).catch((e: unknown) => {
-    throw e instanceof Unreachable ? e : new Unreachable(`control_plane: ${e instanceof Error ? e.message : String(e)}`);
+    throw e instanceof Unreachable ? e : new Unreachable(`${CALL_FAILED}${e instanceof Error ? e.message : String(e)}`);
   });
 }
 
