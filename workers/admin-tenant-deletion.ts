@@ -12,7 +12,7 @@ import { oauthStyleError } from './platform/admin-errors.js';
 import { onCellPrimary } from './platform/cell-calls.js';
 import { json, requestInfo } from './platform/http.js';
 import { lookupTenant } from './platform/topology.js';
-import { cellAsKnown, controlWrite, syncCopies } from './platform/control-calls.js';
+import { cellAsKnown, controlWriteImported, syncCopies } from './platform/control-calls.js';
 import type { CellRecord } from '../durable-objects/control-records.js';
 import type { TenantDeletion } from '../core/tenant-deletion.js';
 
@@ -39,7 +39,8 @@ export async function deleteTenant(request: Routed, env: Env): Promise<Response>
   const tid = request.params?.id ?? '';
   if (!/^[A-Za-z0-9-]{1,64}$/.test(tid)) return oauthStyleError(info, 404, 'not_found', 'No such tenant.');
   // A write at the control cell's primary (core/control/plans.ts), wherever a failover put it; a repeat answers the same record.
-  const marked = await controlWrite(env, { op: 'delete', tenantId: tid, now: info.now });
+  // Before `global`'s old tables are imported the tenant may be one of them: the import runs first.
+  const marked = await controlWriteImported(env, { op: 'delete', tenantId: tid, now: info.now });
   if (marked === undefined) return oauthStyleError(info, 503, 'temporarily_unavailable', 'The control plane is unavailable; retry.', { 'Retry-After': '5' });
   const m = marked.reply;
   if (m.kind === 'not_found') return oauthStyleError(info, 404, 'not_found', 'No such tenant.');

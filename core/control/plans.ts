@@ -194,11 +194,13 @@ function abandonMutations(s: StateReader, t: ControlTenant, requestId?: string):
  * answering for it), releases its domain and its place in the cell. A repeat answers the same
  * record; a tenant still being provisioned is refused (its creation would activate it again),
  * unless its reservation is past its deadline: then it is deleted like an active one (a tombstone,
- * so its creation can never activate it, and the cell purges whatever directory it wrote).
+ * so its creation can never activate it, and the cell purges whatever directory it wrote). An
+ * unknown tenant is `not_imported` until `global`'s old tables are in (it may be one of them).
  */
 export function markDeleted(s: StateReader, tenantId: string, now: number): ReturnType<ControlPlan> {
   const t = readTenant(s, tenantId);
-  if (t === undefined) return answer({ kind: 'not_found' });
+  // Before the import, an unknown tenant may be one `global` placed before the control cell.
+  if (t === undefined) return answer(s.get(IMPORTED_KEY) === undefined ? { kind: 'not_imported' } : { kind: 'not_found' });
   if (t.status === 'provisioning' && !expired(t, now)) return answer({ kind: 'conflict', reason: 'provisioning' });
   const cell = readCell(s, t.cell);
   if (cell === undefined) return answer({ kind: 'not_found' });

@@ -189,6 +189,14 @@ describe('control plans: import of the tables of `global`', () => {
   const legacy = (id: string, over: Partial<ControlTenant> = {}): ControlTenant => ({ id, displayName: id, cell: 'cell-0001', status: 'active', domain: null, createdAt: 1, rev: 7, ...over });
   const cell = { id: 'cell-0001', homeRegion: 'weur' as Region, regions: REGIONS, voters: REGIONS.slice(0, 3), tenants: 2 };
 
+  it("answers a deletion of a tenant it does not know not_imported until the import is done (it may be one of `global`'s), then deletes it", () => {
+    const s = new MemoryState();
+    expect(run(s, { op: 'delete', tenantId: 'a', now: 2_000 })).toEqual({ reply: { kind: 'not_imported' }, wrote: false });
+    run(s, { op: 'import', tenants: [legacy('a')], cells: [cell], done: true });
+    expect(run(s, { op: 'delete', tenantId: 'a', now: 2_000 }).reply).toMatchObject({ kind: 'deleted', tenant: { id: 'a', status: 'deleted' } });
+    expect(run(s, { op: 'delete', tenantId: 'nobody', now: 2_000 }).reply).toEqual({ kind: 'not_found' });
+  });
+
   it('writes what the control cell lacks, then nothing on a repeat; reservations start after the last page', () => {
     const s = new MemoryState();
     const op: ControlOp = { op: 'import', tenants: [legacy('a', { domain: 'a.com' }), legacy('p', { status: 'provisioning' })], cells: [cell], done: true };
