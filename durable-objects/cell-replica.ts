@@ -187,7 +187,8 @@ export class CellReplica extends DurableObject<Env> {
     const replica = this.open(t);
     const got = await readControlChanges(replica, after, limit, minPos);
     const stalenessMs = this.freshness.stalenessMs(replica.meta);
-    return got.kind === 'changes' && stalenessMs !== undefined ? { ...got, stalenessMs } : got;
+    if (got.kind !== 'changes') return got;
+    return { ...got, primary: replica.meta.role === 'primary', ...(stalenessMs === undefined ? {} : { stalenessMs }) };
   }
 
   /** Managed identity: committed changes after `afterPos`, for this region's identity store (same region only). */

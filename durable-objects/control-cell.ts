@@ -35,8 +35,8 @@ export type ControlOutcome =
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string };
 
-/** `stalenessMs`: the answering replica's staleness bound (core/replication/staleness.ts), when it has one: how final a miss is. */
-export type ControlChangesOutcome = ({ kind: 'changes'; stalenessMs?: number } & ControlChanges) | { kind: 'behind'; appliedPos: number };
+/** `primary` and `stalenessMs` (core/replication/staleness.ts, when it has one): of the answering replica, whether a miss read from it is final. */
+export type ControlChangesOutcome = ({ kind: 'changes'; primary?: boolean; stalenessMs?: number } & ControlChanges) | { kind: 'behind'; appliedPos: number };
 
 /**
  * One control write at this replica (the primary's write mutex and group commit, as every write).

@@ -97,13 +97,15 @@ describe('decideLookup', () => {
 });
 
 describe('missIsFinal', () => {
-  it('takes a miss as final only from a control-cell replica known to hold everything committed a moment ago', () => {
-    expect(missIsFinal(0)).toBe(true);
-    expect(missIsFinal(FINAL_MISS_STALENESS_MS)).toBe(true);
-    // A deposed primary, or a replica cut off from the primary: its bound keeps growing.
-    expect(missIsFinal(FINAL_MISS_STALENESS_MS + 1)).toBe(false);
-    // A replica that never knew (no bound), or a pull that failed.
-    expect(missIsFinal(undefined)).toBe(false);
+  it("takes a miss as final only from the control cell's primary, acknowledged by its voters a moment ago", () => {
+    expect(missIsFinal(true, 0)).toBe(true);
+    expect(missIsFinal(true, FINAL_MISS_STALENESS_MS)).toBe(true);
+    // A deposed primary that has not heard of its successor: its bound keeps growing.
+    expect(missIsFinal(true, FINAL_MISS_STALENESS_MS + 1)).toBe(false);
+    // A primary no voter acknowledged yet (no bound).
+    expect(missIsFinal(true, undefined)).toBe(false);
+    // A secondary, however fresh: it may not have applied the latest activation.
+    expect(missIsFinal(false, 0)).toBe(false);
   });
 });
 
