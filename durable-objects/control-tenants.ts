@@ -1,5 +1,6 @@
 import { CONTROL_CELL } from '../core/control/control-cell.js';
-import type { ControlOp } from '../core/control/plans.js';
+import type { ControlOp, LegacyRequest } from '../core/control/plans.js';
+import { IDEMPOTENCY_TTL_MS } from '../core/idempotency.js';
 import type { CellPlacement, ControlTenant } from '../core/control/state.js';
 import type { Region } from '../core/regions.js';
 import { crossCall } from '../workers/platform/faults.js';
@@ -36,7 +37,7 @@ const FAILED: Pulled = { ok: false, final: false };
 /** Import pages: one control write each, well under a log entry's size. */
 const IMPORT_PAGE = 200;
 
-/** A pull's result: `final`, its replica held everything committed a moment ago (a miss after it is final: `missIsFinal`). */
+/** A pull's result: `final`, it read the control cell's primary, known to be one a moment ago (a miss after it is final: `missIsFinal`). */
 export interface Pulled {
   ok: boolean;
   final: boolean;
@@ -112,7 +113,7 @@ export class TenantCache {
           this.put(got.tenants);
           this.host.meta.put('ctl_rev', String(got.next));
         });
-        if (!got.more) return { ok: true, final: missIsFinal(got.stalenessMs) };
+        if (!got.more) return { ok: true, final: missIsFinal(got.primary === true, got.stalenessMs) };
       }
       return { ok: true, final: false };
     } catch {
@@ -141,15 +142,43 @@ export class TenantCache {
     let after = '';
     for (;;) {
       const ids = this.host.sql.exec<{ id: string }>(`SELECT id FROM tenants WHERE status != 'provisioning' AND id > ? ORDER BY id LIMIT ?`, after, IMPORT_PAGE).toArray().map((r) => r.id);
-      const done = ids.length < IMPORT_PAGE;
       const tenants = ids.map((id) => ({ ...this.row(id)!, rev: 0 }));
-      const outcome = await write({ op: 'import', tenants, cells: after === '' ? cells : [], done });
+      const outcome = await write({ op: 'import', tenants, cells: after === '' ? cells : [], done: false });
+      if (outcome?.kind !== 'reply') return false;
+      if (ids.length < IMPORT_PAGE) break;
+      after = ids[ids.length - 1]!;
+    }
+    // Then its creation requests of the last 24 h (their retries must find their tenant); the last page is the done one.
+    const since = Date.now() - IDEMPOTENCY_TTL_MS;
+    const legacy = this.legacyRequests();
+    after = '';
+    for (;;) {
+      const requests = legacy ? this.requestPage(after, since) : [];
+      const done = requests.length < IMPORT_PAGE;
+      const outcome = await write({ op: 'import', tenants: [], cells: [], done, requests });
       if (outcome?.kind !== 'reply') return false;
       if (done) break;
-      after = ids[ids.length - 1]!;
+      after = requests[requests.length - 1]!.id;
     }
     this.host.meta.put('imported', '1');
     return true;
+  }
+
+  /** Whether `global` has the `tenant_requests` table it kept before the control cell. */
+  private legacyRequests(): boolean {
+    return this.host.sql.exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'tenant_requests'`).toArray().length > 0;
+  }
+
+  private requestPage(after: string, since: number): LegacyRequest[] {
+    return this.host.sql
+      .exec<{ id: string; body_hash: string; tenant_id: string; sealed: string | null; created_at: number }>(
+        `SELECT id, body_hash, tenant_id, sealed, created_at FROM tenant_requests WHERE id > ? AND created_at > ? ORDER BY id LIMIT ?`,
+        after,
+        since,
+        IMPORT_PAGE,
+      )
+      .toArray()
+      .map((r) => ({ id: r.id, record: { bodyHash: r.body_hash, tenantId: r.tenant_id, sealed: r.sealed, createdAt: r.created_at } }));
   }
 }
 

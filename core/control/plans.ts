@@ -8,7 +8,7 @@ import { regionsFrom } from '../regions.js';
 import { foundingVoters } from '../replication/membership.js';
 import type { Result } from '../result.js';
 import { err, ok } from '../result.js';
-import type { CellPlacement, ControlTenant, TenantStatus } from './state.js';
+import type { CellPlacement, ControlTenant, RequestRecord, TenantStatus } from './state.js';
 import { bumpRev, domainKey, IMPORTED_KEY, putCell, putTenant, readCell, readCells, readRequest, readTenant, requestKey, tenantKey } from './state.js';
 
 /**
@@ -50,7 +50,13 @@ export type ControlOp =
   | { op: 'activate'; tenantId: string; now: number; requestId?: string; sealed?: string }
   | { op: 'abandon'; tenantId: string; requestId?: string }
   | { op: 'delete'; tenantId: string; now: number }
-  | { op: 'import'; tenants: ControlTenant[]; cells: CellPlacement[]; done: boolean };
+  | { op: 'import'; tenants: ControlTenant[]; cells: CellPlacement[]; done: boolean; requests?: LegacyRequest[] };
+
+/** A creation request `global` recorded before the control cell (its `tenant_requests` row), younger than 24 h. */
+export interface LegacyRequest {
+  id: string;
+  record: RequestRecord;
+}
 
 export interface PriorRequest {
   tenantId: string;
@@ -89,7 +95,7 @@ export function controlPlan(op: ControlOp): ControlPlan {
     case 'delete':
       return (s) => markDeleted(s, op.tenantId, op.now);
     case 'import':
-      return (s) => importLegacy(s, op.tenants, op.cells, op.done);
+      return (s) => importLegacy(s, op.tenants, op.cells, op.done, op.requests);
   }
 }
 
@@ -214,10 +220,12 @@ export function markDeleted(s: StateReader, tenantId: string, now: number): Retu
 
 /**
  * Writes tenants and cells the `global` object placed before the control cell existed (its
- * alarm sends them a page at a time). Only what the control cell lacks is written, so a repeat
- * writes nothing; `done` on the last page lets reservations start.
+ * alarm sends them a page at a time), and its creation requests of the last 24 h (a retry across
+ * the upgrade gets its tenant, not a second one; same record and sealed reply, same expiry).
+ * Only what the control cell lacks is written, so a repeat writes nothing; `done` on the last page
+ * lets reservations start.
  */
-export function importLegacy(s: StateReader, tenants: readonly ControlTenant[], cells: readonly CellPlacement[], done: boolean): ReturnType<ControlPlan> {
+export function importLegacy(s: StateReader, tenants: readonly ControlTenant[], cells: readonly CellPlacement[], done: boolean, requests: readonly LegacyRequest[] = []): ReturnType<ControlPlan> {
   const view = new OverlayReader(s);
   const mutations: Mutation[] = [];
   const stage = (ms: Mutation[]) => {
@@ -234,6 +242,11 @@ export function importLegacy(s: StateReader, tenants: readonly ControlTenant[], 
     const tenant = { ...t, domain: claimed ? null : t.domain, rev: 0 };
     stage(bumpRev(view, tenant).mutations);
     if (tenant.domain !== null && tenant.status === 'active') stage([{ key: domainKey(tenant.domain), value: t.id }]);
+    written++;
+  }
+  for (const r of requests) {
+    if (readRequest(view, r.id) !== undefined) continue;
+    stage([{ key: requestKey(r.id), value: { ...r.record }, expiresAt: r.record.createdAt + IDEMPOTENCY_TTL_MS }]);
     written++;
   }
   if (done && s.get(IMPORTED_KEY) === undefined) stage([{ key: IMPORTED_KEY, value: true }]);

@@ -197,6 +197,17 @@ describe('control plans: import of the tables of `global`', () => {
     expect(run(s, { op: 'delete', tenantId: 'nobody', now: 2_000 }).reply).toEqual({ kind: 'not_found' });
   });
 
+  it("imports global's creation requests: a retry across the upgrade gets its tenant (prior, sealed reply kept), not a second one", () => {
+    const s = new MemoryState();
+    const record = { bodyHash: 'h', tenantId: 'a', sealed: 'sealed-a', createdAt: 1_000 };
+    expect(run(s, { op: 'import', tenants: [legacy('a')], cells: [cell], done: true, requests: [{ id: 'req-a', record }] }).reply).toEqual({ kind: 'imported', written: 2 });
+    expect(run(s, { op: 'reserve', input: input({ id: 'a2', now: 2_000, request: { id: 'req-a', bodyHash: 'h' } }) }).reply).toEqual({
+      kind: 'prior', prior: { tenantId: 'a', status: 'active', sealed: 'sealed-a', createdAt: 1_000 },
+    });
+    // A repeat writes nothing: the control cell's own record stands.
+    expect(run(s, { op: 'import', tenants: [], cells: [], done: true, requests: [{ id: 'req-a', record: { ...record, sealed: null } }] }).wrote).toBe(false);
+  });
+
   it('writes what the control cell lacks, then nothing on a repeat; reservations start after the last page', () => {
     const s = new MemoryState();
     const op: ControlOp = { op: 'import', tenants: [legacy('a', { domain: 'a.com' }), legacy('p', { status: 'provisioning' })], cells: [cell], done: true };
