@@ -183,12 +183,8 @@ export class CellReplica extends DurableObject<Env> {
   }
 
   /** The control cell: tenant changes after revision `after` for a control copy in this region (applied up to `minPos` first). */
-  async controlChanges(t: CellTopology, after: number, limit: number, minPos?: number): Promise<ControlChangesOutcome> {
-    const replica = this.open(t);
-    const got = await readControlChanges(replica, after, limit, minPos);
-    const stalenessMs = this.freshness.stalenessMs(replica.meta);
-    if (got.kind !== 'changes') return got;
-    return { ...got, primary: replica.meta.role === 'primary', ...(stalenessMs === undefined ? {} : { stalenessMs }) };
+  async controlChanges(t: CellTopology, after: number, limit: number, minPos?: number, confirm?: boolean): Promise<ControlChangesOutcome> {
+    return readControlChanges(this.open(t), after, limit, minPos, confirm === true);
   }
 
   /** Managed identity: committed changes after `afterPos`, for this region's identity store (same region only). */

@@ -4,7 +4,7 @@ import { changesAfter, type ControlChanges } from '../core/control/state.js';
 import { controlRegion } from '../core/control/lookup.js';
 import { parseRegionList, type Region } from '../core/regions.js';
 import type { Replica } from '../core/replication/replica.js';
-import { DEFAULT_VOTERS } from '../core/replication/membership.js';
+import { DEFAULT_VOTERS, remoteAcksNeeded, votersOf } from '../core/replication/membership.js';
 import type { CellRecord } from './control-records.js';
 import { NOT_DURABLE } from './replica-protocol.js';
 
@@ -35,8 +35,8 @@ export type ControlOutcome =
   | { kind: 'not_primary'; primaryRegion: string; epoch: number }
   | { kind: 'unavailable'; reason: string };
 
-/** `primary` and `stalenessMs` (core/replication/staleness.ts, when it has one): of the answering replica, whether a miss read from it is final. */
-export type ControlChangesOutcome = ({ kind: 'changes'; primary?: boolean; stalenessMs?: number } & ControlChanges) | { kind: 'behind'; appliedPos: number };
+/** `confirmed`: asked for, the heartbeat round the replica ran before reading (whether a miss read from it is final: `missIsFinal`). */
+export type ControlChangesOutcome = ({ kind: 'changes'; confirmed?: { primary: boolean; reached: number; needed: number } } & ControlChanges) | { kind: 'behind'; appliedPos: number };
 
 /**
  * One control write at this replica (the primary's write mutex and group commit, as every write).
@@ -53,7 +53,10 @@ export async function runControlOp(replica: Replica, op: ControlOp): Promise<Con
 }
 
 /** A page of tenant changes for a control copy, once this replica has applied `minPos` (it catches up from the primary first). */
-export async function readControlChanges(replica: Replica, after: number, limit: number, minPos = 0): Promise<ControlChangesOutcome> {
+export async function readControlChanges(replica: Replica, after: number, limit: number, minPos = 0, confirm = false): Promise<ControlChangesOutcome> {
   if (replica.meta.appliedPos < minPos && !(await replica.catchUp(minPos))) return { kind: 'behind', appliedPos: replica.meta.appliedPos };
-  return { kind: 'changes', ...changesAfter(replica.state, after, limit) };
+  // A read barrier for a final miss: a primary heartbeats its voters first (a deposed one is refused, and steps down).
+  const probed = confirm && replica.meta.role === 'primary' ? await replica.receive({ kind: 'probe' }) : undefined;
+  const confirmed = probed?.kind === 'probed' ? { primary: probed.meta.role === 'primary', reached: probed.reaches.filter((r) => votersOf(probed.meta).includes(r)).length, needed: remoteAcksNeeded(probed.meta) } : undefined;
+  return { kind: 'changes', ...changesAfter(replica.state, after, limit), ...(confirmed === undefined ? {} : { confirmed }) };
 }

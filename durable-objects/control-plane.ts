@@ -153,7 +153,7 @@ export class ControlPlane extends DurableObject<Env> {
     let tenant = this.tenants.find(idOrDomain);
     let final = false;
     if (tenant === undefined) {
-      const pulled = await this.tenants.pull(0, LOOKUP_PULL_TIMEOUT_MS);
+      const pulled = await this.tenants.pull(0, LOOKUP_PULL_TIMEOUT_MS, true);
       final = pulled.final;
       if (pulled.ok) tenant = this.tenants.find(idOrDomain);
     }

@@ -37,7 +37,7 @@ const FAILED: Pulled = { ok: false, final: false };
 /** Import pages: one control write each, well under a log entry's size. */
 const IMPORT_PAGE = 200;
 
-/** A pull's result: `final`, it read the control cell's primary, known to be one a moment ago (a miss after it is final: `missIsFinal`). */
+/** A pull's result: `final`, it read the control cell's primary, confirmed by its voters when asked (a miss after it is final: `missIsFinal`). */
 export interface Pulled {
   ok: boolean;
   final: boolean;
@@ -89,9 +89,9 @@ export class TenantCache {
    * position joins one in flight; one with a position runs after it. Not `ok`: the replica here did
    * not answer in time or was behind.
    */
-  pull(minPos = 0, timeoutMs = CONTROL_SYNC_TIMEOUT_MS): Promise<Pulled> {
-    if (minPos === 0 && this.inflight !== undefined) return this.inflight;
-    const run = this.queue.then(() => this.pullNow(minPos, timeoutMs));
+  pull(minPos = 0, timeoutMs = CONTROL_SYNC_TIMEOUT_MS, confirm = false): Promise<Pulled> {
+    if (minPos === 0 && !confirm && this.inflight !== undefined) return this.inflight;
+    const run = this.queue.then(() => this.pullNow(minPos, timeoutMs, confirm));
     const tracked = run.finally(() => {
       if (this.inflight === tracked) this.inflight = undefined;
     });
@@ -100,20 +100,22 @@ export class TenantCache {
     return tracked;
   }
 
-  private async pullNow(minPos: number, timeoutMs: number): Promise<Pulled> {
+  private async pullNow(minPos: number, timeoutMs: number, confirm: boolean): Promise<Pulled> {
     const region = this.host.region();
     const ctl = this.host.cell(CONTROL_CELL)!;
     const stub = replicaStub(this.host.env, CONTROL_CELL, region);
+    let confirmed: { primary: boolean; reached: number; needed: number } | undefined;
     try {
       for (let page = 0; page < 100; page++) {
-        const got = await crossCall(region, region, timeoutMs, () => stub.controlChanges(topology(ctl, region), this.cursor(), TENANT_PAGE, page === 0 ? minPos : 0));
+        const got = await crossCall(region, region, timeoutMs, () => stub.controlChanges(topology(ctl, region), this.cursor(), TENANT_PAGE, page === 0 ? minPos : 0, confirm && page === 0));
+        if (got.kind === 'changes' && page === 0) confirmed = got.confirmed;
         if (got.kind !== 'changes') return FAILED;
         this.host.transact(() => {
           for (const c of got.cells) this.host.learnCell(c);
           this.put(got.tenants);
           this.host.meta.put('ctl_rev', String(got.next));
         });
-        if (!got.more) return { ok: true, final: missIsFinal(got.primary === true, got.stalenessMs) };
+        if (!got.more) return { ok: true, final: missIsFinal(confirmed) };
       }
       return { ok: true, final: false };
     } catch {

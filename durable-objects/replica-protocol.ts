@@ -112,7 +112,7 @@ export interface ReplicaRpc {
   caeEvents(t: CellTopology, tenantId: string, after: number): Promise<CaeOutcome>;
   /** The control cell only (durable-objects/control-cell.ts): a control write, and the copies' pull. */
   control(t: CellTopology, op: ControlOp): Promise<ControlOutcome>;
-  controlChanges(t: CellTopology, after: number, limit: number, minPos?: number): Promise<ControlChangesOutcome>;
+  controlChanges(t: CellTopology, after: number, limit: number, minPos?: number, confirm?: boolean): Promise<ControlChangesOutcome>;
   /** Managed identity: the projected change feed for this region's identity store. */
   identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
 }

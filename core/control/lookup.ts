@@ -8,8 +8,8 @@
  * replicas; a copy that answered badly or slowly a moment ago goes last. Each ask has a
  * timeout, so a hung copy costs at most that. Any copy's answer with the tenant is final, and so
  * is a tombstone (tenant ids are never reused: a deleted tenant stays deleted). "No such tenant"
- * is final only from a copy that just pulled from the control cell's primary, known to be one a
- * moment ago (`missIsFinal`); `global` is a cache like the others, and its replica may be behind
+ * is final only from a copy that just pulled from the control cell's primary, confirmed by its
+ * voters (`missIsFinal`); `global` is a cache like the others, and its replica may be behind
  * (a deposed primary, a secondary, an unreachable one), so otherwise the next copy is asked. When no copy
  * settles, the last known answer stands; without one the caller answers 503 + Retry-After,
  * never 500, never a hang.
@@ -94,19 +94,14 @@ export type CopyAnswer<T> =
   | { readonly kind: 'unknown'; readonly final: boolean };
 
 /**
- * How stale (core/replication/staleness.ts) the control cell's primary may be for "no such tenant"
- * read from it to be final: a few of the detector's heartbeats, which keep a live primary within
- * about a second. A deposed primary that has not heard of its successor is older: its
- * acknowledgements stopped at the failover.
+ * Whether a miss read from a control-cell replica is final: only from its primary, and only once
+ * it confirmed it still is one by a heartbeat round a commit's majority of voters acknowledged in
+ * its epoch (`probe`, after the lookup began): a newer primary needs a majority fenced first, so
+ * none committed anything before. A secondary may not have applied the latest activation, and a
+ * deposed primary that has not heard of its successor still believes it leads: never final.
  */
-export const FINAL_MISS_STALENESS_MS = 5_000;
-
-/**
- * Whether a miss read from a control-cell replica is final: only from its primary (it holds
- * everything committed), and only one a majority of voters acknowledged a moment ago. A secondary
- * may not have applied the latest activation yet, so its miss is never final.
- */
-export const missIsFinal = (primary: boolean, stalenessMs: number | undefined): boolean => primary && stalenessMs !== undefined && stalenessMs <= FINAL_MISS_STALENESS_MS;
+export const missIsFinal = (probe: { readonly primary: boolean; readonly reached: number; readonly needed: number } | undefined): boolean =>
+  probe !== undefined && probe.primary && probe.reached >= probe.needed;
 
 /** A tenant lookup is settled by a tenant or a tombstone from any copy, by "no such tenant" only when final. */
 export const lookupSettles = <T>(answer: CopyAnswer<T>): boolean => answer.kind !== 'unknown' || answer.final;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ControlSource } from '../../../core/control/lookup.js';
 import type { CopyAnswer } from '../../../core/control/lookup.js';
-import { askInOrder, confirmationSettles, controlRegion, controlSources, decideLookup, FINAL_MISS_STALENESS_MS, lookupSettles, mergeCell, missIsFinal } from '../../../core/control/lookup.js';
+import { askInOrder, confirmationSettles, controlRegion, controlSources, decideLookup, lookupSettles, mergeCell, missIsFinal } from '../../../core/control/lookup.js';
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 /** Timers that fire at once: the order of events, not their duration, is under test. */
@@ -97,15 +97,15 @@ describe('decideLookup', () => {
 });
 
 describe('missIsFinal', () => {
-  it("takes a miss as final only from the control cell's primary, acknowledged by its voters a moment ago", () => {
-    expect(missIsFinal(true, 0)).toBe(true);
-    expect(missIsFinal(true, FINAL_MISS_STALENESS_MS)).toBe(true);
-    // A deposed primary that has not heard of its successor: its bound keeps growing.
-    expect(missIsFinal(true, FINAL_MISS_STALENESS_MS + 1)).toBe(false);
-    // A primary no voter acknowledged yet (no bound).
-    expect(missIsFinal(true, undefined)).toBe(false);
-    // A secondary, however fresh: it may not have applied the latest activation.
-    expect(missIsFinal(false, 0)).toBe(false);
+  it("takes a miss as final only from the control cell's primary once a commit's majority of voters acknowledged its heartbeat", () => {
+    expect(missIsFinal({ primary: true, reached: 1, needed: 1 })).toBe(true);
+    expect(missIsFinal({ primary: true, reached: 0, needed: 0 })).toBe(true);
+    // A deposed primary that has not heard of its successor: the fenced voters refuse its heartbeat.
+    expect(missIsFinal({ primary: true, reached: 0, needed: 1 })).toBe(false);
+    // A secondary, however caught up: it may not have applied the latest activation.
+    expect(missIsFinal({ primary: false, reached: 2, needed: 1 })).toBe(false);
+    // No confirmation asked (a pull joined another one) or the pull failed.
+    expect(missIsFinal(undefined)).toBe(false);
   });
 });
 
