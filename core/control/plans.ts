@@ -1,6 +1,6 @@
 import type { Mutation, StateReader } from '../kv.js';
 import { OverlayReader } from '../kv.js';
-import { IDEMPOTENCY_TTL_MS } from '../idempotency.js';
+import { IDEMPOTENCY_TTL_MS, SEALED_OUTCOME_TTL_MS } from '../idempotency.js';
 import type { PlacementPolicy } from '../placement.js';
 import { placeTenant } from '../placement.js';
 import type { Region } from '../regions.js';
@@ -9,7 +9,7 @@ import { foundingVoters } from '../replication/membership.js';
 import type { Result } from '../result.js';
 import { err, ok } from '../result.js';
 import type { CellPlacement, ControlTenant, RequestRecord, TenantStatus } from './state.js';
-import { bumpRev, domainKey, IMPORTED_KEY, putCell, putTenant, readCell, readCells, readRequest, readTenant, requestKey, tenantKey } from './state.js';
+import { bumpRev, domainKey, IMPORTED_KEY, putCell, putTenant, readCell, readCells, readRequest, readSealed, readTenant, requestKey, sealedKey, tenantKey } from './state.js';
 
 /**
  * The control writes (issue 11), as pure plans run at the control cell's primary under its write
@@ -132,7 +132,10 @@ export function reserve(s: StateReader, input: ReserveInput): ReturnType<Control
     if (earlier !== undefined && expired(earlier, input.now)) takeOver(earlier);
     else if (earlier !== undefined && earlier.id === input.id && earlier.status === 'provisioning') {
       return answer({ kind: 'reserved', tenant: earlier, cell: readCell(s, earlier.cell)!, newCell: false });
-    } else if (earlier !== undefined) return answer({ kind: 'prior', prior: { tenantId: earlier.id, status: earlier.status, sealed: live.sealed, createdAt: live.createdAt } });
+    } else if (earlier !== undefined) {
+      const sealed = readSealed(s, req.id) ?? live.sealed;
+      return answer({ kind: 'prior', prior: { tenantId: earlier.id, status: earlier.status, sealed, createdAt: live.createdAt } });
+    }
   }
   if (input.domain !== null) {
     const holderId = view.get(domainKey(input.domain));
@@ -173,7 +176,8 @@ export function activate(s: StateReader, tenantId: string, now: number, requestI
   const mutations = [...bumped.mutations];
   const record = requestId === undefined ? undefined : readRequest(s, requestId);
   if (requestId !== undefined && record !== undefined && record.tenantId === tenantId && sealed !== undefined) {
-    mutations.push({ key: requestKey(requestId), value: { ...record, sealed }, expiresAt: record.createdAt + IDEMPOTENCY_TTL_MS });
+    // The admin secret is served to retries for 10 min only, so it is kept (sealed) no longer: its own key, its own expiry.
+    mutations.push({ key: sealedKey(requestId), value: sealed, expiresAt: record.createdAt + SEALED_OUTCOME_TTL_MS });
   }
   return write(mutations, { kind: 'activated', tenant: bumped.tenant });
 }
@@ -246,7 +250,8 @@ export function importLegacy(s: StateReader, tenants: readonly ControlTenant[], 
   }
   for (const r of requests) {
     if (readRequest(view, r.id) !== undefined) continue;
-    stage([{ key: requestKey(r.id), value: { ...r.record }, expiresAt: r.record.createdAt + IDEMPOTENCY_TTL_MS }]);
+    stage([{ key: requestKey(r.id), value: { ...r.record, sealed: null }, expiresAt: r.record.createdAt + IDEMPOTENCY_TTL_MS }]);
+    if (r.record.sealed !== null) stage([{ key: sealedKey(r.id), value: r.record.sealed, expiresAt: r.record.createdAt + SEALED_OUTCOME_TTL_MS }]);
     written++;
   }
   if (done && s.get(IMPORTED_KEY) === undefined) stage([{ key: IMPORTED_KEY, value: true }]);

@@ -8,6 +8,7 @@ import type { Region } from '../regions.js';
  * - `ctl/t/{tenantId}`  a tenant's placement and status (`ControlTenant`)
  * - `ctl/d/{domain}`    the tenant holding a verified domain (uniqueness)
  * - `ctl/r/{requestId}` a creation request's record (idempotency, 24 h: `expiresAt`)
+ * - `ctl/s/{requestId}` its sealed reply (holds the admin secret: kept only 10 min, `expiresAt`)
  * - `ctl/c/{cellId}`    a tenant cell's placement (`CellPlacement`); primaries and epochs are not here
  * - `ctl/rev`           the last revision given to a tenant change
  * - `ctl/v/{rev:12}`    revision index: the tenant changed at that revision (copies pull in this order)
@@ -41,7 +42,7 @@ export interface CellPlacement {
 export interface RequestRecord {
   bodyHash: string;
   tenantId: string;
-  /** The sealed reply of the creation, kept for its retries (secret box; absent until activation). */
+  /** Null: the sealed reply is under `ctl/s/…` (10 min); set only in records an older version wrote. */
   sealed: string | null;
   createdAt: number;
 }
@@ -49,6 +50,7 @@ export interface RequestRecord {
 export const tenantKey = (id: string) => `ctl/t/${id}`;
 export const domainKey = (domain: string) => `ctl/d/${domain}`;
 export const requestKey = (id: string) => `ctl/r/${id}`;
+export const sealedKey = (requestId: string) => `ctl/s/${requestId}`;
 export const cellKey = (id: string) => `ctl/c/${id}`;
 export const REV_KEY = 'ctl/rev';
 export const revKey = (rev: number) => `ctl/v/${String(rev).padStart(12, '0')}`;
@@ -60,6 +62,7 @@ const json = (v: object): Json => v as unknown as Json;
 export const readTenant = (s: StateReader, id: string) => as<ControlTenant>(s.get(tenantKey(id)));
 export const readRequest = (s: StateReader, id: string) => as<RequestRecord>(s.get(requestKey(id)));
 export const readCell = (s: StateReader, id: string) => as<CellPlacement>(s.get(cellKey(id)));
+export const readSealed = (s: StateReader, requestId: string) => as<string>(s.get(sealedKey(requestId)));
 export const lastRev = (s: StateReader): number => as<number>(s.get(REV_KEY)) ?? 0;
 
 export function readCells(s: StateReader): CellPlacement[] {

@@ -3,7 +3,7 @@ import { MemoryState } from '../../../core/kv.js';
 import type { ControlOp, ControlReply, ReserveInput } from '../../../core/control/plans.js';
 import { controlPlan, RESERVATION_DEADLINE_MS } from '../../../core/control/plans.js';
 import { changesAfter, IMPORTED_KEY, readCells, readTenant, type ControlTenant } from '../../../core/control/state.js';
-import { IDEMPOTENCY_TTL_MS } from '../../../core/idempotency.js';
+import { IDEMPOTENCY_TTL_MS, SEALED_OUTCOME_TTL_MS } from '../../../core/idempotency.js';
 import type { Region } from '../../../core/regions.js';
 
 const REGIONS: Region[] = ['weur', 'eeur', 'enam', 'apac'];
@@ -66,6 +66,15 @@ describe('control plans: reserve', () => {
     });
     expect(run(s, { op: 'reserve', input: input({ id: 't9', request: { id: 'req-1', bodyHash: 'other' } }) }).reply).toEqual({ kind: 'conflict', reason: 'key_reused' });
     expect(readTenant(s, 't9')).toBeUndefined();
+  });
+
+  it('keeps the sealed reply (it holds the admin secret) under its own key expiring 10 min after the request, not in the 24 h record', () => {
+    const s = imported();
+    run(s, { op: 'reserve', input: input({ request: { id: 'req-1', bodyHash: 'h' } }) });
+    const plan = controlPlan({ op: 'activate', tenantId: 't1', now: 2_000, requestId: 'req-1', sealed: 'sealed-reply' })(s);
+    expect(plan.ok).toBe(true);
+    const mutations = plan.ok ? plan.value.mutations : [];
+    expect(mutations.filter((m) => m.key.startsWith('ctl/r/') || m.key.startsWith('ctl/s/'))).toEqual([{ key: 'ctl/s/req-1', value: 'sealed-reply', expiresAt: 1_000 + SEALED_OUTCOME_TTL_MS }]);
   });
 
   it('forgets a request record after 24 h', () => {
