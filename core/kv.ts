@@ -96,6 +96,9 @@ export function lastKeyThrough(base: StateReader, pending: ReadonlyMap<string, J
   return rows[rows.length - 1]?.[0];
 }
 
+/** Keys added since the last sort beyond which `lastKey` sorts (scanning them costs more than sorting). */
+const MAX_UNSORTED_ADDED = 1024;
+
 /** An in-memory `StateReader` for unit tests and the simulator. */
 export class MemoryState implements StateReader {
   private readonly data = new Map<string, Json>();
@@ -108,6 +111,8 @@ export class MemoryState implements StateReader {
   private sorted: string[] = [];
   private dirty = false;
   private removed: string[] = [];
+  /** Keys added since the last sort (`lastKey` answers from them and `sorted` without re-sorting); undefined after `replaceAll`. */
+  private added: string[] | undefined = [];
 
   /** Read-only view: every change goes through `apply` or `replaceAll`, which keep the key order. */
   get rows(): ReadonlyMap<string, Json> {
@@ -119,7 +124,10 @@ export class MemoryState implements StateReader {
       if (m.value === null) {
         if (this.data.delete(m.key) && !this.dirty) this.removed.push(m.key);
       } else {
-        if (!this.data.has(m.key)) this.dirty = true;
+        if (!this.data.has(m.key)) {
+          this.dirty = true;
+          this.added?.push(m.key);
+        }
         this.data.set(m.key, m.value);
       }
     }
@@ -130,6 +138,7 @@ export class MemoryState implements StateReader {
     this.data.clear();
     for (const [k, v] of entries) this.data.set(k, v);
     this.dirty = true;
+    this.added = undefined;
   }
 
   get(key: string): Json | undefined {
@@ -141,6 +150,7 @@ export class MemoryState implements StateReader {
       this.sorted = [...this.data.keys()].sort();
       this.dirty = false;
       this.removed = [];
+      this.added = [];
     } else if (this.removed.length > 0) {
       this.dropRemoved();
     }
@@ -196,6 +206,9 @@ export class MemoryState implements StateReader {
   }
 
   lastKey(prefix: string): string | undefined {
+    // A feed write asks this after adding keys: re-sorting the whole state each time made writes
+    // O(n log n) on large states, so while few keys were added since the sort, answer without it.
+    if (this.dirty && this.added !== undefined && this.added.length <= MAX_UNSORTED_ADDED) return this.lastKeyUnsorted(prefix, this.added);
     const keys = this.keys();
     // Keys under the prefix are one run in the order: find the first key after it.
     let lo = this.lowerBound(keys, prefix, false);
@@ -208,6 +221,27 @@ export class MemoryState implements StateReader {
     const k = keys[lo - 1];
     return k !== undefined && k.startsWith(prefix) ? k : undefined;
   }
+  /** `lastKey` from the last sorted order (skipping keys deleted since) and the keys added since. */
+  private lastKeyUnsorted(prefix: string, added: readonly string[]): string | undefined {
+    const keys = this.sorted;
+    let i = this.lowerBound(keys, prefix, false);
+    let hi = keys.length;
+    while (i < hi) {
+      const mid = (i + hi) >>> 1;
+      if (keys[mid]!.startsWith(prefix)) i = mid + 1;
+      else hi = mid;
+    }
+    let best: string | undefined;
+    for (let k = i - 1; k >= 0 && keys[k]!.startsWith(prefix); k--) {
+      if (this.data.has(keys[k]!)) {
+        best = keys[k];
+        break;
+      }
+    }
+    for (const k of added) if (k.startsWith(prefix) && (best === undefined || k > best) && this.data.has(k)) best = k;
+    return best;
+  }
+
 
   count(prefix: string): number {
     let n = 0;

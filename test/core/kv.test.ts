@@ -40,6 +40,22 @@ describe('MemoryState lastKey', () => {
     s.apply([{ key: 'a/2/x', value: null }, { key: 'a/2', value: null }]);
     expect(s.lastKey('a/')).toBe('a/1');
   });
+
+  it('agrees with the listing through adds and deletes between sorts (answered without re-sorting)', () => {
+    const s = new MemoryState();
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let step = 0; step < 3000; step++) {
+      const key = `t/${Math.floor(next() * 3)}/fd/${String(Math.floor(next() * 400)).padStart(4, '0')}`;
+      s.apply([{ key, value: next() < 0.3 ? null : step }]);
+      // Mostly lastKey (the feed's write path), now and then a listing (which sorts).
+      for (const prefix of ['t/0/fd/', 't/1/fd/', 't/2/']) {
+        if (next() < 0.05) s.list(prefix);
+        const listed = [...s.rows.keys()].filter((k) => k.startsWith(prefix)).sort();
+        expect(s.lastKey(prefix), `step ${step}, ${prefix}`).toBe(listed[listed.length - 1]);
+      }
+    }
+  });
 });
 
 describe('MemoryState key order', () => {
