@@ -210,7 +210,12 @@ export class MemoryState implements StateReader {
     // O(n log n) on large states, so while few keys were added since the sort, answer without it.
     if (this.dirty && this.added !== undefined && this.added.length <= MAX_UNSORTED_ADDED) return this.lastKeyUnsorted(prefix, this.added);
     const keys = this.keys();
-    // Keys under the prefix are one run in the order: find the first key after it.
+    const k = keys[this.prefixEnd(keys, prefix) - 1];
+    return k !== undefined && k.startsWith(prefix) ? k : undefined;
+  }
+
+  /** Index just past the run of `keys` under `prefix` (keys under a prefix are one run in the order). */
+  private prefixEnd(keys: readonly string[], prefix: string): number {
     let lo = this.lowerBound(keys, prefix, false);
     let hi = keys.length;
     while (lo < hi) {
@@ -218,21 +223,14 @@ export class MemoryState implements StateReader {
       if (keys[mid]!.startsWith(prefix)) lo = mid + 1;
       else hi = mid;
     }
-    const k = keys[lo - 1];
-    return k !== undefined && k.startsWith(prefix) ? k : undefined;
+    return lo;
   }
+
   /** `lastKey` from the last sorted order (skipping keys deleted since) and the keys added since. */
   private lastKeyUnsorted(prefix: string, added: readonly string[]): string | undefined {
     const keys = this.sorted;
-    let i = this.lowerBound(keys, prefix, false);
-    let hi = keys.length;
-    while (i < hi) {
-      const mid = (i + hi) >>> 1;
-      if (keys[mid]!.startsWith(prefix)) i = mid + 1;
-      else hi = mid;
-    }
     let best: string | undefined;
-    for (let k = i - 1; k >= 0 && keys[k]!.startsWith(prefix); k--) {
+    for (let k = this.prefixEnd(keys, prefix) - 1; k >= 0 && keys[k]!.startsWith(prefix); k--) {
       if (this.data.has(keys[k]!)) {
         best = keys[k];
         break;
