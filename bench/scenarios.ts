@@ -80,6 +80,20 @@ export const SCENARIOS: Scenario[] = [
     target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated-pipelined`, method: 'POST', body: 'x' }),
   },
   {
+    // The group-commit floor storing, per write, the rows a PATCH stores with the feed off (bench/single-do.ts rowsOf).
+    id: 'replicated-floor-rows',
+    name: "replicated write floor storing a PATCH's rows, feed off (baseline)",
+    write: true,
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated-rows`, method: 'POST', body: 'x' }),
+  },
+  {
+    // ... and with the change feed's record and target-index row as well.
+    id: 'replicated-floor-rows-feed',
+    name: "replicated write floor storing a PATCH's rows, feed on (baseline)",
+    write: true,
+    target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated-rows-feed`, method: 'POST', body: 'x' }),
+  },
+  {
     id: 'read-secondary',
     name: 'Tessera GET user, secondary region',
     write: false,

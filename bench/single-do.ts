@@ -8,6 +8,8 @@
  * in flight share the next one (group commit). On one machine every replica's work shares the
  * same CPUs, so this is about the ceiling a replicated PATCH can reach here.
  * `/replicated-naive`: the same, one copy per write (what group commit buys).
+ * `/replicated-rows`, `/replicated-rows-feed`: the group-commit floor, each write storing the rows
+ * a PATCH stores (feed off, then on: `rowsOf`) instead of one small row, on objects of their own.
  * `/replicated-pipelined`: group commit with up to `PIPELINE_DEPTH` copies in flight (a round
  * starts while the previous one waits for its copy; callers are answered in log order): what
  * pipelining would buy over group commit on this machine.
@@ -31,6 +33,54 @@ type Shipping = 'naive' | 'grouped' | 'pipelined';
 interface FloorEntry {
   pos: number;
   value: string;
+  /** What the write stores on every replica (`rowsOf`). */
+  rows: FloorRows;
+}
+
+/**
+ * `one`: one small row (the plain floor). `patch`: the rows a Tessera PATCH of a user's
+ * displayName stores, at their sizes (the user object, ~530 B; the old displayName index key
+ * deleted and the new one written; an idempotency record, ~210 B, under a random key with an
+ * expiry). `patch-feed`: those plus the change feed's (a ~230 B record under the tenant's next
+ * position, and its target-index row): the least a PATCH's storage costs with the feed off and on.
+ */
+type FloorRows = 'one' | 'patch' | 'patch-feed';
+interface FloorMutation {
+  key: string;
+  value: unknown;
+  expiresAt?: number;
+}
+
+const TENANT = 't/88d091e6-b10b-494a-b1a0-5f2efcd45970';
+const USER_ID = 'a31e4349-49c5-4c57-94e0-a77db764123f';
+
+function rowsOf(entry: FloorEntry): FloorMutation[] {
+  if (entry.rows === 'one') return [{ key: 'row', value: entry.value }];
+  const name = (n: number) => `Bench User ${n}`;
+  const at = Date.now();
+  const user = {
+    id: USER_ID, displayName: name(entry.pos), userPrincipalName: 'bench.user@bench.example', accountEnabled: true, mail: null, mailNickname: 'bench.user',
+    givenName: null, surname: null, jobTitle: null, department: null, usageLocation: null, businessPhones: [], mobilePhone: null, officeLocation: null,
+    preferredLanguage: null, passwordProfile: { password: 'pbkdf2-sha256$100000$0mljDyJPXcwOdjEWtkPRdg$wO1Np6NenatGIH3cPkqGdc7jOCm3O5S67ex1JBWS5m4' },
+    createdDateTime: '2026-12-03T12:38:03.319Z', _v: entry.pos,
+  };
+  const index = (n: number) => `${TENANT}/x/user.displayName/${encodeURIComponent(name(n).toLowerCase())}/${USER_ID}`;
+  const idem = {
+    bodyHash: '_rFRt9SHA3o00859KEvSr3LrxJZ7oY4ozyuNiH1RWJU', attempt: crypto.randomUUID(), at, kept: 'clear',
+    outcome: { status: 204, body: null, headers: { ETag: `W/"${entry.pos}"` } },
+  };
+  const muts: FloorMutation[] = [
+    { key: `${TENANT}/o/user/${USER_ID}`, value: user },
+    { key: index(entry.pos - 1), value: null },
+    { key: index(entry.pos), value: true },
+    { key: `idem/${crypto.randomUUID()}`, value: idem, expiresAt: at + 86_400_000 },
+  ];
+  if (entry.rows === 'patch-feed') {
+    const seq = String(entry.pos).padStart(12, '0');
+    const record = [2, entry.pos, at, 'operator', crypto.randomUUID(), ['user', USER_ID, 'update', name(entry.pos), ['displayName', name(entry.pos - 1), name(entry.pos)], [], 'bench.user@bench.example']];
+    muts.push({ key: `${TENANT}/fd/${seq}`, value: record }, { key: `${TENANT}/fdx/${USER_ID}/${seq}`, value: 1 });
+  }
+  return muts;
 }
 
 export class ReplicaNode extends DurableObject<BaselineEnv> {
@@ -46,6 +96,9 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
     super(ctx, env);
     ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS log (pos INTEGER PRIMARY KEY, muts TEXT NOT NULL)');
     ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID');
+    // The same shape as Tessera's state table (durable-objects/sqlite-replica-store.ts), for the `patch` rows.
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID');
+    ctx.storage.sql.exec('CREATE INDEX IF NOT EXISTS state_expiry ON state (expires_at) WHERE expires_at IS NOT NULL');
   }
 
   /**
@@ -53,8 +106,8 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
    * background. `grouped`: entries that arrive while a copy is in flight go together in the next
    * one (group commit, as Tessera's primary does); otherwise one copy per write.
    */
-  async write(value: string, mode: Shipping): Promise<number> {
-    const entry = { pos: ++this.pos, value };
+  async write(value: string, mode: Shipping, rows: FloorRows = 'one'): Promise<number> {
+    const entry = { pos: ++this.pos, value, rows };
     this.apply([entry]);
     if (mode === 'naive') {
       await this.ship([entry]);
@@ -94,16 +147,39 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
   }
 
   private async ship(entries: FloorEntry[]): Promise<void> {
-    const [sync, ...rest] = REGIONS.slice(1).map((r) => this.env.NODE.get(this.env.NODE.idFromName(r)));
+    const rows = entries[0]?.rows ?? 'one';
+    const [sync, ...rest] = REGIONS.slice(1).map((r) => this.env.NODE.get(this.env.NODE.idFromName(rows === 'one' ? r : `${rows}:${r}`)));
     await sync!.apply(entries);
     this.ctx.waitUntil(Promise.all(rest.map((peer) => peer.apply(entries))));
   }
 
   apply(entries: FloorEntry[]): number {
+    const sql = this.ctx.storage.sql;
+    const net = new Map<string, FloorMutation>();
     for (const entry of entries) {
-      const muts = JSON.stringify([{ key: 'row', value: entry.value }]);
-      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', entry.pos, muts);
-      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)', 'row', JSON.stringify(entry.value));
+      if (entry.rows === 'one') {
+        sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', entry.pos, JSON.stringify([{ key: 'row', value: entry.value }]));
+        sql.exec('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)', 'row', JSON.stringify(entry.value));
+        continue;
+      }
+      const muts = rowsOf(entry);
+      sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', entry.pos, JSON.stringify(muts));
+      for (const m of muts) {
+        net.delete(m.key);
+        net.set(m.key, m);
+      }
+    }
+    // As Tessera applies a round (core/replication/secondary.ts netMutations): each key's last
+    // mutation only, deletes in one statement, puts in as few as 100 bound parameters allow.
+    const deletes = [...net.values()].filter((m) => m.value === null).map((m) => m.key);
+    const puts = [...net.values()].filter((m) => m.value !== null);
+    for (let i = 0; i < deletes.length; i += 100) {
+      const part = deletes.slice(i, i + 100);
+      sql.exec(`DELETE FROM state WHERE key IN (${part.map(() => '?').join(', ')})`, ...part);
+    }
+    for (let i = 0; i < puts.length; i += 33) {
+      const part = puts.slice(i, i + 33);
+      sql.exec(`INSERT OR REPLACE INTO state (key, value, expires_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, ...part.flatMap((m) => [m.key, JSON.stringify(m.value), m.expiresAt ?? null]));
     }
     return entries.length;
   }
@@ -150,10 +226,12 @@ export default {
       const value = await stub.readRows(Number(url.searchParams.get('n') ?? 1));
       return new Response(JSON.stringify({ value }), { headers: { 'content-type': 'application/json; charset=utf-8' } });
     }
-    const mode: Shipping | undefined = ({ '/replicated': 'grouped', '/replicated-naive': 'naive', '/replicated-pipelined': 'pipelined' } as const)[path];
+    const mode: Shipping | undefined = ({ '/replicated': 'grouped', '/replicated-naive': 'naive', '/replicated-pipelined': 'pipelined', '/replicated-rows': 'grouped', '/replicated-rows-feed': 'grouped' } as const)[path];
     if (mode !== undefined) {
-      const primary = env.NODE.get(env.NODE.idFromName(REGIONS[0]!));
-      return new Response(String(await primary.write(body.slice(0, 64), mode)));
+      const rows: FloorRows = path === '/replicated-rows' ? 'patch' : path === '/replicated-rows-feed' ? 'patch-feed' : 'one';
+      // Each row set on its own objects: the floors do not share state.
+      const primary = env.NODE.get(env.NODE.idFromName(rows === 'one' ? REGIONS[0]! : `${rows}:${REGIONS[0]!}`));
+      return new Response(String(await primary.write(body.slice(0, 64), mode, rows)));
     }
     const stub = env.COUNTER.get(env.COUNTER.idFromName('bench'));
     const n = await stub.write(body.slice(0, 64));
