@@ -64,6 +64,8 @@ export class ControlPlane extends DurableObject<Env> {
     const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(cells)`).toArray().map((c) => c.name);
     if (!columns.includes('voters')) this.sql.exec(`ALTER TABLE cells ADD COLUMN voters TEXT`);
     if (!columns.includes('members_version')) this.sql.exec(`ALTER TABLE cells ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0`);
+    // A copy's planned handoffs, so that `global`, told at the copy's next pull, alerts them as planned.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS cp_planned (cell TEXT PRIMARY KEY, epoch INTEGER NOT NULL)`);
     this.meta = new ReplicaMeta(this.sql);
     const sql = this.sql;
     this.tenants = new TenantCache({
@@ -244,6 +246,7 @@ export class ControlPlane extends DurableObject<Env> {
     if (cell.primaryRegion === region) return { cell };
     const reply = await cellTransport(this.env, cell, undefined, this.region()).send(cell.primaryRegion, { kind: 'handoff', targetRegion: region }).catch(() => undefined);
     if (reply?.kind !== 'handed_off') return { error: reply?.kind === 'handoff_failed' ? `handoff failed: ${reply.reason}` : 'primary unreachable' };
+    if (this.meta.region() !== undefined) this.sql.exec(`INSERT OR REPLACE INTO cp_planned (cell, epoch) VALUES (?, ?)`, cellId, reply.epoch);
     return { cell: this.setPrimary(cellId, reply.primaryRegion as Region, reply.epoch, true)! };
   }
 
@@ -326,6 +329,7 @@ export class ControlPlane extends DurableObject<Env> {
     return {
       meta: this.meta,
       cell: (id: string) => this.cell(id),
+      planned: (id: string, epoch: number) => this.sql.exec(`SELECT 1 FROM cp_planned WHERE cell = ? AND epoch = ?`, id, epoch).toArray().length > 0,
       putCell: (c: CellRecord) =>
         this.sql.exec(`INSERT OR REPLACE INTO cells (id, home_region, regions, voters, members_version, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           c.id, c.homeRegion, JSON.stringify(c.regions), JSON.stringify(c.voters), c.membersVersion, c.primaryRegion, c.epoch, c.tenants),
@@ -352,12 +356,14 @@ export class ControlPlane extends DurableObject<Env> {
       const now = this.cell(cellId);
       return now === undefined ? undefined : { cell: now, verdict: outcome.kind };
     }
-    const cell = this.setPrimary(cellId, outcome.region as Region, outcome.epoch);
+    const planned = outcome.planned === true;
+    const cell = this.setPrimary(cellId, outcome.region as Region, outcome.epoch, planned);
     const from = this.meta.region();
     if (from !== undefined) {
+      if (planned) this.sql.exec(`INSERT OR REPLACE INTO cp_planned (cell, epoch) VALUES (?, ?)`, cellId, outcome.epoch);
       // A replica tells the primary at once if it can; its next pull retries otherwise.
       const primary = controlStub(this.env, { kind: 'primary', region: controlRegionOf(this.env) });
-      this.ctx.waitUntil(crossCall(from, controlRegionOf(this.env), CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(cellId, outcome.region as Region, outcome.epoch)).catch(() => undefined));
+      this.ctx.waitUntil(crossCall(from, controlRegionOf(this.env), CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(cellId, outcome.region as Region, outcome.epoch, planned)).catch(() => undefined));
     }
     return cell === undefined ? undefined : { cell, verdict: 'moved' };
   }

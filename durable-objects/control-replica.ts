@@ -71,6 +71,8 @@ export class ReplicaMeta {
 export interface ReplicaSide {
   readonly meta: ReplicaMeta;
   cell(id: string): CellRecord | undefined;
+  /** Whether this copy's move of the cell's primary to `epoch` was a planned handoff (not a failover). */
+  planned(id: string, epoch: number): boolean;
   /** Stores a merged cell record. */
   putCell(cell: CellRecord): void;
 }
@@ -90,7 +92,8 @@ export async function pullFromPrimary(env: Env, region: string, side: ReplicaSid
     for (const incoming of cells) {
       const local = side.cell(incoming.id);
       if (local !== undefined && local.epoch > incoming.epoch) {
-        await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(local.id, local.primaryRegion, local.epoch));
+        const planned = side.planned(local.id, local.epoch);
+        await crossCall(region, control, CONTROL_SYNC_TIMEOUT_MS, () => primary.setPrimary(local.id, local.primaryRegion, local.epoch, planned));
       }
       // A membership change this copy ran while the primary was unreachable.
       if (local !== undefined && local.membersVersion > incoming.membersVersion) {

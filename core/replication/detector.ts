@@ -83,8 +83,11 @@ export interface WatchDeps {
 export type WatchOutcome =
   /** `overruled`: this watcher saw the primary lost, but a majority of observers reached it. */
   | { kind: 'healthy'; epoch: number; overruled?: ObserverTally }
-  /** `detection`: this watch declared the primary lost (the failover then promoted, or failed). */
-  | { kind: 'moved'; region: string; epoch: number; promoted: boolean; detection?: Detection }
+  /**
+   * `detection`: this watch declared the primary lost (the failover then promoted, or failed).
+   * `planned`: the primary it found took over by a handoff (an alert says so).
+   */
+  | { kind: 'moved'; region: string; epoch: number; promoted: boolean; planned?: boolean; detection?: Detection }
   /** `not_confirmed`: no majority of observers either way (silent ones); `votes` says who answered what. */
   | { kind: 'failed'; reason: string; detection?: Detection; votes?: ObserverTally['votes'] };
 
@@ -135,14 +138,15 @@ export async function watchCell(deps: WatchDeps, cell: WatchedCell, initial: Hea
  * Asks the replicas outside the suspect's region (never waits for it) for their status: a primary
  * of a newer epoch than recorded among them, and the newest membership they report.
  */
-export async function surveyReplicas(transport: Transport, cell: WatchedCell): Promise<{ primary?: { region: string; epoch: number }; members?: Membership }> {
+export async function surveyReplicas(transport: Transport, cell: WatchedCell): Promise<{ primary?: { region: string; epoch: number; planned: boolean }; members?: Membership }> {
   const required = cell.regions.filter((r) => r !== cell.primaryRegion);
   const answers = await askRequired(transport, cell.regions, required, { kind: 'status' });
-  let primary: { region: string; epoch: number } | undefined;
+  let primary: { region: string; epoch: number; planned: boolean } | undefined;
   let members: Membership | undefined;
   for (const [region, reply] of answers) {
     if (reply?.kind !== 'status') continue;
-    if (reply.meta.role === 'primary' && reply.meta.epoch > (primary?.epoch ?? cell.epoch)) primary = { region, epoch: reply.meta.epoch };
+    const m = reply.meta;
+    if (m.role === 'primary' && m.epoch > (primary?.epoch ?? cell.epoch)) primary = { region, epoch: m.epoch, planned: m.handedEpoch === m.epoch };
     members = newest([members, membershipOf(reply.meta)]);
   }
   return { ...(primary !== undefined ? { primary } : {}), ...(members !== undefined ? { members } : {}) };

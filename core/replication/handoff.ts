@@ -24,7 +24,7 @@ export type HandoffFailure = {
  * a later promotion may legitimately drop if we are lost before shipping them; and without an
  * entry of the new epoch a replica holding the adopted tail would not outrank a stale copy.
  */
-export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number, members?: Membership): ReplicaReply {
+export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number, members?: Membership, planned = false): ReplicaReply {
   const { store, meta: m } = ctx;
   const refuse: ReplicaReply = { kind: 'stale_epoch', epoch: m.epoch, primaryRegion: m.primaryRegion };
   if (epoch < m.epoch) return refuse;
@@ -36,6 +36,8 @@ export function promote(ctx: ReplicaContext, shipper: Shipper, epoch: number, me
     m.gen = 0;
     m.role = 'primary';
     m.primaryRegion = m.region;
+    if (planned) m.handedEpoch = epoch;
+    else delete m.handedEpoch;
     // The coordinator's quorum was a majority of the newest membership it saw: commit under it too.
     if (members !== undefined) adoptMembership(m, members);
     const opening: Entry = { epoch, gen: 0, pos: m.lastPos + 1, muts: [] };
@@ -87,7 +89,7 @@ export async function handoff(ctx: ReplicaContext, shipper: Shipper, target: str
   const promised = 1 + fences.filter((r) => r?.kind === 'fenced' && r.epoch === epoch + 1).length;
   if (promised < majority(voters.length)) return fail(fences.some((r) => r?.kind === 'stale_epoch') ? 'fenced' : 'unreachable');
   for (let attempt = 0; attempt < 3; attempt++) {
-    const r = await transport.send(target, { kind: 'promote', epoch: epoch + 1 }).catch(() => undefined);
+    const r = await transport.send(target, { kind: 'promote', epoch: epoch + 1, planned: true }).catch(() => undefined);
     if (r?.kind === 'ack' && r.epoch === epoch + 1) return ok({ primaryRegion: target, epoch: epoch + 1 });
     if (r !== undefined) break;
   }

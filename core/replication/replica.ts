@@ -168,7 +168,7 @@ export class Replica {
       case 'fence':
         return acceptFence(this.store, m, msg.epoch, msg.candidateRegion);
       case 'promote':
-        return promote(this.ctx, this.shipper, msg.epoch, msg.members);
+        return promote(this.ctx, this.shipper, msg.epoch, msg.members, msg.planned === true);
       case 'members':
         return this.changeMembers(msg.change);
       case 'handoff': {

@@ -18,6 +18,11 @@ export type Role = 'primary' | 'secondary' | 'fenced';
 
 /** What a replica persists about itself besides its log and state. */
 export interface ReplicaMeta {
+  /**
+   * The epoch in which this replica became primary by a planned handoff (absent: never, or by a
+   * failover since), so whoever finds the move later (a control copy's watcher) alerts it as planned.
+   */
+  handedEpoch?: number;
   cell: string;
   region: string;
   /** Every region that holds a replica of this cell, in the cell's preference order. */
@@ -97,7 +102,8 @@ export type ReplicaMessage =
    */
   | { kind: 'fence'; epoch: number; candidateRegion: string }
   /** `members`: the newest membership the coordinator saw; the new primary commits under it (failover.ts). */
-  | { kind: 'promote'; epoch: number; members?: Membership }
+  /** `planned`: a handoff, not a failover (the new primary remembers it: `ReplicaMeta.handedEpoch`). */
+  | { kind: 'promote'; epoch: number; members?: Membership; planned?: boolean }
   /** Sent to the primary: change who holds replicas and who votes, one single-step change at a time (membership.ts). */
   | { kind: 'members'; change: MembershipChange }
   /** Planned failover, sent to the primary: hand the cell over to `targetRegion` without losing a write. */

@@ -136,6 +136,15 @@ describe('the control cell (issue 11: the control state replicated like any cell
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(learnt).toMatchObject({ primaryRegion: target, epoch: moved.epoch, membersVersion: members.membersVersion });
+    // `global` raises the cell's failover alert when it learns the move: planned, as it was.
+    let alert: { signals: { epoch: number; planned: boolean; toRegion: string } } | undefined;
+    for (let i = 0; i < 120 && alert === undefined; i++) {
+      const r = await call('GET', '/beta/reports/healthMonitoring/alerts', { headers: { 'x-tessera-tenant': t.tenantId, prefer: 'include-unknown-enum-members' } });
+      const alerts = ((await r.json()) as { value: Array<{ alertType: string; signals: { epoch: number; planned: boolean; toRegion: string } }> }).value;
+      alert = alerts.find((a) => a.alertType === 'cellFailover' && a.signals.epoch === moved.epoch);
+      if (alert === undefined) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(alert?.signals).toMatchObject({ planned: true, toRegion: target });
   });
 
   it('imports the tenants and cells a `global` placed before the control cell: every copy finds them and their domains stay taken', async () => {

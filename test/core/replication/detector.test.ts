@@ -113,6 +113,23 @@ describe('watchCell', () => {
     expect(4_038).toBeLessThanOrEqual(worstCaseDetectionMs());
   });
 
+  it('finds a primary that a handoff moved the cell to as planned, and one a failover promoted as not', async () => {
+    const c = new TestCluster(REGIONS);
+    expect((await c.get('weur').write(put('a', '1'))).ok).toBe(true);
+    expect((await c.get('weur').handoff('enam')).ok).toBe(true);
+    // A watcher whose record still names weur finds enam's primary by surveying the replicas.
+    c.down.add('weur');
+    expect(await watchCell(deps(c), cell)).toMatchObject({ kind: 'moved', region: 'enam', epoch: 2, promoted: false, planned: true });
+    c.down.delete('weur');
+    // enam lost: a failover promotes another voter, which took over unplanned; a second watcher
+    // with the same stale record finds that primary, and says so.
+    c.down.add('enam');
+    const moved = { ...cell, primaryRegion: 'enam', epoch: 2 };
+    const failedOver = await watchCell(deps(c), moved);
+    expect(failedOver).toMatchObject({ kind: 'moved', epoch: 3, promoted: true });
+    expect(await watchCell(deps(c), moved)).toMatchObject({ kind: 'moved', epoch: 3, promoted: false, planned: false });
+  });
+
   it('stays with a primary that answers and replicates', async () => {
     const c = new TestCluster(REGIONS);
     expect(await watchCell(deps(c), cell)).toEqual({ kind: 'healthy', epoch: 1 });
