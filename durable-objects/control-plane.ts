@@ -7,7 +7,7 @@ import type { WatchOutcome } from './cell-watch.js';
 import { cellTransport, healthConfig, observeFrom, topology, watchDeps } from './cell-watch.js';
 import type { ObserverVote } from '../core/replication/observers.js';
 import type { Membership, MembershipChange } from '../core/replication/membership.js';
-import { incidentKey, type Incident } from '../core/health/incidents.js';
+import { cellFailoverIncident, incidentKey } from '../core/health/incidents.js';
 import { IncidentOutbox } from './incident-outbox.js';
 import type { ControlSource, CopyAnswer } from '../core/control/lookup.js';
 import { CONTROL_CELL } from '../core/control/control-cell.js';
@@ -195,8 +195,8 @@ export class ControlPlane extends DurableObject<Env> {
       this.sql.exec(`UPDATE cells SET primary_region = ?, epoch = ? WHERE id = ? AND epoch < ?`, primaryRegion, epoch, cellId, epoch);
       if (primary) this.ctx.waitUntil(pokeReplicas(this.env));
       // A replica's failover reaches the primary's outbox when it tells the primary (pullFromPrimary).
-      if (before.primaryRegion === primaryRegion || !primary) return false;
-      const incident: Incident = { type: 'cellFailover', cellId, fromRegion: before.primaryRegion, toRegion: primaryRegion, epoch, planned, at: Date.now() };
+      const incident = primary ? cellFailoverIncident(cellId, before, { primaryRegion, epoch }, planned, Date.now()) : undefined;
+      if (incident === undefined) return false;
       this.incidents.record(incidentKey(incident), incident);
       return true;
     });
@@ -325,11 +325,16 @@ export class ControlPlane extends DurableObject<Env> {
     return this.meta.region() ?? controlRegionOf(this.env);
   }
 
+  /** Whether this copy ran, or found, a planned handoff of the cell to `epoch`. */
+  private plannedHere(cellId: string, epoch: number): boolean {
+    return this.sql.exec(`SELECT 1 FROM cp_planned WHERE cell = ? AND epoch = ?`, cellId, epoch).toArray().length > 0;
+  }
+
   private replicaSide() {
     return {
       meta: this.meta,
       cell: (id: string) => this.cell(id),
-      planned: (id: string, epoch: number) => this.sql.exec(`SELECT 1 FROM cp_planned WHERE cell = ? AND epoch = ?`, id, epoch).toArray().length > 0,
+      planned: (id: string, epoch: number) => this.plannedHere(id, epoch),
       putCell: (c: CellRecord) =>
         this.sql.exec(`INSERT OR REPLACE INTO cells (id, home_region, regions, voters, members_version, primary_region, epoch, tenants) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           c.id, c.homeRegion, JSON.stringify(c.regions), JSON.stringify(c.voters), c.membersVersion, c.primaryRegion, c.epoch, c.tenants),
@@ -356,7 +361,8 @@ export class ControlPlane extends DurableObject<Env> {
       const now = this.cell(cellId);
       return now === undefined ? undefined : { cell: now, verdict: outcome.kind };
     }
-    const planned = outcome.planned === true;
+    // A watch that ends because this copy's record moved on (its own handoff) does not say how: cp_planned does.
+    const planned = outcome.planned === true || this.plannedHere(cellId, outcome.epoch);
     const cell = this.setPrimary(cellId, outcome.region as Region, outcome.epoch, planned);
     const from = this.meta.region();
     if (from !== undefined) {

@@ -29,6 +29,22 @@ export interface IncidentDetail {
   planned?: boolean;
 }
 
+/**
+ * The alert for a cell's primary moving from `before` to `after` (none when the region did not
+ * change). `planned` (a handoff) holds only for a move of one epoch: a handoff moves the cell one
+ * epoch on, so a record that learns of a move over several has missed a failover in between.
+ */
+export function cellFailoverIncident(
+  cellId: string,
+  before: { readonly primaryRegion: string; readonly epoch: number },
+  after: { readonly primaryRegion: string; readonly epoch: number },
+  planned: boolean,
+  at: number,
+): Incident | undefined {
+  if (after.epoch <= before.epoch || after.primaryRegion === before.primaryRegion) return undefined;
+  return { type: 'cellFailover', cellId, fromRegion: before.primaryRegion, toRegion: after.primaryRegion, epoch: after.epoch, planned: planned && after.epoch === before.epoch + 1, at };
+}
+
 export const incidentKey = (i: Incident): string => (i.type === 'cellFailover' ? `cellFailover|${i.cellId}|${i.epoch}` : `backupAuthTakeover|${i.cellId}`);
 
 /** An earlier alert of the same key, as the monitor stores it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideIncident, incidentKey, isIncident, type Incident, type KnownIncident } from '../../../core/health/incidents.js';
+import { cellFailoverIncident, decideIncident, incidentKey, isIncident, type Incident, type KnownIncident } from '../../../core/health/incidents.js';
 import { alertJson, type StoredAlert } from '../../../core/health/alerts.js';
 import { ALERT_TYPES, GRAPH_ALERT_TYPES, RATE_ALERT_TYPES } from '../../../core/health/monitors.js';
 
@@ -14,6 +14,16 @@ describe('incident monitors: cellFailover', () => {
     const known: KnownIncident[] = [{ id: 'a1', state: 'resolved', detail: first.kind === 'raise' ? first.detail : (undefined as never) }];
     expect(decideIncident(failover(2, 5_000), on, known)).toEqual({ kind: 'ignore', reason: 'duplicate' });
     expect(incidentKey(failover(3))).not.toBe(incidentKey(failover(2)));
+  });
+
+  it('a move of the primary is planned only when a handoff says so and it is one epoch on (a longer move hides a failover)', () => {
+    const weur = { primaryRegion: 'weur', epoch: 4 };
+    expect(cellFailoverIncident('c', weur, { primaryRegion: 'eeur', epoch: 5 }, true, 9)).toEqual({ type: 'cellFailover', cellId: 'c', fromRegion: 'weur', toRegion: 'eeur', epoch: 5, planned: true, at: 9 });
+    expect(cellFailoverIncident('c', weur, { primaryRegion: 'eeur', epoch: 6 }, true, 9)).toMatchObject({ epoch: 6, planned: false });
+    expect(cellFailoverIncident('c', weur, { primaryRegion: 'eeur', epoch: 5 }, false, 9)).toMatchObject({ planned: false });
+    // No alert when the primary stayed where it was, or for a move the record already holds.
+    expect(cellFailoverIncident('c', weur, { primaryRegion: 'weur', epoch: 6 }, false, 9)).toBeUndefined();
+    expect(cellFailoverIncident('c', weur, { primaryRegion: 'eeur', epoch: 4 }, true, 9)).toBeUndefined();
   });
 
   it('raises nothing when the monitor is disabled', () => {
