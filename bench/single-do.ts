@@ -35,6 +35,8 @@ interface FloorEntry {
   value: string;
   /** What the write stores on every replica (`rowsOf`). */
   rows: FloorRows;
+  /** The rows, made once by the primary and shipped with the entry, as Tessera ships its mutations. */
+  muts?: FloorMutation[];
 }
 
 /**
@@ -54,7 +56,7 @@ interface FloorMutation {
 const TENANT = 't/88d091e6-b10b-494a-b1a0-5f2efcd45970';
 const USER_ID = 'a31e4349-49c5-4c57-94e0-a77db764123f';
 
-function rowsOf(entry: FloorEntry): FloorMutation[] {
+function rowsOf(entry: Omit<FloorEntry, 'muts'>): FloorMutation[] {
   if (entry.rows === 'one') return [{ key: 'row', value: entry.value }];
   const name = (n: number) => `Bench User ${n}`;
   const at = Date.now();
@@ -107,8 +109,12 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
    * one (group commit, as Tessera's primary does); otherwise one copy per write.
    */
   async write(value: string, mode: Shipping, rows: FloorRows = 'one'): Promise<number> {
-    const entry = { pos: ++this.pos, value, rows };
-    this.apply([entry]);
+    const pos = ++this.pos;
+    const entry: FloorEntry = rows === 'one' ? { pos, value, rows } : { pos, value, rows, muts: rowsOf({ pos, value, rows }) };
+    // Tessera's primary appends a write to its log when it arrives and applies the round's net
+    // state once a voter holds it (drain); the plain floor applies each write at once.
+    if (rows === 'one') this.apply([entry]);
+    else this.appendLog([entry]);
     if (mode === 'naive') {
       await this.ship([entry]);
       return entry.pos;
@@ -140,7 +146,9 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
     this.shipping = true;
     while (this.queued.length > 0) {
       const batch = this.queued.splice(0);
-      await this.ship(batch.map((b) => b.entry));
+      const entries = batch.map((b) => b.entry);
+      await this.ship(entries);
+      if (entries[0]?.rows !== 'one') this.applyState(entries);
       for (const b of batch) b.done();
     }
     this.shipping = false;
@@ -153,24 +161,39 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
     this.ctx.waitUntil(Promise.all(rest.map((peer) => peer.apply(entries))));
   }
 
+  /** A copy: the entries' log rows and their state. */
   apply(entries: FloorEntry[]): number {
     const sql = this.ctx.storage.sql;
-    const net = new Map<string, FloorMutation>();
+    if (entries[0]?.rows !== 'one') {
+      this.appendLog(entries);
+      this.applyState(entries);
+      return entries.length;
+    }
     for (const entry of entries) {
-      if (entry.rows === 'one') {
-        sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', entry.pos, JSON.stringify([{ key: 'row', value: entry.value }]));
-        sql.exec('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)', 'row', JSON.stringify(entry.value));
-        continue;
-      }
-      const muts = rowsOf(entry);
-      sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', entry.pos, JSON.stringify(muts));
-      for (const m of muts) {
+      sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', entry.pos, JSON.stringify([{ key: 'row', value: entry.value }]));
+      sql.exec('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)', 'row', JSON.stringify(entry.value));
+    }
+    return entries.length;
+  }
+
+  private appendLog(entries: readonly FloorEntry[]): void {
+    for (const e of entries) this.ctx.storage.sql.exec('INSERT OR REPLACE INTO log (pos, muts) VALUES (?, ?)', e.pos, JSON.stringify(e.muts ?? []));
+  }
+
+  /**
+   * A round's rows as Tessera applies them (core/replication/secondary.ts netMutations): each
+   * key's last mutation only, then the deletes in one statement and the puts in as few as 100
+   * bound parameters allow (no more statements than Tessera's applyMutations uses).
+   */
+  private applyState(entries: readonly FloorEntry[]): void {
+    const sql = this.ctx.storage.sql;
+    const net = new Map<string, FloorMutation>();
+    for (const e of entries) {
+      for (const m of e.muts ?? []) {
         net.delete(m.key);
         net.set(m.key, m);
       }
     }
-    // As Tessera applies a round (core/replication/secondary.ts netMutations): each key's last
-    // mutation only, deletes in one statement, puts in as few as 100 bound parameters allow.
     const deletes = [...net.values()].filter((m) => m.value === null).map((m) => m.key);
     const puts = [...net.values()].filter((m) => m.value !== null);
     for (let i = 0; i < deletes.length; i += 100) {
@@ -181,7 +204,6 @@ export class ReplicaNode extends DurableObject<BaselineEnv> {
       const part = puts.slice(i, i + 33);
       sql.exec(`INSERT OR REPLACE INTO state (key, value, expires_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, ...part.flatMap((m) => [m.key, JSON.stringify(m.value), m.expiresAt ?? null]));
     }
-    return entries.length;
   }
 }
 
