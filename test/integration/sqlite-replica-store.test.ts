@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SqliteReplicaStore } from '../../durable-objects/sqlite-replica-store.js';
 import type { Entry } from '../../core/replication/types.js';
 import { MemoryReplicaStore } from '../../core/replication/store.js';
+import { netMutations } from '../../core/replication/secondary.js';
 import type { Mutation } from '../../core/kv.js';
 
 const entry = (pos: number, gen = 0): Entry => ({ epoch: 1, gen, pos, muts: [{ key: `k${pos}`, value: pos }] });
@@ -95,6 +96,36 @@ describe('SqliteReplicaStore.applyMutations', () => {
     for (const muts of batches) memory.applyMutations(muts);
     await withStore((store) => {
       for (const muts of batches) store.applyMutations(muts);
+      expect(store.exportRows()).toEqual(memory.exportRows());
+    });
+  });
+});
+
+describe('SqliteReplicaStore.applyMutations of distinct keys', () => {
+  it("puts a round's alternating deletes and puts in two statements, ending in the same state", async () => {
+    // A round of PATCHes netted: each deleted its old index row and added its new one, so the
+    // net mutations alternate: delete x/0, puts, delete x/1, puts, …
+    const muts = netMutations(
+      Array.from({ length: 9 }, (_, i): Entry => ({
+        epoch: 1, gen: 0, pos: i + 1,
+        muts: [{ key: `x/${i}`, value: null }, { key: `x/${i + 1}`, value: true }, { key: `idem/${i}`, value: { i }, expiresAt: 5_000 + i }],
+      })),
+    );
+    expect(muts.filter((m) => m.value === null)).toHaveLength(9);
+    const memory = new MemoryReplicaStore();
+    memory.applyMutations([{ key: 'x/0', value: true }, { key: 'x/5', value: true }]);
+    memory.applyMutations(muts);
+    await withStore((store) => {
+      store.applyMutations([{ key: 'x/0', value: true }, { key: 'x/5', value: true }]);
+      let statements = 0;
+      const exec = store['storage'].sql.exec.bind(store['storage'].sql);
+      store['storage'].sql.exec = ((...args: Parameters<typeof exec>) => {
+        statements++;
+        return exec(...args);
+      }) as typeof exec;
+      store.applyMutations(muts);
+      expect(statements).toBe(2);
+      store['storage'].sql.exec = exec;
       expect(store.exportRows()).toEqual(memory.exportRows());
     });
   });
