@@ -20,7 +20,7 @@ import type { FeedReply } from '../core/managed-identity/feed.js';
 import type { WorkloadOp } from '../core/managed-identity/workloads.js';
 import { identityFeed, runWorkloadOp, type WorkloadOutcome } from './mi-glue.js';
 import { IdentityNotices } from './identity-notices.js';
-import { DEFAULT_FEED_RETENTION_MS, isFeedKey, lastSeq, recorded, type Actor, type WriteOrigin } from '../core/feed/record.js';
+import { DEFAULT_FEED_RETENTION_MS, isFeedKey, recorded, writesRecord, type Actor, type WriteOrigin } from '../core/feed/record.js';
 import { eventsSince, isCaeKey } from '../core/cae/event-store.js';
 import { singletonKey } from '../core/directory/keys.js';
 import type { GraphCaller } from './replica-protocol.js';
@@ -78,9 +78,17 @@ export class CellReplica extends DurableObject<Env> {
   /** The backup authentication service learns what this replica issues and hears of feed changes (issue 14). */
   private readonly backup: BackupLearning;
 
-  /** Only when the tenant's change feed moved (or its keys changed): a plain refresh writes no feed record. */
-  private pokeBackup(replica: Replica, tenantId: string, feedBefore: number, keysChanged = false): void {
-    if (keysChanged || lastSeq(replica.state, tenantId) > feedBefore) this.backup.poke(replica.meta.region, replica.meta.regions, tenantId);
+  /**
+   * Only when the entries applied after `appliedBefore` wrote a record of the tenant's feed (or its
+   * keys changed): a plain refresh writes none. Read from the log's recent entries (in memory), not
+   * the state: this runs after every Graph write and token call. More applied since than the log
+   * keeps: poke anyway (the store's sync finds nothing new).
+   */
+  private pokeBackup(replica: Replica, tenantId: string, appliedBefore: number, keysChanged = false): void {
+    const upTo = replica.meta.appliedPos;
+    if (!this.backup.enabled || upTo <= appliedBefore) return;
+    const entries = this.store.entries(appliedBefore + 1, upTo, upTo - appliedBefore);
+    if (keysChanged || entries.length < upTo - appliedBefore || writesRecord(entries, tenantId)) this.backup.poke(replica.meta.region, replica.meta.regions, tenantId);
   }
 
   private open(t: CellTopology): Replica {
@@ -123,9 +131,9 @@ export class CellReplica extends DurableObject<Env> {
       // Passwords were hashed at the edge (core/directory/secrets.ts); the feed record commits with the write.
       // The deletion check again at commit: a write planned before the marker committed never lands after it.
       const plan = withIdempotency(call.idempotency, ctx.now, (state) => (isDeleted(state, call.tenantId) ? err(notFound(call.tenantId)) : planWrite(state, call.request, ctx, asUser)), keepGraphReply);
-      const feedBefore = lastSeq(replica.state, call.tenantId);
+      const before = replica.meta.appliedPos;
       const outcome = await this.commit(replica, this.feedRecords() ? recorded(plan, origin) : plan);
-      this.pokeBackup(replica, call.tenantId, feedBefore);
+      this.pokeBackup(replica, call.tenantId, before);
       // A new recovery job runs from the alarm: wake it now.
       if (outcome.kind === 'reply' && call.request.startsJob === true) await this.scheduleAt(Date.now());
       return outcome;
@@ -157,10 +165,9 @@ export class CellReplica extends DurableObject<Env> {
       return { kind: 'reply', status: e.status, headers: e.headers, body: JSON.stringify(e.body) };
     }
     const before = replica.meta.appliedPos;
-    const feedBefore = lastSeq(replica.state, call.tenantId);
     const outcome = await this.tokens.handle(replica, call, this.origin({ kind: 'system' }, call.correlationId));
     await this.afterCommit(replica, before);
-    if (replica.meta.appliedPos > before) this.pokeBackup(replica, call.tenantId, feedBefore, call.op === 'rotate' || call.op === 'revoke_key');
+    this.pokeBackup(replica, call.tenantId, before, call.op === 'rotate' || call.op === 'revoke_key');
     return outcome;
   }
 
@@ -285,10 +292,10 @@ export class CellReplica extends DurableObject<Env> {
     const tenants = tokenTenantIds(replica.state);
     const cfg = backupConfig(this.env);
     const deps = { replica, cfg, origin: (job: string) => this.origin({ kind: 'system' }, job), feed: (tid: string, after: number, limit: number) => this.feedOf(replica, tid, after, limit) };
-    const feedBefore = new Map(tenants.map((tid) => [tid, lastSeq(replica.state, tid)]));
+    const before = replica.meta.appliedPos;
     const left = await runRecoveryJobs(deps, tenants);
     // Recovery writes may disable users or remove credentials: the backup store learns at once, as after a Graph write.
-    for (const [tid, before] of feedBefore) this.pokeBackup(replica, tid, before);
+    for (const tid of tenants) this.pokeBackup(replica, tid, before);
     if (left !== undefined) await this.scheduleAt(Date.now() + (left === 'now' ? 50 : 5_000));
     const due = await snapshotsDue(replica, cfg, tenants, Date.now());
     if (due !== undefined) await this.scheduleAt(due);
@@ -347,7 +354,7 @@ export class CellReplica extends DurableObject<Env> {
     if (plain.length > 0) await replica.write(() => ok({ mutations: plain.map((key) => ({ key, value: null })), reply: undefined }));
     for (const key of expired.filter((k) => !plain.includes(k))) {
       const tid = /^t\/([^/]+)\//.exec(key)?.[1];
-      const before = tid === undefined ? 0 : lastSeq(replica.state, tid);
+      const before = replica.meta.appliedPos;
       await replica.write(recorded((state: StateReader) => ok({ mutations: purgeMutations(state, key), reply: undefined }), this.origin({ kind: 'system' }, '')));
       // A purge is a deletion (a revoking event): the backup store hears of it at once.
       if (tid !== undefined) this.pokeBackup(replica, tid, before);

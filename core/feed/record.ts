@@ -64,6 +64,15 @@ export function lastSeq(reader: StateReader, tid: string): number {
   return Math.max(typeof floor === 'number' ? floor : 0, newest === undefined ? 0 : seqOfKey(newest));
 }
 
+/**
+ * Whether the entries wrote a record of the tenant's feed: the cue that tells the backup
+ * authentication store the feed moved, read from the committed log, with no query of the state.
+ */
+export function writesRecord(entries: ReadonlyArray<{ readonly muts: readonly Mutation[] }>, tid: string): boolean {
+  const prefix = feedPrefix(tid);
+  return entries.some((e) => e.muts.some((m) => m.value !== null && m.key.startsWith(prefix)));
+}
+
 /** The actor of a token-service write: the signed-in user whose sign-in or consent made it, an operator call, or the service itself. */
 export function tokenWriteActor(operatorCall: boolean, signedInUser: string | undefined): Actor {
   if (signedInUser !== undefined) return { kind: 'user', id: signedInUser };
