@@ -2,35 +2,14 @@ import * as client from 'openid-client';
 import { createRemoteJWKSet, importPKCS8, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TEST_CERT_BASE64, TEST_KEY_PEM } from '../integration/cert-fixture.js';
-import { baseUrl, createTenant, operatorKey } from './service.js';
+import { baseUrl, createTenant } from './service.js';
+import { backupState, backupTenant, json, op, until } from './backup-fixtures.js';
 
-const op = (method: string, path: string, tenantId: string | null, body?: unknown) =>
-  fetch(`${baseUrl()}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${operatorKey()}`, 'content-type': 'application/json', ...(tenantId !== null ? { 'x-tessera-tenant': tenantId } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-
-async function json(method: string, path: string, tenantId: string | null, body?: unknown): Promise<Record<string, unknown>> {
-  const r = await op(method, path, tenantId, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.status === 204 ? {} : ((await r.json()) as Record<string, unknown>);
-}
 
 interface TenantStats { tenantId: string; apps: number; keyPublished: boolean; pendingAdoption: number }
 interface State { edge: { cells: Array<{ mode: string }> }; stores: Array<{ tenants?: TenantStats[]; drills?: Array<{ tenantId: string }> }> }
-const state = async () => (await json('GET', '/admin/backup-auth', null)) as unknown as State;
-const stats = async (tid: string) => (await state()).stores.flatMap((s) => s.tenants ?? []).find((t) => t.tenantId === tid);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const state = () => backupState<State>();
+const stats = (tid: string) => backupTenant<TenantStats>(tid);
 
 /** Every token request openid-client makes: its form body (the assertion in it) and which path answered. */
 function recorder(config: client.Configuration): Array<{ body: string; servedBy: string; status: number }> {

@@ -1,34 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { baseUrl, createTenant, operatorKey } from './service.js';
+import { baseUrl, createTenant } from './service.js';
+import { backupTenant, op, until } from './backup-fixtures.js';
 
 /**
  * Tenant deletion reaches the backup authentication service (durable-objects/tenant-purge.ts):
  * what its store learned of the tenant (the app, the signing key, the token log) is dropped by
  * the purge, not kept until the 3-day expiry, where an outage would still serve it.
  */
-const op = (method: string, path: string, body?: unknown) =>
-  fetch(`${baseUrl()}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${operatorKey()}`, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-
 interface TenantStats { tenantId: string; apps: number; keyPublished: boolean; served: number }
 
-async function tenantStats(tenantId: string): Promise<TenantStats | undefined> {
-  const state = (await (await op('GET', '/admin/backup-auth')).json()) as { stores: Array<{ tenants?: TenantStats[] }> };
-  return state.stores.flatMap((s) => s.tenants ?? []).find((t) => t.tenantId === tenantId);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const tenantStats = (tenantId: string) => backupTenant<TenantStats>(tenantId);
 
 describe('tenant deletion and the backup authentication store', () => {
   it('drops everything the backup store learned of a deleted tenant once its purge has run', async () => {
@@ -44,14 +25,14 @@ describe('tenant deletion and the backup authentication store', () => {
     await until('learning', async () => {
       const s = await tenantStats(tid);
       return s !== undefined && s.apps >= 1 && s.keyPublished ? s : undefined;
-    });
+    }, 45_000, 250);
 
-    expect([200, 202]).toContain((await op('DELETE', `/admin/tenants/${tid}`)).status);
+    expect([200, 202]).toContain((await op('DELETE', `/admin/tenants/${tid}`, null)).status);
     const done = await until('the purge', async () => {
-      const r = await op('DELETE', `/admin/tenants/${tid}`);
+      const r = await op('DELETE', `/admin/tenants/${tid}`, null);
       const body = (await r.json()) as { status?: string };
       return r.status === 200 && body.status === 'deleted' ? body : undefined;
-    });
+    }, 45_000, 250);
     expect(done).toMatchObject({ status: 'deleted' });
     // The purge completes only after the backup store forgot the tenant: nothing of it is left there.
     expect(await tenantStats(tid)).toBeUndefined();

@@ -2,41 +2,15 @@ import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baseUrl, createTenant, operatorKey } from './service.js';
+import { backupState as readBackupState, backupTenant, json, op, until } from './backup-fixtures.js';
 import { signInViaForm } from './token-fixtures.js';
 
-const op = (method: string, path: string, tenantId: string | null, body?: unknown) =>
-  fetch(`${baseUrl()}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${operatorKey()}`, 'content-type': 'application/json', ...(tenantId !== null ? { 'x-tessera-tenant': tenantId } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-
-async function json(method: string, path: string, tenantId: string | null, body?: unknown): Promise<Record<string, unknown>> {
-  const r = await op(method, path, tenantId, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.status === 204 ? {} : ((await r.json()) as Record<string, unknown>);
-}
 
 interface TenantStats { tenantId: string; sessions: number; apps: number; served: number; keyPublished: boolean; revokedUsers: number; pendingAdoption: number }
 interface State { edge: { cells: Array<{ cell: string; mode: string }> }; stores: Array<{ tenants?: TenantStats[] }> }
 
-async function backupState(): Promise<State> {
-  return (await json('GET', '/admin/backup-auth', null)) as unknown as State;
-}
-
-async function tenantStats(tenantId: string): Promise<TenantStats | undefined> {
-  return (await backupState()).stores.flatMap((s) => s.tenants ?? []).find((t) => t.tenantId === tenantId);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const backupState = () => readBackupState<State>();
+const tenantStats = (tenantId: string) => backupTenant<TenantStats>(tenantId);
 
 /** Which path answered each token request (the edge's `tessera-served-by` header), through openid-client's own fetch hook. */
 function servedBy(config: client.Configuration): string[] {
