@@ -87,7 +87,7 @@ export const SCENARIOS: Scenario[] = [
     target: ({ servers }) => ({ url: `${servers.singleDo.url}/replicated-rows`, method: 'POST', body: 'x' }),
   },
   {
-    // ... and with the change feed's record and target-index row as well.
+    // ... and with the change feed's record as well.
     id: 'replicated-floor-rows-feed',
     name: "replicated write floor storing a PATCH's rows, feed on (baseline)",
     write: true,

@@ -9,7 +9,8 @@
  */
 import type { Json, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
-import { asRecord, readFeedBackwards, readFeedForTarget } from '../feed/cursor.js';
+import { asRecord, readFeedBackwards } from '../feed/cursor.js';
+import { readFeedForTarget } from '../feed/target-index.js';
 import { feedKey } from '../feed/record.js';
 import type { Change } from '../feed/changes.js';
 import type { FeedRecord } from '../feed/record.js';
@@ -190,17 +191,22 @@ export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: 
   while (value.length < top && scanned < SCAN_LIMIT) {
     const want = Math.min(256, SCAN_LIMIT - scanned);
     const { target } = filter.value;
-    const batch = target === undefined ? readFeedBackwards(state, ctx.tenantId, cursor, want) : readFeedForTarget(state, ctx.tenantId, target, cursor, want);
-    if (batch.length === 0) {
-      exhausted = true;
-      break;
-    }
+    // By target: the index (and a bounded scan of what it does not hold yet) says where to go on.
+    const page = target === undefined ? undefined : readFeedForTarget(state, ctx.tenantId, target, cursor, want);
+    const batch = page === undefined ? readFeedBackwards(state, ctx.tenantId, cursor, want) : page.records;
+    scanned += page === undefined ? batch.length : page.examined;
+    let consumed = 0;
     for (const r of batch) {
-      scanned++;
+      consumed++;
       cursor = r.seq;
       const e = auditEntry(r);
       if (filter.value.clauses.every((c) => c(e, r))) value.push(e);
       if (value.length === top) break;
+    }
+    if (page !== undefined && consumed === batch.length) cursor = page.next;
+    if (page === undefined ? batch.length === 0 : page.next === null && consumed === batch.length) {
+      exhausted = true;
+      break;
     }
   }
   const b: JsonObject = { '@odata.context': `${req.baseUrl}/$metadata#auditLogs/directoryAudits`, value };

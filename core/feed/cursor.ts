@@ -4,7 +4,7 @@
  */
 import type { StateReader } from '../kv.js';
 import { decodeRecord } from './encoding.js';
-import { feedKey, feedPrefix, feedTargetPrefix, lastSeq, seqOfKey, type FeedRecord } from './record.js';
+import { feedKey, feedPrefix, lastSeq, type FeedRecord } from './record.js';
 
 export type FeedPage =
   | { readonly kind: 'page'; readonly records: readonly FeedRecord[]; readonly next: number; readonly more: boolean }
@@ -38,19 +38,6 @@ export function readFeedBackwards(reader: StateReader, tid: string, before: numb
     const r = asRecord(reader.get(feedKey(tid, seq)));
     if (r === undefined) break;
     out.push(r);
-  }
-  return out;
-}
-
-/** Records that changed `objectId`, newest first, before `before` (exclusive), at most `limit`: an index scan. */
-export function readFeedForTarget(reader: StateReader, tid: string, objectId: string, before: number | null, limit: number): FeedRecord[] {
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(objectId)) return [];
-  const seqs = reader.list(feedTargetPrefix(tid, objectId)).map(([k]) => seqOfKey(k)).filter((s) => before === null || s < before);
-  const out: FeedRecord[] = [];
-  for (const seq of seqs.reverse()) {
-    if (out.length >= limit) break;
-    const r = asRecord(reader.get(feedKey(tid, seq)));
-    if (r !== undefined) out.push(r);
   }
   return out;
 }

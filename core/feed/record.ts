@@ -46,13 +46,13 @@ export const feedKey = (tid: string, seq: number) => `${feedPrefix(tid)}${String
  * after every record). Not written per record: it was a row on every replica for each write.
  */
 export const feedSeqKey = (tid: string) => `t/${tid}/fdseq`;
-/** Index of records by target object id (the audit log's `targetResources/any(...)` filter). */
+/** Index of records by target object id (the audit log's `targetResources/any(...)` filter), per block of positions: target-index.ts. */
 export const feedTargetPrefix = (tid: string, objectId: string) => `t/${tid}/fdx/${objectId.toLowerCase()}/`;
 export const feedTargetKey = (tid: string, objectId: string, seq: number) => `${feedTargetPrefix(tid, objectId)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
 export const isFeedKey = (key: string) => /^t\/[A-Za-z0-9-]{1,64}\/fdx?\//.test(key);
 export const seqOfKey = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
 
-/** Every object a record touches is a target (members of a changed group included): the `fdx` index rows. */
+/** Every object a record touches is a target (members of a changed group included): what the `fdx` index holds. */
 export function targetsOf(changes: readonly Change[]): Set<string> {
   return new Set(changes.flatMap((c) => [c.id, ...c.links.map((l) => l.id)]));
 }
@@ -97,7 +97,7 @@ function named(state: StateReader, tid: string, actor: Actor): Actor {
   return actor;
 }
 
-/** The feed mutations for a planned write: one record (and its target-index rows) per tenant it changed. */
+/** The feed mutations for a planned write: one record per tenant it changed (indexed later: target-index.ts). */
 export function planFeed(state: StateReader, mutations: readonly Mutation[], origin: WriteOrigin): Mutation[] {
   const tenants = new Set<string>();
   for (const m of mutations) {
@@ -113,7 +113,6 @@ export function planFeed(state: StateReader, mutations: readonly Mutation[], ori
     // No per-row expiry: records leave by range once archived and past the retention
     // (retention.ts), which spares every replica two expiry-index entries per write.
     out.push({ key: feedKey(tid, seq), value: encodeRecord(record) });
-    for (const id of targetsOf(changes)) out.push({ key: feedTargetKey(tid, id, seq), value: 1 });
     // Critical events (continuous access evaluation) commit with the record that carries them.
     out.push(...caeMutations(tid, record));
   }

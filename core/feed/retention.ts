@@ -2,7 +2,7 @@
  * The feed's retention, by range: records leave the cell oldest first, once archived (so the
  * archive never misses one, whatever R2 did meanwhile) and past the retention. Positions only
  * grow and commit times follow them, so the oldest record decides when the next purge is due.
- * The record's own target-index rows go with it (their keys come from its changes). A purge
+ * Its positions leave the target index with it (target-index.ts: the rows named by its changes). A purge
  * that takes the newest record writes the position floor (`fdseq`) with it: the next position
  * comes from the newest row, and must never go back to one already used.
  *
@@ -12,7 +12,8 @@
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { archivedUpTo } from './archive.js';
 import { asRecord } from './cursor.js';
-import { feedPrefix, feedSeqKey, feedTargetKey, lastSeq, targetsOf } from './record.js';
+import { feedPrefix, feedSeqKey, lastSeq, type FeedRecord } from './record.js';
+import { unindexRecords } from './target-index.js';
 
 export interface FeedPurge {
   /** Deletes of the records due (and their index rows), oldest first. */
@@ -23,32 +24,34 @@ export interface FeedPurge {
 
 /** At most `limit` records of tenant `tid` that are archived and older than `retentionMs` at `now`. */
 export function planFeedPurge(reader: StateReader, tid: string, now: number, retentionMs: number, limit: number): FeedPurge {
-  const { mutations, nextDueAt, lastRow } = duePurge(reader, tid, now, retentionMs, limit);
+  const { mutations: deletes, nextDueAt, lastRow, records } = duePurge(reader, tid, now, retentionMs, limit);
+  const mutations = [...deletes, ...unindexRecords(reader, tid, records)];
   if (lastRow === undefined || lastRow !== reader.lastKey(feedPrefix(tid))) return { mutations, nextDueAt };
   return { mutations: [...mutations, { key: feedSeqKey(tid), value: lastSeq(reader, tid) }], nextDueAt };
 }
 
-/** The deletes due, oldest first, and the last record row among them. */
-function duePurge(reader: StateReader, tid: string, now: number, retentionMs: number, limit: number): FeedPurge & { lastRow?: string } {
+/** The deletes due, oldest first, the last record row among them, and the records they delete. */
+function duePurge(reader: StateReader, tid: string, now: number, retentionMs: number, limit: number): FeedPurge & { lastRow?: string; records: FeedRecord[] } {
   const archived = archivedUpTo(reader, tid);
   const mutations: Mutation[] = [];
+  const records: FeedRecord[] = [];
   let lastRow: string | undefined;
   let taken = 0;
   for (const [key, value] of oldestFirst(reader, feedPrefix(tid), limit + 1)) {
-    if (taken === limit) return { mutations, nextDueAt: now, lastRow };
+    if (taken === limit) return { mutations, nextDueAt: now, lastRow, records };
     const record = asRecord(value);
     if (record !== undefined) {
       const dueAt = record.at + retentionMs;
-      if (dueAt > now) return { mutations, nextDueAt: dueAt, lastRow };
+      if (dueAt > now) return { mutations, nextDueAt: dueAt, lastRow, records };
       // Due but not archived: the archive's own retry (and the purge after it) owns the next alarm.
-      if (record.seq > archived) return { mutations, nextDueAt: undefined, lastRow };
+      if (record.seq > archived) return { mutations, nextDueAt: undefined, lastRow, records };
     }
     mutations.push({ key, value: null });
-    if (record !== undefined) for (const id of targetsOf(record.changes)) mutations.push({ key: feedTargetKey(tid, id, record.seq), value: null });
+    if (record !== undefined) records.push(record);
     lastRow = key;
     taken++;
   }
-  return { mutations, nextDueAt: undefined, lastRow };
+  return { mutations, nextDueAt: undefined, lastRow, records };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planWrite, read } from '../../../core/directory/index.js';
 import { recorded } from '../../../core/feed/record.js';
+import { planTargetIndex } from '../../../core/feed/target-index.js';
 import { Harness, idOf, type Body } from './harness.js';
 
 function write(h: Harness, method: string, path: string, body?: unknown): Body {
@@ -21,6 +22,29 @@ describe('directoryAudits (core/directory/directory-audits.ts)', () => {
     expect(entries.map((e) => e['activityDisplayName'])).toEqual(['Add member to group', 'Add user']);
     const added = (entries[1]!['targetResources'] as Body[])[0]!;
     expect(added['userPrincipalName']).toBe('ann@contoso.com');
+  });
+
+  it('pages a target\'s history through the index and the records not indexed yet, newest first, each once', () => {
+    const h = new Harness();
+    const u = write(h, 'POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' });
+    const other = write(h, 'POST', '/users', { displayName: 'Bob', userPrincipalName: 'bob@contoso.com' });
+    for (let i = 0; i < 3; i++) write(h, 'PATCH', `/users/${idOf(u)}`, { jobTitle: `a${i}` });
+    h.state.apply(planTargetIndex(h.state, h.tenantId));
+    for (let i = 0; i < 3; i++) write(h, 'PATCH', `/users/${idOf(other)}`, { jobTitle: `b${i}` });
+    for (let i = 3; i < 5; i++) write(h, 'PATCH', `/users/${idOf(u)}`, { jobTitle: `a${i}` });
+    const titles: unknown[] = [];
+    let query: Record<string, string> = { $filter: `targetResources/any(t: t/id eq '${idOf(u)}')`, $top: '2' };
+    for (let pages = 0; pages < 10; pages++) {
+      const page = h.getOk('/auditLogs/directoryAudits', query);
+      for (const e of page['value'] as Body[]) {
+        const props = (e['targetResources'] as Body[])[0]!['modifiedProperties'] as Body[];
+        titles.push(e['activityDisplayName'] === 'Add user' ? 'added' : props[0]!['newValue']);
+      }
+      const next = page['@odata.nextLink'];
+      if (typeof next !== 'string') break;
+      query = Object.fromEntries(new URL(next).searchParams);
+    }
+    expect(titles).toEqual(['"a4"', '"a3"', '"a2"', '"a1"', '"a0"', 'added']);
   });
 
   it('names app role assignments as Entra does, and a service principal deletion by the principal, not its assignments', () => {

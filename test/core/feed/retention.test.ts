@@ -4,6 +4,7 @@ import { archivedMarkKey } from '../../../core/feed/archive.js';
 import { readFeed } from '../../../core/feed/cursor.js';
 import { feedKey, feedPrefix, lastSeq, recorded } from '../../../core/feed/record.js';
 import { planFeedPurge } from '../../../core/feed/retention.js';
+import { planTargetIndex } from '../../../core/feed/target-index.js';
 import { Harness, idOf, type Body } from '../directory/harness.js';
 
 const RETENTION = 10_000;
@@ -16,25 +17,33 @@ function write(h: Harness, at: number, method: string, path: string, body?: unkn
 }
 
 const targetRows = (h: Harness) => h.state.list(`t/${h.tenantId}/fdx/`).map(([k]) => k);
+/** The positions of the (only) target's block row. */
+const targetRow = (h: Harness) => {
+  const rows = h.state.list(`t/${h.tenantId}/fdx/`);
+  expect(rows).toHaveLength(1);
+  return rows[0]![1];
+};
 
 describe('feed retention by range (core/feed/retention.ts)', () => {
-  it('writes records and target rows with no per-row expiry', () => {
+  it('writes one record row per write, with no per-row expiry and no target-index row (indexed later)', () => {
     const h = new Harness();
     write(h, h.now, 'POST', '/users', { displayName: 'a', userPrincipalName: 'a@contoso.com' });
     const r = recorded((s) => planWrite(s, h.req('POST', '/users', { displayName: 'b', userPrincipalName: 'b@contoso.com' }), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
     if (!r.ok) throw new Error('plan failed');
     const feedRows = r.value.mutations.filter((m) => m.key.includes('/fd/') || m.key.includes('/fdx/'));
-    expect(feedRows.length).toBeGreaterThanOrEqual(2);
+    expect(feedRows.map((m) => m.key)).toEqual([feedKey(h.tenantId, 2)]);
     expect(feedRows.every((m) => m.expiresAt === undefined)).toBe(true);
   });
 
-  it('drops archived records past the retention, oldest first, with their target rows, and says when the next is due', () => {
+  it('drops archived records past the retention, oldest first, with their positions in the target index, and says when the next is due', () => {
     const h = new Harness();
     const t0 = h.now;
     const u = write(h, t0, 'POST', '/users', { displayName: 'a', userPrincipalName: 'a@contoso.com' });
     write(h, t0 + 1_000, 'PATCH', `/users/${idOf(u)}`, { jobTitle: 'x' });
     write(h, t0 + 5_000, 'PATCH', `/users/${idOf(u)}`, { jobTitle: 'y' });
     h.state.apply([{ key: archivedMarkKey(h.tenantId), value: lastSeq(h.state, h.tenantId) }]);
+    h.state.apply(planTargetIndex(h.state, h.tenantId));
+    expect(targetRow(h)).toEqual([1, 2, 3]);
 
     expect(planFeedPurge(h.state, h.tenantId, t0 + RETENTION - 1, RETENTION, 100)).toEqual({ mutations: [], nextDueAt: t0 + RETENTION });
     const due = planFeedPurge(h.state, h.tenantId, t0 + RETENTION + 1_000, RETENTION, 100);
@@ -43,8 +52,7 @@ describe('feed retention by range (core/feed/retention.ts)', () => {
     expect(readFeed(h.state, h.tenantId, 0).kind).toBe('expired');
     const page = readFeed(h.state, h.tenantId, 2);
     expect(page.kind === 'page' && page.records.map((r) => r.seq)).toEqual([3]);
-    expect(targetRows(h).every((k) => k.endsWith('000000000003'))).toBe(true);
-    expect(targetRows(h)).toHaveLength(1);
+    expect(targetRow(h)).toEqual([3]);
 
     h.state.apply(planFeedPurge(h.state, h.tenantId, t0 + 5_000 + RETENTION, RETENTION, 100).mutations);
     expect(h.state.list(feedPrefix(h.tenantId))).toEqual([]);

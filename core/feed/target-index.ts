@@ -1,0 +1,142 @@
+/**
+ * The feed's index by target object (the audit log's `targetResources/any(t: t/id eq '…')`),
+ * kept per block of positions and built after the write, not in it. A write stores only its
+ * record: an index row per record and target was a second row on every replica of the cell
+ * for each write (a tenth of a PATCH's work). The primary's alarm indexes the records after
+ * the mark (`fdxm`) in batches, one row per target and block of `INDEX_BLOCK` positions
+ * holding the positions in it that touched the target, so a target changed again and again
+ * costs a row per block. Readers scan the few records after the mark (bounded per call) and
+ * read the rest through the index. Rows written before this rule (one per record, value 1,
+ * the same key shape) read as the position in their key.
+ *
+ * Each step is planned inside the replicated write it makes, against the state it applies
+ * to: run twice (a write whose fate was unknown, a new primary after a failover) it finds the
+ * mark moved and the positions already there, and writes nothing new.
+ */
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { decodeRecord } from './encoding.js';
+import { feedKey, feedPrefix, feedTargetKey, feedTargetPrefix, lastSeq, seqOfKey, targetsOf, type FeedRecord } from './record.js';
+
+/** Positions per index block: a row covers `[first, first + INDEX_BLOCK)`. */
+export const INDEX_BLOCK = 512;
+/** Records indexed per replicated write. */
+export const INDEX_BATCH = 500;
+
+export const indexMarkKey = (tid: string) => `t/${tid}/fdxm`;
+const blockFirst = (seq: number) => Math.floor((seq - 1) / INDEX_BLOCK) * INDEX_BLOCK + 1;
+const blockKey = (tid: string, objectId: string, seq: number) => feedTargetKey(tid, objectId, blockFirst(seq));
+
+/** The last position whose targets are in the index (0 before any). */
+export function indexedUpTo(reader: StateReader, tid: string): number {
+  const v = reader.get(indexMarkKey(tid));
+  return typeof v === 'number' ? v : 0;
+}
+
+/** The positions an index row holds: its list, or (a row of before, value 1) the position in its key. */
+function positionsOf(key: string, value: Json | undefined): number[] {
+  if (Array.isArray(value)) return value.filter((s): s is number => typeof s === 'number');
+  return value === undefined ? [] : [seqOfKey(key)];
+}
+
+/** Index rows changed by adding (`add`) or removing positions, read from `state` once per key. */
+class RowEdits {
+  private readonly rows = new Map<string, { before: number[]; after: Set<number> }>();
+  constructor(private readonly state: StateReader) {}
+
+  edit(key: string, seq: number, add: boolean): void {
+    let row = this.rows.get(key);
+    if (row === undefined) {
+      const before = positionsOf(key, this.state.get(key));
+      this.rows.set(key, (row = { before, after: new Set(before) }));
+    }
+    if (add) row.after.add(seq);
+    else row.after.delete(seq);
+  }
+
+  mutations(): Mutation[] {
+    const out: Mutation[] = [];
+    for (const [key, { before: unsorted, after: set }] of this.rows) {
+      const before = [...unsorted].sort((a, b) => a - b);
+      const after = [...set].sort((a, b) => a - b);
+      if (after.length === before.length && after.every((s, i) => s === before[i])) continue;
+      out.push({ key, value: after.length === 0 ? null : after });
+    }
+    return out;
+  }
+}
+
+/** The next indexing step for the tenant: rows for up to `limit` records after the mark, and the mark; [] when current. */
+export function planTargetIndex(state: StateReader, tid: string, limit: number = INDEX_BATCH): Mutation[] {
+  const mark = indexedUpTo(state, tid);
+  const last = lastSeq(state, tid);
+  if (mark >= last) return [];
+  const edits = new RowEdits(state);
+  let upTo = mark;
+  for (const [key, value] of state.list(feedPrefix(tid), { after: feedKey(tid, mark), limit })) {
+    const record = decodeRecord(value);
+    const seq = seqOfKey(key);
+    if (record !== undefined) for (const id of targetsOf(record.changes)) edits.edit(blockKey(tid, id, seq), seq, true);
+    upTo = seq;
+  }
+  // Nothing left after the mark (purged before it was indexed): the mark catches up.
+  if (upTo === mark) upTo = last;
+  return [...edits.mutations(), { key: indexMarkKey(tid), value: upTo }];
+}
+
+/** Index edits for records the retention purge deletes: their positions leave their rows (a row left empty goes). */
+export function unindexRecords(state: StateReader, tid: string, records: readonly FeedRecord[]): Mutation[] {
+  const edits = new RowEdits(state);
+  const legacy: Mutation[] = [];
+  for (const r of records) {
+    for (const id of targetsOf(r.changes)) {
+      edits.edit(blockKey(tid, id, r.seq), r.seq, false);
+      const own = feedTargetKey(tid, id, r.seq);
+      if (own !== blockKey(tid, id, r.seq) && state.get(own) !== undefined) legacy.push({ key: own, value: null });
+    }
+  }
+  return [...edits.mutations(), ...legacy];
+}
+
+export interface TargetPage {
+  /** Records that changed the object, newest first. */
+  readonly records: readonly FeedRecord[];
+  /** Records read to find them (the caller's scan budget). */
+  readonly examined: number;
+  /** Where to continue (positions before it); null when no older record can match. */
+  readonly next: number | null;
+}
+
+/**
+ * Records that changed `objectId`, newest first, before `before` (exclusive; null = from the
+ * newest), at most `limit`: the records after the index mark by a scan of at most `limit`
+ * positions, then the index.
+ */
+export function readFeedForTarget(reader: StateReader, tid: string, objectId: string, before: number | null, limit: number): TargetPage {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(objectId)) return { records: [], examined: 0, next: null };
+  const want = objectId.toLowerCase();
+  const mark = indexedUpTo(reader, tid);
+  const end = before ?? lastSeq(reader, tid) + 1;
+  if (end - 1 > mark) {
+    const from = Math.max(mark, end - 1 - limit);
+    const rows = reader.list(feedPrefix(tid), { after: feedKey(tid, from), limit: end - 1 - from });
+    const records = rows
+      .map(([, v]) => decodeRecord(v))
+      .filter((r): r is FeedRecord => r !== undefined && r.seq < end && [...targetsOf(r.changes)].some((id) => id.toLowerCase() === want))
+      .reverse();
+    return { records, examined: rows.length, next: from === 0 ? null : from + 1 };
+  }
+  const seqs = reader
+    .list(feedTargetPrefix(tid, objectId))
+    .flatMap(([k, v]) => positionsOf(k, v))
+    .filter((s) => s < end)
+    .sort((a, b) => b - a);
+  const records: FeedRecord[] = [];
+  let next: number | null = null;
+  for (const seq of seqs) {
+    if (records.length >= limit) break;
+    const r = decodeRecord(reader.get(feedKey(tid, seq)));
+    if (r !== undefined) records.push(r);
+    next = seq;
+  }
+  return { records, examined: records.length, next: records.length < limit ? null : next };
+}

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { planWrite } from '../../../core/directory/index.js';
+import { encodeRecord } from '../../../core/feed/encoding.js';
+import { feedKey, feedTargetKey, recorded, type FeedRecord } from '../../../core/feed/record.js';
+import { indexedUpTo, INDEX_BLOCK, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
+import { MemoryState } from '../../../core/kv.js';
+import { Harness, idOf, type Body } from '../directory/harness.js';
+
+const TID = 'tenant-1';
+
+/** A record at `seq` that updated each of `ids`. */
+function record(seq: number, ...ids: string[]): FeedRecord {
+  const changes = ids.map((id) => ({ type: 'user', id, op: 'update' as const, displayName: null, props: [{ name: 'jobTitle', oldValue: null, newValue: `j${seq}` }], links: [] }));
+  return { seq, at: seq, actor: { kind: 'system' }, correlationId: 'c', changes };
+}
+
+function stateWith(records: readonly FeedRecord[]): MemoryState {
+  const s = new MemoryState();
+  s.apply(records.map((r) => ({ key: feedKey(TID, r.seq), value: encodeRecord(r) })));
+  return s;
+}
+
+const seqs = (page: { records: readonly FeedRecord[] }) => page.records.map((r) => r.seq);
+const rowsOf = (s: MemoryState, id: string) => s.list(`t/${TID}/fdx/${id}/`);
+
+describe('feed target index (core/feed/target-index.ts)', () => {
+  it('indexes the records after the mark into one row per target and block, and then has nothing to do', () => {
+    const s = stateWith([record(1, 'a'), record(2, 'b'), record(3, 'a', 'b'), record(INDEX_BLOCK + 1, 'a')]);
+    s.apply(planTargetIndex(s, TID));
+    expect(rowsOf(s, 'a')).toEqual([
+      [feedTargetKey(TID, 'a', 1), [1, 3]],
+      [feedTargetKey(TID, 'a', INDEX_BLOCK + 1), [INDEX_BLOCK + 1]],
+    ]);
+    expect(rowsOf(s, 'b')).toEqual([[feedTargetKey(TID, 'b', 1), [2, 3]]]);
+    expect(indexedUpTo(s, TID)).toBe(INDEX_BLOCK + 1);
+    expect(planTargetIndex(s, TID)).toEqual([]);
+  });
+
+  it('goes in batches of `limit` records, adding to the rows already there', () => {
+    const s = stateWith([record(1, 'a'), record(2, 'a'), record(3, 'a')]);
+    s.apply(planTargetIndex(s, TID, 2));
+    expect(indexedUpTo(s, TID)).toBe(2);
+    s.apply(planTargetIndex(s, TID, 2));
+    expect(rowsOf(s, 'a')).toEqual([[feedTargetKey(TID, 'a', 1), [1, 2, 3]]]);
+  });
+
+  it('is safe to apply twice: a step planned again against the same state writes the same rows and mark', () => {
+    const s = stateWith([record(1, 'a'), record(2, 'b')]);
+    const step = planTargetIndex(s, TID);
+    s.apply(step);
+    const once = [...s.rows];
+    s.apply(step);
+    expect([...s.rows]).toEqual(once);
+  });
+
+  it('finds records after the mark by scan, and the same ones through the index once indexed', () => {
+    const s = stateWith([record(1, 'a'), record(2, 'b'), record(3, 'A'), record(4, 'b')]);
+    const scanned = readFeedForTarget(s, TID, 'a', null, 10);
+    expect(seqs(scanned)).toEqual([3, 1]);
+    expect(scanned.next).toBeNull();
+    s.apply(planTargetIndex(s, TID));
+    expect(seqs(readFeedForTarget(s, TID, 'a', null, 10))).toEqual([3, 1]);
+    expect(seqs(readFeedForTarget(s, TID, 'a', 3, 10))).toEqual([1]);
+  });
+
+  it('scans at most `limit` records after the mark per call and says where to go on', () => {
+    const s = stateWith(Array.from({ length: 30 }, (_, i) => record(i + 1, i % 10 === 0 ? 'a' : 'z')));
+    s.apply(planTargetIndex(s, TID, 10)); // positions 1..10 indexed
+    const found: number[] = [];
+    let before: number | null = null;
+    for (let calls = 0; calls < 10; calls++) {
+      const page = readFeedForTarget(s, TID, 'a', before, 8);
+      expect(page.examined).toBeLessThanOrEqual(8);
+      found.push(...seqs(page));
+      if (page.next === null) break;
+      before = page.next;
+    }
+    expect(found).toEqual([21, 11, 1]);
+  });
+
+  it('pages through the index newest first, `limit` at a time', () => {
+    const s = stateWith(Array.from({ length: 5 }, (_, i) => record(i + 1, 'a')));
+    s.apply(planTargetIndex(s, TID));
+    const first = readFeedForTarget(s, TID, 'a', null, 2);
+    expect([seqs(first), first.next]).toEqual([[5, 4], 4]);
+    const last = readFeedForTarget(s, TID, 'a', 2, 2);
+    expect([seqs(last), last.next]).toEqual([[1], null]);
+  });
+
+  it('reads a row of before (one per record, value 1) as the position in its key, and drops it with the record', () => {
+    const s = stateWith([record(7, 'a')]);
+    s.apply([{ key: feedTargetKey(TID, 'a', 7), value: 1 }, { key: `t/${TID}/fdxm`, value: 7 }]);
+    expect(seqs(readFeedForTarget(s, TID, 'a', null, 10))).toEqual([7]);
+    expect(unindexRecords(s, TID, [record(7, 'a')])).toEqual([{ key: feedTargetKey(TID, 'a', 7), value: null }]);
+  });
+
+  it('takes purged positions out of their rows and deletes a row left empty', () => {
+    const s = stateWith([record(1, 'a', 'b'), record(2, 'a')]);
+    s.apply(planTargetIndex(s, TID));
+    s.apply(unindexRecords(s, TID, [record(1, 'a', 'b')]));
+    expect(rowsOf(s, 'a')).toEqual([[feedTargetKey(TID, 'a', 1), [2]]]);
+    expect(rowsOf(s, 'b')).toEqual([]);
+  });
+
+  it('moves its mark past positions purged before they were indexed', () => {
+    const s = stateWith([record(1, 'a'), record(2, 'a')]);
+    s.apply([{ key: feedKey(TID, 1), value: null }, { key: feedKey(TID, 2), value: null }, { key: `t/${TID}/fdseq`, value: 2 }]);
+    s.apply(planTargetIndex(s, TID));
+    expect(indexedUpTo(s, TID)).toBe(2);
+    expect(rowsOf(s, 'a')).toEqual([]);
+  });
+
+  it('indexes a membership change under the group and the member', () => {
+    const h = new Harness();
+    const write = (method: string, path: string, body?: unknown): Body => {
+      const r = recorded((st) => planWrite(st, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      h.state.apply(r.value.mutations);
+      return (r.value.reply.body ?? {}) as Body;
+    };
+    const u = write('POST', '/users', { displayName: 'a', userPrincipalName: 'a@contoso.com' });
+    const g = write('POST', '/groups', { displayName: 'g', mailEnabled: false, securityEnabled: true, mailNickname: 'g' });
+    write('POST', `/groups/${idOf(g)}/members/$ref`, { '@odata.id': `https://x/v1.0/directoryObjects/${idOf(u)}` });
+    h.state.apply(planTargetIndex(h.state, h.tenantId));
+    expect(seqs(readFeedForTarget(h.state, h.tenantId, idOf(u), null, 10))).toEqual([3, 1]);
+    expect(seqs(readFeedForTarget(h.state, h.tenantId, idOf(g), null, 10))).toEqual([3, 2]);
+  });
+});
