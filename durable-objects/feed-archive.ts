@@ -46,7 +46,7 @@ export async function archiveFeeds(replica: Replica, bucket: R2Bucket, tenantIds
   return chunks;
 }
 
-/** Index batches per tenant and alarm: a backlog (a burst of writes) is indexed over several alarms. */
+/** Index batches per tenant and alarm: a backlog (a burst of writes, an upgrade) is indexed over several alarms. */
 const INDEX_ROUNDS = 40;
 
 /**
@@ -56,14 +56,19 @@ const INDEX_ROUNDS = 40;
  * longer primary (the new primary's alarm carries on from the replicated mark).
  */
 export async function indexFeeds(replica: Replica, tenantIds: readonly string[]): Promise<boolean> {
+  let left = false;
   for (const tid of tenantIds) {
     for (let round = 0; planTargetIndex(replica.state, tid, 1).length > 0; round++) {
-      if (round === INDEX_ROUNDS) return true;
+      // This tenant's budget is spent: the others still get theirs (a backlog holds up no one).
+      if (round === INDEX_ROUNDS) {
+        left = true;
+        break;
+      }
       const r = await replica.write((state) => ok({ mutations: planTargetIndex(state, tid), reply: undefined }));
       if (!r.ok) return false;
     }
   }
-  return false;
+  return left;
 }
 
 const PURGE_BATCH = 200;

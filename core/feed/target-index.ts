@@ -23,6 +23,8 @@ export const INDEX_BLOCK = 512;
 export const INDEX_BATCH = 500;
 
 export const indexMarkKey = (tid: string) => `t/${tid}/fdxm`;
+/** The last position that may still have a per-record index row of before (while indexing reaches it). */
+export const legacyHorizonKey = (tid: string) => `t/${tid}/fdxold`;
 const blockFirst = (seq: number) => Math.floor((seq - 1) / INDEX_BLOCK) * INDEX_BLOCK + 1;
 const blockKey = (tid: string, objectId: string, seq: number) => feedTargetKey(tid, objectId, blockFirst(seq));
 
@@ -65,22 +67,36 @@ class RowEdits {
   }
 }
 
-/** The next indexing step for the tenant: rows for up to `limit` records after the mark, and the mark; [] when current. */
+/**
+ * The next indexing step for the tenant: rows for up to `limit` records after the mark, and the
+ * mark; [] when current. A tenant's first step (no mark yet) notes the newest position as the
+ * horizon of rows of before (`fdxold`): up to it, a record's per-record row, if any, is folded
+ * into its block row (deleted), so no position is listed twice; past it none can exist.
+ */
 export function planTargetIndex(state: StateReader, tid: string, limit: number = INDEX_BATCH): Mutation[] {
-  const mark = indexedUpTo(state, tid);
+  const markRow = state.get(indexMarkKey(tid));
+  const mark = typeof markRow === 'number' ? markRow : 0;
   const last = lastSeq(state, tid);
   if (mark >= last) return [];
+  const oldRow = state.get(legacyHorizonKey(tid));
+  const horizon = markRow === undefined ? last : typeof oldRow === 'number' ? oldRow : 0;
   const edits = new RowEdits(state);
+  const folded: Mutation[] = [];
   let upTo = mark;
   for (const [key, value] of state.list(feedPrefix(tid), { after: feedKey(tid, mark), limit })) {
     const record = decodeRecord(value);
     const seq = seqOfKey(key);
-    if (record !== undefined) for (const id of targetsOf(record.changes)) edits.edit(blockKey(tid, id, seq), seq, true);
+    for (const id of record === undefined ? [] : targetsOf(record.changes)) {
+      edits.edit(blockKey(tid, id, seq), seq, true);
+      const own = feedTargetKey(tid, id, seq);
+      if (seq <= horizon && own !== blockKey(tid, id, seq) && state.get(own) !== undefined) folded.push({ key: own, value: null });
+    }
     upTo = seq;
   }
   // Nothing left after the mark (purged before it was indexed): the mark catches up.
   if (upTo === mark) upTo = last;
-  return [...edits.mutations(), { key: indexMarkKey(tid), value: upTo }];
+  const horizonRow: Mutation[] = upTo >= horizon ? (oldRow === undefined ? [] : [{ key: legacyHorizonKey(tid), value: null }]) : [{ key: legacyHorizonKey(tid), value: horizon }];
+  return [...edits.mutations(), ...folded, ...horizonRow, { key: indexMarkKey(tid), value: upTo }];
 }
 
 /** Index edits for records the retention purge deletes: their positions leave their rows (a row left empty goes). */
@@ -115,7 +131,8 @@ export function readFeedForTarget(reader: StateReader, tid: string, objectId: st
   if (!/^[A-Za-z0-9-]{1,64}$/.test(objectId)) return { records: [], examined: 0, next: null };
   const want = objectId.toLowerCase();
   const mark = indexedUpTo(reader, tid);
-  const end = before ?? lastSeq(reader, tid) + 1;
+  // Never past the newest position: a $skiptoken beyond it would scan empty positions.
+  const end = Math.min(before ?? Infinity, lastSeq(reader, tid) + 1);
   if (end - 1 > mark) {
     const from = Math.max(mark, end - 1 - limit);
     const rows = reader.list(feedPrefix(tid), { after: feedKey(tid, from), limit: end - 1 - from });
@@ -123,13 +140,11 @@ export function readFeedForTarget(reader: StateReader, tid: string, objectId: st
       .map(([, v]) => decodeRecord(v))
       .filter((r): r is FeedRecord => r !== undefined && r.seq < end && [...targetsOf(r.changes)].some((id) => id.toLowerCase() === want))
       .reverse();
-    return { records, examined: rows.length, next: from === 0 ? null : from + 1 };
+    // Positions covered, not rows found: a gap (records purged before they were indexed) costs budget too.
+    return { records, examined: end - 1 - from, next: from === 0 ? null : from + 1 };
   }
-  const seqs = reader
-    .list(feedTargetPrefix(tid, objectId))
-    .flatMap(([k, v]) => positionsOf(k, v))
-    .filter((s) => s < end)
-    .sort((a, b) => b - a);
+  // A set: a row of before and its block row may both hold a position until indexing folds it.
+  const seqs = [...new Set(reader.list(feedTargetPrefix(tid, objectId)).flatMap(([k, v]) => positionsOf(k, v)))].filter((s) => s < end).sort((a, b) => b - a);
   const records: FeedRecord[] = [];
   let next: number | null = null;
   for (const seq of seqs) {

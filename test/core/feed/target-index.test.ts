@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { planWrite } from '../../../core/directory/index.js';
 import { encodeRecord } from '../../../core/feed/encoding.js';
 import { feedKey, feedTargetKey, recorded, type FeedRecord } from '../../../core/feed/record.js';
-import { indexedUpTo, INDEX_BLOCK, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
+import { indexedUpTo, INDEX_BLOCK, legacyHorizonKey, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
+import { BatchState } from '../../../core/replication/batch-state.js';
 import { MemoryState } from '../../../core/kv.js';
 import { Harness, idOf, type Body } from '../directory/harness.js';
 
@@ -22,6 +23,18 @@ function stateWith(records: readonly FeedRecord[]): MemoryState {
 
 const seqs = (page: { records: readonly FeedRecord[] }) => page.records.map((r) => r.seq);
 const rowsOf = (s: MemoryState, id: string) => s.list(`t/${TID}/fdx/${id}/`);
+/** Every position found for `id`, newest first, following `next` page by page. */
+function allFor(s: MemoryState, id: string, limit: number): number[] {
+  const out: number[] = [];
+  let before: number | null = null;
+  for (let calls = 0; calls < 100; calls++) {
+    const page = readFeedForTarget(s, TID, id, before, limit);
+    out.push(...seqs(page));
+    if (page.next === null) return out;
+    before = page.next;
+  }
+  throw new Error('no end');
+}
 
 describe('feed target index (core/feed/target-index.ts)', () => {
   it('indexes the records after the mark into one row per target and block, and then has nothing to do', () => {
@@ -44,13 +57,35 @@ describe('feed target index (core/feed/target-index.ts)', () => {
     expect(rowsOf(s, 'a')).toEqual([[feedTargetKey(TID, 'a', 1), [1, 2, 3]]]);
   });
 
-  it('is safe to apply twice: a step planned again against the same state writes the same rows and mark', () => {
+  it('plans nothing more once a step is seen, in the same round of writes (a retried step planned again)', () => {
     const s = stateWith([record(1, 'a'), record(2, 'b')]);
-    const step = planTargetIndex(s, TID);
-    s.apply(step);
-    const once = [...s.rows];
-    s.apply(step);
-    expect([...s.rows]).toEqual(once);
+    const round = new BatchState(s);
+    round.stage(planTargetIndex(round, TID));
+    expect(planTargetIndex(round, TID)).toEqual([]);
+  });
+
+  it('folds the rows of before (one per record, no mark yet) into block rows, so each position is read once', () => {
+    const s = stateWith([1, 2, 3, 4, 5].map((seq) => record(seq, 'a')));
+    s.apply([1, 2, 3, 4, 5].map((seq) => ({ key: feedTargetKey(TID, 'a', seq), value: 1 })));
+    expect(allFor(s, 'a', 10)).toEqual([5, 4, 3, 2, 1]);
+    s.apply(planTargetIndex(s, TID, 2));
+    // Half-way: the horizon of rows of before is kept, and no position is listed twice.
+    expect(s.get(legacyHorizonKey(TID))).toBe(5);
+    expect(allFor(s, 'a', 10)).toEqual([5, 4, 3, 2, 1]);
+    for (let step = planTargetIndex(s, TID, 2); step.length > 0; step = planTargetIndex(s, TID, 2)) s.apply(step);
+    expect(rowsOf(s, 'a')).toEqual([[feedTargetKey(TID, 'a', 1), [1, 2, 3, 4, 5]]]);
+    expect(s.get(legacyHorizonKey(TID))).toBeUndefined();
+    expect(allFor(s, 'a', 10)).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it('reads from the newest position when asked to start past it, and counts a gap of positions against the budget', () => {
+    const s = stateWith([record(1, 'a')]);
+    s.apply(planTargetIndex(s, TID));
+    expect(seqs(readFeedForTarget(s, TID, 'a', Number.MAX_SAFE_INTEGER, 10))).toEqual([1]);
+    // Positions 2..10,000 used and purged before they were indexed (the floor keeps the newest).
+    s.apply([{ key: `t/${TID}/fdseq`, value: 10_000 }]);
+    const page = readFeedForTarget(s, TID, 'a', null, 100);
+    expect([page.records.length, page.examined, page.next]).toEqual([0, 100, 9_901]);
   });
 
   it('finds records after the mark by scan, and the same ones through the index once indexed', () => {
@@ -66,15 +101,13 @@ describe('feed target index (core/feed/target-index.ts)', () => {
   it('scans at most `limit` records after the mark per call and says where to go on', () => {
     const s = stateWith(Array.from({ length: 30 }, (_, i) => record(i + 1, i % 10 === 0 ? 'a' : 'z')));
     s.apply(planTargetIndex(s, TID, 10)); // positions 1..10 indexed
-    const found: number[] = [];
-    let before: number | null = null;
-    for (let calls = 0; calls < 10; calls++) {
+    for (let before: number | null = null, calls = 0; before !== 1 && calls < 10; calls++) {
       const page = readFeedForTarget(s, TID, 'a', before, 8);
       expect(page.examined).toBeLessThanOrEqual(8);
-      found.push(...seqs(page));
       if (page.next === null) break;
       before = page.next;
     }
+    const found = allFor(s, 'a', 8);
     expect(found).toEqual([21, 11, 1]);
   });
 
