@@ -3,14 +3,15 @@
  * compared with the tenant's own seasonal baseline. Pure: the HealthMonitor object feeds it
  * window sums read from the regional outcome stores.
  *
- * Method: the current window is the last `windowMinutes`; the baseline is the same window of
- * the day on each of the previous `baselineDays` days (so daily seasonality is matched), summed.
+ * Method: the current window is the last `windowMinutes`, from the start of the 5-minute bucket
+ * it begins in (`windowsFor`); the baseline is the same window of the day on each of the previous
+ * `baselineDays` days (so daily seasonality is matched), summed.
  * An alert is raised when, in the current window, attempts ≥ `minVolume`, failures ≥
  * `minFailures`, and the failure rate exceeds both `baselineRate × multiplier` and
  * `baselineRate + minRateIncrease`. One active alert per type at a time.
  */
 import { err, ok, type Result } from '../result.js';
-import type { Counts } from '../outcomes/buckets.js';
+import { bucketStart, type Counts } from '../outcomes/buckets.js';
 import type { Scenario } from '../outcomes/classify.js';
 import { parseEmailConfigurations, type EmailNotificationConfiguration } from './alert-email.js';
 
@@ -135,8 +136,15 @@ export function detect(type: AlertType, config: MonitorConfig, current: WindowSu
   return { alertType: type, attempts: now.attempts, failures: now.failures, rate, baselineRate, baselineAttempts: bAttempts };
 }
 
-/** The windows to read: index 0 is the current one, then one per baseline day. */
+/**
+ * The windows to read: index 0 is the current one, then one per baseline day. Counters are
+ * 5-minute buckets and a store sums those whose start lies in a window, so the current window
+ * starts at the start of the bucket `windowMinutes` ago: it holds every outcome of the last
+ * `windowMinutes` (and up to 5 minutes more). Starting at `now - windowMinutes` dropped a
+ * burst's bucket as soon as the next bucket began: a burst in a bucket's last seconds (flushed
+ * up to 5 s later, then evaluated) was never in a current window, and no alert came.
+ */
 export function windowsFor(config: MonitorConfig, now: number): Array<[number, number]> {
-  const w = config.windowMinutes * 60_000;
-  return Array.from({ length: config.baselineDays + 1 }, (_, d) => [now - w - d * 86_400_000, now - d * 86_400_000] as [number, number]);
+  const from = bucketStart(now - config.windowMinutes * 60_000);
+  return Array.from({ length: config.baselineDays + 1 }, (_, d) => [from - d * 86_400_000, now - d * 86_400_000] as [number, number]);
 }

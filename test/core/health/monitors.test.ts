@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, detect, patchConfig, signalOf, windowsFor, type MonitorConfig } from '../../../core/health/monitors.js';
 import { alertJson, patchAlertState, wantsUnknownMembers, type StoredAlert } from '../../../core/health/alerts.js';
+import { bucketStart } from '../../../core/outcomes/buckets.js';
 
 const c = (success: number, callerError: number, serviceFailure = 0, caBlocked = 0) => ({ success, callerError, serviceFailure, caBlocked });
 const small: MonitorConfig = { ...DEFAULT_CONFIG, minVolume: 5, minFailures: 5, windowMinutes: 5, baselineDays: 2 };
@@ -38,6 +39,26 @@ describe('health monitors: signal and seasonal baseline', () => {
       [now - 300_000 - 86_400_000, now - 86_400_000],
       [now - 300_000 - 2 * 86_400_000, now - 2 * 86_400_000],
     ]);
+  });
+
+  it('keeps a burst in the current window for windowMinutes after it, even at the end of a 5-minute bucket', () => {
+    // The outcome store sums the buckets whose start lies in [from, to) (durable-objects/outcome-store.ts).
+    const inCurrent = (config: MonitorConfig, burstAt: number, now: number) => {
+      const [from, to] = windowsFor(config, now)[0]!;
+      return bucketStart(burstAt) >= from && bucketStart(burstAt) < to;
+    };
+    // Failures 2 s before 12:05, flushed ≤ 5 s later, evaluated right after the boundary: it was never seen.
+    const burstAt = Date.UTC(2026, 11, 2, 12, 4, 58);
+    expect(inCurrent(small, burstAt, burstAt + 5_500)).toBe(true);
+    for (const config of [small, { ...small, windowMinutes: 15 }]) {
+      for (let after = 1; after < config.windowMinutes * 60_000; after += 7_001) {
+        for (const at of [burstAt, Date.UTC(2026, 11, 2, 12, 0, 1)]) expect(inCurrent(config, at, at + after)).toBe(true);
+      }
+    }
+    // The baseline days keep the same (bucket-aligned) span of their day.
+    const ws = windowsFor(small, burstAt + 5_500);
+    expect(ws[0]).toEqual([Date.UTC(2026, 11, 2, 12, 0), burstAt + 5_500]);
+    expect(ws[1]).toEqual([ws[0]![0] - 86_400_000, ws[0]![1] - 86_400_000]);
   });
 });
 
