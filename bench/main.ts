@@ -4,10 +4,10 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_LAG_WRITES (50), BENCH_FAILOVER_TRIALS (5), BENCH_SIM_SEEDS (200),
- * BENCH_SCENARIOS (ids, comma-separated; also lag, write-latency, failover, sim, feed, query, notify, cae, recovery), BENCH_FEED_USERS (100000),
+ * BENCH_FEED_AB_ROUNDS (8: the feed off/on rounds), BENCH_SCENARIOS (ids, comma-separated; also lag, write-latency, failover, sim, feed, query, notify, cae, recovery), BENCH_FEED_USERS (100000),
  * BENCH_LATENCY_SAMPLES (100), BENCH_SLOW_MS (30),
  * BENCH_RECOVERY_SIZES (10000,100000),
- * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: alternating feed off/on rounds), BENCH_QUERY_CORE_USERS
+ * BENCH_FEED_AUDIT (1000000), BENCH_AB_ROUNDS (4: the other alternating A/B rounds), BENCH_QUERY_CORE_USERS
  * (100000), BENCH_QUERY_USERS (2000, seeded for filter-*), BENCH_NOTIFY_SAMPLES (50), BENCH_CAE_SAMPLES (50), WRK.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -108,7 +108,8 @@ async function main(): Promise<number> {
   let feedAb: AbResult | undefined;
   const [writeOn, writeOff] = ['write', 'write-nofeed'].map((id) => scenarios.find((s) => s.id === id));
   if (writeOn !== undefined && writeOff !== undefined) {
-    const rounds = intEnv('BENCH_AB_ROUNDS', 4);
+    // More rounds than the other A/B measures: the goal sits within a few points of the result.
+    const rounds = intEnv('BENCH_FEED_AB_ROUNDS', 8);
     console.log(`measuring PATCH with the change feed off then on in ${rounds} alternating rounds on two fresh Workers …`);
     const roundLoad = { ...load, durationSec: Math.max(2, Math.round(load.durationSec / 2)) };
     feedAb = await measureFeedAb(servers.startTessera, tenant.homeRegion, rounds, roundLoad, warmupSec);
@@ -298,6 +299,11 @@ function feedExtras(rows: readonly Row[], ab: AbResult | undefined): Extra[] {
   if (ab !== undefined) {
     const value = `${ab.median.toFixed(3)}× median of ${ab.ratios.length} alternating rounds (${ab.ratios.map((r) => r.toFixed(2)).join(', ')}; ${ab.bRps.toFixed(0)} vs ${ab.aRps.toFixed(0)} req/s overall)`;
     out.push({ metric: 'PATCH throughput, change feed on ÷ off, alternating rounds on two fresh Workers', value, target: '≥ 0.90×', met: ab.median >= 0.9 });
+    if (ab.cpuUs !== undefined) {
+      // The same rounds by each Worker's workerd CPU per PATCH (all its replicas): what a round's throughput moves with, less the machine's noise.
+      const cpu = `${(ab.cpuUs.a / ab.cpuUs.b).toFixed(3)}× (${ab.cpuUs.a.toFixed(0)} vs ${ab.cpuUs.b.toFixed(0)} µs per PATCH)`;
+      out.push({ metric: 'PATCH workerd CPU per request, change feed off ÷ on, the same alternating rounds (throughput-equivalent)', value: cpu, target: '' });
+    }
   }
   return out;
 }
