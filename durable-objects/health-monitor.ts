@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { clearTables } from './clear-tables.js';
-import { DEFAULT_CONFIG, detect, patchConfig, RATE_ALERT_TYPES, SIGNALS, windowsFor, type AlertType, type MonitorConfig, type WindowSums } from '../core/health/monitors.js';
+import { DEFAULT_CONFIG, detect, keepWatching, patchConfig, RATE_ALERT_TYPES, SIGNALS, windowsFor, type AlertType, type MonitorConfig, type WindowSums } from '../core/health/monitors.js';
 import { patchAlertState, type StoredAlert } from '../core/health/alerts.js';
 import type { EmailNotificationConfiguration } from '../core/health/alert-email.js';
 import { decideIncident, incidentKey, isIncident, type Incident, type KnownIncident } from '../core/health/incidents.js';
@@ -97,7 +97,7 @@ export class HealthMonitor extends DurableObject<Env> {
 
   /** Impact: the apps whose requests failed around the incident, as far as the stores that answer know. */
   private async enrich(tenantId: string, id: string, incident: Incident): Promise<void> {
-    const [report] = await this.readWindows(tenantId, [[incident.at - INCIDENT_WINDOW_MS, Date.now() + 1]]);
+    const [report] = (await this.readWindows(tenantId, [[incident.at - INCIDENT_WINDOW_MS, Date.now() + 1]])).reports;
     const subjects = report!.subjects.filter((s) => SIGNALS[incident.type].scenarios.some((sc) => s.startsWith(`${sc}|`)));
     const current = this.alert(id);
     if (current === null) return;
@@ -153,6 +153,7 @@ export class HealthMonitor extends DurableObject<Env> {
 
   async touch(tenantId: string): Promise<void> {
     this.sql.exec(`INSERT OR REPLACE INTO hm_meta VALUES ('tenant', ?)`, tenantId);
+    this.sql.exec(`INSERT OR REPLACE INTO hm_meta VALUES ('woken', ?)`, String(Date.now()));
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.evalMs());
   }
 
@@ -191,18 +192,22 @@ export class HealthMonitor extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const tenantId = this.sql.exec<{ value: string }>(`SELECT value FROM hm_meta WHERE key = 'tenant'`).toArray()[0]?.value;
     if (tenantId === undefined) return;
-    const active = await this.evaluate(tenantId, Date.now());
+    const now = Date.now();
+    const pass = await this.evaluate(tenantId, now);
     await this.deliverPending(tenantId);
-    if (active || this.pendingDeliveries() > 0) await this.ctx.storage.setAlarm(Date.now() + this.evalMs());
+    const woken = this.sql.exec<{ value: string }>(`SELECT value FROM hm_meta WHERE key = 'woken'`).toArray()[0]?.value;
+    const longestWindowMs = Math.max(0, ...RATE_ALERT_TYPES.map((t) => this.config(t)).filter((c) => c.enabled).map((c) => c.windowMinutes * 60_000));
+    const watch = keepWatching({ ...pass, now, wokenAt: woken === undefined ? undefined : Number(woken), longestWindowMs });
+    if (watch || this.pendingDeliveries() > 0) await this.ctx.storage.setAlarm(Date.now() + this.evalMs());
   }
 
-  /** One evaluation; true when the tenant had attempts in a current window (keep watching). */
-  private async evaluate(tenantId: string, now: number): Promise<boolean> {
+  /** One evaluation: whether the tenant had attempts in a current window, and how many stores did not answer. */
+  private async evaluate(tenantId: string, now: number): Promise<{ busy: boolean; unanswered: number }> {
     const plans = RATE_ALERT_TYPES.map((type) => ({ type, config: this.config(type) })).filter((p) => p.config.enabled);
     const windows = new Map<string, [number, number]>();
     for (const p of plans) for (const w of windowsFor(p.config, now)) windows.set(w.join('-'), w);
     const list = [...windows.values()];
-    const merged = await this.readWindows(tenantId, list);
+    const { reports: merged, unanswered } = await this.readWindows(tenantId, list);
     const at = (w: [number, number]) => merged[list.findIndex((x) => x[0] === w[0] && x[1] === w[1])]!;
     const activeTypes = new Set(this.sql.exec<{ type: string }>(`SELECT type FROM hm_alerts WHERE state = 'active'`).toArray().map((r) => r.type));
     let busy = false;
@@ -221,15 +226,16 @@ export class HealthMonitor extends DurableObject<Env> {
       };
       this.insertAlert(alert, now);
     }
-    return busy;
+    return { busy, unanswered };
   }
 
-  /** Each window summed over every region's outcome store that answers (one that does not is left out). */
-  private async readWindows(tenantId: string, list: Array<[number, number]>): Promise<WindowReport[]> {
+  /** Each window summed over every region's outcome store that answers (one that does not is left out, and counted). */
+  private async readWindows(tenantId: string, list: Array<[number, number]>): Promise<{ reports: WindowReport[]; unanswered: number }> {
     const regions = parseRegionList(this.env.REGIONS);
     const reports = await Promise.all(regions.map((r) =>
       crossCall(r, r, STORE_TIMEOUT_MS, () => outcomeStoreStub(this.env, r).sums(tenantId, list, IMPACT_LIMIT) as Promise<WindowReport[]>).catch(() => undefined)));
-    return list.map((_, i) => mergeReports(reports.flatMap((rep) => (rep === undefined ? [] : [rep[i]!]))));
+    const unanswered = reports.filter((rep) => rep === undefined).length;
+    return { reports: list.map((_, i) => mergeReports(reports.flatMap((rep) => (rep === undefined ? [] : [rep[i]!])))), unanswered };
   }
 }
 

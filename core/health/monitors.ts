@@ -11,7 +11,7 @@
  * `baselineRate + minRateIncrease`. One active alert per type at a time.
  */
 import { err, ok, type Result } from '../result.js';
-import { bucketStart, type Counts } from '../outcomes/buckets.js';
+import { BUCKET_MS, bucketStart, type Counts } from '../outcomes/buckets.js';
 import type { Scenario } from '../outcomes/classify.js';
 import { parseEmailConfigurations, type EmailNotificationConfiguration } from './alert-email.js';
 
@@ -147,4 +147,29 @@ export function detect(type: AlertType, config: MonitorConfig, current: WindowSu
 export function windowsFor(config: MonitorConfig, now: number): Array<[number, number]> {
   const from = bucketStart(now - config.windowMinutes * 60_000);
   return Array.from({ length: config.baselineDays + 1 }, (_, d) => [from - d * 86_400_000, now - d * 86_400_000] as [number, number]);
+}
+
+/** What one evaluation saw, and when outcomes last woke the monitor. */
+export interface EvaluationPass {
+  /** Outcomes in a current window: keep evaluating while they last. */
+  readonly busy: boolean;
+  /** Outcome stores that did not answer (timed out or failed). */
+  readonly unanswered: number;
+  readonly now: number;
+  /** When outcomes last woke the monitor (undefined: never recorded). */
+  readonly wokenAt: number | undefined;
+  /** The longest enabled window, ms. */
+  readonly longestWindowMs: number;
+}
+
+/**
+ * Whether the monitor evaluates again after this pass. A store that did not answer may hold the
+ * outcomes that woke it: stopping because the answering stores were quiet lost that burst's alert
+ * for good (nothing wakes the monitor again without new outcomes). So it keeps watching while a
+ * store is missing, until the outcomes of its last wake have left every window; a region down
+ * for hours does not keep every tenant's monitor polling.
+ */
+export function keepWatching(pass: EvaluationPass): boolean {
+  if (pass.busy) return true;
+  return pass.unanswered > 0 && pass.wokenAt !== undefined && pass.now - pass.wokenAt < pass.longestWindowMs + BUCKET_MS;
 }

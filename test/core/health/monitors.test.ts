@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, detect, patchConfig, signalOf, windowsFor, type MonitorConfig } from '../../../core/health/monitors.js';
+import { DEFAULT_CONFIG, detect, keepWatching, patchConfig, signalOf, windowsFor, type MonitorConfig } from '../../../core/health/monitors.js';
 import { alertJson, patchAlertState, wantsUnknownMembers, type StoredAlert } from '../../../core/health/alerts.js';
 import { bucketStart } from '../../../core/outcomes/buckets.js';
 
@@ -59,6 +59,24 @@ describe('health monitors: signal and seasonal baseline', () => {
     const ws = windowsFor(small, burstAt + 5_500);
     expect(ws[0]).toEqual([Date.UTC(2026, 11, 2, 12, 0), burstAt + 5_500]);
     expect(ws[1]).toEqual([ws[0]![0] - 86_400_000, ws[0]![1] - 86_400_000]);
+  });
+});
+
+describe('keepWatching: whether the monitor evaluates again', () => {
+  const window = 5 * 60_000;
+  const pass = { busy: false, unanswered: 0, now: 1_000_000, wokenAt: 1_000_000 - 1_000, longestWindowMs: window };
+
+  it('goes on while a current window holds outcomes, and stops when every store answered and none does', () => {
+    expect(keepWatching({ ...pass, busy: true })).toBe(true);
+    expect(keepWatching(pass)).toBe(false);
+  });
+
+  it('goes on while a store did not answer and the outcomes that woke it may still be in a window', () => {
+    expect(keepWatching({ ...pass, unanswered: 1 })).toBe(true);
+    // A bucket started up to 5 minutes before the window: the last wake's outcomes are out of every window after both.
+    expect(keepWatching({ ...pass, unanswered: 1, wokenAt: pass.now - window - 5 * 60_000 + 1 })).toBe(true);
+    expect(keepWatching({ ...pass, unanswered: 1, wokenAt: pass.now - window - 5 * 60_000 })).toBe(false);
+    expect(keepWatching({ ...pass, unanswered: 1, wokenAt: undefined })).toBe(false);
   });
 });
 
