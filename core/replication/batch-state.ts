@@ -15,9 +15,11 @@ import { lastKeyThrough, OverlayReader } from '../kv.js';
 export class BatchState implements StateReader {
   private readonly overlay: OverlayReader;
   private readonly staged = new Map<string, Json | null>();
+  private readonly base: StateReader;
 
-  constructor(private readonly base: StateReader) {
-    this.overlay = new OverlayReader(base);
+  constructor(committed: StateReader) {
+    this.base = new RoundReads(committed);
+    this.overlay = new OverlayReader(this.base);
   }
 
   stage(mutations: readonly Mutation[]): void {
@@ -62,5 +64,40 @@ export class BatchState implements StateReader {
 
   private stagedUnder(prefix: string, after?: string): Array<[string, Json | null]> {
     return [...this.staged].filter(([k]) => k.startsWith(prefix) && (after === undefined || k > after));
+  }
+}
+
+/**
+ * The committed state as one round's plans read it. It does not change while they plan (planning
+ * is synchronous, and the round applies after), so what every plan of a round asks again — a
+ * prefix's last key and a key's primitive value, such as the change feed's next position — is read
+ * once. Objects are read afresh each time: a plan may build on the object it read.
+ */
+class RoundReads implements StateReader {
+  private readonly values = new Map<string, Json | undefined>();
+  private readonly lastKeys = new Map<string, string | undefined>();
+
+  constructor(private readonly base: StateReader) {}
+
+  get(key: string): Json | undefined {
+    if (this.values.has(key)) return this.values.get(key);
+    const v = this.base.get(key);
+    if (v === undefined || v === null || typeof v !== 'object') this.values.set(key, v);
+    return v;
+  }
+
+  list(prefix: string, options?: { after?: string; limit?: number }): Array<[string, Json]> {
+    return this.base.list(prefix, options);
+  }
+
+  count(prefix: string): number {
+    return this.base.count(prefix);
+  }
+
+  lastKey(prefix: string): string | undefined {
+    if (this.lastKeys.has(prefix)) return this.lastKeys.get(prefix);
+    const k = this.base.lastKey(prefix);
+    this.lastKeys.set(prefix, k);
+    return k;
   }
 }

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryState, type Json, type StateReader } from '../../../core/kv.js';
+import { feedKey, lastSeq } from '../../../core/feed/record.js';
+import { BatchState } from '../../../core/replication/batch-state.js';
+
+/** A reader that counts what it is asked. */
+function counting(base: StateReader): { reader: StateReader; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const count = (what: string) => calls.set(what, (calls.get(what) ?? 0) + 1);
+  const reader: StateReader = {
+    get: (key) => (count(`get ${key}`), base.get(key)),
+    list: (prefix, options) => (count(`list ${prefix}`), base.list(prefix, options)),
+    count: (prefix) => (count(`count ${prefix}`), base.count(prefix)),
+    lastKey: (prefix) => (count(`lastKey ${prefix}`), base.lastKey(prefix)),
+  };
+  return { reader, calls };
+}
+
+describe('BatchState (core/replication/batch-state.ts)', () => {
+  it("reads the committed state's last keys and primitive values once per round, and sees each plan's staged writes", () => {
+    const committed = new MemoryState();
+    committed.apply([{ key: feedKey('t1', 7), value: [2] }, { key: 'flag', value: 'on' }]);
+    const { reader, calls } = counting(committed);
+    const round = new BatchState(reader);
+    for (let plan = 0; plan < 5; plan++) {
+      const seq = lastSeq(round, 't1') + 1;
+      expect(seq).toBe(8 + plan);
+      expect(round.get('flag')).toBe('on');
+      round.stage([{ key: feedKey('t1', seq), value: [2] }]);
+    }
+    expect(calls.get('lastKey t/t1/fd/')).toBe(1);
+    expect(calls.get('get t/t1/fdseq')).toBe(1);
+    expect(calls.get('get flag')).toBe(1);
+  });
+
+  it('reads objects afresh each time: a plan that builds on what it read changes no other plan\'s copy', () => {
+    const committed = new MemoryState();
+    committed.apply([{ key: 'o', value: { n: 1 } }]);
+    // As the SQLite store does, each read parses a fresh copy.
+    const { reader } = counting({ get: (k) => structuredClone(committed.get(k)), list: (p, o) => committed.list(p, o), count: (p) => committed.count(p), lastKey: (p) => committed.lastKey(p) });
+    const round = new BatchState(reader);
+    const first = round.get('o') as { [k: string]: Json };
+    first['n'] = 2;
+    expect(round.get('o')).toEqual({ n: 1 });
+  });
+});
