@@ -34,26 +34,33 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
   const ratios: number[] = [];
   let aReq = 0;
   let bReq = 0;
-  const cpuMs = { a: 0, b: 0 };
-  // One side's run, with the CPU its process spent meanwhile (0 without `cpu`).
-  const run = async (side: 'a' | 'b', name: string) => {
-    const before = cpu?.[side]() ?? 0;
-    const r = await runWrk(name, side === 'a' ? a : b, load);
-    cpuMs[side] += (cpu?.[side]() ?? 0) - before;
-    return r;
-  };
+  // Each process's CPU over all the rounds, not only during its own: work a run leaves behind
+  // (alarms, replication) runs while the other side is loaded, and belongs to its own side.
+  const cpuBefore = readCpu(cpu);
   for (let i = 0; i < rounds; i++) {
     // Swap the order every other round, so neither side always runs first after a pause.
-    const [first, second] = i % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
-    const r1 = await run(first, `${id}-ab${i}-1`);
-    const r2 = await run(second, `${id}-ab${i}-2`);
+    const [first, second] = i % 2 === 0 ? [a, b] : [b, a];
+    const r1 = await runWrk(`${id}-ab${i}-1`, first, load);
+    const r2 = await runWrk(`${id}-ab${i}-2`, second, load);
     const [ra, rb] = i % 2 === 0 ? [r1, r2] : [r2, r1];
     ratios.push(rb.rps / ra.rps);
     aReq += ra.requests;
     bReq += rb.requests;
   }
+  if (cpuBefore !== undefined) await new Promise((r) => setTimeout(r, 1_000)); // the last round's tail settles
+  const cpuAfter = cpuBefore === undefined ? undefined : readCpu(cpu);
   const seconds = rounds * load.durationSec;
   const perRequest = (ms: number, n: number) => (ms * 1000) / Math.max(1, n);
-  const cpuUs = cpu === undefined ? {} : { cpuUs: { a: perRequest(cpuMs.a, aReq), b: perRequest(cpuMs.b, bReq) } };
+  const cpuUs =
+    cpuBefore === undefined || cpuAfter === undefined ? {} : { cpuUs: { a: perRequest(cpuAfter.a - cpuBefore.a, aReq), b: perRequest(cpuAfter.b - cpuBefore.b, bReq) } };
   return { ratios, median: median(ratios), aRps: aReq / seconds, bRps: bReq / seconds, ...cpuUs };
+}
+
+/** Both processes' CPU ms now, or undefined (none asked for, or a process gone: /proc no longer has it). */
+function readCpu(cpu: AbCpu | undefined): { a: number; b: number } | undefined {
+  try {
+    return cpu === undefined ? undefined : { a: cpu.a(), b: cpu.b() };
+  } catch {
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@ import { decideIncident, incidentKey, isIncident, type Incident, type KnownIncid
 import type { Result } from '../core/result.js';
 import { parseRegionList } from '../core/regions.js';
 import { crossCall } from '../workers/platform/faults.js';
-import { outcomeStoreStub, type WindowReport } from './outcome-store.js';
+import { outcomeStoreStub, WAKE_EVERY_MS, type WindowReport } from './outcome-store.js';
 
 const DEFAULT_EVAL_MS = 60_000;
 const STORE_TIMEOUT_MS = 5_000;
@@ -197,7 +197,7 @@ export class HealthMonitor extends DurableObject<Env> {
     await this.deliverPending(tenantId);
     const woken = this.sql.exec<{ value: string }>(`SELECT value FROM hm_meta WHERE key = 'woken'`).toArray()[0]?.value;
     const longestWindowMs = Math.max(0, ...RATE_ALERT_TYPES.map((t) => this.config(t)).filter((c) => c.enabled).map((c) => c.windowMinutes * 60_000));
-    const watch = keepWatching({ ...pass, now, wokenAt: woken === undefined ? undefined : Number(woken), longestWindowMs });
+    const watch = keepWatching({ ...pass, now, wokenAt: woken === undefined ? undefined : Number(woken), wakeEveryMs: WAKE_EVERY_MS, longestWindowMs });
     if (watch || this.pendingDeliveries() > 0) await this.ctx.storage.setAlarm(Date.now() + this.evalMs());
   }
 

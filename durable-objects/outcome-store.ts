@@ -8,7 +8,7 @@ import type { MonthRow, SeriesRow } from '../core/outcomes/reports.js';
 /** A flush id is remembered this long: a flush retried within it is not counted twice. */
 const FLUSH_ID_TTL_MS = 86_400_000;
 const PURGE_EVERY_MS = 3_600_000;
-const WAKE_EVERY_MS = 30_000;
+export const WAKE_EVERY_MS = 30_000;
 
 /** One window of a tenant's counters: sums per scenario and `scenario|subject` pairs that failed. */
 export interface WindowReport {

@@ -158,7 +158,9 @@ export interface EvaluationPass {
   readonly now: number;
   /** When outcomes last woke the monitor (undefined: never recorded). */
   readonly wokenAt: number | undefined;
-  /** The longest enabled window, ms. */
+  /** Stores wake the monitor at most this often: outcomes this long after a wake may not have woken it again. */
+  readonly wakeEveryMs: number;
+  /** The longest enabled window, ms (0: none is enabled). */
   readonly longestWindowMs: number;
 }
 
@@ -166,10 +168,12 @@ export interface EvaluationPass {
  * Whether the monitor evaluates again after this pass. A store that did not answer may hold the
  * outcomes that woke it: stopping because the answering stores were quiet lost that burst's alert
  * for good (nothing wakes the monitor again without new outcomes). So it keeps watching while a
- * store is missing, until the outcomes of its last wake have left every window; a region down
- * for hours does not keep every tenant's monitor polling.
+ * store is missing, until the outcomes of its last wake (and those a throttled wake did not
+ * announce) have left the current window; a region down for hours does not keep every tenant's
+ * monitor polling.
  */
 export function keepWatching(pass: EvaluationPass): boolean {
   if (pass.busy) return true;
-  return pass.unanswered > 0 && pass.wokenAt !== undefined && pass.now - pass.wokenAt < pass.longestWindowMs + BUCKET_MS;
+  if (pass.unanswered === 0 || pass.wokenAt === undefined || pass.longestWindowMs === 0) return false;
+  return pass.now - pass.wokenAt < pass.longestWindowMs + BUCKET_MS + pass.wakeEveryMs;
 }

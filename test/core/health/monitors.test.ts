@@ -64,7 +64,7 @@ describe('health monitors: signal and seasonal baseline', () => {
 
 describe('keepWatching: whether the monitor evaluates again', () => {
   const window = 5 * 60_000;
-  const pass = { busy: false, unanswered: 0, now: 1_000_000, wokenAt: 1_000_000 - 1_000, longestWindowMs: window };
+  const pass = { busy: false, unanswered: 0, now: 1_000_000, wokenAt: 1_000_000 - 1_000, wakeEveryMs: 30_000, longestWindowMs: window };
 
   it('goes on while a current window holds outcomes, and stops when every store answered and none does', () => {
     expect(keepWatching({ ...pass, busy: true })).toBe(true);
@@ -73,10 +73,13 @@ describe('keepWatching: whether the monitor evaluates again', () => {
 
   it('goes on while a store did not answer and the outcomes that woke it may still be in a window', () => {
     expect(keepWatching({ ...pass, unanswered: 1 })).toBe(true);
-    // A bucket started up to 5 minutes before the window: the last wake's outcomes are out of every window after both.
-    expect(keepWatching({ ...pass, unanswered: 1, wokenAt: pass.now - window - 5 * 60_000 + 1 })).toBe(true);
-    expect(keepWatching({ ...pass, unanswered: 1, wokenAt: pass.now - window - 5 * 60_000 })).toBe(false);
+    // The window starts at a bucket's start (up to 5 minutes earlier), and outcomes up to one
+    // throttled wake later may not have woken it: after all three they are out of the current window.
+    const bound = window + 5 * 60_000 + 30_000;
+    expect(keepWatching({ ...pass, unanswered: 1, wokenAt: pass.now - bound + 1 })).toBe(true);
+    expect(keepWatching({ ...pass, unanswered: 1, wokenAt: pass.now - bound })).toBe(false);
     expect(keepWatching({ ...pass, unanswered: 1, wokenAt: undefined })).toBe(false);
+    expect(keepWatching({ ...pass, unanswered: 1, longestWindowMs: 0 })).toBe(false);
   });
 });
 
