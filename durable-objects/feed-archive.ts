@@ -6,7 +6,7 @@
  */
 import { archivePrefix, chunkFor, nextArchiveChunk } from '../core/feed/archive.js';
 import { planFeedPurge } from '../core/feed/retention.js';
-import { planTargetIndex } from '../core/feed/target-index.js';
+import { indexBehind, planTargetIndex } from '../core/feed/target-index.js';
 import type { FeedRecord } from '../core/feed/record.js';
 import { asRecord } from '../core/feed/cursor.js';
 import type { Replica } from '../core/replication/replica.js';
@@ -58,7 +58,7 @@ const INDEX_ROUNDS = 40;
 export async function indexFeeds(replica: Replica, tenantIds: readonly string[]): Promise<boolean> {
   let left = false;
   for (const tid of tenantIds) {
-    for (let round = 0; planTargetIndex(replica.state, tid, 1).length > 0; round++) {
+    for (let round = 0; indexBehind(replica.state, tid); round++) {
       // This tenant's budget is spent: the others still get theirs (a backlog holds up no one).
       if (round === INDEX_ROUNDS) {
         left = true;

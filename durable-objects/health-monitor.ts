@@ -196,14 +196,14 @@ export class HealthMonitor extends DurableObject<Env> {
     const pass = await this.evaluate(tenantId, now);
     await this.deliverPending(tenantId);
     const woken = this.sql.exec<{ value: string }>(`SELECT value FROM hm_meta WHERE key = 'woken'`).toArray()[0]?.value;
-    const longestWindowMs = Math.max(0, ...RATE_ALERT_TYPES.map((t) => this.config(t)).filter((c) => c.enabled).map((c) => c.windowMinutes * 60_000));
-    const watch = keepWatching({ ...pass, now, wokenAt: woken === undefined ? undefined : Number(woken), wakeEveryMs: WAKE_EVERY_MS, longestWindowMs });
+    const watch = keepWatching({ ...pass, now, wokenAt: woken === undefined ? undefined : Number(woken), wakeEveryMs: WAKE_EVERY_MS });
     if (watch || this.pendingDeliveries() > 0) await this.ctx.storage.setAlarm(Date.now() + this.evalMs());
   }
 
-  /** One evaluation: whether the tenant had attempts in a current window, and how many stores did not answer. */
-  private async evaluate(tenantId: string, now: number): Promise<{ busy: boolean; unanswered: number }> {
+  /** One evaluation: whether the tenant had attempts in a current window, how many stores did not answer, and the longest enabled window. */
+  private async evaluate(tenantId: string, now: number): Promise<{ busy: boolean; unanswered: number; longestWindowMs: number }> {
     const plans = RATE_ALERT_TYPES.map((type) => ({ type, config: this.config(type) })).filter((p) => p.config.enabled);
+    const longestWindowMs = Math.max(0, ...plans.map((p) => p.config.windowMinutes * 60_000));
     const windows = new Map<string, [number, number]>();
     for (const p of plans) for (const w of windowsFor(p.config, now)) windows.set(w.join('-'), w);
     const list = [...windows.values()];
@@ -226,7 +226,7 @@ export class HealthMonitor extends DurableObject<Env> {
       };
       this.insertAlert(alert, now);
     }
-    return { busy, unanswered };
+    return { busy, unanswered, longestWindowMs };
   }
 
   /** Each window summed over every region's outcome store that answers (one that does not is left out, and counted). */

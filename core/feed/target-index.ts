@@ -34,6 +34,9 @@ export function indexedUpTo(reader: StateReader, tid: string): number {
   return typeof v === 'number' ? v : 0;
 }
 
+/** Whether records wait to be indexed (what `planTargetIndex` would plan is not []), by two reads. */
+export const indexBehind = (reader: StateReader, tid: string): boolean => indexedUpTo(reader, tid) < lastSeq(reader, tid);
+
 /** The positions an index row holds: its list, or (a row of before, value 1) the position in its key. */
 function positionsOf(key: string, value: Json | undefined): number[] {
   if (Array.isArray(value)) return value.filter((s): s is number => typeof s === 'number');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planWrite } from '../../../core/directory/index.js';
 import { encodeRecord } from '../../../core/feed/encoding.js';
 import { feedKey, feedTargetKey, recorded, type FeedRecord } from '../../../core/feed/record.js';
-import { indexedUpTo, INDEX_BLOCK, legacyHorizonKey, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
+import { indexBehind, indexedUpTo, INDEX_BLOCK, legacyHorizonKey, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
 import { BatchState } from '../../../core/replication/batch-state.js';
 import { MemoryState } from '../../../core/kv.js';
 import { Harness, idOf, type Body } from '../directory/harness.js';
@@ -39,7 +39,9 @@ function allFor(s: MemoryState, id: string, limit: number): number[] {
 describe('feed target index (core/feed/target-index.ts)', () => {
   it('indexes the records after the mark into one row per target and block, and then has nothing to do', () => {
     const s = stateWith([record(1, 'a'), record(2, 'b'), record(3, 'a', 'b'), record(INDEX_BLOCK + 1, 'a')]);
+    expect(indexBehind(s, TID)).toBe(true);
     s.apply(planTargetIndex(s, TID));
+    expect(indexBehind(s, TID)).toBe(false);
     expect(rowsOf(s, 'a')).toEqual([
       [feedTargetKey(TID, 'a', 1), [1, 3]],
       [feedTargetKey(TID, 'a', INDEX_BLOCK + 1), [INDEX_BLOCK + 1]],
