@@ -6,6 +6,7 @@
  * to bench/.out/patch.cpuprofile (open it in Chrome DevTools).
  *
  * Env: PROFILE_SCENARIO (a scenario id, default write), PROFILE_SECONDS (default 6), PROFILE_TOP (30),
+ * PROFILE_FEED (off: the profiled Worker's change feed off, to compare with a profile of it on),
  * PROFILE_CALLERS (a function name, e.g. exec: its self time by calling stack).
  */
 import { writeFileSync } from 'node:fs';
@@ -59,17 +60,30 @@ function area(frame: ProfileNode['callFrame']): string {
   return frame.url.replace(/^.*\/(bench\/\.out\/[^/]+\/)?/, '').replace(/\?.*$/, '') || frame.url;
 }
 
-function summarize(p: Profile, top: number): string {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+/** Self time (µs) by sampled node. */
+function selfByNode(p: Profile): Map<number, number> {
   const self = new Map<number, number>();
   for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  return self;
+}
+
+/** Self time (µs) by function. */
+function selfByFunction(p: Profile): Map<string, number> {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const byFn = new Map<string, number>();
-  for (const [id, us] of self) {
+  for (const [id, us] of selfByNode(p)) {
     const f = byId.get(id)!.callFrame;
     const key = `${f.functionName || '(anonymous)'} ${area(f)}:${f.lineNumber + 1}`;
     byFn.set(key, (byFn.get(key) ?? 0) + us);
   }
+  return byFn;
+}
+
+function summarize(p: Profile, top: number): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = selfByNode(p);
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFn = selfByFunction(p);
   // Inclusive time: a node's self time plus its descendants' (a function counted once per stack).
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -116,7 +130,8 @@ async function main(): Promise<void> {
   const scenario = SCENARIOS.find((s) => s.id === id);
   if (scenario === undefined) throw new Error(`no scenario '${id}'`);
   const inspectorPort = 9329;
-  const servers: Servers = await startAll({ inspectorPort });
+  // PROFILE_FEED=off: the profiled Worker runs with its change feed off (the feed-cost baseline's switch).
+  const servers: Servers = await startAll({ inspectorPort, ...(process.env.PROFILE_FEED === 'off' ? { tesseraBindings: { FEED_RECORDS: 'off' } } : {}) });
   const tenant = await createTenant(servers.tessera.url, process.env.BENCH_HOME_REGION ?? 'weur');
   const userId = await createUser(servers.tessera.url, tenant, 'bench.user');
   const ctx = { servers, tenant, userId, secondaryRegion: tenant.regions[tenant.regions.length - 1]! };
@@ -136,6 +151,9 @@ async function main(): Promise<void> {
   const { profile } = (await session.send('Profiler.stop')) as { profile: Profile };
   session.close();
   writeFileSync(join(OUT, 'patch.cpuprofile'), JSON.stringify(profile));
+  // Self time per request by function, to set two runs side by side (e.g. PROFILE_FEED=off and on).
+  const perRequest = Object.fromEntries([...selfByFunction(profile)].map(([k, us]) => [k, us / (res.rps * seconds)]));
+  writeFileSync(join(OUT, `profile-${id}${process.env.PROFILE_FEED === 'off' ? '-feedoff' : ''}.json`), JSON.stringify(perRequest));
   console.log(`${scenario.name}: ${res.rps.toFixed(0)} req/s, p50 ${res.p50ms} ms (profiled: sampling slows it)`);
   console.log(`inspector target ${target.id}`);
   console.log(summarize(profile, Number(process.env.PROFILE_TOP ?? 30)));

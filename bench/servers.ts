@@ -150,7 +150,7 @@ export function tesseraQueues(): Pick<MiniflareOptions, 'queueProducers' | 'queu
   return { queueProducers, queueConsumers };
 }
 
-export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
+export async function startAll(opts: { inspectorPort?: number; tesseraBindings?: Record<string, string> } = {}): Promise<{
   tessera: Server;
   tesseraNoFeed: Server;
   tesseraNoOutcomes: Server;
@@ -185,7 +185,7 @@ export async function startAll(opts: { inspectorPort?: number } = {}): Promise<{
       },
     });
   const [tessera, tesseraNoFeed, tesseraNoOutcomes, hello, singleDo, tokenFloor] = await Promise.all([
-    startTessera('tessera', {}, opts.inspectorPort),
+    startTessera('tessera', opts.tesseraBindings ?? {}, opts.inspectorPort),
     // The same service with change-feed records off (dev-only switch): the feed-cost baseline.
     startTessera('tessera-nofeed', { FEED_RECORDS: 'off' }),
     // The same service with outcome recording off (dev-only switch): the SLA-recording baseline.
