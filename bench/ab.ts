@@ -11,6 +11,9 @@ export interface AbResult {
   /** B ÷ A throughput of each pair of rounds, in order. */
   readonly ratios: number[];
   readonly median: number;
+  /** B ÷ A p50 latency of each pair of rounds, and their median. */
+  readonly p50Ratios: number[];
+  readonly p50Median: number;
   readonly aRps: number;
   readonly bRps: number;
   /** CPU time per request of each side's process over its rounds, µs (when `cpu` was given). */
@@ -32,6 +35,7 @@ export function median(xs: readonly number[]): number {
 /** `rounds` pairs of `load.durationSec` each; ratios are B ÷ A. */
 export async function alternate(id: string, a: Target, b: Target, rounds: number, load: Load, cpu?: AbCpu): Promise<AbResult> {
   const ratios: number[] = [];
+  const p50Ratios: number[] = [];
   let aReq = 0;
   let bReq = 0;
   // Each process's CPU over all the rounds, not only during its own: work a run leaves behind
@@ -44,6 +48,7 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
     const r2 = await runWrk(`${id}-ab${i}-2`, second, load);
     const [ra, rb] = i % 2 === 0 ? [r1, r2] : [r2, r1];
     ratios.push(rb.rps / ra.rps);
+    p50Ratios.push(rb.p50ms / ra.p50ms);
     aReq += ra.requests;
     bReq += rb.requests;
   }
@@ -53,7 +58,7 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
   const perRequest = (ms: number, n: number) => (ms * 1000) / Math.max(1, n);
   const cpuUs =
     cpuBefore === undefined || cpuAfter === undefined ? {} : { cpuUs: { a: perRequest(cpuAfter.a - cpuBefore.a, aReq), b: perRequest(cpuAfter.b - cpuBefore.b, bReq) } };
-  return { ratios, median: median(ratios), aRps: aReq / seconds, bRps: bReq / seconds, ...cpuUs };
+  return { ratios, median: median(ratios), p50Ratios, p50Median: median(p50Ratios), aRps: aReq / seconds, bRps: bReq / seconds, ...cpuUs };
 }
 
 /** Both processes' CPU ms now, or undefined (none asked for, or a process gone: /proc no longer has it). */

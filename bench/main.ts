@@ -123,6 +123,18 @@ async function main(): Promise<number> {
     floorFeedAb = await alternate('floor-feed', floorOff.target(ctx), floorOn.target(ctx), rounds, roundLoad);
   }
 
+  // Issue 11's goal the same way: the replicated PATCH, and the floor storing its rows, each
+  // against the single-DO write in alternating rounds (single runs of either moved ±20% here).
+  const writeAb = new Map<string, AbResult>();
+  const single = scenarios.find((s) => s.id === 'single-do');
+  for (const id of ['write', 'replicated-floor-rows-feed']) {
+    const other = scenarios.find((s) => s.id === id);
+    if (single === undefined || other === undefined) continue;
+    const rounds = intEnv('BENCH_AB_ROUNDS', 4);
+    console.log(`measuring ${id} against the single-DO write in ${rounds} alternating rounds …`);
+    writeAb.set(id, await alternate(`single-${id}`, single.target(ctx), other.target(ctx), rounds, { ...load, durationSec: Math.max(2, Math.round(load.durationSec / 2)) }));
+  }
+
   // CAE enforcement's cost the same way: alternating off/on rounds of the bearer read.
   let caeAb: AbResult | undefined;
   const [caeOn, caeOff] = ['graph-read-cae', 'graph-read-nocae'].map((id) => scenarios.find((s) => s.id === id));
@@ -212,7 +224,7 @@ async function main(): Promise<number> {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, node ${process.version}; 1-min load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
   const setup = `wrk -t${load.threads} -c${load.connections} -d${load.durationSec}s --latency (warm-up ${warmupSec}s each); regions ${REGIONS}; home ${tenant.homeRegion}; secondary read region ${secondaryRegion}`;
   const extras: Extra[] = [
-    ...writeExtras(rows),
+    ...writeExtras(rows, writeAb),
     ...(latency !== undefined ? writeLatencyExtras(latency) : []),
     ...feedExtras(rows, feedAb),
     ...feedRowsExtras(rows, feedAb, floorFeedAb),
@@ -263,15 +275,24 @@ async function main(): Promise<number> {
  * and against the replicated floor (the same topology with none of Tessera's logic), which
  * bounds what any replicated write can reach when every replica shares this machine's CPUs.
  */
-function writeExtras(rows: readonly Row[]): Extra[] {
+function writeExtras(rows: readonly Row[], ab: ReadonlyMap<string, AbResult>): Extra[] {
   const get = (id: string) => rows.find((r) => r.id === id)?.result;
   const [patch, single, floor] = [get('write'), get('single-do'), get('replicated-floor')];
   const out: Extra[] = [];
   const vs = (a: WrkResult, b: WrkResult) => `${(a.rps / b.rps).toFixed(3)}× req/s (${a.rps.toFixed(0)} vs ${b.rps.toFixed(0)}), p50 ${(a.p50ms / b.p50ms).toFixed(2)}× (${a.p50ms.toFixed(1)} vs ${b.p50ms.toFixed(1)} ms)`;
+  const goal = (rps: number, p50: number) => rps >= 0.5 && p50 <= 2;
+  const patchAb = ab.get('write');
   if (patch !== undefined && single !== undefined) {
-    const met = patch.rps / single.rps >= 0.5 && patch.p50ms / single.p50ms <= 2;
-    out.push({ metric: 'replicated PATCH ÷ single-DO write', value: vs(patch, single), target: '≥ 0.5× req/s, p50 ≤ 2×', met });
+    // Judged on the alternating rounds when they ran; the single runs are shown beside them.
+    const met = patchAb === undefined ? goal(patch.rps / single.rps, patch.p50ms / single.p50ms) : undefined;
+    out.push({ metric: 'replicated PATCH ÷ single-DO write, one run each', value: vs(patch, single), target: '≥ 0.5× req/s, p50 ≤ 2×', ...(met === undefined ? {} : { met }) });
   }
+  const abValue = (r: AbResult) =>
+    `${r.median.toFixed(3)}× req/s, p50 ${r.p50Median.toFixed(2)}× (medians of ${r.ratios.length} alternating rounds: ${r.ratios.map((x) => x.toFixed(2)).join(', ')}; ${r.bRps.toFixed(0)} vs ${r.aRps.toFixed(0)} req/s overall)`;
+  if (patchAb !== undefined) out.push({ metric: 'replicated PATCH ÷ single-DO write, alternating rounds', value: abValue(patchAb), target: '≥ 0.5× req/s, p50 ≤ 2×', met: goal(patchAb.median, patchAb.p50Median) });
+  const floorAb = ab.get('replicated-floor-rows-feed');
+  // The least any replicated PATCH can do here: storing its rows on the five replicas, no logic.
+  if (floorAb !== undefined) out.push({ metric: "floor storing a PATCH's rows (feed on) ÷ single-DO write, alternating rounds (ceiling for the PATCH)", value: abValue(floorAb), target: '' });
   if (floor !== undefined && single !== undefined) out.push({ metric: 'replicated floor ÷ single-DO write (ceiling on one machine)', value: vs(floor, single), target: '' });
   if (patch !== undefined && floor !== undefined) out.push({ metric: 'replicated PATCH ÷ replicated floor (Tessera logic overhead)', value: vs(patch, floor), target: '' });
   // The floors that store a PATCH's rows: what the rows alone allow, feed off and on (issues 11 and 12).
