@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { clearTables } from './clear-tables.js';
 import { CoalescedRuns } from '../core/coalesced-runs.js';
+import type { PokeAnswer } from '../core/poke-gate.js';
 import { directoryNotifications, hasDirectorySubscriptions, missedNotifications } from '../core/notifications/directory-changes.js';
 import { enqueue } from '../workers/platform/delivery.js';
 import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
@@ -77,10 +78,13 @@ export class ChangeNotifier extends DurableObject<Env> {
    * Runs (or re-runs after the current run) the notifier for `tenantId`. `subscriptionsChanged`:
    * a subscription was written, so the cached list is stale.
    */
-  poke(tenantId: string, subscriptionsChanged = false): Promise<void> {
-    this.set('tenant', tenantId);
+  async poke(tenantId: string, subscriptionsChanged = false): Promise<PokeAnswer> {
+    // A read, not a write per poke (the tenant never changes for this object).
+    if (this.get('tenant') !== tenantId) this.set('tenant', tenantId);
     if (subscriptionsChanged) this.subs = undefined;
-    return this.runs.request(tenantId, null);
+    await this.runs.request(tenantId, null);
+    // Idle: no directory subscription as of the run just ended (the edge stops poking for a while: core/poke-gate.ts).
+    return { idle: this.subs !== undefined && !hasDirectorySubscriptions(this.subs.list, Date.now()) };
   }
 
   override async alarm(): Promise<void> {

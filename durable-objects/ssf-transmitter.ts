@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { CoalescedRuns } from '../core/coalesced-runs.js';
+import type { PokeAnswer } from '../core/poke-gate.js';
 import { securityEvents, setClaims } from '../core/cae/ssf-events.js';
 import {
   MAX_STREAMS, MAX_SUBJECTS, MIN_VERIFICATION_INTERVAL_S, PUSH, routeEvent, setJti, ssfUrls, verificationClaims, type PollRequest, type SsfFailure, type StreamConfig, type StreamInput, type StreamStatus,
@@ -203,11 +204,13 @@ export class SsfTransmitter extends DurableObject<Env> {
   }
 
   /** Runs (or re-runs after the current run) delivery for `tenantId`. */
-  poke(tenantId: string): Promise<void> {
+  async poke(tenantId: string): Promise<PokeAnswer> {
     // A read, not a write per poke: the edge pokes after every user write, and the write was
     // a storage commit each time for a value that almost never changes.
     if (this.meta('tenant') !== tenantId) this.setMeta('tenant', tenantId);
-    return this.runs.request(tenantId, null);
+    await this.runs.request(tenantId, null);
+    // Idle: no stream to deliver to (the edge stops poking for a while: core/poke-gate.ts).
+    return { idle: this.streams().every((s) => s.status === 'disabled') };
   }
 
   /** The tenant's deletion (durable-objects/tenant-purge.ts): streams, subjects, queued SETs and sealed receiver credentials go. */

@@ -1,5 +1,4 @@
 import { classifiedRequest, classify, graphErrorBody, type EdgeError, type GraphError } from '../core/directory/index.js';
-import { withinMs } from './platform/within.js';
 import { BATCH_ROUTE_ID } from '../core/directory/router.js';
 import { mintSecret, protectSecrets, revealSecret, withoutSecrets } from '../core/directory/secrets.js';
 import { parseCertificates } from '../core/directory/key-credentials.js';
@@ -26,9 +25,7 @@ import { handleReport } from './reports-api.js';
 import { handleHealth } from './health-api.js';
 import { subscribePermissions, validateNew } from '../core/notifications/subscriptions.js';
 import { handshake } from './platform/delivery.js';
-import { changeNotifierStub } from '../durable-objects/change-notifier.js';
-import { CoalescedRuns } from '../core/coalesced-runs.js';
-import { ssfTransmitterStub } from '../durable-objects/ssf-transmitter.js';
+import { pokeReaders } from './platform/reader-pokes.js';
 import { forgetLocationInputs } from './platform/location-policy.js';
 import type { Classification } from '../core/directory/classify.js';
 
@@ -52,21 +49,6 @@ function parseQuery(params: URLSearchParams): Record<string, string> | string {
   return out;
 }
 
-const NOTIFYING_AREAS = new Set(['users', 'me', 'groups']);
-// A poke given up on is repaired by the reader's alarm.
-const NOTIFIER_POKE_TIMEOUT_MS = 10_000;
-/** One change-notifier poke in flight per tenant from this isolate (the notifier reads the whole feed each run). */
-const notifierPokes = new CoalescedRuns<{ env: Env; subscriptionsChanged: boolean }>(
-  // Under a timeout: a poke that never settled would hold the tenant's key, and every later one would queue behind it.
-  (tenantId, { env, subscriptionsChanged }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged), 'change notifier poke'),
-  (queued, arriving) => ({ env: arriving.env, subscriptionsChanged: queued.subscriptionsChanged || arriving.subscriptionsChanged }),
-);
-const SIGNALLING_AREAS = new Set(['users', 'me', 'applications']);
-/** One Shared Signals transmitter poke in flight per tenant from this isolate, as for the notifier (a poke per write was an RPC per write). */
-const transmitterPokes = new CoalescedRuns<{ env: Env }>(
-  (tenantId, { env }) => withinMs(NOTIFIER_POKE_TIMEOUT_MS, ssfTransmitterStub(env, tenantId).poke(tenantId), 'ssf transmitter poke'),
-  (_queued, arriving) => arriving,
-);
 const VERSION = /^\/(v1\.0|beta)(?=\/|$)/;
 const hash = (pw: string) => hashPassword(pw, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
@@ -219,17 +201,8 @@ async function serve(session: GraphSession, call: GraphCall, inBatch = false): P
   if (write) forgetTenantReadSets(tenantId);
   // A conditional access change is seen at once by this isolate's location enforcement (others within its TTL).
   if (write && c.area === 'conditionalAccess') forgetLocationInputs(tenantId);
-  // Users and groups changes: the tenant's change notifier reads the feed (webhook subscriptions).
-  if (write && session.ctx !== undefined && (NOTIFYING_AREAS.has(c.area) || c.area === 'subscriptions') && routed.outcome.kind === 'reply') {
-    // Only the request that started the run waits for it (workerd refuses I/O across requests).
-    const poke = notifierPokes.nudge(tenantId, { env, subscriptionsChanged: c.area === 'subscriptions' });
-    if (poke !== null) session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
-  }
-  // Writes that can be critical events: the tenant's Shared Signals transmitter reads the feed (its alarm repairs a lost poke).
-  if (write && session.ctx !== undefined && SIGNALLING_AREAS.has(c.area) && routed.outcome.kind === 'reply') {
-    const poke = transmitterPokes.nudge(tenantId, { env });
-    if (poke !== null) session.ctx.waitUntil(poke.catch((e: unknown) => console.warn('ssf transmitter poke failed', e instanceof Error ? e.message : String(e))));
-  }
+  // The tenant's feed readers (webhook subscriptions, Shared Signals streams) hear of the change.
+  if (write && session.ctx !== undefined && routed.outcome.kind === 'reply') pokeReaders(env, session.ctx, tenantId, c.area);
   const outcome = await withSecretShown(routed.outcome, idempotency, box);
   return respond(info, outcome, routed.region, key);
 }

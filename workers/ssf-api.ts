@@ -15,6 +15,7 @@ import { isolateKeys } from './platform/isolate-keys.js';
 import { SSF_STREAMS_ROLE_VALUE } from '../core/token/graph-resource.js';
 import type { Result } from '../core/result.js';
 import { ssfTransmitterStub, type Caller } from '../durable-objects/ssf-transmitter.js';
+import { streamsChanged } from './platform/reader-pokes.js';
 import { oauthStyleError } from './platform/admin-errors.js';
 import { bearer } from './platform/auth.js';
 import { json, readJsonBody, requestInfo, type RequestInfo } from './platform/http.js';
@@ -83,6 +84,8 @@ export async function ssfEndpoint(request: Routed, env: Env, ctx: ExecutionConte
   const who = await caller(request, env, info, tid, ctx);
   if (who instanceof Response) return who;
   const stub = ssfTransmitterStub(env, tid);
+  // A stream or its subjects may change: this isolate pokes the transmitter after the next writes (reader-pokes.ts).
+  if (request.method !== 'GET' && op !== 'poll') streamsChanged(tid);
   const urls = ssfUrls(who.origin, tid);
   const view = (s: StreamConfig) => streamView(s, urls);
   const production = env.TESSERA_ENV === 'production';
