@@ -58,6 +58,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'applyCommitted(store, meta, meta.lastPos);',
   },
   {
+    name: 'notice-checks-label',
+    rule: 'a commit notice applies only a log that holds the noticed entry as the sender labels it',
+    file: 'core/replication/secondary.ts',
+    find: 'if (notice !== undefined && notice > meta.appliedPos && !holds(store, notice, msg.prev)) {',
+    replace: 'if (false as boolean) {',
+  },
+  {
     name: 'idempotency-lookup',
     rule: 'a write whose key committed before answers from its record',
     file: 'core/idempotency.ts',

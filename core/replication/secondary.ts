@@ -12,7 +12,7 @@ import type { Entry, ReplicaMeta, ReplicaReply, Snapshot } from './types.js';
 export function acceptAppend(
   store: ReplicaStore,
   meta: ReplicaMeta,
-  msg: { epoch: number; gen: number; primaryRegion: string; entries: readonly Entry[]; commitPos: number; prev?: { epoch: number; gen: number } },
+  msg: { epoch: number; gen: number; primaryRegion: string; entries: readonly Entry[]; commitPos: number; prev?: { epoch: number; gen: number }; prevPos?: number },
 ): ReplicaReply {
   if (msg.epoch < meta.epoch) return { kind: 'stale_epoch', epoch: meta.epoch, primaryRegion: meta.primaryRegion };
   // One primary per epoch: a fence promised this epoch to `meta.primaryRegion` (or its entries came first).
@@ -27,6 +27,14 @@ export function acceptAppend(
     // Only the committed prefix is known to match the primary's log, so a batch must start
     // right after it; anything held past it is replaced by the primary's copy.
     if (first !== undefined && first.pos > meta.appliedPos + 1 && !holds(store, first.pos - 1, msg.prev)) {
+      store.saveMeta(meta);
+      return { kind: 'gap', lastPos: meta.lastPos, appliedPos: meta.appliedPos };
+    }
+    // A commit notice (no entries, `prevPos`: the last entry the sender knows we hold): it may
+    // apply our log through there only if we hold that entry as the sender labels it (then our
+    // log equals the sender's through it); otherwise the sender must send the entries again.
+    const notice = first === undefined ? msg.prevPos : undefined;
+    if (notice !== undefined && notice > meta.appliedPos && !holds(store, notice, msg.prev)) {
       store.saveMeta(meta);
       return { kind: 'gap', lastPos: meta.lastPos, appliedPos: meta.appliedPos };
     }
@@ -52,7 +60,7 @@ export function acceptAppend(
     // Our log is known to equal the primary's only through the end of this batch: anything held
     // past it may be another primary's uncommitted tail, and must never be applied on the word
     // of a commit position that refers to the sender's log.
-    const batchEnd = msg.entries[msg.entries.length - 1]?.pos ?? 0;
+    const batchEnd = msg.entries[msg.entries.length - 1]?.pos ?? notice ?? 0;
     applyCommitted(store, meta, Math.min(msg.commitPos, Math.max(meta.appliedPos, batchEnd)));
     store.saveMeta(meta);
     return { kind: 'ack', lastPos: meta.lastPos, appliedPos: meta.appliedPos, epoch: meta.epoch };

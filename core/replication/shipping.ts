@@ -10,6 +10,12 @@ import type { ReplicaReply } from './types.js';
 export class Shipper {
   /** Highest position each peer is known to hold applied (volatile; a restart re-learns it). */
   private readonly peerApplied = new Map<string, number>();
+  /**
+   * Highest position each peer acknowledged holding in its log as this primary sent it, maybe not
+   * yet applied, with the label the primary spoke with (volatile). The next exchange starts after
+   * it: the entries a commit round sent a voter are not sent again to tell it they committed.
+   */
+  private readonly peerHeld = new Map<string, { pos: number; epoch: number; gen: number }>();
   /** Peers whose last exchange failed: tried last for synchronous copies until one succeeds (volatile). */
   private readonly unreachable = new Set<string>();
   /** Snapshot transfers started (names each one), and the one in flight per peer. */
@@ -40,6 +46,16 @@ export class Shipper {
   /** Forgets what peers hold (a new epoch: they answer to a new log). */
   forgetPeers(): void {
     this.peerApplied.clear();
+    this.peerHeld.clear();
+  }
+
+  /** Where an exchange with a peer starts: after what it applied, or after what it holds of ours (up to `upTo`). */
+  private resumeAt(region: string, upTo: number): number {
+    const m = this.ctx.meta;
+    const applied = this.peerApplied.get(region) ?? m.appliedPos;
+    const held = this.peerHeld.get(region);
+    const holds = held !== undefined && held.epoch === m.epoch && held.gen === m.gen ? Math.min(held.pos, upTo) : -1;
+    return Math.max(applied, holds) + 1;
   }
 
   /** `ship`, remembering whether the peer answered; undefined when it did not. */
@@ -68,7 +84,7 @@ export class Shipper {
   /** Sends a peer everything it may lack up to `upTo` (a snapshot first if it fell behind compaction). */
   async ship(region: string, upTo: number): Promise<ReplicaReply> {
     const { meta: m, store, transport, config } = this.ctx;
-    let from = (this.peerApplied.get(region) ?? m.appliedPos) + 1;
+    let from = this.resumeAt(region, upTo);
     for (let attempt = 0; attempt < 16; attempt++) {
       if (from < m.logStart) {
         const snap = await this.sendSnapshot(region);
@@ -76,19 +92,23 @@ export class Shipper {
         if (snap.appliedPos >= upTo) return snap;
         from = snap.appliedPos + 1;
       }
-      const entries = withinBudget(store.entries(from, upTo, config.batchSize), config.messageBytes ?? DEFAULT_MESSAGE_BYTES);
+      // Past `upTo`: the peer holds everything, and only the commit position is news (a notice).
+      const entries = from > upTo ? [] : withinBudget(store.entries(from, upTo, config.batchSize), config.messageBytes ?? DEFAULT_MESSAGE_BYTES);
       const prev = from > 1 ? labelAt(this.ctx, from - 1) : undefined;
       const speaker = this.speaker();
       if ('refused' in speaker) return speaker.refused;
-      const reply = await transport.send(region, { kind: 'append', ...speaker.label, entries, commitPos: m.appliedPos, prev });
+      const notice = entries.length === 0 && from > 1 ? { prevPos: from - 1 } : {};
+      const reply = await transport.send(region, { kind: 'append', ...speaker.label, entries, commitPos: m.appliedPos, prev, ...notice });
       if (reply.kind === 'ack') {
         this.peerApplied.set(region, reply.appliedPos);
         // The peer's log matches ours only as far as we just sent it (or it applied): continue
         // right after that, with `prev` proving the match (a tail longer than a batch needs it).
-        const sentTo = entries[entries.length - 1]?.pos ?? 0;
+        const sentTo = entries[entries.length - 1]?.pos ?? from - 1;
+        this.peerHeld.set(region, { pos: sentTo, epoch: speaker.label.epoch, gen: speaker.label.gen });
         if (reply.appliedPos >= upTo || sentTo >= upTo) return reply;
         from = Math.max(reply.appliedPos, sentTo) + 1;
       } else if (reply.kind === 'gap') {
+        this.peerHeld.delete(region);
         from = reply.appliedPos + 1;
       } else {
         return reply;

@@ -86,7 +86,8 @@ export type ReplicaMessage =
    * `appliedPos + 1`.
    */
   /** `freshAt`: the sender's read-staleness stamp (staleness.ts), set by the Durable Object glue; the rules ignore it. */
-  | { kind: 'append'; epoch: number; gen: number; primaryRegion: string; entries: Entry[]; commitPos: number; prev?: { epoch: number; gen: number }; freshAt?: number }
+  /** No `entries` and `prevPos`: a commit notice for entries the receiver was sent already (`prev` labels `prevPos`). */
+  | { kind: 'append'; epoch: number; gen: number; primaryRegion: string; entries: Entry[]; commitPos: number; prev?: { epoch: number; gen: number }; prevPos?: number; freshAt?: number }
   /**
    * `gen` is the sender's current generation (older senders left it out: `snapshot.gen` then).
    * A snapshot larger than one message goes in parts (`part`), each carrying some of the rows

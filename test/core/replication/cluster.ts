@@ -10,7 +10,7 @@ export class TestCluster {
   /** Region pairs that cannot talk to each other ("a|b", either order). */
   readonly cut = new Set<string>();
   /** Every message a replica sent (not the coordinator's), in order. */
-  readonly sent: Array<{ from: string; to: string; kind: ReplicaMessage['kind']; bytes: number }> = [];
+  readonly sent: Array<{ from: string; to: string; kind: ReplicaMessage['kind']; bytes: number; entries: number }> = [];
   /** Regions whose replies are lost after the message was delivered (the sender sees a failure). */
   readonly loseReplies = new Set<string>();
   /** Awaited before each replica-to-replica delivery: lets a test hold a round (or one link) in flight. */
@@ -31,7 +31,7 @@ export class TestCluster {
     this.stores.set(region, store);
     const transport: Transport = {
       send: async (to: string, msg: ReplicaMessage): Promise<ReplicaReply> => {
-        this.sent.push({ from: region, to, kind: msg.kind, bytes: JSON.stringify(msg).length });
+        this.sent.push({ from: region, to, kind: msg.kind, bytes: JSON.stringify(msg).length, entries: msg.kind === 'append' ? msg.entries.length : 0 });
         if (this.gate !== undefined) await this.gate(region, to, msg);
         if (this.down.has(to) || this.down.has(region) || this.cut.has(`${region}|${to}`) || this.cut.has(`${to}|${region}`)) throw new Error('unreachable');
         const target = this.replicas.get(to);
