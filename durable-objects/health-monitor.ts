@@ -3,7 +3,7 @@ import { clearTables } from './clear-tables.js';
 import { DEFAULT_CONFIG, detect, keepWatching, patchConfig, RATE_ALERT_TYPES, SIGNALS, windowsFor, type AlertType, type MonitorConfig, type WindowSums } from '../core/health/monitors.js';
 import { patchAlertState, type StoredAlert } from '../core/health/alerts.js';
 import type { EmailNotificationConfiguration } from '../core/health/alert-email.js';
-import { decideIncident, incidentKey, isIncident, type Incident, type KnownIncident } from '../core/health/incidents.js';
+import { decideIncident, impactWindow, incidentKey, isIncident, type Incident, type KnownIncident } from '../core/health/incidents.js';
 import type { Result } from '../core/result.js';
 import { parseRegionList } from '../core/regions.js';
 import { crossCall } from '../workers/platform/faults.js';
@@ -15,8 +15,6 @@ const STORE_TIMEOUT_MS = 5_000;
 const IMPACT_LIMIT = 1_000;
 /** An alert whose notification could not be queued is retried by the alarm this long, then dropped (logged). */
 const DELIVERY_RETRY_MS = 86_400_000;
-/** The window read for an incident alert's impact. */
-const INCIDENT_WINDOW_MS = 15 * 60_000;
 
 /** Called with each alert this monitor raises (webhook delivery). */
 export type AlertSink = (env: Env, tenantId: string, alert: StoredAlert, emails: readonly EmailNotificationConfiguration[]) => Promise<void>;
@@ -86,7 +84,7 @@ export class HealthMonitor extends DurableObject<Env> {
     const now = Date.now();
     const alert: StoredAlert = {
       id: crypto.randomUUID(), alertType: incident.type, createdDateTime: new Date(now).toISOString(), state: 'active', incident: decision.detail,
-      impactedCount: 0, impactedCountLimitExceeded: false, windowStart: new Date(incident.at - INCIDENT_WINDOW_MS).toISOString(), windowEnd: new Date(now).toISOString(),
+      impactedCount: 0, impactedCountLimitExceeded: false, windowStart: new Date(impactWindow(incident.at, now)[0]).toISOString(), windowEnd: new Date(now).toISOString(),
     };
     this.insertAlert(alert, now, key);
     await this.armRetryIfPending();
@@ -97,7 +95,7 @@ export class HealthMonitor extends DurableObject<Env> {
 
   /** Impact: the apps whose requests failed around the incident, as far as the stores that answer know. */
   private async enrich(tenantId: string, id: string, incident: Incident): Promise<void> {
-    const [report] = (await this.readWindows(tenantId, [[incident.at - INCIDENT_WINDOW_MS, Date.now() + 1]])).reports;
+    const [report] = (await this.readWindows(tenantId, [impactWindow(incident.at, Date.now())])).reports;
     const subjects = report!.subjects.filter((s) => SIGNALS[incident.type].scenarios.some((sc) => s.startsWith(`${sc}|`)));
     const current = this.alert(id);
     if (current === null) return;

@@ -12,6 +12,7 @@
  *   admin resolves it, a takeover seen again is a new episode and a new alert.
  */
 import type { MonitorConfig } from './monitors.js';
+import { bucketStart } from '../outcomes/buckets.js';
 
 export type Incident =
   | { type: 'cellFailover'; cellId: string; fromRegion: string; toRegion: string; epoch: number; planned: boolean; at: number }
@@ -80,4 +81,16 @@ export function isIncident(v: unknown): v is Incident {
   if (typeof o.cellId !== 'string' || typeof o.at !== 'number' || !Number.isFinite(o.at)) return false;
   if (o.type === 'backupAuthTakeover') return true;
   return o.type === 'cellFailover' && typeof o.fromRegion === 'string' && typeof o.toRegion === 'string' && Number.isInteger(o.epoch) && typeof o.planned === 'boolean';
+}
+
+/** How far before an incident its impact (the apps whose requests failed) is counted. */
+export const INCIDENT_WINDOW_MS = 15 * 60_000;
+
+/**
+ * The window an incident's impact is read over, `[from, to)`: from the start of the outcome
+ * bucket that `INCIDENT_WINDOW_MS` before the incident falls in (stores sum the buckets whose
+ * start lies in a window, so an unaligned start left that bucket out), through `now`.
+ */
+export function impactWindow(incidentAt: number, now: number): [number, number] {
+  return [bucketStart(incidentAt - INCIDENT_WINDOW_MS), now + 1];
 }

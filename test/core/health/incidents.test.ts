@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellFailoverIncident, decideIncident, incidentKey, isIncident, type Incident, type KnownIncident } from '../../../core/health/incidents.js';
+import { cellFailoverIncident, decideIncident, impactWindow, incidentKey, isIncident, type Incident, type KnownIncident } from '../../../core/health/incidents.js';
 import { alertJson, type StoredAlert } from '../../../core/health/alerts.js';
 import { ALERT_TYPES, GRAPH_ALERT_TYPES, RATE_ALERT_TYPES } from '../../../core/health/monitors.js';
 
@@ -87,5 +87,15 @@ describe('incident alerts in the Graph alert shape', () => {
     expect(j.enrichment.supportingData.signIns).toContain('/beta/auditLogs/signIns?$filter=');
     expect(j.signals).toMatchObject({ cellId: 'cell-0001', fromRegion: 'weur', toRegion: 'eeur', epoch: 2, planned: true, windowStartDateTime: '2026-12-02T11:45:00.000Z' });
     expect(j.documentation).toMatchObject({ troubleshootingGuide: expect.any(String) });
+  });
+});
+
+describe('incident impact window', () => {
+  it('starts at the start of the outcome bucket 15 minutes before the incident, so that bucket is counted', () => {
+    const at = Date.UTC(2026, 11, 3, 12, 15, 2);
+    const [from, to] = impactWindow(at, at + 10_000);
+    // A store sums the buckets whose start lies in the window: the 12:00 bucket must be in it.
+    expect(from).toBe(Date.UTC(2026, 11, 3, 12, 0, 0));
+    expect(to).toBe(at + 10_001);
   });
 });
