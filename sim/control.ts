@@ -65,6 +65,12 @@ export class Controller implements Endpoint {
    * them for good then wedges the cell (a known limit: ARCHITECTURE.md, membership change).
    */
   changeInFlightUntil = 0;
+  /**
+   * Coordinators other than this control plane fencing the cell right now (dueling coordinators,
+   * faults-race.ts). A window that overlaps one is no clean test of a watcher: a duel that fences
+   * the primary and then promotes no one leaves the cell without a primary (observers.ts).
+   */
+  foreignCoordinators = 0;
 
   constructor(
     readonly cell: string,

@@ -158,9 +158,10 @@ function duelingCoordinators({ clock, net, rng, log }: FaultContext, cell: Fault
   const record = { regions: ctl.regions, voters: ctl.voters, membersVersion: ctl.membersVersion, knownEpoch: ctl.epoch };
   log(`dueling coordinators of ${cell.id}: one suspects ${p}, one suspects ${a!} (${b!} hears both)`);
   for (const [name, suspect] of [['x', p], ['y', a!]] as const) {
-    void promote(coordinator(name, suspect), { ...record, failedRegion: suspect }).then((r) =>
-      log(`duel ${cell.id} suspecting ${suspect}: ${JSON.stringify(r)}`),
-    );
+    ctl.foreignCoordinators++;
+    void promote(coordinator(name, suspect), { ...record, failedRegion: suspect })
+      .then((r) => log(`duel ${cell.id} suspecting ${suspect}: ${JSON.stringify(r)}`))
+      .finally(() => ctl.foreignCoordinators--);
   }
 }
 

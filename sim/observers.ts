@@ -119,6 +119,7 @@ export function watcherCutFromHealthyPrimary(
     voterNodes.every((n) => n.alive() && !n.paused()) &&
     [...net.faults.down].every((r) => !cell.nodes.some((n) => n.region === r)) &&
     cell.ctl.quiet() &&
+    cell.ctl.foreignCoordinators === 0 &&
     clock.now >= net.calmUntil;
   if (!clean) return;
   // Every other cut and slow link heals first (their pending heals then find nothing to heal).
@@ -144,6 +145,8 @@ export function watcherCutFromHealthyPrimary(
   const watch = () => {
     const touches = (link: string) => link !== pair && link.split('|').some((r) => r === 'client' || cell.nodes.some((n) => n.region === r));
     if ([...net.faults.cut].some(touches) || [...net.faults.slow.keys()].some(touches) || [...net.faults.down].some((r) => cell.nodes.some((n) => n.region === r)) || voterNodes.some((n) => n.paused())) disturbed = true;
+    // Another coordinator fencing the cell (a duel that started before the window) may leave it without a primary.
+    if (cell.ctl.foreignCoordinators > 0) disturbed = true;
     if (clock.now < window.to) clock.schedule(50, watch);
   };
   watch();
