@@ -9,6 +9,7 @@ import type { Subscription } from '../core/notifications/subscriptions.js';
 import { reauthorizationNotices } from '../core/notifications/reauthorization.js';
 import { onPrimary } from '../workers/platform/cell-calls.js';
 import { tenantSubscriptions } from '../workers/platform/tenant-subscriptions.js';
+import { idByName } from './object-ids.js';
 
 const PAGE = MAX_FEED_PAGE;
 /** A run catches up through at most this many pages (a tenant's first directory subscription may find a long feed behind its cursor). */
@@ -122,5 +123,5 @@ export class ChangeNotifier extends DurableObject<Env> {
 
 export function changeNotifierStub(env: Env, tenantId: string): DurableObjectStub<ChangeNotifier> {
   const ns = env.NOTIFIER;
-  return ns.get(ns.idFromName(`notify:${tenantId}`));
+  return ns.get(idByName(ns, `notify:${tenantId}`));
 }

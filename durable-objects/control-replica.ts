@@ -3,6 +3,7 @@ import { controlRegion, mergeCell } from '../core/control/lookup.js';
 import { parseRegionList } from '../core/regions.js';
 import { crossCall } from '../workers/platform/faults.js';
 import type { CellRecord, ControlPlane } from './control-plane.js';
+import { idByName } from './object-ids.js';
 
 /**
  * The control plane's read copies (issue 11): one ControlPlane object per region, named
@@ -25,7 +26,7 @@ export function controlRegionOf(env: Env): string {
 }
 
 export function controlStub(env: Env, source: ControlSource): DurableObjectStub<ControlPlane> {
-  return env.CONTROL.get(env.CONTROL.idFromName(source.kind === 'primary' ? 'global' : `replica:${source.region}`));
+  return env.CONTROL.get(idByName(env.CONTROL, source.kind === 'primary' ? 'global' : `replica:${source.region}`));
 }
 
 export function syncIntervalMs(env: Env): number {

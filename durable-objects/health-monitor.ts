@@ -8,6 +8,7 @@ import type { Result } from '../core/result.js';
 import { parseRegionList } from '../core/regions.js';
 import { crossCall } from '../workers/platform/faults.js';
 import { outcomeStoreStub, WAKE_EVERY_MS, type WindowReport } from './outcome-store.js';
+import { idByName } from './object-ids.js';
 
 const DEFAULT_EVAL_MS = 60_000;
 const STORE_TIMEOUT_MS = 5_000;
@@ -255,5 +256,5 @@ function mergeReports(reports: readonly WindowReport[]): WindowReport {
 
 export function healthMonitorStub(env: Env, tenantId: string): DurableObjectStub<HealthMonitor> {
   const ns = env.HEALTH;
-  return ns.get(ns.idFromName(`health:${tenantId}`));
+  return ns.get(idByName(ns, `health:${tenantId}`));
 }

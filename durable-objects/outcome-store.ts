@@ -4,6 +4,7 @@ import type { WindowSums } from '../core/health/monitors.js';
 import { healthMonitorStub } from './health-monitor.js';
 import { SCENARIOS, type Scenario } from '../core/outcomes/classify.js';
 import type { MonthRow, SeriesRow } from '../core/outcomes/reports.js';
+import { idByName } from './object-ids.js';
 
 /** A flush id is remembered this long: a flush retried within it is not counted twice. */
 const FLUSH_ID_TTL_MS = 86_400_000;
@@ -145,5 +146,5 @@ export class OutcomeStore extends DurableObject<Env> {
 
 export function outcomeStoreStub(env: Env, region: string): DurableObjectStub<OutcomeStore> {
   const ns = env.OUTCOMES;
-  return ns.get(ns.idFromName(`outcomes:${region}`), { locationHint: region as DurableObjectLocationHint });
+  return ns.get(idByName(ns, `outcomes:${region}`), { locationHint: region as DurableObjectLocationHint });
 }

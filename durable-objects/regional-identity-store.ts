@@ -11,6 +11,7 @@ import { KeyCache } from '../core/token/key-cache.js';
 import { countingCrossRegionCalls, crossCall } from '../workers/platform/faults.js';
 import type { CellTopology } from './replica-protocol.js';
 import { replicaStub } from './replica-protocol.js';
+import { idByName } from './object-ids.js';
 
 const FEED_TIMEOUT_MS = 5_000;
 const RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
@@ -228,5 +229,5 @@ export interface IdentityStoreRpc {
 
 export function identityStoreStub(env: Env, region: string): IdentityStoreRpc {
   const ns = env.MI_STORE;
-  return ns.get(ns.idFromName(`mi:${region}`), { locationHint: region as DurableObjectLocationHint }) as unknown as IdentityStoreRpc;
+  return ns.get(idByName(ns, `mi:${region}`), { locationHint: region as DurableObjectLocationHint }) as unknown as IdentityStoreRpc;
 }

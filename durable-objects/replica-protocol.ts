@@ -16,6 +16,7 @@ import type { TenantDeletion } from '../core/tenant-deletion.js';
 /** The `unavailable` reason of a write no out-of-region replica acknowledged: its fate is unknown, a retry with its ticket is safe. */
 import type { ControlOp } from '../core/control/plans.js';
 import type { ControlChangesOutcome, ControlOutcome } from './control-cell.js';
+import { idByName } from './object-ids.js';
 export { NOT_DURABLE } from '../core/replication/primary-routing.js';
 
 /** What a caller tells a replica about its cell: enough to initialise a fresh one. */
@@ -122,5 +123,5 @@ export type CaeOutcome = { kind: 'events'; watermark: number; events: CriticalEv
 
 export function replicaStub(env: Env, cell: string, region: string): ReplicaRpc {
   const ns = env.REPLICA;
-  return ns.get(ns.idFromName(`${cell}:${region}`), { locationHint: region as DurableObjectLocationHint }) as unknown as ReplicaRpc;
+  return ns.get(idByName(ns, `${cell}:${region}`), { locationHint: region as DurableObjectLocationHint }) as unknown as ReplicaRpc;
 }

@@ -13,6 +13,7 @@ import { err, ok, type Result } from '../core/result.js';
 import { enqueue } from '../workers/platform/delivery.js';
 import { onPrimary } from '../workers/platform/cell-calls.js';
 import type { TokenCall } from './replica-protocol.js';
+import { idByName } from './object-ids.js';
 
 /** A run reads at most this many feed pages (a tenant's first stream may find a long feed behind the cursor). */
 const MAX_PAGES_PER_RUN = 200;
@@ -308,5 +309,5 @@ export class SsfTransmitter extends DurableObject<Env> {
 
 export function ssfTransmitterStub(env: Env, tenantId: string): DurableObjectStub<SsfTransmitter> {
   const ns = env.SSF;
-  return ns.get(ns.idFromName(`ssf:${tenantId}`));
+  return ns.get(idByName(ns, `ssf:${tenantId}`));
 }

@@ -12,6 +12,7 @@ import type { BackupReply, BackupRpc, BackupStats, BackupTokenCall } from '../du
 import { backupRefusal } from '../durable-objects/backup-store.js';
 import type { BackupEnv } from '../durable-objects/backup-sync.js';
 import type { TenantPlacement } from './platform/topology.js';
+import { idByName } from '../durable-objects/object-ids.js';
 
 export { BackupStore } from '../durable-objects/backup-store.js';
 
@@ -35,7 +36,7 @@ interface StoreRpc {
 function store(env: BackupEnv, region: string): StoreRpc {
   if (!REGION.test(region)) throw new Error('bad region');
   const ns = env.BACKUP_STORE;
-  return ns.get(ns.idFromName(region), { locationHint: region as DurableObjectLocationHint }) as unknown as StoreRpc;
+  return ns.get(idByName(ns, region), { locationHint: region as DurableObjectLocationHint }) as unknown as StoreRpc;
 }
 
 const validTenant = (t: string) => TENANT.test(t);
