@@ -6,10 +6,10 @@
  * `QUIET_MS`.
  *
  * Nothing is lost while the gate is quiet, because readers read the feed from their own cursor:
- * the next poke, from any isolate, or the reader's alarm delivers what a skipped poke would
- * have. The only cost is delay. A subscription or stream created through another isolate waits
- * at most `QUIET_MS` before this one pokes again; the isolate that created it reopens its gate at
- * once (`reopen`).
+ * the next poke, from any isolate, or the reader's repair alarm (armed once it has something to
+ * deliver) delivers what a skipped poke would have. The only cost is delay, for writes through
+ * an isolate still quiet after a subscription or stream was created through another. The isolate
+ * that created it reopens its gate at once (`reopen`).
  */
 export const QUIET_MS = 5_000;
 /** Tenants remembered per isolate; the oldest answer is forgotten first (forgetting only costs a poke). */

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { clearTables } from './clear-tables.js';
 import { CoalescedRuns } from '../core/coalesced-runs.js';
 import type { PokeAnswer } from '../core/poke-gate.js';
+import { SubscriptionCache } from '../core/notifications/subscription-cache.js';
 import { directoryNotifications, hasDirectorySubscriptions, missedNotifications } from '../core/notifications/directory-changes.js';
 import { enqueue } from '../workers/platform/delivery.js';
 import { MAX_FEED_PAGE } from '../core/feed/cursor.js';
@@ -30,7 +31,7 @@ const RECHECK_MS = 60_000;
 export class ChangeNotifier extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly runs = new CoalescedRuns<null>((tenantId) => this.run(tenantId), () => null);
-  private subs: { list: Subscription[]; at: number } | undefined;
+  private readonly subs = new SubscriptionCache<Subscription>(SUBSCRIPTIONS_TTL_MS);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -42,7 +43,7 @@ export class ChangeNotifier extends DurableObject<Env> {
   /** The tenant was deleted (durable-objects/tenant-purge.ts): its feed cursor and reminders go. */
   async purge(): Promise<void> {
     await clearTables(this.ctx, ['cn_meta', 'cn_reauth']);
-    this.subs = undefined;
+    this.subs.invalidate();
   }
 
   /**
@@ -82,10 +83,12 @@ export class ChangeNotifier extends DurableObject<Env> {
   async poke(tenantId: string, subscriptionsChanged = false): Promise<PokeAnswer> {
     // A read, not a write per poke (the tenant never changes for this object).
     if (this.get('tenant') !== tenantId) this.set('tenant', tenantId);
-    if (subscriptionsChanged) this.subs = undefined;
+    if (subscriptionsChanged) this.subs.invalidate();
     await this.runs.request(tenantId, null);
     // Idle: no directory subscription as of the run just ended (the edge stops poking for a while: core/poke-gate.ts).
-    return { idle: this.subs !== undefined && !hasDirectorySubscriptions(this.subs.list, Date.now()) };
+    const now = Date.now();
+    const subs = this.subs.current(now);
+    return { idle: subs !== undefined && !hasDirectorySubscriptions(subs, now) };
   }
 
   override async alarm(): Promise<void> {
@@ -95,8 +98,7 @@ export class ChangeNotifier extends DurableObject<Env> {
 
   private async run(tenantId: string): Promise<void> {
     const now = Date.now();
-    if (this.subs === undefined || this.subs.at < now - SUBSCRIPTIONS_TTL_MS) this.subs = { list: await tenantSubscriptions(this.env, tenantId), at: now };
-    const subs = this.subs.list;
+    const subs = await this.subs.get(now, () => tenantSubscriptions(this.env, tenantId));
     await this.armAt(await this.tellReauthorization(tenantId, subs, now));
     // No directory subscription: nothing to read (the cursor waits; later subscriptions only
     // get changes committed after their creation).

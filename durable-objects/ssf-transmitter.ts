@@ -156,6 +156,9 @@ export class SsfTransmitter extends DurableObject<Env> {
     const next: StreamConfig = { ...rest, status, ...(reason !== undefined ? { reason } : {}) };
     this.store(next);
     if (status === 'disabled') this.sql.exec(`DELETE FROM ssf_queue WHERE stream = ?`, id);
+    // A stream live again: the repair alarm runs again (it stopped while every stream was
+    // disabled, and edges that heard "idle" do not poke for a while: core/poke-gate.ts).
+    else await this.armAt(Date.now() + RECHECK_MS);
     if (status === 'enabled' && next.delivery.method === PUSH) await this.flushHeld(next);
     return ok(next);
   }

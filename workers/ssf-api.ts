@@ -75,6 +75,15 @@ const streamIdOf = (v: unknown): string | null => (typeof v === 'string' && TENA
 
 /** `/{tenantId}/ssf/{streams|status|subjects:add|subjects:remove|verify}` and `/{tenantId}/ssf/poll/{streamId}`. */
 export async function ssfEndpoint(request: Routed, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const response = await serveSsf(request, env, ctx);
+  // A stream or its subjects changed: this isolate pokes the transmitter after the next writes
+  // (reader-pokes.ts). After the change, not before: a poke answered "idle" in between would
+  // quiet the gate again just as the stream went live.
+  if (request.method !== 'GET' && request.params.op !== 'poll' && response.status < 400) streamsChanged(request.params.tenant ?? '');
+  return response;
+}
+
+async function serveSsf(request: Routed, env: Env, ctx: ExecutionContext): Promise<Response> {
   const info = requestInfo(request);
   const tid = request.params.tenant ?? '';
   const op = request.params.op ?? '';
@@ -84,8 +93,6 @@ export async function ssfEndpoint(request: Routed, env: Env, ctx: ExecutionConte
   const who = await caller(request, env, info, tid, ctx);
   if (who instanceof Response) return who;
   const stub = ssfTransmitterStub(env, tid);
-  // A stream or its subjects may change: this isolate pokes the transmitter after the next writes (reader-pokes.ts).
-  if (request.method !== 'GET' && op !== 'poll') streamsChanged(tid);
   const urls = ssfUrls(who.origin, tid);
   const view = (s: StreamConfig) => streamView(s, urls);
   const production = env.TESSERA_ENV === 'production';
