@@ -2,8 +2,8 @@
  * Mutation check of the simulator: each named safety rule is removed from a temporary copy of
  * the source, and the simulator must catch it (some invariant fails) within the seed budget.
  *   tsx sim/mutants.ts [--seeds 8000] [--only name]
- * 8,000 by default: since issue 11's observers changed every schedule, the catch-up generation
- * mutant first fails at seed 7,067 (3,290 before them).
+ * 8,000 by default: fenced-while-waiting first fails at seed 5,460 (and catch-up-keeps-gen needed
+ * 7,067 before the commit notice moved every schedule; 1,789 since).
  * Prints rule → first failing seed; exits non-zero if any mutant survives. Slow (one sweep per
  * mutant), so it is not part of `npm test`.
  */
@@ -91,10 +91,10 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'core/replication/primary.ts',
     find: "    const acked = quorum.kind === 'acked' && stillPrimaryOf(m, epoch); // fenced while waiting",
     replace: "    const acked = quorum.kind === 'acked'; // fenced while waiting",
-    equivalent:
-      'since a replica ships only while primary, under the epoch it leads (shipping.ts), every ack a round counts comes from a voter that took ' +
-      'the round in its epoch before any fence above it, so the round is on a majority every later fence quorum meets and the most up-to-date ' +
-      'log keeps it; the check is kept as defence in depth (it was caught at seed 347 only while a fenced primary could ship under the fence\'s epoch)',
+    // Once argued equivalent (a replica ships only under the epoch it leads). Refuted at seed 5,460:
+    // a paused primary is fenced and promoted again at a later epoch while its round waits, so the
+    // round's later ships go out under the new epoch's label and are acknowledged, yet the round
+    // belongs to the old epoch and is lost. The check is what keeps it unacknowledged.
   },
   // Issue 11: the majority rules and single-step membership changes.
   {
