@@ -56,6 +56,8 @@ type Row = { id: string; owner: string; config: string; status: string; reason: 
 export class SsfTransmitter extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly runs = new CoalescedRuns<null>((tenantId) => this.run(tenantId), () => null);
+  /** Whether the last run found no stream to deliver to (what a poke answers: core/poke-gate.ts). */
+  private idle = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -213,8 +215,8 @@ export class SsfTransmitter extends DurableObject<Env> {
     // a storage commit each time for a value that almost never changes.
     if (this.meta('tenant') !== tenantId) this.setMeta('tenant', tenantId);
     await this.runs.request(tenantId, null);
-    // Idle: no stream to deliver to (the edge stops poking for a while: core/poke-gate.ts).
-    return { idle: this.streams().every((s) => s.status === 'disabled') };
+    // Idle: the run just ended found no stream to deliver to (the edge stops poking for a while).
+    return { idle: this.idle };
   }
 
   /** The tenant's deletion (durable-objects/tenant-purge.ts): streams, subjects, queued SETs and sealed receiver credentials go. */
@@ -234,6 +236,7 @@ export class SsfTransmitter extends DurableObject<Env> {
 
   private async run(tenantId: string): Promise<void> {
     const streams = this.streams().filter((s) => s.status !== 'disabled');
+    this.idle = streams.length === 0;
     const origin = this.meta('origin');
     if (streams.length === 0 || origin === undefined) return;
     const issuer = ssfUrls(origin, tenantId).issuer;

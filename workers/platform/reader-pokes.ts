@@ -20,25 +20,40 @@ const SIGNALLING_AREAS = new Set(['users', 'me', 'applications']);
 // Under a timeout: a poke that never settled would hold the tenant's key, and every later one would queue behind it.
 const POKE_TIMEOUT_MS = 10_000;
 
-const notifierGate = new PokeGate(() => Date.now());
-const transmitterGate = new PokeGate(() => Date.now());
+/**
+ * One feed reader's pokes from this isolate: one run in flight per tenant (CoalescedRuns), its
+ * answer told to the gate with the ticket taken when the poke was sent.
+ */
+class GatedReader<A> {
+  readonly gate = new PokeGate(() => Date.now());
+  private readonly runs: CoalescedRuns<A>;
 
-const notifierPokes = new CoalescedRuns<{ env: Env; subscriptionsChanged: boolean }>(
-  async (tenantId, { env, subscriptionsChanged }) => {
-    const ticket = notifierGate.ticket();
-    const answer: PokeAnswer = await withinMs(POKE_TIMEOUT_MS, changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged), 'change notifier poke');
-    notifierGate.heard(tenantId, answer.idle, ticket);
-  },
+  constructor(
+    private readonly label: string,
+    poke: (tenantId: string, arg: A) => Promise<PokeAnswer>,
+    merge: (queued: A, arriving: A) => A,
+  ) {
+    this.runs = new CoalescedRuns<A>(async (tenantId, arg) => {
+      const ticket = this.gate.ticket();
+      const answer = await withinMs(POKE_TIMEOUT_MS, poke(tenantId, arg), label);
+      this.gate.heard(tenantId, answer.idle, ticket);
+    }, merge);
+  }
+
+  /** Pokes unless the gate is quiet; only the request that started a run keeps it alive. */
+  nudge(ctx: Pick<ExecutionContext, 'waitUntil'>, tenantId: string, arg: A): void {
+    if (!this.gate.wanted(tenantId)) return;
+    const poke = this.runs.nudge(tenantId, arg);
+    if (poke !== null) ctx.waitUntil(poke.catch((e: unknown) => console.warn(`${this.label} failed`, e instanceof Error ? e.message : String(e))));
+  }
+}
+
+const notifier = new GatedReader<{ env: Env; subscriptionsChanged: boolean }>(
+  'change notifier poke',
+  (tenantId, { env, subscriptionsChanged }) => changeNotifierStub(env, tenantId).poke(tenantId, subscriptionsChanged),
   (queued, arriving) => ({ env: arriving.env, subscriptionsChanged: queued.subscriptionsChanged || arriving.subscriptionsChanged }),
 );
-const transmitterPokes = new CoalescedRuns<{ env: Env }>(
-  async (tenantId, { env }) => {
-    const ticket = transmitterGate.ticket();
-    const answer: PokeAnswer = await withinMs(POKE_TIMEOUT_MS, ssfTransmitterStub(env, tenantId).poke(tenantId), 'ssf transmitter poke');
-    transmitterGate.heard(tenantId, answer.idle, ticket);
-  },
-  (_queued, arriving) => arriving,
-);
+const transmitter = new GatedReader<{ env: Env }>('ssf transmitter poke', (tenantId, { env }) => ssfTransmitterStub(env, tenantId).poke(tenantId), (_queued, arriving) => arriving);
 
 /**
  * Pokes the readers a committed Graph write of `area` concerns. Only the request that started a
@@ -46,19 +61,13 @@ const transmitterPokes = new CoalescedRuns<{ env: Env }>(
  */
 export function pokeReaders(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, tenantId: string, area: string): void {
   const subscriptions = area === 'subscriptions';
-  if (subscriptions) notifierGate.reopen(tenantId);
-  if ((NOTIFYING_AREAS.has(area) || subscriptions) && notifierGate.wanted(tenantId)) {
-    const poke = notifierPokes.nudge(tenantId, { env, subscriptionsChanged: subscriptions });
-    if (poke !== null) ctx.waitUntil(poke.catch((e: unknown) => console.warn('change notifier poke failed', e instanceof Error ? e.message : String(e))));
-  }
+  if (subscriptions) notifier.gate.reopen(tenantId);
+  if (NOTIFYING_AREAS.has(area) || subscriptions) notifier.nudge(ctx, tenantId, { env, subscriptionsChanged: subscriptions });
   // Writes that can be critical events: the transmitter's alarm repairs a lost poke.
-  if (SIGNALLING_AREAS.has(area) && transmitterGate.wanted(tenantId)) {
-    const poke = transmitterPokes.nudge(tenantId, { env });
-    if (poke !== null) ctx.waitUntil(poke.catch((e: unknown) => console.warn('ssf transmitter poke failed', e instanceof Error ? e.message : String(e))));
-  }
+  if (SIGNALLING_AREAS.has(area)) transmitter.nudge(ctx, tenantId, { env });
 }
 
 /** A stream was written through this isolate (the SSF API): poke the transmitter after the next writes. */
 export function streamsChanged(tenantId: string): void {
-  transmitterGate.reopen(tenantId);
+  transmitter.gate.reopen(tenantId);
 }
