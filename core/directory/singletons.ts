@@ -9,6 +9,7 @@ import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { notFound } from './errors.js';
 import { FILTER_INDEX_VERSION, filterIndexReadyKey, singletonKey, type SingletonName } from './keys.js';
+import { indexMarkKey } from '../feed/target-index.js';
 import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
 import { iso } from './resource-spec.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, PropKind } from './types.js';
@@ -230,5 +231,12 @@ export function provisionTenant(ctx: GraphContext, input: { displayName: string;
     _v: 1,
   };
   // A new tenant's objects are all indexed from the first write: its filters may use the indexes.
-  return [{ key: singletonKey(ctx.tenantId, 'organization'), value: org }, { key: filterIndexReadyKey(ctx.tenantId), value: FILTER_INDEX_VERSION }];
+  // Its change feed has no per-record index rows of before (core/feed/target-index.ts): the index
+  // mark at 0 tells the first indexing step so, which otherwise probes a row for every record
+  // written until then (for a busy new tenant, a get per record of its first half minute).
+  return [
+    { key: singletonKey(ctx.tenantId, 'organization'), value: org },
+    { key: filterIndexReadyKey(ctx.tenantId), value: FILTER_INDEX_VERSION },
+    { key: indexMarkKey(ctx.tenantId), value: 0 },
+  ];
 }

@@ -72,7 +72,8 @@ class RowEdits {
 
 /**
  * The next indexing step for the tenant: rows for up to `limit` records after the mark, and the
- * mark; [] when current. A tenant's first step (no mark yet) notes the newest position as the
+ * mark; [] when current. A tenant's first step (no mark yet: tenants provisioned since this rule
+ * get the mark at 0 with their organization, and probe nothing) notes the newest position as the
  * horizon of rows of before (`fdxold`): up to it, a record's per-record row, if any, is folded
  * into its block row (deleted), so no position is listed twice; past it none can exist.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planWrite } from '../../../core/directory/index.js';
+import { planWrite, provisionTenant } from '../../../core/directory/index.js';
 import { encodeRecord } from '../../../core/feed/encoding.js';
 import { feedKey, feedTargetKey, recorded, type FeedRecord } from '../../../core/feed/record.js';
 import { indexBehind, indexedUpTo, INDEX_BLOCK, legacyHorizonKey, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
@@ -19,6 +19,14 @@ function stateWith(records: readonly FeedRecord[]): MemoryState {
   const s = new MemoryState();
   s.apply(records.map((r) => ({ key: feedKey(TID, r.seq), value: encodeRecord(r) })));
   return s;
+}
+
+/** A Graph write planned with its feed record, as the primary does, and applied. */
+function writeWithRecord(h: Harness, method: string, path: string, body?: unknown): Body {
+  const r = recorded((st) => planWrite(st, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  h.state.apply(r.value.mutations);
+  return (r.value.reply.body ?? {}) as Body;
 }
 
 const seqs = (page: { records: readonly FeedRecord[] }) => page.records.map((r) => r.seq);
@@ -147,17 +155,47 @@ describe('feed target index (core/feed/target-index.ts)', () => {
 
   it('indexes a membership change under the group and the member', () => {
     const h = new Harness();
-    const write = (method: string, path: string, body?: unknown): Body => {
-      const r = recorded((st) => planWrite(st, h.req(method, path, body), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
-      if (!r.ok) throw new Error(JSON.stringify(r.error));
-      h.state.apply(r.value.mutations);
-      return (r.value.reply.body ?? {}) as Body;
-    };
+    const write = (method: string, path: string, body?: unknown): Body => writeWithRecord(h, method, path, body);
     const u = write('POST', '/users', { displayName: 'a', userPrincipalName: 'a@contoso.com' });
     const g = write('POST', '/groups', { displayName: 'g', mailEnabled: false, securityEnabled: true, mailNickname: 'g' });
     write('POST', `/groups/${idOf(g)}/members/$ref`, { '@odata.id': `https://x/v1.0/directoryObjects/${idOf(u)}` });
     h.state.apply(planTargetIndex(h.state, h.tenantId));
     expect(seqs(readFeedForTarget(h.state, h.tenantId, idOf(u), null, 10))).toEqual([3, 1]);
     expect(seqs(readFeedForTarget(h.state, h.tenantId, idOf(g), null, 10))).toEqual([3, 2]);
+  });
+});
+
+describe('a new tenant\'s first indexing step (core/feed/target-index.ts, provisionTenant)', () => {
+  /** Reads of per-record index rows of before (`fdx/{id}/{seq}` keys that are not a block's first position). */
+  function probesOf(s: MemoryState): { reader: MemoryState; probes: () => number } {
+    let probes = 0;
+    const reader = Object.create(s) as MemoryState;
+    reader.get = (key: string) => {
+      const m = /\/fdx\/[^/]+\/(\d+)$/.exec(key);
+      if (m !== null && (Number(m[1]) - 1) % INDEX_BLOCK !== 0) probes++;
+      return s.get(key);
+    };
+    return { reader, probes: () => probes };
+  }
+
+  it('probes no per-record row of before: a provisioned tenant never had any', () => {
+    const h = new Harness();
+    h.state.apply(provisionTenant(h.ctx, { displayName: 'Contoso' }));
+    for (let i = 0; i < 5; i++) writeWithRecord(h, 'POST', '/users', { displayName: `u${i}`, userPrincipalName: `u${i}@contoso.com` });
+    const { reader, probes } = probesOf(h.state);
+    const step = planTargetIndex(reader, h.tenantId);
+    expect(probes()).toBe(0);
+    expect(step.some((m) => m.key === legacyHorizonKey(h.tenantId))).toBe(false);
+    h.state.apply(step);
+    expect(indexBehind(h.state, h.tenantId)).toBe(false);
+  });
+
+  it('still folds rows of before for a tenant whose feed predates the index mark', () => {
+    const s = stateWith([record(1, 'a'), record(2, 'a'), record(3, 'a')]);
+    s.apply([{ key: feedTargetKey(TID, 'a', 2), value: 1 }]);
+    const { reader, probes } = probesOf(s);
+    const step = planTargetIndex(reader, TID);
+    expect(probes()).toBe(2);
+    expect(step).toContainEqual({ key: feedTargetKey(TID, 'a', 2), value: null });
   });
 });
