@@ -17,17 +17,35 @@ import { runWrk } from './wrk.js';
 
 export type StartTessera = (name: string, bindings?: Record<string, string>) => Promise<Server>;
 
-/** One tenant and user on a fresh Worker, and the PATCH target for them (also feed-cpu.ts). */
-export async function patchTarget(server: Server, homeRegion: string): Promise<Target> {
+/**
+ * One tenant on a fresh Worker and the PATCH target for it (also feed-cpu.ts): one user PATCHed
+ * again and again (`users` 1), or each request the next of `users` users in turn. One hot user is
+ * the feed's worst case: a group-commit round nets that user's row to one write however many
+ * PATCHes it holds, while each PATCH's record is a row of its own.
+ */
+export async function patchTarget(server: Server, homeRegion: string, users = 1): Promise<Target> {
   const tenant = await createTenant(server.url, homeRegion);
-  const userId = await createUser(server.url, tenant, 'bench.user');
-  return {
-    url: `${server.url}/v1.0/users/${userId}`,
-    method: 'PATCH',
-    headers: { ...operatorHeaders(tenant), 'content-type': 'application/json' },
+  const headers = { ...operatorHeaders(tenant), 'content-type': 'application/json' };
+  const ids: string[] = [];
+  // A few at a time: creating hundreds one by one took longer than the rounds.
+  for (let i = 0; i < users; i += 8) {
+    const batch = Array.from({ length: Math.min(8, users - i) }, (_, j) => createUser(server.url, tenant, `bench.user${i + j === 0 ? '' : i + j}`));
+    ids.push(...(await Promise.all(batch)));
+  }
+  const url = `${server.url}/v1.0/users/${ids[0]!}`;
+  if (users === 1) {
     // A different displayName per request, so every PATCH is a real change.
-    luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
-  };
+    return { url, method: 'PATCH', headers, luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'' };
+  }
+  const lua = [
+    `local ids = {${ids.map((id) => `"${id}"`).join(',')}}`,
+    'local n = 0',
+    'request = function()',
+    '  n = n + 1',
+    `  return wrk.format(nil, "/v1.0/users/" .. ids[n % #ids + 1], nil, '{"displayName":"Bench User ' .. n .. '"}')`,
+    'end',
+  ].join('\n');
+  return { url, method: 'PATCH', headers, lua };
 }
 
 /** Each Worker's workerd CPU time (Linux: process-cpu.ts); undefined where it cannot be read. */
@@ -41,12 +59,13 @@ function processCpu(aUrl: string, bUrl: string): AbCpu | undefined {
 }
 
 /** B = feed on, A = feed off: the ratios are on ÷ off. */
-export async function measureFeedAb(start: StartTessera, homeRegion: string, rounds: number, load: Load, warmupSec: number): Promise<AbResult> {
-  const [on, off] = await Promise.all([start('tessera-ab-feed'), start('tessera-ab-nofeed', { FEED_RECORDS: 'off' })]);
-  const onTarget = await patchTarget(on, homeRegion);
-  const offTarget = await patchTarget(off, homeRegion);
+export async function measureFeedAb(start: StartTessera, homeRegion: string, rounds: number, load: Load, warmupSec: number, users = 1): Promise<AbResult> {
+  const suffix = users === 1 ? '' : `-${users}`;
+  const [on, off] = await Promise.all([start(`tessera-ab-feed${suffix}`), start(`tessera-ab-nofeed${suffix}`, { FEED_RECORDS: 'off' })]);
+  const onTarget = await patchTarget(on, homeRegion, users);
+  const offTarget = await patchTarget(off, homeRegion, users);
   for (const [id, t] of [['ab-off', offTarget], ['ab-on', onTarget]] as const) {
     if (warmupSec > 0) await runWrk(`${id}-warmup`, t, { ...load, durationSec: warmupSec });
   }
-  return alternate('feed', offTarget, onTarget, rounds, load, processCpu(off.url, on.url));
+  return alternate(`feed${suffix}`, offTarget, onTarget, rounds, load, processCpu(off.url, on.url));
 }
