@@ -35,14 +35,16 @@ export async function patchTarget(server: Server, homeRegion: string, users = 1)
   const url = `${server.url}/v1.0/users/${ids[0]!}`;
   if (users === 1) {
     // A different displayName per request, so every PATCH is a real change.
-    return { url, method: 'PATCH', headers, luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'' };
+    return { url, method: 'PATCH', headers, luaBody: '\'{"displayName":"Bench User \' .. tid .. \'-\' .. n .. \'"}\'' };
   }
   const lua = [
     `local ids = {${ids.map((id) => `"${id}"`).join(',')}}`,
     'local n = 0',
     'request = function()',
     '  n = n + 1',
-    `  return wrk.format(nil, "/v1.0/users/" .. ids[n % #ids + 1], nil, '{"displayName":"Bench User ' .. n .. '"}')`,
+    // Threads take turns through the users, and each body is new: every PATCH changes its user.
+    '  local i = n * nthreads + tid',
+    `  return wrk.format(nil, "/v1.0/users/" .. ids[i % #ids + 1], nil, '{"displayName":"Bench User ' .. i .. '"}')`,
     'end',
   ].join('\n');
   return { url, method: 'PATCH', headers, lua };

@@ -120,7 +120,7 @@ export const SCENARIOS: Scenario[] = [
       method: 'PATCH',
       headers: { ...operatorHeaders(tenant), ...jsonHeaders },
       // A different displayName per request, so every PATCH is a real change.
-      luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
+      luaBody: '\'{"displayName":"Bench User \' .. tid .. \'-\' .. n .. \'"}\'',
     }),
   },
   {
@@ -138,7 +138,7 @@ export const SCENARIOS: Scenario[] = [
         url: `${servers.tesseraNoFeed.url}/v1.0/users/${noFeed.userId}`,
         method: 'PATCH',
         headers: { ...operatorHeaders(noFeed.tenant), ...jsonHeaders },
-        luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
+        luaBody: '\'{"displayName":"Bench User \' .. tid .. \'-\' .. n .. \'"}\'',
       };
     },
   },
@@ -163,7 +163,7 @@ export const SCENARIOS: Scenario[] = [
         url: `${servers.tessera.url}/v1.0/users/${fiveVoters.userId}`,
         method: 'PATCH',
         headers: { ...operatorHeaders(fiveVoters.tenant), ...jsonHeaders },
-        luaBody: '\'{"displayName":"Bench User \' .. n .. \'"}\'',
+        luaBody: '\'{"displayName":"Bench User \' .. tid .. \'-\' .. n .. \'"}\'',
       };
     },
   },

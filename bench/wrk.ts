@@ -23,7 +23,7 @@ export interface Target {
   url: string;
   method?: string;
   headers?: Record<string, string>;
-  /** A fixed body, or a Lua expression evaluated per request (e.g. with the counter `n`). */
+  /** A fixed body, or a Lua expression evaluated per request (with the thread's counter `n` and its id `tid`). */
   body?: string;
   luaBody?: string;
   /** Raw Lua appended to the script (wrk's setup/init/request/response hooks), for stateful clients. */
@@ -54,6 +54,12 @@ function script(name: string, t: Target, load: Load): string {
   const lines = [`wrk.method = ${luaString(t.method ?? 'GET')}`];
   for (const [k, v] of Object.entries(t.headers ?? {})) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
   if (t.body !== undefined) lines.push(`wrk.body = ${luaString(t.body)}`);
+  // Each thread gets `tid` (0-based) and `nthreads`: wrk runs one Lua state per thread, so a
+  // per-request counter alone repeats across threads (two PATCHes with the same body, the second
+  // changing nothing). Scripts with their own `setup` keep it.
+  if (!(t.lua ?? '').includes('function setup')) {
+    lines.push('local threadCount = 0', 'function setup(thread)', '  thread:set("tid", threadCount)', `  thread:set("nthreads", ${load.threads})`, '  threadCount = threadCount + 1', 'end');
+  }
   if (t.luaBody !== undefined) {
     lines.push('local n = 0', 'request = function()', '  n = n + 1', `  return wrk.format(nil, nil, nil, ${t.luaBody})`, 'end');
   }
