@@ -323,23 +323,17 @@ function feedExtras(rows: readonly Row[], ab: AbResult | undefined, spread: AbRe
   const ratio = on.result.rps / off.result.rps;
   const single = `${ratio.toFixed(3)}× (${on.result.rps.toFixed(0)} vs ${off.result.rps.toFixed(0)} req/s; p50 ${on.result.p50ms.toFixed(1)} vs ${off.result.p50ms.toFixed(1)} ms)`;
   const out: Extra[] = [{ metric: 'PATCH throughput, change feed on ÷ off, one run each, one hot user (sync-replicated writes)', value: single, target: '≥ 0.90×', met: ratio >= 0.9 }];
-  if (ab !== undefined) {
-    const value = `${ab.median.toFixed(3)}× median of ${ab.ratios.length} alternating rounds (${ab.ratios.map((r) => r.toFixed(2)).join(', ')}; ${ab.bRps.toFixed(0)} vs ${ab.aRps.toFixed(0)} req/s overall)`;
-    out.push({ metric: 'PATCH throughput, change feed on ÷ off, alternating rounds on two fresh Workers, one hot user', value, target: '≥ 0.90×', met: ab.median >= 0.9 });
-    if (ab.cpuUs !== undefined) {
-      // The same rounds by each Worker's workerd CPU per PATCH (all its replicas): what a round's throughput moves with, less the machine's noise.
-      const cpu = `${(ab.cpuUs.a / ab.cpuUs.b).toFixed(3)}× (${ab.cpuUs.a.toFixed(0)} vs ${ab.cpuUs.b.toFixed(0)} µs per PATCH)`;
-      out.push({ metric: 'PATCH workerd CPU per request, change feed off ÷ on, the same alternating rounds (throughput-equivalent)', value: cpu, target: '' });
-    }
-  }
-  if (spread !== undefined) {
-    const value = `${spread.median.toFixed(3)}× median of ${spread.ratios.length} alternating rounds (${spread.ratios.map((r) => r.toFixed(2)).join(', ')}; ${spread.bRps.toFixed(0)} vs ${spread.aRps.toFixed(0)} req/s overall)`;
-    out.push({ metric: 'PATCH throughput, change feed on ÷ off, alternating rounds on two fresh Workers, each PATCH to the next of many users', value, target: '≥ 0.90×', met: spread.median >= 0.9 });
-    if (spread.cpuUs !== undefined) {
-      const cpu = `${(spread.cpuUs.a / spread.cpuUs.b).toFixed(3)}× (${spread.cpuUs.a.toFixed(0)} vs ${spread.cpuUs.b.toFixed(0)} µs per PATCH)`;
-      out.push({ metric: 'the same over many users, workerd CPU per request, feed off ÷ on', value: cpu, target: '' });
-    }
-  }
+  if (ab !== undefined) out.push(...feedAbRows(ab, 'one hot user', 'PATCH workerd CPU per request, change feed off ÷ on, the same alternating rounds (throughput-equivalent)'));
+  if (spread !== undefined) out.push(...feedAbRows(spread, 'each PATCH to the next of many users', 'the same over many users, workerd CPU per request, feed off ÷ on'));
+  return out;
+}
+
+/** One workload's feed A/B: the median of its alternating rounds (judged), and the same rounds' workerd CPU per PATCH. */
+function feedAbRows(ab: AbResult, workload: string, cpuMetric: string): Extra[] {
+  const value = `${ab.median.toFixed(3)}× median of ${ab.ratios.length} alternating rounds (${ab.ratios.map((r) => r.toFixed(2)).join(', ')}; ${ab.bRps.toFixed(0)} vs ${ab.aRps.toFixed(0)} req/s overall)`;
+  const out: Extra[] = [{ metric: `PATCH throughput, change feed on ÷ off, alternating rounds on two fresh Workers, ${workload}`, value, target: '≥ 0.90×', met: ab.median >= 0.9 }];
+  // Each Worker's workerd CPU per PATCH (all its replicas) over the same rounds: what throughput moves with, less the machine's noise.
+  if (ab.cpuUs !== undefined) out.push({ metric: cpuMetric, value: `${(ab.cpuUs.a / ab.cpuUs.b).toFixed(3)}× (${ab.cpuUs.a.toFixed(0)} vs ${ab.cpuUs.b.toFixed(0)} µs per PATCH)`, target: '' });
   return out;
 }
 
