@@ -7,7 +7,8 @@
  *
  * Env: PROFILE_SCENARIO (a scenario id, default write), PROFILE_SECONDS (default 6), PROFILE_TOP (30),
  * PROFILE_FEED (off: the profiled Worker's change feed off, to compare with a profile of it on),
- * PROFILE_CALLERS (a function name, e.g. exec: its self time by calling stack).
+ * PROFILE_CALLERS (a function name, e.g. exec: its self time by calling stack), PROFILE_USERS
+ * (n > 1: PATCH n users in turn, as the feed A/B's spread workload, instead of the scenario).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { installExitHandlers, runCleanups } from './cleanup.js';
 import { SCENARIOS } from './scenarios.js';
 import { OUT, startAll, type Servers } from './servers.js';
 import { createTenant, createUser } from './tessera.js';
-import { runWrk } from './wrk.js';
+import { runWrk, type Target } from './wrk.js';
+import { patchTarget } from './feed-ab.js';
 
 interface ProfileNode {
   id: number;
@@ -136,8 +138,10 @@ async function main(): Promise<void> {
   const userId = await createUser(servers.tessera.url, tenant, 'bench.user');
   const ctx = { servers, tenant, userId, secondaryRegion: tenant.regions[tenant.regions.length - 1]! };
   await scenario.prepare?.(ctx);
+  const users = Number(process.env.PROFILE_USERS ?? 1);
+  const loadTarget: Target = users > 1 ? await patchTarget(servers.tessera, tenant.homeRegion, users) : scenario.target(ctx);
   const load = { threads: 2, connections: 32, durationSec: 2 };
-  await runWrk(`${id}-warm`, scenario.target(ctx), load);
+  await runWrk(`${id}-warm`, loadTarget, load);
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; title?: string; webSocketDebuggerUrl: string }>;
   // The Worker's own isolate (its Durable Objects run there too), not a queue's or another Worker's.
   const target = targets.find((t) => /(^|:)tessera$/.test(t.id)) ?? targets.find((t) => t.id.includes('tessera') && !t.id.includes('queue')) ?? targets[0];
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
   await session.send('Profiler.enable');
   await session.send('Profiler.setSamplingInterval', { interval: 200 });
   await session.send('Profiler.start');
-  const res = await runWrk(id, scenario.target(ctx), { ...load, durationSec: seconds });
+  const res = await runWrk(id, loadTarget, { ...load, durationSec: seconds });
   const { profile } = (await session.send('Profiler.stop')) as { profile: Profile };
   session.close();
   writeFileSync(join(OUT, 'patch.cpuprofile'), JSON.stringify(profile));

@@ -23,6 +23,8 @@ export interface StateReader {
   lastKey(prefix: string): string | undefined;
   /** Several keys in one read (the SQLite store: one query); absent keys are left out. Use `getAll`. */
   getMany?(keys: readonly string[]): Map<string, Json>;
+  /** The value as the JSON text it is stored as (the SQLite store); readers holding parsed values leave it out. */
+  getText?(key: string): string | undefined;
   /**
    * Only readers whose answers never change (a replayed read set) offer this: `compute`, which
    * must derive its value from this reader's reads alone, runs once per `tag`.

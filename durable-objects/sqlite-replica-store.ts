@@ -182,8 +182,12 @@ export class SqliteReplicaStore implements ReplicaStore {
   }
 
   get(key: string): Json | undefined {
-    const row = this.sql.exec<{ value: string }>(`SELECT value FROM kv WHERE key = ?`, key).toArray()[0];
-    return row === undefined ? undefined : (JSON.parse(row.value) as Json);
+    const text = this.getText(key);
+    return text === undefined ? undefined : (JSON.parse(text) as Json);
+  }
+
+  getText(key: string): string | undefined {
+    return this.sql.exec<{ value: string }>(`SELECT value FROM kv WHERE key = ?`, key).toArray()[0]?.value;
   }
 
   /** One query per `MAX_PARAMS` keys: a page of objects named by an index costs one round, not one per row. */

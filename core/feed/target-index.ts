@@ -13,7 +13,7 @@
  * to: run twice (a write whose fate was unknown, a new primary after a failover) it finds the
  * mark moved and the positions already there, and writes nothing new.
  */
-import type { Json, Mutation, StateReader } from '../kv.js';
+import { getAll, type Json, type Mutation, type StateReader } from '../kv.js';
 import { decodeRecord } from './encoding.js';
 import { feedKey, feedPrefix, feedTargetKey, feedTargetPrefix, lastSeq, seqOfKey, targetsOf, type FeedRecord } from './record.js';
 
@@ -47,6 +47,16 @@ function positionsOf(key: string, value: Json | undefined): number[] {
 class RowEdits {
   private readonly rows = new Map<string, { before: number[]; after: Set<number> }>();
   constructor(private readonly state: StateReader) {}
+
+  /** Reads the rows of `keys` not read yet in one query where the reader offers it (a step edits hundreds). */
+  prefetch(keys: Iterable<string>): void {
+    const missing = [...new Set(keys)].filter((k) => !this.rows.has(k));
+    const found = getAll(this.state, missing);
+    for (const key of missing) {
+      const before = positionsOf(key, found.get(key));
+      this.rows.set(key, { before, after: new Set(before) });
+    }
+  }
 
   edit(key: string, seq: number, add: boolean): void {
     let row = this.rows.get(key);
@@ -87,10 +97,13 @@ export function planTargetIndex(state: StateReader, tid: string, limit: number =
   const edits = new RowEdits(state);
   const folded: Mutation[] = [];
   let upTo = mark;
-  for (const [key, value] of state.list(feedPrefix(tid), { after: feedKey(tid, mark), limit })) {
+  const targets = state.list(feedPrefix(tid), { after: feedKey(tid, mark), limit }).map(([key, value]) => {
     const record = decodeRecord(value);
-    const seq = seqOfKey(key);
-    for (const id of record === undefined ? [] : targetsOf(record.changes)) {
+    return { seq: seqOfKey(key), ids: record === undefined ? [] : [...targetsOf(record.changes)] };
+  });
+  edits.prefetch(targets.flatMap(({ seq, ids }) => ids.map((id) => blockKey(tid, id, seq))));
+  for (const { seq, ids } of targets) {
+    for (const id of ids) {
       edits.edit(blockKey(tid, id, seq), seq, true);
       const own = feedTargetKey(tid, id, seq);
       if (seq <= horizon && own !== blockKey(tid, id, seq) && state.get(own) !== undefined) folded.push({ key: own, value: null });
@@ -107,6 +120,7 @@ export function planTargetIndex(state: StateReader, tid: string, limit: number =
 export function unindexRecords(state: StateReader, tid: string, records: readonly FeedRecord[]): Mutation[] {
   const edits = new RowEdits(state);
   const legacy: Mutation[] = [];
+  edits.prefetch(records.flatMap((r) => [...targetsOf(r.changes)].map((id) => blockKey(tid, id, r.seq))));
   for (const r of records) {
     for (const id of targetsOf(r.changes)) {
       edits.edit(blockKey(tid, id, r.seq), r.seq, false);

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { planWrite, provisionTenant } from '../../../core/directory/index.js';
 import { encodeRecord } from '../../../core/feed/encoding.js';
 import { feedKey, feedTargetKey, recorded, type FeedRecord } from '../../../core/feed/record.js';
-import { indexBehind, indexedUpTo, INDEX_BLOCK, legacyHorizonKey, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
+import { indexBehind, indexedUpTo, INDEX_BLOCK, indexMarkKey, legacyHorizonKey, planTargetIndex, readFeedForTarget, unindexRecords } from '../../../core/feed/target-index.js';
 import { BatchState } from '../../../core/replication/batch-state.js';
-import { MemoryState } from '../../../core/kv.js';
+import { MemoryState, type StateReader } from '../../../core/kv.js';
 import { Harness, idOf, type Body } from '../directory/harness.js';
 
 const TID = 'tenant-1';
@@ -162,6 +162,29 @@ describe('feed target index (core/feed/target-index.ts)', () => {
     h.state.apply(planTargetIndex(h.state, h.tenantId));
     expect(seqs(readFeedForTarget(h.state, h.tenantId, idOf(u), null, 10))).toEqual([3, 1]);
     expect(seqs(readFeedForTarget(h.state, h.tenantId, idOf(g), null, 10))).toEqual([3, 2]);
+  });
+});
+
+describe('an indexing step\'s reads (core/feed/target-index.ts)', () => {
+  it('reads the block rows it edits in one getMany where the reader offers it, none one by one', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `u${i}`);
+    const s = stateWith(ids.map((id, i) => record(i + 1, id)));
+    // A tenant provisioned with its mark (no per-record rows of before to probe).
+    s.apply([{ key: feedTargetKey(TID, 'u3', 1), value: [1] }, { key: indexMarkKey(TID), value: 0 }]);
+    const asked: string[][] = [];
+    let blockGets = 0;
+    const reader = Object.create(s) as MemoryState & Required<Pick<StateReader, 'getMany'>>;
+    reader.get = (key: string) => (key.includes('/fdx/') && blockGets++, s.get(key));
+    reader.getMany = (keys: readonly string[]) => {
+      asked.push([...keys]);
+      return new Map(keys.flatMap((k) => (s.get(k) === undefined ? [] : [[k, s.get(k)!] as const])));
+    };
+    const step = planTargetIndex(reader, TID);
+    expect(blockGets).toBe(0);
+    expect(asked).toHaveLength(1);
+    expect(new Set(asked[0])).toEqual(new Set(ids.map((id) => feedTargetKey(TID, id, 1))));
+    // The row read in bulk is kept: u3's position 1 (already there) and 4 (new).
+    expect(step).toContainEqual({ key: feedTargetKey(TID, 'u3', 1), value: [1, 4] });
   });
 });
 

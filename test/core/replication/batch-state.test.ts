@@ -43,4 +43,40 @@ describe('BatchState (core/replication/batch-state.ts)', () => {
     first['n'] = 2;
     expect(round.get('o')).toEqual({ n: 1 });
   });
+
+  it('queries an object once per round where the store keeps text, and still hands each read a copy of its own', () => {
+    const committed = new MemoryState();
+    committed.apply([{ key: 'o', value: { n: 1 } }]);
+    const { reader, calls } = counting(committed);
+    const text = (k: string) => {
+      calls.set(`getText ${k}`, (calls.get(`getText ${k}`) ?? 0) + 1);
+      const v = committed.get(k);
+      return v === undefined ? undefined : JSON.stringify(v);
+    };
+    const round = new BatchState({ ...reader, getText: text });
+    const first = round.get('o') as { [k: string]: Json };
+    first['n'] = 2;
+    expect(round.get('o')).toEqual({ n: 1 });
+    expect(round.get('missing')).toBeUndefined();
+    expect(round.get('missing')).toBeUndefined();
+    expect(calls.get('getText o')).toBe(1);
+    expect(calls.get('getText missing')).toBe(1);
+    expect(calls.get('get o')).toBeUndefined();
+  });
+
+  it('getMany answers staged keys as staged (a staged delete hides the row) and reads the rest in one getMany', () => {
+    const committed = new MemoryState();
+    committed.apply([{ key: 'a', value: 1 }, { key: 'b', value: 2 }, { key: 'c', value: 3 }]);
+    const asked: string[][] = [];
+    const round = new BatchState({
+      get: (k) => committed.get(k),
+      list: (p, o) => committed.list(p, o),
+      count: (p) => committed.count(p),
+      lastKey: (p) => committed.lastKey(p),
+      getMany: (keys) => (asked.push([...keys]), new Map(keys.flatMap((k) => (committed.get(k) === undefined ? [] : [[k, committed.get(k)!] as const])))),
+    });
+    round.stage([{ key: 'a', value: null }, { key: 'd', value: 4 }]);
+    expect(Object.fromEntries(round.getMany(['a', 'b', 'c', 'd', 'e']))).toEqual({ b: 2, c: 3, d: 4 });
+    expect(asked).toEqual([['b', 'c', 'e']]);
+  });
 });
