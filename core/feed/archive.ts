@@ -1,14 +1,15 @@
 /**
- * Archiving the feed to object storage. The primary copies each tenant's records, in order, in
- * chunks of at most ARCHIVE_BATCH, to `feed/{tid}/{first}-{last}.json`, then records the last
+ * Archiving the feed to object storage. The primary copies each tenant's records, in order and
+ * as the cell stores them (core/feed/encoding.ts; readers decode either form), in chunks of at
+ * most ARCHIVE_BATCH, to `feed/{tid}/{first}-{last}.json`, then records the last
  * archived position in replicated state (`fdarch`), so a new primary after a failover carries
  * on where the old one stopped. A chunk written twice (a crash between the copy and the mark)
  * is the same bytes under the same name: harmless. Records stay in the cells for the
  * retention; readers past it (or past a cell's copy) fall back to the archive.
  */
-import type { Mutation, StateReader } from '../kv.js';
-import { asRecord } from './cursor.js';
-import { feedKey, feedPrefix, lastSeq, type FeedRecord } from './record.js';
+import type { Json, Mutation, StateReader } from '../kv.js';
+import { storedSeq } from './encoding.js';
+import { feedKey, feedPrefix, lastSeq, seqOfKey } from './record.js';
 
 export const ARCHIVE_BATCH = 500;
 const DIGITS = 12;
@@ -23,21 +24,25 @@ export function archivedUpTo(reader: StateReader, tid: string): number {
   return typeof v === 'number' ? v : 0;
 }
 
-/** The next chunk to archive (records after the mark), or undefined when the archive is current. */
-export function nextArchiveChunk(reader: StateReader, tid: string): { key: string; records: FeedRecord[]; mark: Mutation } | undefined {
+/**
+ * The next chunk to archive (records after the mark, as stored), or undefined when the archive
+ * is current. Not decoded: copying the stored form, half the object form's bytes, made the
+ * archive's share of a write (decode, JSON, the object store's digest and disk) about half.
+ */
+export function nextArchiveChunk(reader: StateReader, tid: string): { key: string; records: Json[]; mark: Mutation } | undefined {
   const from = archivedUpTo(reader, tid);
   if (from >= lastSeq(reader, tid)) return undefined;
-  const records: FeedRecord[] = [];
+  const records: Json[] = [];
   // One range read for the chunk (a get per record was a query each in a cell); the run of
   // positions from the mark on, up to the first one missing.
-  for (const [, v] of reader.list(feedPrefix(tid), { after: feedKey(tid, from), limit: ARCHIVE_BATCH })) {
-    const r = asRecord(v);
-    if (r === undefined || r.seq !== from + 1 + records.length) break;
-    records.push(r);
+  for (const [k, v] of reader.list(feedPrefix(tid), { after: feedKey(tid, from), limit: ARCHIVE_BATCH })) {
+    const seq = from + 1 + records.length;
+    if (seqOfKey(k) !== seq || storedSeq(v) !== seq) break;
+    records.push(v);
   }
   // Records already gone from the cell (expired before an archive ran) are skipped, not waited for.
   if (records.length === 0) return { key: '', records, mark: { key: archivedMarkKey(tid), value: lastSeq(reader, tid) } };
-  const last = records[records.length - 1]!.seq;
+  const last = from + records.length;
   return { key: archiveObjectKey(tid, from + 1, last), records, mark: { key: archivedMarkKey(tid), value: last } };
 }
 

@@ -4,7 +4,7 @@
  * object form's property names were about half of its bytes. Readers decode it lazily, when
  * they read the row (`decodeRecord`, through `asRecord`), into exactly the record that was
  * planned; rows stored in the object form before this encoding read as they are. The archive
- * (R2) keeps the object form.
+ * (R2) copies rows as stored (chunks written before it hold the object form).
  *
  *   [2, seq, at, actor, correlationId, change, change, ...]
  *   actor:  "operator" | "system" | the actor object ({kind: "user" | "app", ...})
@@ -72,3 +72,8 @@ export function decodeRecord(v: unknown): FeedRecord | undefined {
   return v !== null && typeof v === 'object' && typeof (v as FeedRecord).seq === 'number' ? (v as FeedRecord) : undefined;
 }
 
+/** The position a stored row says it holds (either form), without decoding it; undefined for anything else. */
+export function storedSeq(v: unknown): number | undefined {
+  if (Array.isArray(v)) return v[0] === RECORD_ENCODING && typeof v[1] === 'number' ? v[1] : undefined;
+  return v !== null && typeof v === 'object' && typeof (v as { seq?: unknown }).seq === 'number' ? (v as { seq: number }).seq : undefined;
+}

@@ -24,6 +24,9 @@ describe('change-feed archive (R2)', () => {
     await triggerAlarm(primary);
     const chunks = (await env.FEED_ARCHIVE.list({ prefix: archivePrefix(t.tenantId) })).objects.map((o) => o.key);
     expect(chunks).toEqual([`${archivePrefix(t.tenantId)}000000000001-000000000004.json`]);
+    // As the cell stores them (positional: [2, seq, ...], core/feed/encoding.ts), not re-encoded.
+    const stored = await (await env.FEED_ARCHIVE.get(chunks[0]!))!.json<unknown[][]>();
+    expect(stored.map((r) => [r[0], r[1]])).toEqual([[2, 1], [2, 2], [2, 3], [2, 4]]);
 
     // Record 1 is the tenant's provisioning (admin app). The cell drops its copies, keeping the newest position as a floor
     // (as retention does: core/feed/retention.ts); the operator feed reads the archive.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ARCHIVE_BATCH, archiveObjectKey, archivedMarkKey, nextArchiveChunk } from '../../../core/feed/archive.js';
-import { encodeRecord } from '../../../core/feed/encoding.js';
+import { decodeRecord, encodeRecord } from '../../../core/feed/encoding.js';
 import { feedKey, feedSeqKey, type FeedRecord } from '../../../core/feed/record.js';
 import { MemoryState, type Mutation, type StateReader } from '../../../core/kv.js';
 
@@ -15,24 +15,31 @@ function feedOf(seqs: readonly number[], last: number): MemoryState {
 }
 
 describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
-  it('takes the records after the mark in one range read, both stored forms, decoded', () => {
+  it('takes the records after the mark in one range read, as stored (either form), and they decode to the records', () => {
     const s = feedOf([1, 2, 3, 4], 4);
     s.apply([{ key: archivedMarkKey(TID), value: 1 }]);
     const gets: string[] = [];
     const reader: StateReader = { get: (k) => (gets.push(k), s.get(k)), list: (p, o) => s.list(p, o), count: (p) => s.count(p), lastKey: (p) => s.lastKey(p) };
     const chunk = nextArchiveChunk(reader, TID);
     expect(chunk?.key).toBe(archiveObjectKey(TID, 2, 4));
-    expect(chunk?.records).toEqual([record(2), record(3), record(4)]);
+    expect(chunk?.records).toEqual([encodeRecord(record(2)), record(3), encodeRecord(record(4))]);
+    expect(chunk?.records.map(decodeRecord)).toEqual([record(2), record(3), record(4)]);
     expect(chunk?.mark).toEqual({ key: archivedMarkKey(TID), value: 4 });
     expect(gets.filter((k) => k.includes('/fd/'))).toEqual([]);
   });
 
   it('stops a chunk at the first missing position, and at ARCHIVE_BATCH records', () => {
-    expect(nextArchiveChunk(feedOf([1, 2, 4], 4), TID)?.records.map((r) => r.seq)).toEqual([1, 2]);
+    expect(nextArchiveChunk(feedOf([1, 2, 4], 4), TID)?.records.map((r) => decodeRecord(r)?.seq)).toEqual([1, 2]);
     const many = Array.from({ length: ARCHIVE_BATCH + 3 }, (_, i) => i + 1);
     const chunk = nextArchiveChunk(feedOf(many, many.length), TID);
     expect(chunk?.records).toHaveLength(ARCHIVE_BATCH);
     expect(chunk?.mark.value).toBe(ARCHIVE_BATCH);
+  });
+
+  it('ends a chunk at a row that is no record of its position', () => {
+    const s = feedOf([1, 2, 3], 3);
+    s.apply([{ key: feedKey(TID, 2), value: encodeRecord(record(5)) }]);
+    expect(nextArchiveChunk(s, TID)?.mark.value).toBe(1);
   });
 
   it('skips to the last position when the next record is already gone, and is done when the archive is current', () => {
