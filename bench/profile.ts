@@ -8,7 +8,8 @@
  * Env: PROFILE_SCENARIO (a scenario id, default write), PROFILE_SECONDS (default 6), PROFILE_TOP (30),
  * PROFILE_FEED (off: the profiled Worker's change feed off, to compare with a profile of it on),
  * PROFILE_CALLERS (a function name, e.g. exec: its self time by calling stack), PROFILE_USERS
- * (n > 1: PATCH n users in turn, as the feed A/B's spread workload, instead of the scenario).
+ * (n > 1: PATCH n users in turn, as the feed A/B's spread workload, instead of the scenario),
+ * PROFILE_TARGET (an inspector target id, e.g. r2:bucket, the object store's isolate; PROFILE_VERBOSE lists them).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -144,7 +145,8 @@ async function main(): Promise<void> {
   await runWrk(`${id}-warm`, loadTarget, load);
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; title?: string; webSocketDebuggerUrl: string }>;
   // The Worker's own isolate (its Durable Objects run there too), not a queue's or another Worker's.
-  const target = targets.find((t) => /(^|:)tessera$/.test(t.id)) ?? targets.find((t) => t.id.includes('tessera') && !t.id.includes('queue')) ?? targets[0];
+  const wanted = process.env.PROFILE_TARGET;
+  const target = wanted !== undefined ? targets.find((t) => t.id === wanted) : targets.find((t) => /(^|:)tessera$/.test(t.id)) ?? targets.find((t) => t.id.includes('tessera') && !t.id.includes('queue')) ?? targets[0];
   if (process.env.PROFILE_VERBOSE !== undefined) console.log(targets.map((t) => t.id).join('\n'));
   if (target === undefined) throw new Error('no inspector target');
   const session = await cdp(target.webSocketDebuggerUrl);
