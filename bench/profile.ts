@@ -140,6 +140,7 @@ async function main(): Promise<void> {
   const ctx = { servers, tenant, userId, secondaryRegion: tenant.regions[tenant.regions.length - 1]! };
   await scenario.prepare?.(ctx);
   const users = Number(process.env.PROFILE_USERS ?? 1);
+  if (!Number.isInteger(users) || users < 1) throw new Error(`PROFILE_USERS must be a positive integer, not '${process.env.PROFILE_USERS}'`);
   const loadTarget: Target = users > 1 ? await patchTarget(servers.tessera, tenant.homeRegion, users) : scenario.target(ctx);
   const load = { threads: 2, connections: 32, durationSec: 2 };
   await runWrk(`${id}-warm`, loadTarget, load);
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
   const wanted = process.env.PROFILE_TARGET;
   const target = wanted !== undefined ? targets.find((t) => t.id === wanted) : targets.find((t) => /(^|:)tessera$/.test(t.id)) ?? targets.find((t) => t.id.includes('tessera') && !t.id.includes('queue')) ?? targets[0];
   if (process.env.PROFILE_VERBOSE !== undefined) console.log(targets.map((t) => t.id).join('\n'));
-  if (target === undefined) throw new Error('no inspector target');
+  if (target === undefined) throw new Error(`no inspector target${wanted === undefined ? '' : ` '${wanted}' (PROFILE_VERBOSE=1 lists them)`}`);
   const session = await cdp(target.webSocketDebuggerUrl);
   await session.send('Profiler.enable');
   await session.send('Profiler.setSamplingInterval', { interval: 200 });

@@ -23,7 +23,10 @@ export interface StateReader {
   lastKey(prefix: string): string | undefined;
   /** Several keys in one read (the SQLite store: one query); absent keys are left out. Use `getAll`. */
   getMany?(keys: readonly string[]): Map<string, Json>;
-  /** The value as the JSON text it is stored as (the SQLite store); readers holding parsed values leave it out. */
+  /**
+   * The value as the JSON text it is stored as (the SQLite store); readers holding parsed values
+   * leave it out. Must agree with `get`: undefined exactly when it is, else text that parses to it.
+   */
   getText?(key: string): string | undefined;
   /**
    * Only readers whose answers never change (a replayed read set) offer this: `compute`, which

@@ -4,7 +4,7 @@
  * most ARCHIVE_BATCH, to `feed/{tid}/{first}-{last}.json`, then records the last
  * archived position in replicated state (`fdarch`), so a new primary after a failover carries
  * on where the old one stopped. A chunk written twice (a crash between the copy and the mark)
- * is the same bytes under the same name: harmless. Records stay in the cells for the
+ * holds the same records under the same name: harmless. Records stay in the cells for the
  * retention; readers past it (or past a cell's copy) fall back to the archive.
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
@@ -26,22 +26,28 @@ export function archivedUpTo(reader: StateReader, tid: string): number {
 
 /**
  * The next chunk to archive (records after the mark, as stored), or undefined when the archive
- * is current. Not decoded: copying the stored form, half the object form's bytes, made the
- * archive's share of a write (decode, JSON, the object store's digest and disk) about half.
+ * is current. Not decoded: the stored form is half the object form's bytes through JSON, the
+ * object store's digest and its disk.
  */
 export function nextArchiveChunk(reader: StateReader, tid: string): { key: string; records: Json[]; mark: Mutation } | undefined {
   const from = archivedUpTo(reader, tid);
   if (from >= lastSeq(reader, tid)) return undefined;
-  const records: Json[] = [];
   // One range read for the chunk (a get per record was a query each in a cell); the run of
   // positions from the mark on, up to the first one missing.
-  for (const [k, v] of reader.list(feedPrefix(tid), { after: feedKey(tid, from), limit: ARCHIVE_BATCH })) {
+  const rows = reader.list(feedPrefix(tid), { after: feedKey(tid, from), limit: ARCHIVE_BATCH });
+  const records: Json[] = [];
+  for (const [k, v] of rows) {
     const seq = from + 1 + records.length;
     if (seqOfKey(k) !== seq || storedSeq(v) !== seq) break;
     records.push(v);
   }
-  // Records already gone from the cell (expired before an archive ran) are skipped, not waited for.
-  if (records.length === 0) return { key: '', records, mark: { key: archivedMarkKey(tid), value: lastSeq(reader, tid) } };
+  if (records.length === 0) {
+    // Positions already gone from the cell (expired before an archive ran) are skipped up to the
+    // next row, a row that is no record of its position alone: never the records after them.
+    const next = rows[0] === undefined ? undefined : seqOfKey(rows[0][0]);
+    const skipTo = next === undefined ? lastSeq(reader, tid) : next > from + 1 ? next - 1 : from + 1;
+    return { key: '', records, mark: { key: archivedMarkKey(tid), value: skipTo } };
+  }
   const last = from + records.length;
   return { key: archiveObjectKey(tid, from + 1, last), records, mark: { key: archivedMarkKey(tid), value: last } };
 }

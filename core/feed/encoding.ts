@@ -4,7 +4,7 @@
  * object form's property names were about half of its bytes. Readers decode it lazily, when
  * they read the row (`decodeRecord`, through `asRecord`), into exactly the record that was
  * planned; rows stored in the object form before this encoding read as they are. The archive
- * (R2) copies rows as stored (chunks written before it hold the object form).
+ * (R2) copies rows as stored, either form (chunks written before that hold the object form).
  *
  *   [2, seq, at, actor, correlationId, change, change, ...]
  *   actor:  "operator" | "system" | the actor object ({kind: "user" | "app", ...})
@@ -54,6 +54,9 @@ function decodeChange(v: Json): Change | undefined {
   return { type, id, op: op as ChangeOp, displayName: str(displayName), ...upn, ...appId, props, links };
 }
 
+/** A row stored in the object form (before the positional encoding). */
+const isObjectRecord = (v: unknown): v is FeedRecord => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as FeedRecord).seq === 'number';
+
 /** A stored row as a record: the positional form decoded, the object form as it is; anything else is no record. */
 export function decodeRecord(v: unknown): FeedRecord | undefined {
   if (Array.isArray(v)) {
@@ -69,11 +72,15 @@ export function decodeRecord(v: unknown): FeedRecord | undefined {
     }
     return { seq, at, actor: decodedActor, correlationId, changes };
   }
-  return v !== null && typeof v === 'object' && typeof (v as FeedRecord).seq === 'number' ? (v as FeedRecord) : undefined;
+  return isObjectRecord(v) ? v : undefined;
 }
 
-/** The position a stored row says it holds (either form), without decoding it; undefined for anything else. */
+
+/** The position of a stored row that reads as a record (either form, the checks `decodeRecord` makes of its head), without decoding its changes. */
 export function storedSeq(v: unknown): number | undefined {
-  if (Array.isArray(v)) return v[0] === RECORD_ENCODING && typeof v[1] === 'number' ? v[1] : undefined;
-  return v !== null && typeof v === 'object' && typeof (v as { seq?: unknown }).seq === 'number' ? (v as { seq: number }).seq : undefined;
+  if (Array.isArray(v)) {
+    const [version, seq, at, , correlationId] = v as readonly unknown[];
+    return version === RECORD_ENCODING && typeof seq === 'number' && typeof at === 'number' && typeof correlationId === 'string' ? seq : undefined;
+  }
+  return isObjectRecord(v) ? v.seq : undefined;
 }

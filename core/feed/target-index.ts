@@ -52,20 +52,20 @@ class RowEdits {
   prefetch(keys: Iterable<string>): void {
     const missing = [...new Set(keys)].filter((k) => !this.rows.has(k));
     const found = getAll(this.state, missing);
-    for (const key of missing) {
-      const before = positionsOf(key, found.get(key));
-      this.rows.set(key, { before, after: new Set(before) });
-    }
+    for (const key of missing) this.load(key, found.get(key));
   }
 
   edit(key: string, seq: number, add: boolean): void {
-    let row = this.rows.get(key);
-    if (row === undefined) {
-      const before = positionsOf(key, this.state.get(key));
-      this.rows.set(key, (row = { before, after: new Set(before) }));
-    }
+    const row = this.rows.get(key) ?? this.load(key, this.state.get(key));
     if (add) row.after.add(seq);
     else row.after.delete(seq);
+  }
+
+  private load(key: string, value: Json | undefined): { before: number[]; after: Set<number> } {
+    const before = positionsOf(key, value);
+    const row = { before, after: new Set(before) };
+    this.rows.set(key, row);
+    return row;
   }
 
   mutations(): Mutation[] {

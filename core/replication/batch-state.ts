@@ -10,7 +10,8 @@ import { getAll, lastKeyThrough, OverlayReader } from '../kv.js';
  * otherwise merge with a bounded read: staged deletes can hide at most as many base rows as
  * there are staged keys under the prefix, so `limit + staged` base rows always suffice.
  * `lastKey` is the store's index probe merged with the staged keys (the change feed's next
- * position must see the records planned earlier in the round).
+ * position must see the records planned earlier in the round). `getMany` answers staged keys as
+ * staged and reads the rest in one store query.
  */
 export class BatchState implements StateReader {
   private readonly overlay: OverlayReader;
@@ -38,8 +39,12 @@ export class BatchState implements StateReader {
     const out = new Map<string, Json>();
     const rest: string[] = [];
     for (const k of keys) {
-      if (!this.staged.has(k)) rest.push(k);
-      else if (this.staged.get(k) !== null) out.set(k, this.staged.get(k)!);
+      if (!this.staged.has(k)) {
+        rest.push(k);
+        continue;
+      }
+      const v = this.staged.get(k);
+      if (v !== null && v !== undefined) out.set(k, v);
     }
     for (const [k, v] of getAll(this.base, rest)) out.set(k, v);
     return out;
@@ -98,10 +103,15 @@ class RoundReads implements StateReader {
     if (this.values.has(key)) return this.values.get(key);
     const known = this.texts.get(key);
     if (known !== undefined) return JSON.parse(known) as Json;
-    const text = this.base.getText?.(key);
-    const v = this.base.getText === undefined ? this.base.get(key) : text === undefined ? undefined : (JSON.parse(text) as Json);
-    if (v === undefined || v === null || typeof v !== 'object') this.values.set(key, v);
-    else if (text !== undefined) this.texts.set(key, text);
+    if (this.base.getText === undefined) {
+      const v = this.base.get(key);
+      if (v === undefined || v === null || typeof v !== 'object') this.values.set(key, v);
+      return v;
+    }
+    const text = this.base.getText(key);
+    const v = text === undefined ? undefined : (JSON.parse(text) as Json);
+    if (text !== undefined && v !== null && typeof v === 'object') this.texts.set(key, text);
+    else this.values.set(key, v);
     return v;
   }
 

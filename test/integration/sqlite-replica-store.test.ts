@@ -144,6 +144,17 @@ describe('SqliteReplicaStore.getMany', () => {
   });
 });
 
+describe('SqliteReplicaStore.getText', () => {
+  it('agrees with get: undefined for an absent key, else text that parses to what get answers', async () => {
+    await withStore((store) => {
+      store.applyMutations([{ key: 'o/1', value: { n: 1, s: 'é"\\' } }, { key: 'p', value: 7 }, { key: 'q', value: 'text' }]);
+      for (const k of ['o/1', 'p', 'q']) expect(JSON.parse(store.getText(k)!)).toEqual(store.get(k));
+      expect(store.getText('o/missing')).toBeUndefined();
+      expect(store.get('o/missing')).toBeUndefined();
+    });
+  });
+});
+
 describe('SqliteReplicaStore.lastKey', () => {
   it('answers what MemoryState answers: the greatest key under the prefix, from the primary key index', async () => {
     const keys = ['a', 'a/', 'a/1', 'a/2', 'a/2/x', 'a0', 'b', 't/x/fd/000000000009', 't/x/fd/000000000010', 't/x/fdx/u/000000000010', 't/x/fdseq'];

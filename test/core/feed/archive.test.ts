@@ -42,11 +42,28 @@ describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
     expect(nextArchiveChunk(s, TID)?.mark.value).toBe(1);
   });
 
-  it('skips to the last position when the next record is already gone, and is done when the archive is current', () => {
-    const gone = nextArchiveChunk(feedOf([3, 4], 4), TID);
-    expect(gone).toEqual({ key: '', records: [], mark: { key: archivedMarkKey(TID), value: 4 } });
-    const s = feedOf([1], 1);
-    s.apply([{ key: archivedMarkKey(TID), value: 1 }]);
+  it('skips positions already gone up to the next row, and never the records after them', () => {
+    const s = feedOf([3, 4], 4);
+    const gone = nextArchiveChunk(s, TID);
+    expect(gone).toEqual({ key: '', records: [], mark: { key: archivedMarkKey(TID), value: 2 } });
+    s.apply([gone!.mark]);
+    expect(nextArchiveChunk(s, TID)?.records.map((r) => decodeRecord(r)?.seq)).toEqual([3, 4]);
+  });
+
+  it('skips a row that is no record of its position alone, and is done when the archive is current', () => {
+    const s = feedOf([1, 2, 3], 3);
+    s.apply([{ key: feedKey(TID, 1), value: [2, 1, 'not a time'] }]);
+    const bad = nextArchiveChunk(s, TID);
+    expect(bad?.mark.value).toBe(1);
+    s.apply([bad!.mark]);
+    expect(nextArchiveChunk(s, TID)?.mark.value).toBe(3);
+    s.apply([{ key: archivedMarkKey(TID), value: 3 }]);
     expect(nextArchiveChunk(s, TID)).toBeUndefined();
+  });
+
+  it('moves the mark to the last position when no row is left after it', () => {
+    const s = feedOf([1], 4);
+    s.apply([{ key: archivedMarkKey(TID), value: 1 }]);
+    expect(nextArchiveChunk(s, TID)?.mark.value).toBe(4);
   });
 });

@@ -186,6 +186,26 @@ describe('an indexing step\'s reads (core/feed/target-index.ts)', () => {
     // The row read in bulk is kept: u3's position 1 (already there) and 4 (new).
     expect(step).toContainEqual({ key: feedTargetKey(TID, 'u3', 1), value: [1, 4] });
   });
+
+  it('reads the rows a retention purge unindexes in one getMany too', () => {
+    const records = ['a', 'b', 'c'].map((id, i) => record(i + 1, id));
+    const s = stateWith(records);
+    s.apply([{ key: indexMarkKey(TID), value: 0 }]);
+    s.apply(planTargetIndex(s, TID));
+    let blockGets = 0;
+    const asked: string[][] = [];
+    const reader = Object.create(s) as MemoryState & Required<Pick<StateReader, 'getMany'>>;
+    reader.get = (key: string) => (key.includes('/fdx/') && blockGets++, s.get(key));
+    reader.getMany = (keys: readonly string[]) => (asked.push([...keys]), new Map(keys.flatMap((k) => (s.get(k) === undefined ? [] : [[k, s.get(k)!] as const]))));
+    const edits = unindexRecords(reader, TID, records.slice(0, 2));
+    expect(asked).toHaveLength(1);
+    expect(edits).toEqual([
+      { key: feedTargetKey(TID, 'a', 1), value: null },
+      { key: feedTargetKey(TID, 'b', 1), value: null },
+    ]);
+    // A per-record row of before is still probed by its own key: b's position 2 is no block's first.
+    expect(blockGets).toBe(1);
+  });
 });
 
 describe('a new tenant\'s first indexing step (core/feed/target-index.ts, provisionTenant)', () => {
