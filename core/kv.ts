@@ -65,6 +65,21 @@ export class OverlayReader implements StateReader {
     return this.base.get(key);
   }
 
+  /** Pending keys as pending (a pending delete hides the row), the rest in one read of the base where it offers that. */
+  getMany(keys: readonly string[]): Map<string, Json> {
+    const out = new Map<string, Json>();
+    const rest: string[] = [];
+    for (const k of keys) {
+      if (!this.pending.has(k)) rest.push(k);
+      else {
+        const v = this.pending.get(k);
+        if (v !== null && v !== undefined) out.set(k, v);
+      }
+    }
+    for (const [k, v] of getAll(this.base, rest)) out.set(k, v);
+    return out;
+  }
+
   list(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, Json]> {
     const merged = new Map<string, Json>();
     for (const [k, v] of this.base.list(prefix, { after: options.after })) merged.set(k, v);

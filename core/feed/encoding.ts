@@ -57,30 +57,31 @@ function decodeChange(v: Json): Change | undefined {
 /** A row stored in the object form (before the positional encoding). */
 const isObjectRecord = (v: unknown): v is FeedRecord => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as FeedRecord).seq === 'number';
 
+/** The head of a positional row (everything but its changes), or undefined when it is no record. */
+function positionalHead(v: readonly unknown[]): Omit<FeedRecord, 'changes'> | undefined {
+  const [version, seq, at, actor, correlationId] = v;
+  if (version !== RECORD_ENCODING || typeof seq !== 'number' || typeof at !== 'number' || typeof correlationId !== 'string') return undefined;
+  const decodedActor: Actor | undefined =
+    actor === 'operator' || actor === 'system' ? { kind: actor } : actor !== null && typeof actor === 'object' && !Array.isArray(actor) ? (actor as Actor) : undefined;
+  return decodedActor === undefined ? undefined : { seq, at, actor: decodedActor, correlationId };
+}
+
 /** A stored row as a record: the positional form decoded, the object form as it is; anything else is no record. */
 export function decodeRecord(v: unknown): FeedRecord | undefined {
   if (Array.isArray(v)) {
-    const [version, seq, at, actor, correlationId] = v as Json[];
-    if (version !== RECORD_ENCODING || typeof seq !== 'number' || typeof at !== 'number' || typeof correlationId !== 'string') return undefined;
-    const decodedActor: Actor | undefined =
-      actor === 'operator' || actor === 'system' ? { kind: actor } : actor !== null && typeof actor === 'object' && !Array.isArray(actor) ? (actor as unknown as Actor) : undefined;
-    if (decodedActor === undefined) return undefined;
+    const head = positionalHead(v);
+    if (head === undefined) return undefined;
     const changes: Change[] = [];
     for (let i = 5; i < v.length; i++) {
       const c = decodeChange(v[i] as Json);
       if (c !== undefined) changes.push(c);
     }
-    return { seq, at, actor: decodedActor, correlationId, changes };
+    return { ...head, changes };
   }
   return isObjectRecord(v) ? v : undefined;
 }
 
-
-/** The position of a stored row that reads as a record (either form, the checks `decodeRecord` makes of its head), without decoding its changes. */
+/** The position of a stored row that reads as a record (either form), without decoding its changes. */
 export function storedSeq(v: unknown): number | undefined {
-  if (Array.isArray(v)) {
-    const [version, seq, at, , correlationId] = v as readonly unknown[];
-    return version === RECORD_ENCODING && typeof seq === 'number' && typeof at === 'number' && typeof correlationId === 'string' ? seq : undefined;
-  }
-  return isObjectRecord(v) ? v.seq : undefined;
+  return Array.isArray(v) ? positionalHead(v)?.seq : isObjectRecord(v) ? v.seq : undefined;
 }

@@ -28,6 +28,10 @@ export const legacyHorizonKey = (tid: string) => `t/${tid}/fdxold`;
 const blockFirst = (seq: number) => Math.floor((seq - 1) / INDEX_BLOCK) * INDEX_BLOCK + 1;
 const blockKey = (tid: string, objectId: string, seq: number) => feedTargetKey(tid, objectId, blockFirst(seq));
 
+/** A record's targets, each with its block row and its per-record row of before (the same key at a block's first position). */
+const targetRows = (tid: string, seq: number, changes: FeedRecord['changes']) =>
+  [...targetsOf(changes)].map((id) => ({ block: blockKey(tid, id, seq), own: feedTargetKey(tid, id, seq) }));
+
 /** The last position whose targets are in the index (0 before any). */
 export function indexedUpTo(reader: StateReader, tid: string): number {
   const v = reader.get(indexMarkKey(tid));
@@ -97,16 +101,16 @@ export function planTargetIndex(state: StateReader, tid: string, limit: number =
   const edits = new RowEdits(state);
   const folded: Mutation[] = [];
   let upTo = mark;
-  const targets = state.list(feedPrefix(tid), { after: feedKey(tid, mark), limit }).map(([key, value]) => {
+  const listed = state.list(feedPrefix(tid), { after: feedKey(tid, mark), limit }).map(([key, value]) => {
+    const seq = seqOfKey(key);
     const record = decodeRecord(value);
-    return { seq: seqOfKey(key), ids: record === undefined ? [] : [...targetsOf(record.changes)] };
+    return { seq, targets: record === undefined ? [] : targetRows(tid, seq, record.changes) };
   });
-  edits.prefetch(targets.flatMap(({ seq, ids }) => ids.map((id) => blockKey(tid, id, seq))));
-  for (const { seq, ids } of targets) {
-    for (const id of ids) {
-      edits.edit(blockKey(tid, id, seq), seq, true);
-      const own = feedTargetKey(tid, id, seq);
-      if (seq <= horizon && own !== blockKey(tid, id, seq) && state.get(own) !== undefined) folded.push({ key: own, value: null });
+  edits.prefetch(listed.flatMap((r) => r.targets.map((t) => t.block)));
+  for (const { seq, targets } of listed) {
+    for (const { block, own } of targets) {
+      edits.edit(block, seq, true);
+      if (seq <= horizon && own !== block && state.get(own) !== undefined) folded.push({ key: own, value: null });
     }
     upTo = seq;
   }
@@ -120,12 +124,12 @@ export function planTargetIndex(state: StateReader, tid: string, limit: number =
 export function unindexRecords(state: StateReader, tid: string, records: readonly FeedRecord[]): Mutation[] {
   const edits = new RowEdits(state);
   const legacy: Mutation[] = [];
-  edits.prefetch(records.flatMap((r) => [...targetsOf(r.changes)].map((id) => blockKey(tid, id, r.seq))));
-  for (const r of records) {
-    for (const id of targetsOf(r.changes)) {
-      edits.edit(blockKey(tid, id, r.seq), r.seq, false);
-      const own = feedTargetKey(tid, id, r.seq);
-      if (own !== blockKey(tid, id, r.seq) && state.get(own) !== undefined) legacy.push({ key: own, value: null });
+  const listed = records.map((r) => ({ seq: r.seq, targets: targetRows(tid, r.seq, r.changes) }));
+  edits.prefetch(listed.flatMap((r) => r.targets.map((t) => t.block)));
+  for (const { seq, targets } of listed) {
+    for (const { block, own } of targets) {
+      edits.edit(block, seq, false);
+      if (own !== block && state.get(own) !== undefined) legacy.push({ key: own, value: null });
     }
   }
   return [...edits.mutations(), ...legacy];

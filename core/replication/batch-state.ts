@@ -34,20 +34,9 @@ export class BatchState implements StateReader {
     return this.overlay.get(key);
   }
 
-  /** Staged keys as staged, the rest in one read of the store (the feed's index step reads hundreds of rows). */
+  /** Through the overlay: staged keys as staged, the rest in one read of the store (the feed's index step reads hundreds of rows). */
   getMany(keys: readonly string[]): Map<string, Json> {
-    const out = new Map<string, Json>();
-    const rest: string[] = [];
-    for (const k of keys) {
-      if (!this.staged.has(k)) {
-        rest.push(k);
-        continue;
-      }
-      const v = this.staged.get(k);
-      if (v !== null && v !== undefined) out.set(k, v);
-    }
-    for (const [k, v] of getAll(this.base, rest)) out.set(k, v);
-    return out;
+    return this.overlay.getMany(keys);
   }
 
   list(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, Json]> {
