@@ -20,11 +20,13 @@ export interface AbResult {
   readonly cpuUs?: { readonly a: number; readonly b: number };
 }
 
-/** Reads each side's process CPU time, ms (process-cpu.ts): CPU per request moves much less than throughput. */
-export interface AbCpu {
-  readonly a: () => number;
-  readonly b: () => number;
-}
+/**
+ * Reads each side's process CPU time, ms (process-cpu.ts): CPU per request moves much less than
+ * throughput. Two processes (`a`, `b`) are read over all the rounds; one process holding both
+ * sides (`shared`, e.g. the floor Worker's two routes) is read around each round and charged to
+ * the side that ran (what a round leaves behind falls to the next, the other side every round).
+ */
+export type AbCpu = { readonly a: () => number; readonly b: () => number } | { readonly shared: () => number };
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((x, y) => x - y);
@@ -41,11 +43,19 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
   // Each process's CPU over all the rounds, not only during its own: work a run leaves behind
   // (alarms, replication) runs while the other side is loaded, and belongs to its own side.
   const cpuBefore = readCpu(cpu);
+  const shared = cpu !== undefined && 'shared' in cpu ? { read: cpu.shared, a: 0, b: 0 } : undefined;
+  /** One round, its process CPU charged to `side` when the sides share a process. */
+  const run = async (name: string, t: Target, side: 'a' | 'b') => {
+    const before = shared?.read();
+    const r = await runWrk(name, t, load);
+    if (shared !== undefined && before !== undefined) shared[side] += shared.read() - before;
+    return r;
+  };
   for (let i = 0; i < rounds; i++) {
     // Swap the order every other round, so neither side always runs first after a pause.
     const [first, second] = i % 2 === 0 ? [a, b] : [b, a];
-    const r1 = await runWrk(`${id}-ab${i}-1`, first, load);
-    const r2 = await runWrk(`${id}-ab${i}-2`, second, load);
+    const r1 = await run(`${id}-ab${i}-1`, first, i % 2 === 0 ? 'a' : 'b');
+    const r2 = await run(`${id}-ab${i}-2`, second, i % 2 === 0 ? 'b' : 'a');
     const [ra, rb] = i % 2 === 0 ? [r1, r2] : [r2, r1];
     ratios.push(rb.rps / ra.rps);
     p50Ratios.push(rb.p50ms / ra.p50ms);
@@ -57,14 +67,18 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
   const seconds = rounds * load.durationSec;
   const perRequest = (ms: number, n: number) => (ms * 1000) / Math.max(1, n);
   const cpuUs =
-    cpuBefore === undefined || cpuAfter === undefined ? {} : { cpuUs: { a: perRequest(cpuAfter.a - cpuBefore.a, aReq), b: perRequest(cpuAfter.b - cpuBefore.b, bReq) } };
+    shared !== undefined
+      ? { cpuUs: { a: perRequest(shared.a, aReq), b: perRequest(shared.b, bReq) } }
+      : cpuBefore === undefined || cpuAfter === undefined
+        ? {}
+        : { cpuUs: { a: perRequest(cpuAfter.a - cpuBefore.a, aReq), b: perRequest(cpuAfter.b - cpuBefore.b, bReq) } };
   return { ratios, median: median(ratios), p50Ratios, p50Median: median(p50Ratios), aRps: aReq / seconds, bRps: bReq / seconds, ...cpuUs };
 }
 
 /** Both processes' CPU ms now, or undefined (none asked for, or a process gone: /proc no longer has it). */
 function readCpu(cpu: AbCpu | undefined): { a: number; b: number } | undefined {
   try {
-    return cpu === undefined ? undefined : { a: cpu.a(), b: cpu.b() };
+    return cpu === undefined || 'shared' in cpu ? undefined : { a: cpu.a(), b: cpu.b() };
   } catch {
     return undefined;
   }

@@ -33,6 +33,7 @@ import { measurePaced } from './paced.js';
 import { alternate, type AbResult } from './ab.js';
 import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { measureFeedAb } from './feed-ab.js';
+import { sharedProcessCpu } from './process-cpu.js';
 import { queryExtras, renderQueryBench, runQueryBench, type QueryBenchRow } from './graph-query.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
 import { renderRecoveryBench, runRecoveryBench, type RecoveryBenchRow } from './recovery.js';
@@ -125,7 +126,8 @@ async function main(): Promise<number> {
   if (floorOn !== undefined && floorOff !== undefined) {
     const rounds = intEnv('BENCH_AB_ROUNDS', 4);
     const roundLoad = { ...load, durationSec: Math.max(2, Math.round(load.durationSec / 2)) };
-    floorFeedAb = await alternate('floor-feed', floorOff.target(ctx), floorOn.target(ctx), rounds, roundLoad);
+    // Both routes live in the floor Worker's one process: its CPU is charged round by round.
+    floorFeedAb = await alternate('floor-feed', floorOff.target(ctx), floorOn.target(ctx), rounds, roundLoad, sharedProcessCpu(servers.singleDo.url));
   }
 
   // Issue 11's goal the same way: the replicated PATCH, and the floor storing its rows, each
@@ -352,6 +354,9 @@ function feedRowsExtras(rows: readonly Row[], ab: AbResult | undefined, floorAb:
   if (floorAb !== undefined) {
     const value = `${floorAb.median.toFixed(3)}× median of ${floorAb.ratios.length} alternating rounds (${floorAb.ratios.map((r) => r.toFixed(2)).join(', ')}; ${floorAb.bRps.toFixed(0)} vs ${floorAb.aRps.toFixed(0)} req/s overall)`;
     out.push({ metric: "floor storing a PATCH's rows, feed on ÷ off, alternating rounds", value, target: '' });
+    // The floor's CPU per write, like the PATCH's: what the feed's rows cost where throughput is not CPU-bound.
+    const cpu = floorAb.cpuUs;
+    if (cpu !== undefined) out.push({ metric: "floor storing a PATCH's rows, workerd CPU per write, feed off ÷ on (the same rounds)", value: `${(cpu.a / cpu.b).toFixed(3)}× (${cpu.a.toFixed(0)} vs ${cpu.b.toFixed(0)} µs per write; the rows cost ${(cpu.b - cpu.a).toFixed(0)} µs)`, target: '' });
   }
   // Rates from the alternating rounds when they ran (robust to drift), else the single runs.
   const floorOn = floorAb?.bRps ?? on?.rps;

@@ -23,3 +23,14 @@ export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
+
+/** The A/B CPU reader of one process serving both sides (ab.ts `shared`), or undefined where it cannot be read. */
+export function sharedProcessCpu(url: string): { shared: () => number } | undefined {
+  try {
+    const pid = pidOf(url);
+    cpuMs(pid);
+    return { shared: () => cpuMs(pid) };
+  } catch {
+    return undefined;
+  }
+}
