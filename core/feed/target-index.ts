@@ -165,15 +165,56 @@ export function readFeedForTarget(reader: StateReader, tid: string, objectId: st
     // Positions covered, not rows found: a gap (records purged before they were indexed) costs budget too.
     return { records, examined: end - 1 - from, next: from === 0 ? null : from + 1 };
   }
-  // A set: a row of before and its block row may both hold a position until indexing folds it.
-  const seqs = [...new Set(reader.list(feedTargetPrefix(tid, objectId)).flatMap(([k, v]) => positionsOf(k, v)))].filter((s) => s < end).sort((a, b) => b - a);
+  const { seqs, lowest } = indexedPositions(reader, tid, objectId, end, limit);
   const records: FeedRecord[] = [];
   let next: number | null = null;
-  for (const seq of seqs) {
-    if (records.length >= limit) break;
-    const r = decodeRecord(reader.get(feedKey(tid, seq)));
-    if (r !== undefined) records.push(r);
-    next = seq;
+  // The records in one read per batch (a query each in a cell); a position whose record is gone reads on.
+  for (let i = 0; records.length < limit && i < seqs.length; ) {
+    const batch = seqs.slice(i, i + limit - records.length);
+    i += batch.length;
+    const found = getAll(reader, batch.map((seq) => feedKey(tid, seq)));
+    for (const seq of batch) {
+      const r = decodeRecord(found.get(feedKey(tid, seq)));
+      if (r !== undefined) records.push(r);
+      next = seq;
+    }
   }
-  return { records, examined: records.length, next: records.length < limit ? null : next };
+  // Fewer than `limit`: the positions ran out, here or (a walk) at the lowest block read.
+  return { records, examined: records.length, next: records.length < limit ? (lowest > 1 ? lowest : null) : next };
+}
+
+/** A target with more index rows than this is read newest block first, not listed whole. */
+const LISTED_ROWS = 64;
+/** Block rows probed per read of a walk (one query; SQLite binds at most 100 values). */
+const BLOCKS_PER_READ = 100;
+
+/**
+ * The target's indexed positions before `end` (all indexed), newest first: at least `want` of them
+ * where there are, and `lowest`, the first position of the lowest block read (1: every block).
+ * A target with few rows is listed whole. A target changed again and again (thousands of rows,
+ * a full page in the newest few blocks) is read from the newest block down, by block keys,
+ * until `want` positions are found: listing all its rows, as before, read every position it
+ * ever had for each page. Rows of before (not at a block's first position) are only listed:
+ * while they may hold positions (the horizon row is there) the target is listed whole, and
+ * after it the ones left hold positions whose records are gone.
+ */
+function indexedPositions(reader: StateReader, tid: string, objectId: string, end: number, want: number): { seqs: number[]; lowest: number } {
+  const prefix = feedTargetPrefix(tid, objectId);
+  const first = reader.list(prefix, { limit: LISTED_ROWS + 1 });
+  const whole = first.length <= LISTED_ROWS ? first : reader.get(legacyHorizonKey(tid)) !== undefined ? reader.list(prefix) : undefined;
+  if (whole !== undefined) {
+    // A set: a row of before and its block row may both hold a position until indexing folds it.
+    const seqs = [...new Set(whole.flatMap(([k, v]) => positionsOf(k, v)))].filter((s) => s < end).sort((a, b) => b - a);
+    return { seqs, lowest: 1 };
+  }
+  const seqs: number[] = [];
+  let block = blockFirst(end - 1);
+  while (block >= 1 && seqs.length < want) {
+    const keys: string[] = [];
+    for (let b = block; b >= 1 && keys.length < BLOCKS_PER_READ; b -= INDEX_BLOCK) keys.push(feedTargetKey(tid, objectId, b));
+    const rows = getAll(reader, keys);
+    for (const key of keys) seqs.push(...positionsOf(key, rows.get(key)).filter((s) => s < end).sort((a, b) => b - a));
+    block -= keys.length * INDEX_BLOCK;
+  }
+  return { seqs, lowest: Math.max(1, block + INDEX_BLOCK) };
 }

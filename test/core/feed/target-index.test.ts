@@ -165,6 +165,64 @@ describe('feed target index (core/feed/target-index.ts)', () => {
   });
 });
 
+describe('reading a target changed again and again (core/feed/target-index.ts)', () => {
+  /** Records of `a` at the first position of each of `blocks` blocks (others between them), indexed. */
+  function spread(blocks: number): MemoryState {
+    const s = stateWith(Array.from({ length: blocks }, (_, b) => record(b * INDEX_BLOCK + 1, 'a')));
+    s.apply([{ key: indexMarkKey(TID), value: 0 }]);
+    for (let step = planTargetIndex(s, TID); step.length > 0; step = planTargetIndex(s, TID)) s.apply(step);
+    return s;
+  }
+  /** A reader over `s` that counts the index rows its lists return and the keys asked in bulk. */
+  function counting(s: MemoryState): { reader: MemoryState; listed: () => number; asked: () => number } {
+    let listed = 0;
+    let asked = 0;
+    const reader = Object.create(s) as MemoryState & Required<Pick<StateReader, 'getMany'>>;
+    reader.list = (prefix, options) => {
+      const rows = s.list(prefix, options);
+      if (prefix.includes('/fdx/')) listed += rows.length;
+      return rows;
+    };
+    reader.getMany = (keys: readonly string[]) => ((asked += keys.length), new Map(keys.flatMap((k) => (s.get(k) === undefined ? [] : [[k, s.get(k)!] as const]))));
+    return { reader, listed: () => listed, asked: () => asked };
+  }
+  const positions = (blocks: number) => Array.from({ length: blocks }, (_, b) => (blocks - 1 - b) * INDEX_BLOCK + 1);
+
+  it('reads a page from the newest blocks down instead of listing every row of the target', () => {
+    const s = spread(300);
+    const { reader, listed, asked } = counting(s);
+    const page = readFeedForTarget(reader, TID, 'a', null, 10);
+    expect(seqs(page)).toEqual(positions(300).slice(0, 10));
+    expect(page.next).toBe(positions(300)[9]);
+    // One short listing (it said: many rows), one read of 100 block keys, one of the 10 records.
+    expect(listed()).toBeLessThanOrEqual(65);
+    expect(asked()).toBe(100 + 10);
+  });
+
+  it('pages through every position of such a target, newest first, across reads of blocks', () => {
+    const s = spread(300);
+    expect(allFor(s, 'a', 7)).toEqual(positions(300));
+    expect(allFor(s, 'a', 150)).toEqual(positions(300));
+  });
+
+  it('reads on past positions whose records are gone to fill the page', () => {
+    const s = spread(100);
+    s.apply(positions(100).slice(0, 5).map((seq) => ({ key: feedKey(TID, seq), value: null })));
+    const page = readFeedForTarget(s, TID, 'a', null, 10);
+    expect(seqs(page)).toEqual(positions(100).slice(5, 15));
+  });
+
+  it('lists the whole target while rows of before may hold positions (the horizon row is there)', () => {
+    const s = spread(100);
+    // A row of before at a position that is no block's first, and the horizon saying such rows may exist.
+    s.apply([record(2, 'a')].map((r) => ({ key: feedKey(TID, r.seq), value: encodeRecord(r) })));
+    s.apply([{ key: feedTargetKey(TID, 'a', 2), value: 1 }, { key: legacyHorizonKey(TID), value: 2 }]);
+    expect(allFor(s, 'a', 10).slice(-2)).toEqual([2, 1]);
+    s.apply([{ key: legacyHorizonKey(TID), value: null }]);
+    expect(allFor(s, 'a', 10).slice(-2)).toEqual([INDEX_BLOCK + 1, 1]);
+  });
+});
+
 describe('an indexing step\'s reads (core/feed/target-index.ts)', () => {
   it('reads the block rows it edits in one getMany where the reader offers it, none one by one', () => {
     const ids = Array.from({ length: 40 }, (_, i) => `u${i}`);
