@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { classifiedRequest, classify, planWrite, read, type GraphRequest } from '../core/directory/index.js';
 import { feedKey, feedSeqKey, recorded, type FeedRecord } from '../core/feed/record.js';
 import { planTargetIndex } from '../core/feed/target-index.js';
+import type { Change } from '../core/feed/changes.js';
 import { MemoryState, type Json, type Mutation, type StateReader } from '../core/kv.js';
 
 const TID = '11111111-1111-4111-8111-111111111111';
@@ -118,11 +119,15 @@ export function runFeedBench(users = 100_000, auditRecords = 1_000_000): FeedBen
   rows.push({ name: `delta round over ${users.toLocaleString('en')} users (pages of 100)`, ms: deltaMs, baselineName: 'full list ($top=999)', baselineMs: full });
 
   // An audit log of `auditRecords` records over 1,000 objects; one target's history by index vs a scan.
+  // Every other record also changes one group (a target changed again and again: half the log).
   const audit = new MemoryState();
   const batch: Mutation[] = [];
+  const hot = uuid(1_000_000);
   for (let seq = 1; seq <= auditRecords; seq++) {
     const id = uuid(seq % 1000);
-    const rec: FeedRecord = { seq, at: seq, actor: { kind: 'system' }, correlationId: 'c', changes: [{ type: 'user', id, op: 'update', displayName: null, props: [{ name: 'jobTitle', oldValue: null, newValue: 'x' }], links: [] }] };
+    const user: Change = { type: 'user', id, op: 'update', displayName: null, props: [{ name: 'jobTitle', oldValue: null, newValue: 'x' }], links: [] };
+    const group: Change = { type: 'group', id: hot, op: 'update', displayName: null, props: [{ name: 'description', oldValue: null, newValue: 'x' }], links: [] };
+    const rec: FeedRecord = { seq, at: seq, actor: { kind: 'system' }, correlationId: 'c', changes: seq % 2 === 0 ? [user, group] : [user] };
     batch.push({ key: feedKey(TID, seq), value: rec as unknown as Json });
     if (batch.length >= 20_000) audit.apply(batch.splice(0));
   }
@@ -140,6 +145,11 @@ export function runFeedBench(users = 100_000, auditRecords = 1_000_000): FeedBen
     if (!r.ok) throw new Error('audit by scan');
   });
   rows.push({ name: `audit query by target id on ${auditRecords.toLocaleString('en')} records (100 results, index)`, ms: byIndex, baselineName: 'scan of one request budget (5,000 records)', baselineMs: byScan });
+  const byHot = timeIt(() => {
+    const r = read(audit, req('GET', '/auditLogs/directoryAudits', undefined, { $filter: `targetResources/any(t: t/id eq '${hot}')`, $top: '100' }), ctx);
+    if (!r.ok || (r.value.body as { value: unknown[] }).value.length !== 100) throw new Error('audit of the hot target');
+  });
+  rows.push({ name: `the same for a target in half of the ${auditRecords.toLocaleString('en')} records (newest blocks of its index)`, ms: byHot, baselineName: 'scan of one request budget (5,000 records)', baselineMs: byScan });
   return rows;
 }
 
