@@ -23,8 +23,9 @@ export interface AbResult {
 /**
  * Reads each side's process CPU time, ms (process-cpu.ts): CPU per request moves much less than
  * throughput. Two processes (`a`, `b`) are read over all the rounds; one process holding both
- * sides (`shared`, e.g. the floor Worker's two routes) is read around each round and charged to
- * the side that ran (what a round leaves behind falls to the next, the other side every round).
+ * sides (`shared`, e.g. the floor Worker's two routes) is read around each round, after a short
+ * settle, and charged to the side that ran (what a round still leaves behind falls to the next
+ * round: the other side within a pair, the same side between pairs).
  */
 export type AbCpu = { readonly a: () => number; readonly b: () => number } | { readonly shared: () => number };
 
@@ -43,12 +44,16 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
   // Each process's CPU over all the rounds, not only during its own: work a run leaves behind
   // (alarms, replication) runs while the other side is loaded, and belongs to its own side.
   const cpuBefore = readCpu(cpu);
-  const shared = cpu !== undefined && 'shared' in cpu ? { read: cpu.shared, a: 0, b: 0 } : undefined;
-  /** One round, its process CPU charged to `side` when the sides share a process. */
+  let shared = cpu !== undefined && 'shared' in cpu ? { read: cpu.shared, a: 0, b: 0 } : undefined;
+  /** One round, its process CPU charged to `side` when the sides share a process (a failed read drops the CPU figures). */
   const run = async (name: string, t: Target, side: 'a' | 'b') => {
-    const before = shared?.read();
+    const before = readShared(shared?.read);
     const r = await runWrk(name, t, load);
-    if (shared !== undefined && before !== undefined) shared[side] += shared.read() - before;
+    if (shared === undefined) return r;
+    await new Promise((ok) => setTimeout(ok, SETTLE_MS)); // the round's replication tail
+    const after = readShared(shared.read);
+    if (before === undefined || after === undefined) shared = undefined;
+    else shared[side] += after - before;
     return r;
   };
   for (let i = 0; i < rounds; i++) {
@@ -73,6 +78,17 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
         ? {}
         : { cpuUs: { a: perRequest(cpuAfter.a - cpuBefore.a, aReq), b: perRequest(cpuAfter.b - cpuBefore.b, bReq) } };
   return { ratios, median: median(ratios), p50Ratios, p50Median: median(p50Ratios), aRps: aReq / seconds, bRps: bReq / seconds, ...cpuUs };
+}
+
+/** Settle after a round before its process CPU is read (shared mode). */
+const SETTLE_MS = 300;
+
+function readShared(read: (() => number) | undefined): number | undefined {
+  try {
+    return read?.();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Both processes' CPU ms now, or undefined (none asked for, or a process gone: /proc no longer has it). */

@@ -118,7 +118,7 @@ export function runFeedBench(users = 100_000, auditRecords = 1_000_000): FeedBen
   });
   rows.push({ name: `delta round over ${users.toLocaleString('en')} users (pages of 100)`, ms: deltaMs, baselineName: 'full list ($top=999)', baselineMs: full });
 
-  // An audit log of `auditRecords` records over 1,000 objects; one target's history by index vs a scan.
+  // An audit log of `auditRecords` records over 1,000 users and a group; one target's history by index vs a scan.
   // Every other record also changes one group (a target changed again and again: half the log).
   const audit = new MemoryState();
   const batch: Mutation[] = [];

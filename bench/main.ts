@@ -356,7 +356,7 @@ function feedRowsExtras(rows: readonly Row[], ab: AbResult | undefined, floorAb:
     out.push({ metric: "floor storing a PATCH's rows, feed on ÷ off, alternating rounds", value, target: '' });
     // The floor's CPU per write, like the PATCH's: what the feed's rows cost where throughput is not CPU-bound.
     const cpu = floorAb.cpuUs;
-    if (cpu !== undefined) out.push({ metric: "floor storing a PATCH's rows, workerd CPU per write, feed off ÷ on (the same rounds)", value: `${(cpu.a / cpu.b).toFixed(3)}× (${cpu.a.toFixed(0)} vs ${cpu.b.toFixed(0)} µs per write; the rows cost ${(cpu.b - cpu.a).toFixed(0)} µs)`, target: '' });
+    if (cpu !== undefined && cpu.b > 0) out.push({ metric: "floor storing a PATCH's rows, workerd CPU per write, feed off ÷ on (the same rounds)", value: `${(cpu.a / cpu.b).toFixed(3)}× (${cpu.a.toFixed(0)} vs ${cpu.b.toFixed(0)} µs per write; the rows cost ${(cpu.b - cpu.a).toFixed(0)} µs)`, target: '' });
   }
   // Rates from the alternating rounds when they ran (robust to drift), else the single runs.
   const floorOn = floorAb?.bRps ?? on?.rps;

@@ -168,7 +168,7 @@ export function readFeedForTarget(reader: StateReader, tid: string, objectId: st
   const { seqs, lowest } = indexedPositions(reader, tid, objectId, end, limit);
   const records: FeedRecord[] = [];
   let next: number | null = null;
-  // The records in one read per batch (a query each in a cell); a position whose record is gone reads on.
+  // The records in bulk reads (`getMany`: a query per 100 in a cell); a position whose record is gone reads on.
   for (let i = 0; records.length < limit && i < seqs.length; ) {
     const batch = seqs.slice(i, i + limit - records.length);
     i += batch.length;
@@ -185,36 +185,42 @@ export function readFeedForTarget(reader: StateReader, tid: string, objectId: st
 
 /** A target with more index rows than this is read newest block first, not listed whole. */
 const LISTED_ROWS = 64;
-/** Block rows probed per read of a walk (one query; SQLite binds at most 100 values). */
-const BLOCKS_PER_READ = 100;
+/** Block rows a walk reads before it lists the rest whole (its rows are too sparse for walking). */
+const WALK_BLOCKS = 200;
+/** Block rows probed per read of a walk: 4, 16, 64, then 100 (SQLite binds at most 100 values). */
+const FIRST_READ = 4;
+const MAX_READ = 100;
+
+/** Positions of `rows` below `end`, each once, newest first (a row of before and its block row may share one until indexing folds it). */
+const newestFirst = (rows: ReadonlyArray<[string, Json]>, end: number) =>
+  [...new Set(rows.flatMap(([k, v]) => positionsOf(k, v)))].filter((s) => s < end).sort((a, b) => b - a);
 
 /**
- * The target's indexed positions before `end` (all indexed), newest first: at least `want` of them
- * where there are, and `lowest`, the first position of the lowest block read (1: every block).
- * A target with few rows is listed whole. A target changed again and again (thousands of rows,
- * a full page in the newest few blocks) is read from the newest block down, by block keys,
- * until `want` positions are found: listing all its rows, as before, read every position it
- * ever had for each page. Rows of before (not at a block's first position) are only listed:
- * while they may hold positions (the horizon row is there) the target is listed whole, and
- * after it the ones left hold positions whose records are gone.
+ * The target's indexed positions before `end` (all indexed), newest first: at least `count` of
+ * them where there are, and `lowest`, the first position of the lowest block read (1: all read).
+ * A target with few rows is listed whole. A target changed again and again (a full page in the
+ * newest few blocks) is read from the newest block down, by block keys, in reads of 4, 16, 64 and
+ * then 100 blocks, until `count` positions are found: listing all its rows read every position
+ * it ever had for each page. A walk that finds too few in `WALK_BLOCKS` blocks (many rows, but
+ * spread thin) lists the rest whole. Rows of before (not at a block's first position) are only
+ * listed: while they may hold positions (the horizon row is there) the target is listed whole;
+ * after it, any left hold positions whose records are gone.
  */
-function indexedPositions(reader: StateReader, tid: string, objectId: string, end: number, want: number): { seqs: number[]; lowest: number } {
+function indexedPositions(reader: StateReader, tid: string, objectId: string, end: number, count: number): { seqs: number[]; lowest: number } {
   const prefix = feedTargetPrefix(tid, objectId);
   const first = reader.list(prefix, { limit: LISTED_ROWS + 1 });
-  const whole = first.length <= LISTED_ROWS ? first : reader.get(legacyHorizonKey(tid)) !== undefined ? reader.list(prefix) : undefined;
-  if (whole !== undefined) {
-    // A set: a row of before and its block row may both hold a position until indexing folds it.
-    const seqs = [...new Set(whole.flatMap(([k, v]) => positionsOf(k, v)))].filter((s) => s < end).sort((a, b) => b - a);
-    return { seqs, lowest: 1 };
-  }
+  if (first.length <= LISTED_ROWS) return { seqs: newestFirst(first, end), lowest: 1 };
+  if (reader.get(legacyHorizonKey(tid)) !== undefined) return { seqs: newestFirst(reader.list(prefix), end), lowest: 1 };
   const seqs: number[] = [];
   let block = blockFirst(end - 1);
-  while (block >= 1 && seqs.length < want) {
+  for (let size = FIRST_READ, read = 0; block >= 1 && seqs.length < count; size = Math.min(size * 4, MAX_READ)) {
+    if (read >= WALK_BLOCKS) return { seqs: [...seqs, ...newestFirst(reader.list(prefix), block + INDEX_BLOCK)], lowest: 1 };
     const keys: string[] = [];
-    for (let b = block; b >= 1 && keys.length < BLOCKS_PER_READ; b -= INDEX_BLOCK) keys.push(feedTargetKey(tid, objectId, b));
+    for (let b = block; b >= 1 && keys.length < size; b -= INDEX_BLOCK) keys.push(feedTargetKey(tid, objectId, b));
     const rows = getAll(reader, keys);
     for (const key of keys) seqs.push(...positionsOf(key, rows.get(key)).filter((s) => s < end).sort((a, b) => b - a));
     block -= keys.length * INDEX_BLOCK;
+    read += keys.length;
   }
   return { seqs, lowest: Math.max(1, block + INDEX_BLOCK) };
 }

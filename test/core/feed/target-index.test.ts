@@ -194,9 +194,43 @@ describe('reading a target changed again and again (core/feed/target-index.ts)',
     const page = readFeedForTarget(reader, TID, 'a', null, 10);
     expect(seqs(page)).toEqual(positions(300).slice(0, 10));
     expect(page.next).toBe(positions(300)[9]);
-    // One short listing (it said: many rows), one read of 100 block keys, one of the 10 records.
+    // One short listing (it said: many rows), reads of 4 and 16 block keys, one of the 10 records.
     expect(listed()).toBeLessThanOrEqual(65);
-    expect(asked()).toBe(100 + 10);
+    expect(asked()).toBe(4 + 16 + 10);
+  });
+
+  it('cuts a page inside a block holding several positions, and goes on from there', () => {
+    const at = Array.from({ length: 70 }, (_, b) => [1, 2, 3].map((k) => b * INDEX_BLOCK + k)).flat();
+    const s = stateWith(at.map((seq) => record(seq, 'a')));
+    s.apply([{ key: indexMarkKey(TID), value: 0 }]);
+    for (let step = planTargetIndex(s, TID); step.length > 0; step = planTargetIndex(s, TID)) s.apply(step);
+    const newest = [...at].reverse();
+    expect(allFor(s, 'a', 7)).toEqual(newest);
+    // Before the second position of a block: its first, then the blocks below.
+    expect(seqs(readFeedForTarget(s, TID, 'a', 5 * INDEX_BLOCK + 2, 4))).toEqual([5 * INDEX_BLOCK + 1, 4 * INDEX_BLOCK + 3, 4 * INDEX_BLOCK + 2, 4 * INDEX_BLOCK + 1]);
+  });
+
+  it('lists the rest whole when a walk finds too few positions (many rows, spread thin)', () => {
+    // 70 rows, one every 40th block: the 284 blocks walked hold 8 of them.
+    const at = Array.from({ length: 70 }, (_, b) => b * 40 * INDEX_BLOCK + 1);
+    const s = stateWith(at.map((seq) => record(seq, 'a')));
+    s.apply([{ key: indexMarkKey(TID), value: 0 }]);
+    for (let step = planTargetIndex(s, TID); step.length > 0; step = planTargetIndex(s, TID)) s.apply(step);
+    const { reader, asked } = counting(s);
+    const page = readFeedForTarget(reader, TID, 'a', null, 10);
+    expect(seqs(page)).toEqual([...at].reverse().slice(0, 10));
+    // Reads of 4, 16, 64, 100 and 100 blocks, then the listing, then the 10 records.
+    expect(asked()).toBe(284 + 10);
+    expect(allFor(s, 'a', 10)).toEqual([...at].reverse());
+  });
+
+  it('says where to go on when a walk finds positions but none of their records', () => {
+    const s = spread(300);
+    // The newest 20 records gone (the position floor keeps the newest position), their index rows left.
+    s.apply([...positions(300).slice(0, 20).map((seq) => ({ key: feedKey(TID, seq), value: null })), { key: `t/${TID}/fdseq`, value: positions(300)[0]! }]);
+    const page = readFeedForTarget(s, TID, 'a', null, 10);
+    expect([seqs(page), page.next]).toEqual([[], positions(300)[19]]);
+    expect(allFor(s, 'a', 10)).toEqual(positions(300).slice(20));
   });
 
   it('pages through every position of such a target, newest first, across reads of blocks', () => {
@@ -218,7 +252,11 @@ describe('reading a target changed again and again (core/feed/target-index.ts)',
     s.apply([record(2, 'a')].map((r) => ({ key: feedKey(TID, r.seq), value: encodeRecord(r) })));
     s.apply([{ key: feedTargetKey(TID, 'a', 2), value: 1 }, { key: legacyHorizonKey(TID), value: 2 }]);
     expect(allFor(s, 'a', 10).slice(-2)).toEqual([2, 1]);
-    s.apply([{ key: legacyHorizonKey(TID), value: null }]);
+  });
+
+  it('reads only block rows once no horizon row says rows of before may hold positions', () => {
+    const s = spread(100);
+    s.apply([{ key: feedTargetKey(TID, 'a', 2), value: 1 }]);
     expect(allFor(s, 'a', 10).slice(-2)).toEqual([INDEX_BLOCK + 1, 1]);
   });
 });
