@@ -47,11 +47,11 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
   let shared = cpu !== undefined && 'shared' in cpu ? { read: cpu.shared, a: 0, b: 0 } : undefined;
   /** One round, its process CPU charged to `side` when the sides share a process (a failed read drops the CPU figures). */
   const run = async (name: string, t: Target, side: 'a' | 'b') => {
-    const before = readShared(shared?.read);
+    const before = shared === undefined ? undefined : attempt(shared.read);
     const r = await runWrk(name, t, load);
     if (shared === undefined) return r;
     await new Promise((ok) => setTimeout(ok, SETTLE_MS)); // the round's replication tail
-    const after = readShared(shared.read);
+    const after = attempt(shared.read);
     if (before === undefined || after === undefined) shared = undefined;
     else shared[side] += after - before;
     return r;
@@ -83,19 +83,16 @@ export async function alternate(id: string, a: Target, b: Target, rounds: number
 /** Settle after a round before its process CPU is read (shared mode). */
 const SETTLE_MS = 300;
 
-function readShared(read: (() => number) | undefined): number | undefined {
+/** `read()`, or undefined when it throws (a process gone: /proc no longer has it). */
+function attempt<T>(read: () => T): T | undefined {
   try {
-    return read?.();
+    return read();
   } catch {
     return undefined;
   }
 }
 
-/** Both processes' CPU ms now, or undefined (none asked for, or a process gone: /proc no longer has it). */
+/** Both processes' CPU ms now, or undefined (none asked for, one process for both, or a process gone). */
 function readCpu(cpu: AbCpu | undefined): { a: number; b: number } | undefined {
-  try {
-    return cpu === undefined || 'shared' in cpu ? undefined : { a: cpu.a(), b: cpu.b() };
-  } catch {
-    return undefined;
-  }
+  return cpu === undefined || 'shared' in cpu ? undefined : attempt(() => ({ a: cpu.a(), b: cpu.b() }));
 }

@@ -7,9 +7,9 @@
  * tenants, a longer log, a larger archive and warmer caches), so an on ÷ off ratio against it
  * measures that history as much as the feed (session 9: 0.93× in one run, 0.69× in rounds).
  */
-import type { AbCpu, AbResult } from './ab.js';
+import type { AbResult } from './ab.js';
 import { alternate } from './ab.js';
-import { cpuMs, pidOf } from './process-cpu.js';
+import { abProcessCpu } from './process-cpu.js';
 import type { Server } from './servers.js';
 import { createTenant, createUser, operatorHeaders } from './tessera.js';
 import type { Load, Target } from './wrk.js';
@@ -50,16 +50,6 @@ export async function patchTarget(server: Server, homeRegion: string, users = 1)
   return { url, method: 'PATCH', headers, lua };
 }
 
-/** Each Worker's workerd CPU time (Linux: process-cpu.ts); undefined where it cannot be read. */
-function processCpu(aUrl: string, bUrl: string): AbCpu | undefined {
-  try {
-    const [a, b] = [pidOf(aUrl), pidOf(bUrl)];
-    return { a: () => cpuMs(a), b: () => cpuMs(b) };
-  } catch {
-    return undefined;
-  }
-}
-
 /** B = feed on, A = feed off: the ratios are on ÷ off. */
 export async function measureFeedAb(start: StartTessera, homeRegion: string, rounds: number, load: Load, warmupSec: number, users = 1): Promise<AbResult> {
   const suffix = users === 1 ? '' : `-${users}`;
@@ -69,5 +59,5 @@ export async function measureFeedAb(start: StartTessera, homeRegion: string, rou
   for (const [id, t] of [['ab-off', offTarget], ['ab-on', onTarget]] as const) {
     if (warmupSec > 0) await runWrk(`${id}-warmup`, t, { ...load, durationSec: warmupSec });
   }
-  return alternate(`feed${suffix}`, offTarget, onTarget, rounds, load, processCpu(off.url, on.url));
+  return alternate(`feed${suffix}`, offTarget, onTarget, rounds, load, abProcessCpu(off.url, on.url));
 }

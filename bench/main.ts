@@ -33,7 +33,7 @@ import { measurePaced } from './paced.js';
 import { alternate, type AbResult } from './ab.js';
 import { renderFeedBench, runFeedBench, type FeedBenchRow } from './feed.js';
 import { measureFeedAb } from './feed-ab.js';
-import { sharedProcessCpu } from './process-cpu.js';
+import { abProcessCpu } from './process-cpu.js';
 import { queryExtras, renderQueryBench, runQueryBench, type QueryBenchRow } from './graph-query.js';
 import { createTenant, createUser, tokenForm } from './tessera.js';
 import { renderRecoveryBench, runRecoveryBench, type RecoveryBenchRow } from './recovery.js';
@@ -127,7 +127,7 @@ async function main(): Promise<number> {
     const rounds = intEnv('BENCH_AB_ROUNDS', 4);
     const roundLoad = { ...load, durationSec: Math.max(2, Math.round(load.durationSec / 2)) };
     // Both routes live in the floor Worker's one process: its CPU is charged round by round.
-    floorFeedAb = await alternate('floor-feed', floorOff.target(ctx), floorOn.target(ctx), rounds, roundLoad, sharedProcessCpu(servers.singleDo.url));
+    floorFeedAb = await alternate('floor-feed', floorOff.target(ctx), floorOn.target(ctx), rounds, roundLoad, abProcessCpu(servers.singleDo.url, servers.singleDo.url));
   }
 
   // Issue 11's goal the same way: the replicated PATCH, and the floor storing its rows, each

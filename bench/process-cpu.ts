@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { AbCpu } from './ab.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -24,12 +25,17 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
-/** The A/B CPU reader of one process serving both sides (ab.ts `shared`), or undefined where it cannot be read. */
-export function sharedProcessCpu(url: string): { shared: () => number } | undefined {
+/**
+ * The A/B CPU reader (ab.ts) for the processes serving two URLs: each side's process, or, when one
+ * process serves both (the floor Worker's two routes), that one read round by round; undefined
+ * where a process cannot be read.
+ */
+export function abProcessCpu(aUrl: string, bUrl: string): AbCpu | undefined {
   try {
-    const pid = pidOf(url);
-    cpuMs(pid);
-    return { shared: () => cpuMs(pid) };
+    const [a, b] = [pidOf(aUrl), pidOf(bUrl)];
+    cpuMs(a);
+    cpuMs(b);
+    return a === b ? { shared: () => cpuMs(a) } : { a: () => cpuMs(a), b: () => cpuMs(b) };
   } catch {
     return undefined;
   }
