@@ -8,7 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import { classifiedRequest, classify, planWrite, read, type GraphRequest } from '../core/directory/index.js';
 import { feedKey, feedSeqKey, recorded, type FeedRecord } from '../core/feed/record.js';
-import { planTargetIndex } from '../core/feed/target-index.js';
+import { CATCH_UP, catchUp } from '../core/feed/target-index.js';
+import { MemoryTargetIndex } from '../core/feed/memory-target-index.js';
 import type { Change } from '../core/feed/changes.js';
 import { MemoryState, type Json, type Mutation, type StateReader } from '../core/kv.js';
 
@@ -132,12 +133,16 @@ export function runFeedBench(users = 100_000, auditRecords = 1_000_000): FeedBen
     if (batch.length >= 20_000) audit.apply(batch.splice(0));
   }
   audit.apply([...batch, { key: feedSeqKey(TID), value: auditRecords }]);
-  // Indexed by target as the primary's alarm does it (core/feed/target-index.ts), in bigger steps.
-  for (let step = planTargetIndex(audit, TID, 20_000); step.length > 0; step = planTargetIndex(audit, TID, 20_000)) audit.apply(step);
-  const target = uuid(7);
   audit.list(feedKey(TID, 0), { limit: 1 }); // builds the ordered key index once, outside the timings
+  // Indexed by target as a replica does it for its first audit queries (core/feed/target-index.ts), timed once.
+  const targets = new MemoryTargetIndex();
+  const indexStart = performance.now();
+  while (targets.mark(TID).upTo < auditRecords) catchUp(audit, targets, TID);
+  const indexMs = performance.now() - indexStart;
+  const indexed = { ...ctx, targets };
+  const target = uuid(7);
   const byIndex = timeIt(() => {
-    const r = read(audit, req('GET', '/auditLogs/directoryAudits', undefined, { $filter: `targetResources/any(t: t/id eq '${target}')`, $top: '100' }), ctx);
+    const r = read(audit, req('GET', '/auditLogs/directoryAudits', undefined, { $filter: `targetResources/any(t: t/id eq '${target}')`, $top: '100' }), indexed);
     if (!r.ok || (r.value.body as { value: unknown[] }).value.length !== 100) throw new Error('audit by index');
   });
   const byScan = timeIt(() => {
@@ -146,10 +151,11 @@ export function runFeedBench(users = 100_000, auditRecords = 1_000_000): FeedBen
   });
   rows.push({ name: `audit query by target id on ${auditRecords.toLocaleString('en')} records (100 results, index)`, ms: byIndex, baselineName: 'scan of one request budget (5,000 records)', baselineMs: byScan });
   const byHot = timeIt(() => {
-    const r = read(audit, req('GET', '/auditLogs/directoryAudits', undefined, { $filter: `targetResources/any(t: t/id eq '${hot}')`, $top: '100' }), ctx);
+    const r = read(audit, req('GET', '/auditLogs/directoryAudits', undefined, { $filter: `targetResources/any(t: t/id eq '${hot}')`, $top: '100' }), indexed);
     if (!r.ok || (r.value.body as { value: unknown[] }).value.length !== 100) throw new Error('audit of the hot target');
   });
-  rows.push({ name: `the same for a target in half of the ${auditRecords.toLocaleString('en')} records (newest blocks of its index)`, ms: byHot, baselineName: 'scan of one request budget (5,000 records)', baselineMs: byScan });
+  rows.push({ name: `the same for a target in half of the ${auditRecords.toLocaleString('en')} records`, ms: byHot, baselineName: 'scan of one request budget (5,000 records)', baselineMs: byScan });
+  rows.push({ name: `a replica indexing the ${auditRecords.toLocaleString('en')} records by target (its first queries, ${CATCH_UP.toLocaleString('en')} per query)`, ms: indexMs, baselineName: 'scan of one request budget (5,000 records)', baselineMs: byScan });
   return rows;
 }
 

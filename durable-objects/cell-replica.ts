@@ -30,6 +30,7 @@ import { backupConfig, snapshotsDue, takeSnapshot } from './backup.js';
 import { ReplicaFreshness } from './replica-freshness.js';
 import { runRecoveryJobs } from './recovery-runner.js';
 import { readWithObjects } from './recovery-objects.js';
+import { SqliteTargetIndex } from './sqlite-target-index.js';
 import { listSnapshots, readStatus } from '../core/recovery/snapshots.js';
 import { BackupLearning } from './backup-learning.js';
 import { isDeleted } from '../core/tenant-deletion.js';
@@ -57,6 +58,8 @@ const ARCHIVE_DELAY_MS = 30_000;
 export class CellReplica extends DurableObject<Env> {
   private replica: Replica | undefined;
   private readonly store: SqliteReplicaStore;
+  /** This replica's own index of feed records by target (audit queries by target; not replicated). */
+  private readonly targets: SqliteTargetIndex;
   private pushFailures = 0;
   private readonly tokens = new TokenGlue(() => this.env.KEY_ENCRYPTION_KEY);
   private readonly rotation: KeyRotation;
@@ -66,6 +69,7 @@ export class CellReplica extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new SqliteReplicaStore(ctx.storage);
+    this.targets = new SqliteTargetIndex(ctx.storage);
     this.rotation = new KeyRotation(ctx.storage, this.tokens);
     this.freshness = new ReplicaFreshness(ctx.storage.sql);
     this.identityNotices = new IdentityNotices(env, ctx, this.store);
@@ -143,7 +147,7 @@ export class CellReplica extends DurableObject<Env> {
       if (!caught) return { kind: 'behind', appliedPos: replica.meta.appliedPos };
     }
     // A read that needs objects kept in R2 (a difference report's pages) names them; they are fetched and it runs again.
-    const result = await readWithObjects(() => backupConfig(this.env), () => replica.state, call.tenantId, (objects) => read(replica.state, call.request, { ...ctx, objects }, asUser));
+    const result = await readWithObjects(() => backupConfig(this.env), () => replica.state, call.tenantId, (objects) => read(replica.state, call.request, { ...ctx, objects, targets: this.targets }, asUser));
     if (result === undefined) return { kind: 'unavailable', reason: 'backup object storage unavailable' };
     if (!result.ok && result.error.kind === 'behind') return { kind: 'behind', appliedPos: replica.meta.appliedPos };
     const stalenessMs = this.freshness.stalenessMs(replica.meta);

@@ -6,7 +6,6 @@
  */
 import { archivePrefix, chunkFor, nextArchiveChunk } from '../core/feed/archive.js';
 import { planFeedPurge } from '../core/feed/retention.js';
-import { indexBehind, planTargetIndex } from '../core/feed/target-index.js';
 import type { FeedRecord } from '../core/feed/record.js';
 import { asRecord } from '../core/feed/cursor.js';
 import type { Replica } from '../core/replication/replica.js';
@@ -46,31 +45,6 @@ export async function archiveFeeds(replica: Replica, bucket: R2Bucket, tenantIds
   return chunks;
 }
 
-/** Index batches per tenant and alarm: a backlog (a burst of writes, an upgrade) is indexed over several alarms. */
-const INDEX_ROUNDS = 40;
-
-/**
- * Indexes each tenant's new records by target (core/feed/target-index.ts), one replicated write
- * per batch, each planned against the state it applies to. Needs no R2: an archive outage does
- * not hold the index back. Returns whether a backlog is left; false also when this replica is no
- * longer primary (the new primary's alarm carries on from the replicated mark).
- */
-export async function indexFeeds(replica: Replica, tenantIds: readonly string[]): Promise<boolean> {
-  let left = false;
-  for (const tid of tenantIds) {
-    for (let round = 0; indexBehind(replica.state, tid); round++) {
-      // This tenant's budget is spent: the others still get theirs (a backlog holds up no one).
-      if (round === INDEX_ROUNDS) {
-        left = true;
-        break;
-      }
-      const r = await replica.write((state) => ok({ mutations: planTargetIndex(state, tid), reply: undefined }));
-      if (!r.ok) return false;
-    }
-  }
-  return left;
-}
-
 const PURGE_BATCH = 200;
 
 /**
@@ -102,13 +76,13 @@ export async function purgeFeeds(replica: Replica, tenantIds: readonly string[],
 }
 
 /**
- * The alarm's feed duties: index new records by target, archive them, then purge what is
- * archived and past the retention. Returns when the alarm should come back for them (undefined:
- * only after the next commit): at once for an index backlog, the archive's retry after
- * `retryMs` if R2 failed, else the next purge (≥ 1 s away).
+ * The alarm's feed duties: archive new records, then purge what is archived and past the
+ * retention (each replica indexes records by target for itself, when queried: target-index.ts).
+ * Returns when the alarm should come back for them (undefined: only after the next commit): the
+ * archive's retry after `retryMs` if R2 failed, else the next purge (≥ 1 s away).
  */
 export async function feedDuties(replica: Replica, bucket: R2Bucket, tenantIds: readonly string[], now: number, retentionMs: number, retryMs: number): Promise<number | undefined> {
-  let retry: number | undefined = (await indexFeeds(replica, tenantIds)) ? now : undefined;
+  let retry: number | undefined;
   await archiveFeeds(replica, bucket, tenantIds).catch((e: unknown) => {
     console.error('feed archive failed; retrying', e instanceof Error ? e.message : String(e));
     retry = Math.min(retry ?? Infinity, now + retryMs);

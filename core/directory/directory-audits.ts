@@ -192,7 +192,7 @@ export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: 
     const want = Math.min(256, SCAN_LIMIT - scanned);
     const { target } = filter.value;
     // By target: the index (and a bounded scan of what it does not hold yet) says where to go on.
-    const page = target === undefined ? undefined : readFeedForTarget(state, ctx.tenantId, target, cursor, want);
+    const page = target === undefined ? undefined : readFeedForTarget(state, ctx.targets, ctx.tenantId, target, cursor, want);
     const batch = page === undefined ? readFeedBackwards(state, ctx.tenantId, cursor, want) : page.records;
     scanned += page === undefined ? batch.length : page.examined;
     let consumed = 0;

@@ -9,7 +9,6 @@ import { err, ok, type Result } from '../result.js';
 import { asObject, checkIfMatch, etagOf, present, versionOf } from './etag.js';
 import { notFound } from './errors.js';
 import { FILTER_INDEX_VERSION, filterIndexReadyKey, singletonKey, type SingletonName } from './keys.js';
-import { indexMarkKey } from '../feed/target-index.js';
 import { applySelect, listBody, parseEntityQuery, parseListOptions, scanPage, type QueryShape } from './odata-query.js';
 import { iso } from './resource-spec.js';
 import type { GraphContext, GraphError, GraphReply, GraphRequest, JsonObject, PropKind } from './types.js';
@@ -237,6 +236,5 @@ export function provisionTenant(ctx: GraphContext, input: { displayName: string;
   return [
     { key: singletonKey(ctx.tenantId, 'organization'), value: org },
     { key: filterIndexReadyKey(ctx.tenantId), value: FILTER_INDEX_VERSION },
-    { key: indexMarkKey(ctx.tenantId), value: 0 },
   ];
 }

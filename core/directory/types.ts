@@ -5,6 +5,7 @@
 import type { Json, Mutation, StateReader } from '../kv.js';
 import type { Result } from '../result.js';
 import type { ParsedProof } from './key-proof.js';
+import type { TargetIndex } from '../feed/target-index.js';
 
 export type JsonObject = { [key: string]: Json };
 
@@ -74,6 +75,8 @@ export interface GraphContext {
    * (undefined until fetched: the glue fetches what a read asked for and runs it again).
    */
   objects?: { get(key: string): Json | undefined };
+  /** Reads only: the replica's own index of feed records by target (audit queries); absent, they scan. */
+  targets?: TargetIndex;
 }
 
 export type GraphError = {

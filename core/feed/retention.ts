@@ -2,18 +2,18 @@
  * The feed's retention, by range: records leave the cell oldest first, once archived (so the
  * archive never misses one, whatever R2 did meanwhile) and past the retention. Positions only
  * grow and commit times follow them, so the oldest record decides when the next purge is due.
- * Its positions leave the target index with it (target-index.ts: the rows named by its changes). A purge
+ * Its positions leave the rows of the replicated target index of before (index-rows-of-before.ts). A purge
  * that takes the newest record writes the position floor (`fdseq`) with it: the next position
  * comes from the newest row, and must never go back to one already used.
  *
  * Why not a per-row expiry: the expiry index costs every replica an index entry for each record
- * and each target row, on every write; the range needs none.
+ * on every write; the range needs none.
  */
 import type { Json, Mutation, StateReader } from '../kv.js';
 import { archivedUpTo } from './archive.js';
 import { asRecord } from './cursor.js';
 import { feedPrefix, feedSeqKey, lastSeq, type FeedRecord } from './record.js';
-import { unindexRecords } from './target-index.js';
+import { unindexRecords } from './index-rows-of-before.js';
 
 export interface FeedPurge {
   /** Deletes of the records due (and their index rows), oldest first. */

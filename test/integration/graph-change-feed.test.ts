@@ -100,3 +100,44 @@ describe('delta queries and the feed across compaction and failover', () => {
     expect(expired.status).toBe(400);
   });
 });
+
+describe('the audit log by target, indexed by each replica for itself', () => {
+  it('answers a target\'s whole history at the home region and, after more writes and a failover, at the new primary, replicating no index row', async () => {
+    const s = await sample();
+    const u = await js(await op(s, 'POST', '/users', { displayName: 'Tia', userPrincipalName: 'tia@contoso.com' }));
+    for (let i = 0; i < 3; i++) expect((await op(s, 'PATCH', `/users/${u.id}`, { jobTitle: `t${i}` })).status).toBe(204);
+    const byTarget = `?$filter=${encodeURIComponent(`targetResources/any(t: t/id eq '${u.id}')`)}`;
+    expect((await audits(s, byTarget)).map((e) => e.activityDisplayName)).toEqual(['Update user', 'Update user', 'Update user', 'Add user']);
+
+    const target = s.t.regions.find((r) => r !== s.t.homeRegion)!;
+    expect((await call('POST', `/admin/cells/${s.t.cell}/failover`, { body: { region: target } })).status).toBe(200);
+    const there = { 'x-tessera-region': target };
+    expect((await op(s, 'PATCH', `/users/${u.id}`, { jobTitle: 'moved' }, there)).status).toBe(204);
+    const r = await op(s, 'GET', `/auditLogs/directoryAudits${byTarget}`, undefined, there);
+    const entries = (await js(r)).value as Any[];
+    expect(entries.map((e) => e.targetResources[0].modifiedProperties.find((p: Any) => p.displayName === 'jobTitle')?.newValue ?? 'added')).toEqual([
+      '"moved"',
+      '"t2"',
+      '"t1"',
+      '"t0"',
+      'added',
+    ]);
+
+    // Queried replicas indexed the target; one never asked holds no index, and none holds a replicated index row.
+    const untouched = s.t.regions.find((r) => r !== s.t.homeRegion && r !== target)!;
+    for (const [region, queried] of [
+      [s.t.homeRegion, true],
+      [target, true],
+      [untouched, false],
+    ] as const) {
+      const stub = env.REPLICA.get(env.REPLICA.idFromName(`${s.t.cell}:${region}`));
+      await runInDurableObject(stub, (_instance, state) => {
+        const sql = state.storage.sql;
+        const indexed = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM feed_target WHERE tid = ? AND target = ?', s.t.tenantId, String(u.id).toLowerCase()).one().n;
+        expect(indexed > 0).toBe(queried);
+        const replicated = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM kv WHERE key LIKE ?', `t/${s.t.tenantId}/fdx%`).one().n;
+        expect(replicated).toBe(0);
+      });
+    }
+  });
+});

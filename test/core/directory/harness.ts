@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import type { Json, Mutation } from '../../../core/kv.js';
 import { MemoryState } from '../../../core/kv.js';
 import { classifiedRequest, classify, planWrite, read, type GraphContext, type GraphError, type GraphReply, type GraphRequest } from '../../../core/directory/index.js';
+import { MemoryTargetIndex } from '../../../core/feed/memory-target-index.js';
 
 export const BASE = 'http://127.0.0.1:8787/v1.0';
 export type Body = Record<string, Json>;
@@ -20,6 +21,8 @@ export class Harness {
   readonly log: Mutation[] = [];
   /** Requests carry `ConsistencyLevel: eventual` (advanced queries). */
   eventual = false;
+  /** The replica's own index of feed records by target, as a cell keeps one (audit queries by target). */
+  readonly targets = new MemoryTargetIndex();
   constructor(
     readonly tenantId = '11111111-1111-4111-8111-111111111111',
     state?: MemoryState,
@@ -28,7 +31,7 @@ export class Harness {
   }
 
   get ctx(): GraphContext {
-    return { tenantId: this.tenantId, now: this.now, newId: () => uuid(++seq) };
+    return { tenantId: this.tenantId, now: this.now, newId: () => uuid(++seq), targets: this.targets };
   }
 
   /** Classified as the edge does; a path that does not classify becomes a request naming no route. */

@@ -1,0 +1,60 @@
+import type { TargetIndex } from '../core/feed/target-index.js';
+
+/** Three values per row, and Durable Object SQLite binds at most 100 per statement. */
+const ROWS_PER_INSERT = 33;
+
+/**
+ * A replica's own index of change-feed records by target (core/feed/target-index.ts) in its
+ * SQLite, beside the replicated tables and never replicated: built when an audit query asks,
+ * from the records this replica holds. Schema in docs/storage-schema.md.
+ */
+export class SqliteTargetIndex implements TargetIndex {
+  constructor(private readonly storage: DurableObjectStorage) {
+    const sql = storage.sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS feed_target (tid TEXT NOT NULL, target TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tid, target, seq)) WITHOUT ROWID`);
+    // Forgetting purged positions is a range delete by position.
+    sql.exec(`CREATE INDEX IF NOT EXISTS feed_target_seq ON feed_target (tid, seq)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS feed_target_mark (tid TEXT PRIMARY KEY, up_to INTEGER NOT NULL, floor INTEGER NOT NULL) WITHOUT ROWID`);
+  }
+
+  mark(tid: string): { upTo: number; floor: number } {
+    const row = this.storage.sql.exec<{ up_to: number; floor: number }>(`SELECT up_to, floor FROM feed_target_mark WHERE tid = ?`, tid).toArray()[0];
+    return row === undefined ? { upTo: 0, floor: 0 } : { upTo: row.up_to, floor: row.floor };
+  }
+
+  add(tid: string, rows: ReadonlyArray<readonly [string, number]>, upTo: number): void {
+    this.storage.transactionSync(() => {
+      const sql = this.storage.sql;
+      for (let k = 0; k < rows.length; k += ROWS_PER_INSERT) {
+        const part = rows.slice(k, k + ROWS_PER_INSERT);
+        const params = part.flatMap(([target, seq]) => [tid, target, seq]);
+        sql.exec(`INSERT OR IGNORE INTO feed_target (tid, target, seq) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, ...params);
+      }
+      sql.exec(
+        `INSERT INTO feed_target_mark (tid, up_to, floor) VALUES (?, ?, 0) ON CONFLICT (tid) DO UPDATE SET up_to = excluded.up_to`,
+        tid,
+        upTo,
+      );
+    });
+  }
+
+  positions(tid: string, target: string, end: number, limit: number): number[] {
+    return this.storage.sql
+      .exec<{ seq: number }>(`SELECT seq FROM feed_target WHERE tid = ? AND target = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, tid, target, end, limit)
+      .toArray()
+      .map((r) => r.seq);
+  }
+
+  dropBelow(tid: string, seq: number): void {
+    this.storage.transactionSync(() => {
+      const sql = this.storage.sql;
+      if (seq === Infinity) {
+        sql.exec(`DELETE FROM feed_target WHERE tid = ?`, tid);
+        sql.exec(`DELETE FROM feed_target_mark WHERE tid = ?`, tid);
+        return;
+      }
+      sql.exec(`DELETE FROM feed_target WHERE tid = ? AND seq < ?`, tid, seq);
+      sql.exec(`UPDATE feed_target_mark SET floor = ? WHERE tid = ?`, seq, tid);
+    });
+  }
+}
