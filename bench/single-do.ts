@@ -80,7 +80,7 @@ function rowsOf(entry: Omit<FloorEntry, 'muts'>): FloorMutation[] {
   if (entry.rows === 'patch-feed') {
     const seq = String(entry.pos).padStart(12, '0');
     const record = [2, entry.pos, at, 'operator', crypto.randomUUID(), ['user', USER_ID, 'update', name(entry.pos), ['displayName', name(entry.pos - 1), name(entry.pos)], [], 'bench.user@bench.example']];
-    // The target index is built after the write (core/feed/target-index.ts): one row per block of positions, not per PATCH.
+    // No index row: each replica indexes records by target for itself when queried (core/feed/target-index.ts).
     muts.push({ key: `${TENANT}/fd/${seq}`, value: record });
   }
   return muts;

@@ -203,6 +203,11 @@ export class CellReplica extends DurableObject<Env> {
     return identityFeed(this.open(t), this.store, afterPos);
   }
 
+  /** A deleted tenant's purge (tenant-purge.ts): this replica's own index of its feed by target goes; safe to repeat. */
+  async forgetTargets(tenantId: string): Promise<void> {
+    this.targets.dropBelow(tenantId, Infinity);
+  }
+
   private notifyIdentityStore(): void {
     this.identityNotices.notify(this.replica);
   }
@@ -367,7 +372,7 @@ export class CellReplica extends DurableObject<Env> {
     if (feedAgain !== undefined) await this.scheduleAt(feedAgain);
     await this.backups(replica).catch((e: unknown) => console.error('backup duties failed', e instanceof Error ? e.message : String(e)));
     // After the other duties: none of them runs for a tenant once its deletion marker is committed.
-    const purge = await purgeDeletedTenants(replica, { backups: this.env.BACKUPS, archive: this.env.FEED_ARCHIVE, purgeObjects: (tid) => purgeTenantObjects(this.env, replica.meta.region, replica.meta.regions, tid) });
+    const purge = await purgeDeletedTenants(replica, { backups: this.env.BACKUPS, archive: this.env.FEED_ARCHIVE, purgeObjects: (tid) => purgeTenantObjects(this.env, replica.meta.cell, replica.meta.region, replica.meta.regions, tid) });
     if (purge !== undefined) await this.scheduleAt(Date.now() + (purge === 'now' ? 50 : 60_000));
     const behind = await replica.pushAll();
     if (behind.length > 0) {

@@ -116,6 +116,8 @@ export interface ReplicaRpc {
   controlChanges(t: CellTopology, after: number, limit: number, minPos?: number, confirm?: boolean): Promise<ControlChangesOutcome>;
   /** Managed identity: the projected change feed for this region's identity store. */
   identityFeed(t: CellTopology, afterPos: number): Promise<FeedReply>;
+  /** A deleted tenant's purge: this replica's own index of the tenant's feed by target (not replicated state) goes. */
+  forgetTargets(tenantId: string): Promise<void>;
 }
 
 /** `behind`: this replica has not received the tenant yet (the edge asks another region). */

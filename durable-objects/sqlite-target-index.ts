@@ -45,16 +45,28 @@ export class SqliteTargetIndex implements TargetIndex {
       .map((r) => r.seq);
   }
 
-  dropBelow(tid: string, seq: number): void {
+  dropBelow(tid: string, seq: number, limit?: number): void {
     this.storage.transactionSync(() => {
       const sql = this.storage.sql;
       if (seq === Infinity) {
+        // The tenant's deletion (or its feed starting over): every row at once, rare by nature.
         sql.exec(`DELETE FROM feed_target WHERE tid = ?`, tid);
         sql.exec(`DELETE FROM feed_target_mark WHERE tid = ?`, tid);
         return;
       }
-      sql.exec(`DELETE FROM feed_target WHERE tid = ? AND seq < ?`, tid, seq);
-      sql.exec(`UPDATE feed_target_mark SET floor = ? WHERE tid = ?`, seq, tid);
+      sql.exec(
+        `DELETE FROM feed_target WHERE (tid, target, seq) IN (SELECT tid, target, seq FROM feed_target WHERE tid = ? AND seq < ? ORDER BY seq LIMIT ?)`,
+        tid,
+        seq,
+        limit ?? -1, // SQLite: a negative LIMIT is none
+      );
+      const left = sql.exec(`SELECT 1 FROM feed_target WHERE tid = ? AND seq < ? LIMIT 1`, tid, seq).toArray().length > 0;
+      if (!left) sql.exec(`UPDATE feed_target_mark SET floor = ? WHERE tid = ?`, seq, tid);
     });
+  }
+
+  /** Rows held for the tenant (tests, and what a tenant's purge leaves: nothing). */
+  count(tid: string): number {
+    return this.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM feed_target WHERE tid = ?`, tid).one().n;
   }
 }

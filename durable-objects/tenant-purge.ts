@@ -20,6 +20,7 @@ import { ssfTransmitterStub } from './ssf-transmitter.js';
 import { crossCall } from '../workers/platform/faults.js';
 import { backupRegionOf } from '../core/backup-auth/keys.js';
 import { backupService } from './backup-learning.js';
+import { replicaStub } from './replica-protocol.js';
 
 /** Bound on one per-tenant object's purge call. */
 const OBJECT_PURGE_TIMEOUT_MS = 10_000;
@@ -45,11 +46,12 @@ async function deletePrefix(bucket: R2Bucket, prefix: string, counted: { n: numb
  * transmitter (streams, subjects, queued SETs, sealed receiver credentials), its health monitor
  * (alerts, their configuration, incidents), its change notifier (feed cursor, reminders), and
  * what the backup authentication service learned of it (sessions, apps, keys, token log: else
- * kept until their 3-day expiry, and served during an outage). One that throws stops the run;
+ * kept until their 3-day expiry, and served during an outage), and each replica's own index of
+ * its feed by target (`feed_target`, in every region's copy of the cell). One that throws stops the run;
  * the next alarm repeats it (each purge is safe to repeat), so a backup Worker that is down holds
  * the purge until it is back.
  */
-export async function purgeTenantObjects(env: Env, region: string, regions: readonly string[], tid: string): Promise<void> {
+export async function purgeTenantObjects(env: Env, cell: string, region: string, regions: readonly string[], tid: string): Promise<void> {
   // Each under a timeout (through the fault boundary): a stuck object fails this run, it does not hold the alarm.
   const within = (to: string, call: () => Promise<unknown>) => crossCall(region, to, OBJECT_PURGE_TIMEOUT_MS, call);
   await within(region, () => ssfTransmitterStub(env, tid).purge());
@@ -58,6 +60,7 @@ export async function purgeTenantObjects(env: Env, region: string, regions: read
   const backup = backupService(env);
   const store = backupRegionOf(regions);
   if (backup !== undefined) await within(store, () => backup.forget(store, tid));
+  for (const to of regions) await within(to, () => replicaStub(env, cell, to).forgetTargets(tid));
 }
 
 export interface PurgeBuckets {

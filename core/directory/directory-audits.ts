@@ -10,7 +10,7 @@
 import type { Json, StateReader } from '../kv.js';
 import { err, ok, type Result } from '../result.js';
 import { asRecord, readFeedBackwards } from '../feed/cursor.js';
-import { readFeedForTarget } from '../feed/target-index.js';
+import { catchUp, readFeedForTarget } from '../feed/target-index.js';
 import { feedKey } from '../feed/record.js';
 import type { Change } from '../feed/changes.js';
 import type { FeedRecord } from '../feed/record.js';
@@ -184,6 +184,8 @@ export function listDirectoryAudits(state: StateReader, req: GraphRequest, ctx: 
   const before = skip === undefined ? null : Number(skip);
   if (before !== null && (!Number.isSafeInteger(before) || before < 1)) return err(badRequest('The $skiptoken value is invalid or has expired.'));
 
+  // The replica's index by target is brought up to its records once per request (bounded), then read.
+  if (filter.value.target !== undefined && ctx.targets !== undefined) catchUp(state, ctx.targets, ctx.tenantId);
   const value: JsonObject[] = [];
   let cursor = before;
   let scanned = 0;

@@ -230,9 +230,6 @@ export function provisionTenant(ctx: GraphContext, input: { displayName: string;
     _v: 1,
   };
   // A new tenant's objects are all indexed from the first write: its filters may use the indexes.
-  // Its change feed has no per-record index rows of before (core/feed/target-index.ts): the index
-  // mark at 0 tells the first indexing step so, which otherwise probes a row for every record
-  // written until then (for a busy new tenant, a get per record of its first half minute).
   return [
     { key: singletonKey(ctx.tenantId, 'organization'), value: org },
     { key: filterIndexReadyKey(ctx.tenantId), value: FILTER_INDEX_VERSION },

@@ -2,8 +2,8 @@
  * Rows of the replicated target index of before (`t/{tid}/fdx/{objectId}/{position}`): cells
  * indexed records by target in replicated state until each replica kept its own index
  * (target-index.ts). Nothing writes them any more; the retention purge takes a deleted record's
- * positions out of them (a row left empty goes), so they drain within the feed's retention.
- * Their marks (`fdxm`, `fdxold`) are left: one row each per tenant, read by nothing.
+ * positions out of them (a row left empty goes), so they drain within the feed's retention, and
+ * once none is left it drops their marks (`fdxm`, `fdxold`) too.
  */
 import { getAll, type Json, type Mutation, type StateReader } from '../kv.js';
 import { seqOfKey, targetsOf, type FeedRecord } from './record.js';
@@ -20,8 +20,16 @@ function positionsOf(key: string, value: Json | undefined): number[] {
   return value === undefined ? [] : [seqOfKey(key)];
 }
 
+const MARKS = (tid: string) => [`t/${tid}/fdxm`, `t/${tid}/fdxold`];
+
 /** Edits of rows of before for records the retention purge deletes, the rows read in one query. */
 export function unindexRecords(state: StateReader, tid: string, records: readonly FeedRecord[]): Mutation[] {
+  // None left (every tenant once they drained, and every tenant since): one probe, not a read per record.
+  if (state.list(`t/${tid}/fdx/`, { limit: 1 }).length === 0) {
+    return MARKS(tid)
+      .filter((key) => state.get(key) !== undefined)
+      .map((key) => ({ key, value: null }));
+  }
   const named = records.flatMap((r) =>
     [...targetsOf(r.changes)].map((id) => ({ seq: r.seq, block: rowKey(tid, id, blockFirst(r.seq)), own: rowKey(tid, id, r.seq) })),
   );

@@ -38,17 +38,20 @@ export class MemoryTargetIndex implements TargetIndex {
     return list.slice(Math.max(0, lo - limit), lo).reverse();
   }
 
-  dropBelow(tid: string, seq: number): void {
+  dropBelow(tid: string, seq: number, limit = Infinity): void {
     if (seq === Infinity) {
       this.rows.delete(tid);
       this.marks.delete(tid);
       return;
     }
-    for (const [target, list] of this.rows.get(tid) ?? []) {
-      const kept = list.filter((s) => s >= seq);
-      if (kept.length === 0) this.rows.get(tid)!.delete(target);
-      else this.rows.get(tid)!.set(target, kept);
+    const byTarget = this.rows.get(tid) ?? new Map<string, number[]>();
+    const below = [...byTarget].flatMap(([target, list]) => list.filter((s) => s < seq).map((s) => [target, s] as const));
+    const dropped = below.sort((a, b) => a[1] - b[1]).slice(0, limit);
+    for (const [target, s] of dropped) {
+      const kept = byTarget.get(target)!.filter((x) => x !== s);
+      if (kept.length === 0) byTarget.delete(target);
+      else byTarget.set(target, kept);
     }
-    this.marks.set(tid, { upTo: this.mark(tid).upTo, floor: seq });
+    if (dropped.length === below.length) this.marks.set(tid, { upTo: this.mark(tid).upTo, floor: seq });
   }
 }

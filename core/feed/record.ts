@@ -46,13 +46,11 @@ export const feedKey = (tid: string, seq: number) => `${feedPrefix(tid)}${String
  * after every record). Not written per record: it was a row on every replica for each write.
  */
 export const feedSeqKey = (tid: string) => `t/${tid}/fdseq`;
-/** Index of records by target object id (the audit log's `targetResources/any(...)` filter), per block of positions: target-index.ts. */
-export const feedTargetPrefix = (tid: string, objectId: string) => `t/${tid}/fdx/${objectId.toLowerCase()}/`;
-export const feedTargetKey = (tid: string, objectId: string, seq: number) => `${feedTargetPrefix(tid, objectId)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+/** Feed keys, records and the rows of the replicated target index of before (index-rows-of-before.ts). */
 export const isFeedKey = (key: string) => /^t\/[A-Za-z0-9-]{1,64}\/fdx?\//.test(key);
 export const seqOfKey = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
 
-/** Every object a record touches is a target (members of a changed group included): what the `fdx` index holds. */
+/** Every object a record touches is a target (members of a changed group included): what a replica's index by target holds. */
 export function targetsOf(changes: readonly Change[]): Set<string> {
   return new Set(changes.flatMap((c) => [c.id, ...c.links.map((l) => l.id)]));
 }

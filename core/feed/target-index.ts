@@ -21,14 +21,20 @@ export interface TargetIndex {
   add(tid: string, rows: ReadonlyArray<readonly [string, number]>, upTo: number): void;
   /** The target's positions below `end`, newest first, at most `limit`. */
   positions(tid: string, target: string, end: number, limit: number): number[];
-  /** Forgets positions below `seq` (their records left the cell) and sets the floor there; `Infinity`: the whole tenant, mark too. */
-  dropBelow(tid: string, seq: number): void;
+  /**
+   * Forgets at most `limit` positions below `seq` (their records left the cell), the lowest
+   * first, and sets the floor at `seq` once none is left below it; `seq` Infinity: the whole
+   * tenant, mark too, whatever the limit.
+   */
+  dropBelow(tid: string, seq: number, limit?: number): void;
 }
 
-/** Records indexed per query at most: a replica's first query over a long feed indexes it over several queries. */
+/** Records indexed per request at most: a replica's first queries over a long feed index it over several requests. */
 export const CATCH_UP = 5_000;
 /** Positions purged from the cell before the index forgets them: dropping is a range delete, done now and then. */
 const DROP_SLACK = 1_000;
+/** Index rows forgotten per call at most: a replica asked again after weeks forgets them over several requests. */
+export const DROP_LIMIT = 10_000;
 
 /**
  * Brings the replica's index up to its records (at most `budget` of them per call). An index
@@ -36,6 +42,7 @@ const DROP_SLACK = 1_000;
  * dropped and rebuilt; positions below the oldest record left are forgotten now and then.
  */
 export function catchUp(reader: StateReader, index: TargetIndex, tid: string, budget: number = CATCH_UP): void {
+  if (budget < 1) return;
   const last = lastSeq(reader, tid);
   let { upTo: mark, floor } = index.mark(tid);
   if (mark > last) {
@@ -45,19 +52,18 @@ export function catchUp(reader: StateReader, index: TargetIndex, tid: string, bu
   }
   if (mark < last) {
     const rows: Array<readonly [string, number]> = [];
-    let upTo = mark;
-    for (const [key, value] of reader.list(feedPrefix(tid), { after: feedKey(tid, mark), limit: budget })) {
+    const listed = reader.list(feedPrefix(tid), { after: feedKey(tid, mark), limit: budget });
+    for (const [key, value] of listed) {
       const seq = seqOfKey(key);
       const record = decodeRecord(value);
       if (record !== undefined) for (const id of targetsOf(record.changes)) rows.push([id.toLowerCase(), seq]);
-      upTo = seq;
     }
-    // Nothing left after the mark (purged before it was indexed): the mark catches up.
-    index.add(tid, rows, upTo === mark ? last : upTo);
+    // Every record after the mark was read: the mark goes to the newest position (past any purged unindexed).
+    index.add(tid, rows, listed.length < budget ? last : seqOfKey(listed[listed.length - 1]![0]));
   }
   const oldest = reader.list(feedPrefix(tid), { limit: 1 })[0];
   const keep = oldest === undefined ? last + 1 : seqOfKey(oldest[0]);
-  if (keep - floor > DROP_SLACK) index.dropBelow(tid, keep);
+  if (keep - floor > DROP_SLACK) index.dropBelow(tid, keep, DROP_LIMIT);
 }
 
 export interface TargetPage {
@@ -71,9 +77,9 @@ export interface TargetPage {
 
 /**
  * Records that changed `objectId`, newest first, before `before` (exclusive; null = from the
- * newest), at most `limit`. The index is brought up to date first (`budget` records at most); records it does not
- * hold yet are found by a scan of at most `limit` positions, the rest through the index. Without
- * an index (a reader that keeps none) every page is a scan.
+ * newest), at most `limit`: records the index does not hold yet (the caller brings it up to date
+ * first: `catchUp`, once per request) by a scan of at most `limit` positions, the rest through
+ * the index. Without an index (a reader that keeps none) every page is a scan.
  */
 export function readFeedForTarget(
   reader: StateReader,
@@ -82,11 +88,9 @@ export function readFeedForTarget(
   objectId: string,
   before: number | null,
   limit: number,
-  budget: number = CATCH_UP,
 ): TargetPage {
   if (!/^[A-Za-z0-9-]{1,64}$/.test(objectId)) return { records: [], examined: 0, next: null };
   const want = objectId.toLowerCase();
-  if (index !== undefined) catchUp(reader, index, tid, budget);
   const mark = index?.mark(tid).upTo ?? 0;
   // Never past the newest position: a $skiptoken beyond it would scan empty positions.
   const end = Math.min(before ?? Infinity, lastSeq(reader, tid) + 1);

@@ -34,7 +34,7 @@ export class BatchState implements StateReader {
     return this.overlay.get(key);
   }
 
-  /** Through the overlay: staged keys as staged, the rest in one read of the store (the feed's index step reads hundreds of rows). */
+  /** Through the overlay: staged keys as staged, the rest in one read of the store (a retention purge reads the index rows of before of hundreds of records). */
   getMany(keys: readonly string[]): Map<string, Json> {
     return this.overlay.getMany(keys);
   }

@@ -72,6 +72,18 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     await runInDurableObject(monitor, (_o, state) => void state.storage.sql.exec(`INSERT OR REPLACE INTO hm_alerts (id, type, created, state, json) VALUES ('a1', 't', 'now', 'active', '{}')`));
     await runInDurableObject(notifier, (_o, state) => void state.storage.sql.exec(`INSERT OR REPLACE INTO cn_meta (key, value) VALUES ('tenant', ?)`, t.tenantId));
     expect([await rows(monitor, 'hm_alerts'), await rows(notifier, 'cn_meta')]).toEqual([1, 1]);
+    // An audit query by target made the answering replica index the tenant's feed in its own tables.
+    const byTarget = `/auditLogs/directoryAudits?$filter=${encodeURIComponent(`targetResources/any(t: t/id eq '${t.tenantId}')`)}`;
+    expect((await home(t, 'GET', byTarget)).status).toBe(200);
+    const indexRows = async () => {
+      let n = 0;
+      for (const region of topology.regions) {
+        const replica = env.REPLICA.get(env.REPLICA.idFromName(`${t.cell}:${region}`));
+        n += await runInDurableObject(replica, (_i, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM feed_target WHERE tid = ?`, t.tenantId).one().n);
+      }
+      return n;
+    };
+    expect(await indexRows()).toBeGreaterThan(0);
     const first = await call('DELETE', `/admin/tenants/${t.tenantId}`);
     expect(first.status).toBe(202);
     expect(await js(first)).toMatchObject({ id: t.tenantId, status: 'deleting', purgedDateTime: null });
@@ -92,6 +104,7 @@ describe('tenant deletion (DELETE /admin/tenants/{id}, durable-objects/tenant-pu
     expect([await rows(monitor, 'hm_alerts'), await rows(notifier, 'cn_meta')]).toEqual([0, 0]);
     expect(await r2Objects(t)).toBe(0);
     expect(await cellKeys(t)).toBe(0);
+    expect(await indexRows()).toBe(0);
     // A managed-identity write reaching the cell after the purge (a stale placement) writes nothing back.
     const late = await stub.workloads(topology, t.tenantId, { op: 'create', workloadId: 'late', name: 'late', region: 'weur', systemAssigned: true, userAssigned: [], secretHash: 'x'.repeat(64) });
     expect(late).toMatchObject({ kind: 'reply', status: 404 });

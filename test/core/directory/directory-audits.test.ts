@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planWrite, read } from '../../../core/directory/index.js';
-import { recorded } from '../../../core/feed/record.js';
-import { catchUp } from '../../../core/feed/target-index.js';
+import { feedKey, recorded } from '../../../core/feed/record.js';
+import { CATCH_UP, catchUp } from '../../../core/feed/target-index.js';
+import { encodeRecord } from '../../../core/feed/encoding.js';
 import { Harness, idOf, type Body } from './harness.js';
 
 function write(h: Harness, method: string, path: string, body?: unknown): Body {
@@ -45,6 +46,20 @@ describe('directoryAudits (core/directory/directory-audits.ts)', () => {
       query = Object.fromEntries(new URL(next).searchParams);
     }
     expect(titles).toEqual(['"a4"', '"a3"', '"a2"', '"a1"', '"a0"', 'added']);
+  });
+
+  it('brings the replica\'s index up to date once per request, by at most CATCH_UP records, however many pages it scans', () => {
+    const h = new Harness();
+    const n = CATCH_UP * 2 + 2_000;
+    const changes = (id: string) => [{ type: 'user', id, op: 'update' as const, displayName: null, props: [], links: [] }];
+    const rows = Array.from({ length: n }, (_, i) => i + 1).map((seq) => ({ key: feedKey(h.tenantId, seq), value: encodeRecord({ seq, at: seq, actor: { kind: 'system' }, correlationId: 'c', changes: changes(seq <= 3 ? 'x' : 'other') }) }));
+    h.state.apply(rows);
+    const first = h.getOk('/auditLogs/directoryAudits', { $filter: `targetResources/any(t: t/id eq 'x')`, $top: '5' });
+    expect(first['value']).toEqual([]);
+    expect(h.targets.added).toBe(CATCH_UP);
+    expect(typeof first['@odata.nextLink']).toBe('string');
+    h.getOk('/auditLogs/directoryAudits', { $filter: `targetResources/any(t: t/id eq 'x')`, $top: '5' });
+    expect(h.targets.added).toBe(CATCH_UP * 2);
   });
 
   it('names app role assignments as Entra does, and a service principal deletion by the principal, not its assignments', () => {

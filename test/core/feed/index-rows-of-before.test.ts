@@ -34,3 +34,26 @@ describe('rows of the replicated target index of before (core/feed/index-rows-of
     expect(unindexRecords(new MemoryState(), TID, [record(1, 'a'), record(2, 'b')])).toEqual([]);
   });
 });
+
+describe('the marks of that index of before (core/feed/index-rows-of-before.ts)', () => {
+  it('are dropped by a purge once no row of before is left, and then nothing is read per record', () => {
+    const s = new MemoryState();
+    s.apply([
+      { key: `t/${TID}/fdxm`, value: 40 },
+      { key: `t/${TID}/fdxold`, value: 12 },
+      { key: row('a', 1), value: [3] },
+    ]);
+    expect(unindexRecords(s, TID, [record(2, 'b')])).toEqual([]);
+    s.apply(unindexRecords(s, TID, [record(3, 'a')]));
+    const edits = unindexRecords(s, TID, [record(4, 'a')]);
+    expect(edits).toEqual([
+      { key: `t/${TID}/fdxm`, value: null },
+      { key: `t/${TID}/fdxold`, value: null },
+    ]);
+    s.apply(edits);
+    const reads: string[] = [];
+    const spy = { ...s, get: (k: string) => (reads.push(k), s.get(k)), list: s.list.bind(s), getMany: undefined } as unknown as MemoryState;
+    expect(unindexRecords(spy, TID, [record(5, 'a'), record(6, 'b'), record(7, 'c')])).toEqual([]);
+    expect(reads).toEqual([`t/${TID}/fdxm`, `t/${TID}/fdxold`]);
+  });
+});

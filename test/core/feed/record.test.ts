@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planWrite } from '../../../core/directory/index.js';
 import { readFeed } from '../../../core/feed/cursor.js';
 import { CHANGED } from '../../../core/feed/changes.js';
-import { feedKey, feedSeqKey, feedTargetKey, lastSeq, recorded, writesRecord, type Actor, type FeedRecord } from '../../../core/feed/record.js';
+import { feedKey, feedSeqKey, lastSeq, recorded, writesRecord, type Actor, type FeedRecord } from '../../../core/feed/record.js';
 import type { Mutation } from '../../../core/kv.js';
 import { Harness, idOf, type Body } from '../directory/harness.js';
 
@@ -94,7 +94,7 @@ describe('writesRecord (the backup store is told the feed moved)', () => {
     const entry = (...keys: Array<[string, unknown]>) => ({ muts: keys.map(([key, value]) => ({ key, value: value as Mutation['value'] })) });
     expect(writesRecord([entry(['t/a/o/user/u1', {}]), entry([feedKey('a', 7), [2, 7]])], 'a')).toBe(true);
     // Another tenant's record, the index, the floor, a retention delete, a token-service write: not a move of this feed.
-    expect(writesRecord([entry([feedKey('b', 7), [2, 7]]), entry([feedTargetKey('a', 'u1', 7), 1], [feedSeqKey('a'), 7], [feedKey('a', 3), null]), entry(['t/a/rt/x', {}])], 'a')).toBe(false);
+    expect(writesRecord([entry([feedKey('b', 7), [2, 7]]), entry(['t/a/fdx/u1/000000000007', 1], [feedSeqKey('a'), 7], [feedKey('a', 3), null]), entry(['t/a/rt/x', {}])], 'a')).toBe(false);
     expect(writesRecord([], 'a')).toBe(false);
   });
 });

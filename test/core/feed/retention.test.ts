@@ -24,7 +24,7 @@ const targetRow = (h: Harness) => {
 };
 
 describe('feed retention by range (core/feed/retention.ts)', () => {
-  it('writes one record row per write, with no per-row expiry and no target-index row (indexed later)', () => {
+  it('writes one record row per write, with no per-row expiry and no target-index row (each replica indexes for itself)', () => {
     const h = new Harness();
     write(h, h.now, 'POST', '/users', { displayName: 'a', userPrincipalName: 'a@contoso.com' });
     const r = recorded((s) => planWrite(s, h.req('POST', '/users', { displayName: 'b', userPrincipalName: 'b@contoso.com' }), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);

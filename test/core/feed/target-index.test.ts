@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../../core/feed/encoding.js';
 import { MemoryTargetIndex } from '../../../core/feed/memory-target-index.js';
 import { feedKey, feedSeqKey, recorded, type FeedRecord } from '../../../core/feed/record.js';
-import { catchUp, readFeedForTarget } from '../../../core/feed/target-index.js';
+import { catchUp, DROP_LIMIT, readFeedForTarget } from '../../../core/feed/target-index.js';
 import { planWrite } from '../../../core/directory/index.js';
 import { MemoryState } from '../../../core/kv.js';
 import { Harness, idOf } from '../directory/harness.js';
@@ -24,12 +24,13 @@ function stateWith(records: readonly FeedRecord[]): MemoryState {
 const seqs = (page: { records: readonly FeedRecord[] }) => page.records.map((r) => r.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-/** Every position found for `id`, newest first, following `next` page by page. */
+/** Every position found for `id`, newest first, following `next` page by page, each page a request that first catches up by `budget`. */
 function allFor(s: MemoryState, index: MemoryTargetIndex | undefined, id: string, limit: number, budget?: number): number[] {
   const out: number[] = [];
   let before: number | null = null;
   for (let calls = 0; calls < 1_000; calls++) {
-    const page = readFeedForTarget(s, index, TID, id, before, limit, budget);
+    if (index !== undefined) catchUp(s, index, TID, budget);
+    const page = readFeedForTarget(s, index, TID, id, before, limit);
     out.push(...seqs(page));
     if (page.next === null) return out;
     before = page.next;
@@ -68,6 +69,13 @@ describe('a replica\'s target index, caught up from its records (core/feed/targe
     expect(index.mark(TID).upTo).toBe(40);
   });
 
+  it('indexes nothing for a budget below one (its mark does not move past records it never read)', () => {
+    const s = stateWith([record(1, 'a'), record(2, 'a')]);
+    const index = new MemoryTargetIndex();
+    catchUp(s, index, TID, 0);
+    expect(index.mark(TID).upTo).toBe(0);
+  });
+
   it('forgets positions whose records left the cell once more than a thousand did', () => {
     const s = stateWith(range(1, 1_500).map((n) => record(n, 'a')));
     const index = new MemoryTargetIndex();
@@ -81,12 +89,28 @@ describe('a replica\'s target index, caught up from its records (core/feed/targe
     expect(index.positions(TID, 'a', 1_010, 100)).toEqual(range(1_002, 1_009).reverse());
   });
 
+  it('forgets at most DROP_LIMIT positions per call, lowest first, and moves its floor once none is left below', () => {
+    const n = DROP_LIMIT + 2_000;
+    const s = stateWith(range(1, n + 10).map((seq) => record(seq, 'a')));
+    const index = new MemoryTargetIndex();
+    catchUp(s, index, TID, n + 10);
+    s.apply(range(1, n).map((seq) => ({ key: feedKey(TID, seq), value: null })));
+    catchUp(s, index, TID);
+    expect(index.mark(TID).floor).toBe(0);
+    expect(index.positions(TID, 'a', n + 1, 1)).toEqual([n]);
+    expect(index.positions(TID, 'a', DROP_LIMIT + 1, 1)).toEqual([]);
+    catchUp(s, index, TID);
+    expect(index.mark(TID).floor).toBe(n + 1);
+    expect(index.positions(TID, 'a', n + 1, 1)).toEqual([]);
+  });
+
   it('starts over when it is ahead of the records (the tenant was purged and its feed began again)', () => {
     const s = stateWith(range(1, 20).map((n) => record(n, 'old')));
     const index = new MemoryTargetIndex();
     catchUp(s, index, TID);
     s.apply(range(1, 20).map((n) => ({ key: feedKey(TID, n), value: null })));
     s.apply([{ key: feedKey(TID, 1), value: encodeRecord(record(1, 'new')) }]);
+    catchUp(s, index, TID);
     expect(seqs(readFeedForTarget(s, index, TID, 'old', null, 10))).toEqual([]);
     expect(index.positions(TID, 'old', Infinity, 10)).toEqual([]);
     expect(seqs(readFeedForTarget(s, index, TID, 'new', null, 10))).toEqual([1]);
@@ -120,7 +144,10 @@ describe('reading a target\'s records (core/feed/target-index.ts)', () => {
 
   it('reads from the newest position when asked to start past it', () => {
     const s = stateWith(records);
-    expect(seqs(readFeedForTarget(s, new MemoryTargetIndex(), TID, 'a', 1e9, 2))).toEqual([60, 58]);
+    const index = new MemoryTargetIndex();
+    catchUp(s, index, TID);
+    expect(seqs(readFeedForTarget(s, index, TID, 'a', 1e9, 2))).toEqual([60, 58]);
+    expect(seqs(readFeedForTarget(s, undefined, TID, 'a', 1e9, 2))).toEqual([60]);
   });
 
   it('answers nothing for an id that is not an object id', () => {
@@ -141,16 +168,5 @@ describe('reading a target\'s records (core/feed/target-index.ts)', () => {
     catchUp(h.state, h.targets, TID);
     expect(h.targets.positions(TID, idOf(u as never).toLowerCase(), Infinity, 10)).toEqual([3, 1]);
     expect(h.targets.positions(TID, idOf(g as never).toLowerCase(), Infinity, 10)).toEqual([3, 2]);
-  });
-
-  it('writes nothing to the replicated state: a write stores only its record', () => {
-    const h = new Harness(TID);
-    const r = recorded((st) => planWrite(st, h.req('POST', '/users', { displayName: 'Ann', userPrincipalName: 'ann@contoso.com' }), h.ctx), { actor: { kind: 'operator' }, correlationId: 'c', now: h.now })(h.state);
-    if (!r.ok) throw new Error('plan failed');
-    h.state.apply(r.value.mutations);
-    const before = h.state.list(`t/${TID}/`);
-    readFeedForTarget(h.state, h.targets, TID, 'x', null, 5);
-    expect(h.state.list(`t/${TID}/`)).toEqual(before);
-    expect(before.some(([k]) => k.includes('/fdx'))).toBe(false);
   });
 });
