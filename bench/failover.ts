@@ -78,7 +78,10 @@ async function send(base: string, method: string, path: string, headers: Record<
 }
 
 async function setFaults(base: string, plan: unknown): Promise<void> {
-  const status = await send(base, plan === undefined ? 'DELETE' : 'PUT', '/admin/faults', operatorHeaders(), plan, 10_000);
+  // Setting a plan is idempotent: a call that timed out or lost its connection (status 0; a busy
+  // Worker once took over 10 s to answer one in a full run) is sent again, twice at most.
+  let status = 0;
+  for (let attempt = 0; attempt < 3 && status === 0; attempt++) status = await send(base, plan === undefined ? 'DELETE' : 'PUT', '/admin/faults', operatorHeaders(), plan, 10_000);
   if (status !== 200) throw new Error(`${plan === undefined ? 'DELETE' : 'PUT'} /admin/faults: HTTP ${status}`);
 }
 
