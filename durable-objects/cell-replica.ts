@@ -205,7 +205,7 @@ export class CellReplica extends DurableObject<Env> {
 
   /** A deleted tenant's purge (tenant-purge.ts): this replica's own index of its feed by target goes; safe to repeat. */
   async forgetTargets(tenantId: string): Promise<void> {
-    this.targets.dropBelow(tenantId, Infinity);
+    this.targets.forget(tenantId);
   }
 
   private notifyIdentityStore(): void {

@@ -1,12 +1,10 @@
 import type { Json, Mutation } from '../core/kv.js';
 import type { ReplicaStore } from '../core/replication/store.js';
 import type { Entry, ReplicaMeta, Snapshot } from '../core/replication/types.js';
+import { insertValues, MAX_PARAMS } from './sql-values.js';
 
 /** How many recent log entries stay decoded in memory (the log keeps ~512 past the applied point). */
 const CACHED_ENTRIES = 1024;
-/** Durable Object SQLite binds at most 100 parameters per statement. */
-const MAX_PARAMS = 100;
-const ROWS_PER_INSERT = Math.floor(MAX_PARAMS / 3);
 
 /**
  * `ReplicaStore` over Durable Object SQLite; the schema is in docs/storage-schema.md.
@@ -122,15 +120,11 @@ export class SqliteReplicaStore implements ReplicaStore {
     }
   }
 
-  /** Inserts rows, `ROWS_PER_INSERT` per statement. */
+  /** Inserts rows, as many per statement as the parameter bound allows. */
   private insertRows(table: 'kv' | 'kv_staging', replace: boolean, rows: ReadonlyArray<readonly [string, Json, number | null]>): void {
-    const verb = replace ? 'INSERT OR REPLACE' : 'INSERT';
-    for (let k = 0; k < rows.length; k += ROWS_PER_INSERT) {
-      const part = rows.slice(k, k + ROWS_PER_INSERT);
-      const params: Array<string | number | null> = [];
-      for (const [key, value, expiresAt] of part) params.push(key, JSON.stringify(value), expiresAt);
-      this.sql.exec(`${verb} INTO ${table} (key, value, expires_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, ...params);
-    }
+    const params: Array<string | number | null> = [];
+    for (const [key, value, expiresAt] of rows) params.push(key, JSON.stringify(value), expiresAt);
+    insertValues(this.sql, `${replace ? 'INSERT OR REPLACE' : 'INSERT'} INTO ${table} (key, value, expires_at)`, 3, params);
   }
 
   expiredKeys(now: number, limit: number): string[] {

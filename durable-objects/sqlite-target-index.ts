@@ -1,7 +1,5 @@
 import type { TargetIndex } from '../core/feed/target-index.js';
-
-/** Three values per row, and Durable Object SQLite binds at most 100 per statement. */
-const ROWS_PER_INSERT = 33;
+import { insertValues } from './sql-values.js';
 
 /**
  * A replica's own index of change-feed records by target (core/feed/target-index.ts) in its
@@ -25,11 +23,7 @@ export class SqliteTargetIndex implements TargetIndex {
   add(tid: string, rows: ReadonlyArray<readonly [string, number]>, upTo: number): void {
     this.storage.transactionSync(() => {
       const sql = this.storage.sql;
-      for (let k = 0; k < rows.length; k += ROWS_PER_INSERT) {
-        const part = rows.slice(k, k + ROWS_PER_INSERT);
-        const params = part.flatMap(([target, seq]) => [tid, target, seq]);
-        sql.exec(`INSERT OR IGNORE INTO feed_target (tid, target, seq) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, ...params);
-      }
+      insertValues(sql, 'INSERT OR IGNORE INTO feed_target (tid, target, seq)', 3, rows.flatMap(([target, seq]) => [tid, target, seq]));
       sql.exec(
         `INSERT INTO feed_target_mark (tid, up_to, floor) VALUES (?, ?, 0) ON CONFLICT (tid) DO UPDATE SET up_to = excluded.up_to`,
         tid,
@@ -45,15 +39,17 @@ export class SqliteTargetIndex implements TargetIndex {
       .map((r) => r.seq);
   }
 
+  forget(tid: string): void {
+    // The tenant's deletion (or its feed starting over): every row at once, rare by nature.
+    this.storage.transactionSync(() => {
+      this.storage.sql.exec(`DELETE FROM feed_target WHERE tid = ?`, tid);
+      this.storage.sql.exec(`DELETE FROM feed_target_mark WHERE tid = ?`, tid);
+    });
+  }
+
   dropBelow(tid: string, seq: number, limit?: number): void {
     this.storage.transactionSync(() => {
       const sql = this.storage.sql;
-      if (seq === Infinity) {
-        // The tenant's deletion (or its feed starting over): every row at once, rare by nature.
-        sql.exec(`DELETE FROM feed_target WHERE tid = ?`, tid);
-        sql.exec(`DELETE FROM feed_target_mark WHERE tid = ?`, tid);
-        return;
-      }
       sql.exec(
         `DELETE FROM feed_target WHERE (tid, target, seq) IN (SELECT tid, target, seq FROM feed_target WHERE tid = ? AND seq < ? ORDER BY seq LIMIT ?)`,
         tid,
@@ -65,8 +61,4 @@ export class SqliteTargetIndex implements TargetIndex {
     });
   }
 
-  /** Rows held for the tenant (tests, and what a tenant's purge leaves: nothing). */
-  count(tid: string): number {
-    return this.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM feed_target WHERE tid = ?`, tid).one().n;
-  }
 }

@@ -6,12 +6,11 @@
  * once none is left it drops their marks (`fdxm`, `fdxold`) too.
  */
 import { getAll, type Json, type Mutation, type StateReader } from '../kv.js';
-import { seqOfKey, targetsOf, type FeedRecord } from './record.js';
+import { seqOfKey, seqText, targetsOf, type FeedRecord } from './record.js';
 
 /** Positions per block row: a row covered `[first, first + 512)`. */
 const BLOCK = 512;
-const SEQ_DIGITS = 12;
-const rowKey = (tid: string, objectId: string, seq: number) => `t/${tid}/fdx/${objectId.toLowerCase()}/${String(seq).padStart(SEQ_DIGITS, '0')}`;
+const rowKey = (tid: string, objectId: string, seq: number) => `t/${tid}/fdx/${objectId.toLowerCase()}/${seqText(seq)}`;
 const blockFirst = (seq: number) => Math.floor((seq - 1) / BLOCK) * BLOCK + 1;
 
 /** The positions a row holds: its list, or (a per-record row, value 1) the position in its key. */
@@ -30,27 +29,28 @@ export function unindexRecords(state: StateReader, tid: string, records: readonl
       .filter((key) => state.get(key) !== undefined)
       .map((key) => ({ key, value: null }));
   }
+  // Each position's rows: its target's block row, and a per-record row where that key differs.
   const named = records.flatMap((r) =>
-    [...targetsOf(r.changes)].map((id) => ({ seq: r.seq, block: rowKey(tid, id, blockFirst(r.seq)), own: rowKey(tid, id, r.seq) })),
+    [...targetsOf(r.changes)].map((id) => ({ seq: r.seq, keys: [...new Set([rowKey(tid, id, blockFirst(r.seq)), rowKey(tid, id, r.seq)])] })),
   );
-  const keys = [...new Set(named.flatMap((n) => (n.own === n.block ? [n.block] : [n.block, n.own])))];
-  if (keys.length === 0) return [];
-  const found = getAll(state, keys);
-  const left = new Map<string, Set<number>>();
-  for (const { seq, block, own } of named) {
-    for (const key of own === block ? [block] : [block, own]) {
+  const found = getAll(state, [...new Set(named.flatMap((n) => n.keys))]);
+  const rows = new Map<string, { held: number; left: Set<number> }>();
+  for (const { seq, keys } of named) {
+    for (const key of keys) {
       const value = found.get(key);
       if (value === undefined) continue;
-      const row = left.get(key) ?? new Set(positionsOf(key, value));
-      row.delete(seq);
-      left.set(key, row);
+      let row = rows.get(key);
+      if (row === undefined) {
+        const left = new Set(positionsOf(key, value));
+        row = { held: left.size, left };
+        rows.set(key, row);
+      }
+      row.left.delete(seq);
     }
   }
   const out: Mutation[] = [];
-  for (const [key, row] of left) {
-    const before = positionsOf(key, found.get(key));
-    if (row.size === before.length) continue;
-    out.push({ key, value: row.size === 0 ? null : [...row].sort((a, b) => a - b) });
+  for (const [key, { held, left }] of rows) {
+    if (left.size !== held) out.push({ key, value: left.size === 0 ? null : [...left].sort((a, b) => a - b) });
   }
   return out;
 }

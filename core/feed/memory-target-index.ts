@@ -38,12 +38,12 @@ export class MemoryTargetIndex implements TargetIndex {
     return list.slice(Math.max(0, lo - limit), lo).reverse();
   }
 
+  forget(tid: string): void {
+    this.rows.delete(tid);
+    this.marks.delete(tid);
+  }
+
   dropBelow(tid: string, seq: number, limit = Infinity): void {
-    if (seq === Infinity) {
-      this.rows.delete(tid);
-      this.marks.delete(tid);
-      return;
-    }
     const byTarget = this.rows.get(tid) ?? new Map<string, number[]>();
     const below = [...byTarget].flatMap(([target, list]) => list.filter((s) => s < seq).map((s) => [target, s] as const));
     const dropped = below.sort((a, b) => a[1] - b[1]).slice(0, limit);

@@ -37,9 +37,10 @@ export interface WriteOrigin {
 
 export const DEFAULT_FEED_RETENTION_MS = 30 * 86_400_000;
 
-const SEQ_DIGITS = 12;
+/** A position as keys spell it: 12 digits, so keys sort by position. */
+export const seqText = (seq: number) => String(seq).padStart(12, '0');
 export const feedPrefix = (tid: string) => `t/${tid}/fd/`;
-export const feedKey = (tid: string, seq: number) => `${feedPrefix(tid)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+export const feedKey = (tid: string, seq: number) => `${feedPrefix(tid)}${seqText(seq)}`;
 /**
  * The position floor: the highest position ever used, kept only where the newest record row no
  * longer says it (retention dropped it; rows written before the floor was the exception held it

@@ -23,10 +23,11 @@ export interface TargetIndex {
   positions(tid: string, target: string, end: number, limit: number): number[];
   /**
    * Forgets at most `limit` positions below `seq` (their records left the cell), the lowest
-   * first, and sets the floor at `seq` once none is left below it; `seq` Infinity: the whole
-   * tenant, mark too, whatever the limit.
+   * first, and sets the floor at `seq` once none is left below it.
    */
   dropBelow(tid: string, seq: number, limit?: number): void;
+  /** Forgets the tenant: every position and the mark. */
+  forget(tid: string): void;
 }
 
 /** Records indexed per request at most: a replica's first queries over a long feed index it over several requests. */
@@ -46,7 +47,7 @@ export function catchUp(reader: StateReader, index: TargetIndex, tid: string, bu
   const last = lastSeq(reader, tid);
   let { upTo: mark, floor } = index.mark(tid);
   if (mark > last) {
-    index.dropBelow(tid, Infinity);
+    index.forget(tid);
     mark = 0;
     floor = 0;
   }
