@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
 import { signInViaForm } from '../test/e2e/sign-in-form.js';
 import { onExit } from './cleanup.js';
+import { useOwnTmpDir } from './tmp-dir.js';
 import type { Context, Scenario } from './scenarios.js';
 import { bundle, COMPATIBILITY_DATE, freePort, OUT, REGIONS, ROOT, SECRETS, tesseraDurableObjects, tesseraQueues } from './servers.js';
 import type { Extra, Row } from './table.js';
@@ -47,6 +48,7 @@ let plain: Pair | undefined;
 
 async function startPair(): Promise<Pair> {
   const backupScript = await bundle('tessera-backup', join(ROOT, 'wrangler.backup.toml'), 'backup-auth.js');
+  useOwnTmpDir(OUT);
   const [port, directPort] = [await freePort(), await freePort()];
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
   const mf = new Miniflare({

@@ -11,6 +11,7 @@ import type { MiniflareOptions } from 'miniflare';
 import { unstable_getDurableObjectClassNameToUseSQLiteMap, unstable_readConfig } from 'wrangler';
 import { DEFAULT_HEALTH } from '../core/replication/health.js';
 import { onExit } from './cleanup.js';
+import { useOwnTmpDir } from './tmp-dir.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const OUT = join(ROOT, 'bench', '.out');
@@ -97,6 +98,7 @@ export function freePort(): Promise<number> {
  * (which costs a second isolate hop per request, about 3x a hello-world Worker's own cost).
  */
 export async function startWorker(name: string, options: Omit<MiniflareOptions, 'host' | 'port'>): Promise<Server> {
+  useOwnTmpDir(OUT);
   const [port, directPort] = [await freePort(), await freePort()];
   const mf = new Miniflare({
     log: new Log(LogLevel.WARN),
@@ -104,7 +106,7 @@ export async function startWorker(name: string, options: Omit<MiniflareOptions, 
     logRequests: false,
     // No network: use miniflare's placeholder Request.cf (clients pin regions with X-Tessera-Region).
     cf: false,
-    // Fresh storage per run in miniflare's own temporary directory (removed on dispose/exit).
+    // Fresh storage per run in miniflare's own temporary directory (under bench/.out/tmp: tmp-dir.ts).
     durableObjectsPersist: false,
     ...options,
     unsafeDirectSockets: [{ host: '127.0.0.1', port: directPort }],
