@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Log, LogLevel, Miniflare, type MiniflareOptions } from 'miniflare';
 import { signInViaForm } from '../test/e2e/sign-in-form.js';
 import { onExit } from './cleanup.js';
-import { useOwnTmpDir } from './tmp-dir.js';
+import { withOwnTmpDir } from './tmp-dir.js';
 import type { Context, Scenario } from './scenarios.js';
 import { bundle, COMPATIBILITY_DATE, freePort, OUT, REGIONS, ROOT, SECRETS, tesseraDurableObjects, tesseraQueues } from './servers.js';
 import type { Extra, Row } from './table.js';
@@ -48,10 +48,9 @@ let plain: Pair | undefined;
 
 async function startPair(): Promise<Pair> {
   const backupScript = await bundle('tessera-backup', join(ROOT, 'wrangler.backup.toml'), 'backup-auth.js');
-  useOwnTmpDir(OUT);
   const [port, directPort] = [await freePort(), await freePort()];
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ['nodejs_compat'] };
-  const mf = new Miniflare({
+  const mf = withOwnTmpDir(OUT, () => new Miniflare({
     log: new Log(LogLevel.WARN), logRequests: false, cf: false, durableObjectsPersist: false, host: '127.0.0.1', port,
     workers: [
       {
@@ -66,7 +65,7 @@ async function startPair(): Promise<Pair> {
         serviceBindings: { PRIMARY: { name: 'tessera', entrypoint: 'BackupSource' } },
       },
     ],
-  } as MiniflareOptions);
+  } as MiniflareOptions));
   onExit(() => mf.dispose());
   await mf.ready;
   return withSessionsTenant((await mf.unsafeGetDirectURL('tessera')).toString().replace(/\/$/, ''));

@@ -1,11 +1,11 @@
 /**
  * CPU time of the workerd process serving a URL, from the kernel's own counters: throughput on a
  * shared machine moves with whatever else runs, CPU per request much less. Linux only (`ss` finds
- * the process by its listening port; /proc/{pid}/stat counts every thread). Used by cpu.ts and
- * feed-cpu.ts.
+ * the process by its listening port; /proc/{pid}/stat counts every thread). Used by cpu.ts,
+ * feed-cpu.ts, the A/B rounds (ab.ts) and sqlite-rows.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AbCpu } from './ab.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -23,6 +23,22 @@ export function pidOf(url: string): number {
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/**
+ * The same in ns from the scheduler's own counters (/proc/{pid}/task/{tid}/schedstat, time on
+ * CPU per thread): `cpuMs` counts 10-ms ticks, too coarse for a few µs per call over seconds.
+ */
+export function schedCpuMs(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+  }
+  return ns / 1e6;
 }
 
 /**

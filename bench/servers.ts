@@ -11,7 +11,7 @@ import type { MiniflareOptions } from 'miniflare';
 import { unstable_getDurableObjectClassNameToUseSQLiteMap, unstable_readConfig } from 'wrangler';
 import { DEFAULT_HEALTH } from '../core/replication/health.js';
 import { onExit } from './cleanup.js';
-import { useOwnTmpDir } from './tmp-dir.js';
+import { withOwnTmpDir } from './tmp-dir.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const OUT = join(ROOT, 'bench', '.out');
@@ -98,9 +98,8 @@ export function freePort(): Promise<number> {
  * (which costs a second isolate hop per request, about 3x a hello-world Worker's own cost).
  */
 export async function startWorker(name: string, options: Omit<MiniflareOptions, 'host' | 'port'>): Promise<Server> {
-  useOwnTmpDir(OUT);
   const [port, directPort] = [await freePort(), await freePort()];
-  const mf = new Miniflare({
+  const mf = withOwnTmpDir(OUT, () => new Miniflare({
     log: new Log(LogLevel.WARN),
     // Each logged request is a loopback call into this Node process: keep Node out of the path.
     logRequests: false,
@@ -112,7 +111,7 @@ export async function startWorker(name: string, options: Omit<MiniflareOptions, 
     unsafeDirectSockets: [{ host: '127.0.0.1', port: directPort }],
     host: '127.0.0.1',
     port,
-  } as MiniflareOptions);
+  } as MiniflareOptions));
   onExit(() => mf.dispose()); // miniflare also kills workerd from its own SIGINT/SIGTERM hook
   await mf.ready;
   const url = (await mf.unsafeGetDirectURL()).toString().replace(/\/$/, '');

@@ -1,20 +1,22 @@
 /**
  * `npx tsx bench/sqlite-rows.ts`: what a change-feed record row costs Durable Object SQLite by
  * itself, by layout (not part of `npm run bench`; Linux only: workerd CPU from /proc). One
- * Durable Object per layout stores rounds of 10 PATCHes' rows as a cell replica's `kv` table does
- * (a user row among 500, an idempotency row with an expiry, a display-name index row replaced),
- * and the feed's record:
+ * Durable Object per layout, all in one workerd, stores rounds of 10 PATCHes' rows as a cell
+ * replica's `kv` table does (a user row among 500, an idempotency row with an expiry, a
+ * display-name index row replaced), and the feed's record:
  *
  *   none  no record (the feed off)
  *   sep   one `kv` row per record (as the replica store writes it today)
  *   round the round's records merged into one `kv` row
- *   block appended to rows of 16 positions in their own table, by SQL concatenation
+ *   block appended, each after its position, to rows of 16 positions in their own table, by
+ *         SQL concatenation
  *
- * `TINY=1` makes each record 12 bytes instead of ~230. Prints workerd CPU per PATCH (one
- * replica's share) for each layout, rounds alternating between layouts. Env: REPS (20).
+ * `TINY=1` makes each record `[2,seq]` (≤ 9 B) instead of ~230 B. Each sample is one request of
+ * 200 rounds per layout, the layouts in a rotating order; prints workerd CPU per PATCH (one
+ * replica's share) with the spread of the samples. Env: REPS (20 samples per layout).
  */
 import { installExitHandlers, runCleanups } from './cleanup.js';
-import { cpuMs, pidOf } from './process-cpu.js';
+import { pidOf, schedCpuMs } from './process-cpu.js';
 import { COMPATIBILITY_DATE, startWorker } from './servers.js';
 
 const PER_ROUND = 10;
@@ -74,6 +76,10 @@ export class Rows {
 export default { fetch: (request, env) => env.ROWS.get(env.ROWS.idFromName(new URL(request.url).searchParams.get('layout'))).fetch(request) };
 `;
 
+type Layout = (typeof LAYOUTS)[number];
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
 async function main(): Promise<void> {
   installExitHandlers();
   const server = await startWorker('sqlite-rows', {
@@ -84,20 +90,27 @@ async function main(): Promise<void> {
   });
   const pid = pidOf(server.url);
   const tiny = process.env.TINY === '1' ? '1' : '0';
-  const reps = Number(process.env.REPS ?? 20);
-  const spent = new Map<string, number[]>(LAYOUTS.map((l) => [l, []]));
+  const reps = Math.max(1, Math.floor(Number(process.env.REPS ?? 20)) || 20);
+  const perPatch = new Map<Layout, number[]>(LAYOUTS.map((l) => [l, []]));
   for (let rep = 0; rep < reps + 2; rep++) {
-    for (const layout of LAYOUTS) {
-      const before = cpuMs(pid);
+    // A rotating order: work left over from one request (GC) falls on each layout in turn.
+    for (let k = 0; k < LAYOUTS.length; k++) {
+      const layout = LAYOUTS[(rep + k) % LAYOUTS.length]!;
+      const before = schedCpuMs(pid);
       const res = await fetch(`${server.url}/?layout=${layout}&tiny=${tiny}`);
       if (!res.ok) throw new Error(`${layout}: ${res.status} ${await res.text()}`);
       await res.text();
-      if (rep >= 2) spent.get(layout)!.push(cpuMs(pid) - before); // the first two warm up
+      // The first two samples of each layout warm up.
+      if (rep >= 2) perPatch.get(layout)!.push(((schedCpuMs(pid) - before) * 1000) / (ROUNDS * PER_ROUND));
     }
   }
-  const perPatch = (l: string) => (spent.get(l)!.reduce((a, b) => a + b, 0) * 1000) / (reps * ROUNDS * PER_ROUND);
-  console.log(`| layout (record ${tiny === '1' ? '12 B' : '~230 B'}) | workerd CPU per PATCH, µs | record's cost, µs |\n|---|---:|---:|`);
-  for (const l of LAYOUTS) console.log(`| ${l} | ${perPatch(l).toFixed(1)} | ${(perPatch(l) - perPatch('none')).toFixed(1)} |`);
+  const none = median(perPatch.get('none')!);
+  console.log(`| layout (record ${tiny === '1' ? '≤ 9 B' : '~230 B'}) | workerd CPU per PATCH, µs: median (min–max of ${reps}) | record's cost, µs |`);
+  console.log('|---|---:|---:|');
+  for (const l of LAYOUTS) {
+    const xs = perPatch.get(l)!;
+    console.log(`| ${l} | ${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}) | ${(median(xs) - none).toFixed(1)} |`);
+  }
 }
 
 main()
@@ -105,4 +118,4 @@ main()
     console.error(e);
     process.exitCode = 1;
   })
-  .finally(() => runCleanups());
+  .finally(() => void runCleanups().then(() => process.exit()));
