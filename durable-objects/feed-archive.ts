@@ -4,7 +4,7 @@
  * leaves the records in the cells, and the next alarm tries again; records are lost only if the
  * archive stays down past the feed's retention.
  */
-import { archivePrefix, chunkFor, nextArchiveChunk } from '../core/feed/archive.js';
+import { archivePrefix, chunkFor, markWrite, nextArchiveChunk } from '../core/feed/archive.js';
 import { planFeedPurge } from '../core/feed/retention.js';
 import type { FeedRecord } from '../core/feed/record.js';
 import { asRecord } from '../core/feed/cursor.js';
@@ -35,9 +35,9 @@ export async function archiveFeeds(replica: Replica, bucket: R2Bucket, tenantIds
   let chunks = 0;
   for (const tid of tenantIds) {
     for (let chunk = nextArchiveChunk(replica.state, tid); chunk !== undefined; chunk = nextArchiveChunk(replica.state, tid)) {
-      const { key, records, mark } = chunk;
+      const { key, records, upTo } = chunk;
       if (records.length > 0) await withRetry(() => bucket.put(key, JSON.stringify(records), { httpMetadata: { contentType: 'application/json' } }));
-      const r = await replica.write(() => ok({ mutations: [mark], reply: undefined }));
+      const r = await replica.write((state) => ok({ mutations: markWrite(state, tid, upTo), reply: undefined }));
       if (!r.ok) return chunks;
       chunks++;
     }

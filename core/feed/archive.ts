@@ -25,11 +25,20 @@ export function archivedUpTo(reader: StateReader, tid: string): number {
 }
 
 /**
- * The next chunk to archive (records after the mark, as stored), or undefined when the archive
- * is current. Not decoded: the stored form is half the object form's bytes through JSON, the
- * object store's digest and its disk.
+ * The mark's write for a chunk archived through `upTo`, planned against the state it commits on:
+ * it never lowers a mark that moved further meanwhile (an alarm that awaited the object store
+ * across a failover and a failback, while the other primary archived on).
  */
-export function nextArchiveChunk(reader: StateReader, tid: string): { key: string; records: Json[]; mark: Mutation } | undefined {
+export function markWrite(state: StateReader, tid: string, upTo: number): Mutation[] {
+  return archivedUpTo(state, tid) >= upTo ? [] : [{ key: archivedMarkKey(tid), value: upTo }];
+}
+
+/**
+ * The next chunk to archive (records after the mark, as stored, and the position the mark moves
+ * to: `markWrite`), or undefined when the archive is current. Not decoded: the stored form is
+ * half the object form's bytes through JSON, the object store's digest and its disk.
+ */
+export function nextArchiveChunk(reader: StateReader, tid: string): { key: string; records: Json[]; upTo: number } | undefined {
   const from = archivedUpTo(reader, tid);
   if (from >= lastSeq(reader, tid)) return undefined;
   // One range read for the chunk (a get per record was a query each in a cell); the run of
@@ -46,10 +55,10 @@ export function nextArchiveChunk(reader: StateReader, tid: string): { key: strin
     // next row, a row that is no record of its position alone: never the records after them.
     const next = rows[0] === undefined ? undefined : seqOfKey(rows[0][0]);
     const skipTo = next === undefined ? lastSeq(reader, tid) : next > from + 1 ? next - 1 : from + 1;
-    return { key: '', records, mark: { key: archivedMarkKey(tid), value: skipTo } };
+    return { key: '', records, upTo: skipTo };
   }
   const last = from + records.length;
-  return { key: archiveObjectKey(tid, from + 1, last), records, mark: { key: archivedMarkKey(tid), value: last } };
+  return { key: archiveObjectKey(tid, from + 1, last), records, upTo: last };
 }
 
 /** From a listing of chunk names, the one holding `seq` (names sort by position). */

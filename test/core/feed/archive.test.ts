@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_BATCH, archiveObjectKey, archivedMarkKey, nextArchiveChunk } from '../../../core/feed/archive.js';
+import { ARCHIVE_BATCH, archiveObjectKey, archivedMarkKey, archivedUpTo, markWrite, nextArchiveChunk } from '../../../core/feed/archive.js';
 import { decodeRecord, encodeRecord } from '../../../core/feed/encoding.js';
 import { feedKey, feedSeqKey, type FeedRecord } from '../../../core/feed/record.js';
 import { MemoryState, type Mutation, type StateReader } from '../../../core/kv.js';
@@ -24,7 +24,7 @@ describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
     expect(chunk?.key).toBe(archiveObjectKey(TID, 2, 4));
     expect(chunk?.records).toEqual([encodeRecord(record(2)), record(3), encodeRecord(record(4))]);
     expect(chunk?.records.map(decodeRecord)).toEqual([record(2), record(3), record(4)]);
-    expect(chunk?.mark).toEqual({ key: archivedMarkKey(TID), value: 4 });
+    expect(chunk?.upTo).toBe(4);
     expect(gets.filter((k) => k.includes('/fd/'))).toEqual([]);
   });
 
@@ -33,20 +33,20 @@ describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
     const many = Array.from({ length: ARCHIVE_BATCH + 3 }, (_, i) => i + 1);
     const chunk = nextArchiveChunk(feedOf(many, many.length), TID);
     expect(chunk?.records).toHaveLength(ARCHIVE_BATCH);
-    expect(chunk?.mark.value).toBe(ARCHIVE_BATCH);
+    expect(chunk?.upTo).toBe(ARCHIVE_BATCH);
   });
 
   it('ends a chunk at a row that is no record of its position', () => {
     const s = feedOf([1, 2, 3], 3);
     s.apply([{ key: feedKey(TID, 2), value: encodeRecord(record(5)) }]);
-    expect(nextArchiveChunk(s, TID)?.mark.value).toBe(1);
+    expect(nextArchiveChunk(s, TID)?.upTo).toBe(1);
   });
 
   it('skips positions already gone up to the next row, and never the records after them', () => {
     const s = feedOf([3, 4], 4);
     const gone = nextArchiveChunk(s, TID);
-    expect(gone).toEqual({ key: '', records: [], mark: { key: archivedMarkKey(TID), value: 2 } });
-    s.apply([gone!.mark]);
+    expect(gone).toEqual({ key: '', records: [], upTo: 2 });
+    s.apply(markWrite(s, TID, gone!.upTo));
     expect(nextArchiveChunk(s, TID)?.records.map((r) => decodeRecord(r)?.seq)).toEqual([3, 4]);
   });
 
@@ -54,9 +54,9 @@ describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
     const s = feedOf([1, 2, 3], 3);
     s.apply([{ key: feedKey(TID, 1), value: [2, 1, 'not a time'] }]);
     const bad = nextArchiveChunk(s, TID);
-    expect(bad?.mark.value).toBe(1);
-    s.apply([bad!.mark]);
-    expect(nextArchiveChunk(s, TID)?.mark.value).toBe(3);
+    expect(bad?.upTo).toBe(1);
+    s.apply(markWrite(s, TID, bad!.upTo));
+    expect(nextArchiveChunk(s, TID)?.upTo).toBe(3);
     s.apply([{ key: archivedMarkKey(TID), value: 3 }]);
     expect(nextArchiveChunk(s, TID)).toBeUndefined();
   });
@@ -64,6 +64,18 @@ describe('feed archive chunks (core/feed/archive.ts nextArchiveChunk)', () => {
   it('moves the mark to the last position when no row is left after it', () => {
     const s = feedOf([1], 4);
     s.apply([{ key: archivedMarkKey(TID), value: 1 }]);
-    expect(nextArchiveChunk(s, TID)?.mark.value).toBe(4);
+    expect(nextArchiveChunk(s, TID)?.upTo).toBe(4);
+  });
+
+  it('writes the mark forward only: a chunk planned before another run moved the mark further leaves it there', () => {
+    const s = feedOf([1, 2, 3, 4], 4);
+    const stale = nextArchiveChunk(s, TID);
+    expect(stale?.upTo).toBe(4);
+    s.apply([{ key: archivedMarkKey(TID), value: 4 }]); // the other run (a failover's new primary) archived on
+    expect(markWrite(s, TID, 2)).toEqual([]);
+    expect(markWrite(s, TID, 4)).toEqual([]);
+    expect(markWrite(s, TID, 5)).toEqual([{ key: archivedMarkKey(TID), value: 5 }]);
+    s.apply(markWrite(s, TID, 2));
+    expect(archivedUpTo(s, TID)).toBe(4);
   });
 });
