@@ -15,6 +15,7 @@
  * 200 rounds per layout, the layouts in a rotating order; prints workerd CPU per PATCH (one
  * replica's share) with the spread of the samples. Env: REPS (20 samples per layout).
  */
+import { median } from './ab.js';
 import { installExitHandlers, runCleanups } from './cleanup.js';
 import { pidOf, schedCpuMs } from './process-cpu.js';
 import { COMPATIBILITY_DATE, startWorker } from './servers.js';
@@ -77,8 +78,6 @@ export default { fetch: (request, env) => env.ROWS.get(env.ROWS.idFromName(new U
 `;
 
 type Layout = (typeof LAYOUTS)[number];
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function main(): Promise<void> {
   installExitHandlers();
